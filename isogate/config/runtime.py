@@ -1,0 +1,47 @@
+"""Settings of the JavaScript runtime (worker processes, executors, limits)."""
+
+from __future__ import annotations
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+
+class RuntimeSettings(BaseModel):
+    """Sizing and limits of the isolate runtime. Env vars: ``ISOGATE_RUNTIME__<FIELD>``."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    workers: int = Field(1, ge=1, le=64, description="runtime worker processes")
+    threads_per_worker: int = Field(2, ge=1, le=64, description="executor threads per worker")
+    prewarm_isolates: int = Field(
+        2, ge=0, le=64, description="blank isolates each executor keeps ready"
+    )
+    heap_limit_mb: int = Field(64, ge=8, le=4096, description="V8 old-space limit per isolate")
+    memory_budget_mb: int = Field(
+        512, ge=16, description="warm-function budget per worker process (LRU eviction)"
+    )
+    default_timeout_ms: int = Field(1000, ge=1, description="time limit when a function sets none")
+    max_timeout_ms: int = Field(30000, ge=1, description="upper bound of any function's limit")
+    max_concurrency_per_function: int = Field(
+        4, ge=1, description="executors one function may occupy at once"
+    )
+    max_queue: int = Field(1024, ge=0, description="invocations waiting for an executor")
+    queue_timeout_ms: int = Field(
+        5000, ge=1, description="longest wait for an executor before 'overloaded'"
+    )
+    max_request_body: int = Field(1 << 20, ge=0, description="bytes")
+    max_response_body: int = Field(8 << 20, ge=0, description="bytes")
+    max_source_bytes: int = Field(1 << 20, ge=1, description="bytes of one function's code")
+    spare_idle_seconds: float = Field(
+        30.0, gt=0, description="idle time after which extra copies of a function are evicted"
+    )
+    quarantine_crashes: int = Field(3, ge=1, description="crashes that quarantine a function")
+    quarantine_window_seconds: float = Field(600.0, gt=0)
+    start_timeout_seconds: float = Field(
+        20.0, gt=0, description="deadline for a worker to start and self-test"
+    )
+
+    @model_validator(mode="after")
+    def _check(self) -> RuntimeSettings:
+        if self.default_timeout_ms > self.max_timeout_ms:
+            raise ValueError("default_timeout_ms must not exceed max_timeout_ms")
+        return self

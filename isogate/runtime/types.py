@@ -1,0 +1,123 @@
+"""Plain data that crosses the runtime's boundary: function references, requests, results.
+
+Nothing here knows about HTTP servers, tenants' keys or storage; the gateway builds
+these from its own objects and maps :class:`Outcome` to status codes in one place.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from enum import StrEnum
+
+
+class Outcome(StrEnum):
+    """How an invocation ended. Every value except ``OK`` is an error the caller can map."""
+
+    OK = "ok"  #: the handler returned a Response
+    JS_ERROR = "js_error"  #: the handler threw, rejected, or returned something not a Response
+    UNSETTLED = "unsettled"  #: the handler's promise was still pending when the script returned
+    TIMEOUT = "timeout"  #: the wall-clock limit was exceeded; the script was terminated
+    CRASHED = "crashed"  #: the runtime worker process died (e.g. heap exhausted)
+    OVERLOADED = "overloaded"  #: the bounded queue was full; nothing was run
+    QUARANTINED = "quarantined"  #: the function crashed workers too often; redeploy to lift
+    LOAD_ERROR = "load_error"  #: the code could not be loaded (syntax, import, top-level throw)
+    TOO_LARGE = "too_large"  #: the request or response body exceeded its cap
+
+
+@dataclass(frozen=True, slots=True)
+class FunctionRef:
+    """One immutable version of a tenant's function.
+
+    ``source`` may be left ``None``: the runtime then asks its ``code_loader`` for it,
+    and only when an executor must cold-load the function (warm calls never fetch code).
+    """
+
+    name: str
+    version: int
+    tenant: str
+    sha256: str
+    env: tuple[tuple[str, str], ...] = ()
+    timeout_ms: int | None = None
+    source: str | None = field(default=None, compare=False, repr=False)
+
+    @property
+    def key(self) -> str:
+        """Identity of this version inside the runtime (warm sets, quarantine)."""
+        return f"{self.name}@{self.version}:{self.sha256[:16]}"
+
+
+@dataclass(frozen=True, slots=True)
+class InvokeRequest:
+    """An HTTP request as plain data: it crosses into the isolate as a JSON string."""
+
+    method: str
+    url: str
+    headers: tuple[tuple[str, str], ...] = ()
+    body: bytes = b""
+
+
+@dataclass(frozen=True, slots=True)
+class JSErrorInfo:
+    """A JavaScript error as text, for the function's owner (never a Python traceback)."""
+
+    name: str
+    message: str
+    stack: str = ""
+    line: int | None = None
+    column: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Timings:
+    """Where the time of one invocation went, in milliseconds."""
+
+    queued_ms: float = 0.0
+    load_ms: float = 0.0
+    run_ms: float = 0.0
+    total_ms: float = 0.0
+
+
+@dataclass(frozen=True, slots=True)
+class InvokeResult:
+    """What an invocation produced. ``status``/``headers``/``body`` are meaningful when OK."""
+
+    outcome: Outcome
+    status: int = 0
+    headers: tuple[tuple[str, str], ...] = ()
+    body: bytes = b""
+    logs: tuple[str, ...] = ()
+    error: JSErrorInfo | None = None
+    detail: str = ""
+    cold: bool = False
+    executor: str = ""
+    timings: Timings = field(default_factory=Timings)
+
+    @property
+    def ok(self) -> bool:
+        return self.outcome is Outcome.OK
+
+
+@dataclass(frozen=True, slots=True)
+class ValidationResult:
+    """Deploy-time check of a function's source, without invoking it."""
+
+    ok: bool
+    error: JSErrorInfo | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class RuntimeStats:
+    """Counters and gauges for metrics; a snapshot, cheap to take."""
+
+    workers: int
+    executors: int
+    executors_busy: int
+    warm_functions: int
+    isolates: int
+    queue_depth: int
+    inflight: int
+    cold_starts: int
+    terminations: int
+    crashes: int
+    quarantined: int
+    ready: bool
