@@ -22,6 +22,7 @@ class Outcome(StrEnum):
     QUARANTINED = "quarantined"  #: the function crashed workers too often; redeploy to lift
     LOAD_ERROR = "load_error"  #: the code could not be loaded (syntax, import, top-level throw)
     TOO_LARGE = "too_large"  #: the request or response body exceeded its cap
+    CODE_UNAVAILABLE = "code_unavailable"  #: a cold load could not fetch the code (store down)
 
 
 @dataclass(frozen=True, slots=True)

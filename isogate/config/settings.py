@@ -1,0 +1,210 @@
+"""The one settings model of isogate: defaults, ``ISOGATE_*`` env vars, an optional TOML file.
+
+Precedence, highest first: explicit overrides (CLI flags), environment variables, the TOML
+file (``--config`` or ``ISOGATE_CONFIG``), defaults. Nested models use ``__`` in env vars,
+e.g. ``ISOGATE_RUNTIME__WORKERS=2``. :func:`load_settings` validates everything once and
+raises :class:`SettingsError` whose message names each bad key.
+"""
+
+from __future__ import annotations
+
+import os
+from contextvars import ContextVar
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, model_validator
+from pydantic_settings import (
+    BaseSettings,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+    TomlConfigSettingsSource,
+)
+
+from isogate.config.runtime import RuntimeSettings
+
+ENV_PREFIX = "ISOGATE_"
+CONFIG_ENV = "ISOGATE_CONFIG"
+
+_toml_path: ContextVar[Path | None] = ContextVar("isogate_toml_path", default=None)
+
+
+class SettingsError(Exception):
+    """A setting is invalid; the message names the key(s) and the env var to fix."""
+
+
+class RateLimitDefault(BaseModel):
+    """Rate limit applied to API keys created without one."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    requests: int = Field(600, ge=1, description="requests allowed per window")
+    per_seconds: int = Field(60, ge=1, description="window length in seconds")
+    burst: int | None = Field(None, ge=1, description="bucket size; default: requests")
+
+
+class Settings(BaseSettings):
+    """Every setting of the gateway. Env vars: ``ISOGATE_<FIELD>`` (nested: ``__``)."""
+
+    model_config = SettingsConfigDict(
+        env_prefix=ENV_PREFIX,
+        env_nested_delimiter="__",
+        extra="forbid",
+        frozen=True,
+        case_sensitive=False,
+    )
+
+    # server
+    host: str = Field("127.0.0.1", description="address Hypercorn binds")
+    port: int = Field(8000, ge=0, le=65535, description="TCP port (0: any free port)")
+    data_dir: Path = Field(
+        Path("./isogate-data"), description="embedded state: SQLite file, blobs, secrets"
+    )
+    log_level: Literal["debug", "info", "warning", "error"] = "info"
+    public_url: str | None = Field(None, description="external base URL, for docs and the CLI")
+
+    # control plane
+    admin_token: SecretStr | None = Field(
+        None, description="bearer token that may always create tenants"
+    )
+    open_registration: bool = Field(True, description="anyone may create a tenant")
+    jwt_secret: SecretStr | None = Field(
+        None, description="HS256 key of control-plane tokens; unset: generated in data_dir"
+    )
+    token_ttl_seconds: int = Field(900, ge=30, le=86400, description="lifetime of login tokens")
+    max_body_bytes: int = Field(
+        2 << 20, ge=1024, description="largest control-plane request body (deploys included)"
+    )
+    key_max_ttl_seconds: int = Field(
+        365 * 86400, ge=60, description="longest lease an API key may get"
+    )
+    default_rate_limit: RateLimitDefault = Field(default_factory=RateLimitDefault)
+
+    # data plane and records
+    invocation_retention: int = Field(
+        100, ge=1, le=100_000, description="invocation records kept per function"
+    )
+    key_cache_ttl_seconds: float = Field(
+        5.0, ge=0, description="how long a verified key lease is cached in process"
+    )
+    function_cache_ttl_seconds: float = Field(
+        2.0, ge=0, description="how long a function's current version is cached in process"
+    )
+    code_cache_bytes: int = Field(64 << 20, ge=0, description="in-process code cache size")
+    retry_after_seconds: int = Field(
+        1, ge=1, description="Retry-After sent with 503 overloaded/quarantined"
+    )
+
+    # deadlines of upstream calls
+    store_timeout_seconds: float = Field(5.0, gt=0, description="deadline of one SQL call")
+    blob_timeout_seconds: float = Field(10.0, gt=0, description="deadline of one blob call")
+    runtime_grace_seconds: float = Field(
+        5.0, gt=0, description="slack added to a function's limit for the runtime call deadline"
+    )
+    shutdown_timeout_seconds: float = Field(10.0, gt=0)
+
+    # production backends (issue 4); unset = embedded
+    database_url: str | None = Field(
+        None, description="SQLAlchemy URL; unset or sqlite: embedded file in data_dir"
+    )
+    redis_url: str | None = Field(None, description="unset: quotas and caches in process")
+    s3_endpoint: str | None = None
+    s3_bucket: str | None = None
+    s3_region: str | None = None
+    s3_prefix: str = ""
+    s3_access_key: SecretStr | None = None
+    s3_secret_key: SecretStr | None = None
+
+    runtime: RuntimeSettings = Field(default_factory=RuntimeSettings)
+
+    @model_validator(mode="after")
+    def _check(self) -> Settings:
+        if self.database_url is not None and not self.database_url.startswith(
+            ("sqlite", "postgresql")
+        ):
+            raise ValueError("database_url must be a sqlite:// or postgresql:// URL")
+        if (self.s3_endpoint is None) != (self.s3_bucket is None):
+            raise ValueError("s3_endpoint and s3_bucket must be set together")
+        return self
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        sources: list[PydanticBaseSettingsSource] = [init_settings, env_settings]
+        path = _toml_path.get()
+        if path is not None:
+            sources.append(TomlConfigSettingsSource(settings_cls, toml_file=path))
+        return tuple(sources)
+
+    # derived locations of the embedded backends
+    @property
+    def database_path(self) -> Path:
+        """The SQLite file used when ``database_url`` is unset."""
+        return self.data_dir / "isogate.db"
+
+    @property
+    def blob_dir(self) -> Path:
+        """The folder of code blobs used when S3 is not configured."""
+        return self.data_dir / "blobs"
+
+    @property
+    def jwt_secret_path(self) -> Path:
+        """Where the generated token-signing key is kept (mode 0600)."""
+        return self.data_dir / "jwt_secret"
+
+    @property
+    def effective_database_url(self) -> str:
+        """The async SQLAlchemy URL to connect to."""
+        if self.database_url is None:
+            return f"sqlite+aiosqlite:///{self.database_path}"
+        url = self.database_url
+        if url.startswith("sqlite://") and not url.startswith("sqlite+"):
+            url = "sqlite+aiosqlite://" + url[len("sqlite://") :]
+        elif url.startswith("postgresql://"):
+            url = "postgresql+asyncpg://" + url[len("postgresql://") :]
+        return url
+
+
+def _env_name(loc: tuple[Any, ...]) -> str:
+    return ENV_PREFIX + "__".join(str(p).upper() for p in loc)
+
+
+def _format_error(exc: ValidationError) -> str:
+    lines = ["invalid settings:"]
+    for err in exc.errors():
+        loc = tuple(p for p in err.get("loc", ()) if p != "__root__")
+        key = ".".join(str(p) for p in loc) or "(settings)"
+        hint = f" (env {_env_name(loc)})" if loc else ""
+        lines.append(f"  {key}{hint}: {err.get('msg', 'invalid')}")
+    return "\n".join(lines)
+
+
+def load_settings(config: str | Path | None = None, **overrides: Any) -> Settings:
+    """Build and validate the settings once; raise :class:`SettingsError` naming bad keys.
+
+    ``config`` (or env ``ISOGATE_CONFIG``) names a TOML file whose top-level keys are the
+    field names (``[runtime]`` for the runtime table). ``overrides`` win over everything;
+    ``None`` values in them are ignored so CLI flags can be passed through unconditionally.
+    """
+    path = config if config is not None else os.environ.get(CONFIG_ENV) or None
+    toml: Path | None = None
+    if path is not None:
+        toml = Path(path)
+        if not toml.is_file():
+            raise SettingsError(f"invalid settings:\n  config ({CONFIG_ENV}): no file at {toml}")
+    token = _toml_path.set(toml)
+    try:
+        clean = {k: v for k, v in overrides.items() if v is not None}
+        return Settings(**clean)
+    except ValidationError as exc:
+        raise SettingsError(_format_error(exc)) from None
+    except (ValueError, OSError) as exc:  # e.g. malformed TOML or an unparsable env value
+        raise SettingsError(f"invalid settings: {exc}") from None
+    finally:
+        _toml_path.reset(token)

@@ -1,0 +1,104 @@
+"""Code blobs, content-addressed by SHA-256. Local folder now; S3 (aiobotocore) next.
+
+Writes are atomic: a temporary file in the target folder, ``fsync``, ``rename``, then an
+``fsync`` of the folder. A blob is always written before the metadata row naming it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import os
+import re
+import tempfile
+from pathlib import Path
+from typing import Protocol
+
+from isogate.registry.errors import BlobMissing, StoreUnavailable
+
+_SHA = re.compile(r"[0-9a-f]{64}")
+
+
+def sha256_hex(data: bytes) -> str:
+    """The blob address of ``data``."""
+    return hashlib.sha256(data).hexdigest()
+
+
+class BlobStore(Protocol):
+    """Immutable blobs by SHA-256."""
+
+    async def put(self, data: bytes) -> str: ...
+    async def get(self, sha256: str) -> bytes: ...
+    async def ping(self) -> None: ...
+
+
+class LocalBlobStore:
+    """Blobs as files ``<root>/ab/cd/<sha256>``."""
+
+    def __init__(self, root: Path, timeout: float) -> None:
+        self._root = Path(root)
+        self._timeout = timeout
+
+    def _path(self, sha: str) -> Path:
+        if not _SHA.fullmatch(sha):
+            raise BlobMissing("invalid blob address")
+        return self._root / sha[:2] / sha[2:4] / sha
+
+    def _write(self, sha: str, data: bytes) -> None:
+        path = self._path(sha)
+        if path.exists() and path.stat().st_size == len(data):
+            return
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(prefix=".tmp-", dir=path.parent)
+        try:
+            with os.fdopen(fd, "wb") as f:
+                f.write(data)
+                f.flush()
+                os.fsync(f.fileno())
+            os.replace(tmp, path)
+        except BaseException:
+            Path(tmp).unlink(missing_ok=True)
+            raise
+        dir_fd = os.open(path.parent, os.O_RDONLY)
+        try:
+            os.fsync(dir_fd)
+        finally:
+            os.close(dir_fd)
+
+    def _read(self, sha: str) -> bytes:
+        try:
+            data = self._path(sha).read_bytes()
+        except FileNotFoundError:
+            raise BlobMissing(f"blob {sha[:12]} is missing") from None
+        if sha256_hex(data) != sha:
+            raise BlobMissing(f"blob {sha[:12]} is corrupt")
+        return data
+
+    async def put(self, data: bytes) -> str:
+        """Store ``data`` durably; returns its SHA-256."""
+        sha = sha256_hex(data)
+        try:
+            async with asyncio.timeout(self._timeout):
+                await asyncio.to_thread(self._write, sha, data)
+        except TimeoutError:
+            raise StoreUnavailable("blob store timed out") from None
+        return sha
+
+    async def get(self, sha256: str) -> bytes:
+        """The blob's bytes, verified against its address."""
+        try:
+            async with asyncio.timeout(self._timeout):
+                return await asyncio.to_thread(self._read, sha256)
+        except TimeoutError:
+            raise StoreUnavailable("blob store timed out") from None
+
+    async def ping(self) -> None:
+        """Raise if the folder is not usable."""
+
+        def check() -> None:
+            self._root.mkdir(parents=True, exist_ok=True)
+            if not os.access(self._root, os.W_OK):
+                raise StoreUnavailable("blob folder is not writable")
+
+        async with asyncio.timeout(self._timeout):
+            await asyncio.to_thread(check)

@@ -1,0 +1,43 @@
+"""Errors of functions, versions, routes and code blobs. The gateway maps them to HTTP."""
+
+from __future__ import annotations
+
+
+class RegistryError(Exception):
+    """Base of this package's errors; ``str(exc)`` is safe to show to the caller."""
+
+
+class StoreUnavailable(RegistryError):
+    """The metadata or blob store did not answer within its deadline."""
+
+
+class InvalidName(RegistryError):
+    """A function name breaks the DNS-label rules."""
+
+
+class InvalidRoute(RegistryError):
+    """A route pattern is malformed or reserved."""
+
+
+class InvalidFunction(RegistryError):
+    """Source, env or limits of a deploy are unacceptable."""
+
+
+class FunctionNotFound(RegistryError):
+    """No such function (or it belongs to another tenant, which is not told apart)."""
+
+
+class VersionNotFound(RegistryError):
+    """The function has no such version."""
+
+
+class NameTaken(RegistryError):
+    """The function name belongs to another tenant."""
+
+
+class RouteConflict(RegistryError):
+    """A route pattern is already claimed by another function."""
+
+
+class BlobMissing(RegistryError):
+    """A code blob is absent or corrupt."""

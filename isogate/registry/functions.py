@@ -1,0 +1,299 @@
+"""Functions, immutable versions and claimed routes, in the metadata database."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any, Protocol
+
+from sqlalchemy import delete, insert, select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+
+from isogate.registry.blobs import BlobStore
+from isogate.registry.errors import (
+    FunctionNotFound,
+    InvalidFunction,
+    NameTaken,
+    RouteConflict,
+    StoreUnavailable,
+    VersionNotFound,
+)
+from isogate.registry.models import Function, Version
+from isogate.registry.names import MAX_ROUTES, check_function_name, normalize_route
+from isogate.registry.tables import function_versions, functions, invocations, routes
+
+MAX_ENV = 64
+MAX_ENV_VALUE = 4096
+
+
+def _version(row: Any) -> Version:
+    return Version(
+        name=row.name,
+        version=row.version,
+        sha256=row.sha256,
+        size=row.size,
+        env=dict(row.env),
+        timeout_ms=row.timeout_ms,
+        routes=tuple(row.routes),
+        public=bool(row.public),
+        created_at=row.created_at,
+    )
+
+
+def check_env(env: dict[str, str]) -> dict[str, str]:
+    """Validate env vars handed to a function."""
+    if len(env) > MAX_ENV:
+        raise InvalidFunction(f"at most {MAX_ENV} env vars")
+    for k, v in env.items():
+        if not k or len(k) > 128 or not k.replace("_", "a").isalnum() or not k.isascii():
+            raise InvalidFunction(f"env var name {k[:40]!r} must be ASCII letters, digits, '_'")
+        if len(v) > MAX_ENV_VALUE:
+            raise InvalidFunction(f"env var {k} is longer than {MAX_ENV_VALUE} characters")
+    return env
+
+
+class FunctionStore(Protocol):
+    """Where functions live (SQL)."""
+
+    async def deploy(
+        self,
+        tenant: str,
+        name: str,
+        source: bytes,
+        env: dict[str, str],
+        timeout_ms: int | None,
+        route_patterns: list[str],
+        public: bool,
+    ) -> Version: ...
+    async def get(self, tenant: str | None, name: str) -> Function: ...
+    async def versions(self, tenant: str, name: str) -> list[Version]: ...
+    async def version(self, tenant: str, name: str, version: int | None) -> Version: ...
+    async def list(self, tenant: str) -> list[Function]: ...
+    async def rollback(self, tenant: str, name: str, version: int) -> Version: ...
+    async def delete(self, tenant: str, name: str) -> None: ...
+    async def routes(self) -> dict[str, str]: ...
+
+
+class SqlFunctionStore:
+    """Functions in SQL, code in a :class:`BlobStore` (blob first, then the row)."""
+
+    def __init__(self, engine: AsyncEngine, blobs: BlobStore, timeout: float) -> None:
+        self._engine = engine
+        self._blobs = blobs
+        self._timeout = timeout
+
+    @asynccontextmanager
+    async def _read(self) -> AsyncIterator[AsyncConnection]:
+        try:
+            async with asyncio.timeout(self._timeout), self._engine.connect() as conn:
+                yield conn
+        except TimeoutError:
+            raise StoreUnavailable("metadata store timed out") from None
+
+    @asynccontextmanager
+    async def _write(self) -> AsyncIterator[AsyncConnection]:
+        try:
+            async with asyncio.timeout(self._timeout), self._engine.begin() as conn:
+                yield conn
+        except TimeoutError:
+            raise StoreUnavailable("metadata store timed out") from None
+
+    async def _owned(self, conn: AsyncConnection, tenant: str | None, name: str) -> Any:
+        row = (await conn.execute(select(functions).where(functions.c.name == name))).first()
+        if row is None or (tenant is not None and row.tenant != tenant):
+            raise FunctionNotFound(f"no function {name!r}")
+        return row
+
+    async def _claim_routes(self, conn: AsyncConnection, name: str, patterns: list[str]) -> None:
+        if patterns:
+            taken = (
+                await conn.execute(
+                    select(routes).where(routes.c.pattern.in_(patterns), routes.c.function != name)
+                )
+            ).first()
+            if taken is not None:
+                raise RouteConflict(f"route {taken.pattern!r} is claimed by another function")
+        await conn.execute(delete(routes).where(routes.c.function == name))
+        if patterns:
+            await conn.execute(insert(routes), [{"pattern": p, "function": name} for p in patterns])
+
+    async def deploy(
+        self,
+        tenant: str,
+        name: str,
+        source: bytes,
+        env: dict[str, str],
+        timeout_ms: int | None,
+        route_patterns: list[str],
+        public: bool,
+    ) -> Version:
+        """Store a new version and make it current. Another tenant's name: :class:`NameTaken`."""
+        check_function_name(name)
+        check_env(env)
+        if len(route_patterns) > MAX_ROUTES:
+            raise InvalidFunction(f"at most {MAX_ROUTES} routes")
+        patterns = list(dict.fromkeys(normalize_route(p) for p in route_patterns))
+        async with self._read() as conn:
+            row = (await conn.execute(select(functions).where(functions.c.name == name))).first()
+        if row is not None and row.tenant != tenant:
+            raise NameTaken(f"function name {name!r} is taken")
+        sha = await self._blobs.put(source)  # the blob first: no row without its blob
+        now = time.time()
+        try:
+            async with self._write() as conn:
+                row = (
+                    await conn.execute(select(functions).where(functions.c.name == name))
+                ).first()
+                if row is None:
+                    version = 1
+                    await conn.execute(
+                        insert(functions).values(
+                            name=name,
+                            tenant=tenant,
+                            current_version=1,
+                            latest_version=1,
+                            created_at=now,
+                            updated_at=now,
+                        )
+                    )
+                elif row.tenant != tenant:
+                    raise NameTaken(f"function name {name!r} is taken")
+                else:
+                    version = row.latest_version + 1
+                    await conn.execute(
+                        update(functions)
+                        .where(functions.c.name == name)
+                        .values(current_version=version, latest_version=version, updated_at=now)
+                    )
+                values = {
+                    "name": name,
+                    "version": version,
+                    "sha256": sha,
+                    "size": len(source),
+                    "env": env,
+                    "timeout_ms": timeout_ms,
+                    "routes": patterns,
+                    "public": public,
+                    "created_at": now,
+                }
+                await conn.execute(insert(function_versions).values(**values))
+                await self._claim_routes(conn, name, patterns)
+        except IntegrityError:
+            raise NameTaken(f"function {name!r} was changed concurrently; retry") from None
+        return Version(**{**values, "routes": tuple(patterns)})
+
+    async def get(self, tenant: str | None, name: str) -> Function:
+        """The function and its current version; ``tenant=None`` skips the owner check."""
+        async with self._read() as conn:
+            row = await self._owned(conn, tenant, name)
+            cur = (
+                await conn.execute(
+                    select(function_versions).where(
+                        function_versions.c.name == name,
+                        function_versions.c.version == row.current_version,
+                    )
+                )
+            ).one()
+        return Function(
+            name=row.name,
+            tenant=row.tenant,
+            current_version=row.current_version,
+            latest_version=row.latest_version,
+            created_at=row.created_at,
+            updated_at=row.updated_at,
+            current=_version(cur),
+        )
+
+    async def versions(self, tenant: str, name: str) -> list[Version]:
+        """Every version of an owned function, oldest first."""
+        async with self._read() as conn:
+            await self._owned(conn, tenant, name)
+            rows = await conn.execute(
+                select(function_versions)
+                .where(function_versions.c.name == name)
+                .order_by(function_versions.c.version)
+            )
+            return [_version(r) for r in rows]
+
+    async def version(self, tenant: str, name: str, version: int | None) -> Version:
+        """One version (``None``: the current one) of an owned function."""
+        async with self._read() as conn:
+            row = await self._owned(conn, tenant, name)
+            v = row.current_version if version is None else version
+            ver = (
+                await conn.execute(
+                    select(function_versions).where(
+                        function_versions.c.name == name, function_versions.c.version == v
+                    )
+                )
+            ).first()
+        if ver is None:
+            raise VersionNotFound(f"function {name!r} has no version {v}")
+        return _version(ver)
+
+    async def list(self, tenant: str) -> list[Function]:
+        """The tenant's functions, by name."""
+        async with self._read() as conn:
+            rows = (
+                await conn.execute(
+                    select(functions, function_versions)
+                    .join(
+                        function_versions,
+                        (function_versions.c.name == functions.c.name)
+                        & (function_versions.c.version == functions.c.current_version),
+                    )
+                    .where(functions.c.tenant == tenant)
+                    .order_by(functions.c.name)
+                )
+            ).all()
+        return [
+            Function(
+                name=r.name,
+                tenant=r.tenant,
+                current_version=r.current_version,
+                latest_version=r.latest_version,
+                created_at=r.created_at,
+                updated_at=r.updated_at,
+                current=_version(r),
+            )
+            for r in rows
+        ]
+
+    async def rollback(self, tenant: str, name: str, version: int) -> Version:
+        """Make an earlier (or any existing) version current again, with its routes."""
+        async with self._write() as conn:
+            await self._owned(conn, tenant, name)
+            ver = (
+                await conn.execute(
+                    select(function_versions).where(
+                        function_versions.c.name == name, function_versions.c.version == version
+                    )
+                )
+            ).first()
+            if ver is None:
+                raise VersionNotFound(f"function {name!r} has no version {version}")
+            await self._claim_routes(conn, name, list(ver.routes))
+            await conn.execute(
+                update(functions)
+                .where(functions.c.name == name)
+                .values(current_version=version, updated_at=time.time())
+            )
+        return _version(ver)
+
+    async def delete(self, tenant: str, name: str) -> None:
+        """Delete the function, its versions, routes and records (blobs stay: shared)."""
+        async with self._write() as conn:
+            await self._owned(conn, tenant, name)
+            await conn.execute(delete(routes).where(routes.c.function == name))
+            await conn.execute(delete(invocations).where(invocations.c.function == name))
+            await conn.execute(delete(function_versions).where(function_versions.c.name == name))
+            await conn.execute(delete(functions).where(functions.c.name == name))
+
+    async def routes(self) -> dict[str, str]:
+        """Every claimed route: pattern → function name."""
+        async with self._read() as conn:
+            rows = await conn.execute(select(routes.c.pattern, routes.c.function))
+            return {r.pattern: r.function for r in rows}

@@ -1,0 +1,162 @@
+"""Invocation records for the function's owner: written behind in batches, bounded per
+function (the newest ``retention`` are kept)."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from typing import Protocol
+
+from sqlalchemy import delete, insert, select
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from isogate.registry.errors import StoreUnavailable
+from isogate.registry.models import InvocationRecord
+from isogate.registry.tables import invocations
+
+log = logging.getLogger(__name__)
+
+MAX_LOG_LINES = 100
+MAX_LINE = 2000
+MAX_PENDING = 10_000
+
+
+class InvocationLog(Protocol):
+    """Recent invocations per function."""
+
+    def record(self, rec: InvocationRecord) -> None: ...
+    async def recent(self, function: str, limit: int) -> list[InvocationRecord]: ...
+    async def start(self) -> None: ...
+    async def close(self) -> None: ...
+
+
+class SqlInvocationLog:
+    """Records in SQL. ``record`` never blocks; a flusher writes batches and prunes."""
+
+    def __init__(
+        self, engine: AsyncEngine, timeout: float, retention: int, interval: float = 0.5
+    ) -> None:
+        self._engine = engine
+        self._timeout = timeout
+        self._retention = retention
+        self._interval = interval
+        self._pending: list[InvocationRecord] = []
+        self._task: asyncio.Task[None] | None = None
+        self._lock = asyncio.Lock()
+
+    def record(self, rec: InvocationRecord) -> None:
+        """Queue a record (dropped, with a log line, if the queue is full)."""
+        if len(self._pending) >= MAX_PENDING:
+            log.warning("invocation record queue full; dropping a record")
+            return
+        logs = tuple(line[:MAX_LINE] for line in rec.logs[:MAX_LOG_LINES])
+        if len(rec.logs) > MAX_LOG_LINES:
+            logs += (f"... {len(rec.logs) - MAX_LOG_LINES} more lines",)
+        self._pending.append(
+            InvocationRecord(
+                id=rec.id,
+                function=rec.function,
+                version=rec.version,
+                time=rec.time,
+                status=rec.status,
+                outcome=rec.outcome,
+                duration_ms=rec.duration_ms,
+                cold=rec.cold,
+                logs=logs,
+                error=rec.error[:MAX_LINE] if rec.error else None,
+            )
+        )
+
+    async def start(self) -> None:
+        """Start the flusher."""
+        if self._task is None:
+            self._task = asyncio.create_task(self._run(), name="isogate-invocation-flush")
+
+    async def close(self) -> None:
+        """Stop the flusher and write what is pending."""
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+            self._task = None
+        with contextlib.suppress(Exception):
+            await self.flush()
+
+    async def _run(self) -> None:
+        while True:
+            await asyncio.sleep(self._interval)
+            try:
+                await self.flush()
+            except Exception:
+                log.exception("writing invocation records failed")
+
+    async def flush(self) -> None:
+        """Write pending records and prune each touched function to ``retention``."""
+        async with self._lock:
+            batch, self._pending = self._pending, []
+            if not batch:
+                return
+            touched = {r.function for r in batch}
+            rows = [
+                {
+                    "id": r.id,
+                    "function": r.function,
+                    "version": r.version,
+                    "time": r.time,
+                    "status": r.status,
+                    "outcome": r.outcome,
+                    "duration_ms": r.duration_ms,
+                    "cold": r.cold,
+                    "logs": list(r.logs),
+                    "error": r.error,
+                }
+                for r in batch
+            ]
+            try:
+                async with asyncio.timeout(self._timeout), self._engine.begin() as conn:
+                    await conn.execute(insert(invocations), rows)
+                    for fn in touched:
+                        keep = (
+                            select(invocations.c.id)
+                            .where(invocations.c.function == fn)
+                            .order_by(invocations.c.time.desc())
+                            .limit(self._retention)
+                        )
+                        await conn.execute(
+                            delete(invocations).where(
+                                invocations.c.function == fn,
+                                invocations.c.id.not_in(keep.scalar_subquery()),
+                            )
+                        )
+            except TimeoutError:
+                raise StoreUnavailable("metadata store timed out") from None
+
+    async def recent(self, function: str, limit: int) -> list[InvocationRecord]:
+        """The newest records of ``function``, newest first."""
+        await self.flush()
+        try:
+            async with asyncio.timeout(self._timeout), self._engine.connect() as conn:
+                rows = await conn.execute(
+                    select(invocations)
+                    .where(invocations.c.function == function)
+                    .order_by(invocations.c.time.desc())
+                    .limit(min(limit, self._retention))
+                )
+                return [
+                    InvocationRecord(
+                        id=r.id,
+                        function=r.function,
+                        version=r.version,
+                        time=r.time,
+                        status=r.status,
+                        outcome=r.outcome,
+                        duration_ms=r.duration_ms,
+                        cold=bool(r.cold),
+                        logs=tuple(r.logs),
+                        error=r.error,
+                    )
+                    for r in rows
+                ]
+        except TimeoutError:
+            raise StoreUnavailable("metadata store timed out") from None

@@ -1,0 +1,71 @@
+"""SQL tables of this package (SQLAlchemy Core; SQLite and PostgreSQL)."""
+
+from __future__ import annotations
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Boolean,
+    Column,
+    Float,
+    ForeignKeyConstraint,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+)
+
+metadata = MetaData()
+
+functions = Table(
+    "functions",
+    metadata,
+    Column("name", String(63), primary_key=True),
+    Column("tenant", String(63), nullable=False, index=True),
+    Column("current_version", Integer, nullable=False),
+    Column("latest_version", Integer, nullable=False),
+    Column("created_at", Float, nullable=False),
+    Column("updated_at", Float, nullable=False),
+)
+
+function_versions = Table(
+    "function_versions",
+    metadata,
+    Column("name", String(63), primary_key=True),
+    Column("version", Integer, primary_key=True),
+    Column("sha256", String(64), nullable=False),
+    Column("size", BigInteger, nullable=False),
+    Column("env", JSON, nullable=False),
+    Column("timeout_ms", Integer, nullable=True),
+    Column("routes", JSON, nullable=False),
+    Column("public", Boolean, nullable=False),
+    Column("created_at", Float, nullable=False),
+    ForeignKeyConstraint(["name"], ["functions.name"], ondelete="CASCADE"),
+)
+
+routes = Table(
+    "routes",
+    metadata,
+    Column("pattern", String(255), primary_key=True),
+    Column("function", String(63), nullable=False, index=True),
+    ForeignKeyConstraint(["function"], ["functions.name"], ondelete="CASCADE"),
+)
+
+invocations = Table(
+    "invocations",
+    metadata,
+    Column("id", String(40), primary_key=True),
+    Column("function", String(63), nullable=False),
+    Column("version", Integer, nullable=False),
+    Column("time", Float, nullable=False),
+    Column("status", Integer, nullable=False),
+    Column("outcome", String(16), nullable=False),
+    Column("duration_ms", Float, nullable=False),
+    Column("cold", Boolean, nullable=False),
+    Column("logs", JSON, nullable=False),
+    Column("error", Text, nullable=True),
+)
+
+Index("ix_invocations_function_time", invocations.c.function, invocations.c.time)

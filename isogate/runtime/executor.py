@@ -1,0 +1,290 @@
+"""An executor thread: owns its isolates, keeps functions warm, runs one call at a time.
+
+Each warm function version lives in its own isolate (so one isolate never holds two
+tenants' code, and a heap limit is per function). Blank isolates with the prelude
+already evaluated are made ahead of demand, in idle time, so a cold start costs only
+compiling and running the tenant's top level.
+"""
+
+from __future__ import annotations
+
+import logging
+import queue
+import time
+from collections import OrderedDict, deque
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from .isolate import RawResult, Sandbox, SourceError, check_source
+from .types import JSErrorInfo, Outcome
+from .watchdog import Watchdog
+
+log = logging.getLogger("isogate.runtime.executor")
+
+Send = Callable[[dict[str, Any]], None]
+
+
+@dataclass(slots=True)
+class Warm:
+    sandbox: Sandbox
+    cost: int  # estimated bytes, for the memory budget
+
+
+def estimate_cost(source: str) -> int:
+    """Rough bytes a warm function holds: isolate + context + compiled code (DESIGN.md)."""
+    return 1_000_000 + 4 * len(source)
+
+
+class Executor:
+    """Runs in its own thread (``run``); everything V8 happens on that thread."""
+
+    def __init__(
+        self,
+        index: int,
+        *,
+        watchdog: Watchdog,
+        send: Send,
+        sources: SourceCache,
+        prewarm: int,
+        budget_bytes: int,
+        max_response_body: int,
+    ) -> None:
+        self.index = index
+        self.inbox: queue.SimpleQueue[dict[str, Any] | None] = queue.SimpleQueue()
+        self._watchdog = watchdog
+        self._send = send
+        self._sources = sources
+        self._prewarm = prewarm
+        self._budget = budget_bytes
+        self._max_response_body = max_response_body
+        self._blanks: deque[Sandbox] = deque()
+        self._warm: OrderedDict[str, Warm] = OrderedDict()
+        self._used = 0
+
+    # -- thread body -------------------------------------------------------------------
+
+    def run(self) -> None:
+        try:
+            while True:
+                try:
+                    msg = self.inbox.get(timeout=0.05 if len(self._blanks) < self._prewarm else None)
+                except queue.Empty:
+                    self._blanks.append(Sandbox())  # idle: pre-warm one more blank
+                    continue
+                if msg is None:
+                    break
+                op = msg["op"]
+                if op == "invoke":
+                    self._invoke(msg)
+                elif op == "evict":
+                    self._evict(msg["key"])
+                    self._send({"op": "evicted", "ex": self.index, "keys": [msg["key"]]})
+                elif op == "validate":
+                    self._validate(msg)
+        finally:
+            self._close_all()
+
+    def _close_all(self) -> None:
+        for warm in self._warm.values():
+            warm.sandbox.close()
+        self._warm.clear()
+        while self._blanks:
+            self._blanks.popleft().close()
+
+    # -- operations ----------------------------------------------------------------------
+
+    def _validate(self, msg: dict[str, Any]) -> None:
+        sandbox = self._blank()
+        sandbox.enter()
+        try:
+            check_source(msg["src"])
+            reply: dict[str, Any] = {"op": "validated", "id": msg["id"], "ok": True}
+        except SourceError as exc:
+            reply = {"op": "validated", "id": msg["id"], "ok": False, "error": _error(exc.info)}
+        finally:
+            sandbox.leave()
+        self._blanks.appendleft(sandbox)  # untouched: compiling ran no code in it
+        self._send(reply)
+
+    def _evict(self, key: str) -> None:
+        warm = self._warm.pop(key, None)
+        if warm is not None:
+            self._used -= warm.cost
+            warm.sandbox.close()
+
+    def _blank(self) -> Sandbox:
+        return self._blanks.popleft() if self._blanks else Sandbox()
+
+    def _invoke(self, msg: dict[str, Any]) -> None:
+        fn = msg["fn"]
+        key: str = fn["key"]
+        timeout_s = fn["timeout_ms"] / 1000.0
+        evicted: list[str] = []
+        cold = False
+        load_ms = 0.0
+        warm = self._warm.get(key)
+        if warm is None:
+            source = fn.get("src")
+            if source is not None:
+                self._sources.put(key, source)
+            else:
+                source = self._sources.get(key)
+            if source is None:
+                self._send({"op": "need_code", "id": msg["id"], "ex": self.index})
+                return
+            t0 = time.perf_counter()
+            loaded = self._load(key, source, fn, timeout_s)
+            load_ms = (time.perf_counter() - t0) * 1000
+            if isinstance(loaded, RawResult):
+                self._reply(msg, loaded, cold=True, load_ms=load_ms, run_ms=0.0, evicted=[key])
+                return
+            warm = loaded
+            cold = True
+            evicted = self._fit(key)
+        else:
+            self._warm.move_to_end(key)
+        t0 = time.perf_counter()
+        result = self._run(warm.sandbox, msg["req"], timeout_s)
+        run_ms = (time.perf_counter() - t0) * 1000
+        self._reply(msg, result, cold=cold, load_ms=load_ms, run_ms=run_ms, evicted=evicted)
+
+    def _load(self, key: str, source: str, fn: dict[str, Any], timeout_s: float) -> Warm | RawResult:
+        sandbox = self._blank()
+        sandbox.enter()
+        ok = False
+        try:
+            try:
+                prepared = check_source(source)
+            except SourceError as exc:
+                return RawResult(Outcome.LOAD_ERROR, error=exc.info)
+            ticket = self._watchdog.arm(sandbox.isolate, timeout_s)
+            try:
+                result = sandbox.load(prepared, tuple(tuple(kv) for kv in fn["env"]), self._max_response_body)
+            finally:
+                fired = self._watchdog.disarm(ticket)
+            if fired:
+                sandbox.burn_termination()
+                return RawResult(
+                    Outcome.TIMEOUT, detail=f"top-level code exceeded {fn['timeout_ms']} ms"
+                )
+            if result.outcome is not Outcome.OK:
+                return result
+            ok = True
+        finally:
+            sandbox.leave()
+            if not ok:
+                sandbox.close()  # nothing half-installed: the failed context is dropped
+        sandbox.function_key = key
+        sandbox.tenant = fn["tenant"]
+        warm = Warm(sandbox, estimate_cost(source))
+        self._warm[key] = warm
+        self._used += warm.cost
+        return warm
+
+    def _fit(self, keep: str) -> list[str]:
+        """Evict least-recently-used functions until the budget holds (never ``keep``)."""
+        evicted: list[str] = []
+        while self._used > self._budget and len(self._warm) > 1:
+            key = next(iter(self._warm))
+            if key == keep:
+                self._warm.move_to_end(key)
+                continue
+            self._evict(key)
+            evicted.append(key)
+        return evicted
+
+    def _run(self, sandbox: Sandbox, req: dict[str, Any], timeout_s: float) -> RawResult:
+        from .types import InvokeRequest
+
+        request = InvokeRequest(
+            method=req["m"], url=req["u"], headers=tuple(tuple(h) for h in req["h"]), body=req["b"]
+        )
+        sandbox.enter()
+        try:
+            ticket = self._watchdog.arm(sandbox.isolate, timeout_s)
+            try:
+                result = sandbox.invoke(request)
+            except Exception as exc:  # only a terminated eval gets here
+                result = RawResult(Outcome.JS_ERROR, error=JSErrorInfo("Error", type(exc).__name__))
+            finally:
+                fired = self._watchdog.disarm(ticket)
+            if fired:
+                sandbox.burn_termination()
+                return RawResult(
+                    Outcome.TIMEOUT,
+                    logs=result.logs if result else (),
+                    detail=f"time limit of {int(timeout_s * 1000)} ms exceeded",
+                )
+            return result
+        finally:
+            sandbox.leave()
+
+    def _reply(
+        self,
+        msg: dict[str, Any],
+        r: RawResult,
+        *,
+        cold: bool,
+        load_ms: float,
+        run_ms: float,
+        evicted: list[str],
+    ) -> None:
+        self._send(
+            {
+                "op": "result",
+                "id": msg["id"],
+                "ex": self.index,
+                "o": r.outcome.value,
+                "s": r.status,
+                "h": [list(h) for h in r.headers],
+                "b": r.body,
+                "l": list(r.logs),
+                "e": _error(r.error) if r.error else None,
+                "d": r.detail,
+                "cold": cold,
+                "lt": load_ms,
+                "rt": run_ms,
+                "ev": evicted,
+            }
+        )
+
+
+def _error(info: JSErrorInfo) -> dict[str, Any]:
+    return {
+        "name": info.name,
+        "message": info.message,
+        "stack": info.stack,
+        "line": info.line,
+        "column": info.column,
+    }
+
+
+class SourceCache:
+    """Sources this worker has been sent, bounded by bytes (thread-safe, LRU)."""
+
+    def __init__(self, max_bytes: int) -> None:
+        import threading
+
+        self._lock = threading.Lock()
+        self._items: OrderedDict[str, str] = OrderedDict()
+        self._bytes = 0
+        self._max = max_bytes
+
+    def put(self, key: str, source: str) -> None:
+        with self._lock:
+            if key in self._items:
+                self._items.move_to_end(key)
+                return
+            self._items[key] = source
+            self._bytes += len(source)
+            while self._bytes > self._max and len(self._items) > 1:
+                _, old = self._items.popitem(last=False)
+                self._bytes -= len(old)
+
+    def get(self, key: str) -> str | None:
+        with self._lock:
+            source = self._items.get(key)
+            if source is not None:
+                self._items.move_to_end(key)
+            return source

@@ -1,0 +1,199 @@
+"""One V8 isolate with one context running the prelude: the home of one warm function.
+
+Only strings cross: requests go in as JSON string literals inside evaluated source,
+results come back as JSON strings built by the prelude and parsed here. Nothing
+Python is ever handed to JavaScript, and no JS object is ever touched from Python.
+Every method must run on the thread that owns the isolate.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import dataclass
+
+import STPyV8
+
+from .prelude import prelude_source
+from .source import PreparedSource, SourceError, prepare
+from .types import InvokeRequest, JSErrorInfo, Outcome
+
+
+
+
+@dataclass(slots=True)
+class RawResult:
+    """What one evaluation produced, before the caller adds timings."""
+
+    outcome: Outcome
+    status: int = 0
+    headers: tuple[tuple[str, str], ...] = ()
+    body: bytes = b""
+    logs: tuple[str, ...] = ()
+    error: JSErrorInfo | None = None
+    detail: str = ""
+
+
+class Sandbox:
+    """An isolate plus a context in which the prelude has run (a pre-warmed blank).
+
+    Teardown order is strict (DESIGN.md): the context goes before its isolate, and an
+    isolate is never deleted while entered. ``close()`` does both; call it once.
+    """
+
+    def __init__(self) -> None:
+        self.isolate = STPyV8.JSIsolate(True)  # owner: disposed when dropped
+        self.isolate.enter()
+        try:
+            self.context = STPyV8.JSContext()
+            self.context.enter()
+            try:
+                self.context.eval(prelude_source())
+            finally:
+                self.context.leave()
+        finally:
+            self.isolate.leave()
+        self.function_key: str | None = None
+        self.tenant: str | None = None
+
+    def enter(self) -> None:
+        self.isolate.enter()
+        self.context.enter()
+
+    def leave(self) -> None:
+        self.context.leave()
+        self.isolate.leave()
+
+    def close(self) -> None:
+        """Drop the context, then the isolate (never while entered)."""
+        self.context = None  # type: ignore[assignment]
+        self.isolate = None  # type: ignore[assignment]
+
+    # -- evaluation (the isolate and context must be entered) -------------------------
+
+    def eval_str(self, script: str) -> str | None:
+        """Evaluate host-made source; return its value only if it is a ``str``."""
+        value = self.context.eval(script)
+        return value if type(value) is str else None
+
+    def burn_termination(self, attempts: int = 100) -> bool:
+        """Consume a pending termination: evaluate a trivial script until it returns 1."""
+        for _ in range(attempts):
+            try:
+                if self.context.eval("1") == 1:
+                    return True
+            except Exception:  # a terminated eval may raise; try again
+                pass
+        return False
+
+    def load(self, prepared: PreparedSource, env: tuple[tuple[str, str], ...], max_response_body: int) -> RawResult:
+        """Run the tenant's top level and register its handler."""
+        config = json.dumps({"env": [list(kv) for kv in env], "maxResponseBody": max_response_body})
+        text = self.eval_str(f"__isogate.load({prepared.script}, {json.dumps(config)})")
+        return _parse_load(text)
+
+    def invoke(self, request: InvokeRequest) -> RawResult:
+        """Start the handler, let microtasks run, then collect the result."""
+        wire = json.dumps(
+            {
+                "method": request.method,
+                "url": request.url,
+                "headers": [list(kv) for kv in request.headers],
+                "body": request.body.decode("latin-1") if request.body else None,
+            },
+            ensure_ascii=False,
+        )
+        seed = os.urandom(32).decode("latin-1")
+        self.context.eval(
+            f"__isogate.invoke({json.dumps(wire, ensure_ascii=False)}, {json.dumps(seed)})"
+        )
+        return parse_result(self.eval_str("__isogate.result()"))
+
+
+def _parse_error(obj: object) -> JSErrorInfo:
+    if not isinstance(obj, dict):
+        return JSErrorInfo(name="Error", message="unknown error")
+    return JSErrorInfo(
+        name=str(obj.get("name", "Error"))[:200],
+        message=str(obj.get("message", ""))[:4096],
+        stack=str(obj.get("stack", ""))[:16384],
+    )
+
+
+def _parse_logs(obj: object) -> tuple[str, ...]:
+    if not isinstance(obj, list):
+        return ()
+    return tuple(x for x in obj if isinstance(x, str))
+
+
+def _parse_load(text: str | None) -> RawResult:
+    try:
+        data = json.loads(text) if text is not None else None
+    except ValueError:
+        data = None
+    if not isinstance(data, dict):
+        return RawResult(Outcome.LOAD_ERROR, detail="the prelude returned no result")
+    logs = _parse_logs(data.get("logs"))
+    if data.get("ok") is True:
+        return RawResult(Outcome.OK, logs=logs)
+    return RawResult(Outcome.LOAD_ERROR, logs=logs, error=_parse_error(data.get("error")))
+
+
+def parse_result(text: str | None) -> RawResult:
+    """Turn the prelude's JSON into a result, trusting nothing about its shape."""
+    try:
+        data = json.loads(text) if text is not None else None
+    except ValueError:
+        data = None
+    if not isinstance(data, dict):
+        return RawResult(Outcome.JS_ERROR, error=JSErrorInfo("Error", "the function produced no result"))
+    logs = _parse_logs(data.get("logs"))
+    outcome = data.get("outcome")
+    if outcome == "ok":
+        status = data.get("status")
+        headers = data.get("headers")
+        body = data.get("body")
+        encoding = data.get("encoding")
+        if (
+            type(status) is int
+            and 200 <= status <= 599
+            and isinstance(headers, list)
+            and all(
+                isinstance(h, list) and len(h) == 2 and all(isinstance(x, str) for x in h)
+                for h in headers
+            )
+            and isinstance(body, str)
+        ):
+            try:
+                raw = body.encode("latin-1") if encoding == "binary" else body.encode("utf-8", "replace")
+            except UnicodeEncodeError:
+                raw = None
+            if raw is not None:
+                return RawResult(
+                    Outcome.OK,
+                    status=status,
+                    headers=tuple((h[0], h[1]) for h in headers),
+                    body=raw,
+                    logs=logs,
+                )
+        return RawResult(Outcome.JS_ERROR, logs=logs, error=JSErrorInfo("TypeError", "malformed Response"))
+    if outcome == "unsettled":
+        return RawResult(
+            Outcome.UNSETTLED,
+            logs=logs,
+            error=JSErrorInfo(
+                "Error",
+                "the handler's promise never settled (there is no event loop: no timers or I/O)",
+            ),
+        )
+    if outcome == "too_large":
+        return RawResult(Outcome.TOO_LARGE, logs=logs, detail=str(data.get("detail", ""))[:200])
+    return RawResult(Outcome.JS_ERROR, logs=logs, error=_parse_error(data.get("error")))
+
+
+def check_source(source: str) -> PreparedSource:
+    """Validate a tenant's source (an isolate must be entered). Raises SourceError."""
+    return prepare(source, STPyV8.JSEngine())
+
+
+__all__ = ["RawResult", "Sandbox", "SourceError", "check_source", "parse_result"]

@@ -1,0 +1,281 @@
+// The host side of the prelude: how a tenant's handler is registered, invoked,
+// and how its result is handed back to Python. Python drives this only through
+// the frozen `__isogate` object and reads back only strings (see README.md).
+
+let fetchListeners = [];      // service-worker syntax: addEventListener('fetch', fn)
+let registering = false;      // addEventListener is honoured only while loading
+let handlerObj = undefined;   // module syntax: the default export
+let handlerFn = undefined;
+let envObj = undefined;
+let maxResponseBody = 8 * 1024 * 1024;
+
+// State of the current invocation, reset by invoke().
+let settled = false;
+let failed = false;
+let response = undefined;
+let failure = undefined;
+let waitPending = 0;
+let responded = false;
+
+// Serialise a primitive string as a JSON string literal. JSON.stringify on a
+// primitive never consults toJSON, so tenant tampering cannot reach it.
+function q(s) {
+  return JSON_stringify(String_(s));
+}
+
+function safeString(v, fallback) {
+  try {
+    if (v === undefined) return fallback;
+    return String_(v);
+  } catch (e) {
+    return fallback;
+  }
+}
+
+// Describe a thrown value as text without trusting it: every property read or
+// conversion may run tenant code (getters, toString) and may itself throw.
+function describeError(e) {
+  let name = 'Error';
+  let message = '';
+  let stack = '';
+  try {
+    if ((typeof e === 'object' && e !== null) || typeof e === 'function') {
+      name = safeString(e.name, 'Error');
+      message = safeString(e.message, '');
+      stack = safeString(e.stack, '');
+    } else {
+      name = 'Uncaught';
+      message = safeString(e, '<unprintable value>');
+    }
+  } catch (err) {
+    message = '<unprintable error>';
+  }
+  return '{"name":' + q(name) + ',"message":' + q(message) + ',"stack":' + q(stack) + '}';
+}
+
+function logsJSON() {
+  let lines;
+  try {
+    lines = consoleBuffer.take();
+  } catch (e) {
+    return '[]';
+  }
+  let out = '[';
+  const n = lines.length;
+  for (let i = 0; i < n; i++) {
+    if (i) out += ',';
+    out += q(lines[i]);
+  }
+  return out + ']';
+}
+
+class FetchEvent {
+  #request;
+  #responded = false;
+  constructor(type, init) {
+    this.type = String_(type);
+    this.#request = init.request;
+  }
+  get request() {
+    return this.#request;
+  }
+  respondWith(r) {
+    if (this.#responded) throw new TypeError_('respondWith() was already called');
+    this.#responded = true;
+    responded = true;
+    track(r);
+  }
+  waitUntil(p) {
+    addWaitUntil(p);
+  }
+  passThroughOnException() {}
+}
+
+function addEventListener(type, listener) {
+  if (!registering) throw new TypeError_('addEventListener() is only allowed at the top level');
+  if (String_(type) !== 'fetch') return; // other events (scheduled…) are not served here
+  if (typeof listener !== 'function') throw new TypeError_('the fetch listener must be a function');
+  fetchListeners[fetchListeners.length] = listener;
+}
+
+function addWaitUntil(p) {
+  waitPending++;
+  try {
+    call(Promise_then, Promise_resolve(p), () => { waitPending--; }, () => { waitPending--; });
+  } catch (e) {
+    waitPending--;
+  }
+}
+
+const ctxObj = Object_freeze({
+  waitUntil(p) {
+    addWaitUntil(p);
+  },
+  passThroughOnException() {},
+});
+
+function onResponse(r) {
+  if (settled) return;
+  settled = true;
+  response = r;
+}
+
+function onFailure(e) {
+  if (settled) return;
+  settled = true;
+  failed = true;
+  failure = e;
+}
+
+function track(value) {
+  let p;
+  try {
+    p = Promise_resolve(value);
+  } catch (e) {
+    onFailure(e);
+    return;
+  }
+  call(Promise_then, p, onResponse, onFailure);
+}
+
+function load(factory, configJSON) {
+  consoleBuffer.reset();
+  let config;
+  try {
+    config = JSON_parse(configJSON);
+    envObj = {};
+    const env = config.env;
+    for (let i = 0; i < env.length; i++) envObj[env[i][0]] = env[i][1];
+    maxResponseBody = config.maxResponseBody;
+  } catch (e) {
+    return '{"ok":false,"error":' + describeError(e) + ',"logs":[]}';
+  }
+  registering = true;
+  let exported;
+  try {
+    exported = factory();
+  } catch (e) {
+    registering = false;
+    return '{"ok":false,"error":' + describeError(e) + ',"logs":' + logsJSON() + '}';
+  }
+  registering = false;
+  try {
+    if (exported !== undefined) {
+      if ((typeof exported !== 'object' && typeof exported !== 'function') || exported === null) {
+        throw new TypeError_('the default export must be an object with a fetch() method');
+      }
+      const fn = exported.fetch;
+      if (typeof fn !== 'function') {
+        throw new TypeError_('the default export has no fetch() handler');
+      }
+      handlerObj = exported;
+      handlerFn = fn;
+    } else if (fetchListeners.length === 0) {
+      throw new TypeError_(
+        "no fetch handler: use `export default { fetch(request, env, ctx) {…} }` or addEventListener('fetch', …)",
+      );
+    }
+  } catch (e) {
+    return '{"ok":false,"error":' + describeError(e) + ',"logs":' + logsJSON() + '}';
+  }
+  return '{"ok":true,"logs":' + logsJSON() + '}';
+}
+
+function invoke(requestJSON, seed) {
+  settled = false;
+  failed = false;
+  response = undefined;
+  failure = undefined;
+  waitPending = 0;
+  responded = false;
+  consoleBuffer.reset();
+  try {
+    seedRandom(seed);
+    const request = requestFromWire(JSON_parse(requestJSON));
+    if (handlerFn !== undefined) {
+      track(Reflect_apply(handlerFn, handlerObj, [request, envObj, ctxObj]));
+    } else {
+      const event = new FetchEvent('fetch', { request });
+      const listeners = fetchListeners;
+      for (let i = 0; i < listeners.length; i++) Reflect_apply(listeners[i], undefined, [event]);
+      if (!responded && !settled) {
+        onFailure(new TypeError_('no fetch listener called event.respondWith()'));
+      }
+    }
+  } catch (e) {
+    onFailure(e);
+  }
+}
+
+// Called in a second script, after the microtasks of invoke() have run.
+function result() {
+  if (!settled) {
+    return '{"outcome":"unsettled","logs":' + logsJSON() + '}';
+  }
+  if (failed) {
+    return '{"outcome":"js_error","error":' + describeError(failure) + ',"logs":' + logsJSON() + '}';
+  }
+  let wire;
+  try {
+    wire = responseToWire(response);
+  } catch (e) {
+    const err = new TypeError_(
+      'the handler did not return a Response (got ' + typeName(response) + ')',
+    );
+    return '{"outcome":"js_error","error":' + describeError(err) + ',"logs":' + logsJSON() + '}';
+  }
+  const body = wire.body;
+  if (body.length > maxResponseBody) {
+    return '{"outcome":"too_large","detail":' + q('response body over ' + maxResponseBody + ' bytes') + ',"logs":' + logsJSON() + '}';
+  }
+  if (waitPending > 0) {
+    try {
+      console.warn('ctx.waitUntil(): a promise was still pending when the invocation ended; it will never settle');
+    } catch (e) {}
+  }
+  const h = wire.headers;
+  let hs = '[';
+  for (let i = 0; i < h.length; i++) {
+    if (i) hs += ',';
+    hs += '[' + q(h[i][0]) + ',' + q(h[i][1]) + ']';
+  }
+  hs += ']';
+  return (
+    '{"outcome":"ok","status":' + (wire.status | 0) +
+    ',"statusText":' + q(wire.statusText) +
+    ',"headers":' + hs +
+    ',"encoding":' + q(wire.encoding) +
+    ',"body":' + q(body) +
+    ',"logs":' + logsJSON() + '}'
+  );
+}
+
+function typeName(v) {
+  if (v === null) return 'null';
+  if (typeof v !== 'object') return typeof v;
+  try {
+    const proto = Object_getPrototypeOf(v);
+    const ctor = proto && proto.constructor;
+    return ctor && typeof ctor.name === 'string' ? ctor.name : 'object';
+  } catch (e) {
+    return 'object';
+  }
+}
+
+Object_defineProperty(globalThis, 'addEventListener', {
+  value: addEventListener, writable: true, configurable: true, enumerable: false,
+});
+Object_defineProperty(globalThis, 'FetchEvent', {
+  value: FetchEvent, writable: true, configurable: true, enumerable: false,
+});
+if (!('self' in globalThis)) {
+  Object_defineProperty(globalThis, 'self', {
+    value: globalThis, writable: true, configurable: true, enumerable: false,
+  });
+}
+// The host entry points: not writable, not configurable, frozen. A tenant can
+// shadow nothing here, so Python's `__isogate.invoke(...)` always reaches us.
+Object_defineProperty(globalThis, '__isogate', {
+  value: Object_freeze({ load, invoke, result }),
+  writable: false, configurable: false, enumerable: false,
+});

@@ -1,0 +1,611 @@
+"""The gateway-side runtime: worker processes, routing, backpressure, quarantine.
+
+:class:`Runtime` is the asyncio API the gateway calls. It starts runtime worker
+processes (worker.py), keeps a mirror of which function is warm on which executor
+thread, and routes each invocation:
+
+1. to an idle executor where the function is already warm;
+2. else, while fewer than ``max_concurrency_per_function`` executors hold it, to an
+   idle executor that cold-loads it (spill-over);
+3. else into a bounded FIFO queue, served as executors free up; a full queue, or a
+   wait longer than ``queue_timeout_ms``, answers "overloaded" at once.
+
+A worker that dies (a heap over its limit aborts the process) fails its in-flight
+invocations with "crashed" and is restarted; a function in flight during
+``quarantine_crashes`` crashes within the window is quarantined until redeployed.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import itertools
+import json
+import logging
+import os
+import sys
+import tempfile
+import time
+from collections import deque
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from isogate.config.runtime import RuntimeSettings
+
+from .errors import RuntimeStartError
+from .protocol import HEADER, MAX_FRAME, pack, unpack
+from .types import (
+    FunctionRef,
+    InvokeRequest,
+    InvokeResult,
+    JSErrorInfo,
+    Outcome,
+    RuntimeStats,
+    Timings,
+    ValidationResult,
+)
+
+log = logging.getLogger("isogate.runtime")
+
+CodeLoader = Callable[[FunctionRef], Awaitable[str]]
+
+# How long past its own limit an invocation may stay unanswered before the worker
+# is presumed wedged and killed (a deadline on every call to the isolate).
+HANG_GRACE_S = 5.0
+
+
+@dataclass(eq=False)
+class _Executor:
+    worker: _Worker
+    index: int
+    busy: bool = False
+    warm: dict[str, float] = field(default_factory=dict)  # key -> last used (monotonic)
+
+    @property
+    def name(self) -> str:
+        return f"w{self.worker.slot}.e{self.index}"
+
+
+@dataclass(eq=False)
+class _Pending:
+    ref: FunctionRef
+    request: InvokeRequest
+    future: asyncio.Future[InvokeResult]
+    enqueued: float
+    dispatched: bool = False
+
+
+@dataclass(eq=False)
+class _Call:
+    """An invocation sent to an executor, waiting for its result frame."""
+
+    pending: _Pending
+    executor: _Executor
+    started: float
+    future: asyncio.Future[dict[str, Any]]
+
+
+class _Worker:
+    def __init__(self, slot: int) -> None:
+        self.slot = slot
+        self.proc: asyncio.subprocess.Process | None = None
+        self.executors: list[_Executor] = []
+        self.alive = False
+        self.calls: dict[int, _Call] = {}
+        self.validations: dict[int, asyncio.Future[dict[str, Any]]] = {}
+        self.sent_code: set[str] = set()
+        self.reader: asyncio.Task[None] | None = None
+        self.stderr_task: asyncio.Task[None] | None = None
+        self.ready: asyncio.Future[None] | None = None
+
+    def send(self, message: dict[str, Any]) -> None:
+        assert self.proc is not None and self.proc.stdin is not None
+        self.proc.stdin.write(pack(message))
+
+
+class Runtime:
+    """Runs tenant functions in pre-warmed V8 isolates in runtime worker processes."""
+
+    def __init__(self, settings: RuntimeSettings, code_loader: CodeLoader | None = None) -> None:
+        self.settings = settings
+        self._code_loader = code_loader
+        self._workers = [_Worker(i) for i in range(settings.workers)]
+        self._queue: deque[_Pending] = deque()
+        self._ids = itertools.count(1)
+        self._strikes: dict[str, deque[float]] = {}
+        self._quarantined: set[str] = set()
+        self._cold_starts = 0
+        self._terminations = 0
+        self._crashes = 0
+        self._inflight = 0
+        self._closing = False
+        self._started = False
+        self._home = tempfile.mkdtemp(prefix="isogate-runtime-")
+        self._tasks: set[asyncio.Task[Any]] = set()
+        self._reaper: asyncio.Task[None] | None = None
+
+    # -- lifecycle ---------------------------------------------------------------------
+
+    async def start(self) -> None:
+        """Self-test V8 (Intl/ICU), start every worker and wait until they are ready."""
+        await self._self_test()
+        await asyncio.gather(*(self._spawn(w) for w in self._workers))
+        self._started = True
+        self._reaper = asyncio.create_task(self._reap_spares())
+
+    async def close(self) -> None:
+        """Stop workers; pending invocations get 'overloaded'."""
+        self._closing = True
+        if self._reaper:
+            self._reaper.cancel()
+        while self._queue:
+            p = self._queue.popleft()
+            if not p.future.done():
+                p.future.set_result(_result(Outcome.OVERLOADED, detail="runtime shutting down"))
+        for w in self._workers:
+            await self._stop_worker(w)
+        for t in list(self._tasks):
+            t.cancel()
+
+    @property
+    def ready(self) -> bool:
+        """True once started and while at least one worker serves."""
+        return self._started and not self._closing and any(w.alive for w in self._workers)
+
+    def _worker_command(self, *extra: str) -> list[str]:
+        config = json.dumps(self.settings.model_dump())
+        return [sys.executable, "-m", "isogate.runtime.worker", "--config", config, *extra]
+
+    def _worker_env(self) -> dict[str, str]:
+        env = dict(os.environ)
+        # stpyv8 reads ICU data from ~/.local/share/stpyv8 first; a copy there makes
+        # Intl abort the process (DESIGN.md). A private HOME leaves the system copy.
+        env["HOME"] = self._home
+        return env
+
+    async def _self_test(self) -> None:
+        proc = await asyncio.create_subprocess_exec(
+            *self._worker_command("--self-test"),
+            stdin=asyncio.subprocess.DEVNULL,
+            stdout=asyncio.subprocess.PIPE,
+            stderr=asyncio.subprocess.PIPE,
+            env=self._worker_env(),
+        )
+        try:
+            async with asyncio.timeout(self.settings.start_timeout_seconds):
+                out, err = await proc.communicate()
+        except TimeoutError:
+            proc.kill()
+            raise RuntimeStartError("the runtime self-test did not finish in time") from None
+        message: dict[str, Any] = {}
+        if len(out) > HEADER.size:
+            with contextlib.suppress(Exception):
+                message = unpack(out[HEADER.size :])
+        if not message.get("ok"):
+            raise RuntimeStartError(
+                "V8 self-test failed; refusing to serve (Intl would crash isolates). "
+                f"Got {message.get('intl')!r}, exit code {proc.returncode}. "
+                "Check that stpyv8's ICU data is in /usr/share/stpyv8. "
+                f"stderr: {err.decode(errors='replace')[-500:]}"
+            )
+
+    async def _spawn(self, w: _Worker) -> None:
+        loop = asyncio.get_running_loop()
+        w.ready = loop.create_future()
+        w.sent_code = set()
+        w.proc = await asyncio.create_subprocess_exec(
+            *self._worker_command(),
+            stdin=asyncio.subprocess.PIPE,
+            stdout=asyncio.subprocess.PIPE,
+            stderr=asyncio.subprocess.PIPE,
+            env=self._worker_env(),
+            limit=MAX_FRAME,
+        )
+        w.executors = [_Executor(w, i) for i in range(self.settings.threads_per_worker)]
+        w.reader = asyncio.create_task(self._read(w, w.proc))
+        w.stderr_task = asyncio.create_task(self._drain_stderr(w, w.proc))
+        try:
+            async with asyncio.timeout(self.settings.start_timeout_seconds):
+                await w.ready
+        except TimeoutError:
+            with contextlib.suppress(ProcessLookupError):
+                w.proc.kill()
+            raise RuntimeStartError(f"runtime worker {w.slot} did not start in time") from None
+        w.alive = True
+        log.info("runtime worker %d ready (pid %d)", w.slot, w.proc.pid)
+        self._drain_queue()
+
+    async def _stop_worker(self, w: _Worker) -> None:
+        proc = w.proc
+        w.alive = False
+        if proc is None:
+            return
+        if proc.returncode is None:
+            with contextlib.suppress(Exception):
+                w.send({"op": "stop"})
+                proc.stdin.close()  # type: ignore[union-attr]
+            try:
+                async with asyncio.timeout(5):
+                    await proc.wait()
+            except TimeoutError:
+                with contextlib.suppress(ProcessLookupError):
+                    proc.kill()
+                await proc.wait()
+        for task in (w.reader, w.stderr_task):
+            if task:
+                task.cancel()
+
+    async def _drain_stderr(self, w: _Worker, proc: asyncio.subprocess.Process) -> None:
+        assert proc.stderr is not None
+        while line := await proc.stderr.readline():
+            text = line.decode(errors="replace").rstrip()
+            if text:
+                log.warning("runtime worker %d: %s", w.slot, text)
+
+    async def _read(self, w: _Worker, proc: asyncio.subprocess.Process) -> None:
+        assert proc.stdout is not None
+        try:
+            while True:
+                header = await proc.stdout.readexactly(HEADER.size)
+                (size,) = HEADER.unpack(header)
+                if size > MAX_FRAME:
+                    raise ValueError("frame too large")
+                self._on_message(w, unpack(await proc.stdout.readexactly(size)))
+        except (asyncio.IncompleteReadError, ConnectionError, ValueError):
+            pass
+        except asyncio.CancelledError:
+            return
+        if proc is w.proc and not self._closing:
+            await self._on_crash(w, proc)
+
+    # -- messages from workers ---------------------------------------------------------
+
+    def _on_message(self, w: _Worker, msg: dict[str, Any]) -> None:
+        op = msg.get("op")
+        if op == "ready":
+            if w.ready and not w.ready.done():
+                w.ready.set_result(None)
+        elif op == "result":
+            call = w.calls.pop(msg["id"], None)
+            if call and not call.future.done():
+                call.future.set_result(msg)
+        elif op == "need_code":
+            call = w.calls.get(msg["id"])
+            if call:
+                w.sent_code.discard(call.pending.ref.key)
+                call.future.set_result(msg)
+                w.calls.pop(msg["id"], None)
+        elif op == "validated":
+            fut = w.validations.pop(msg["id"], None)
+            if fut and not fut.done():
+                fut.set_result(msg)
+        elif op == "evicted":
+            ex = w.executors[msg["ex"]]
+            for key in msg["keys"]:
+                ex.warm.pop(key, None)
+
+    async def _on_crash(self, w: _Worker, proc: asyncio.subprocess.Process) -> None:
+        w.alive = False
+        with contextlib.suppress(TimeoutError):
+            async with asyncio.timeout(2):
+                await proc.wait()
+        self._crashes += 1
+        now = time.monotonic()
+        suspects = {call.pending.ref.key for call in w.calls.values()}
+        log.error(
+            "runtime worker %d died (exit %s) with %d invocation(s) in flight: %s",
+            w.slot, proc.returncode, len(w.calls), sorted(suspects),
+        )
+        for key in suspects:
+            strikes = self._strikes.setdefault(key, deque())
+            strikes.append(now)
+            while strikes and now - strikes[0] > self.settings.quarantine_window_seconds:
+                strikes.popleft()
+            if len(strikes) >= self.settings.quarantine_crashes:
+                self._quarantined.add(key)
+                log.error("function %s quarantined after %d crashes", key, len(strikes))
+        calls, w.calls = w.calls, {}
+        for call in calls.values():
+            if not call.future.done():
+                call.future.set_result({"op": "crashed"})
+        for fut in w.validations.values():
+            if not fut.done():
+                fut.set_result({"op": "crashed"})
+        w.validations = {}
+        for ex in w.executors:
+            ex.busy = True  # not routable until the new process is ready
+            ex.warm.clear()
+        if self._closing:
+            return
+        for attempt in range(10):
+            try:
+                await self._spawn(w)
+                return
+            except (RuntimeStartError, OSError) as exc:
+                log.error("restarting runtime worker %d failed: %s", w.slot, exc)
+                await asyncio.sleep(min(0.1 * 2**attempt, 5))
+
+    # -- routing -----------------------------------------------------------------------
+
+    def _executors(self) -> list[_Executor]:
+        return [ex for w in self._workers if w.alive for ex in w.executors]
+
+    def _copies(self, key: str) -> int:
+        return sum(1 for ex in self._executors() if key in ex.warm)
+
+    def _pick(self, key: str) -> _Executor | None:
+        idle = [ex for ex in self._executors() if not ex.busy]
+        if not idle:
+            return None
+        warm = [ex for ex in idle if key in ex.warm]
+        if warm:
+            return max(warm, key=lambda ex: ex.warm[key])
+        if self._copies(key) >= self.settings.max_concurrency_per_function:
+            return None
+        return min(idle, key=lambda ex: len(ex.warm))
+
+    def _dispatch(self, pending: _Pending, ex: _Executor) -> None:
+        ex.busy = True
+        pending.dispatched = True
+        ex.warm[pending.ref.key] = time.monotonic()
+        task = asyncio.create_task(self._run(pending, ex))
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    def _release(self, ex: _Executor) -> None:
+        ex.busy = False
+        if ex.worker.alive:
+            self._drain_queue(ex)
+
+    def _drain_queue(self, prefer: _Executor | None = None) -> None:
+        """Give queued invocations to free executors, oldest first."""
+        if not self._queue:
+            return
+        keep: deque[_Pending] = deque()
+        while self._queue:
+            p = self._queue.popleft()
+            if p.future.done():
+                continue
+            ex = self._pick(p.ref.key)
+            if ex is None:
+                keep.append(p)
+                continue
+            self._dispatch(p, ex)
+        self._queue = keep
+
+    async def invoke(self, ref: FunctionRef, request: InvokeRequest) -> InvokeResult:
+        """Run ``ref``'s handler on ``request``. Never raises for tenant behaviour."""
+        t0 = time.monotonic()
+        if ref.key in self._quarantined:
+            return _result(
+                Outcome.QUARANTINED,
+                detail="this function version crashed the runtime repeatedly; redeploy it",
+            )
+        if len(request.body) > self.settings.max_request_body:
+            return _result(
+                Outcome.TOO_LARGE,
+                detail=f"request body over {self.settings.max_request_body} bytes",
+            )
+        if self._closing or not self._started:
+            return _result(Outcome.OVERLOADED, detail="runtime not running")
+        loop = asyncio.get_running_loop()
+        pending = _Pending(ref, request, loop.create_future(), t0)
+        self._inflight += 1
+        try:
+            ex = self._pick(ref.key)
+            if ex is not None and not self._queue:
+                self._dispatch(pending, ex)
+            elif len(self._queue) >= self.settings.max_queue:
+                return _result(Outcome.OVERLOADED, detail="too many invocations waiting")
+            else:
+                self._queue.append(pending)
+            done, _ = await asyncio.wait(
+                [pending.future], timeout=self.settings.queue_timeout_ms / 1000
+            )
+            if not done and not pending.dispatched:
+                pending.future.cancel()  # _drain_queue skips it
+                return _result(Outcome.OVERLOADED, detail="no executor became free in time")
+            # Dispatched: the exchange with the worker has its own deadline.
+            return await pending.future
+        finally:
+            self._inflight -= 1
+
+    def _limit(self, ref: FunctionRef) -> float:
+        ms = ref.timeout_ms or self.settings.default_timeout_ms
+        return min(ms, self.settings.max_timeout_ms) / 1000
+
+    async def _run(self, pending: _Pending, ex: _Executor) -> None:
+        ref = pending.ref
+        w = ex.worker
+        started = time.monotonic()
+        try:
+            outcome = await self._exchange(pending, ex)
+        except Exception as exc:  # a bug here must not leave the caller waiting
+            log.exception("invocation of %s failed in the supervisor", ref.key)
+            outcome = _result(Outcome.CRASHED, detail=f"runtime error: {type(exc).__name__}")
+        finally:
+            if w.alive and ex in w.executors:
+                self._release(ex)
+        queued = (started - pending.enqueued) * 1000
+        total = (time.monotonic() - pending.enqueued) * 1000
+        t = outcome.timings
+        outcome = _with(outcome, timings=Timings(queued, t.load_ms, t.run_ms, total), executor=ex.name)
+        if not pending.future.done():
+            pending.future.set_result(outcome)
+
+    async def _exchange(self, pending: _Pending, ex: _Executor) -> InvokeResult:
+        ref = pending.ref
+        w = ex.worker
+        req = pending.request
+        limit = self._limit(ref)
+        for _ in range(2):
+            source = None
+            if ref.key not in w.sent_code:
+                try:
+                    source = await self._source(ref)
+                except Exception as exc:
+                    ex.warm.pop(ref.key, None)
+                    log.warning("code of %s unavailable: %s", ref.key, exc)
+                    return _result(Outcome.CODE_UNAVAILABLE, detail="the function's code could not be fetched")
+                w.sent_code.add(ref.key)
+            call_id = next(self._ids)
+            fut: asyncio.Future[dict[str, Any]] = asyncio.get_running_loop().create_future()
+            w.calls[call_id] = _Call(pending, ex, time.monotonic(), fut)
+            w.send(
+                {
+                    "op": "invoke",
+                    "id": call_id,
+                    "ex": ex.index,
+                    "fn": {
+                        "key": ref.key,
+                        "tenant": ref.tenant,
+                        "timeout_ms": int(limit * 1000),
+                        "env": [list(kv) for kv in ref.env],
+                        "src": source,
+                    },
+                    "req": {"m": req.method, "u": req.url, "h": [list(h) for h in req.headers], "b": req.body},
+                }
+            )
+            try:
+                async with asyncio.timeout(2 * limit + HANG_GRACE_S):
+                    msg = await fut
+            except TimeoutError:
+                # The isolate ignored its watchdog: kill the process (restarted by _read).
+                w.calls.pop(call_id, None)
+                log.error("worker %d wedged on %s; killing it", w.slot, ref.key)
+                if w.proc and w.proc.returncode is None:
+                    with contextlib.suppress(ProcessLookupError):
+                        w.proc.kill()
+                return _result(Outcome.CRASHED, detail="the runtime stopped answering")
+            op = msg.get("op")
+            if op == "need_code":
+                continue
+            if op == "crashed":
+                return _result(Outcome.CRASHED, detail="the runtime worker running this function died")
+            return self._to_result(msg, ex)
+        return _result(Outcome.CRASHED, detail="the runtime could not obtain the code")
+
+    async def _source(self, ref: FunctionRef) -> str:
+        if ref.source is not None:
+            return ref.source
+        if self._code_loader is None:
+            raise LookupError("no source and no code loader")
+        async with asyncio.timeout(10):
+            return await self._code_loader(ref)
+
+    def _to_result(self, msg: dict[str, Any], ex: _Executor) -> InvokeResult:
+        for key in msg.get("ev") or ():
+            ex.warm.pop(key, None)
+        outcome = Outcome(msg["o"])
+        if msg.get("cold") and outcome is not Outcome.LOAD_ERROR:
+            self._cold_starts += 1
+        if outcome is Outcome.TIMEOUT:
+            self._terminations += 1
+        err = msg.get("e")
+        return InvokeResult(
+            outcome=outcome,
+            status=msg.get("s") or 0,
+            headers=tuple((h[0], h[1]) for h in msg.get("h") or ()),
+            body=msg.get("b") or b"",
+            logs=tuple(msg.get("l") or ()),
+            error=JSErrorInfo(**err) if err else None,
+            detail=msg.get("d") or "",
+            cold=bool(msg.get("cold")),
+            timings=Timings(load_ms=msg.get("lt", 0.0), run_ms=msg.get("rt", 0.0)),
+        )
+
+    async def _reap_spares(self) -> None:
+        """Evict extra copies of a function that stayed idle (burst over-provisioning)."""
+        interval = min(1.0, self.settings.spare_idle_seconds / 2)
+        while True:
+            await asyncio.sleep(interval)
+            now = time.monotonic()
+            holders: dict[str, list[_Executor]] = {}
+            for ex in self._executors():
+                for key in ex.warm:
+                    holders.setdefault(key, []).append(ex)
+            for key, exs in holders.items():
+                if len(exs) < 2:
+                    continue
+                exs.sort(key=lambda e: e.warm[key], reverse=True)
+                for ex in exs[1:]:
+                    if not ex.busy and now - ex.warm[key] > self.settings.spare_idle_seconds:
+                        ex.warm.pop(key, None)
+                        with contextlib.suppress(Exception):
+                            ex.worker.send({"op": "evict", "ex": ex.index, "key": key})
+
+    # -- other API ---------------------------------------------------------------------
+
+    async def validate(self, source: str) -> ValidationResult:
+        """Check that ``source`` would load (syntax, imports, exports); runs no tenant code."""
+        if len(source.encode()) > self.settings.max_source_bytes:
+            return ValidationResult(
+                False, JSErrorInfo("RangeError", f"code over {self.settings.max_source_bytes} bytes")
+            )
+        alive = [w for w in self._workers if w.alive]
+        if not alive:
+            raise RuntimeStartError("no runtime worker is running")
+        w = min(alive, key=lambda w: len(w.validations))
+        call_id = next(self._ids)
+        fut: asyncio.Future[dict[str, Any]] = asyncio.get_running_loop().create_future()
+        w.validations[call_id] = fut
+        ex = min(w.executors, key=lambda e: e.busy)
+        w.send({"op": "validate", "id": call_id, "ex": ex.index, "src": source})
+        try:
+            async with asyncio.timeout(10):
+                msg = await fut
+        finally:
+            w.validations.pop(call_id, None)
+        if msg.get("op") == "crashed":
+            raise RuntimeStartError("the runtime worker died while checking the code")
+        if msg.get("ok"):
+            return ValidationResult(True)
+        return ValidationResult(False, JSErrorInfo(**msg["error"]))
+
+    def unquarantine(self, name: str) -> None:
+        """Lift quarantine from every version of ``name`` (call on redeploy)."""
+        prefix = f"{name}@"
+        self._quarantined = {k for k in self._quarantined if not k.startswith(prefix)}
+        for key in [k for k in self._strikes if k.startswith(prefix)]:
+            del self._strikes[key]
+
+    def is_quarantined(self, ref: FunctionRef) -> bool:
+        return ref.key in self._quarantined
+
+    def stats(self) -> RuntimeStats:
+        """A snapshot for metrics."""
+        exs = self._executors()
+        warm = sum(len(ex.warm) for ex in exs)
+        return RuntimeStats(
+            workers=sum(1 for w in self._workers if w.alive),
+            executors=len(exs),
+            executors_busy=sum(1 for ex in exs if ex.busy),
+            warm_functions=warm,
+            isolates=warm + len(exs) * self.settings.prewarm_isolates,
+            queue_depth=len(self._queue),
+            inflight=self._inflight,
+            cold_starts=self._cold_starts,
+            terminations=self._terminations,
+            crashes=self._crashes,
+            quarantined=len(self._quarantined),
+            ready=self.ready,
+        )
+
+    def worker_pids(self) -> list[int]:
+        """PIDs of the live worker processes (for operators and fault tests)."""
+        return [w.proc.pid for w in self._workers if w.alive and w.proc]
+
+    def placement(self, key: str) -> list[str]:
+        """Executors where a function version is warm (or loading)."""
+        return [ex.name for ex in self._executors() if key in ex.warm]
+
+
+def _result(outcome: Outcome, *, detail: str = "") -> InvokeResult:
+    return InvokeResult(outcome=outcome, detail=detail)
+
+
+def _with(r: InvokeResult, **changes: Any) -> InvokeResult:
+    from dataclasses import replace
+
+    return replace(r, **changes)

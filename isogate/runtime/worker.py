@@ -1,0 +1,159 @@
+"""A runtime worker process: executor threads running tenant JavaScript.
+
+Started by the supervisor as ``python -m isogate.runtime.worker``; speaks frames
+(protocol.py) on stdin/stdout. Tenant JS never runs in the gateway process: a heap
+blown past its limit aborts this process only, and the supervisor restarts it.
+
+Order matters at start-up (DESIGN.md): V8 flags are set before ``import STPyV8``,
+one at a time; threads get stacks large enough that deep recursion is a catchable
+RangeError rather than a segfault.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import threading
+from typing import Any
+
+THREAD_STACK = 16 << 20  # bytes; V8's own stack limit (~1 MB) stays well inside it
+
+
+def _set_flags(heap_limit_mb: int) -> None:
+    import _STPyV8
+
+    # One flag per call: an unknown flag silently voids the ones after it.
+    for flag in (f"--max-old-space-size={heap_limit_mb}", "--stack-size=984"):
+        _STPyV8.JSEngine.setFlags(flag)
+
+
+def _reader(fd: int) -> Any:
+    from .protocol import HEADER, unpack
+
+    buf = bytearray()
+    with os.fdopen(fd, "rb", buffering=0) as stream:
+        while True:
+            while len(buf) < HEADER.size:
+                chunk = stream.read(65536)
+                if not chunk:
+                    return
+                buf += chunk
+            (size,) = HEADER.unpack_from(buf)
+            while len(buf) < HEADER.size + size:
+                chunk = stream.read(max(65536, HEADER.size + size - len(buf)))
+                if not chunk:
+                    return
+                buf += chunk
+            payload = bytes(buf[HEADER.size : HEADER.size + size])
+            del buf[: HEADER.size + size]
+            yield unpack(payload)
+
+
+def self_test() -> dict[str, Any]:
+    """Check Intl in a real isolate: with a bad ICU data file it errors or aborts."""
+    from .isolate import Sandbox
+
+    sandbox = Sandbox()
+    sandbox.enter()
+    try:
+        text = sandbox.eval_str(
+            "(function(){try{return (1234.5).toLocaleString('en-US') + '|' +"
+            " new Intl.DateTimeFormat('en-US',{timeZone:'UTC'}).format(new Date(0)) + '|' +"
+            " new Date(0).toLocaleString('en-US',{timeZone:'UTC'})}"
+            "catch(e){return 'ERROR ' + String(e)}})()"
+        )
+    finally:
+        sandbox.leave()
+        sandbox.close()
+    ok = text == "1,234.5|1/1/1970|1/1/1970, 12:00:00 AM"
+    return {"ok": ok, "intl": text}
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="isogate-runtime-worker")
+    parser.add_argument("--config", required=True, help="RuntimeSettings as JSON")
+    parser.add_argument("--self-test", action="store_true")
+    args = parser.parse_args(argv)
+    config = json.loads(args.config)
+
+    # Protocol on a private copy of stdout; fd 1 goes to stderr so nothing (a stray
+    # print, V8's fatal messages) can corrupt the frame stream.
+    out_fd = os.dup(1)
+    os.dup2(2, 1)
+    in_fd = os.dup(0)
+
+    _set_flags(config["heap_limit_mb"])
+    threading.stack_size(THREAD_STACK)
+
+    from .executor import Executor, SourceCache
+    from .protocol import pack
+    from .watchdog import Watchdog
+
+    write_lock = threading.Lock()
+
+    def send(message: dict[str, Any]) -> None:
+        frame = pack(message)
+        with write_lock:
+            view = memoryview(frame)
+            while view:
+                n = os.write(out_fd, view)
+                view = view[n:]
+
+    if args.self_test:
+        result: dict[str, Any] = {}
+        t = threading.Thread(target=lambda: result.update(self_test()))
+        t.start()
+        t.join()
+        send({"op": "self_test", **result})
+        return 0
+
+    watchdog = Watchdog()
+    watchdog.start()
+    sources = SourceCache(max_bytes=256 << 20)
+    threads = config["threads_per_worker"]
+    budget = config["memory_budget_mb"] * 1_000_000 // threads
+    executors = [
+        Executor(
+            i,
+            watchdog=watchdog,
+            send=send,
+            sources=sources,
+            prewarm=config["prewarm_isolates"],
+            budget_bytes=budget,
+            max_response_body=config["max_response_body"],
+        )
+        for i in range(threads)
+    ]
+    workers = [
+        threading.Thread(target=ex.run, name=f"isogate-executor-{i}", daemon=True)
+        for i, ex in enumerate(executors)
+    ]
+    for t in workers:
+        t.start()
+    send({"op": "ready", "pid": os.getpid(), "executors": threads})
+
+    for message in _reader(in_fd):
+        op = message.get("op")
+        if op == "stop":
+            break
+        ex = message.get("ex", 0)
+        if 0 <= ex < len(executors):
+            executors[ex].inbox.put(message)
+
+    # Orderly exit: each executor drops its contexts before their isolates.
+    for ex in executors:
+        ex.inbox.put(None)
+    for t in workers:
+        t.join(timeout=5)
+    watchdog.stop()
+    sys.stdout.flush()
+    return 0
+
+
+if __name__ == "__main__":
+    # Leave without running interpreter teardown: V8 objects still referenced by
+    # daemon threads must never be destroyed after their isolate (DESIGN.md).
+    code = main()
+    os._exit(code)
