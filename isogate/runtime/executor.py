@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 import queue
+import threading
 import time
 from collections import OrderedDict, deque
 from collections.abc import Callable
@@ -17,7 +18,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from .isolate import RawResult, Sandbox, SourceError, check_source
-from .types import JSErrorInfo, Outcome
+from .types import InvokeRequest, JSErrorInfo, Outcome
 from .watchdog import Watchdog
 
 log = logging.getLogger("isogate.runtime.executor")
@@ -68,7 +69,9 @@ class Executor:
         try:
             while True:
                 try:
-                    msg = self.inbox.get(timeout=0.05 if len(self._blanks) < self._prewarm else None)
+                    msg = self.inbox.get(
+                        timeout=0.05 if len(self._blanks) < self._prewarm else None
+                    )
                 except queue.Empty:
                     self._blanks.append(Sandbox())  # idle: pre-warm one more blank
                     continue
@@ -149,7 +152,9 @@ class Executor:
         run_ms = (time.perf_counter() - t0) * 1000
         self._reply(msg, result, cold=cold, load_ms=load_ms, run_ms=run_ms, evicted=evicted)
 
-    def _load(self, key: str, source: str, fn: dict[str, Any], timeout_s: float) -> Warm | RawResult:
+    def _load(
+        self, key: str, source: str, fn: dict[str, Any], timeout_s: float
+    ) -> Warm | RawResult:
         sandbox = self._blank()
         sandbox.enter()
         ok = False
@@ -160,7 +165,9 @@ class Executor:
                 return RawResult(Outcome.LOAD_ERROR, error=exc.info)
             ticket = self._watchdog.arm(sandbox.isolate, timeout_s)
             try:
-                result = sandbox.load(prepared, tuple(tuple(kv) for kv in fn["env"]), self._max_response_body)
+                result = sandbox.load(
+                    prepared, tuple(tuple(kv) for kv in fn["env"]), self._max_response_body
+                )
             finally:
                 fired = self._watchdog.disarm(ticket)
             if fired:
@@ -195,8 +202,6 @@ class Executor:
         return evicted
 
     def _run(self, sandbox: Sandbox, req: dict[str, Any], timeout_s: float) -> RawResult:
-        from .types import InvokeRequest
-
         request = InvokeRequest(
             method=req["m"], url=req["u"], headers=tuple(tuple(h) for h in req["h"]), body=req["b"]
         )
@@ -264,8 +269,6 @@ class SourceCache:
     """Sources this worker has been sent, bounded by bytes (thread-safe, LRU)."""
 
     def __init__(self, max_bytes: int) -> None:
-        import threading
-
         self._lock = threading.Lock()
         self._items: OrderedDict[str, str] = OrderedDict()
         self._bytes = 0

@@ -19,8 +19,6 @@ from .source import PreparedSource, SourceError, prepare
 from .types import InvokeRequest, JSErrorInfo, Outcome
 
 
-
-
 @dataclass(slots=True)
 class RawResult:
     """What one evaluation produced, before the caller adds timings."""
@@ -86,7 +84,9 @@ class Sandbox:
                 pass
         return False
 
-    def load(self, prepared: PreparedSource, env: tuple[tuple[str, str], ...], max_response_body: int) -> RawResult:
+    def load(
+        self, prepared: PreparedSource, env: tuple[tuple[str, str], ...], max_response_body: int
+    ) -> RawResult:
         """Run the tenant's top level and register its handler."""
         config = json.dumps({"env": [list(kv) for kv in env], "maxResponseBody": max_response_body})
         text = self.eval_str(f"__isogate.load({prepared.script}, {json.dumps(config)})")
@@ -146,7 +146,9 @@ def parse_result(text: str | None) -> RawResult:
     except ValueError:
         data = None
     if not isinstance(data, dict):
-        return RawResult(Outcome.JS_ERROR, error=JSErrorInfo("Error", "the function produced no result"))
+        return RawResult(
+            Outcome.JS_ERROR, error=JSErrorInfo("Error", "the function produced no result")
+        )
     logs = _parse_logs(data.get("logs"))
     outcome = data.get("outcome")
     if outcome == "ok":
@@ -165,7 +167,11 @@ def parse_result(text: str | None) -> RawResult:
             and isinstance(body, str)
         ):
             try:
-                raw = body.encode("latin-1") if encoding == "binary" else body.encode("utf-8", "replace")
+                raw = (
+                    body.encode("latin-1")
+                    if encoding == "binary"
+                    else body.encode("utf-8", "replace")
+                )
             except UnicodeEncodeError:
                 raw = None
             if raw is not None:
@@ -176,7 +182,9 @@ def parse_result(text: str | None) -> RawResult:
                     body=raw,
                     logs=logs,
                 )
-        return RawResult(Outcome.JS_ERROR, logs=logs, error=JSErrorInfo("TypeError", "malformed Response"))
+        return RawResult(
+            Outcome.JS_ERROR, logs=logs, error=JSErrorInfo("TypeError", "malformed Response")
+        )
     if outcome == "unsettled":
         return RawResult(
             Outcome.UNSETTLED,

@@ -17,7 +17,9 @@ import STPyV8
 from .types import JSErrorInfo
 
 EXPORT_VAR = "__isogate_default_export__"
-_POSITION = re.compile(r"^(?P<name>\w+): (?P<message>.*) \( (?P<file>.*?) @ (?P<line>\d+) : (?P<col>\d+) \)")
+_POSITION = re.compile(
+    r"^(?P<name>\w+): (?P<message>.*) \( (?P<file>.*?) @ (?P<line>\d+) : (?P<col>\d+) \)"
+)
 _DECLARATION = re.compile(
     r"(?:async\s+)?function\s*\*?\s*(?P<fn>[A-Za-z_$][\w$]*)|class\s+(?P<cls>[A-Za-z_$][\w$]*)"
 )
@@ -69,14 +71,16 @@ def prepare(source: str, engine: STPyV8.JSEngine) -> PreparedSource:
             break
         except Exception as exc:  # V8 maps SyntaxError to Python's; only V8 made it
             name, message, line, col = _syntax_error(exc)
-            info = JSErrorInfo(name=name, message=message, line=line, column=None if col is None else col + 1)
+            info = JSErrorInfo(
+                name=name, message=message, line=line, column=None if col is None else col + 1
+            )
             if line is None or col is None:
                 raise SourceError(info) from None
             if "Cannot use import statement" in message:
                 raise SourceError(
                     JSErrorInfo(
                         name="SyntaxError",
-                        message="import statements are not supported: bundle the code into one file",
+                        message="import statements are not supported: bundle into one file",
                         line=line,
                         column=col + 1,
                     )
@@ -96,7 +100,7 @@ def prepare(source: str, engine: STPyV8.JSEngine) -> PreparedSource:
                     )
                 ) from None
             module = True
-            rest = text[m.end():]
+            rest = text[m.end() :]
             decl = _DECLARATION.match(rest.lstrip())
             if decl:
                 # `export default function f() {}` stays a hoisted declaration named f.

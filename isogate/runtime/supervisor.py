@@ -28,7 +28,7 @@ import tempfile
 import time
 from collections import deque
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from isogate.config.runtime import RuntimeSettings
@@ -295,7 +295,10 @@ class Runtime:
         suspects = {call.pending.ref.key for call in w.calls.values()}
         log.error(
             "runtime worker %d died (exit %s) with %d invocation(s) in flight: %s",
-            w.slot, proc.returncode, len(w.calls), sorted(suspects),
+            w.slot,
+            proc.returncode,
+            len(w.calls),
+            sorted(suspects),
         )
         for key in suspects:
             strikes = self._strikes.setdefault(key, deque())
@@ -430,7 +433,9 @@ class Runtime:
         queued = (started - pending.enqueued) * 1000
         total = (time.monotonic() - pending.enqueued) * 1000
         t = outcome.timings
-        outcome = _with(outcome, timings=Timings(queued, t.load_ms, t.run_ms, total), executor=ex.name)
+        outcome = _with(
+            outcome, timings=Timings(queued, t.load_ms, t.run_ms, total), executor=ex.name
+        )
         if not pending.future.done():
             pending.future.set_result(outcome)
 
@@ -447,7 +452,9 @@ class Runtime:
                 except Exception as exc:
                     ex.warm.pop(ref.key, None)
                     log.warning("code of %s unavailable: %s", ref.key, exc)
-                    return _result(Outcome.CODE_UNAVAILABLE, detail="the function's code could not be fetched")
+                    return _result(
+                        Outcome.CODE_UNAVAILABLE, detail="the function's code could not be fetched"
+                    )
                 w.sent_code.add(ref.key)
             call_id = next(self._ids)
             fut: asyncio.Future[dict[str, Any]] = asyncio.get_running_loop().create_future()
@@ -464,7 +471,12 @@ class Runtime:
                         "env": [list(kv) for kv in ref.env],
                         "src": source,
                     },
-                    "req": {"m": req.method, "u": req.url, "h": [list(h) for h in req.headers], "b": req.body},
+                    "req": {
+                        "m": req.method,
+                        "u": req.url,
+                        "h": [list(h) for h in req.headers],
+                        "b": req.body,
+                    },
                 }
             )
             try:
@@ -482,7 +494,9 @@ class Runtime:
             if op == "need_code":
                 continue
             if op == "crashed":
-                return _result(Outcome.CRASHED, detail="the runtime worker running this function died")
+                return _result(
+                    Outcome.CRASHED, detail="the runtime worker running this function died"
+                )
             return self._to_result(msg, ex)
         return _result(Outcome.CRASHED, detail="the runtime could not obtain the code")
 
@@ -541,7 +555,8 @@ class Runtime:
         """Check that ``source`` would load (syntax, imports, exports); runs no tenant code."""
         if len(source.encode()) > self.settings.max_source_bytes:
             return ValidationResult(
-                False, JSErrorInfo("RangeError", f"code over {self.settings.max_source_bytes} bytes")
+                False,
+                JSErrorInfo("RangeError", f"code over {self.settings.max_source_bytes} bytes"),
             )
         alive = [w for w in self._workers if w.alive]
         if not alive:
@@ -606,6 +621,4 @@ def _result(outcome: Outcome, *, detail: str = "") -> InvokeResult:
 
 
 def _with(r: InvokeResult, **changes: Any) -> InvokeResult:
-    from dataclasses import replace
-
     return replace(r, **changes)

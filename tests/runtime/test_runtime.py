@@ -1,0 +1,417 @@
+"""The runtime end to end: real worker processes, real isolates, no mocks of V8."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import signal
+
+from isogate.runtime import InvokeRequest, Outcome, Runtime
+
+from .conftest import fn, get
+
+HELLO = "export default { fetch(request) { return new Response('hello ' + request.url) } }"
+LOOP = "export default { fetch() { while (true) {} } }"
+BOMB = "export default { fetch() { const a = []; while (true) a.push(new Array(1e6).fill(1)); } }"
+
+
+async def test_module_and_service_worker_syntax(runtime: Runtime) -> None:
+    r = await runtime.invoke(fn(HELLO), get("http://x.test/a?b=1"))
+    assert r.outcome is Outcome.OK and r.status == 200
+    assert r.body == b"hello http://x.test/a?b=1"
+    named = "async function fetch(req, env) { return new Response(env.GREETING) }\nexport default { fetch }"
+    r = await runtime.invoke(fn(named, env=(("GREETING", "hej"),)), get())
+    assert r.body == b"hej"
+    sw = (
+        "async function handle(req) { return new Response('sw:' + req.method) }\n"
+        "addEventListener('fetch', event => event.respondWith(handle(event.request)))"
+    )
+    r = await runtime.invoke(fn(sw), InvokeRequest("POST", "http://x.test/"))
+    assert r.outcome is Outcome.OK and r.body == b"sw:POST"
+
+
+async def test_warm_function_is_not_reloaded_and_keeps_its_globals(runtime: Runtime) -> None:
+    counter = fn("let n = 0; export default { fetch() { n++; return new Response(String(n)) } }")
+    first = await runtime.invoke(counter, get())
+    second = await runtime.invoke(counter, get())
+    assert first.cold and not second.cold
+    assert (first.body, second.body) == (b"1", b"2")
+    assert second.timings.load_ms == 0
+
+
+async def test_two_hundred_distinct_functions_concurrently(runtime: Runtime) -> None:
+    fns = [
+        fn(
+            f"export default {{ fetch() {{ return new Response('result-{i}') }} }}",
+            name=f"f{i}",
+            tenant=f"t{i}",
+        )
+        for i in range(200)
+    ]
+    results = await asyncio.gather(*(runtime.invoke(f, get()) for f in fns))
+    assert [r.outcome for r in results] == [Outcome.OK] * 200
+    assert [r.body for r in results] == [f"result-{i}".encode() for i in range(200)]
+
+
+async def test_infinite_loop_stopped_while_others_complete(make_runtime) -> None:
+    rt = await make_runtime(workers=1, threads_per_worker=2, default_timeout_ms=300)
+    slowish = fn(
+        "export default { fetch(r) { let x = 0; for (let i = 0; i < 2e5; i++) x += i;"
+        " return new Response(new URL(r.url).pathname) } }",
+        name="ok",
+    )
+    loop = fn(LOOP, name="loop")
+    loop_task = asyncio.create_task(rt.invoke(loop, get()))
+    await asyncio.sleep(0.02)
+    others = await asyncio.gather(*(rt.invoke(slowish, get(f"http://x/{i}")) for i in range(10)))
+    stopped = await loop_task
+    assert stopped.outcome is Outcome.TIMEOUT
+    assert [r.body for r in others] == [f"/{i}".encode() for i in range(10)]
+    # The executor that ran the loop serves again, and the looping function too.
+    again = await rt.invoke(fn(HELLO, name="after"), get())
+    assert again.outcome is Outcome.OK
+    assert (await rt.invoke(loop, get())).outcome is Outcome.TIMEOUT
+    assert rt.stats().terminations == 2
+
+
+async def test_same_executor_serves_after_termination(make_runtime) -> None:
+    rt = await make_runtime(workers=1, threads_per_worker=1, default_timeout_ms=200)
+    stopped = await rt.invoke(fn(LOOP), get())
+    assert stopped.outcome is Outcome.TIMEOUT
+    after = await rt.invoke(fn(HELLO), get())
+    assert after.outcome is Outcome.OK and after.executor == stopped.executor
+
+
+async def test_hazards_that_must_be_terminated(make_runtime) -> None:
+    rt = await make_runtime(workers=1, threads_per_worker=2, default_timeout_ms=300)
+    cases = {
+        "regex": "export default { fetch() { /(a+)+$/.test('a'.repeat(40) + 'b'); return new Response('x') } }",
+        "sort": "export default { fetch() { const a = [3,2,1]; a.sort(() => { while (true) {} }); } }",
+        "getter": "export default { fetch() { throw { get message() { while (true) {} } } } }",
+        "proxy": (
+            "export default { fetch() { return new Proxy({}, { get() { while (true) {} } }) } }"
+        ),
+        "tostring": "export default { fetch() { throw { toString() { for (;;) {} } } } }",
+        "microtask": ("export default { async fetch() { await null; for (;;) {} } }"),
+        "atomics": (
+            "export default { fetch() { const s = new Int32Array(new SharedArrayBuffer(4));"
+            " Atomics.wait(s, 0, 0); return new Response('woke') } }"
+        ),
+        "wasm": (
+            "export default { fetch() { const bytes = new Uint8Array([0,97,115,109,1,0,0,0,1,4,1,96,0,0,3,2,1,0,7,5,1,1,102,0,0,10,9,1,7,0,3,64,12,0,11,11]);"
+            " const m = new WebAssembly.Module(bytes); new WebAssembly.Instance(m).exports.f(); } }"
+        ),
+    }
+    results = await asyncio.gather(*(rt.invoke(fn(src, name=k), get()) for k, src in cases.items()))
+    outcomes = {k: r.outcome for k, r in zip(cases, results, strict=True)}
+    assert outcomes == dict.fromkeys(cases, Outcome.TIMEOUT)
+    assert (await rt.invoke(fn(HELLO), get())).outcome is Outcome.OK
+
+
+async def test_huge_json_parse_is_stopped_after_it_finishes(make_runtime) -> None:
+    # JSON.parse cannot be interrupted: it finishes, then the pending termination fires.
+    rt = await make_runtime(workers=1, threads_per_worker=1, default_timeout_ms=50)
+    src = (
+        "const big = '[' + '1,'.repeat(3e6) + '1]';\n"
+        "export default { fetch() { for (let i = 0; i < 20; i++) JSON.parse(big); return new Response('done') } }"
+    )
+    r = await rt.invoke(fn(src, timeout_ms=1000), get())
+    assert r.outcome is Outcome.OK  # fine within a generous limit (warms the function)
+    # The same function under a tiny limit is terminated, and the isolate stays usable.
+    tight = fn(src, name="tight", timeout_ms=20)
+    r = await rt.invoke(tight, get())
+    assert r.outcome is Outcome.TIMEOUT
+    assert (await rt.invoke(fn(HELLO), get())).outcome is Outcome.OK
+
+
+async def test_pending_promise_is_reported_at_once(runtime: Runtime) -> None:
+    r = await runtime.invoke(
+        fn("export default { fetch() { return new Promise(() => {}) } }"), get()
+    )
+    assert r.outcome is Outcome.UNSETTLED
+    assert r.timings.run_ms < 1000  # reported at once, not after the time limit
+
+
+async def test_errors_are_distinct_results_with_js_message(runtime: Runtime) -> None:
+    thrown = await runtime.invoke(
+        fn("export default { fetch() { throw new TypeError('boom') } }"), get()
+    )
+    assert thrown.outcome is Outcome.JS_ERROR
+    assert thrown.error and thrown.error.name == "TypeError" and thrown.error.message == "boom"
+    assert "worker.js" in thrown.error.stack or "at " in thrown.error.stack
+    rejected = await runtime.invoke(
+        fn("export default { async fetch() { throw new Error('nope') } }"), get()
+    )
+    assert rejected.outcome is Outcome.JS_ERROR and rejected.error.message == "nope"
+    wrong = await runtime.invoke(fn("export default { fetch() { return { status: 200 } } }"), get())
+    assert wrong.outcome is Outcome.JS_ERROR and "not a Response" in wrong.error.message
+    assert "Traceback" not in repr(thrown) + repr(rejected) + repr(wrong)
+
+
+async def test_deep_recursion_is_a_catchable_range_error(runtime: Runtime) -> None:
+    src = (
+        "function f(n) { return f(n + 1) + 1 }\n"
+        "export default { fetch() { try { f(0) } catch (e) { return new Response(e.name) } } }"
+    )
+    r = await runtime.invoke(fn(src), get())
+    assert r.outcome is Outcome.OK and r.body == b"RangeError"
+    uncaught = await runtime.invoke(
+        fn("function f() { return f() }\nexport default { fetch() { f() } }"), get()
+    )
+    assert uncaught.outcome is Outcome.JS_ERROR and uncaught.error.name == "RangeError"
+
+
+async def test_bad_code_is_rejected_with_line_and_column(runtime: Runtime) -> None:
+    cases = {
+        "let a = 1;\nlet b = ;": (2, 9),
+        "import x from 'y';\nexport default {}": (1, 1),
+        "const a = 1;\n  export const b = 2;": (2, 3),
+        "export default { fetch() {} }\nexport default { fetch() {} }": (2, 1),
+    }
+    for source, (line, column) in cases.items():
+        v = await runtime.validate(source)
+        assert not v.ok and v.error is not None, source
+        assert (v.error.line, v.error.column) == (line, column), (source, v.error)
+        r = await runtime.invoke(fn(source), get())
+        assert r.outcome is Outcome.LOAD_ERROR
+    assert (await runtime.validate(HELLO)).ok
+    assert (
+        await runtime.validate(
+            "const s = 'export default'; // export default\nexport default { fetch() {} }"
+        )
+    ).ok
+
+
+async def test_failed_load_installs_nothing(runtime: Runtime) -> None:
+    broken = fn("globalThis.leak = 1; throw new Error('top level')", name="same")
+    r = await runtime.invoke(broken, get())
+    assert r.outcome is Outcome.LOAD_ERROR and r.error.message == "top level"
+    assert runtime.placement(broken.key) == []
+    r = await runtime.invoke(
+        fn(
+            "export default { fetch() { return new Response(String(globalThis.leak)) } }",
+            name="same",
+        ),
+        get(),
+    )
+    assert r.body == b"undefined"
+
+
+async def test_tenant_globals_are_isolated(runtime: Runtime) -> None:
+    a = fn(
+        "globalThis.secret = 'A'; Object.prototype.polluted = 1;"
+        " export default { fetch() { return new Response(globalThis.secret) } }",
+        tenant="a",
+        name="a",
+    )
+    b = fn(
+        "export default { fetch() { return new Response(String(globalThis.secret) + ',' + String(({}).polluted)) } }",
+        tenant="b",
+        name="b",
+    )
+    assert (await runtime.invoke(a, get())).body == b"A"
+    assert (await runtime.invoke(b, get())).body == b"undefined,undefined"
+
+
+async def test_tampering_with_the_prelude_breaks_only_that_function(runtime: Runtime) -> None:
+    tamper = fn(
+        "const R = Response;\n"
+        'JSON.stringify = () => \'{"outcome":"ok","status":200}\';\n'
+        "JSON.parse = () => ({});\n"
+        "Object.defineProperty(Object.prototype, 'status', { get() { return 999 } });\n"
+        "Array.prototype[Symbol.iterator] = function* () { yield ['x-evil', '1'] };\n"
+        "Promise.prototype.then = function () { return this };\n"
+        "globalThis.Response = function () { return { status: 201 } };\n"
+        "export default { fetch() { return new R('still fine', { headers: { 'x-a': 'b' } }) } }"
+    )
+    r = await runtime.invoke(tamper, get())
+    assert r.outcome is Outcome.OK and r.status == 200 and r.body == b"still fine"
+    assert ("x-evil", "1") not in r.headers
+    fake = fn("export default { fetch() { return { status: 200, body: 'forged' } } }")
+    assert (await runtime.invoke(fake, get())).outcome is Outcome.JS_ERROR
+    overwrite = fn(
+        "globalThis.__isogate = null; export default { fetch() { return new Response('ok') } }"
+    )
+    assert (await runtime.invoke(overwrite, get())).outcome is Outcome.OK
+    assert (await runtime.invoke(fn(HELLO), get())).outcome is Outcome.OK
+
+
+async def test_no_python_objects_reachable(runtime: Runtime) -> None:
+    probe = fn(
+        "export default { fetch() { const names = Object.getOwnPropertyNames(globalThis)"
+        ".filter(n => /py|python|__/i.test(n) && n !== '__isogate'); return new Response(names.join(',')) } }"
+    )
+    r = await runtime.invoke(probe, get())
+    assert r.outcome is Outcome.OK and r.body == b""
+
+
+async def test_intl_works_in_workers(runtime: Runtime) -> None:
+    src = "export default { fetch() { return new Response((1234.5).toLocaleString('en-US') + ' ' + new Date(0).toLocaleDateString('en-US', {timeZone: 'UTC'})) } }"
+    r = await runtime.invoke(fn(src), get())
+    assert r.outcome is Outcome.OK and r.body == b"1,234.5 1/1/1970"
+
+
+async def test_memory_bomb_kills_only_its_worker(make_runtime) -> None:
+    rt = await make_runtime(
+        workers=2, threads_per_worker=1, default_timeout_ms=10000, heap_limit_mb=32
+    )
+    good = fn(HELLO, name="good")
+    assert (await rt.invoke(good, get())).outcome is Outcome.OK
+    pids = set(rt.worker_pids())
+    bomb_task = asyncio.create_task(rt.invoke(fn(BOMB, name="bomb"), get()))
+    during = []
+    while not bomb_task.done():
+        during.append(await rt.invoke(good, get()))
+        await asyncio.sleep(0.005)
+    bomb = await bomb_task
+    assert bomb.outcome is Outcome.CRASHED
+    assert during and all(r.outcome is Outcome.OK for r in during)
+    for _ in range(100):  # the supervisor restarts the worker (well within a second)
+        if len(rt.worker_pids()) == 2:
+            break
+        await asyncio.sleep(0.02)
+    assert len(rt.worker_pids()) == 2 and set(rt.worker_pids()) != pids
+    after = await asyncio.gather(*(rt.invoke(good, get()) for _ in range(10)))
+    assert all(r.outcome is Outcome.OK for r in after)
+    assert rt.stats().crashes == 1
+
+
+async def test_repeated_crashes_quarantine_until_redeploy(make_runtime) -> None:
+    rt = await make_runtime(
+        workers=1, threads_per_worker=1, heap_limit_mb=16, default_timeout_ms=10000
+    )
+    bomb = fn(BOMB, name="bomber")
+    outcomes = []
+    for _ in range(3):
+        outcomes.append((await rt.invoke(bomb, get())).outcome)
+        while not rt.ready:
+            await asyncio.sleep(0.01)
+    assert outcomes == [Outcome.CRASHED] * 3
+    assert (await rt.invoke(bomb, get())).outcome is Outcome.QUARANTINED
+    assert (await rt.invoke(fn(HELLO, name="other"), get())).outcome is Outcome.OK
+    fixed = fn(HELLO, name="bomber")  # a redeploy is a new version
+    rt.unquarantine("bomber")
+    assert (await rt.invoke(fixed, get())).outcome is Outcome.OK
+
+
+async def test_killed_worker_fails_in_flight_and_restarts(make_runtime) -> None:
+    rt = await make_runtime(workers=1, threads_per_worker=1, default_timeout_ms=5000)
+    slow = fn(
+        "export default { fetch() { const t = Date.now(); while (Date.now() - t < 2000) {} return new Response('x') } }"
+    )
+    task = asyncio.create_task(rt.invoke(slow, get()))
+    await asyncio.sleep(0.3)
+    os.kill(rt.worker_pids()[0], signal.SIGKILL)
+    assert (await task).outcome is Outcome.CRASHED
+    for _ in range(100):
+        if rt.ready:
+            break
+        await asyncio.sleep(0.02)
+    assert (await rt.invoke(fn(HELLO), get())).outcome is Outcome.OK
+
+
+async def test_full_queue_answers_overloaded_at_once(make_runtime) -> None:
+    rt = await make_runtime(workers=1, threads_per_worker=1, max_queue=1, default_timeout_ms=500)
+    busy = asyncio.create_task(rt.invoke(fn(LOOP, name="busy"), get()))
+    await asyncio.sleep(0.05)
+    queued = asyncio.create_task(rt.invoke(fn(HELLO, name="queued"), get()))
+    await asyncio.sleep(0.01)
+    rejected = await rt.invoke(fn(HELLO, name="rejected"), get())
+    assert rejected.outcome is Outcome.OVERLOADED
+    assert (await busy).outcome is Outcome.TIMEOUT
+    assert (await queued).outcome is Outcome.OK
+
+
+async def test_burst_loads_at_most_cap_copies_and_reclaims_extras(make_runtime) -> None:
+    rt = await make_runtime(
+        workers=2, threads_per_worker=2, max_concurrency_per_function=2, spare_idle_seconds=0.3
+    )
+    work = fn(
+        "export default { fetch() { const t = Date.now(); while (Date.now() - t < 30) {} return new Response('ok') } }"
+    )
+    results = await asyncio.gather(*(rt.invoke(work, get()) for _ in range(12)))
+    assert all(r.outcome is Outcome.OK for r in results)
+    assert sum(r.cold for r in results) <= 2
+    assert len({r.executor for r in results}) <= 2
+    assert 1 <= len(rt.placement(work.key)) <= 2
+    for _ in range(100):
+        if len(rt.placement(work.key)) == 1:
+            break
+        await asyncio.sleep(0.05)
+    assert len(rt.placement(work.key)) == 1
+
+
+async def test_single_call_loads_one_copy(make_runtime) -> None:
+    rt = await make_runtime(workers=1, threads_per_worker=4, max_concurrency_per_function=3)
+    one = fn(HELLO)
+    await asyncio.gather(*(rt.invoke(one, get()) for _ in range(1)))
+    assert len(rt.placement(one.key)) == 1
+
+
+async def test_memory_budget_evicts_least_recently_used(make_runtime) -> None:
+    rt = await make_runtime(
+        workers=1, threads_per_worker=1, memory_budget_mb=16, prewarm_isolates=1
+    )
+    fns = [
+        fn(f"export default {{ fetch() {{ return new Response('{i}') }} }}", name=f"lru{i}")
+        for i in range(40)
+    ]
+    for f in fns:
+        assert (await rt.invoke(f, get())).outcome is Outcome.OK
+    assert rt.stats().warm_functions <= 16
+    assert rt.placement(fns[-1].key) and not rt.placement(fns[0].key)
+    again = await rt.invoke(fns[0], get())  # evicted functions come back cold, correctly
+    assert again.outcome is Outcome.OK and again.cold and again.body == b"0"
+
+
+async def test_body_caps(make_runtime) -> None:
+    rt = await make_runtime(
+        workers=1, threads_per_worker=1, max_request_body=1000, max_response_body=1000
+    )
+    echo = fn("export default { async fetch(r) { return new Response(await r.text()) } }")
+    ok = await rt.invoke(echo, InvokeRequest("POST", "http://x/", body=b"a" * 1000))
+    assert ok.outcome is Outcome.OK and ok.body == b"a" * 1000
+    big_in = await rt.invoke(echo, InvokeRequest("POST", "http://x/", body=b"a" * 1001))
+    assert big_in.outcome is Outcome.TOO_LARGE
+    big_out = await rt.invoke(
+        fn("export default { fetch() { return new Response('x'.repeat(5000)) } }"), get()
+    )
+    assert big_out.outcome is Outcome.TOO_LARGE
+
+
+async def test_request_crosses_as_plain_data(runtime: Runtime) -> None:
+    echo = fn(
+        "export default { async fetch(r, env, ctx) { ctx.waitUntil(Promise.resolve(1));"
+        " const body = new Uint8Array(await r.arrayBuffer());"
+        " return Response.json({ method: r.method, url: r.url, h: r.headers.get('x-test'), body: Array.from(body) }) } }"
+    )
+    body = bytes([0, 1, 127, 128, 255])
+    r = await runtime.invoke(echo, InvokeRequest("PUT", "http://x/p?q=1", (("X-Test", "v"),), body))
+    assert r.outcome is Outcome.OK
+    assert json.loads(r.body) == {
+        "method": "PUT",
+        "url": "http://x/p?q=1",
+        "h": "v",
+        "body": list(body),
+    }
+    binary = fn("export default { fetch() { return new Response(new Uint8Array([0, 200, 255])) } }")
+    assert (await runtime.invoke(binary, get())).body == bytes([0, 200, 255])
+
+
+async def test_console_lines_are_captured(runtime: Runtime) -> None:
+    src = "export default { fetch() { console.log('hello', 1); console.error('bad'); return new Response('') } }"
+    r = await runtime.invoke(fn(src), get())
+    assert any("hello 1" in line for line in r.logs) and any("bad" in line for line in r.logs)
+    flood = fn(
+        "export default { fetch() { for (let i = 0; i < 5000; i++) console.log('line ' + i); return new Response('') } }"
+    )
+    r = await runtime.invoke(flood, get())
+    assert 1000 <= len(r.logs) <= 1001 and sum(len(x) for x in r.logs) <= 70_000
+
+
+async def test_stats_snapshot(runtime: Runtime) -> None:
+    await runtime.invoke(fn(HELLO), get())
+    s = runtime.stats()
+    assert s.ready and s.workers == 1 and s.executors == 2 and s.cold_starts >= 1
+    assert s.warm_functions >= 1 and s.executors_busy == 0 and s.queue_depth == 0
