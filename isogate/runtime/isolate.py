@@ -15,7 +15,7 @@ from dataclasses import dataclass
 import STPyV8
 
 from .prelude import prelude_source
-from .source import PreparedSource, SourceError, prepare
+from .source import SCRIPT_NAME, PreparedSource, SourceError, prepare
 from .types import InvokeRequest, JSErrorInfo, Outcome
 
 
@@ -46,7 +46,7 @@ class Sandbox:
             self.context = STPyV8.JSContext()
             self.context.enter()
             try:
-                self.context.eval(prelude_source())
+                self.context.eval(prelude_source(), "isogate:prelude")
             finally:
                 self.context.leave()
         finally:
@@ -89,7 +89,10 @@ class Sandbox:
     ) -> RawResult:
         """Run the tenant's top level and register its handler."""
         config = json.dumps({"env": [list(kv) for kv in env], "maxResponseBody": max_response_body})
-        text = self.eval_str(f"__isogate.load({prepared.script}, {json.dumps(config)})")
+        value = self.context.eval(
+            f"__isogate.load({prepared.script}, {json.dumps(config)})", SCRIPT_NAME
+        )
+        text = value if type(value) is str else None
         return _parse_load(text)
 
     def invoke(self, request: InvokeRequest) -> RawResult:

@@ -92,7 +92,7 @@ async def test_hazards_that_must_be_terminated(make_runtime) -> None:
         "proxy": (
             "export default { fetch() { return new Proxy({}, { get() { while (true) {} } }) } }"
         ),
-        "tostring": "export default { fetch() { throw { toString() { for (;;) {} } } } }",
+        "tostring": "export default { fetch() { throw { message: { toString() { for (;;) {} } } } } }",
         "microtask": ("export default { async fetch() { await null; for (;;) {} } }"),
         "atomics": (
             "export default { fetch() { const s = new Int32Array(new SharedArrayBuffer(4));"
@@ -145,7 +145,7 @@ async def test_errors_are_distinct_results_with_js_message(runtime: Runtime) -> 
     )
     assert rejected.outcome is Outcome.JS_ERROR and rejected.error.message == "nope"
     wrong = await runtime.invoke(fn("export default { fetch() { return { status: 200 } } }"), get())
-    assert wrong.outcome is Outcome.JS_ERROR and "not a Response" in wrong.error.message
+    assert wrong.outcome is Outcome.JS_ERROR and "not return a Response" in wrong.error.message
     assert "Traceback" not in repr(thrown) + repr(rejected) + repr(wrong)
 
 
@@ -219,7 +219,8 @@ async def test_tampering_with_the_prelude_breaks_only_that_function(runtime: Run
         "const R = Response;\n"
         'JSON.stringify = () => \'{"outcome":"ok","status":200}\';\n'
         "JSON.parse = () => ({});\n"
-        "Object.defineProperty(Object.prototype, 'status', { get() { return 999 } });\n"
+        "Object.defineProperty(Object.prototype, 'encoding', { get() { return 'evil' } });\n"
+        "Object.prototype.toJSON = function () { return 'pwned' };\n"
         "Array.prototype[Symbol.iterator] = function* () { yield ['x-evil', '1'] };\n"
         "Promise.prototype.then = function () { return this };\n"
         "globalThis.Response = function () { return { status: 201 } };\n"
