@@ -24,6 +24,7 @@ from .watchdog import Watchdog
 log = logging.getLogger("isogate.runtime.executor")
 
 Send = Callable[[dict[str, Any]], None]
+IDLE_BEFORE_PREWARM = 0.02  # seconds
 
 
 @dataclass(slots=True)
@@ -62,6 +63,7 @@ class Executor:
         self._blanks: deque[Sandbox] = deque()
         self._warm: OrderedDict[str, Warm] = OrderedDict()
         self._used = 0
+        self._warming = True  # pre-warm straight away at start-up
 
     # -- thread body -------------------------------------------------------------------
 

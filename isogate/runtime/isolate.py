@@ -19,6 +19,10 @@ from .source import SCRIPT_NAME, PreparedSource, SourceError, prepare
 from .types import InvokeRequest, JSErrorInfo, Outcome
 
 
+class PreludeError(Exception):
+    """The prelude itself failed to evaluate (a bug in isogate, not in tenant code)."""
+
+
 @dataclass(slots=True)
 class RawResult:
     """What one evaluation produced, before the caller adds timings."""
@@ -42,15 +46,22 @@ class Sandbox:
     def __init__(self) -> None:
         self.isolate = STPyV8.JSIsolate(True)  # owner: disposed when dropped
         self.isolate.enter()
+        failure = None
         try:
             self.context = STPyV8.JSContext()
             self.context.enter()
             try:
                 self.context.eval(prelude_source(), "isogate:prelude")
+                self.context.eval("__isogate.warmup()")
+            except Exception as exc:  # a bug in the prelude; keep only its text
+                failure = str(exc)
             finally:
                 self.context.leave()
         finally:
             self.isolate.leave()
+        if failure is not None:
+            self.close()
+            raise PreludeError(failure)
         self.function_key: str | None = None
         self.tenant: str | None = None
 

@@ -74,6 +74,7 @@ class _Pending:
     future: asyncio.Future[InvokeResult]
     enqueued: float
     dispatched: bool = False
+    call: asyncio.Future[dict[str, Any]] | None = None  # the current exchange with a worker
 
 
 @dataclass(eq=False)
@@ -348,33 +349,45 @@ class Runtime:
             return None
         return min(idle, key=lambda ex: len(ex.warm))
 
-    def _dispatch(self, pending: _Pending, ex: _Executor) -> None:
+    def _reserve(self, pending: _Pending, ex: _Executor) -> None:
         ex.busy = True
         pending.dispatched = True
         ex.warm[pending.ref.key] = time.monotonic()
-        task = asyncio.create_task(self._run(pending, ex))
+
+    def _dispatch(self, pending: _Pending, ex: _Executor) -> None:
+        """Hand a queued invocation to ``ex`` in a task of its own."""
+        self._reserve(pending, ex)
+        task = asyncio.create_task(self._run_queued(pending, ex))
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
+
+    async def _run_queued(self, pending: _Pending, ex: _Executor) -> None:
+        result = await self._run(pending, ex)
+        if not pending.future.done():
+            pending.future.set_result(result)
 
     def _release(self, ex: _Executor) -> None:
         ex.busy = False
         if ex.worker.alive:
-            self._drain_queue(ex)
+            self._drain_queue()
 
-    def _drain_queue(self, prefer: _Executor | None = None) -> None:
+    def _drain_queue(self) -> None:
         """Give queued invocations to free executors, oldest first."""
         if not self._queue:
             return
+        idle = sum(1 for ex in self._executors() if not ex.busy)
         keep: deque[_Pending] = deque()
-        while self._queue:
+        while self._queue and idle:
             p = self._queue.popleft()
             if p.future.done():
                 continue
             ex = self._pick(p.ref.key)
             if ex is None:
-                keep.append(p)
+                keep.append(p)  # its function is at its concurrency cap: let others pass
                 continue
             self._dispatch(p, ex)
+            idle -= 1
+        keep.extend(self._queue)
         self._queue = keep
 
     async def invoke(self, ref: FunctionRef, request: InvokeRequest) -> InvokeResult:
@@ -398,11 +411,12 @@ class Runtime:
         try:
             ex = self._pick(ref.key)
             if ex is not None and not self._queue:
-                self._dispatch(pending, ex)
-            elif len(self._queue) >= self.settings.max_queue:
+                # The common case: run in this task, no queue, no extra task.
+                self._reserve(pending, ex)
+                return await self._run(pending, ex)
+            if len(self._queue) >= self.settings.max_queue:
                 return _result(Outcome.OVERLOADED, detail="too many invocations waiting")
-            else:
-                self._queue.append(pending)
+            self._queue.append(pending)
             done, _ = await asyncio.wait(
                 [pending.future], timeout=self.settings.queue_timeout_ms / 1000
             )
@@ -418,26 +432,36 @@ class Runtime:
         ms = ref.timeout_ms or self.settings.default_timeout_ms
         return min(ms, self.settings.max_timeout_ms) / 1000
 
-    async def _run(self, pending: _Pending, ex: _Executor) -> None:
-        ref = pending.ref
-        w = ex.worker
+    async def _run(self, pending: _Pending, ex: _Executor) -> InvokeResult:
         started = time.monotonic()
+        release = True
         try:
             outcome = await self._exchange(pending, ex)
+        except asyncio.CancelledError:
+            # The caller went away, but the worker is still running the call: the
+            # executor stays busy until its answer arrives.
+            fut = pending.call
+            if fut is not None and not fut.done():
+                release = False
+                fut.add_done_callback(lambda _: self._release_if_current(ex))
+            raise
         except Exception as exc:  # a bug here must not leave the caller waiting
-            log.exception("invocation of %s failed in the supervisor", ref.key)
+            log.exception("invocation of %s failed in the supervisor", pending.ref.key)
             outcome = _result(Outcome.CRASHED, detail=f"runtime error: {type(exc).__name__}")
         finally:
-            if w.alive and ex in w.executors:
-                self._release(ex)
-        queued = (started - pending.enqueued) * 1000
-        total = (time.monotonic() - pending.enqueued) * 1000
+            if release:
+                self._release_if_current(ex)
+        end = time.monotonic()
         t = outcome.timings
-        outcome = _with(
-            outcome, timings=Timings(queued, t.load_ms, t.run_ms, total), executor=ex.name
-        )
-        if not pending.future.done():
-            pending.future.set_result(outcome)
+        queued = (started - pending.enqueued) * 1000
+        total = (end - pending.enqueued) * 1000
+        timings = Timings(queued, t.load_ms, t.run_ms, total)
+        return replace(outcome, timings=timings, executor=ex.name)
+
+    def _release_if_current(self, ex: _Executor) -> None:
+        # After a crash the worker has new executors; the old one is gone for good.
+        if ex.worker.alive and ex in ex.worker.executors:
+            self._release(ex)
 
     async def _exchange(self, pending: _Pending, ex: _Executor) -> InvokeResult:
         ref = pending.ref
@@ -459,6 +483,7 @@ class Runtime:
             call_id = next(self._ids)
             fut: asyncio.Future[dict[str, Any]] = asyncio.get_running_loop().create_future()
             w.calls[call_id] = _Call(pending, ex, time.monotonic(), fut)
+            pending.call = fut
             w.send(
                 {
                     "op": "invoke",
@@ -481,7 +506,7 @@ class Runtime:
             )
             try:
                 async with asyncio.timeout(2 * limit + HANG_GRACE_S):
-                    msg = await fut
+                    msg = await asyncio.shield(fut)
             except TimeoutError:
                 # The isolate ignored its watchdog: kill the process (restarted by _read).
                 w.calls.pop(call_id, None)
@@ -619,6 +644,3 @@ class Runtime:
 def _result(outcome: Outcome, *, detail: str = "") -> InvokeResult:
     return InvokeResult(outcome=outcome, detail=detail)
 
-
-def _with(r: InvokeResult, **changes: Any) -> InvokeResult:
-    return replace(r, **changes)

@@ -2,6 +2,8 @@
 // and how its result is handed back to Python. Python drives this only through
 // the frozen `__isogate` object and reads back only strings (see README.md).
 
+// The prelude's own Response class, captured before tenants can replace the global.
+const Response_ = globalThis.Response;
 let fetchListeners = [];      // service-worker syntax: addEventListener('fetch', fn)
 let registering = false;      // addEventListener is honoured only while loading
 let handlerObj = undefined;   // module syntax: the default export
@@ -250,6 +252,30 @@ function result() {
   );
 }
 
+// Run the whole invocation path once with a built-in handler, before any tenant
+// code exists in this context: V8 compiles functions lazily per isolate, and a
+// pre-warmed isolate should not pay that on its function's first request.
+function warmup() {
+  handlerObj = undefined;
+  handlerFn = () => Response_.json({ warm: true }, { headers: { 'x-warm': '1' } });
+  envObj = {};
+  try {
+    invoke(
+      '{"method":"POST","url":"http://warm.up/a?b=c","headers":[["content-type","text/plain"]],"body":"x"}',
+      '\0'.repeat(32),
+    );
+    result();
+    invoke('{"method":"GET","url":"http://warm.up/","headers":[],"body":null}', '\0'.repeat(32));
+    result();
+  } finally {
+    handlerFn = undefined;
+    envObj = undefined;
+    fetchListeners = [];
+    consoleBuffer.reset();
+  }
+  return 'ok';
+}
+
 function typeName(v) {
   if (v === null) return 'null';
   if (typeof v !== 'object') return typeof v;
@@ -276,6 +302,6 @@ if (!('self' in globalThis)) {
 // The host entry points: not writable, not configurable, frozen. A tenant can
 // shadow nothing here, so Python's `__isogate.invoke(...)` always reaches us.
 Object_defineProperty(globalThis, '__isogate', {
-  value: Object_freeze({ load, invoke, result }),
+  value: Object_freeze({ load, invoke, result, warmup }),
   writable: false, configurable: false, enumerable: false,
 });
