@@ -23,6 +23,7 @@ import itertools
 import json
 import logging
 import os
+import shutil
 import sys
 import tempfile
 import time
@@ -108,7 +109,14 @@ class _Worker:
 class Runtime:
     """Runs tenant functions in pre-warmed V8 isolates in runtime worker processes."""
 
-    def __init__(self, settings: RuntimeSettings, code_loader: CodeLoader | None = None) -> None:
+    def __init__(
+        self,
+        settings: RuntimeSettings,
+        code_loader: CodeLoader | None = None,
+        *,
+        worker_home: str | None = None,
+    ) -> None:
+        """``worker_home`` is HOME for worker processes (default: a private temp dir)."""
         self.settings = settings
         self._code_loader = code_loader
         self._workers = [_Worker(i) for i in range(settings.workers)]
@@ -122,7 +130,8 @@ class Runtime:
         self._inflight = 0
         self._closing = False
         self._started = False
-        self._home = tempfile.mkdtemp(prefix="isogate-runtime-")
+        self._own_home = worker_home is None
+        self._home = worker_home or tempfile.mkdtemp(prefix="isogate-runtime-")
         self._tasks: set[asyncio.Task[Any]] = set()
         self._reaper: asyncio.Task[None] | None = None
 
@@ -148,6 +157,8 @@ class Runtime:
             await self._stop_worker(w)
         for t in list(self._tasks):
             t.cancel()
+        if self._own_home:
+            shutil.rmtree(self._home, ignore_errors=True)
 
     @property
     def ready(self) -> bool:
@@ -643,4 +654,3 @@ class Runtime:
 
 def _result(outcome: Outcome, *, detail: str = "") -> InvokeResult:
     return InvokeResult(outcome=outcome, detail=detail)
-

@@ -16,6 +16,7 @@ import json
 import os
 import sys
 import threading
+from pathlib import Path
 from typing import Any
 
 THREAD_STACK = 16 << 20  # bytes; V8's own stack limit (~1 MB) stays well inside it
@@ -27,6 +28,30 @@ def _set_flags(heap_limit_mb: int) -> None:
     # One flag per call: an unknown flag silently voids the ones after it.
     for flag in (f"--max-old-space-size={heap_limit_mb}", "--stack-size=984"):
         _STPyV8.JSEngine.setFlags(flag)
+
+
+def _prepare_icu() -> None:
+    """Put stpyv8's ICU data where Intl works: /usr/share/stpyv8, not ~/.local.
+
+    stpyv8 looks in $HOME/.local/share/stpyv8 first, and with the data there Intl
+    fails or aborts the process (DESIGN.md). The supervisor gives workers a private
+    HOME without it; this makes sure the system copy exists (when we may write it).
+    The start-up self-test catches the case where neither works.
+    """
+    from importlib import resources
+
+    target = Path("/usr/share/stpyv8")
+    if (target / "icudtl.dat").exists():
+        return
+    try:
+        import _STPyV8
+
+        data = (resources.files("stpyv8-icu") / "icudtl.dat").read_bytes()
+        target.mkdir(parents=True, exist_ok=True)
+        (target / "icudtl.dat").write_bytes(data)
+        (target / "stpyv8-version.txt").write_text(_STPyV8.JSEngine.version)
+    except (OSError, ModuleNotFoundError, FileNotFoundError):
+        pass  # not allowed here: the self-test will say so
 
 
 def _reader(fd: int) -> Any:
@@ -84,6 +109,7 @@ def main(argv: list[str] | None = None) -> int:
     os.dup2(2, 1)
     in_fd = os.dup(0)
 
+    _prepare_icu()
     _set_flags(config["heap_limit_mb"])
     threading.stack_size(THREAD_STACK)
 

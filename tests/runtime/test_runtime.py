@@ -416,3 +416,33 @@ async def test_stats_snapshot(runtime: Runtime) -> None:
     s = runtime.stats()
     assert s.ready and s.workers == 1 and s.executors == 2 and s.cold_starts >= 1
     assert s.warm_functions >= 1 and s.executors_busy == 0 and s.queue_depth == 0
+
+
+async def test_refuses_to_start_when_intl_would_crash(tmp_path) -> None:
+    # stpyv8 prefers ~/.local/share/stpyv8; with the ICU data there, Intl fails or
+    # aborts the process. The start-up self-test must catch it and refuse to serve.
+    import shutil
+    from pathlib import Path
+
+    import pytest
+
+    from isogate.config.runtime import RuntimeSettings
+    from isogate.runtime import RuntimeStartError
+
+    icu = tmp_path / ".local" / "share" / "stpyv8"
+    icu.mkdir(parents=True)
+    source = next(
+        (
+            p
+            for p in (Path("/usr/share/stpyv8"), Path.home() / ".local/share/stpyv8")
+            if (p / "icudtl.dat").exists()
+        ),
+        None,
+    )
+    assert source is not None, "stpyv8's ICU data was not installed anywhere"
+    for f in source.iterdir():
+        shutil.copy(f, icu / f.name)
+    rt = Runtime(RuntimeSettings(workers=1, threads_per_worker=1), worker_home=str(tmp_path))
+    with pytest.raises(RuntimeStartError, match="self-test"):
+        await rt.start()
+    await rt.close()

@@ -1,0 +1,261 @@
+// Headers, matching workerd:
+// - names: ASCII characters must be RFC 9110 token characters; like workerd,
+//   non-ASCII characters and the empty name are accepted by the API (workerd
+//   then drops such headers on the wire, and so does headersToWire below);
+//   names are lower-cased (ASCII only).
+// - values: leading/trailing HTTP whitespace is stripped; NUL, CR and LF are
+//   rejected ("Invalid header value."). Like workerd, values are not
+//   ByteStrings: "é€" is accepted and sent as UTF-8 bytes.
+// - iteration: sorted by name, values of one name joined with ", " except
+//   set-cookie; iterators work on a snapshot taken when they are created.
+// Storage: one null-prototype list of [lowerName, value] lists kept sorted by
+// name (stable: insertion order within a name) — exactly the order workerd
+// writes header lines, one line per value.
+
+// Invalid ASCII header-name characters (not tchar), as a 128-entry table.
+const INVALID_NAME_CHAR = new Uint8Array_(128);
+for (let c = 0; c <= 32; c++) INVALID_NAME_CHAR[c] = 1;
+for (const c of [34, 40, 41, 44, 47, 58, 59, 60, 61, 62, 63, 64, 91, 92, 93, 123, 125, 127]) {
+  INVALID_NAME_CHAR[c] = 1;
+}
+
+function normalizeHeaderName(name) {
+  const s = toDOMString(name);
+  let lower = '';
+  let changed = false;
+  for (let i = 0; i < s.length; i++) {
+    const c = StringPrototypeCharCodeAt(s, i);
+    if (c < 128 && INVALID_NAME_CHAR[c]) throw new TypeError_('Invalid header name.');
+    if (c >= 0x41 && c <= 0x5a) changed = true;
+  }
+  if (changed) lower = asciiLowerCase(s);
+  return changed ? lower : s;
+}
+
+function asciiLowerCase(s) {
+  let out = '';
+  for (let i = 0; i < s.length; i++) {
+    const c = StringPrototypeCharCodeAt(s, i);
+    out += c >= 0x41 && c <= 0x5a ? String_fromCharCode(c + 32) : s[i];
+  }
+  return out;
+}
+
+const isHTTPWhitespace = (c) => c === 0x20 || c === 0x09 || c === 0x0a || c === 0x0d;
+
+function normalizeHeaderValue(value) {
+  const s = toDOMString(value);
+  let a = 0;
+  let b = s.length;
+  while (a < b && isHTTPWhitespace(StringPrototypeCharCodeAt(s, a))) a++;
+  while (b > a && isHTTPWhitespace(StringPrototypeCharCodeAt(s, b - 1))) b--;
+  for (let i = a; i < b; i++) {
+    const c = StringPrototypeCharCodeAt(s, i);
+    if (c === 0 || c === 0x0a || c === 0x0d) throw new TypeError_('Invalid header value.');
+  }
+  return a === 0 && b === s.length ? s : StringPrototypeSlice(s, a, b);
+}
+
+const GUARD_NONE = 0;
+const GUARD_IMMUTABLE = 1;
+
+const makeHeadersIterator = makeIteratorClass('EntryIterator');
+
+// Module-level access to Headers internals for Request/Response (40-body.js)
+// and the host hooks; assigned in the class's static block.
+let headersList; // (h) -> internal list (brand-checked), or undefined
+let headersSetGuard; // (h, guard) -> void
+let headersFromList; // (list, guard) -> new Headers with a copy of list
+let headersAppendRaw; // (h, lowerName, value) -> void, no validation or guard
+
+class Headers {
+  #list = newList();
+  #guard = GUARD_NONE;
+  constructor(init = undefined) {
+    if (init === undefined) return;
+    if (init === null || (typeof init !== 'object' && typeof init !== 'function')) {
+      throw new TypeError_("Failed to construct 'Headers': constructor parameter 1 is not of type 'Headers or Sequence or object'.");
+    }
+    if (#list in init) {
+      const src = init.#list;
+      for (let i = 0; i < src.length; i++) this.#list[i] = pair(src[i][0], src[i][1]);
+      return;
+    }
+    const iter = getIteratorMethod(init);
+    if (iter !== undefined) {
+      for (const p of { [Symbol_iterator]: () => call(iter, init) }) {
+        if (p === null || (typeof p !== 'object' && typeof p !== 'function')) {
+          throw new TypeError_('To initialize a Headers object from a sequence, each inner sequence must have exactly two elements.');
+        }
+        const items = [];
+        for (const x of p) items[items.length] = x;
+        if (items.length !== 2) {
+          throw new TypeError_('To initialize a Headers object from a sequence, each inner sequence must have exactly two elements.');
+        }
+        this.#append(normalizeHeaderName(items[0]), normalizeHeaderValue(items[1]));
+      }
+      return;
+    }
+    const keys = Reflect_ownKeys(init);
+    for (let i = 0; i < keys.length; i++) {
+      const k = keys[i];
+      if (typeof k !== 'string') continue;
+      const d = Object_getOwnPropertyDescriptor(init, k);
+      if (d === undefined || !d.enumerable) continue;
+      this.#append(normalizeHeaderName(k), normalizeHeaderValue(init[k]));
+    }
+  }
+
+  // Insert after the last entry whose name is <= name (keeps the list sorted
+  // and stable).
+  #append(name, value) {
+    const list = this.#list;
+    let i = list.length;
+    while (i > 0 && list[i - 1][0] > name) {
+      list[i] = list[i - 1];
+      i--;
+    }
+    list[i] = pair(name, value);
+  }
+  #checkMutable() {
+    if (this.#guard === GUARD_IMMUTABLE) throw new TypeError_("Can't modify immutable headers.");
+  }
+  #remove(name) {
+    const list = this.#list;
+    const out = newList();
+    for (let i = 0; i < list.length; i++) if (list[i][0] !== name) out[out.length] = list[i];
+    this.#list = out;
+  }
+  // Sorted entries with the values of a name joined (set-cookie kept apart).
+  #combined() {
+    const list = this.#list;
+    const out = newList();
+    for (let i = 0; i < list.length; i++) {
+      const name = list[i][0];
+      const last = out.length ? out[out.length - 1] : null;
+      if (last !== null && last[0] === name && name !== 'set-cookie') last[1] += ', ' + list[i][1];
+      else out[out.length] = pair(name, list[i][1]);
+    }
+    return out;
+  }
+
+  append(name, value) {
+    if (arguments.length < 2) {
+      throw new TypeError_(`Failed to execute 'append' on 'Headers': parameter ${arguments.length + 1} is not of type 'string'.`);
+    }
+    name = normalizeHeaderName(name);
+    value = normalizeHeaderValue(value);
+    this.#checkMutable();
+    this.#append(name, value);
+  }
+  delete(name) {
+    if (arguments.length < 1) throw new TypeError_("Failed to execute 'delete' on 'Headers': parameter 1 is not of type 'string'.");
+    name = normalizeHeaderName(name);
+    this.#checkMutable();
+    this.#remove(name);
+  }
+  get(name) {
+    if (arguments.length < 1) throw new TypeError_("Failed to execute 'get' on 'Headers': parameter 1 is not of type 'string'.");
+    name = normalizeHeaderName(name);
+    const list = this.#list;
+    let out = null;
+    for (let i = 0; i < list.length; i++) {
+      if (list[i][0] === name) out = out === null ? list[i][1] : out + ', ' + list[i][1];
+    }
+    return out;
+  }
+  // workerd's non-standard getAll(): only for Set-Cookie.
+  getAll(name) {
+    if (arguments.length < 1) throw new TypeError_("Failed to execute 'getAll' on 'Headers': parameter 1 is not of type 'string'.");
+    name = normalizeHeaderName(name);
+    if (name !== 'set-cookie') throw new TypeError_('getAll() can only be used with the header name "Set-Cookie".');
+    return this.getSetCookie();
+  }
+  getSetCookie() {
+    const list = this.#list;
+    const out = [];
+    for (let i = 0; i < list.length; i++) if (list[i][0] === 'set-cookie') out[out.length] = list[i][1];
+    return out;
+  }
+  has(name) {
+    if (arguments.length < 1) throw new TypeError_("Failed to execute 'has' on 'Headers': parameter 1 is not of type 'string'.");
+    name = normalizeHeaderName(name);
+    const list = this.#list;
+    for (let i = 0; i < list.length; i++) if (list[i][0] === name) return true;
+    return false;
+  }
+  set(name, value) {
+    if (arguments.length < 2) {
+      throw new TypeError_(`Failed to execute 'set' on 'Headers': parameter ${arguments.length + 1} is not of type 'string'.`);
+    }
+    name = normalizeHeaderName(name);
+    value = normalizeHeaderValue(value);
+    this.#checkMutable();
+    this.#remove(name);
+    this.#append(name, value);
+  }
+  forEach(callback, thisArg = undefined) {
+    if (typeof callback !== 'function') {
+      throw new TypeError_("Failed to execute 'forEach' on 'Headers': parameter 1 is not of type 'Function'.");
+    }
+    const entries = this.#combined();
+    for (let i = 0; i < entries.length; i++) call(callback, thisArg, entries[i][1], entries[i][0], this);
+  }
+  #source() {
+    const entries = this.#combined();
+    return (i) => (i < entries.length ? entries[i] : undefined);
+  }
+  entries() {
+    return makeHeadersIterator(this.#source(), 2);
+  }
+  keys() {
+    return makeHeadersIterator(this.#source(), 0);
+  }
+  values() {
+    return makeHeadersIterator(this.#source(), 1);
+  }
+  static {
+    headersList = (h) => (h !== null && typeof h === 'object' && #list in h ? h.#list : undefined);
+    headersSetGuard = (h, guard) => {
+      h.#guard = guard;
+    };
+    headersFromList = (list, guard) => {
+      const h = new Headers();
+      for (let i = 0; i < list.length; i++) h.#list[i] = pair(list[i][0], list[i][1]);
+      h.#guard = guard;
+      return h;
+    };
+    headersAppendRaw = (h, name, value) => {
+      h.#append(name, value);
+    };
+  }
+}
+Object_defineProperty(Headers.prototype, Symbol_iterator, {
+  value: Headers.prototype.entries, writable: true, enumerable: false, configurable: true,
+});
+setToStringTag(Headers, 'Headers');
+defineGlobal('Headers', Headers);
+
+// Headers workerd never writes from a Response (it frames the message itself:
+// Content-Length is recomputed — the gateway adds it — and hop-by-hop headers
+// are dropped), checked on the wire with workerd 2026-11-17.
+const WIRE_DROPPED = {
+  __proto__: null,
+  'content-length': true, 'transfer-encoding': true, 'connection': true,
+  'keep-alive': true, 'upgrade': true, 'te': true, 'trailer': true,
+};
+
+// Headers as workerd sends them: one [name, value] per stored value, sorted by
+// lower-case name, insertion order within a name; names that cannot go on
+// the wire (empty, non-ASCII) and the framing headers above are dropped.
+// Returns a plain list built only from primitive strings.
+function headersToWire(list) {
+  const out = newList();
+  for (let i = 0; i < list.length; i++) {
+    const name = list[i][0];
+    const value = list[i][1];
+    if (name === '' || WIRE_DROPPED[name] === true || !isAsciiString(name)) continue;
+    out[out.length] = pair(name, value);
+  }
+  return out;
+}
