@@ -491,6 +491,8 @@ class Runtime:
                         Outcome.CODE_UNAVAILABLE, detail="the function's code could not be fetched"
                     )
                 w.sent_code.add(ref.key)
+            if not w.alive:  # it died while the code was being fetched
+                return _result(Outcome.CRASHED, detail="the runtime worker restarted; retry")
             call_id = next(self._ids)
             fut: asyncio.Future[dict[str, Any]] = asyncio.get_running_loop().create_future()
             w.calls[call_id] = _Call(pending, ex, time.monotonic(), fut)
