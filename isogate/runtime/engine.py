@@ -90,7 +90,16 @@ class Engine:
                 r = sandbox.invoke(request)
             finally:
                 sandbox.leave()
-            return InvokeResult(r.outcome, r.status, r.headers, r.body, r.logs, r.error, r.detail)
+            return InvokeResult(
+                r.outcome,
+                r.status,
+                r.headers,
+                r.body,
+                r.logs,
+                r.error,
+                r.detail,
+                status_text=r.status_text,
+            )
 
         return self._call(job)
 

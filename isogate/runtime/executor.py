@@ -244,6 +244,7 @@ class Executor:
                 "ex": self.index,
                 "o": r.outcome.value,
                 "s": r.status,
+                "st": r.status_text,
                 "h": [list(h) for h in r.headers],
                 "b": r.body,
                 "l": list(r.logs),

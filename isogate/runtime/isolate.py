@@ -15,8 +15,16 @@ from dataclasses import dataclass
 import STPyV8
 
 from .prelude import prelude_source
-from .source import SCRIPT_NAME, PreparedSource, SourceError, prepare
+from .source import SCRIPT_NAME, PreparedSource, SourceError, prepare, to_js_source
 from .types import InvokeRequest, JSErrorInfo, Outcome
+
+
+class HostError(Exception):
+    """V8 raised where the host expected a string; carries only the message text.
+
+    Exceptions raised by stpyv8 hold V8 objects, which must never be freed on another
+    thread or after their isolate: callers only ever see this text-only error.
+    """
 
 
 class PreludeError(Exception):
@@ -34,6 +42,7 @@ class RawResult:
     logs: tuple[str, ...] = ()
     error: JSErrorInfo | None = None
     detail: str = ""
+    status_text: str = ""
 
 
 class Sandbox:
@@ -80,9 +89,18 @@ class Sandbox:
 
     # -- evaluation (the isolate and context must be entered) -------------------------
 
-    def eval_str(self, script: str) -> str | None:
-        """Evaluate host-made source; return its value only if it is a ``str``."""
-        value = self.context.eval(script)
+    def eval_str(self, script: str, name: str = "") -> str | None:
+        """Evaluate host-made source; return its value only if it is a ``str``.
+
+        Raises :class:`HostError` (text only) if V8 raised, e.g. when terminated.
+        """
+        failure = None
+        try:
+            value = self.context.eval(to_js_source(script), name)
+        except Exception as exc:  # keep only the text: see HostError
+            failure = f"{type(exc).__name__}: {exc}"
+        if failure is not None:
+            raise HostError(failure)
         return value if type(value) is str else None
 
     def burn_termination(self, attempts: int = 100) -> bool:
@@ -99,11 +117,16 @@ class Sandbox:
         self, prepared: PreparedSource, env: tuple[tuple[str, str], ...], max_response_body: int
     ) -> RawResult:
         """Run the tenant's top level and register its handler."""
-        config = json.dumps({"env": [list(kv) for kv in env], "maxResponseBody": max_response_body})
-        value = self.context.eval(
+        config = json.dumps(
+            {
+                "env": [list(kv) for kv in env],
+                "maxResponseBody": max_response_body,
+                "module": prepared.module,
+            }
+        )
+        text = self.eval_str(
             f"__isogate.load({prepared.script}, {json.dumps(config)})", SCRIPT_NAME
         )
-        text = value if type(value) is str else None
         return _parse_load(text)
 
     def invoke(self, request: InvokeRequest) -> RawResult:
@@ -118,7 +141,7 @@ class Sandbox:
             ensure_ascii=False,
         )
         seed = os.urandom(32).decode("latin-1")
-        self.context.eval(
+        self.eval_str(
             f"__isogate.invoke({json.dumps(wire, ensure_ascii=False)}, {json.dumps(seed)})"
         )
         return parse_result(self.eval_str("__isogate.result()"))
@@ -189,12 +212,14 @@ def parse_result(text: str | None) -> RawResult:
             except UnicodeEncodeError:
                 raw = None
             if raw is not None:
+                status_text = data.get("statusText")
                 return RawResult(
                     Outcome.OK,
                     status=status,
                     headers=tuple((h[0], h[1]) for h in headers),
                     body=raw,
                     logs=logs,
+                    status_text=status_text if isinstance(status_text, str) else "",
                 )
         return RawResult(
             Outcome.JS_ERROR, logs=logs, error=JSErrorInfo("TypeError", "malformed Response")

@@ -27,6 +27,23 @@ _EXPORT_DEFAULT = re.compile(r"export\s+default\b")
 SCRIPT_NAME = "worker.js"
 
 
+_ASTRAL = re.compile("[\U00010000-\U0010ffff]")
+
+
+def _pair(m: re.Match[str]) -> str:
+    c = ord(m.group()) - 0x10000
+    return chr(0xD800 + (c >> 10)) + chr(0xDC00 + (c & 0x3FF))
+
+
+def to_js_source(text: str) -> str:
+    """Spell characters beyond U+FFFF as UTF-16 surrogate pairs.
+
+    stpyv8 truncates such characters to 16 bits when a Python string enters V8
+    (an emoji becomes U+F600); two surrogates arrive intact.
+    """
+    return _ASTRAL.sub(_pair, text) if _ASTRAL.search(text) else text
+
+
 class SourceError(Exception):
     """The source cannot be loaded; ``info`` names the line and column (1-based)."""
 
@@ -62,7 +79,7 @@ def prepare(source: str, engine: STPyV8.JSEngine) -> PreparedSource:
     Must be called with an isolate entered (compiling needs one). Raises
     :class:`SourceError` for syntax errors, ``import`` statements and unsupported exports.
     """
-    text = source
+    text = to_js_source(source)  # columns are then UTF-16 units, as V8 counts them
     module = False
     tail = ""
     for _ in range(3):

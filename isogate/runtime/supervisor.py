@@ -558,6 +558,7 @@ class Runtime:
         return InvokeResult(
             outcome=outcome,
             status=msg.get("s") or 0,
+            status_text=msg.get("st") or "",
             headers=tuple((h[0], h[1]) for h in msg.get("h") or ()),
             body=msg.get("b") or b"",
             logs=tuple(msg.get("l") or ()),

@@ -89,6 +89,7 @@ class InvokeResult:
     logs: tuple[str, ...] = ()
     error: JSErrorInfo | None = None
     detail: str = ""
+    status_text: str = ""  #: the Response's statusText ("" = the standard phrase)
     cold: bool = False
     executor: str = ""
     timings: Timings = field(default_factory=Timings)

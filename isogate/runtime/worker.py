@@ -86,13 +86,14 @@ def self_test() -> dict[str, Any]:
         text = sandbox.eval_str(
             "(function(){try{return (1234.5).toLocaleString('en-US') + '|' +"
             " new Intl.DateTimeFormat('en-US',{timeZone:'UTC'}).format(new Date(0)) + '|' +"
-            " new Date(0).toLocaleString('en-US',{timeZone:'UTC'})}"
+            " new Date(0).toLocaleString('en-US',{timeZone:'UTC'}) + '|' +"
+            " '\\uFB01'.normalize('NFKC')}"
             "catch(e){return 'ERROR ' + String(e)}})()"
         )
     finally:
         sandbox.leave()
         sandbox.close()
-    ok = text == "1,234.5|1/1/1970|1/1/1970, 12:00:00 AM"
+    ok = text == "1,234.5|1/1/1970|1/1/1970, 12:00:00 AM|fi"
     return {"ok": ok, "intl": text}
 
 

@@ -1235,7 +1235,7 @@ let urlRecordOf; // (URL object) -> record or undefined, for Request/Response
 class URL {
   #url;
   #params = null;
-  constructor(url, base = undefined) {
+  constructor(url = undefined, base = undefined) {
     if (arguments.length < 1) throw new TypeError_("Failed to construct 'URL': 1 argument required, but only 0 present.");
     const input = toUSVString(url);
     let baseRecord = null;

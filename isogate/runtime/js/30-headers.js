@@ -5,11 +5,11 @@
 //   names are lower-cased (ASCII only).
 // - values: leading/trailing HTTP whitespace is stripped; NUL, CR and LF are
 //   rejected ("Invalid header value."). Like workerd, values are not
-//   ByteStrings: "é€" is accepted and sent as UTF-8 bytes.
+//   ByteStrings: "\u00e9\u20ac" is accepted and sent as UTF-8 bytes.
 // - iteration: sorted by name, values of one name joined with ", " except
 //   set-cookie; iterators work on a snapshot taken when they are created.
 // Storage: one null-prototype list of [lowerName, value] lists kept sorted by
-// name (stable: insertion order within a name) — exactly the order workerd
+// name (stable: insertion order within a name) - exactly the order workerd
 // writes header lines, one line per value.
 
 // Invalid ASCII header-name characters (not tchar), as a 128-entry table.
@@ -21,15 +21,13 @@ for (const c of [34, 40, 41, 44, 47, 58, 59, 60, 61, 62, 63, 64, 91, 92, 93, 123
 
 function normalizeHeaderName(name) {
   const s = toDOMString(name);
-  let lower = '';
   let changed = false;
   for (let i = 0; i < s.length; i++) {
     const c = StringPrototypeCharCodeAt(s, i);
     if (c < 128 && INVALID_NAME_CHAR[c]) throw new TypeError_('Invalid header name.');
     if (c >= 0x41 && c <= 0x5a) changed = true;
   }
-  if (changed) lower = asciiLowerCase(s);
-  return changed ? lower : s;
+  return changed ? asciiLowerCase(s) : s;
 }
 
 function asciiLowerCase(s) {
@@ -237,7 +235,7 @@ setToStringTag(Headers, 'Headers');
 defineGlobal('Headers', Headers);
 
 // Headers workerd never writes from a Response (it frames the message itself:
-// Content-Length is recomputed — the gateway adds it — and hop-by-hop headers
+// Content-Length is recomputed (the gateway adds it) and hop-by-hop headers
 // are dropped), checked on the wire with workerd 2026-11-17.
 const WIRE_DROPPED = {
   __proto__: null,

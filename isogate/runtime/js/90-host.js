@@ -95,7 +95,7 @@ class FetchEvent {
 
 function addEventListener(type, listener) {
   if (!registering) throw new TypeError_('addEventListener() is only allowed at the top level');
-  if (String_(type) !== 'fetch') return; // other events (scheduled…) are not served here
+  if (String_(type) !== 'fetch') return; // other events (scheduled...) are not served here
   if (typeof listener !== 'function') throw new TypeError_('the fetch listener must be a function');
   fetchListeners[fetchListeners.length] = listener;
 }
@@ -149,6 +149,14 @@ function load(factory, configJSON) {
     const env = config.env;
     for (let i = 0; i < env.length; i++) envObj[env[i][0]] = env[i][1];
     maxResponseBody = config.maxResponseBody;
+    if (!config.module) {
+      // Service-worker syntax: like workerd, bindings are globals of the script.
+      for (let i = 0; i < env.length; i++) {
+        Object_defineProperty(globalThis, env[i][0], {
+          value: env[i][1], writable: true, configurable: true, enumerable: true,
+        });
+      }
+    }
   } catch (e) {
     return '{"ok":false,"error":' + describeError(e) + ',"logs":[]}';
   }
@@ -174,7 +182,7 @@ function load(factory, configJSON) {
       handlerFn = fn;
     } else if (fetchListeners.length === 0) {
       throw new TypeError_(
-        "no fetch handler: use `export default { fetch(request, env, ctx) {…} }` or addEventListener('fetch', …)",
+        "no fetch handler: use `export default { fetch(request, env, ctx) {...} }` or addEventListener('fetch', ...)",
       );
     }
   } catch (e) {
@@ -221,9 +229,9 @@ function result() {
   try {
     wire = responseToWire(response);
   } catch (e) {
-    const err = new TypeError_(
-      'the handler did not return a Response (got ' + typeName(response) + ')',
-    );
+    let why = typeName(response);
+    if (why === 'Response') why = 'a Response that cannot be sent: ' + safeString(e && e.message, '');
+    const err = new TypeError_('the handler did not return a usable Response (got ' + why + ')');
     return '{"outcome":"js_error","error":' + describeError(err) + ',"logs":' + logsJSON() + '}';
   }
   const body = wire.body;

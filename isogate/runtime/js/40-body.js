@@ -1,0 +1,587 @@
+// Body, Request and Response (Fetch Standard as workerd implements it), plus
+// the host hooks requestFromWire(w) and responseToWire(r).
+//
+// Bodies are held synchronously in private state, never as streams:
+//   {kind: 'none'}                          no body (null)
+//   {kind: 'string', str}                   a string body, kept as given
+//   {kind: 'bytes', bytes, length}          a Uint8Array copy we own
+//   {kind: 'binary', str}                   a binary string (one char per byte)
+//                                           from the host (request bodies)
+// `.body` gives a minimal one-chunk reader object (getReader/read/cancel,
+// async iteration) that `new Response(request.body)` accepts, so the common
+// echo/proxy pattern works; it is not a full ReadableStream.
+
+const Promise_reject = Promise.reject.bind(Promise);
+
+const KIND_NONE = 0;
+const KIND_STRING = 1;
+const KIND_BYTES = 2;
+const KIND_BINARY = 3;
+
+function bodyState(kind, data, length) {
+  return { __proto__: null, kind, data, length, used: false, stream: null };
+}
+const emptyBody = () => bodyState(KIND_NONE, null, 0);
+
+// The byte length of a body state (string bodies: their UTF-8/WTF-8 length).
+function bodyByteLength(st) {
+  if (st.kind === KIND_NONE) return 0;
+  if (st.kind === KIND_STRING) return utf8Length(st.data);
+  if (st.kind === KIND_BINARY) return st.data.length;
+  return st.length;
+}
+
+// The body's bytes as a fresh Uint8Array. Strings with lone surrogates are
+// encoded as WTF-8, like workerd (V8's UTF-8 writer) does.
+function bodyBytes(st) {
+  if (st.kind === KIND_NONE) return new Uint8Array_(0);
+  if (st.kind === KIND_STRING) return encodeUTF8(st.data, true);
+  if (st.kind === KIND_BINARY) return binaryStringToBytes(st.data);
+  const out = new Uint8Array_(st.length);
+  TypedArrayPrototypeSet(out, st.data);
+  return out;
+}
+
+function bodyText(st) {
+  if (st.kind === KIND_STRING && StringPrototypeIsWellFormed(st.data)) return st.data;
+  // workerd's text() decodes UTF-8 with replacement and keeps a leading BOM.
+  const b = bodyBytes(st);
+  return utf8DecodeBytes(b, TypedArrayPrototypeGetLength(b));
+}
+
+// Extract a body from a BodyInit: -> {state, contentType}.
+let bodyStreamSource; // (stream) -> body state it reads, or undefined
+function extractBody(init) {
+  if (init === null || init === undefined) return { state: emptyBody(), contentType: null };
+  if (typeof init === 'string') {
+    return { state: bodyState(KIND_STRING, init, 0), contentType: 'text/plain;charset=UTF-8' };
+  }
+  if (typeof init === 'object' || typeof init === 'function') {
+    const bytes = copyBufferSource(init);
+    if (bytes !== undefined) {
+      return { state: bodyState(KIND_BYTES, bytes, TypedArrayPrototypeGetLength(bytes)), contentType: null };
+    }
+    const form = serializeSearchParams(init);
+    if (form !== undefined) {
+      return {
+        state: bodyState(KIND_STRING, form, 0),
+        contentType: 'application/x-www-form-urlencoded;charset=UTF-8',
+      };
+    }
+    const src = bodyStreamSource(init);
+    if (src !== undefined) {
+      // Taking a body's stream consumes it (the source becomes used).
+      if (src.used) throw new TypeError_('This ReadableStream is disturbed (has already been read from), and cannot be used as a body.');
+      src.used = true;
+      const st = bodyState(src.kind, src.data, src.length);
+      return { state: st, contentType: null };
+    }
+  }
+  // Anything else is stringified (WebIDL union falls back to USVString, but
+  // workerd keeps lone surrogates, so DOMString here).
+  return { state: bodyState(KIND_STRING, toDOMString(init), 0), contentType: 'text/plain;charset=UTF-8' };
+}
+
+function usedError() {
+  return new TypeError_('Body has already been used. It can only be used once. Use tee() first if you need to read it twice.');
+}
+
+// Consume a body: mark used (a null body never becomes used, like workerd).
+function consumeBody(st) {
+  if (st.used) throw usedError();
+  if (st.kind !== KIND_NONE) st.used = true;
+}
+
+function copyArrayBuffer(bytes) {
+  return TypedArrayPrototypeGetBuffer(bytes);
+}
+
+// ---- the minimal body stream -------------------------------------------------------
+
+class BodyStreamReader {
+  #state;
+  #done = false;
+  constructor(token, st) {
+    if (token !== BODY_TOKEN) throw new TypeError_('Illegal constructor');
+    this.#state = st;
+  }
+  read() {
+    try {
+      if (this.#done || this.#state === null) return Promise_resolve({ value: undefined, done: true });
+      this.#done = true;
+      const st = this.#state;
+      const bytes = bodyBytes(st);
+      st.used = true;
+      if (TypedArrayPrototypeGetLength(bytes) === 0) return Promise_resolve({ value: undefined, done: true });
+      return Promise_resolve({ value: bytes, done: false });
+    } catch (e) {
+      return Promise_reject(e);
+    }
+  }
+  releaseLock() {
+    if (this.#state !== null) this.#state.stream.locked = false;
+  }
+  cancel() {
+    if (this.#state !== null) this.#state.used = true;
+    this.#done = true;
+    return Promise_resolve(undefined);
+  }
+  get closed() {
+    return Promise_resolve(undefined);
+  }
+}
+setToStringTag(BodyStreamReader, 'ReadableStreamDefaultReader');
+
+const BODY_TOKEN = Symbol_('body');
+class ReadableStream {
+  #state;
+  constructor(token, st) {
+    if (token !== BODY_TOKEN) {
+      throw new TypeError_('ReadableStream construction is not supported by isogate (bodies are not streamed)');
+    }
+    this.#state = st;
+  }
+  get locked() {
+    return this.#state.locked === true || this.#state.used;
+  }
+  getReader(options = undefined) {
+    if (this.locked) throw new TypeError_('This ReadableStream is currently locked to a reader.');
+    this.#state.locked = true;
+    return new BodyStreamReader(BODY_TOKEN, this.#state);
+  }
+  cancel() {
+    this.#state.used = true;
+    return Promise_resolve(undefined);
+  }
+  async *values() {
+    const reader = this.getReader();
+    for (;;) {
+      const r = await reader.read();
+      if (r.done) return;
+      yield r.value;
+    }
+  }
+  static {
+    bodyStreamSource = (v) => (v !== null && typeof v === 'object' && #state in v ? v.#state : undefined);
+  }
+}
+Object_defineProperty(ReadableStream.prototype, Symbol_asyncIterator, {
+  value: ReadableStream.prototype.values, writable: true, enumerable: false, configurable: true,
+});
+setToStringTag(ReadableStream, 'ReadableStream');
+
+// ---- Body (the shared base, like workerd's hidden Body class) -------------------------
+
+let bodyOf; // (obj) -> body state (brand-checked) or undefined
+let setBody; // (obj, state) -> void
+
+class Body {
+  #body = emptyBody();
+  constructor(token) {
+    if (token !== BODY_TOKEN) throw new TypeError_('Illegal constructor');
+  }
+  get body() {
+    const st = this.#body;
+    if (st.kind === KIND_NONE) return null;
+    if (st.stream === null) st.stream = new ReadableStream(BODY_TOKEN, st);
+    return st.stream;
+  }
+  get bodyUsed() {
+    return this.#body.used;
+  }
+  arrayBuffer() {
+    try {
+      const st = this.#body;
+      consumeBody(st);
+      return Promise_resolve(copyArrayBuffer(bodyBytes(st)));
+    } catch (e) {
+      return Promise_reject(e);
+    }
+  }
+  bytes() {
+    try {
+      const st = this.#body;
+      consumeBody(st);
+      return Promise_resolve(bodyBytes(st));
+    } catch (e) {
+      return Promise_reject(e);
+    }
+  }
+  text() {
+    try {
+      const st = this.#body;
+      consumeBody(st);
+      return Promise_resolve(bodyText(st));
+    } catch (e) {
+      return Promise_reject(e);
+    }
+  }
+  json() {
+    try {
+      const st = this.#body;
+      consumeBody(st);
+      return Promise_resolve(JSON_parse(bodyText(st)));
+    } catch (e) {
+      return Promise_reject(e);
+    }
+  }
+  static {
+    bodyOf = (o) => (o !== null && typeof o === 'object' && #body in o ? o.#body : undefined);
+    setBody = (o, st) => {
+      o.#body = st;
+    };
+  }
+}
+setToStringTag(Body, 'Body');
+
+function cloneBodyState(st) {
+  if (st.used) throw new TypeError_('This ReadableStream is currently locked to a reader,');
+  // Bodies are immutable once extracted, so clones can share the data.
+  return bodyState(st.kind, st.data, st.length);
+}
+
+// ---- Request ------------------------------------------------------------------------------
+
+// The methods workerd (kj) knows; anything else is rejected like workerd does.
+const HTTP_METHODS = { __proto__: null };
+for (const m of StringPrototypeSplit(
+  'GET HEAD POST PUT DELETE PATCH PURGE OPTIONS TRACE COPY LOCK MKCOL MOVE PROPFIND PROPPATCH ' +
+  'SEARCH UNLOCK ACL REPORT MKACTIVITY CHECKOUT MERGE MSEARCH NOTIFY SUBSCRIBE UNSUBSCRIBE', ' ')) {
+  HTTP_METHODS[m] = true;
+}
+
+function normalizeMethod(m) {
+  const s = toDOMString(m);
+  const upper = StringPrototypeToUpperCase(s);
+  if (HTTP_METHODS[upper] !== true) throw new TypeError_('Invalid HTTP method string: ' + s);
+  return upper;
+}
+
+function checkRedirect(r) {
+  const s = toDOMString(r);
+  if (s !== 'follow' && s !== 'manual') {
+    throw new TypeError_('Invalid redirect value, must be one of "follow" or "manual" ("error" won\'t be ' +
+      'implemented since it does not make sense at the edge; use "manual" and check the response status code).');
+  }
+  return s;
+}
+
+let requestInternals; // (req) -> {method, url, redirect, headers} or undefined
+let makeRequest; // (method, url, headersList, guard, bodyState, redirect) -> Request
+
+class Request extends Body {
+  #method = 'GET';
+  #url = '';
+  #headers;
+  #redirect = 'follow';
+  constructor(input = undefined, init = undefined) {
+    super(BODY_TOKEN);
+    if (arguments.length < 1) throw new TypeError_("Failed to construct 'Request': 1 argument required, but only 0 present.");
+    if (input === BODY_TOKEN) return; // internal construction (makeRequest)
+    if (init !== undefined && init !== null && typeof init !== 'object' && typeof init !== 'function') {
+      throw new TypeError_("Failed to construct 'Request': constructor parameter 2 is not of type 'RequestInitializerDict'.");
+    }
+    const opts = init == null ? {} : init;
+    let inputBody = null;
+    let headerSource;
+    if (input !== null && typeof input === 'object' && #method in input) {
+      this.#method = input.#method;
+      this.#url = input.#url;
+      this.#redirect = input.#redirect;
+      headerSource = headersList(input.#headers);
+      inputBody = bodyOf(input);
+    } else {
+      const s = toUSVString(input);
+      const href = parseAbsoluteURL(s);
+      if (href === null) throw new TypeError_('Invalid URL: ' + s);
+      this.#url = href;
+    }
+    if (opts.method !== undefined) this.#method = normalizeMethod(opts.method);
+    if (opts.redirect !== undefined) this.#redirect = checkRedirect(opts.redirect);
+    let headers;
+    if (opts.headers !== undefined) headers = new Headers(opts.headers);
+    else headers = headersFromList(headerSource || newList(), GUARD_NONE);
+    this.#headers = headers;
+    const initBody = opts.body;
+    const hasInitBody = initBody !== undefined && initBody !== null;
+    if ((hasInitBody || (inputBody && inputBody.kind !== KIND_NONE)) &&
+      (this.#method === 'GET' || this.#method === 'HEAD')) {
+      throw new TypeError_('Request with a GET or HEAD method cannot have a body.');
+    }
+    if (hasInitBody) {
+      const { state, contentType } = extractBody(initBody);
+      if (contentType !== null && !headers.has('content-type')) headers.append('content-type', contentType);
+      setBody(this, state);
+    } else if (inputBody && inputBody.kind !== KIND_NONE) {
+      // The new request takes over the input's body; the input becomes used.
+      if (inputBody.used) throw usedError();
+      setBody(this, bodyState(inputBody.kind, inputBody.data, inputBody.length));
+      inputBody.used = true;
+    }
+  }
+  get method() {
+    return this.#method;
+  }
+  get url() {
+    return this.#url;
+  }
+  get headers() {
+    return this.#headers;
+  }
+  get redirect() {
+    return this.#redirect;
+  }
+  get fetcher() {
+    return null;
+  }
+  get cf() {
+    return undefined;
+  }
+  get integrity() {
+    return '';
+  }
+  get keepalive() {
+    return false;
+  }
+  get cache() {
+    return undefined;
+  }
+  clone() {
+    if (!(#method in this)) throw new TypeError_('Illegal invocation');
+    const st = cloneBodyState(bodyOf(this));
+    return makeRequest(this.#method, this.#url, headersList(this.#headers), GUARD_NONE, st, this.#redirect);
+  }
+  static {
+    makeRequest = (method, url, list, guard, st, redirect) => {
+      const r = new Request(BODY_TOKEN);
+      r.#method = method;
+      r.#url = url;
+      r.#headers = headersFromList(list, guard);
+      r.#redirect = redirect;
+      setBody(r, st);
+      return r;
+    };
+    requestInternals = (r) => (r !== null && typeof r === 'object' && #method in r ? r : undefined);
+  }
+}
+setToStringTag(Request, 'Request');
+defineGlobal('Request', Request);
+
+// ---- Response -----------------------------------------------------------------------------
+
+const isNullBodyStatus = (s) => s === 101 || s === 204 || s === 205 || s === 304;
+const isRedirectStatus = (s) => s === 301 || s === 302 || s === 303 || s === 307 || s === 308;
+
+function checkStatusText(t) {
+  const s = toDOMString(t);
+  for (let i = 0; i < s.length; i++) {
+    const c = StringPrototypeCharCodeAt(s, i);
+    if ((c < 0x20 && c !== 0x09) || c === 0x7f) throw new TypeError_('Invalid statusText');
+  }
+  return s;
+}
+
+let responseWire; // (r) -> wire object; throws TypeError for non-Responses
+
+class Response extends Body {
+  #status = 200;
+  #statusText = '';
+  #headers;
+  #type = 'default';
+  constructor(body = null, init = undefined) {
+    super(BODY_TOKEN);
+    if (body === BODY_TOKEN) return; // internal construction
+    this.#setUp(body, init, null);
+  }
+  // The constructor's steps; `contentType` overrides the body's default
+  // Content-Type (Response.json).
+  #setUp(body, init, contentType) {
+    let status = 200;
+    let statusText = '';
+    let headers;
+    if (init !== undefined && init !== null) {
+      if (typeof init !== 'object' && typeof init !== 'function') {
+        throw new TypeError_("Failed to construct 'Response': constructor parameter 2 is not of type 'InitializerDict or Response'.");
+      }
+      if (#status in init) {
+        // workerd accepts a Response as the init: its status and headers.
+        status = init.#status;
+        statusText = init.#statusText;
+        headers = headersFromList(headersList(init.#headers), GUARD_NONE);
+      } else {
+        if (init.status !== undefined) {
+          const n = Number_(init.status);
+          status = Number_isFinite(n) ? Math_trunc(n) : 0;
+        }
+        if (status < 200 || status > 599) {
+          throw new RangeError_('Responses may only be constructed with status codes in the range 200 to 599, inclusive.');
+        }
+        if (init.statusText !== undefined) statusText = checkStatusText(init.statusText);
+        if (init.headers !== undefined) headers = new Headers(init.headers);
+      }
+    }
+    if (headers === undefined) headers = new Headers();
+    this.#status = status;
+    this.#statusText = statusText;
+    this.#headers = headers;
+    if (body !== null && body !== undefined) {
+      const extracted = extractBody(body);
+      const state = extracted.state;
+      if (isNullBodyStatus(status)) {
+        // workerd accepts an empty body here and treats it as no body.
+        if (bodyByteLength(state) !== 0) {
+          throw new TypeError_('Response with null body status (101, 204, 205, or 304) cannot have a body.');
+        }
+        return;
+      }
+      const type = contentType !== null ? contentType : extracted.contentType;
+      if (type !== null && !headers.has('content-type')) headers.append('content-type', type);
+      setBody(this, state);
+    }
+  }
+  static json(data, init = undefined) {
+    // Like workerd: JSON.stringify's result is used as a string, so
+    // `undefined` (from undefined, functions, symbols) becomes "undefined".
+    const text = `${JSON_stringify(data)}`;
+    const r = new Response(BODY_TOKEN);
+    r.#setUp(text, init, 'application/json');
+    return r;
+  }
+  static redirect(url, status = 302) {
+    const s = toUSVString(url);
+    const href = parseAbsoluteURL(s);
+    if (href === null) throw new TypeError_('Unable to parse URL: ' + s);
+    const code = Number_(status);
+    const st = Number_isFinite(code) ? Math_trunc(code) : 0;
+    if (!isRedirectStatus(st)) {
+      throw new RangeError_(`${status} is not a redirect status code. It must be one of: 301, 302, 303, 307, or 308.`);
+    }
+    const r = new Response(BODY_TOKEN);
+    r.#status = st;
+    r.#headers = headersFromList(newList(), GUARD_NONE);
+    headersAppendRaw(r.#headers, 'location', href);
+    headersSetGuard(r.#headers, GUARD_IMMUTABLE);
+    return r;
+  }
+  static error() {
+    const r = new Response(BODY_TOKEN);
+    r.#status = 0;
+    r.#type = 'error';
+    r.#headers = headersFromList(newList(), GUARD_IMMUTABLE);
+    return r;
+  }
+  get status() {
+    return this.#status;
+  }
+  get statusText() {
+    return this.#statusText;
+  }
+  get headers() {
+    return this.#headers;
+  }
+  get ok() {
+    return this.#status >= 200 && this.#status <= 299;
+  }
+  get redirected() {
+    return false;
+  }
+  get url() {
+    return '';
+  }
+  get webSocket() {
+    return null;
+  }
+  get cf() {
+    return undefined;
+  }
+  get type() {
+    return this.#type;
+  }
+  clone() {
+    if (!(#status in this)) throw new TypeError_('Illegal invocation');
+    const r = new Response(BODY_TOKEN);
+    r.#status = this.#status;
+    r.#statusText = this.#statusText;
+    r.#type = this.#type;
+    r.#headers = headersFromList(headersList(this.#headers), GUARD_NONE);
+    setBody(r, cloneBodyState(bodyOf(this)));
+    return r;
+  }
+  static {
+    responseWire = (r) => {
+      if (r === null || typeof r !== 'object' || !(#status in r)) {
+        throw new TypeError_('not a Response');
+      }
+      if (r.#type === 'error') {
+        throw new TypeError_('Return value from serve handler must not be an error response (like Response.error()).');
+      }
+      const st = bodyOf(r);
+      if (st.used) throw usedError();
+      let body = '';
+      let encoding = 'utf8';
+      if (st.kind === KIND_STRING) {
+        if (StringPrototypeIsWellFormed(st.data)) {
+          body = st.data;
+        } else {
+          // workerd writes lone surrogates as WTF-8 bytes; send those bytes.
+          const b = encodeUTF8(st.data, true);
+          body = bytesToBinaryString(b, TypedArrayPrototypeGetLength(b));
+          encoding = 'binary';
+        }
+      } else if (st.kind === KIND_BYTES) {
+        body = bytesToBinaryString(st.data, st.length);
+        encoding = 'binary';
+      } else if (st.kind === KIND_BINARY) {
+        body = st.data;
+        encoding = 'binary';
+      }
+      // Plain data only: primitives in fresh null-prototype containers.
+      return {
+        __proto__: null,
+        status: r.#status,
+        statusText: r.#statusText,
+        headers: headersToWire(headersList(r.#headers)),
+        body,
+        encoding,
+      };
+    };
+  }
+}
+setToStringTag(Response, 'Response');
+defineGlobal('Response', Response);
+
+// ---- host hooks ---------------------------------------------------------------------------
+
+// w = {method, url, headers: [[name, value], ...], body: binary string | null},
+// parsed by the host from its own JSON. Incoming request headers are immutable
+// in workerd, and so they are here. Redirect mode of incoming requests is
+// "manual" in workerd.
+function requestFromWire(w) {
+  const method = normalizeMethod(w.method);
+  const href = parseAbsoluteURL(toUSVString(w.url));
+  if (href === null) throw new TypeError_('Invalid URL: ' + w.url);
+  const list = newList();
+  const hs = w.headers;
+  const h = headersFromList(list, GUARD_NONE);
+  for (let i = 0; i < hs.length; i++) {
+    let name;
+    let value;
+    try {
+      name = normalizeHeaderName(hs[i][0]);
+      value = normalizeHeaderValue(hs[i][1]);
+    } catch {
+      continue; // the gateway should never send these; skip rather than fail
+    }
+    headersAppendRaw(h, name, value);
+  }
+  const body = w.body;
+  const st = typeof body === 'string' && (body.length > 0 || (method !== 'GET' && method !== 'HEAD'))
+    ? bodyState(KIND_BINARY, body, body.length)
+    : emptyBody();
+  const req = makeRequest(method, href, headersList(h), GUARD_IMMUTABLE, st, 'manual');
+  return req;
+}
+
+function responseToWire(r) {
+  return responseWire(r);
+}
