@@ -111,7 +111,7 @@ async def main() -> None:
     rt = Runtime(settings)
     await rt.start()
     try:
-        await asyncio.sleep(2.0)  # let executors finish pre-warming
+        await rt.wait_prewarmed()
         hello = ref("hello", HELLO)
         req = InvokeRequest("GET", "http://x/")
         for _ in range(200):
@@ -134,7 +134,7 @@ async def main() -> None:
             r = await rt.invoke(f, req)
             cold.append((time.perf_counter() - t) * 1000)
             assert r.cold and r.body == f"c{i}".encode()
-        await asyncio.sleep(2.0)  # replenish pre-warmed isolates
+        await rt.wait_prewarmed()  # replenish pre-warmed isolates
 
         fns = [
             ref(
@@ -158,7 +158,7 @@ async def main() -> None:
     )
     await mem.start()
     try:
-        await asyncio.sleep(0.5)
+        await mem.wait_prewarmed()
         pid = mem.worker_pids()[0]
         base = rss_kb(pid)
         for i in range(args.functions):
@@ -201,4 +201,10 @@ async def main() -> None:
 
 
 if __name__ == "__main__":
-    asyncio.run(main())
+    if "--uvloop" in sys.argv:
+        import uvloop
+
+        sys.argv.remove("--uvloop")
+        uvloop.run(main())
+    else:
+        asyncio.run(main())

@@ -68,15 +68,24 @@ class Executor:
     # -- thread body -------------------------------------------------------------------
 
     def run(self) -> None:
+        if self._prewarm == 0:
+            self._send({"op": "blanks", "ex": self.index, "n": 0})
         try:
             while True:
-                try:
-                    msg = self.inbox.get(
-                        timeout=0.05 if len(self._blanks) < self._prewarm else None
-                    )
-                except queue.Empty:
-                    self._blanks.append(Sandbox())  # idle: pre-warm one more blank
-                    continue
+                if len(self._blanks) < self._prewarm:
+                    try:
+                        # Pre-warm only once idle for a moment: making a blank takes a
+                        # few ms that a burst of cold starts should not queue behind.
+                        msg = self.inbox.get(timeout=0 if self._warming else IDLE_BEFORE_PREWARM)
+                    except queue.Empty:
+                        self._warming = True
+                        self._blanks.append(Sandbox())
+                        if len(self._blanks) == self._prewarm:
+                            self._send({"op": "blanks", "ex": self.index, "n": self._prewarm})
+                        continue
+                else:
+                    msg = self.inbox.get()
+                self._warming = False
                 if msg is None:
                     break
                 op = msg["op"]
@@ -254,6 +263,7 @@ class Executor:
                 "lt": load_ms,
                 "rt": run_ms,
                 "ev": evicted,
+                "bl": len(self._blanks),
             }
         )
 

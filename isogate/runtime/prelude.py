@@ -25,4 +25,3 @@ def prelude_source() -> str:
     if not source.isascii():
         raise ValueError("the JS prelude must be ASCII (use \\u escapes)")
     return source
-

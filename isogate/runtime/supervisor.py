@@ -62,6 +62,8 @@ class _Executor:
     index: int
     busy: bool = False
     warm: dict[str, float] = field(default_factory=dict)  # key -> last used (monotonic)
+    blanks: int = 0  # pre-warmed isolates, as last reported
+    prewarmed: bool = False  # reached its pre-warm target at least once
 
     @property
     def name(self) -> str:
@@ -134,6 +136,7 @@ class Runtime:
         self._home = worker_home or tempfile.mkdtemp(prefix="isogate-runtime-")
         self._tasks: set[asyncio.Task[Any]] = set()
         self._reaper: asyncio.Task[None] | None = None
+        self._prewarm_waiters: list[asyncio.Future[None]] = []
 
     # -- lifecycle ---------------------------------------------------------------------
 
@@ -162,8 +165,27 @@ class Runtime:
 
     @property
     def ready(self) -> bool:
-        """True once started and while at least one worker serves."""
-        return self._started and not self._closing and any(w.alive for w in self._workers)
+        """True once started, pre-warmed, and while at least one worker serves."""
+        return (
+            self._started
+            and not self._closing
+            and any(w.alive and all(ex.prewarmed for ex in w.executors) for w in self._workers)
+        )
+
+    @property
+    def prewarmed(self) -> bool:
+        """Every executor of every live worker holds its full set of blank isolates."""
+        exs = self._executors()
+        return bool(exs) and all(ex.blanks >= self.settings.prewarm_isolates for ex in exs)
+
+    async def wait_prewarmed(self, timeout: float = 60.0) -> None:
+        """Wait until :attr:`prewarmed` (benchmarks; start-up readiness uses ``ready``)."""
+        if self.prewarmed:
+            return
+        fut: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        self._prewarm_waiters.append(fut)
+        async with asyncio.timeout(timeout):
+            await fut
 
     def _worker_command(self, *extra: str) -> list[str]:
         config = json.dumps(self.settings.model_dump())
@@ -292,6 +314,15 @@ class Runtime:
             fut = w.validations.pop(msg["id"], None)
             if fut and not fut.done():
                 fut.set_result(msg)
+        elif op == "blanks":
+            ex = w.executors[msg["ex"]]
+            ex.blanks = msg["n"]
+            ex.prewarmed = True
+            if self._prewarm_waiters and self.prewarmed:
+                for fut in self._prewarm_waiters:
+                    if not fut.done():
+                        fut.set_result(None)
+                self._prewarm_waiters.clear()
         elif op == "evicted":
             ex = w.executors[msg["ex"]]
             for key in msg["keys"]:
@@ -549,6 +580,7 @@ class Runtime:
     def _to_result(self, msg: dict[str, Any], ex: _Executor) -> InvokeResult:
         for key in msg.get("ev") or ():
             ex.warm.pop(key, None)
+        ex.blanks = msg.get("bl", ex.blanks)
         outcome = Outcome(msg["o"])
         if msg.get("cold") and outcome is not Outcome.LOAD_ERROR:
             self._cold_starts += 1
@@ -636,7 +668,7 @@ class Runtime:
             executors=len(exs),
             executors_busy=sum(1 for ex in exs if ex.busy),
             warm_functions=warm,
-            isolates=warm + len(exs) * self.settings.prewarm_isolates,
+            isolates=warm + sum(ex.blanks for ex in exs),
             queue_depth=len(self._queue),
             inflight=self._inflight,
             cold_starts=self._cold_starts,
