@@ -102,6 +102,7 @@ class _Worker:
         self.reader: asyncio.Task[None] | None = None
         self.stderr_task: asyncio.Task[None] | None = None
         self.ready: asyncio.Future[None] | None = None
+        self.warmed: asyncio.Future[None] | None = None
 
     def send(self, message: dict[str, Any]) -> None:
         assert self.proc is not None and self.proc.stdin is not None
@@ -227,6 +228,7 @@ class Runtime:
     async def _spawn(self, w: _Worker) -> None:
         loop = asyncio.get_running_loop()
         w.ready = loop.create_future()
+        w.warmed = loop.create_future()
         w.sent_code = set()
         w.proc = await asyncio.create_subprocess_exec(
             *self._worker_command(),
@@ -242,6 +244,7 @@ class Runtime:
         try:
             async with asyncio.timeout(self.settings.start_timeout_seconds):
                 await w.ready
+                await w.warmed  # its executors hold their pre-warmed isolates
         except TimeoutError:
             with contextlib.suppress(ProcessLookupError):
                 w.proc.kill()
@@ -318,6 +321,8 @@ class Runtime:
             ex = w.executors[msg["ex"]]
             ex.blanks = msg["n"]
             ex.prewarmed = True
+            if w.warmed and not w.warmed.done() and all(e.prewarmed for e in w.executors):
+                w.warmed.set_result(None)
             if self._prewarm_waiters and self.prewarmed:
                 for fut in self._prewarm_waiters:
                     if not fut.done():
