@@ -150,6 +150,37 @@ async def main() -> None:
     finally:
         await rt.close()
 
+    # Time limits and crash recovery.
+    lim = Runtime(RuntimeSettings(workers=1, threads_per_worker=2, heap_limit_mb=32))
+    await lim.start()
+    try:
+        over = []
+        for i in range(10):
+            loop_fn = ref(f"loop{i % 2}", "export default { fetch() { while (true) {} } }")
+            loop_fn = FunctionRef(
+                loop_fn.name,
+                1,
+                loop_fn.tenant,
+                loop_fn.sha256,
+                timeout_ms=100,
+                source=loop_fn.source,
+            )
+            t = time.perf_counter()
+            r = await lim.invoke(loop_fn, req)
+            over.append((time.perf_counter() - t) * 1000 - 100)
+            assert r.outcome.value == "timeout"
+        restart = []
+        bomb = "export default { fetch() { const a = []; while (true) a.push(new Array(1e6).fill(1)) } }"
+        for i in range(3):
+            r = await lim.invoke(ref(f"bomb{i}", bomb), req)
+            assert r.outcome.value == "crashed"
+            t = time.perf_counter()
+            while not lim.ready:
+                await asyncio.sleep(0.005)
+            restart.append((time.perf_counter() - t) * 1000)
+    finally:
+        await lim.close()
+
     # Memory: a worker with N warm functions vs the same worker idle.
     mem = Runtime(
         RuntimeSettings(
@@ -195,6 +226,9 @@ async def main() -> None:
             "<= 100 ms",
         ),
         (f"RSS per warm function ({warm_count} warm)", f"{per_fn_mb:.2f} MB", "<= 1.5 MB"),
+        ("time limit 100 ms: answered after limit + (p50)", f"{pct(over, 0.5):.1f} ms", "<= 50 ms"),
+        ("time limit 100 ms: answered after limit + (max)", f"{max(over):.1f} ms", "<= 50 ms"),
+        ("worker restart after a heap crash (max of 3)", f"{max(restart):.0f} ms", "<= 1000 ms"),
     ]
     for name, value, target in rows:
         print(f"{name:<58}{value:>14}{target:>16}")
