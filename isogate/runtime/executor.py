@@ -9,7 +9,6 @@ compiling and running the tenant's top level.
 from __future__ import annotations
 
 import logging
-import queue
 import threading
 import time
 from collections import OrderedDict, deque
@@ -18,6 +17,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from .isolate import RawResult, Sandbox, SourceError, check_source
+from .protocol import FrameReader
 from .types import InvokeRequest, JSErrorInfo, Outcome
 from .watchdog import Watchdog
 
@@ -45,6 +45,7 @@ class Executor:
         self,
         index: int,
         *,
+        inbox: FrameReader,
         watchdog: Watchdog,
         send: Send,
         sources: SourceCache,
@@ -53,7 +54,7 @@ class Executor:
         max_response_body: int,
     ) -> None:
         self.index = index
-        self.inbox: queue.SimpleQueue[dict[str, Any] | None] = queue.SimpleQueue()
+        self._inbox = inbox
         self._watchdog = watchdog
         self._send = send
         self._sources = sources
@@ -76,15 +77,15 @@ class Executor:
                     try:
                         # Pre-warm only once idle for a moment: making a blank takes a
                         # few ms that a burst of cold starts should not queue behind.
-                        msg = self.inbox.get(timeout=0 if self._warming else IDLE_BEFORE_PREWARM)
-                    except queue.Empty:
+                        msg = self._inbox.read(timeout=0 if self._warming else IDLE_BEFORE_PREWARM)
+                    except TimeoutError:
                         self._warming = True
                         self._blanks.append(Sandbox())
                         if len(self._blanks) == self._prewarm:
                             self._send({"op": "blanks", "ex": self.index, "n": self._prewarm})
                         continue
                 else:
-                    msg = self.inbox.get()
+                    msg = self._inbox.read()
                 self._warming = False
                 if msg is None:
                     break

@@ -35,7 +35,7 @@ from typing import Any
 from isogate.config.runtime import RuntimeSettings
 
 from .errors import RuntimeStartError
-from .protocol import HEADER, MAX_FRAME, pack, unpack
+from .protocol import HEADER, MAX_FRAME, FrameDecoder, ProtocolError, pack, unpack
 from .types import (
     FunctionRef,
     InvokeRequest,
@@ -63,6 +63,14 @@ class _Executor:
     busy: bool = False
     warm: dict[str, float] = field(default_factory=dict)  # key -> last used (monotonic)
     blanks: int = 0  # pre-warmed isolates, as last reported
+    pipe: asyncio.WriteTransport | None = None  # requests to this executor thread
+    results: asyncio.ReadTransport | None = None  # its answers
+
+    def close_pipes(self) -> None:
+        for transport in (self.pipe, self.results):
+            if transport is not None:
+                transport.close()
+
     prewarmed: bool = False  # reached its pre-warm target at least once
 
     @property
@@ -105,8 +113,28 @@ class _Worker:
         self.warmed: asyncio.Future[None] | None = None
 
     def send(self, message: dict[str, Any]) -> None:
-        assert self.proc is not None and self.proc.stdin is not None
-        self.proc.stdin.write(pack(message))
+        pipe = self.executors[message["ex"]].pipe
+        if pipe is None or pipe.is_closing():
+            raise ConnectionError("the executor's pipe is closed")
+        pipe.write(pack(message))
+
+
+class _ResultPipe(asyncio.Protocol):
+    """Frames from one executor thread, handed to the runtime as they arrive."""
+
+    def __init__(
+        self, on_message: Callable[[dict[str, Any]], None], on_error: Callable[[], None]
+    ) -> None:
+        self._decoder = FrameDecoder()
+        self._on_message = on_message
+        self._on_error = on_error
+
+    def data_received(self, data: bytes) -> None:
+        try:
+            for message in self._decoder.feed(data):
+                self._on_message(message)
+        except ProtocolError:
+            self._on_error()
 
 
 class Runtime:
@@ -230,15 +258,34 @@ class Runtime:
         w.ready = loop.create_future()
         w.warmed = loop.create_future()
         w.sent_code = set()
-        w.proc = await asyncio.create_subprocess_exec(
-            *self._worker_command(),
-            stdin=asyncio.subprocess.PIPE,
-            stdout=asyncio.subprocess.PIPE,
-            stderr=asyncio.subprocess.PIPE,
-            env=self._worker_env(),
-            limit=MAX_FRAME,
-        )
-        w.executors = [_Executor(w, i) for i in range(self.settings.threads_per_worker)]
+        n = self.settings.threads_per_worker
+        requests = [os.pipe() for _ in range(n)]  # (child reads, we write)
+        results = [os.pipe() for _ in range(n)]  # (we read, child writes)
+        child_fds = [fd for i in range(n) for fd in (requests[i][0], results[i][1])]
+        try:
+            w.proc = await asyncio.create_subprocess_exec(
+                *self._worker_command("--pipes", ",".join(map(str, child_fds))),
+                stdin=asyncio.subprocess.PIPE,
+                stdout=asyncio.subprocess.PIPE,
+                stderr=asyncio.subprocess.PIPE,
+                env=self._worker_env(),
+                limit=MAX_FRAME,
+                pass_fds=child_fds,
+            )
+        finally:
+            for fd in child_fds:
+                os.close(fd)
+        w.executors = [_Executor(w, i) for i in range(n)]
+        for ex, (_, write_fd), (read_fd, _) in zip(w.executors, requests, results, strict=True):
+            ex.pipe, _ = await loop.connect_write_pipe(
+                asyncio.Protocol, os.fdopen(write_fd, "wb", buffering=0)
+            )
+            ex.results, _ = await loop.connect_read_pipe(
+                lambda w=w: _ResultPipe(
+                    lambda m, w=w: self._on_message(w, m), lambda w=w: self._kill(w)
+                ),
+                os.fdopen(read_fd, "rb", buffering=0),
+            )
         w.reader = asyncio.create_task(self._read(w, w.proc))
         w.stderr_task = asyncio.create_task(self._drain_stderr(w, w.proc))
         try:
@@ -259,8 +306,11 @@ class Runtime:
         if proc is None:
             return
         if proc.returncode is None:
+            # End of every request pipe ends the executors; end of stdin, the worker.
+            for ex in w.executors:
+                if ex.pipe is not None:
+                    ex.pipe.close()
             with contextlib.suppress(Exception):
-                w.send({"op": "stop"})
                 proc.stdin.close()  # type: ignore[union-attr]
             try:
                 async with asyncio.timeout(5):
@@ -269,9 +319,18 @@ class Runtime:
                 with contextlib.suppress(ProcessLookupError):
                     proc.kill()
                 await proc.wait()
+        for ex in w.executors:
+            ex.close_pipes()
         for task in (w.reader, w.stderr_task):
             if task:
                 task.cancel()
+
+    def _kill(self, w: _Worker) -> None:
+        """A worker that breaks the protocol is killed (and restarted as a crash)."""
+        if w.proc and w.proc.returncode is None:
+            log.error("runtime worker %d sent a malformed frame; killing it", w.slot)
+            with contextlib.suppress(ProcessLookupError):
+                w.proc.kill()
 
     async def _drain_stderr(self, w: _Worker, proc: asyncio.subprocess.Process) -> None:
         assert proc.stderr is not None
@@ -367,6 +426,7 @@ class Runtime:
         for ex in w.executors:
             ex.busy = True  # not routable until the new process is ready
             ex.warm.clear()
+            ex.close_pipes()
         if self._closing:
             return
         for attempt in range(10):

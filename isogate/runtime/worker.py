@@ -14,8 +14,8 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import sys
 import threading
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -54,28 +54,6 @@ def _prepare_icu() -> None:
         pass  # not allowed here: the self-test will say so
 
 
-def _reader(fd: int) -> Any:
-    from .protocol import HEADER, unpack
-
-    buf = bytearray()
-    with os.fdopen(fd, "rb", buffering=0) as stream:
-        while True:
-            while len(buf) < HEADER.size:
-                chunk = stream.read(65536)
-                if not chunk:
-                    return
-                buf += chunk
-            (size,) = HEADER.unpack_from(buf)
-            while len(buf) < HEADER.size + size:
-                chunk = stream.read(max(65536, HEADER.size + size - len(buf)))
-                if not chunk:
-                    return
-                buf += chunk
-            payload = bytes(buf[HEADER.size : HEADER.size + size])
-            del buf[: HEADER.size + size]
-            yield unpack(payload)
-
-
 def self_test() -> dict[str, Any]:
     """Check Intl in a real isolate: with a bad ICU data file it errors or aborts."""
     from .isolate import Sandbox
@@ -100,87 +78,75 @@ def self_test() -> dict[str, Any]:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="isogate-runtime-worker")
     parser.add_argument("--config", required=True, help="RuntimeSettings as JSON")
+    parser.add_argument("--pipes", default="", help="per executor: request-fd,result-fd,...")
     parser.add_argument("--self-test", action="store_true")
     args = parser.parse_args(argv)
     config = json.loads(args.config)
 
-    # Protocol on a private copy of stdout; fd 1 goes to stderr so nothing (a stray
-    # print, V8's fatal messages) can corrupt the frame stream.
-    out_fd = os.dup(1)
+    # Control frames on a private copy of stdout; fd 1 goes to stderr so nothing (a
+    # stray print, V8's fatal messages) can corrupt a frame stream.
+    control_fd = os.dup(1)
     os.dup2(2, 1)
-    in_fd = os.dup(0)
 
     _prepare_icu()
     _set_flags(config["heap_limit_mb"])
     threading.stack_size(THREAD_STACK)
 
     from .executor import Executor, SourceCache
-    from .protocol import pack
+    from .protocol import FrameReader, pack, write_all
     from .watchdog import Watchdog
-
-    write_lock = threading.Lock()
-
-    def send(message: dict[str, Any]) -> None:
-        frame = pack(message)
-        with write_lock:
-            view = memoryview(frame)
-            while view:
-                n = os.write(out_fd, view)
-                view = view[n:]
 
     if args.self_test:
         result: dict[str, Any] = {}
         t = threading.Thread(target=lambda: result.update(self_test()))
         t.start()
         t.join()
-        send({"op": "self_test", **result})
+        write_all(control_fd, pack({"op": "self_test", **result}))
         return 0
 
+    fds = [int(x) for x in args.pipes.split(",") if x]
+    pairs = list(zip(fds[0::2], fds[1::2], strict=True))
     watchdog = Watchdog()
     watchdog.start()
     sources = SourceCache(max_bytes=256 << 20)
-    threads = config["threads_per_worker"]
-    budget = config["memory_budget_mb"] * 1_000_000 // threads
+    budget = config["memory_budget_mb"] * 1_000_000 // max(1, len(pairs))
+
+    def sender(fd: int) -> Callable[[dict[str, Any]], None]:
+        # Each executor thread owns its result pipe: no lock, no hand-off.
+        return lambda message: write_all(fd, pack(message))
+
     executors = [
         Executor(
             i,
+            inbox=FrameReader(request_fd),
             watchdog=watchdog,
-            send=send,
+            send=sender(result_fd),
             sources=sources,
             prewarm=config["prewarm_isolates"],
             budget_bytes=budget,
             max_response_body=config["max_response_body"],
         )
-        for i in range(threads)
+        for i, (request_fd, result_fd) in enumerate(pairs)
     ]
-    workers = [
+    threads = [
         threading.Thread(target=ex.run, name=f"isogate-executor-{i}", daemon=True)
         for i, ex in enumerate(executors)
     ]
-    for t in workers:
+    for t in threads:
         t.start()
-    send({"op": "ready", "pid": os.getpid(), "executors": threads})
+    write_all(control_fd, pack({"op": "ready", "pid": os.getpid(), "executors": len(pairs)}))
 
-    for message in _reader(in_fd):
-        op = message.get("op")
-        if op == "stop":
-            break
-        ex = message.get("ex", 0)
-        if 0 <= ex < len(executors):
-            executors[ex].inbox.put(message)
-
-    # Orderly exit: each executor drops its contexts before their isolates.
-    for ex in executors:
-        ex.inbox.put(None)
-    for t in workers:
+    # The supervisor stops us by closing stdin (and the request pipes, which ends
+    # every executor's loop); a dead supervisor does the same.
+    while os.read(0, 4096):
+        pass
+    for t in threads:
         t.join(timeout=5)
     watchdog.stop()
-    sys.stdout.flush()
     return 0
 
 
 if __name__ == "__main__":
     # Leave without running interpreter teardown: V8 objects still referenced by
     # daemon threads must never be destroyed after their isolate (DESIGN.md).
-    code = main()
-    os._exit(code)
+    os._exit(main())

@@ -98,13 +98,8 @@ function defineGlobal(name, value) {
   });
 }
 
-// Make prototype members non-enumerable where the class syntax did not
-// (accessors and methods from `class` already are); set Symbol.toStringTag.
-function setToStringTag(ctor, tag) {
-  Object_defineProperty(ctor.prototype, Symbol_toStringTag, {
-    value: tag, writable: false, enumerable: false, configurable: true,
-  });
-}
+// No Symbol.toStringTag on the web-API classes: workerd's have none
+// (Object.prototype.toString gives "[object Object]").
 
 // An array whose prototype is null: index writes and reads can never reach a
 // setter or getter a tenant defined on Array.prototype or Object.prototype,
@@ -403,13 +398,13 @@ const DOMExceptionCodes = {
   InvalidNodeTypeError: 24, DataCloneError: 25,
 };
 
-class DOMException extends Error_ {
+// Not a real Error object (like workerd's: Object.prototype.toString gives
+// "[object Object]"), but Error.prototype is on its prototype chain.
+let isDOMException; // (v) -> boolean
+class DOMException {
   #name;
   #message;
   constructor(message = '', options = 'Error') {
-    super();
-    // Error() put an own `message`; DOMException exposes it via the accessor.
-    delete this.message;
     this.#message = toDOMString(message);
     if (options !== null && typeof options === 'object') {
       this.#name = 'name' in options ? toDOMString(options.name) : 'Error';
@@ -436,8 +431,12 @@ class DOMException extends Error_ {
     if (!(#name in this)) throw new TypeError_('Illegal invocation');
     return DOMExceptionCodes[this.#name] || 0;
   }
+  static {
+    isDOMException = (v) => v !== null && typeof v === 'object' && #name in v;
+  }
 }
-setToStringTag(DOMException, 'DOMException');
+Object_setPrototypeOf(DOMException.prototype, Error_.prototype);
+Object_setPrototypeOf(DOMException, Error_);
 {
   // Legacy constants, on the constructor and the prototype, like browsers.
   const legacy = [
@@ -513,7 +512,6 @@ class TextEncoder {
     return { read, written };
   }
 }
-setToStringTag(TextEncoder, 'TextEncoder');
 defineGlobal('TextEncoder', TextEncoder);
 
 // ---- TextDecoder --------------------------------------------------------------
@@ -609,7 +607,6 @@ class TextDecoder {
     return s;
   }
 }
-setToStringTag(TextDecoder, 'TextDecoder');
 defineGlobal('TextDecoder', TextDecoder);
 
 function decodeUTF16LE(bytes, n, fatal, stream, state) {

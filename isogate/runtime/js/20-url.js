@@ -5,8 +5,8 @@
 // Hand-written rather than bundled: whatwg-url needs tr46's ~250 KB mapping
 // table and core-js's URL pulls in its polyfill runtime; both exceed the
 // prelude's size budget. Known gap: IDNA uses full-width folding + lower-casing
-// + NFC instead of the full UTS #46 table, and xn-- labels
-// are checked by decoding them, not by the full validity criteria.
+// + NFC instead of the full UTS #46 table; ASCII xn-- labels are not
+// validated (neither does Ada, workerd's URL library).
 
 // ---- code point sets -----------------------------------------------------------
 
@@ -16,9 +16,8 @@ const inFragmentSet = (c) => inC0ControlSet(c) || c === 0x20 || c === 0x22 || c 
 const inQuerySet = (c) => inC0ControlSet(c) || c === 0x20 || c === 0x22 || c === 0x23 ||
   c === 0x3c || c === 0x3e;
 const inSpecialQuerySet = (c) => inQuerySet(c) || c === 0x27;
-// The path set of the standard Ada (workerd's URL library) implements: '^' and
-// '|' are left as they are in paths.
-const inPathSet = (c) => inQuerySet(c) || c === 0x3f || c === 0x60 || c === 0x7b || c === 0x7d;
+// The path set as workerd (Ada) applies it: '^' is encoded, '|' is left as it is.
+const inPathSet = (c) => inQuerySet(c) || c === 0x3f || c === 0x5e || c === 0x60 || c === 0x7b || c === 0x7d;
 const inUserinfoSet = (c) => inPathSet(c) || c === 0x2f || c === 0x3a || c === 0x3b || c === 0x3d ||
   c === 0x40 || (c >= 0x5b && c <= 0x5e) || c === 0x7c;
 const inComponentSet = (c) => inUserinfoSet(c) || (c >= 0x24 && c <= 0x26) || c === 0x2b || c === 0x2c;
@@ -143,48 +142,6 @@ function punycodeEncode(cps) {
   return out;
 }
 
-// punycode string -> string, or null when invalid (used to validate xn-- labels).
-function punycodeDecode(input) {
-  const out = newList();
-  let n = 128;
-  let i = 0;
-  let bias = 72;
-  let b = 0;
-  for (let j = 0; j < input.length; j++) if (input[j] === '-') b = j;
-  for (let j = 0; j < b; j++) {
-    const c = StringPrototypeCharCodeAt(input, j);
-    if (c >= 0x80) return null;
-    out[out.length] = c;
-  }
-  for (let idx = b > 0 ? b + 1 : 0; idx < input.length;) {
-    const oldi = i;
-    let w = 1;
-    for (let k = 36; ; k += 36) {
-      if (idx >= input.length) return null;
-      const c = StringPrototypeCharCodeAt(input, idx++);
-      const digit = c >= 0x30 && c <= 0x39 ? c - 22 : c >= 0x41 && c <= 0x5a ? c - 0x41
-        : c >= 0x61 && c <= 0x7a ? c - 0x61 : 36;
-      if (digit >= 36) return null;
-      i += digit * w;
-      if (i > 0x7fffffff) return null;
-      const t = k <= bias ? 1 : k >= bias + 26 ? 26 : k - bias;
-      if (digit < t) break;
-      w *= 36 - t;
-    }
-    const len = out.length + 1;
-    bias = punycodeAdapt(i - oldi, len, oldi === 0);
-    n += Math_floor(i / len);
-    i %= len;
-    if (n > 0x10ffff) return null;
-    // insert n at position i
-    for (let j = out.length; j > i; j--) out[j] = out[j - 1];
-    out[i++] = n;
-  }
-  let s = '';
-  for (let j = 0; j < out.length; j++) s += String_fromCodePoint(out[j]);
-  return s;
-}
-
 // ---- hosts ----------------------------------------------------------------------------
 
 const isForbiddenHost = (c) => c === 0 || c === 9 || c === 0xa || c === 0xd || c === 0x20 ||
@@ -201,18 +158,6 @@ const isIdeographicDot = (c) => c === 0x3002 || c === 0xff0e || c === 0xff61;
 function isAsciiString(s) {
   for (let i = 0; i < s.length; i++) if (StringPrototypeCharCodeAt(s, i) >= 0x80) return false;
   return true;
-}
-
-// An xn-- label must decode to a non-empty label that our mapping leaves
-// unchanged and that has no disallowed code points (controls, U+FFFD).
-function isValidPunycodeLabel(p) {
-  const decoded = punycodeDecode(p);
-  if (decoded === null || decoded === '') return false;
-  for (let i = 0; i < decoded.length; i++) {
-    const c = StringPrototypeCharCodeAt(decoded, i);
-    if (c <= 0x1f || (c >= 0x7f && c <= 0x9f) || c === 0xfffd) return false;
-  }
-  return StringPrototypeNormalize(StringPrototypeToLowerCase(decoded), 'NFC') === decoded;
 }
 
 // domain to ASCII (UTS #46 ToASCII approximation), or null on failure.
@@ -238,10 +183,8 @@ function domainToASCII(domain) {
   const flush = () => {
     let label = '';
     if (ascii) {
+      // Like Ada (workerd), an ASCII xn-- label is kept as it is, not decoded.
       for (let i = 0; i < cur.length; i++) label += String_fromCharCode(cur[i]);
-      if (StringPrototypeSlice(label, 0, 4) === 'xn--') {
-        if (!isValidPunycodeLabel(StringPrototypeSlice(label, 4))) return false;
-      }
     } else {
       // A non-ASCII label cannot claim to be punycode.
       if (cur[0] === 0x78 && cur[1] === 0x6e && cur[2] === 0x2d && cur[3] === 0x2d) return false;
@@ -1024,7 +967,7 @@ function serializeFormUrlencoded(list) {
 // Shared iterator machinery for Headers and URLSearchParams: live, index-based
 // iterators over a snapshot function, with the prototype chain browsers use.
 const IteratorPrototype = Object_getPrototypeOf(Object_getPrototypeOf([][Symbol_iterator]()));
-function makeIteratorClass(tag) {
+function makeIteratorClass() {
   // kind: 0 keys, 1 values, 2 entries; source(i) -> [k, v] or undefined.
   const proto = Object_create(IteratorPrototype);
   const states = new WeakMap_();
@@ -1042,14 +985,13 @@ function makeIteratorClass(tag) {
     },
     writable: true, enumerable: true, configurable: true,
   });
-  Object_defineProperty(proto, Symbol_toStringTag, { value: tag, configurable: true });
   return (source, kind) => {
     const it = Object_create(proto);
     WeakMapSet(states, it, { __proto__: null, source, kind, index: 0 });
     return it;
   };
 }
-const makeSearchParamsIterator = makeIteratorClass('URLSearchParams Iterator');
+const makeSearchParamsIterator = makeIteratorClass();
 
 // Is v iterable (has a callable @@iterator)? Used to tell sequences from records.
 function getIteratorMethod(v) {
@@ -1225,7 +1167,6 @@ class URLSearchParams {
 Object_defineProperty(URLSearchParams.prototype, Symbol_iterator, {
   value: URLSearchParams.prototype.entries, writable: true, enumerable: false, configurable: true,
 });
-setToStringTag(URLSearchParams, 'URLSearchParams');
 defineGlobal('URLSearchParams', URLSearchParams);
 
 // ---- URL ----------------------------------------------------------------------------------
@@ -1404,7 +1345,6 @@ class URL {
     urlRecordOf = (u) => (#url in u ? u.#url : undefined);
   }
 }
-setToStringTag(URL, 'URL');
 defineGlobal('URL', URL);
 
 // Parse an absolute URL string (no base) and serialise it, or return null.

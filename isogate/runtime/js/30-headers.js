@@ -8,9 +8,10 @@
 //   ByteStrings: "\u00e9\u20ac" is accepted and sent as UTF-8 bytes.
 // - iteration: sorted by name, values of one name joined with ", " except
 //   set-cookie; iterators work on a snapshot taken when they are created.
-// Storage: one null-prototype list of [lowerName, value] lists kept sorted by
-// name (stable: insertion order within a name) - exactly the order workerd
-// writes header lines, one line per value.
+// Storage: one null-prototype list of [lowerName, value, spelledName] lists
+// kept sorted by lower-case name (stable: insertion order within a name).
+// spelledName is the name as the Worker wrote it; workerd sends a header under
+// the spelling of its first value (set() on an existing name keeps it).
 
 // Invalid ASCII header-name characters (not tchar), as a 128-entry table.
 const INVALID_NAME_CHAR = new Uint8Array_(128);
@@ -57,7 +58,15 @@ function normalizeHeaderValue(value) {
 const GUARD_NONE = 0;
 const GUARD_IMMUTABLE = 1;
 
-const makeHeadersIterator = makeIteratorClass('EntryIterator');
+const makeHeadersIterator = makeIteratorClass();
+
+function headerEntry(name, value, spelled) {
+  const e = newList();
+  e[0] = name;
+  e[1] = value;
+  e[2] = spelled;
+  return e;
+}
 
 // Module-level access to Headers internals for Request/Response (40-body.js)
 // and the host hooks; assigned in the class's static block.
@@ -76,7 +85,7 @@ class Headers {
     }
     if (#list in init) {
       const src = init.#list;
-      for (let i = 0; i < src.length; i++) this.#list[i] = pair(src[i][0], src[i][1]);
+      for (let i = 0; i < src.length; i++) this.#list[i] = headerEntry(src[i][0], src[i][1], src[i][2]);
       return;
     }
     const iter = getIteratorMethod(init);
@@ -90,7 +99,8 @@ class Headers {
         if (items.length !== 2) {
           throw new TypeError_('To initialize a Headers object from a sequence, each inner sequence must have exactly two elements.');
         }
-        this.#append(normalizeHeaderName(items[0]), normalizeHeaderValue(items[1]));
+        const k = toDOMString(items[0]);
+        this.#append(normalizeHeaderName(k), normalizeHeaderValue(items[1]), k);
       }
       return;
     }
@@ -100,20 +110,20 @@ class Headers {
       if (typeof k !== 'string') continue;
       const d = Object_getOwnPropertyDescriptor(init, k);
       if (d === undefined || !d.enumerable) continue;
-      this.#append(normalizeHeaderName(k), normalizeHeaderValue(init[k]));
+      this.#append(normalizeHeaderName(k), normalizeHeaderValue(init[k]), k);
     }
   }
 
   // Insert after the last entry whose name is <= name (keeps the list sorted
   // and stable).
-  #append(name, value) {
+  #append(name, value, spelled) {
     const list = this.#list;
     let i = list.length;
     while (i > 0 && list[i - 1][0] > name) {
       list[i] = list[i - 1];
       i--;
     }
-    list[i] = pair(name, value);
+    list[i] = headerEntry(name, value, spelled);
   }
   #checkMutable() {
     if (this.#guard === GUARD_IMMUTABLE) throw new TypeError_("Can't modify immutable headers.");
@@ -141,10 +151,11 @@ class Headers {
     if (arguments.length < 2) {
       throw new TypeError_(`Failed to execute 'append' on 'Headers': parameter ${arguments.length + 1} is not of type 'string'.`);
     }
-    name = normalizeHeaderName(name);
+    const spelled = toDOMString(name);
+    name = normalizeHeaderName(spelled);
     value = normalizeHeaderValue(value);
     this.#checkMutable();
-    this.#append(name, value);
+    this.#append(name, value, spelled);
   }
   delete(name) {
     if (arguments.length < 1) throw new TypeError_("Failed to execute 'delete' on 'Headers': parameter 1 is not of type 'string'.");
@@ -186,11 +197,19 @@ class Headers {
     if (arguments.length < 2) {
       throw new TypeError_(`Failed to execute 'set' on 'Headers': parameter ${arguments.length + 1} is not of type 'string'.`);
     }
-    name = normalizeHeaderName(name);
+    let spelled = toDOMString(name);
+    name = normalizeHeaderName(spelled);
     value = normalizeHeaderValue(value);
     this.#checkMutable();
+    const list = this.#list;
+    for (let i = 0; i < list.length; i++) {
+      if (list[i][0] === name) {
+        spelled = list[i][2];
+        break;
+      }
+    }
     this.#remove(name);
-    this.#append(name, value);
+    this.#append(name, value, spelled);
   }
   forEach(callback, thisArg = undefined) {
     if (typeof callback !== 'function') {
@@ -219,41 +238,95 @@ class Headers {
     };
     headersFromList = (list, guard) => {
       const h = new Headers();
-      for (let i = 0; i < list.length; i++) h.#list[i] = pair(list[i][0], list[i][1]);
+      for (let i = 0; i < list.length; i++) h.#list[i] = headerEntry(list[i][0], list[i][1], list[i][2]);
       h.#guard = guard;
       return h;
     };
     headersAppendRaw = (h, name, value) => {
-      h.#append(name, value);
+      h.#append(name, value, name);
     };
   }
 }
 Object_defineProperty(Headers.prototype, Symbol_iterator, {
   value: Headers.prototype.entries, writable: true, enumerable: false, configurable: true,
 });
-setToStringTag(Headers, 'Headers');
 defineGlobal('Headers', Headers);
 
-// Headers workerd never writes from a Response (it frames the message itself:
-// Content-Length is recomputed (the gateway adds it) and hop-by-hop headers
-// are dropped), checked on the wire with workerd 2026-11-17.
+// Headers workerd never writes from a Response: it frames the message itself
+// (the gateway adds Content-Length) and drops hop-by-hop headers.
 const WIRE_DROPPED = {
   __proto__: null,
   'content-length': true, 'transfer-encoding': true, 'connection': true,
   'keep-alive': true, 'upgrade': true, 'te': true, 'trailer': true,
 };
 
-// Headers as workerd sends them: one [name, value] per stored value, sorted by
-// lower-case name, insertion order within a name; names that cannot go on
-// the wire (empty, non-ASCII) and the framing headers above are dropped.
-// Returns a plain list built only from primitive strings.
+// The headers workerd (kj) indexes, in the order it writes them: kj's built-in
+// ones, then workerd's table of common headers, then a few it registers
+// elsewhere (checked on the wire with workerd). They go out first, in this
+// order, under this spelling, with the values of one name joined by ", " on
+// one line (Set-Cookie: one line each; after the first, lines carry the
+// Worker's spelling).
+const COMMON_HEADERS = 'Sec-WebSocket-Key Sec-WebSocket-Version Sec-WebSocket-Accept ' +
+  'Sec-WebSocket-Extensions Host Date Location Content-Type Range Content-Range Accept-Charset ' +
+  'Accept-Encoding Accept-Language Accept-Ranges Accept Access-Control-Allow-Origin Age Allow ' +
+  'Authorization Cache-Control Content-Disposition Content-Encoding Content-Language ' +
+  'Content-Location Cookie ETag Expect Expires From If-Match If-Modified-Since If-None-Match ' +
+  'If-Range If-Unmodified-Since Last-Modified Link Max-Forwards Proxy-Authenticate ' +
+  'Proxy-Authorization Referer Refresh Retry-After Server Set-Cookie Strict-Transport-Security ' +
+  'User-Agent Vary Via WWW-Authenticate CF-Cache-Status Pragma Sec-WebSocket-Protocol CF-Ray Origin';
+let commonHeaderIndex; // lower-case name -> position, built on first use
+
+// A header value as the bytes workerd sends (UTF-8), as a binary string.
+const wireValue = (v) => {
+  if (isAsciiString(v)) return v;
+  const b = encodeUTF8(v, false);
+  return bytesToBinaryString(b, TypedArrayPrototypeGetLength(b));
+};
+
+// Headers as workerd sends them, from a Headers list (sorted by lower-case
+// name): the common headers first (see above), then the others sorted by
+// name as spelled (byte order), one line per value under that spelling.
+// Names that cannot go on the wire (empty, non-ASCII) and the framing headers
+// are dropped. Returns a plain list of [name, value] built only from primitive
+// strings; values are binary strings (UTF-8 bytes).
 function headersToWire(list) {
-  const out = newList();
-  for (let i = 0; i < list.length; i++) {
-    const name = list[i][0];
-    const value = list[i][1];
-    if (name === '' || WIRE_DROPPED[name] === true || !isAsciiString(name)) continue;
-    out[out.length] = pair(name, value);
+  if (commonHeaderIndex === undefined) {
+    commonHeaderIndex = { __proto__: null };
+    const names = StringPrototypeSplit(COMMON_HEADERS, ' ');
+    for (let i = 0; i < names.length; i++) {
+      commonHeaderIndex[asciiLowerCase(names[i])] = pair(i, names[i]);
+    }
   }
+  const common = newList();
+  const other = newList();
+  for (let i = 0; i < list.length;) {
+    const name = list[i][0];
+    const spelled = list[i][2];
+    let j = i;
+    while (j < list.length && list[j][0] === name) j++;
+    if (name !== '' && WIRE_DROPPED[name] !== true && isAsciiString(name)) {
+      const known = commonHeaderIndex[name];
+      if (known !== undefined) {
+        if (name === 'set-cookie') {
+          for (let k = i; k < j; k++) {
+            common[common.length] = headerEntry(known[0], wireValue(list[k][1]), k === i ? known[1] : spelled);
+          }
+        } else {
+          let value = list[i][1];
+          for (let k = i + 1; k < j; k++) value += ', ' + list[k][1];
+          common[common.length] = headerEntry(known[0], wireValue(value), known[1]);
+        }
+      } else {
+        for (let k = i; k < j; k++) other[other.length] = headerEntry(spelled, wireValue(list[k][1]), k);
+      }
+    }
+    i = j;
+  }
+  // Stable sorts: by table position; by spelling, then original position.
+  ArrayPrototypeSort(common, (a, b) => a[0] - b[0]);
+  ArrayPrototypeSort(other, (a, b) => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : a[2] - b[2]));
+  const out = newList();
+  for (let i = 0; i < common.length; i++) out[out.length] = pair(common[i][2], common[i][1]);
+  for (let i = 0; i < other.length; i++) out[out.length] = pair(other[i][0], other[i][1]);
   return out;
 }

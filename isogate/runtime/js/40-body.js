@@ -61,6 +61,14 @@ function extractBody(init) {
     if (bytes !== undefined) {
       return { state: bodyState(KIND_BYTES, bytes, TypedArrayPrototypeGetLength(bytes)), contentType: null };
     }
+    const blob = blobData(init);
+    if (blob !== undefined) {
+      const b = blob[0];
+      return {
+        state: bodyState(KIND_BYTES, b, TypedArrayPrototypeGetLength(b)),
+        contentType: blob[1] === '' ? null : blob[1],
+      };
+    }
     const form = serializeSearchParams(init);
     if (form !== undefined) {
       return {
@@ -130,7 +138,6 @@ class BodyStreamReader {
     return Promise_resolve(undefined);
   }
 }
-setToStringTag(BodyStreamReader, 'ReadableStreamDefaultReader');
 
 const BODY_TOKEN = Symbol_('body');
 class ReadableStream {
@@ -168,7 +175,6 @@ class ReadableStream {
 Object_defineProperty(ReadableStream.prototype, Symbol_asyncIterator, {
   value: ReadableStream.prototype.values, writable: true, enumerable: false, configurable: true,
 });
-setToStringTag(ReadableStream, 'ReadableStream');
 
 // ---- Body (the shared base, like workerd's hidden Body class) -------------------------
 
@@ -207,6 +213,16 @@ class Body {
       return Promise_reject(e);
     }
   }
+  blob() {
+    try {
+      const st = this.#body;
+      consumeBody(st);
+      const type = this.headers.get('content-type');
+      return Promise_resolve(makeBlob(bodyBytes(st), type === null ? '' : mimeTypeString(type)));
+    } catch (e) {
+      return Promise_reject(e);
+    }
+  }
   text() {
     try {
       const st = this.#body;
@@ -232,7 +248,21 @@ class Body {
     };
   }
 }
-setToStringTag(Body, 'Body');
+
+// A Content-Type as workerd's blob() gives it: type/subtype and parameter
+// names lower-cased, whitespace around ';' and '=' dropped, values kept.
+function mimeTypeString(s) {
+  const parts = StringPrototypeSplit(s, ';');
+  let out = asciiLowerCase(trimAsciiWhitespace(parts[0]));
+  for (let i = 1; i < parts.length; i++) {
+    const p = trimAsciiWhitespace(parts[i]);
+    const eq = StringPrototypeIndexOf(p, '=');
+    if (eq <= 0) continue;
+    out += ';' + asciiLowerCase(trimAsciiWhitespace(StringPrototypeSlice(p, 0, eq))) + '=' +
+      StringPrototypeSlice(p, eq + 1);
+  }
+  return out;
+}
 
 function cloneBodyState(st) {
   if (st.used) throw new TypeError_('This ReadableStream is currently locked to a reader,');
@@ -250,11 +280,16 @@ for (const m of StringPrototypeSplit(
   HTTP_METHODS[m] = true;
 }
 
-function normalizeMethod(m) {
+// Like workerd, only DELETE GET HEAD OPTIONS POST PUT are upper-cased; other
+// methods must be spelled in upper case ("patch" throws). `lenient`: any case
+// (methods from the wire).
+const NORMALIZED_METHODS = { __proto__: null, DELETE: 1, GET: 1, HEAD: 1, OPTIONS: 1, POST: 1, PUT: 1 };
+function normalizeMethod(m, lenient) {
   const s = toDOMString(m);
   const upper = StringPrototypeToUpperCase(s);
-  if (HTTP_METHODS[upper] !== true) throw new TypeError_('Invalid HTTP method string: ' + s);
-  return upper;
+  const name = lenient || NORMALIZED_METHODS[upper] === 1 ? upper : s;
+  if (HTTP_METHODS[name] !== true) throw new TypeError_('Invalid HTTP method string: ' + s);
+  return name;
 }
 
 function checkRedirect(r) {
@@ -364,7 +399,6 @@ class Request extends Body {
     requestInternals = (r) => (r !== null && typeof r === 'object' && #method in r ? r : undefined);
   }
 }
-setToStringTag(Request, 'Request');
 defineGlobal('Request', Request);
 
 // ---- Response -----------------------------------------------------------------------------
@@ -547,7 +581,6 @@ class Response extends Body {
     };
   }
 }
-setToStringTag(Response, 'Response');
 defineGlobal('Response', Response);
 
 // ---- host hooks ---------------------------------------------------------------------------
@@ -557,12 +590,15 @@ defineGlobal('Response', Response);
 // in workerd, and so they are here. Redirect mode of incoming requests is
 // "manual" in workerd.
 function requestFromWire(w) {
-  const method = normalizeMethod(w.method);
+  const method = normalizeMethod(w.method, true);
   const href = parseAbsoluteURL(toUSVString(w.url));
   if (href === null) throw new TypeError_('Invalid URL: ' + w.url);
   const list = newList();
   const hs = w.headers;
   const h = headersFromList(list, GUARD_NONE);
+  // Like workerd: the request has a body (maybe empty) when it has bytes or
+  // declares one with Content-Length or Transfer-Encoding, whatever the method.
+  let framed = false;
   for (let i = 0; i < hs.length; i++) {
     let name;
     let value;
@@ -572,12 +608,11 @@ function requestFromWire(w) {
     } catch {
       continue; // the gateway should never send these; skip rather than fail
     }
+    if (name === 'content-length' || name === 'transfer-encoding') framed = true;
     headersAppendRaw(h, name, value);
   }
-  const body = w.body;
-  const st = typeof body === 'string' && (body.length > 0 || (method !== 'GET' && method !== 'HEAD'))
-    ? bodyState(KIND_BINARY, body, body.length)
-    : emptyBody();
+  const body = typeof w.body === 'string' ? w.body : '';
+  const st = body.length > 0 || framed ? bodyState(KIND_BINARY, body, body.length) : emptyBody();
   const req = makeRequest(method, href, headersList(h), GUARD_IMMUTABLE, st, 'manual');
   return req;
 }

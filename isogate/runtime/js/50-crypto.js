@@ -146,7 +146,6 @@ class Crypto {
     return s;
   }
 }
-setToStringTag(Crypto, 'Crypto');
 defineGlobal('Crypto', Crypto);
 // workerd: `crypto` is a writable, enumerable, configurable data property.
 Object_defineProperty(globalThis, 'crypto', {

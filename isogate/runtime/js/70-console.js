@@ -409,7 +409,7 @@ function formatRaw(ctx, v, depth) {
       const t = DatePrototypeGetTime(v);
       base = t === t ? DatePrototypeToISOString(v) : 'Invalid Date';
       if (keys.length === 0) return base;
-    } else if (ObjectPrototypeToString(v) === '[object Error]') {
+    } else if (ObjectPrototypeToString(v) === '[object Error]' || isDOMException(v)) {
       base = formatError(v);
       const filtered = newList();
       for (let i = 0; i < keys.length; i++) if (keys[i] !== 'stack' && keys[i] !== 'message') filtered[filtered.length] = keys[i];

@@ -1,0 +1,143 @@
+// Blob and File (File API) as workerd has them: the bytes are held in memory.
+// A Blob is accepted as a Request/Response body; its type becomes the default
+// Content-Type (40-body.js).
+
+let blobData; // (v) -> [bytes, type] for a Blob made here, else undefined
+let makeBlob; // (bytes we own, type) -> Blob
+
+// A Blob type: '' if any character is outside U+0020-U+007E, else lower-cased.
+function normalizeBlobType(t) {
+  const s = toDOMString(t);
+  for (let i = 0; i < s.length; i++) {
+    const c = StringPrototypeCharCodeAt(s, i);
+    if (c < 0x20 || c > 0x7e) return '';
+  }
+  return asciiLowerCase(s);
+}
+
+// ToIntegerOrInfinity, then a position relative to the end when negative.
+function relativeIndex(v, size) {
+  const n = Math_trunc(Number_(v)) || 0;
+  return n < 0 ? Math_max(size + n, 0) : Math_min(n, size);
+}
+
+class Blob {
+  #bytes;
+  #type = '';
+  constructor(parts = undefined, options = undefined) {
+    const chunks = newList();
+    let total = 0;
+    if (parts !== undefined) {
+      if (!Array_isArray(parts)) {
+        throw new TypeError_("Failed to construct 'Blob': constructor parameter 1 is not of type 'Array'.");
+      }
+      const n = parts.length;
+      for (let i = 0; i < n; i++) {
+        const p = parts[i];
+        let b;
+        if (p !== null && (typeof p === 'object' || typeof p === 'function')) {
+          b = #bytes in p ? p.#bytes : viewBufferSource(p);
+        }
+        if (b === undefined) b = encodeUTF8(toUSVString(p), false);
+        chunks[chunks.length] = b;
+        total += TypedArrayPrototypeGetLength(b);
+      }
+    }
+    if (options !== undefined && options !== null) {
+      if (typeof options !== 'object' && typeof options !== 'function') {
+        throw new TypeError_("Failed to construct 'Blob': constructor parameter 2 is not of type 'Options'.");
+      }
+      if (options.endings !== undefined) throw new Error_("The 'endings' field on 'Options' is not implemented.");
+      const t = options.type;
+      if (t !== undefined) this.#type = normalizeBlobType(t);
+    }
+    const bytes = new Uint8Array_(total);
+    for (let i = 0, at = 0; i < chunks.length; i++) {
+      TypedArrayPrototypeSet(bytes, chunks[i], at);
+      at += TypedArrayPrototypeGetLength(chunks[i]);
+    }
+    this.#bytes = bytes;
+  }
+  get size() {
+    return TypedArrayPrototypeGetLength(this.#bytes);
+  }
+  get type() {
+    return this.#type;
+  }
+  slice(start = undefined, end = undefined, contentType = undefined) {
+    const bytes = this.#bytes;
+    const size = TypedArrayPrototypeGetLength(bytes);
+    const a = start === undefined ? 0 : relativeIndex(start, size);
+    const b = end === undefined ? size : relativeIndex(end, size);
+    const out = new Blob();
+    // A view, not a copy (Blob bytes are never written); no species lookup.
+    out.#bytes = new Uint8Array_(TypedArrayPrototypeGetBuffer(bytes), TypedArrayPrototypeGetByteOffset(bytes) + a,
+      Math_max(b - a, 0));
+    if (contentType !== undefined) out.#type = normalizeBlobType(contentType);
+    return out;
+  }
+  arrayBuffer() {
+    try {
+      return Promise_resolve(TypedArrayPrototypeGetBuffer(copyBytes(this.#bytes)));
+    } catch (e) {
+      return Promise_reject(e);
+    }
+  }
+  bytes() {
+    try {
+      return Promise_resolve(copyBytes(this.#bytes));
+    } catch (e) {
+      return Promise_reject(e);
+    }
+  }
+  text() {
+    try {
+      const b = this.#bytes;
+      return Promise_resolve(utf8DecodeBytes(b, TypedArrayPrototypeGetLength(b)));
+    } catch (e) {
+      return Promise_reject(e);
+    }
+  }
+  stream() {
+    const b = this.#bytes;
+    return new ReadableStream(BODY_TOKEN, bodyState(KIND_BYTES, b, TypedArrayPrototypeGetLength(b)));
+  }
+  static {
+    blobData = (v) => (v !== null && typeof v === 'object' && #bytes in v ? pair(v.#bytes, v.#type) : undefined);
+    makeBlob = (bytes, type) => {
+      const b = new Blob();
+      b.#bytes = bytes;
+      b.#type = normalizeBlobType(type) === '' ? '' : type;
+      return b;
+    };
+  }
+}
+defineGlobal('Blob', Blob);
+
+// An owned copy of a Uint8Array (or of part of one).
+function copyBytes(b) {
+  const out = new Uint8Array_(TypedArrayPrototypeGetLength(b));
+  TypedArrayPrototypeSet(out, b);
+  return out;
+}
+
+class File extends Blob {
+  #name;
+  #lastModified;
+  constructor(bits, name, options = undefined) {
+    if (arguments.length < 2) {
+      throw new TypeError_(`Failed to construct 'File': constructor parameter ${arguments.length + 1} is not of type 'string'.`);
+    }
+    super(bits, options);
+    this.#name = toUSVString(name);
+    const lm = options !== undefined && options !== null ? options.lastModified : undefined;
+    this.#lastModified = lm === undefined ? Date_now() : Math_trunc(Number_(lm)) || 0;
+  }
+  get name() {
+    return this.#name;
+  }
+  get lastModified() {
+    return this.#lastModified;
+  }
+}
+defineGlobal('File', File);
