@@ -61,7 +61,6 @@ class Settings(BaseSettings):
         Path("./isogate-data"), description="embedded state: SQLite file, blobs, secrets"
     )
     log_level: Literal["debug", "info", "warning", "error"] = "info"
-    public_url: str | None = Field(None, description="external base URL, for docs and the CLI")
 
     # control plane
     admin_token: SecretStr | None = Field(

@@ -37,6 +37,11 @@ class KeyVerifier:
     async def verify(self, secret: str, function: str) -> ApiKey:
         """A live lease allowed to call ``function``; 401/403-class errors otherwise."""
         key = await self.lookup(secret)
+        self.check(key, function)
+        return key
+
+    def check(self, key: ApiKey, function: str) -> None:
+        """Raise unless ``key`` is live and may call ``function``."""
         state = key.state(self._clock())
         if state == "revoked":
             raise KeyRevoked("this API key was revoked")
@@ -44,7 +49,6 @@ class KeyVerifier:
             raise KeyExpired("this API key has expired")
         if not key.allows(function):
             raise KeyOutOfScope(f"this API key may not invoke {function!r}")
-        return key
 
     def invalidate(self, key_id: str) -> None:
         """Forget a cached lease (revoked or renewed)."""

@@ -33,6 +33,7 @@ class Limiter(Protocol):
     """One atomic check-and-count per request."""
 
     async def acquire(self, key_id: str, policy: KeyPolicy) -> Decision: ...
+    async def peek(self, key_id: str, policy: KeyPolicy) -> Decision: ...
     async def start(self) -> None: ...
     async def close(self) -> None: ...
 
@@ -132,7 +133,19 @@ class InMemoryLimiter:
     async def acquire(self, key_id: str, policy: KeyPolicy) -> Decision:
         """Admit and count, or raise :class:`Rejected` having counted nothing."""
         state = await self._state_for(key_id, policy)
-        # --- atomic section: no await below this line ---
+        return self._decide(state, policy, commit=True)
+
+    async def peek(self, key_id: str, policy: KeyPolicy) -> Decision:
+        """What is left right now, counting nothing (headers of refused requests)."""
+        state = await self._state_for(key_id, policy)
+        try:
+            return self._decide(state, policy, commit=False)
+        except Rejected as exc:
+            assert exc.decision is not None
+            return exc.decision
+
+    def _decide(self, state: _KeyState, policy: KeyPolicy, *, commit: bool) -> Decision:
+        # atomic: no await in here
         now = self._clock()
         now_ns = int(now * NS)
         rate = policy.rate
@@ -174,6 +187,8 @@ class InMemoryLimiter:
         if now_ns < allow_at:
             retry = max(1, math.ceil((allow_at - now_ns) / NS))
             raise Rejected("rate_limit", "rate limit exceeded", retry, current)
+        if not commit:
+            return current
 
         # admitted: count against every limit
         state.tat_ns = new_tat
@@ -182,7 +197,7 @@ class InMemoryLimiter:
                 usage,
                 uses=usage.uses + 1,
                 period_start=q_start if q is not None else usage.period_start,
-                period_count=q_count + 1,
+                period_count=q_count + 1 if q is not None else usage.period_count,
             )
             state.dirty = True
         remaining = (now_ns + burst_ns - new_tat) // t_ns

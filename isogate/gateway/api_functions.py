@@ -1,0 +1,200 @@
+"""Functions: deploy (``PUT``), list, show, code, rollback, delete, invocation records."""
+
+from __future__ import annotations
+
+import asyncio
+
+from starlette.requests import Request
+from starlette.responses import Response
+
+from isogate.gateway.auth import require_tenant
+from isogate.gateway.bodies import is_json, media_type, parse_json, read_body, too_large, validate
+from isogate.gateway.problems import Problem
+from isogate.gateway.schemas import FunctionDeploy, Rollback
+from isogate.gateway.views import (
+    function_view,
+    invocation_view,
+    json_response,
+    services,
+    version_view,
+)
+from isogate.registry.names import check_function_name
+
+JS_TYPES = {"application/javascript", "text/javascript", "application/ecmascript"}
+
+
+def _name(request: Request) -> str:
+    return check_function_name(request.path_params["name"])
+
+
+def _bool(value: str | None) -> bool:
+    if value is None:
+        return False
+    v = value.lower()
+    if v in ("1", "true", "yes", "on"):
+        return True
+    if v in ("0", "false", "no", "off", ""):
+        return False
+    raise Problem(422, "invalid-request", "Invalid request", "public must be true or false")
+
+
+def _int_param(request: Request, name: str) -> int | None:
+    raw = request.query_params.get(name)
+    if raw is None:
+        return None
+    if not raw.isdigit() or len(raw) > 12:
+        raise Problem(422, "invalid-request", "Invalid request", f"{name} must be an integer")
+    return int(raw)
+
+
+async def deploy(request: Request) -> Response:
+    """Upload a new version: JS source as ``application/javascript`` or JSON with options."""
+    tenant = require_tenant(request)
+    name = _name(request)
+    svc = services(request)
+    limits = svc.settings.runtime
+    mt = media_type(request)
+    if mt in JS_TYPES:
+        raw = await read_body(request, min(limits.max_source_bytes, svc.settings.max_body_bytes))
+        try:
+            code = raw.decode("utf-8")
+        except UnicodeDecodeError:
+            raise Problem(
+                400, "invalid-encoding", "Invalid encoding", "code must be UTF-8"
+            ) from None
+        spec = FunctionDeploy(
+            code=code,
+            public=_bool(request.query_params.get("public")),
+            timeout_ms=_int_param(request, "timeout_ms"),
+            routes=request.query_params.getlist("route"),
+        )
+    elif is_json(mt):
+        raw = await read_body(request, svc.settings.max_body_bytes)
+        spec = validate(FunctionDeploy, parse_json(raw))
+    else:
+        raise Problem(
+            415,
+            "unsupported-media-type",
+            "Unsupported media type",
+            "send application/javascript source or application/json {code, ...}",
+        )
+    try:
+        source = spec.code.encode("utf-8")
+    except UnicodeEncodeError:  # lone surrogates from JSON escapes
+        raise Problem(
+            400, "invalid-encoding", "Invalid encoding", "code must be valid UTF-8 text"
+        ) from None
+    if len(source) > limits.max_source_bytes:
+        raise too_large(limits.max_source_bytes)
+    if not spec.code.strip():
+        raise Problem(422, "invalid-function", "Invalid function", "code is empty")
+    if "\x00" in spec.code:
+        raise Problem(400, "invalid-encoding", "Invalid encoding", "code may not contain NUL")
+    if spec.timeout_ms is not None and spec.timeout_ms > limits.max_timeout_ms:
+        raise Problem(
+            422,
+            "invalid-function",
+            "Invalid function",
+            f"timeout_ms must be at most {limits.max_timeout_ms}",
+        )
+    try:
+        async with asyncio.timeout(limits.start_timeout_seconds):
+            check = await svc.runtime.validate(spec.code)
+    except TimeoutError:
+        raise Problem(
+            503, "runtime-unavailable", "Runtime unavailable", "code validation timed out"
+        ) from None
+    if not check.ok:
+        err = check.error
+        where = ""
+        if err is not None and err.line is not None:
+            where = f" at line {err.line}, column {err.column}"
+        message = err.message if err else "invalid code"
+        raise Problem(
+            400,
+            "invalid-code",
+            "Invalid code",
+            f"{err.name if err else 'SyntaxError'}{where}: {message}",
+            line=err.line if err else None,
+            column=err.column if err else None,
+        )
+    version = await svc.functions.deploy(
+        tenant, name, source, dict(spec.env), spec.timeout_ms, list(spec.routes), spec.public
+    )
+    svc.resolver.invalidate(name)
+    svc.runtime.unquarantine(name)
+    return json_response(
+        {"name": name, "version": version.version, "sha256": version.sha256},
+        201,
+        {"Location": f"/v1/functions/{name}"},
+    )
+
+
+async def list_functions(request: Request) -> Response:
+    """The tenant's functions."""
+    tenant = require_tenant(request)
+    fns = await services(request).functions.list(tenant)
+    return json_response({"functions": [function_view(f) for f in fns]})
+
+
+async def get_function(request: Request) -> Response:
+    """A function's metadata and every version."""
+    tenant = require_tenant(request)
+    name = _name(request)
+    store = services(request).functions
+    fn = await store.get(tenant, name)
+    view = function_view(fn)
+    view["versions"] = [version_view(v) for v in await store.versions(tenant, name)]
+    return json_response(view)
+
+
+async def get_code(request: Request) -> Response:
+    """The source of one version (``?version=N``; default: current)."""
+    tenant = require_tenant(request)
+    name = _name(request)
+    svc = services(request)
+    ver = await svc.functions.version(tenant, name, _int_param(request, "version"))
+    source = await svc.code.load(ver.sha256)
+    return Response(
+        source,
+        media_type="application/javascript",
+        headers={"X-Function-Version": str(ver.version), "ETag": f'"{ver.sha256}"'},
+    )
+
+
+async def rollback(request: Request) -> Response:
+    """Make an existing version current again."""
+    tenant = require_tenant(request)
+    name = _name(request)
+    svc = services(request)
+    if not is_json(media_type(request)):
+        raise Problem(
+            415, "unsupported-media-type", "Unsupported media type", "send application/json"
+        )
+    raw = await read_body(request, 16 * 1024)
+    body = validate(Rollback, parse_json(raw))
+    ver = await svc.functions.rollback(tenant, name, body.version)
+    svc.resolver.invalidate(name)
+    svc.runtime.unquarantine(name)
+    return json_response({"name": name, "version": ver.version, "sha256": ver.sha256})
+
+
+async def delete_function(request: Request) -> Response:
+    """Delete a function, its versions and routes; the name becomes free."""
+    tenant = require_tenant(request)
+    name = _name(request)
+    svc = services(request)
+    await svc.functions.delete(tenant, name)
+    svc.resolver.invalidate(name)
+    return Response(status_code=204)
+
+
+async def list_invocations(request: Request) -> Response:
+    """The latest invocation records of an owned function (``?limit=N``)."""
+    tenant = require_tenant(request)
+    name = _name(request)
+    svc = services(request)
+    await svc.functions.get(tenant, name)  # owner check
+    limit = _int_param(request, "limit") or 20
+    records = await svc.invocations.recent(name, max(1, min(limit, 1000)))
+    return json_response({"invocations": [invocation_view(r) for r in records]})

@@ -1,0 +1,78 @@
+"""The ASGI app factory: routes, error handling, and the lifespan that opens services."""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import AsyncIterator
+
+from starlette.applications import Starlette
+from starlette.exceptions import HTTPException
+from starlette.middleware import Middleware
+from starlette.routing import Route
+
+from isogate.config import Settings
+from isogate.gateway import api_functions, api_keys, api_tenants, ops
+from isogate.gateway.connection_guard import CloseUnreadBody
+from isogate.gateway.invoke import invoke_by_name, invoke_by_route
+from isogate.gateway.problems import Problem, handle_exception
+from isogate.gateway.services import RuntimeFactory, open_services
+from isogate.quota.errors import QuotaError
+from isogate.registry.errors import RegistryError
+
+ALL_METHODS = ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"]
+
+
+def routes() -> list[Route]:
+    """Every route of the API (route patterns claimed by functions are the fallback)."""
+    return [
+        # the data plane first: it is the hot path
+        Route("/fn/{name}", invoke_by_name, methods=ALL_METHODS),
+        Route("/fn/{name}/{path:path}", invoke_by_name, methods=ALL_METHODS),
+        Route("/v1/tenants", api_tenants.create_tenant, methods=["POST"]),
+        Route("/v1/auth/token", api_tenants.issue_token, methods=["POST"]),
+        Route("/v1/keys", api_keys.create_key, methods=["POST"]),
+        Route("/v1/keys", api_keys.list_keys, methods=["GET"]),
+        Route("/v1/keys/{key_id}", api_keys.get_key, methods=["GET"]),
+        Route("/v1/keys/{key_id}", api_keys.revoke_key, methods=["DELETE"]),
+        Route("/v1/keys/{key_id}/renew", api_keys.renew_key, methods=["POST"]),
+        Route("/v1/functions", api_functions.list_functions, methods=["GET"]),
+        Route("/v1/functions/{name}", api_functions.deploy, methods=["PUT"]),
+        Route("/v1/functions/{name}", api_functions.get_function, methods=["GET"]),
+        Route("/v1/functions/{name}", api_functions.delete_function, methods=["DELETE"]),
+        Route("/v1/functions/{name}/code", api_functions.get_code, methods=["GET"]),
+        Route("/v1/functions/{name}/rollback", api_functions.rollback, methods=["POST"]),
+        Route("/v1/functions/{name}/invocations", api_functions.list_invocations, methods=["GET"]),
+        Route("/healthz", ops.healthz, methods=["GET"]),
+        Route("/readyz", ops.readyz, methods=["GET"]),
+        Route("/metrics", ops.metrics, methods=["GET"]),
+        Route("/openapi.json", ops.openapi, methods=["GET"]),
+    ]
+
+
+def create_app(settings: Settings, runtime_factory: RuntimeFactory | None = None) -> Starlette:
+    """A gateway app; its services open when the server starts it (lifespan)."""
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        async with open_services(settings, runtime_factory) as services:
+            app.state.services = services
+            yield
+
+    app = Starlette(
+        routes=routes(),
+        middleware=[Middleware(CloseUnreadBody)],
+        lifespan=lifespan,
+        exception_handlers={
+            # expected errors: handled in the router's exception middleware
+            HTTPException: handle_exception,
+            Problem: handle_exception,
+            QuotaError: handle_exception,
+            RegistryError: handle_exception,
+            TimeoutError: handle_exception,
+            # anything else: a bare 500 problem (Starlette still logs it)
+            Exception: handle_exception,
+        },
+    )
+    app.router.default = invoke_by_route
+    app.state.settings = settings
+    return app

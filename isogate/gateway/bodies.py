@@ -1,0 +1,83 @@
+"""Request bodies: size caps (413) checked while reading, JSON and content-type checks."""
+
+from __future__ import annotations
+
+import json
+from typing import Any, TypeVar
+
+from pydantic import BaseModel, ValidationError
+from starlette.requests import Request
+
+from isogate.gateway.problems import Problem
+
+M = TypeVar("M", bound=BaseModel)
+
+
+def too_large(limit: int) -> Problem:
+    """413 problem for a body over ``limit`` bytes."""
+    return Problem(413, "body-too-large", "Body too large", f"the body exceeds {limit} bytes")
+
+
+async def read_body(request: Request, limit: int) -> bytes:
+    """The whole body, or a 413 problem as soon as it passes ``limit`` bytes."""
+    declared = request.headers.get("content-length")
+    if declared is not None:
+        try:
+            if int(declared) > limit:
+                raise too_large(limit)
+        except ValueError:
+            raise Problem(400, "bad-request", "Bad request", "invalid Content-Length") from None
+    chunks: list[bytes] = []
+    size = 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > limit:
+            raise too_large(limit)
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
+def media_type(request: Request) -> str:
+    """The request's media type, lower-cased, without parameters."""
+    return request.headers.get("content-type", "").split(";")[0].strip().lower()
+
+
+def is_json(mt: str) -> bool:
+    """Whether ``mt`` is JSON (``application/json`` or ``+json``)."""
+    return mt == "application/json" or (mt.startswith("application/") and mt.endswith("+json"))
+
+
+def parse_json(raw: bytes) -> Any:
+    """Parse JSON or raise a 400 problem."""
+    try:
+        return json.loads(raw)
+    except (ValueError, RecursionError):
+        raise Problem(
+            400, "malformed-json", "Malformed JSON", "the body is not valid JSON"
+        ) from None
+
+
+def validate(model: type[M], data: Any) -> M:
+    """Validate ``data`` against ``model`` or raise a 422 problem listing the bad fields."""
+    try:
+        return model.model_validate(data)
+    except ValidationError as exc:
+        errors = [
+            {"field": ".".join(str(p) for p in e["loc"]) or "(body)", "message": e["msg"]}
+            for e in exc.errors(include_input=False, include_url=False)
+        ][:20]
+        detail = "; ".join(f"{e['field']}: {e['message']}" for e in errors)
+        raise Problem(422, "invalid-request", "Invalid request", detail, errors=errors) from None
+
+
+async def json_body(request: Request, model: type[M], limit: int) -> M:
+    """Read, parse and validate a JSON request body (415 if not JSON)."""
+    if not is_json(media_type(request)):
+        raise Problem(
+            415,
+            "unsupported-media-type",
+            "Unsupported media type",
+            "send the body as application/json",
+        )
+    raw = await read_body(request, limit)
+    return validate(model, parse_json(raw))

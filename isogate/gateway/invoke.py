@@ -1,0 +1,227 @@
+"""The data plane: ``/fn/{name}[/{path}]`` and claimed route patterns → the runtime.
+
+Order of checks (each rejection consumes nothing after it): function exists (404) → key
+present and known (401) → key live and in scope (403) → body size (413) → one atomic
+quota check-and-count (429) → runtime. Outcomes map to HTTP in :mod:`outcomes`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import re
+import secrets
+import time
+
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.types import Receive, Scope, Send
+
+from isogate.gateway.bodies import read_body
+from isogate.gateway.outcomes import outcome_problem, runtime_deadline, runtime_failure
+from isogate.gateway.problems import Problem, to_problem
+from isogate.gateway.ratelimit_headers import rate_headers
+from isogate.gateway.services import Services
+from isogate.quota.errors import KeyOutOfScope, KeyUnknown, QuotaError, Rejected
+from isogate.quota.models import ApiKey
+from isogate.registry.errors import FunctionNotFound
+from isogate.registry.models import Function, InvocationRecord
+from isogate.registry.names import check_function_name
+from isogate.runtime.types import FunctionRef, InvokeRequest, InvokeResult, Outcome
+
+log = logging.getLogger(__name__)
+
+#: Response headers the gateway sets itself; a function's values are dropped.
+HOP_BY_HOP = frozenset(
+    {
+        "connection",
+        "keep-alive",
+        "transfer-encoding",
+        "content-length",
+        "upgrade",
+        "te",
+        "trailer",
+        "proxy-connection",
+        "x-invocation-id",
+    }
+)
+
+
+_TOKEN = re.compile(r"[!#$%&'*+.^_`|~0-9A-Za-z-]+")
+_BAD_VALUE = re.compile(r"[\r\n\x00]")
+
+
+def _presented_key(request: Request) -> tuple[str | None, str | None]:
+    """(secret, header it came in) from ``X-API-Key`` or ``Authorization: Bearer``."""
+    key = request.headers.get("x-api-key")
+    if key:
+        return key.strip(), "x-api-key"
+    auth = request.headers.get("authorization", "")
+    scheme, _, cred = auth.partition(" ")
+    if scheme.lower() == "bearer" and cred.strip():
+        return cred.strip(), "authorization"
+    return None, None
+
+
+def _invocation_id() -> str:
+    return "inv_" + secrets.token_hex(10)
+
+
+async def _invoke(request: Request, svc: Services, fn: Function) -> Response:
+    inv_id = _invocation_id()
+    started = time.perf_counter()
+    extra_headers: dict[str, str] = {"X-Invocation-Id": inv_id}
+    key: ApiKey | None = None
+    try:
+        ver = fn.current
+        dropped: str | None = None
+        if not ver.public:
+            secret, dropped = _presented_key(request)
+            if not secret:
+                raise KeyUnknown("an API key is required (Authorization: Bearer or X-API-Key)")
+            key = await svc.verifier.lookup(secret)
+        try:
+            if not ver.public:
+                svc.verifier.check(key, fn.name)
+                if key.tenant != fn.tenant:
+                    raise KeyOutOfScope(f"this API key may not invoke {fn.name!r}")
+            body = await read_body(request, svc.settings.runtime.max_request_body)
+        except (QuotaError, Problem):
+            if key is not None:  # a keyed refusal still tells the key's limits
+                extra_headers.update(rate_headers(await svc.limiter.peek(key.id, key.policy)))
+            raise
+        if key is not None:
+            try:
+                decision = await svc.limiter.acquire(key.id, key.policy)
+            except Rejected as exc:
+                svc.metrics.quota_rejections.labels(exc.reason).inc()
+                raise
+            extra_headers.update(rate_headers(decision))
+        headers = tuple(
+            (k.decode("latin-1"), v.decode("latin-1"))
+            for k, v in request.scope["headers"]
+            if k.decode("latin-1").lower() != dropped
+        )
+        ref = FunctionRef(
+            name=fn.name,
+            version=ver.version,
+            tenant=fn.tenant,
+            sha256=ver.sha256,
+            env=tuple(sorted(ver.env.items())),
+            timeout_ms=ver.timeout_ms,
+        )
+        req = InvokeRequest(method=request.method, url=str(request.url), headers=headers, body=body)
+        rt = svc.settings.runtime
+        limit_ms = min(ver.timeout_ms or rt.default_timeout_ms, rt.max_timeout_ms)
+        deadline = (limit_ms + rt.queue_timeout_ms) / 1000 + svc.settings.runtime_grace_seconds
+        try:
+            async with asyncio.timeout(deadline):
+                result = await svc.runtime.invoke(ref, req)
+        except TimeoutError:
+            problem = runtime_deadline()
+            _record(svc, fn, inv_id, problem.status, "timeout", started, None)
+            raise problem from None
+        except Exception:
+            log.exception("runtime call failed for %s", fn.name)
+            problem = runtime_failure()
+            _record(svc, fn, inv_id, problem.status, "crashed", started, None)
+            raise problem from None
+        problem = outcome_problem(result, svc.settings.retry_after_seconds)
+        status = problem.status if problem else result.status
+        _record(svc, fn, inv_id, status, result.outcome.value, started, result)
+        if problem is not None:
+            raise problem
+        return _function_response(result, extra_headers)
+    except Exception as exc:
+        problem = to_problem(exc)
+        problem.headers = {**extra_headers, **problem.headers}
+        if problem.status in (401, 403, 404, 413, 429):
+            svc.metrics.invocations.labels(fn.name, str(problem.status)).inc()
+        return problem.response()
+
+
+def _function_response(result: InvokeResult, extra: dict[str, str]) -> Response:
+    status = result.status or 200
+    if not 200 <= status <= 599:
+        raise Problem(502, "runtime-error", "Runtime error", "the function sent an invalid status")
+    response = Response(content=result.body, status_code=status)
+    raw = [
+        (k.lower().encode("latin-1"), v.encode("latin-1", "replace"))
+        for k, v in result.headers
+        if k.lower() not in HOP_BY_HOP and _TOKEN.fullmatch(k) and not _BAD_VALUE.search(v)
+    ]
+    own = [(k.lower().encode("latin-1"), v.encode("latin-1")) for k, v in extra.items()]
+    length = [(b"content-length", str(len(result.body)).encode())]
+    response.raw_headers = raw + own + length
+    return response
+
+
+def _record(
+    svc: Services,
+    fn: Function,
+    inv_id: str,
+    status: int,
+    outcome: str,
+    started: float,
+    result: InvokeResult | None,
+) -> None:
+    elapsed = time.perf_counter() - started
+    svc.metrics.invocations.labels(fn.name, str(status)).inc()
+    svc.metrics.duration.labels(fn.name).observe(elapsed)
+    error = None
+    if result is not None and result.outcome is not Outcome.OK:
+        if result.error is not None:
+            error = f"{result.error.name}: {result.error.message}"
+            if result.error.stack:
+                error += "\n" + result.error.stack
+        else:
+            error = result.detail or result.outcome.value
+    svc.invocations.record(
+        InvocationRecord(
+            id=inv_id,
+            function=fn.name,
+            version=fn.current.version,
+            time=time.time(),
+            status=status,
+            outcome=outcome,
+            duration_ms=elapsed * 1000,
+            cold=bool(result and result.cold),
+            logs=tuple(result.logs) if result else (),
+            error=error,
+        )
+    )
+
+
+async def invoke_by_name(request: Request) -> Response:
+    """``ANY /fn/{name}`` and ``/fn/{name}/{path}``."""
+    svc: Services = request.app.state.services
+    try:
+        name = check_function_name(request.path_params["name"])
+        fn = await svc.resolver.resolve(name)
+    except Exception as exc:
+        problem = to_problem(exc)
+        if problem.status == 400:  # an impossible name is simply not found
+            problem = to_problem(FunctionNotFound("no such function"))
+        return problem.response()
+    return await _invoke(request, svc, fn)
+
+
+async def invoke_by_route(scope: Scope, receive: Receive, send: Send) -> None:
+    """Router fallback: a claimed route pattern, else a 404 problem."""
+    if scope["type"] != "http":
+        return
+    request = Request(scope, receive)
+    svc: Services = request.app.state.services
+    host = request.headers.get("host", "").rsplit(":", 1)[0].lower()
+    if host.startswith("["):
+        host = host.split("]")[0] + "]"
+    try:
+        name = await svc.resolver.match_route(host, scope["path"])
+        if name is None:
+            raise Problem(404, "not-found", "Not found", "no route matches this path")
+        fn = await svc.resolver.resolve(name)
+    except Exception as exc:
+        response = to_problem(exc).response()
+    else:
+        response = await _invoke(request, svc, fn)
+    await response(scope, receive, send)

@@ -1,0 +1,74 @@
+"""Prometheus metrics (``isogate_*``): counters kept here, gauges read from the runtime."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+
+from prometheus_client import CollectorRegistry, Counter, Histogram, generate_latest
+from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
+from prometheus_client.registry import Collector
+
+from isogate.runtime.types import RuntimeStats
+
+BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30)
+
+
+class _RuntimeCollector(Collector):
+    def __init__(self, stats: Callable[[], RuntimeStats | None]) -> None:
+        self._stats = stats
+
+    def collect(self) -> Iterator[Metric]:
+        s = self._stats()
+        if s is None:
+            return
+        gauges = {
+            "isogate_executors": ("executor threads", s.executors),
+            "isogate_executors_busy": ("executors running an invocation", s.executors_busy),
+            "isogate_invocations_inflight": ("invocations admitted, not finished", s.inflight),
+            "isogate_runtime_workers": ("runtime worker processes", s.workers),
+            "isogate_runtime_queue_depth": ("invocations waiting for an executor", s.queue_depth),
+            "isogate_warm_functions": ("function versions loaded in isolates", s.warm_functions),
+            "isogate_isolates": ("live V8 isolates", s.isolates),
+            "isogate_quarantined_functions": ("functions quarantined", s.quarantined),
+            "isogate_runtime_ready": ("1 when the runtime pool is warm", int(s.ready)),
+        }
+        for name, (doc, value) in gauges.items():
+            yield GaugeMetricFamily(name, doc, value=value)
+        counters = {
+            "isogate_cold_starts": ("cold loads of a function version", s.cold_starts),
+            "isogate_runtime_crashes": ("runtime worker crashes", s.crashes),
+            "isogate_terminations": ("scripts stopped by the watchdog", s.terminations),
+        }
+        for name, (doc, value) in counters.items():
+            yield CounterMetricFamily(name, doc, value=value)
+
+
+class GatewayMetrics:
+    """The gateway's metric registry (one per app, so tests can build several)."""
+
+    def __init__(self, stats: Callable[[], RuntimeStats | None]) -> None:
+        self.registry = CollectorRegistry()
+        self.invocations = Counter(
+            "isogate_invocations",
+            "invocations by function and HTTP status code",
+            ["function", "code"],
+            registry=self.registry,
+        )
+        self.duration = Histogram(
+            "isogate_invocation_duration_seconds",
+            "wall time of invocations through the gateway",
+            ["function"],
+            buckets=BUCKETS,
+            registry=self.registry,
+        )
+        self.quota_rejections = Counter(
+            "isogate_quota_rejections",
+            "requests refused by a limit, by reason (rate_limit, quota, uses)",
+            ["reason"],
+            registry=self.registry,
+        )
+        self.registry.register(_RuntimeCollector(stats))
+
+    def render(self) -> bytes:
+        """The text exposition format."""
+        return generate_latest(self.registry)

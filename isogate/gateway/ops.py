@@ -1,0 +1,44 @@
+"""Operations endpoints: ``/healthz``, ``/readyz``, ``/metrics``, ``/openapi.json``."""
+
+from __future__ import annotations
+
+from prometheus_client import CONTENT_TYPE_LATEST
+from starlette.requests import Request
+from starlette.responses import Response
+
+from isogate.gateway.openapi import openapi_document
+from isogate.gateway.problems import Problem
+from isogate.gateway.views import json_response, services
+
+
+async def healthz(request: Request) -> Response:
+    """Liveness: the process answers."""
+    return json_response({"status": "ok"})
+
+
+async def readyz(request: Request) -> Response:
+    """Readiness: the runtime pool is warm and the stores answer."""
+    svc = getattr(request.app.state, "services", None)
+    if svc is None:
+        raise Problem(503, "not-ready", "Not ready", "starting", {"Retry-After": "1"})
+    failing = await svc.check_ready()
+    if failing:
+        raise Problem(
+            503,
+            "not-ready",
+            "Not ready",
+            "not ready: " + ", ".join(failing),
+            {"Retry-After": "1"},
+            failing=failing,
+        )
+    return json_response({"status": "ready"})
+
+
+async def metrics(request: Request) -> Response:
+    """Prometheus text exposition."""
+    return Response(services(request).metrics.render(), media_type=CONTENT_TYPE_LATEST)
+
+
+async def openapi(request: Request) -> Response:
+    """The OpenAPI 3.1 description of every route."""
+    return json_response(openapi_document())

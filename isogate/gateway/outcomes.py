@@ -1,0 +1,55 @@
+"""The one place where a runtime :class:`Outcome` becomes an HTTP status and problem."""
+
+from __future__ import annotations
+
+from isogate.gateway.problems import Problem
+from isogate.runtime.types import InvokeResult, Outcome
+
+
+def outcome_problem(result: InvokeResult, retry_after: int) -> Problem | None:
+    """``None`` for OK (the function's response goes out as is), else the problem."""
+    o = result.outcome
+    if o is Outcome.OK:
+        return None
+    retry = {"Retry-After": str(retry_after)}
+    if o is Outcome.JS_ERROR:
+        return Problem(500, "function-error", "Function error", "the function threw an error")
+    if o is Outcome.UNSETTLED:
+        return Problem(
+            500, "function-unsettled", "Function error", "the function's promise never settled"
+        )
+    if o is Outcome.LOAD_ERROR:
+        return Problem(
+            500, "function-load-error", "Function error", "the function's code could not load"
+        )
+    if o is Outcome.CRASHED:
+        return Problem(502, "runtime-crashed", "Runtime crashed", "the function's runtime died")
+    if o is Outcome.OVERLOADED:
+        return Problem(503, "overloaded", "Overloaded", "no executor free; retry later", retry)
+    if o is Outcome.QUARANTINED:
+        return Problem(
+            503,
+            "quarantined",
+            "Function quarantined",
+            "the function crashed its runtime repeatedly; redeploy it",
+            retry,
+        )
+    if o is Outcome.TIMEOUT:
+        return Problem(504, "timeout", "Time limit exceeded", "the function ran too long")
+    if o is Outcome.TOO_LARGE:
+        if "request" in result.detail.lower():
+            return Problem(413, "body-too-large", "Body too large", "the request is too large")
+        return Problem(
+            502, "response-too-large", "Response too large", "the function's response is too large"
+        )
+    return Problem(502, "runtime-error", "Runtime error", "the runtime failed")
+
+
+def runtime_failure() -> Problem:
+    """The runtime call raised or missed its deadline (never the function's fault)."""
+    return Problem(502, "runtime-error", "Runtime error", "the runtime did not answer")
+
+
+def runtime_deadline() -> Problem:
+    """The runtime did not answer within the function's limit plus grace."""
+    return Problem(504, "timeout", "Time limit exceeded", "the function ran too long")

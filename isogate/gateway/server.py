@@ -1,0 +1,46 @@
+"""Serving the app with Hypercorn (programmatic ``hypercorn.asyncio.serve``)."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import signal
+
+from hypercorn.asyncio import serve as hypercorn_serve
+from hypercorn.config import Config
+
+from isogate.config import Settings
+from isogate.gateway.app import create_app
+from isogate.gateway.services import RuntimeFactory
+
+
+def hypercorn_config(settings: Settings) -> Config:
+    """Hypercorn settings for one gateway process."""
+    config = Config()
+    host = settings.host
+    if ":" in host and not host.startswith("["):
+        host = f"[{host}]"
+    config.bind = [f"{host}:{settings.port}"]
+    config.accesslog = None
+    config.errorlog = "-"
+    config.loglevel = settings.log_level.upper()
+    config.graceful_timeout = settings.shutdown_timeout_seconds
+    config.startup_timeout = settings.runtime.start_timeout_seconds * 3 + 30
+    config.shutdown_timeout = settings.shutdown_timeout_seconds + 30
+    config.keep_alive_timeout = 75
+    return config
+
+
+async def serve(settings: Settings, runtime_factory: RuntimeFactory | None = None) -> None:
+    """Run the gateway until SIGINT/SIGTERM, then shut down gracefully."""
+    logging.basicConfig(
+        level=settings.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
+    app = create_app(settings, runtime_factory)
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        with contextlib.suppress(NotImplementedError, RuntimeError):
+            loop.add_signal_handler(sig, stop.set)
+    await hypercorn_serve(app, hypercorn_config(settings), shutdown_trigger=stop.wait)  # type: ignore[arg-type]

@@ -1,0 +1,174 @@
+"""Everything the app talks to, built in the lifespan (never at import) and closed there."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import AsyncIterator, Awaitable, Callable
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from isogate.config import RuntimeSettings, Settings
+from isogate.gateway.auth import TokenIssuer, load_jwt_secret
+from isogate.gateway.database import create_engine, migrate, ping
+from isogate.gateway.metrics import GatewayMetrics
+from isogate.quota.key_cache import InMemoryKeyCache
+from isogate.quota.keys import KeyStore, SqlKeyStore
+from isogate.quota.leases import KeyVerifier
+from isogate.quota.limiter import InMemoryLimiter, Limiter
+from isogate.quota.tenants import SqlTenantStore, TenantStore
+from isogate.quota.usage import SqlUsageStore
+from isogate.registry.blobs import BlobStore, LocalBlobStore
+from isogate.registry.code_cache import InMemoryCodeCache
+from isogate.registry.functions import FunctionStore, SqlFunctionStore
+from isogate.registry.invocations import InvocationLog, SqlInvocationLog
+from isogate.registry.resolver import CodeLoader, FunctionResolver
+from isogate.runtime.types import (
+    FunctionRef,
+    InvokeRequest,
+    InvokeResult,
+    RuntimeStats,
+    ValidationResult,
+)
+
+log = logging.getLogger(__name__)
+
+
+class RuntimeLike(Protocol):
+    """What the gateway uses of :class:`isogate.runtime.Runtime`."""
+
+    @property
+    def ready(self) -> bool: ...
+    async def start(self) -> None: ...
+    async def close(self) -> None: ...
+    async def invoke(self, ref: FunctionRef, request: InvokeRequest) -> InvokeResult: ...
+    async def validate(self, source: str) -> ValidationResult: ...
+    def stats(self) -> RuntimeStats: ...
+    def unquarantine(self, name: str) -> None: ...
+
+
+CodeLoaderFn = Callable[[FunctionRef], Awaitable[str]]
+RuntimeFactory = Callable[[RuntimeSettings, CodeLoaderFn], RuntimeLike]
+
+
+def default_runtime(settings: RuntimeSettings, loader: CodeLoaderFn) -> RuntimeLike:
+    """The real isolate runtime (worker processes)."""
+    # imported here so the gateway imports without the runtime's heavy dependencies
+    from isogate.runtime import Runtime
+
+    runtime: Any = Runtime(settings, code_loader=loader)
+    return runtime
+
+
+@dataclass
+class Services:
+    """Handles on stores, caches, limiter, runtime and metrics for request handlers."""
+
+    settings: Settings
+    engine: AsyncEngine
+    tenants: TenantStore
+    keys: KeyStore
+    verifier: KeyVerifier
+    limiter: Limiter
+    functions: FunctionStore
+    blobs: BlobStore
+    resolver: FunctionResolver
+    code: CodeLoader
+    invocations: InvocationLog
+    runtime: RuntimeLike
+    tokens: TokenIssuer
+    metrics: GatewayMetrics
+
+    async def check_ready(self) -> list[str]:
+        """What is not ready (empty list: ready)."""
+        problems: list[str] = []
+        if not self.runtime.ready:
+            problems.append("runtime")
+        try:
+            await ping(self.engine, self.settings.store_timeout_seconds)
+        except Exception:
+            problems.append("database")
+        try:
+            await self.blobs.ping()
+        except Exception:
+            problems.append("blobs")
+        return problems
+
+
+@contextlib.asynccontextmanager
+async def open_services(
+    settings: Settings, runtime_factory: RuntimeFactory | None = None
+) -> AsyncIterator[Services]:
+    """Open the engine, migrate, open stores and start the runtime; close all on exit."""
+    if settings.database_url and not settings.database_url.startswith("sqlite"):
+        raise RuntimeError("only the embedded SQLite database is implemented yet")
+    if settings.redis_url or settings.s3_endpoint:
+        raise RuntimeError("Redis and S3 backends are not implemented yet; unset them")
+    timeout = settings.store_timeout_seconds
+    tokens = TokenIssuer(load_jwt_secret(settings), settings.token_ttl_seconds)
+    engine = create_engine(settings)
+    limiter: InMemoryLimiter | None = None
+    invocations: SqlInvocationLog | None = None
+    runtime: RuntimeLike | None = None
+    try:
+        applied = await migrate(engine)
+        for step in applied:
+            log.info("migrated %s", step)
+        blobs = LocalBlobStore(settings.blob_dir, settings.blob_timeout_seconds)
+        await blobs.ping()
+        functions = SqlFunctionStore(engine, blobs, timeout)
+        code = CodeLoader(blobs, InMemoryCodeCache(settings.code_cache_bytes))
+        keys = SqlKeyStore(engine, timeout, settings.key_max_ttl_seconds)
+        limiter = InMemoryLimiter(SqlUsageStore(engine, timeout))
+        invocations = SqlInvocationLog(engine, timeout, settings.invocation_retention)
+
+        async def load_code(ref: FunctionRef) -> str:
+            return await code.load(ref.sha256)
+
+        runtime = (runtime_factory or default_runtime)(settings.runtime, load_code)
+        holder: dict[str, RuntimeLike] = {"rt": runtime}
+        metrics = GatewayMetrics(lambda: _safe_stats(holder["rt"]))
+        await limiter.start()
+        await invocations.start()
+        async with asyncio.timeout(settings.runtime.start_timeout_seconds * 3):
+            await runtime.start()
+        yield Services(
+            settings=settings,
+            engine=engine,
+            tenants=SqlTenantStore(engine, timeout),
+            keys=keys,
+            verifier=KeyVerifier(keys, InMemoryKeyCache(settings.key_cache_ttl_seconds)),
+            limiter=limiter,
+            functions=functions,
+            blobs=blobs,
+            resolver=FunctionResolver(functions, settings.function_cache_ttl_seconds),
+            code=code,
+            invocations=invocations,
+            runtime=runtime,
+            tokens=tokens,
+            metrics=metrics,
+        )
+    finally:
+        for closer in (
+            runtime.close if runtime else None,
+            limiter.close if limiter else None,
+            invocations.close if invocations else None,
+        ):
+            if closer is None:
+                continue
+            try:
+                async with asyncio.timeout(settings.shutdown_timeout_seconds):
+                    await closer()
+            except Exception:
+                log.exception("error while shutting down")
+        await engine.dispose()
+
+
+def _safe_stats(rt: RuntimeLike) -> RuntimeStats | None:
+    try:
+        return rt.stats()
+    except Exception:
+        return None

@@ -1,0 +1,103 @@
+"""JSON views of domain objects (what the API returns) and small response helpers."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime
+from typing import Any
+
+from starlette.requests import Request
+from starlette.responses import Response
+
+from isogate.quota.models import ApiKey
+from isogate.registry.models import Function, InvocationRecord, Version
+
+
+def iso(ts: float | None) -> str | None:
+    """RFC 3339 UTC timestamp."""
+    if ts is None:
+        return None
+    return datetime.fromtimestamp(ts, UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+def json_response(data: Any, status: int = 200, headers: dict[str, str] | None = None) -> Response:
+    """A JSON response."""
+    return Response(
+        json.dumps(data, ensure_ascii=False),
+        status_code=status,
+        media_type="application/json",
+        headers=headers,
+    )
+
+
+def services(request: Request) -> Any:
+    """The app's :class:`~isogate.gateway.services.Services`."""
+    return request.app.state.services
+
+
+def key_view(key: ApiKey, now: float) -> dict[str, Any]:
+    """A lease, never its secret."""
+    p = key.policy
+    return {
+        "id": key.id,
+        "name": key.name,
+        "prefix": key.prefix,
+        "state": key.state(now),
+        "created_at": iso(key.created_at),
+        "expires_at": iso(key.expires_at),
+        "revoked_at": iso(key.revoked_at),
+        "functions": list(key.functions),
+        "rate_limit": {
+            "requests": p.rate.requests,
+            "per_seconds": p.rate.per_seconds,
+            "burst": p.rate.burst,
+        },
+        "quota": {"invocations": p.quota.invocations, "period": p.quota.period}
+        if p.quota
+        else None,
+        "uses": p.uses,
+    }
+
+
+def version_view(v: Version) -> dict[str, Any]:
+    """One version's metadata (env values are not shown, only names)."""
+    return {
+        "version": v.version,
+        "sha256": v.sha256,
+        "size": v.size,
+        "env": sorted(v.env),
+        "timeout_ms": v.timeout_ms,
+        "routes": list(v.routes),
+        "public": v.public,
+        "created_at": iso(v.created_at),
+    }
+
+
+def function_view(f: Function) -> dict[str, Any]:
+    """A function and its current version."""
+    return {
+        "name": f.name,
+        "version": f.current_version,
+        "latest_version": f.latest_version,
+        "sha256": f.current.sha256,
+        "public": f.current.public,
+        "routes": list(f.current.routes),
+        "timeout_ms": f.current.timeout_ms,
+        "created_at": iso(f.created_at),
+        "updated_at": iso(f.updated_at),
+    }
+
+
+def invocation_view(r: InvocationRecord) -> dict[str, Any]:
+    """One invocation record."""
+    return {
+        "id": r.id,
+        "time": iso(r.time),
+        "version": r.version,
+        "status": r.status,
+        "outcome": r.outcome,
+        "duration_ms": round(r.duration_ms, 3),
+        "cold": r.cold,
+        "logs": list(r.logs),
+        "error": r.error,
+    }
