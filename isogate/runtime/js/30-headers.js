@@ -266,15 +266,17 @@ const WIRE_DROPPED = {
 // order, under this spelling, with the values of one name joined by ", " on
 // one line (Set-Cookie: one line each; after the first, lines carry the
 // Worker's spelling).
-const COMMON_HEADERS = 'Sec-WebSocket-Key Sec-WebSocket-Version Sec-WebSocket-Accept ' +
+const COMMON_HEADERS = ' Sec-WebSocket-Key Sec-WebSocket-Version Sec-WebSocket-Accept ' +
   'Sec-WebSocket-Extensions Host Date Location Content-Type Range Content-Range Accept-Charset ' +
   'Accept-Encoding Accept-Language Accept-Ranges Accept Access-Control-Allow-Origin Age Allow ' +
   'Authorization Cache-Control Content-Disposition Content-Encoding Content-Language ' +
   'Content-Location Cookie ETag Expect Expires From If-Match If-Modified-Since If-None-Match ' +
   'If-Range If-Unmodified-Since Last-Modified Link Max-Forwards Proxy-Authenticate ' +
   'Proxy-Authorization Referer Refresh Retry-After Server Set-Cookie Strict-Transport-Security ' +
-  'User-Agent Vary Via WWW-Authenticate CF-Cache-Status Pragma Sec-WebSocket-Protocol CF-Ray Origin';
-let commonHeaderIndex; // lower-case name -> position, built on first use
+  'User-Agent Vary Via WWW-Authenticate CF-Cache-Status Pragma Sec-WebSocket-Protocol CF-Ray Origin ';
+// Looked up by position in the lower-case copy (no table object: this runs in
+// every isolate's warm-up, and its garbage costs memory per isolate).
+let commonHeadersLower;
 
 // A header value as the bytes workerd sends (UTF-8), as a binary string.
 const wireValue = (v) => {
@@ -290,13 +292,7 @@ const wireValue = (v) => {
 // are dropped. Returns a plain list of [name, value] built only from primitive
 // strings; values are binary strings (UTF-8 bytes).
 function headersToWire(list) {
-  if (commonHeaderIndex === undefined) {
-    commonHeaderIndex = { __proto__: null };
-    const names = StringPrototypeSplit(COMMON_HEADERS, ' ');
-    for (let i = 0; i < names.length; i++) {
-      commonHeaderIndex[asciiLowerCase(names[i])] = pair(i, names[i]);
-    }
-  }
+  if (commonHeadersLower === undefined) commonHeadersLower = StringPrototypeToLowerCase(COMMON_HEADERS);
   const common = newList();
   const other = newList();
   for (let i = 0; i < list.length;) {
@@ -305,16 +301,17 @@ function headersToWire(list) {
     let j = i;
     while (j < list.length && list[j][0] === name) j++;
     if (name !== '' && WIRE_DROPPED[name] !== true && isAsciiString(name)) {
-      const known = commonHeaderIndex[name];
-      if (known !== undefined) {
+      const at = StringPrototypeIndexOf(commonHeadersLower, ' ' + name + ' ');
+      if (at >= 0) {
+        const canonical = StringPrototypeSlice(COMMON_HEADERS, at + 1, at + 1 + name.length);
         if (name === 'set-cookie') {
           for (let k = i; k < j; k++) {
-            common[common.length] = headerEntry(known[0], wireValue(list[k][1]), k === i ? known[1] : spelled);
+            common[common.length] = headerEntry(at, wireValue(list[k][1]), k === i ? canonical : spelled);
           }
         } else {
           let value = list[i][1];
           for (let k = i + 1; k < j; k++) value += ', ' + list[k][1];
-          common[common.length] = headerEntry(known[0], wireValue(value), known[1]);
+          common[common.length] = headerEntry(at, wireValue(value), canonical);
         }
       } else {
         for (let k = i; k < j; k++) other[other.length] = headerEntry(spelled, wireValue(list[k][1]), k);
@@ -322,7 +319,7 @@ function headersToWire(list) {
     }
     i = j;
   }
-  // Stable sorts: by table position; by spelling, then original position.
+  // Sorts: by table position (stable); by spelling, then original position.
   ArrayPrototypeSort(common, (a, b) => a[0] - b[0]);
   ArrayPrototypeSort(other, (a, b) => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : a[2] - b[2]));
   const out = newList();
