@@ -17,6 +17,24 @@ from .harness import IsogateBackend, Workerd, compare, observe_isogate
 CASES = all_cases()
 IDS = [f"{w.name}:{c.label}" for w, c in CASES]
 
+# Known differences: workerd features isogate does not provide (the function contract
+# in the README lists what it does). Strict: a case that starts to match fails here,
+# so the list can only shrink. Each is named in the README.
+KNOWN_DIFFERENCES = {
+    "stream-body:stream": "no ReadableStream constructor (bodies are strings/bytes/Blobs)",
+    "stream-body:tee": "no ReadableStream constructor (bodies are strings/bytes/Blobs)",
+    "crypto:root": "no crypto.subtle (only getRandomValues and randomUUID)",
+    "globals:root": "no fetch, timers, AbortController, FormData, WebSocket...; WeakRef present",
+    "content-encoding:gzip-no-accept": "workerd gzips bodies marked Content-Encoding: gzip; isogate does not",
+    "content-encoding:gzip-accept": "workerd gzips bodies marked Content-Encoding: gzip; isogate does not",
+}
+MATCH_CASES = [
+    pytest.param(w, c, id=i, marks=pytest.mark.xfail(strict=True, reason=KNOWN_DIFFERENCES[i]))
+    if i in KNOWN_DIFFERENCES
+    else pytest.param(w, c, id=i)
+    for (w, c), i in zip(CASES, IDS, strict=True)
+]
+
 
 @pytest.mark.parametrize(("worker", "case"), CASES, ids=IDS)
 def test_workerd_serves_corpus(workerd: Workerd, worker: Worker, case: Case) -> None:
@@ -32,7 +50,7 @@ def test_workerd_serves_corpus(workerd: Workerd, worker: Worker, case: Case) -> 
         assert r.body != b"no route", "the case's path has no route in the Worker"
 
 
-@pytest.mark.parametrize(("worker", "case"), CASES, ids=IDS)
+@pytest.mark.parametrize(("worker", "case"), MATCH_CASES)
 def test_isogate_matches_workerd(
     workerd: Workerd, isogate: IsogateBackend | str, worker: Worker, case: Case
 ) -> None:
