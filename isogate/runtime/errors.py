@@ -1,9 +1,9 @@
 """Errors the runtime raises to its caller (tenant misbehaviour is a result, not an error)."""
 
 
-class RuntimeError_(Exception):
+class RuntimeFailure(Exception):
     """Base class of runtime errors."""
 
 
-class RuntimeStartError(RuntimeError_):
+class RuntimeStartError(RuntimeFailure):
     """The runtime cannot start or has no worker to serve with."""

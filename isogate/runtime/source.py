@@ -41,7 +41,9 @@ def to_js_source(text: str) -> str:
     stpyv8 truncates such characters to 16 bits when a Python string enters V8
     (an emoji becomes U+F600); two surrogates arrive intact.
     """
-    return _ASTRAL.sub(_pair, text) if _ASTRAL.search(text) else text
+    if text.isascii() or not _ASTRAL.search(text):
+        return text
+    return _ASTRAL.sub(_pair, text)
 
 
 class SourceError(Exception):
