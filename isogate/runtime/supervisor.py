@@ -524,16 +524,23 @@ class Runtime:
             if len(self._queue) >= self.settings.max_queue:
                 return _result(Outcome.OVERLOADED, detail="too many invocations waiting")
             self._queue.append(pending)
-            done, _ = await asyncio.wait(
-                [pending.future], timeout=self.settings.queue_timeout_ms / 1000
-            )
-            if not done and not pending.dispatched:
-                pending.future.cancel()  # _drain_queue skips it
-                return _result(Outcome.OVERLOADED, detail="no executor became free in time")
-            # Dispatched: the exchange with the worker has its own deadline.
-            return await pending.future
+            # Waiting in the queue is bounded; once dispatched, the exchange with the
+            # worker has its own deadline.
+            timer = loop.call_later(self.settings.queue_timeout_ms / 1000, self._expire, pending)
+            try:
+                return await pending.future
+            finally:
+                timer.cancel()
         finally:
             self._inflight -= 1
+
+    @staticmethod
+    def _expire(pending: _Pending) -> None:
+        if not pending.dispatched and not pending.future.done():
+            # _drain_queue skips answered entries.
+            pending.future.set_result(
+                _result(Outcome.OVERLOADED, detail="no executor became free in time")
+            )
 
     def _limit(self, ref: FunctionRef) -> float:
         ms = ref.timeout_ms or self.settings.default_timeout_ms

@@ -452,3 +452,16 @@ async def test_refuses_to_start_when_intl_would_crash(tmp_path) -> None:
     with pytest.raises(RuntimeStartError, match="self-test"):
         await rt.start()
     await rt.close()
+
+
+async def test_queue_wait_is_bounded(make_runtime) -> None:
+    rt = await make_runtime(
+        workers=1, threads_per_worker=1, queue_timeout_ms=100, default_timeout_ms=2000
+    )
+    busy = asyncio.create_task(rt.invoke(fn(LOOP, name="busy"), get()))
+    await asyncio.sleep(0.05)
+    waited = await rt.invoke(fn(HELLO, name="waiting"), get())
+    assert waited.outcome is Outcome.OVERLOADED and "in time" in waited.detail
+    assert (await busy).outcome is Outcome.TIMEOUT
+    assert rt.stats().queue_depth == 0
+    assert (await rt.invoke(fn(HELLO, name="later"), get())).outcome is Outcome.OK
