@@ -107,12 +107,22 @@ class Settings(BaseSettings):
         None, description="SQLAlchemy URL; unset or sqlite: embedded file in data_dir"
     )
     redis_url: str | None = Field(None, description="unset: quotas and caches in process")
+    redis_prefix: str = Field("isogate:", description="prefix of every Redis key and channel")
+    redis_failure_mode: Literal["open", "closed"] = Field(
+        "open",
+        description="Redis unreachable: 'open' limits per replica in process (logged, "
+        "counted); 'closed' answers keyed invocations with 503",
+    )
+    redis_timeout_seconds: float = Field(
+        0.5, gt=0, le=30, description="deadline of one Redis call (connect included)"
+    )
     s3_endpoint: str | None = None
     s3_bucket: str | None = None
     s3_region: str | None = None
     s3_prefix: str = ""
     s3_access_key: SecretStr | None = None
     s3_secret_key: SecretStr | None = None
+    s3_create_bucket: bool = Field(True, description="create the S3 bucket when it is missing")
 
     runtime: RuntimeSettings = Field(default_factory=RuntimeSettings)
 
@@ -122,6 +132,10 @@ class Settings(BaseSettings):
             ("sqlite", "postgresql")
         ):
             raise ValueError("database_url must be a sqlite:// or postgresql:// URL")
+        if self.redis_url is not None and not self.redis_url.startswith(
+            ("redis://", "rediss://", "unix://")
+        ):
+            raise ValueError("redis_url must be a redis://, rediss:// or unix:// URL")
         if (self.s3_endpoint is None) != (self.s3_bucket is None):
             raise ValueError("s3_endpoint and s3_bucket must be set together")
         return self

@@ -4,6 +4,12 @@ Each package (``quota``, ``registry``) owns its tables and an append-only list o
 migration steps; this runner applies the missing ones in order and records them in
 ``schema_migrations``. Embedded SQLite uses one pooled connection (a serial database:
 no lock-upgrade failures between concurrent writers) with WAL and foreign keys on.
+
+PostgreSQL (``postgresql://`` → SQLAlchemy async + asyncpg) gets a pool with pre-ping (a
+restarted server is recovered without restarting isogate) and connect/statement timeouts
+equal to ``store_timeout_seconds``. The migration runner holds a transaction-scoped
+advisory lock, so replicas starting together migrate once and the others wait, then see
+the steps done.
 """
 
 from __future__ import annotations
@@ -26,6 +32,7 @@ from sqlalchemy import (
     select,
     text,
 )
+from sqlalchemy import exc as sa_exc
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
 from isogate.config import Settings
@@ -69,10 +76,34 @@ def create_engine(settings: Settings) -> AsyncEngine:
             cur.close()
 
         return engine
-    return create_async_engine(url, pool_pre_ping=True)
+    timeout = settings.store_timeout_seconds
+    return create_async_engine(
+        url,
+        pool_pre_ping=True,
+        pool_size=10,
+        max_overflow=20,
+        pool_timeout=timeout,
+        pool_recycle=1800,
+        connect_args={"timeout": timeout, "command_timeout": timeout},
+    )
+
+
+#: ``pg_advisory_xact_lock`` key of the migration runner (any fixed 64-bit number).
+MIGRATION_LOCK = 0x15064A7E
+
+
+def is_outage(exc: BaseException) -> bool:
+    """Whether ``exc`` means the database is unreachable (not a bug or a bad query)."""
+    if isinstance(exc, sa_exc.DBAPIError):
+        return exc.connection_invalidated or isinstance(
+            exc, sa_exc.OperationalError | sa_exc.InterfaceError
+        )
+    return isinstance(exc, sa_exc.DisconnectionError | sa_exc.TimeoutError | OSError)
 
 
 def _apply(conn: Connection) -> list[str]:
+    if conn.dialect.name == "postgresql":
+        conn.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": MIGRATION_LOCK})
     _meta.create_all(conn, checkfirst=True)
     done = {(r.component, r.version) for r in conn.execute(select(schema_migrations))}
     applied: list[str] = []
@@ -96,8 +127,9 @@ def _apply(conn: Connection) -> list[str]:
 async def migrate(engine: AsyncEngine, timeout: float = 60.0) -> list[str]:
     """Apply every missing migration step in one transaction; returns what was applied.
 
-    On PostgreSQL (next issue) the transaction will first take an advisory lock so that
-    replicas starting together migrate once.
+    On PostgreSQL the transaction first takes an advisory lock (released at commit or
+    rollback), so replicas starting together migrate once; DDL is transactional there, so
+    a failed step leaves nothing behind.
     """
     async with asyncio.timeout(timeout), engine.begin() as conn:
         return await conn.run_sync(_apply)

@@ -34,6 +34,14 @@ def outcome_problem(result: InvokeResult, retry_after: int) -> Problem | None:
             "the function crashed its runtime repeatedly; redeploy it",
             retry,
         )
+    if o is Outcome.CODE_UNAVAILABLE:
+        return Problem(
+            503,
+            "code-unavailable",
+            "Code unavailable",
+            "the function's code could not be fetched; retry later",
+            retry,
+        )
     if o is Outcome.TIMEOUT:
         return Problem(504, "timeout", "Time limit exceeded", "the function ran too long")
     if o is Outcome.TOO_LARGE:

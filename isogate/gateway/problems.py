@@ -14,6 +14,7 @@ from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import Response
 
+from isogate.gateway.database import is_outage
 from isogate.gateway.ratelimit_headers import rate_headers
 from isogate.quota import errors as qe
 from isogate.registry import errors as re_
@@ -121,6 +122,15 @@ def to_problem(exc: Exception) -> Problem:
         return Problem(exc.status_code, slug, title, "", dict(exc.headers or {}))
     if isinstance(exc, TimeoutError):
         return Problem(503, "upstream-timeout", "Upstream timeout", "a dependency timed out")
+    if is_outage(exc):
+        log.warning("metadata store unavailable: %s", exc.__class__.__name__)
+        return Problem(
+            503,
+            "store-unavailable",
+            "Storage unavailable",
+            "the metadata store is unreachable",
+            {"Retry-After": "1"},
+        )
     log.error("unhandled error", exc_info=exc)
     return Problem(500, "internal", "Internal error", "an unexpected error occurred")
 

@@ -21,7 +21,7 @@ from isogate.quota.leases import KeyVerifier
 from isogate.quota.limiter import InMemoryLimiter, Limiter
 from isogate.quota.tenants import SqlTenantStore, TenantStore
 from isogate.quota.usage import SqlUsageStore
-from isogate.registry.blobs import BlobStore, LocalBlobStore
+from isogate.registry.blobs import BlobStore, open_blob_store
 from isogate.registry.code_cache import InMemoryCodeCache
 from isogate.registry.functions import FunctionStore, SqlFunctionStore
 from isogate.registry.invocations import InvocationLog, SqlInvocationLog
@@ -81,6 +81,7 @@ class Services:
     runtime: RuntimeLike
     tokens: TokenIssuer
     metrics: GatewayMetrics
+    redis: Any = None  # the RedisBackend when redis_url is set
 
     async def check_ready(self) -> list[str]:
         """What is not ready (empty list: ready)."""
@@ -103,22 +104,19 @@ async def open_services(
     settings: Settings, runtime_factory: RuntimeFactory | None = None
 ) -> AsyncIterator[Services]:
     """Open the engine, migrate, open stores and start the runtime; close all on exit."""
-    if settings.database_url and not settings.database_url.startswith("sqlite"):
-        raise RuntimeError("only the embedded SQLite database is implemented yet")
-    if settings.redis_url or settings.s3_endpoint:
-        raise RuntimeError("Redis and S3 backends are not implemented yet; unset them")
     timeout = settings.store_timeout_seconds
     tokens = TokenIssuer(load_jwt_secret(settings), settings.token_ttl_seconds)
     engine = create_engine(settings)
     limiter: InMemoryLimiter | None = None
     invocations: SqlInvocationLog | None = None
     runtime: RuntimeLike | None = None
+    redis_backend: Any = None
+    exits = contextlib.AsyncExitStack()  # backends opened as context managers (S3 client)
     try:
         applied = await migrate(engine)
         for step in applied:
             log.info("migrated %s", step)
-        blobs = LocalBlobStore(settings.blob_dir, settings.blob_timeout_seconds)
-        await blobs.ping()
+        blobs = await exits.enter_async_context(open_blob_store(settings))
         functions = SqlFunctionStore(engine, blobs, timeout)
         code = CodeLoader(blobs, InMemoryCodeCache(settings.code_cache_bytes))
         keys = SqlKeyStore(engine, timeout, settings.key_max_ttl_seconds)
@@ -135,7 +133,7 @@ async def open_services(
         await invocations.start()
         async with asyncio.timeout(settings.runtime.start_timeout_seconds * 3):
             await runtime.start()
-        yield Services(
+        svc = Services(
             settings=settings,
             engine=engine,
             tenants=SqlTenantStore(engine, timeout),
@@ -151,8 +149,14 @@ async def open_services(
             tokens=tokens,
             metrics=metrics,
         )
+        if settings.redis_url:
+            from isogate.gateway.redis_backend import attach_redis
+
+            redis_backend = await attach_redis(svc)
+        yield svc
     finally:
         for closer in (
+            redis_backend.close if redis_backend else None,
             runtime.close if runtime else None,
             limiter.close if limiter else None,
             invocations.close if invocations else None,
@@ -164,6 +168,10 @@ async def open_services(
                     await closer()
             except Exception:
                 log.exception("error while shutting down")
+        try:
+            await exits.aclose()
+        except Exception:
+            log.exception("error while closing backends")
         await engine.dispose()
 
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-from typing import Protocol
+from typing import Any, Protocol
 
 from sqlalchemy import delete, insert, select
 from sqlalchemy.ext.asyncio import AsyncEngine
@@ -11,6 +11,21 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from isogate.quota.errors import StoreUnavailable
 from isogate.quota.models import Usage
 from isogate.quota.tables import key_usage
+
+
+def _upsert(dialect: str) -> Any:
+    """``INSERT ... ON CONFLICT (key_id) DO UPDATE`` for PostgreSQL and SQLite."""
+    if dialect == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert as dialect_insert
+    elif dialect == "sqlite":
+        from sqlalchemy.dialects.sqlite import insert as dialect_insert
+    else:
+        return None
+    stmt = dialect_insert(key_usage)
+    return stmt.on_conflict_do_update(
+        index_elements=[key_usage.c.key_id],
+        set_={c: stmt.excluded[c] for c in ("uses", "period_start", "period_count")},
+    )
 
 
 class UsageStore(Protocol):
@@ -55,7 +70,11 @@ class SqlUsageStore:
         ]
         try:
             async with asyncio.timeout(self._timeout), self._engine.begin() as conn:
-                await conn.execute(delete(key_usage).where(key_usage.c.key_id.in_(list(usage))))
-                await conn.execute(insert(key_usage), rows)
+                upsert = _upsert(conn.dialect.name)
+                if upsert is None:
+                    await conn.execute(delete(key_usage).where(key_usage.c.key_id.in_(list(usage))))
+                    await conn.execute(insert(key_usage), rows)
+                else:  # replicas may save the same key at once: no delete/insert race
+                    await conn.execute(upsert, rows)
         except TimeoutError:
             raise StoreUnavailable("metadata store timed out") from None

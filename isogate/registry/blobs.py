@@ -1,19 +1,23 @@
-"""Code blobs, content-addressed by SHA-256. Local folder now; S3 (aiobotocore) next.
+"""Code blobs, content-addressed by SHA-256: a local folder (embedded) or S3 (``blobs_s3``).
 
-Writes are atomic: a temporary file in the target folder, ``fsync``, ``rename``, then an
-``fsync`` of the folder. A blob is always written before the metadata row naming it.
+:func:`open_blob_store` picks the backend from the settings. Local writes are atomic: a
+temporary file in the target folder, ``fsync``, ``rename``, then an ``fsync`` of the
+folder. A blob is always written before the metadata row naming it.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import hashlib
 import os
 import re
 import tempfile
+from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Protocol
 
+from isogate.config import Settings
 from isogate.registry.errors import BlobMissing, StoreUnavailable
 
 _SHA = re.compile(r"[0-9a-f]{64}")
@@ -22,6 +26,12 @@ _SHA = re.compile(r"[0-9a-f]{64}")
 def sha256_hex(data: bytes) -> str:
     """The blob address of ``data``."""
     return hashlib.sha256(data).hexdigest()
+
+
+def check_address(sha: str) -> None:
+    """Raise :class:`BlobMissing` unless ``sha`` is a lowercase hex SHA-256."""
+    if not _SHA.fullmatch(sha):
+        raise BlobMissing("invalid blob address")
 
 
 class BlobStore(Protocol):
@@ -40,8 +50,7 @@ class LocalBlobStore:
         self._timeout = timeout
 
     def _path(self, sha: str) -> Path:
-        if not _SHA.fullmatch(sha):
-            raise BlobMissing("invalid blob address")
+        check_address(sha)
         return self._root / sha[:2] / sha[2:4] / sha
 
     def _write(self, sha: str, data: bytes) -> None:
@@ -102,3 +111,17 @@ class LocalBlobStore:
 
         async with asyncio.timeout(self._timeout):
             await asyncio.to_thread(check)
+
+
+@contextlib.asynccontextmanager
+async def open_blob_store(settings: Settings) -> AsyncIterator[BlobStore]:
+    """The blob store of ``settings`` (S3 when ``s3_endpoint`` is set), checked and open."""
+    if settings.s3_endpoint is not None:
+        from isogate.registry.blobs_s3 import open_s3_blob_store
+
+        async with open_s3_blob_store(settings) as s3:
+            yield s3
+        return
+    local = LocalBlobStore(settings.blob_dir, settings.blob_timeout_seconds)
+    await local.ping()
+    yield local

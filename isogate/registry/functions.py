@@ -144,8 +144,12 @@ class SqlFunctionStore:
         now = time.time()
         try:
             async with self._write() as conn:
+                # FOR UPDATE (PostgreSQL; SQLite is serial anyway): concurrent deploys of one
+                # function take turns instead of colliding on the next version number
                 row = (
-                    await conn.execute(select(functions).where(functions.c.name == name))
+                    await conn.execute(
+                        select(functions).where(functions.c.name == name).with_for_update()
+                    )
                 ).first()
                 if row is None:
                     version = 1

@@ -1,14 +1,19 @@
 """Hot-path lookups: a function's current version by name or by claimed route.
 
 Cached in process for a short TTL and invalidated at once by local deploys, rollbacks and
-deletes (cross-replica invalidation comes with Redis). Code is loaded by SHA-256 through
-the code cache, then the blob store.
+deletes; with Redis, ``on_invalidate`` tells the other replicas, which call :meth:`forget`.
+A lookup that raced with an invalidation is not cached. Code is loaded by SHA-256 through
+the in-process code cache, then the shared one (Redis) if any, then the blob store; one
+fetch per SHA-256 however many cold starts wait for it.
 """
 
 from __future__ import annotations
 
+import asyncio
+import hashlib
 import time
 from collections.abc import Callable
+from typing import Protocol
 
 from isogate.registry.blobs import BlobStore
 from isogate.registry.code_cache import CodeCache
@@ -32,6 +37,9 @@ class FunctionResolver:
         self._clock = clock
         self._functions: dict[str, tuple[float, Function | None]] = {}
         self._routes: tuple[float, list[tuple[str, str]]] | None = None
+        self._generation = 0
+        #: called with the name after a local :meth:`invalidate` (cross-replica hook)
+        self.on_invalidate: Callable[[str], None] | None = None
 
     async def resolve(self, name: str) -> Function:
         """The function called ``name``; :class:`FunctionNotFound` if none."""
@@ -40,11 +48,12 @@ class FunctionResolver:
         if item is not None and item[0] > now:
             fn = item[1]
         else:
+            generation = self._generation
             try:
                 fn = await self._store.get(None, name)
             except FunctionNotFound:
                 fn = None
-            if self._ttl > 0:
+            if self._ttl > 0 and generation == self._generation:
                 if len(self._functions) > 10_000:
                     self._functions.clear()
                 self._functions[name] = (now + self._ttl, fn)
@@ -55,36 +64,92 @@ class FunctionResolver:
     async def match_route(self, host: str, path: str) -> str | None:
         """The function whose claimed route matches, most specific first."""
         now = self._clock()
-        if self._routes is None or self._routes[0] <= now:
+        routes = self._routes
+        if routes is None or routes[0] <= now:
+            generation = self._generation
             table = await self._store.routes()
             ordered = sorted(table.items(), key=lambda kv: route_rank(kv[0]))
-            self._routes = (now + self._ttl, ordered)
-        for pattern, function in self._routes[1]:
+            routes = (now + self._ttl, ordered)
+            if generation == self._generation:
+                self._routes = routes
+        for pattern, function in routes[1]:
             if route_matches(pattern, host, path):
                 return function
         return None
 
     def invalidate(self, name: str) -> None:
         """Forget a function and the route table (after deploy, rollback, delete)."""
+        self.forget(name)
+        if self.on_invalidate is not None:
+            self.on_invalidate(name)
+
+    def forget(self, name: str) -> None:
+        """Drop ``name`` and the route table here only (a change made elsewhere)."""
+        self._generation += 1
         self._functions.pop(name, None)
         self._routes = None
+
+    def clear(self) -> None:
+        """Drop everything cached here (invalidations may have been missed)."""
+        self._generation += 1
+        self._functions.clear()
+        self._routes = None
+
+
+class SharedCodeCache(Protocol):
+    """A cache shared by replicas (Redis): async, and allowed to fail (then skipped)."""
+
+    async def get(self, sha256: str) -> str | None: ...
+    async def put(self, sha256: str, source: str) -> None: ...
 
 
 class CodeLoader:
     """Source text by SHA-256: cache, then blob store (verified), then cache it."""
 
-    def __init__(self, blobs: BlobStore, cache: CodeCache) -> None:
+    def __init__(
+        self, blobs: BlobStore, cache: CodeCache, shared: SharedCodeCache | None = None
+    ) -> None:
         self._blobs = blobs
         self._cache = cache
+        self.shared = shared
+        #: called with where code came from: ``memory``, ``shared`` or ``blob``
+        self.on_load: Callable[[str], None] | None = None
+        self._pending: dict[str, asyncio.Future[str]] = {}
+
+    def _count(self, source: str) -> None:
+        if self.on_load is not None:
+            self.on_load(source)
 
     async def load(self, sha256: str) -> str:
         """The function source stored under ``sha256``."""
         src = self._cache.get(sha256)
-        if src is None:
+        if src is not None:
+            self._count("memory")
+            return src
+        fut = self._pending.get(sha256)
+        if fut is None:  # single flight: concurrent cold starts share one fetch
+            fut = asyncio.ensure_future(self._fetch(sha256))
+            self._pending[sha256] = fut
+            fut.add_done_callback(lambda _f: self._pending.pop(sha256, None))
+        else:
+            self._count("memory")
+        return await asyncio.shield(fut)
+
+    async def _fetch(self, sha256: str) -> str:
+        shared = self.shared
+        src = await shared.get(sha256) if shared is not None else None
+        if src is not None and hashlib.sha256(src.encode("utf-8")).hexdigest() != sha256:
+            src = None  # never trust a shared copy that does not match its address
+        if src is not None:
+            self._count("shared")
+        else:
             data = await self._blobs.get(sha256)
             try:
                 src = data.decode("utf-8")
             except UnicodeDecodeError:
                 raise BlobMissing(f"blob {sha256[:12]} is not UTF-8") from None
-            self._cache.put(sha256, src)
+            self._count("blob")
+            if shared is not None:
+                await shared.put(sha256, src)
+        self._cache.put(sha256, src)
         return src

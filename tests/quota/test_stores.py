@@ -1,4 +1,4 @@
-"""Tenants and key leases on a real SQLite database."""
+"""Tenants and key leases on real SQLite and PostgreSQL databases."""
 
 from __future__ import annotations
 
@@ -32,8 +32,8 @@ from isogate.quota.tenants import SqlTenantStore
 
 
 @pytest.fixture
-async def engine(tmp_path: Path) -> AsyncIterator[AsyncEngine]:
-    eng = create_engine(Settings(data_dir=tmp_path))
+async def engine(tmp_path: Path, database_url: str | None) -> AsyncIterator[AsyncEngine]:
+    eng = create_engine(Settings(data_dir=tmp_path, database_url=database_url))
     await migrate(eng)
     assert await migrate(eng) == []  # idempotent
     yield eng
@@ -125,3 +125,28 @@ async def test_verifier_expiry_exact(engine: AsyncEngine) -> None:
     now[0] += 11
     with pytest.raises(KeyExpired):
         await verifier.verify(secret, "f")
+
+
+async def test_usage_store_replaces_and_survives_concurrent_saves(engine: AsyncEngine) -> None:
+    import asyncio
+
+    from isogate.quota.models import Usage
+    from isogate.quota.usage import SqlUsageStore
+
+    store = SqlUsageStore(engine, 5)
+    assert await store.load("key_a") == Usage()
+    await store.save({"key_a": Usage(uses=1, period_start=10.0, period_count=1)})
+    await store.save({"key_a": Usage(uses=2, period_start=10.0, period_count=2)})
+    assert await store.load("key_a") == Usage(uses=2, period_start=10.0, period_count=2)
+    # replicas flushing the same key at once: every save succeeds, one value wins
+    await asyncio.gather(
+        *(
+            store.save(
+                {"key_a": Usage(uses=n, period_start=20.0, period_count=n), "key_b": Usage(uses=n)}
+            )
+            for n in range(3, 9)
+        )
+    )
+    got = await store.load("key_a")
+    assert got.period_start == 20.0 and 3 <= got.uses <= 8
+    assert 3 <= (await store.load("key_b")).uses <= 8

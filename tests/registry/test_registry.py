@@ -1,4 +1,4 @@
-"""Names, routes, blobs and function versions on a real SQLite database and folder."""
+"""Names, routes, blobs and function versions on real SQLite and PostgreSQL databases."""
 
 from __future__ import annotations
 
@@ -31,8 +31,8 @@ from isogate.registry.tables import function_versions
 
 
 @pytest.fixture
-async def engine(tmp_path: Path) -> AsyncIterator[AsyncEngine]:
-    eng = create_engine(Settings(data_dir=tmp_path))
+async def engine(tmp_path: Path, database_url: str | None) -> AsyncIterator[AsyncEngine]:
+    eng = create_engine(Settings(data_dir=tmp_path, database_url=database_url))
     await migrate(eng)
     yield eng
     await eng.dispose()
@@ -169,3 +169,15 @@ async def test_resolver_and_code_loader(engine: AsyncEngine, tmp_path: Path) -> 
     assert await loader.load(v.sha256) == "src"
     os.remove(tmp_path / "b" / v.sha256[:2] / v.sha256[2:4] / v.sha256)
     assert await loader.load(v.sha256) == "src"  # served from the code cache
+
+
+async def test_concurrent_deploys_take_turns(engine: AsyncEngine, tmp_path: Path) -> None:
+    import asyncio
+
+    store = SqlFunctionStore(engine, LocalBlobStore(tmp_path / "b", 5), 5)
+    await store.deploy("a", "busy", b"v1", {}, None, [], False)
+    made = await asyncio.gather(
+        *(store.deploy("a", "busy", f"v{n}".encode(), {}, None, [], False) for n in range(2, 7))
+    )
+    assert sorted(v.version for v in made) == [2, 3, 4, 5, 6]
+    assert (await store.get("a", "busy")).latest_version == 6
