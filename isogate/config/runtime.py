@@ -31,6 +31,15 @@ class RuntimeSettings(BaseModel):
     max_request_body: int = Field(1 << 20, ge=0, description="bytes")
     max_response_body: int = Field(8 << 20, ge=0, description="bytes")
     max_source_bytes: int = Field(1 << 20, ge=1, description="bytes of one function's code")
+    max_worker_rss_mb: int = Field(
+        0,
+        ge=0,
+        description=(
+            "resident memory at which a runtime worker process is stopped and restarted"
+            " (ArrayBuffer and WebAssembly memory live outside the V8 heap limit);"
+            " 0 = memory_budget_mb + threads_per_worker * heap_limit_mb * 4 + 1024"
+        ),
+    )
     spare_idle_seconds: float = Field(
         30.0, gt=0, description="idle time after which extra copies of a function are evicted"
     )
@@ -45,3 +54,10 @@ class RuntimeSettings(BaseModel):
         if self.default_timeout_ms > self.max_timeout_ms:
             raise ValueError("default_timeout_ms must not exceed max_timeout_ms")
         return self
+
+    @property
+    def worker_rss_limit_mb(self) -> int:
+        """The effective ``max_worker_rss_mb`` (its default derived from the other limits)."""
+        if self.max_worker_rss_mb:
+            return self.max_worker_rss_mb
+        return self.memory_budget_mb + self.threads_per_worker * self.heap_limit_mb * 4 + 1024

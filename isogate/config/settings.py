@@ -78,6 +78,32 @@ class Settings(BaseSettings):
         365 * 86400, ge=60, description="longest lease an API key may get"
     )
     default_rate_limit: RateLimitDefault = Field(default_factory=RateLimitDefault)
+    auth_failure_limit: int = Field(
+        20,
+        ge=0,
+        description="failed logins, tokens or API keys per client address and window before "
+        "429 (0: no limit)",
+    )
+    auth_failure_window_seconds: int = Field(
+        60, ge=1, le=86400, description="window of auth_failure_limit"
+    )
+
+    # HTTP hardening (Hypercorn and body reads)
+    http_keep_alive_timeout_seconds: float = Field(
+        30.0,
+        gt=0,
+        description="idle keep-alive connections, and request heads not finished "
+        "in this time, are closed",
+    )
+    http_read_timeout_seconds: float = Field(
+        60.0, gt=0, description="a connection that sends nothing for this long is closed"
+    )
+    http_max_head_bytes: int = Field(
+        16 * 1024, ge=1024, le=1 << 20, description="largest request line plus headers (431/400)"
+    )
+    body_read_timeout_seconds: float = Field(
+        30.0, gt=0, description="deadline for reading a whole request body (408)"
+    )
 
     # data plane and records
     invocation_retention: int = Field(

@@ -49,7 +49,7 @@ def _int_param(request: Request, name: str) -> int | None:
 
 async def deploy(request: Request) -> Response:
     """Upload a new version: JS source as ``application/javascript`` or JSON with options."""
-    tenant = require_tenant(request)
+    tenant = await require_tenant(request)
     name = _name(request)
     svc = services(request)
     limits = svc.settings.runtime
@@ -132,14 +132,14 @@ async def deploy(request: Request) -> Response:
 
 async def list_functions(request: Request) -> Response:
     """The tenant's functions."""
-    tenant = require_tenant(request)
+    tenant = await require_tenant(request)
     fns = await services(request).functions.list(tenant)
     return json_response({"functions": [function_view(f) for f in fns]})
 
 
 async def get_function(request: Request) -> Response:
     """A function's metadata and every version."""
-    tenant = require_tenant(request)
+    tenant = await require_tenant(request)
     name = _name(request)
     store = services(request).functions
     fn = await store.get(tenant, name)
@@ -150,7 +150,7 @@ async def get_function(request: Request) -> Response:
 
 async def get_code(request: Request) -> Response:
     """The source of one version (``?version=N``; default: current)."""
-    tenant = require_tenant(request)
+    tenant = await require_tenant(request)
     name = _name(request)
     svc = services(request)
     ver = await svc.functions.version(tenant, name, _int_param(request, "version"))
@@ -164,7 +164,7 @@ async def get_code(request: Request) -> Response:
 
 async def rollback(request: Request) -> Response:
     """Make an existing version current again."""
-    tenant = require_tenant(request)
+    tenant = await require_tenant(request)
     name = _name(request)
     svc = services(request)
     if not is_json(media_type(request)):
@@ -181,7 +181,7 @@ async def rollback(request: Request) -> Response:
 
 async def delete_function(request: Request) -> Response:
     """Delete a function, its versions and routes; the name becomes free."""
-    tenant = require_tenant(request)
+    tenant = await require_tenant(request)
     name = _name(request)
     svc = services(request)
     await svc.functions.delete(tenant, name)
@@ -191,7 +191,7 @@ async def delete_function(request: Request) -> Response:
 
 async def list_invocations(request: Request) -> Response:
     """The latest invocation records of an owned function (``?limit=N``)."""
-    tenant = require_tenant(request)
+    tenant = await require_tenant(request)
     name = _name(request)
     svc = services(request)
     await svc.functions.get(tenant, name)  # owner check

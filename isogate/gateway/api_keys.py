@@ -26,7 +26,7 @@ def _key_id(request: Request) -> str:
 
 async def create_key(request: Request) -> Response:
     """Issue a lease; the secret is in this response only."""
-    tenant = require_tenant(request)
+    tenant = await require_tenant(request)
     svc = services(request)
     body = await json_body(request, KeyCreate, BODY_LIMIT)
     d = svc.settings.default_rate_limit
@@ -47,7 +47,7 @@ async def create_key(request: Request) -> Response:
 
 async def list_keys(request: Request) -> Response:
     """The tenant's leases."""
-    tenant = require_tenant(request)
+    tenant = await require_tenant(request)
     now = time.time()
     keys = await services(request).keys.list(tenant)
     return json_response({"keys": [key_view(k, now) for k in keys]})
@@ -55,14 +55,14 @@ async def list_keys(request: Request) -> Response:
 
 async def get_key(request: Request) -> Response:
     """One lease (never the secret)."""
-    tenant = require_tenant(request)
+    tenant = await require_tenant(request)
     key = await services(request).keys.get(tenant, _key_id(request))
     return json_response(key_view(key, time.time()))
 
 
 async def renew_key(request: Request) -> Response:
     """Extend a lease to now + ttl_seconds."""
-    tenant = require_tenant(request)
+    tenant = await require_tenant(request)
     svc = services(request)
     body = await json_body(request, KeyRenew, BODY_LIMIT)
     key = await svc.keys.renew(tenant, _key_id(request), body.ttl_seconds)
@@ -72,7 +72,7 @@ async def renew_key(request: Request) -> Response:
 
 async def revoke_key(request: Request) -> Response:
     """Revoke a lease; refused from the next request on."""
-    tenant = require_tenant(request)
+    tenant = await require_tenant(request)
     svc = services(request)
     key = await svc.keys.revoke(tenant, _key_id(request))
     svc.verifier.invalidate(key.id)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 from collections.abc import AsyncIterator
 
+from sqlalchemy.exc import SQLAlchemyError
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
 from starlette.middleware import Middleware
@@ -12,6 +13,7 @@ from starlette.routing import Route
 
 from isogate.config import Settings
 from isogate.gateway import api_functions, api_keys, api_tenants, ops
+from isogate.gateway.auth_failures import AuthFailureLimit
 from isogate.gateway.connection_guard import CloseUnreadBody
 from isogate.gateway.invoke import invoke_by_name, invoke_by_route
 from isogate.gateway.problems import Problem, handle_exception
@@ -60,7 +62,7 @@ def create_app(settings: Settings, runtime_factory: RuntimeFactory | None = None
 
     app = Starlette(
         routes=routes(),
-        middleware=[Middleware(CloseUnreadBody)],
+        middleware=[Middleware(CloseUnreadBody), Middleware(AuthFailureLimit, settings=settings)],
         lifespan=lifespan,
         exception_handlers={
             # expected errors: handled in the router's exception middleware
@@ -69,6 +71,11 @@ def create_app(settings: Settings, runtime_factory: RuntimeFactory | None = None
             QuotaError: handle_exception,
             RegistryError: handle_exception,
             TimeoutError: handle_exception,
+            # backend outages (503 store-unavailable; a bug still logs its traceback once,
+            # in to_problem): not re-raised to Hypercorn, which would log two tracebacks
+            # per request while PostgreSQL is down
+            SQLAlchemyError: handle_exception,
+            OSError: handle_exception,
             # anything else: a bare 500 problem (Starlette still logs it)
             Exception: handle_exception,
         },

@@ -12,6 +12,7 @@ import os
 import secrets
 import time
 from pathlib import Path
+from typing import Any
 
 import jwt
 from starlette.requests import Request
@@ -50,9 +51,25 @@ def load_jwt_secret(settings: Settings) -> bytes:
 class TokenIssuer:
     """Issues and verifies tenants' control-plane tokens."""
 
-    def __init__(self, secret: bytes, ttl_seconds: int) -> None:
+    def __init__(self, secret: bytes, ttl_seconds: int, known_ttl_seconds: float = 30.0) -> None:
         self._secret = secret
         self.ttl_seconds = ttl_seconds
+        self._known_ttl = known_ttl_seconds
+        self._known: dict[str, float] = {}  # tenant -> monotonic time it was seen to exist
+
+    async def tenant_exists(self, tenant: str, store: Any) -> bool:
+        """Whether ``tenant`` exists (positive answers cached a few seconds)."""
+        now = time.monotonic()
+        seen = self._known.get(tenant)
+        if seen is not None and now - seen < self._known_ttl:
+            return True
+        if not await store.exists(tenant):
+            self._known.pop(tenant, None)
+            return False
+        if len(self._known) >= 100_000:
+            self._known.clear()
+        self._known[tenant] = now
+        return True
 
     def issue(self, tenant: str) -> str:
         """A signed token for ``tenant``."""
@@ -95,13 +112,18 @@ def bearer(request: Request) -> str | None:
     return cred.strip()
 
 
-def require_tenant(request: Request) -> str:
-    """The tenant of the request's login token; 401 problem if absent or invalid."""
+async def require_tenant(request: Request) -> str:
+    """The tenant of the request's login token; 401 problem if absent or invalid, or if
+    the tenant does not exist (a token signed for an unknown or deleted tenant)."""
     token = bearer(request)
     if token is None:
         raise _unauthorized("log in and send 'Authorization: Bearer <token>'")
-    issuer: TokenIssuer = request.app.state.services.tokens
-    return issuer.verify(token)
+    services = request.app.state.services
+    issuer: TokenIssuer = services.tokens
+    tenant = issuer.verify(token)
+    if not await issuer.tenant_exists(tenant, services.tenants):
+        raise _unauthorized("invalid token")
+    return tenant
 
 
 def is_admin(request: Request, settings: Settings) -> bool:

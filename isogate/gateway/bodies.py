@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 from typing import Any, TypeVar
 
@@ -19,7 +20,23 @@ def too_large(limit: int) -> Problem:
 
 
 async def read_body(request: Request, limit: int) -> bytes:
-    """The whole body, or a 413 problem as soon as it passes ``limit`` bytes."""
+    """The whole body, or a 413 problem as soon as it passes ``limit`` bytes, or a 408
+    problem when it does not arrive within ``body_read_timeout_seconds`` (slow senders)."""
+    deadline = request.app.state.settings.body_read_timeout_seconds
+    try:
+        async with asyncio.timeout(deadline):
+            return await _read_body(request, limit)
+    except TimeoutError:
+        raise Problem(
+            408,
+            "request-timeout",
+            "Request timeout",
+            f"the request body did not arrive within {deadline:g} s",
+            {"Connection": "close"},
+        ) from None
+
+
+async def _read_body(request: Request, limit: int) -> bytes:
     declared = request.headers.get("content-length")
     if declared is not None:
         try:

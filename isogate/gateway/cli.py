@@ -58,7 +58,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
 
 
 def cmd_migrate(args: argparse.Namespace) -> int:
-    from isogate.gateway.database import create_engine, migrate
+    from isogate.gateway.database import DatabaseUnavailable, create_engine, migrate
 
     settings = _settings(args)
 
@@ -69,7 +69,11 @@ def cmd_migrate(args: argparse.Namespace) -> int:
         finally:
             await engine.dispose()
 
-    applied = asyncio.run(run())
+    try:
+        applied = asyncio.run(run())
+    except DatabaseUnavailable as exc:
+        print(f"isogate migrate: {exc}", file=sys.stderr)
+        return 1
     _print(args, {"applied": applied}, "\n".join(applied) or "schema is up to date")
     return 0
 

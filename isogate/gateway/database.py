@@ -95,8 +95,14 @@ MIGRATION_LOCK = 0x15064A7E
 def is_outage(exc: BaseException) -> bool:
     """Whether ``exc`` means the database is unreachable (not a bug or a bad query)."""
     if isinstance(exc, sa_exc.DBAPIError):
-        return exc.connection_invalidated or isinstance(
-            exc, sa_exc.OperationalError | sa_exc.InterfaceError
+        # SQLSTATE class 08 (connection exception) and 57 (operator intervention: the
+        # server is shutting down or starting up, e.g. 57P03 "cannot connect now") come
+        # through asyncpg as a bare DBAPIError, not an OperationalError
+        state = str(getattr(exc.orig, "sqlstate", None) or getattr(exc.orig, "pgcode", ""))
+        return (
+            exc.connection_invalidated
+            or isinstance(exc, sa_exc.OperationalError | sa_exc.InterfaceError)
+            or state[:2] in ("08", "57")
         )
     return isinstance(exc, sa_exc.DisconnectionError | sa_exc.TimeoutError | OSError)
 
@@ -131,8 +137,19 @@ async def migrate(engine: AsyncEngine, timeout: float = 60.0) -> list[str]:
     rollback), so replicas starting together migrate once; DDL is transactional there, so
     a failed step leaves nothing behind.
     """
-    async with asyncio.timeout(timeout), engine.begin() as conn:
-        return await conn.run_sync(_apply)
+    try:
+        async with asyncio.timeout(timeout), engine.begin() as conn:
+            return await conn.run_sync(_apply)
+    except Exception as exc:
+        if isinstance(exc, TimeoutError) or is_outage(exc):
+            where = engine.url.render_as_string(hide_password=True)
+            detail = f"{exc.__class__.__name__}: {exc}".splitlines()[0][:300]
+            raise DatabaseUnavailable(f"cannot reach the database {where}: {detail}") from None
+        raise
+
+
+class DatabaseUnavailable(RuntimeError):
+    """The database did not answer at start-up or migration (the message names it)."""
 
 
 async def ping(engine: AsyncEngine, timeout: float) -> None:

@@ -10,22 +10,53 @@ from isogate.gateway import schemas
 PROBLEM = {"$ref": "#/components/responses/Problem"}
 BEARER = [{"bearer": []}]
 KEY = [{"apiKey": []}, {"bearer": []}, {}]
+NONE: list[Any] = []
+
+#: Problems any operation may answer: malformed request (400), too many failed
+#: authentication attempts from this address (429), a backend down (503).
+COMMON = "400 429 503"
+#: ... and those of operations that read a body: too large, too slow, not JSON.
+BODY = "408 413 415 422"
 
 
-def _op(summary: str, ok: str, security: Any = None, body: str | None = None, **errors: str):
-    op: dict[str, Any] = {
-        "summary": summary,
-        "responses": {ok: {"description": "success"}, "default": PROBLEM},
-    }
-    for code in errors.get("codes", "").split():
+def _ref(name: str) -> dict[str, str]:
+    return {"$ref": f"#/components/schemas/{name}"}
+
+
+def _json(schema: str) -> dict[str, Any]:
+    return {"application/json": {"schema": _ref(schema)}}
+
+
+def _op(
+    summary: str,
+    ok: str,
+    security: Any = None,
+    body: str | None = None,
+    result: str | None = None,
+    codes: str = "",
+    ok_content: dict[str, Any] | None = None,
+) -> dict[str, Any]:
+    success: dict[str, Any] = {"description": "success"}
+    if ok_content is not None:
+        success["content"] = ok_content
+    elif result is not None:
+        success["content"] = _json(result)
+    op: dict[str, Any] = {"summary": summary, "responses": {ok: success}}
+    all_codes = set(codes.split()) | set(COMMON.split())
+    if body:
+        all_codes |= set(BODY.split())
+    if security == BEARER:
+        all_codes.add("401")
+    for code in sorted(all_codes):
         op["responses"][code] = PROBLEM
+    op["responses"]["default"] = PROBLEM
     if security is not None:
         op["security"] = security
     if body:
         op["requestBody"] = {
             "required": True,
             "content": {
-                media: {"schema": {"$ref": f"#/components/schemas/{body}"}}
+                media: {"schema": _ref(body)}
                 for media in (
                     ["application/json", "application/javascript"]
                     if body == "FunctionDeploy"
@@ -40,75 +71,198 @@ def _name_param(name: str) -> dict[str, Any]:
     return {"name": name, "in": "path", "required": True, "schema": {"type": "string"}}
 
 
+def _obj(props: dict[str, Any], required: list[str] | None = None) -> dict[str, Any]:
+    return {
+        "type": "object",
+        "properties": props,
+        "required": list(props) if required is None else required,
+    }
+
+
+STR = {"type": "string"}
+INT = {"type": "integer"}
+TIME = {"type": "string", "format": "date-time"}
+NTIME = {"type": ["string", "null"], "format": "date-time"}
+
+#: Schemas of the success bodies (see :mod:`isogate.gateway.views`).
+RESULTS: dict[str, Any] = {
+    "Tenant": _obj({"name": STR, "created_at": TIME}),
+    "Token": _obj({"access_token": STR, "token_type": {"const": "bearer"}, "expires_in": INT}),
+    "Lease": _obj(
+        {
+            "id": STR,
+            "name": STR,
+            "prefix": STR,
+            "state": {"enum": ["active", "expired", "revoked"]},
+            "created_at": TIME,
+            "expires_at": TIME,
+            "revoked_at": NTIME,
+            "functions": {"type": "array", "items": STR},
+            "rate_limit": _obj({"requests": INT, "per_seconds": INT, "burst": INT}),
+            "quota": {
+                "oneOf": [
+                    {"type": "null"},
+                    _obj({"invocations": INT, "period": {"enum": ["day", "month"]}}),
+                ]
+            },
+            "uses": {"type": ["integer", "null"]},
+        }
+    ),
+    "LeaseWithSecret": {
+        "allOf": [_ref("Lease"), _obj({"key": STR})],
+    },
+    "LeaseList": _obj({"keys": {"type": "array", "items": _ref("Lease")}}),
+    "Deployed": _obj({"name": STR, "version": INT, "sha256": STR}),
+    "FunctionInfo": _obj(
+        {
+            "name": STR,
+            "version": INT,
+            "latest_version": INT,
+            "sha256": STR,
+            "public": {"type": "boolean"},
+            "routes": {"type": "array", "items": STR},
+            "timeout_ms": {"type": ["integer", "null"]},
+            "created_at": TIME,
+            "updated_at": TIME,
+        }
+    ),
+    "Version": _obj(
+        {
+            "version": INT,
+            "sha256": STR,
+            "size": INT,
+            "env": {"type": "array", "items": STR, "description": "names only"},
+            "timeout_ms": {"type": ["integer", "null"]},
+            "routes": {"type": "array", "items": STR},
+            "public": {"type": "boolean"},
+            "created_at": TIME,
+        }
+    ),
+    "FunctionDetail": {
+        "allOf": [
+            _ref("FunctionInfo"),
+            _obj({"versions": {"type": "array", "items": _ref("Version")}}),
+        ]
+    },
+    "FunctionList": _obj({"functions": {"type": "array", "items": _ref("FunctionInfo")}}),
+    "Invocation": _obj(
+        {
+            "id": STR,
+            "time": TIME,
+            "version": INT,
+            "status": INT,
+            "outcome": STR,
+            "duration_ms": {"type": "number"},
+            "cold": {"type": "boolean"},
+            "logs": {"type": "array", "items": STR},
+            "error": {"type": ["string", "null"]},
+        }
+    ),
+    "InvocationList": _obj({"invocations": {"type": "array", "items": _ref("Invocation")}}),
+    "Status": _obj({"status": STR}),
+}
+
+
 def openapi_document() -> dict[str, Any]:
     """The whole document."""
-    invoke_codes = "401 403 404 413 429 500 502 503 504"
-    any_method = {
-        m: _op(f"invoke the function ({m.upper()})", "200", KEY, codes=invoke_codes)
-        for m in ("get", "post", "put", "patch", "delete", "head", "options")
-    }
+    invoke_codes = "401 403 404 408 413 429 500 502 503 504"
+    any_method = {}
+    for m in ("get", "post", "put", "patch", "delete", "head", "options"):
+        op = _op(f"invoke the function ({m.upper()})", "200", KEY, codes=invoke_codes)
+        # whatever the function answers: any status, any content type
+        op["responses"]["200"] = {
+            "description": "the function's response (it chooses status, headers and body)",
+            "content": {"*/*": {"schema": {}}},
+        }
+        op["responses"]["default"] = {
+            "description": "the function's response, or a problem of the gateway",
+            "content": {"*/*": {"schema": {}}},
+        }
+        any_method[m] = op
     fn = [_name_param("name")]
     paths: dict[str, Any] = {
         "/v1/tenants": {
             "post": _op(
                 "register a tenant (open registration or admin token)",
                 "201",
+                [{}, {"bearer": []}],
                 body="Credentials",
-                codes="400 403 409 415 422",
+                result="Tenant",
+                codes="403 409",
             )
         },
         "/v1/auth/token": {
             "post": _op(
-                "log in: a short-lived bearer token", "200", body="Credentials", codes="401"
+                "log in: a short-lived bearer token",
+                "200",
+                NONE,
+                body="Credentials",
+                result="Token",
+                codes="401",
             )
         },
         "/v1/keys": {
-            "post": _op("create an API key lease", "201", BEARER, "KeyCreate", codes="401 422"),
-            "get": _op("list API keys", "200", BEARER, codes="401"),
+            "post": _op("create an API key lease", "201", BEARER, "KeyCreate", "LeaseWithSecret"),
+            "get": _op("list API keys", "200", BEARER, result="LeaseList"),
         },
         "/v1/keys/{key_id}": {
             "parameters": [_name_param("key_id")],
-            "get": _op("show an API key (never its secret)", "200", BEARER, codes="401 404"),
-            "delete": _op("revoke an API key at once", "200", BEARER, codes="401 404"),
+            "get": _op("show an API key (never its secret)", "200", BEARER, None, "Lease", "404"),
+            "delete": _op("revoke an API key at once", "200", BEARER, None, "Lease", "404"),
         },
         "/v1/keys/{key_id}/renew": {
             "parameters": [_name_param("key_id")],
-            "post": _op("extend a lease", "200", BEARER, "KeyRenew", codes="401 404 422"),
+            "post": _op("extend a lease", "200", BEARER, "KeyRenew", "Lease", "404"),
         },
-        "/v1/functions": {"get": _op("list functions", "200", BEARER, codes="401")},
+        "/v1/functions": {"get": _op("list functions", "200", BEARER, result="FunctionList")},
         "/v1/functions/{name}": {
             "parameters": fn,
-            "put": _op(
-                "deploy a new version",
-                "201",
-                BEARER,
-                "FunctionDeploy",
-                codes="400 401 409 413 415 422",
+            "put": _op("deploy a new version", "201", BEARER, "FunctionDeploy", "Deployed", "409"),
+            "get": _op(
+                "function metadata and versions", "200", BEARER, None, "FunctionDetail", "404"
             ),
-            "get": _op("function metadata and versions", "200", BEARER, codes="401 404"),
-            "delete": _op("delete a function", "204", BEARER, codes="401 404"),
+            "delete": _op("delete a function", "204", BEARER, codes="404"),
         },
         "/v1/functions/{name}/code": {
             "parameters": [
                 *fn,
                 {"name": "version", "in": "query", "schema": {"type": "integer"}},
             ],
-            "get": _op("source of a version", "200", BEARER, codes="401 404"),
+            "get": _op(
+                "source of a version",
+                "200",
+                BEARER,
+                codes="404 422",
+                ok_content={"application/javascript": {"schema": STR}},
+            ),
         },
         "/v1/functions/{name}/rollback": {
             "parameters": fn,
-            "post": _op("make a version current", "200", BEARER, "Rollback", codes="401 404 409"),
+            "post": _op("make a version current", "200", BEARER, "Rollback", "Deployed", "404 409"),
         },
         "/v1/functions/{name}/invocations": {
             "parameters": [*fn, {"name": "limit", "in": "query", "schema": {"type": "integer"}}],
-            "get": _op("latest invocation records", "200", BEARER, codes="401 404"),
+            "get": _op(
+                "latest invocation records", "200", BEARER, None, "InvocationList", "404 422"
+            ),
         },
         "/fn/{name}": {"parameters": fn, **any_method},
         "/fn/{name}/{path}": {"parameters": [*fn, _name_param("path")], **any_method},
-        "/healthz": {"get": _op("liveness", "200")},
-        "/readyz": {"get": _op("readiness: runtime warm, stores answer", "200", codes="503")},
-        "/metrics": {"get": _op("Prometheus metrics (isogate_*)", "200")},
-        "/openapi.json": {"get": _op("this document", "200")},
+        "/healthz": {"get": _op("liveness", "200", NONE, result="Status")},
+        "/readyz": {
+            "get": _op("readiness: runtime warm, stores answer", "200", NONE, result="Status")
+        },
+        "/metrics": {
+            "get": _op(
+                "Prometheus metrics (isogate_*)",
+                "200",
+                NONE,
+                ok_content={"text/plain": {"schema": STR}},
+            )
+        },
+        "/openapi.json": {
+            "get": _op("this document", "200", NONE, ok_content={"application/json": {}})
+        },
     }
     models = ["Credentials", "KeyCreate", "KeyRenew", "FunctionDeploy", "Rollback"]
     components: dict[str, Any] = {"schemas": {}}
@@ -116,6 +270,7 @@ def openapi_document() -> dict[str, Any]:
         schema = getattr(schemas, m).model_json_schema(ref_template="#/components/schemas/{model}")
         components["schemas"].update(schema.pop("$defs", {}))
         components["schemas"][m] = schema
+    components["schemas"].update(RESULTS)
     components["schemas"]["Problem"] = {
         "type": "object",
         "description": "RFC 9457 problem details",
@@ -124,8 +279,10 @@ def openapi_document() -> dict[str, Any]:
             "title": {"type": "string"},
             "status": {"type": "integer"},
             "detail": {"type": "string"},
+            "instance": {"type": "string"},
         },
         "required": ["type", "title", "status"],
+        "additionalProperties": True,
     }
     components["responses"] = {
         "Problem": {

@@ -17,7 +17,11 @@ async def healthz(request: Request) -> Response:
 
 
 async def readyz(request: Request) -> Response:
-    """Readiness: the runtime pool is warm and the stores answer."""
+    """Readiness: the runtime pool is warm and the database answers.
+
+    A blob store outage is reported as ``degraded`` with status 200: warm functions
+    keep serving, and cold loads and deploys answer 503 on their own.
+    """
     svc = getattr(request.app.state, "services", None)
     if svc is None:
         raise Problem(503, "not-ready", "Not ready", "starting", {"Retry-After": "1"})
@@ -31,6 +35,9 @@ async def readyz(request: Request) -> Response:
             {"Retry-After": "1"},
             failing=failing,
         )
+    degraded = await svc.check_degraded()
+    if degraded:
+        return json_response({"status": "ready", "degraded": degraded})
     return json_response({"status": "ready"})
 
 

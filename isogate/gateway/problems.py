@@ -11,7 +11,7 @@ import logging
 from typing import Any
 
 from starlette.exceptions import HTTPException
-from starlette.requests import Request
+from starlette.requests import ClientDisconnect, Request
 from starlette.responses import Response
 
 from isogate.gateway.database import is_outage
@@ -120,6 +120,8 @@ def to_problem(exc: Exception) -> Problem:
         slug = {404: "not-found", 405: "method-not-allowed"}.get(exc.status_code, "http-error")
         title = {404: "Not found", 405: "Method not allowed"}.get(exc.status_code, "HTTP error")
         return Problem(exc.status_code, slug, title, "", dict(exc.headers or {}))
+    if isinstance(exc, ClientDisconnect):  # nobody is left to read the answer
+        return Problem(400, "client-disconnected", "Client disconnected", "")
     if isinstance(exc, TimeoutError):
         return Problem(503, "upstream-timeout", "Upstream timeout", "a dependency timed out")
     if is_outage(exc):

@@ -28,7 +28,11 @@ def hypercorn_config(settings: Settings) -> Config:
     config.graceful_timeout = settings.shutdown_timeout_seconds
     config.startup_timeout = settings.runtime.start_timeout_seconds * 3 + 30
     config.shutdown_timeout = settings.shutdown_timeout_seconds + 30
-    config.keep_alive_timeout = 75
+    # hostile clients: idle or slow request heads are closed, heads are capped in size
+    config.keep_alive_timeout = settings.http_keep_alive_timeout_seconds
+    config.read_timeout = settings.http_read_timeout_seconds
+    config.h11_max_incomplete_size = settings.http_max_head_bytes
+    config.h2_max_inbound_frame_size = 16 * 1024
     return config
 
 

@@ -84,7 +84,12 @@ class Services:
     redis: Any = None  # the RedisBackend when redis_url is set
 
     async def check_ready(self) -> list[str]:
-        """What is not ready (empty list: ready)."""
+        """What is not ready (empty list: ready): the runtime and the database.
+
+        The blob store is not among them: while it is down, warm functions still
+        serve, and a load balancer dropping every replica would stop them too.
+        See :meth:`check_degraded`.
+        """
         problems: list[str] = []
         if not self.runtime.ready:
             problems.append("runtime")
@@ -92,11 +97,15 @@ class Services:
             await ping(self.engine, self.settings.store_timeout_seconds)
         except Exception:
             problems.append("database")
+        return problems
+
+    async def check_degraded(self) -> list[str]:
+        """Parts that are down without making the replica unready (cold loads, deploys)."""
         try:
             await self.blobs.ping()
         except Exception:
-            problems.append("blobs")
-        return problems
+            return ["blobs"]
+        return []
 
 
 @contextlib.asynccontextmanager

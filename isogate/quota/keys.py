@@ -87,6 +87,8 @@ class SqlKeyStore:
     ) -> tuple[ApiKey, str]:
         """Issue a lease; returns it with the secret (shown once, never stored)."""
         self._check_ttl(ttl_seconds)
+        if "\x00" in name or not _encodable(name):  # PostgreSQL text holds neither
+            raise InvalidInput("name must be text without NUL or unpaired surrogates")
         secret = new_secret()
         now = time.time()
         key_id = "key_" + secrets.token_hex(8)
@@ -187,6 +189,14 @@ class SqlKeyStore:
         if row is None or not hmac.compare_digest(row.secret_hash, digest):
             return None
         return _row_to_key(row)
+
+
+def _encodable(s: str) -> bool:
+    try:
+        s.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
 
 
 class _Row:

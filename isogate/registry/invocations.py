@@ -22,6 +22,13 @@ MAX_LINE = 2000
 MAX_PENDING = 10_000
 
 
+def _text(s: str) -> str:
+    """Text every database stores: no NUL (PostgreSQL refuses it), no lone surrogates."""
+    if s.isascii() and "\x00" not in s:
+        return s
+    return s.encode("utf-8", "replace").decode("utf-8").replace("\x00", "\ufffd")
+
+
 class InvocationLog(Protocol):
     """Recent invocations per function."""
 
@@ -50,7 +57,7 @@ class SqlInvocationLog:
         if len(self._pending) >= MAX_PENDING:
             log.warning("invocation record queue full; dropping a record")
             return
-        logs = tuple(line[:MAX_LINE] for line in rec.logs[:MAX_LOG_LINES])
+        logs = tuple(_text(line[:MAX_LINE]) for line in rec.logs[:MAX_LOG_LINES])
         if len(rec.logs) > MAX_LOG_LINES:
             logs += (f"... {len(rec.logs) - MAX_LOG_LINES} more lines",)
         self._pending.append(
@@ -64,7 +71,7 @@ class SqlInvocationLog:
                 duration_ms=rec.duration_ms,
                 cold=rec.cold,
                 logs=logs,
-                error=rec.error[:MAX_LINE] if rec.error else None,
+                error=_text(rec.error[:MAX_LINE]) if rec.error else None,
             )
         )
 

@@ -233,6 +233,13 @@ class Executor:
                     logs=result.logs if result else (),
                     detail=f"time limit of {int(timeout_s * 1000)} ms exceeded",
                 )
+            if result.outcome is Outcome.OK and len(result.body) > self._max_response_body:
+                # The prelude counts UTF-16 units; UTF-8 may be up to 3 bytes per unit.
+                return RawResult(
+                    Outcome.TOO_LARGE,
+                    logs=result.logs,
+                    detail=f"response body over {self._max_response_body} bytes",
+                )
             return result
         finally:
             sandbox.leave()

@@ -75,6 +75,37 @@ def self_test() -> dict[str, Any]:
     return {"ok": ok, "intl": text}
 
 
+RSS_POLL_S = 0.01
+
+
+def _rss_bytes() -> int:
+    with open("/proc/self/statm", "rb") as f:
+        return int(f.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
+
+
+def _guard_rss(limit_bytes: int) -> None:
+    """Stop this process when its resident memory passes ``limit_bytes``.
+
+    V8's heap limit does not cover ArrayBuffer backing stores or WebAssembly
+    memories (calloc'ed / mmap'ed outside the heap): one invocation could commit
+    gigabytes and keep them in a global. Past the limit the worker exits like a
+    heap over its limit does; the supervisor fails its in-flight invocations as
+    ``crashed``, gives them a strike and restarts it.
+    """
+    import time
+
+    while True:
+        time.sleep(RSS_POLL_S)
+        try:
+            rss = _rss_bytes()
+        except (OSError, ValueError, IndexError):
+            return  # no /proc: nothing to watch
+        if rss > limit_bytes:
+            message = f"runtime worker over its memory limit ({rss >> 20} MB); exiting\n"
+            os.write(2, message.encode())
+            os._exit(70)
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="isogate-runtime-worker")
     parser.add_argument("--config", required=True, help="RuntimeSettings as JSON")
@@ -134,6 +165,12 @@ def main(argv: list[str] | None = None) -> int:
     ]
     for t in threads:
         t.start()
+    from isogate.config.runtime import RuntimeSettings
+
+    rss_limit = RuntimeSettings(**config).worker_rss_limit_mb
+    threading.Thread(
+        target=_guard_rss, args=(rss_limit << 20,), name="isogate-rss-guard", daemon=True
+    ).start()
     write_all(control_fd, pack({"op": "ready", "pid": os.getpid(), "executors": len(pairs)}))
 
     # The supervisor stops us by closing stdin (and the request pipes, which ends

@@ -150,3 +150,12 @@ async def test_usage_store_replaces_and_survives_concurrent_saves(engine: AsyncE
     got = await store.load("key_a")
     assert got.period_start == 20.0 and 3 <= got.uses <= 8
     assert 3 <= (await store.load("key_b")).uses <= 8
+
+
+async def test_key_names_any_database_can_store(engine: AsyncEngine) -> None:
+    keys = SqlKeyStore(engine, 5, 86400)
+    for bad in ["a\x00b", "x\ud800"]:
+        with pytest.raises(InvalidInput):
+            await keys.create("acme", bad, 3600, ["*"], POLICY)
+    key, _ = await keys.create("acme", "é 😀 ok", 3600, ["*"], POLICY)
+    assert (await keys.get("acme", key.id)).name == "é 😀 ok"

@@ -542,7 +542,7 @@ class Response extends Body {
     return r;
   }
   static {
-    responseWire = (r) => {
+    responseWire = (r, maxBody) => {
       if (r === null || typeof r !== 'object' || !(#status in r)) {
         throw new TypeError_('not a Response');
       }
@@ -551,6 +551,12 @@ class Response extends Body {
       }
       const st = bodyOf(r);
       if (st.used) throw usedError();
+      // Over the cap before touching the data: a huge string may be a rope that
+      // would have to be flattened (hundreds of MB) just to be rejected.
+      if (maxBody !== undefined) {
+        const units = st.kind === KIND_BYTES ? st.length : st.kind === KIND_NONE ? 0 : st.data.length;
+        if (units > maxBody) return { __proto__: null, tooLarge: true };
+      }
       let body = '';
       let encoding = 'utf8';
       if (st.kind === KIND_STRING) {
@@ -617,6 +623,6 @@ function requestFromWire(w) {
   return req;
 }
 
-function responseToWire(r) {
-  return responseWire(r);
+function responseToWire(r, maxBody) {
+  return responseWire(r, maxBody);
 }

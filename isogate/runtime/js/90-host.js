@@ -18,6 +18,14 @@ let response = undefined;
 let failure = undefined;
 let waitPending = 0;
 let responded = false;
+// Which invocation a promise reaction belongs to: a promise left pending by an
+// earlier invocation (its resolve kept in a global) must not answer a later one.
+let generation = 0;
+let loaded = false;     // load() runs once per context, and only from the host
+// Bounds on error text sent to the host (Python cuts at the same sizes).
+const MAX_ERROR_NAME = 200;
+const MAX_ERROR_MESSAGE = 4096;
+const MAX_ERROR_STACK = 16384;
 
 // Serialise a primitive string as a JSON string literal. JSON.stringify on a
 // primitive never consults toJSON, so tenant tampering cannot reach it.
@@ -25,10 +33,12 @@ function q(s) {
   return JSON_stringify(String_(s));
 }
 
-function safeString(v, fallback) {
+function safeString(v, fallback, max) {
   try {
     if (v === undefined) return fallback;
-    return String_(v);
+    const s = String_(v);
+    // Cut before serialising: a getter may return megabytes.
+    return max !== undefined && s.length > max ? StringPrototypeSlice(s, 0, max) : s;
   } catch (e) {
     return fallback;
   }
@@ -42,17 +52,21 @@ function describeError(e) {
   let stack = '';
   try {
     if ((typeof e === 'object' && e !== null) || typeof e === 'function') {
-      name = safeString(e.name, 'Error');
-      message = safeString(e.message, '');
-      stack = safeString(e.stack, '');
+      name = safeString(e.name, 'Error', MAX_ERROR_NAME);
+      message = safeString(e.message, '', MAX_ERROR_MESSAGE);
+      stack = safeString(e.stack, '', MAX_ERROR_STACK);
     } else {
       name = 'Uncaught';
-      message = safeString(e, '<unprintable value>');
+      message = safeString(e, '<unprintable value>', MAX_ERROR_MESSAGE);
     }
   } catch (err) {
     message = '<unprintable error>';
   }
-  return '{"name":' + q(name) + ',"message":' + q(message) + ',"stack":' + q(stack) + '}';
+  try {
+    return '{"name":' + q(name) + ',"message":' + q(message) + ',"stack":' + q(stack) + '}';
+  } catch (err) {
+    return '{"name":"Error","message":"<unprintable error>","stack":""}';
+  }
 }
 
 function logsJSON() {
@@ -101,9 +115,11 @@ function addEventListener(type, listener) {
 }
 
 function addWaitUntil(p) {
+  const gen = generation;
+  const done = () => { if (gen === generation) waitPending--; };
   waitPending++;
   try {
-    call(Promise_then, Promise_resolve(p), () => { waitPending--; }, () => { waitPending--; });
+    call(Promise_then, Promise_resolve(p), done, done);
   } catch (e) {
     waitPending--;
   }
@@ -116,31 +132,36 @@ const ctxObj = Object_freeze({
   passThroughOnException() {},
 });
 
-function onResponse(r) {
-  if (settled) return;
+function onResponse(r, gen) {
+  if (settled || gen !== generation) return;
   settled = true;
   response = r;
 }
 
-function onFailure(e) {
-  if (settled) return;
+function onFailure(e, gen = generation) {
+  if (settled || gen !== generation) return;
   settled = true;
   failed = true;
   failure = e;
 }
 
 function track(value) {
+  const gen = generation;
   let p;
   try {
     p = Promise_resolve(value);
   } catch (e) {
-    onFailure(e);
+    onFailure(e, gen);
     return;
   }
-  call(Promise_then, p, onResponse, onFailure);
+  call(Promise_then, p, (r) => onResponse(r, gen), (e) => onFailure(e, gen));
 }
 
 function load(factory, configJSON) {
+  // Once per context: a tenant calling __isogate.load() again could swap its
+  // handler mid-flight or raise its own response body cap.
+  if (loaded) throw new TypeError_('__isogate.load() may only be called by the host');
+  loaded = true;
   consoleBuffer.reset();
   let config;
   try {
@@ -192,6 +213,10 @@ function load(factory, configJSON) {
 }
 
 function invoke(requestJSON, seed) {
+  // Tenant code may call invoke() again (it is reachable); that only restarts its
+  // own invocation, and the generation makes the outer one's reactions stale.
+  // (No busy flag: a terminated invoke() never runs its finally block.)
+  generation++;
   settled = false;
   failed = false;
   response = undefined;
@@ -217,8 +242,18 @@ function invoke(requestJSON, seed) {
   }
 }
 
-// Called in a second script, after the microtasks of invoke() have run.
+// Called in a second script, after the microtasks of invoke() have run. Never
+// throws: an exception leaving the host's eval would be converted by stpyv8,
+// which may run tenant getters with the GIL held.
 function result() {
+  try {
+    return resultJSON();
+  } catch (e) {
+    return '{"outcome":"js_error","error":{"name":"Error","message":"the result could not be read","stack":""},"logs":[]}';
+  }
+}
+
+function resultJSON() {
   if (!settled) {
     return '{"outcome":"unsettled","logs":' + logsJSON() + '}';
   }
@@ -227,12 +262,15 @@ function result() {
   }
   let wire;
   try {
-    wire = responseToWire(response);
+    wire = responseToWire(response, maxResponseBody);
   } catch (e) {
     let why = typeName(response);
     if (why === 'Response') why = 'a Response that cannot be sent: ' + safeString(e && e.message, '');
     const err = new TypeError_('the handler did not return a usable Response (got ' + why + ')');
     return '{"outcome":"js_error","error":' + describeError(err) + ',"logs":' + logsJSON() + '}';
+  }
+  if (wire.tooLarge === true) {
+    return '{"outcome":"too_large","detail":' + q('response body over ' + maxResponseBody + ' bytes') + ',"logs":' + logsJSON() + '}';
   }
   const body = wire.body;
   if (body.length > maxResponseBody) {
@@ -244,6 +282,12 @@ function result() {
     } catch (e) {}
   }
   const h = wire.headers;
+  // Headers have no cap of their own in the prelude: bound them like the body.
+  let headerBytes = 0;
+  for (let i = 0; i < h.length; i++) headerBytes += h[i][0].length + h[i][1].length;
+  if (headerBytes > maxResponseBody) {
+    return '{"outcome":"too_large","detail":' + q('response headers over ' + maxResponseBody + ' bytes') + ',"logs":' + logsJSON() + '}';
+  }
   let hs = '[';
   for (let i = 0; i < h.length; i++) {
     if (i) hs += ',';
@@ -264,6 +308,7 @@ function result() {
 // code exists in this context: V8 compiles functions lazily per isolate, and a
 // pre-warmed isolate should not pay that on its function's first request.
 function warmup() {
+  if (loaded) throw new TypeError_('__isogate.warmup() may only be called by the host');
   handlerObj = undefined;
   handlerFn = () => Response_.json({ warm: true }, { headers: { 'x-warm': '1' } });
   envObj = {};
@@ -280,6 +325,7 @@ function warmup() {
     envObj = undefined;
     fetchListeners = [];
     consoleBuffer.reset();
+    generation++;
   }
   return 'ok';
 }

@@ -61,20 +61,19 @@ def test_s3_down(data_dir: Path, pg_url: str, seaweedfs_factory: Callable[[], Se
         assert t.http.get("/fn/warm").text == "warm"
 
         s3.stop()
+        # still ready (warm functions serve), the blob store reported as degraded
+        ready = httpx.get(gw.url + "/readyz", timeout=10)
+        assert ready.status_code == 200 and ready.json()["degraded"] == ["blobs"]
         # warm functions keep serving
         for _ in range(3):
             r = t.http.get("/fn/warm")
             assert (r.status_code, r.text) == (200, "warm")
-        # a cold load answers 503 quickly, not a hang
-        started = time.monotonic()
+        # a cold load answers 503 (its deadline), not a hang
         body = assert_problem(t.http.get("/fn/cold"), 503)
         assert body["type"].endswith("/code-unavailable"), body
-        assert time.monotonic() - started < 8
         # a deploy fails cleanly: 503, and no version row without its blob
-        started = time.monotonic()
         assert_problem(t.deploy("warm", V2), 503)
         assert_problem(t.deploy("fresh", V1), 503)
-        assert time.monotonic() - started < 12
         info = t.http.get("/v1/functions/warm", headers=t.auth).json()
         assert [v["version"] for v in info["versions"]] == [1]
         assert t.http.get("/v1/functions/fresh", headers=t.auth).status_code == 404
@@ -140,9 +139,11 @@ def test_postgres_restart(data_dir: Path, pg_url: str, s3_server: SeaweedFS) -> 
             body = assert_problem(httpx.get(gw.url + "/readyz", timeout=10), 503)
             assert "database" in body["failing"]
             # requests get 503 problems, not 500s, and quickly
-            started = time.monotonic()
             assert_problem(t.http.get("/v1/functions", headers=t.auth), 503)
             assert_problem(t.http.post("/v1/keys", headers=t.auth, json={}), 503)
+            assert_problem(t.deploy("hello", V2), 503)
+            login = {"name": t.name, "password": "password-123"}
+            assert_problem(t.http.post("/v1/auth/token", json=login), 503)
             r = t.http.get("/fn/hello", headers={"X-API-Key": "isg_" + "x" * 43})
             assert_problem(r, 503)
             time.sleep(2.5)  # past the function and key caches
@@ -150,7 +151,6 @@ def test_postgres_restart(data_dir: Path, pg_url: str, s3_server: SeaweedFS) -> 
             assert r.status_code in (200, 503), r.text  # a cached lease may still serve
             if r.status_code == 503:
                 assert_problem(r, 503)
-            assert time.monotonic() - started < 20
         finally:
             _pg_ctl("start")
 
@@ -160,6 +160,8 @@ def test_postgres_restart(data_dir: Path, pg_url: str, s3_server: SeaweedFS) -> 
         assert t.http.get("/v1/functions", headers=t.auth).status_code == 200
         new_key = t.key()
         assert t.http.get("/fn/hello", headers={"X-API-Key": new_key["key"]}).text == "v1"
+        info = t.http.get("/v1/functions/hello", headers=t.auth).json()
+        assert [v["version"] for v in info["versions"]] == [1]  # the refused deploy left nothing
     finally:
         assert gw.stop() == 0, gw.log.read_text()[-3000:]
 

@@ -1,0 +1,197 @@
+"""Per-client-address limit on failed authentication (password, login token, API key).
+
+An ASGI middleware counts every 401 answered to a request that presented a credential
+(``Authorization``, ``X-API-Key``, or a login at ``POST /v1/auth/token``) against the
+client address, in fixed windows of ``auth_failure_window_seconds``. Once an address has
+``auth_failure_limit`` failures in the current window, its requests that present a
+credential are answered ``429`` (problem ``auth-rate-limited``, ``Retry-After``) without
+being checked, until the window ends; requests without credentials (public functions,
+health checks) pass. Counters live in process, or in Redis (shared by every replica) when
+``redis_url`` is set, falling back to the process when Redis does not answer.
+
+The address is the TCP peer (``scope["client"]``): behind a reverse proxy every client
+shares the proxy's address, so raise the limit or set it to 0 (off) there.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import math
+import time
+from collections.abc import Callable
+from typing import Any
+
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from isogate.config import Settings
+from isogate.gateway.problems import Problem
+
+log = logging.getLogger(__name__)
+
+#: Addresses tracked in process at most (oldest windows dropped beyond it).
+MAX_TRACKED = 100_000
+
+_REDIS_SCRIPT = """
+local n = redis.call('INCR', KEYS[1])
+if n == 1 then redis.call('EXPIRE', KEYS[1], ARGV[1]) end
+return {n, redis.call('TTL', KEYS[1])}
+"""
+
+
+class AuthFailures:
+    """Fixed-window failure counters per address (in process, optionally Redis)."""
+
+    def __init__(
+        self,
+        limit: int,
+        window_seconds: int,
+        *,
+        clock: Callable[[], float] = time.monotonic,
+        redis: Any = None,
+        prefix: str = "isogate:",
+        redis_timeout: float = 0.5,
+    ) -> None:
+        self.limit = limit
+        self.window = window_seconds
+        self._clock = clock
+        self._local: dict[str, tuple[float, int]] = {}  # address -> (window start, failures)
+        self._redis = redis
+        self._prefix = prefix + "authfail:"
+        self._timeout = redis_timeout
+        self._script = redis.register_script(_REDIS_SCRIPT) if redis is not None else None
+        self._redis_down_until = 0.0
+
+    @property
+    def enabled(self) -> bool:
+        return self.limit > 0
+
+    def attach_redis(self, client: Any, prefix: str, timeout: float) -> None:
+        """Share the counters through Redis from now on."""
+        self._redis = client
+        self._prefix = prefix + "authfail:"
+        self._timeout = timeout
+        self._script = client.register_script(_REDIS_SCRIPT)
+
+    def _local_state(self, address: str) -> tuple[float, int]:
+        now = self._clock()
+        start, count = self._local.get(address, (now, 0))
+        if now - start >= self.window:
+            start, count = now, 0
+        return start, count
+
+    def _use_redis(self) -> bool:
+        return self._script is not None and self._clock() >= self._redis_down_until
+
+    def _redis_failed(self, exc: BaseException) -> None:
+        if self._clock() >= self._redis_down_until:
+            log.warning("auth failure limiter: Redis unreachable (%s); counting in process", exc)
+        self._redis_down_until = self._clock() + 1.0
+
+    async def blocked_for(self, address: str) -> int | None:
+        """Seconds until ``address`` may try again, or ``None`` if it may now."""
+        if not self.enabled:
+            return None
+        if self._use_redis():
+            try:
+                async with asyncio.timeout(self._timeout):
+                    key = self._prefix + address
+                    count, ttl = (
+                        await self._redis.pipeline(transaction=False).get(key).ttl(key).execute()
+                    )
+                if count is not None and int(count) >= self.limit:
+                    return max(1, int(ttl))
+                return None
+            except Exception as exc:
+                self._redis_failed(exc)
+        start, count = self._local_state(address)
+        if count >= self.limit:
+            return max(1, math.ceil(start + self.window - self._clock()))
+        return None
+
+    async def failed(self, address: str) -> None:
+        """Count one failure of ``address``."""
+        if not self.enabled:
+            return
+        if self._use_redis():
+            try:
+                async with asyncio.timeout(self._timeout):
+                    await self._script(keys=[self._prefix + address], args=[self.window])
+                return
+            except Exception as exc:
+                self._redis_failed(exc)
+        start, count = self._local_state(address)
+        if address not in self._local and len(self._local) >= MAX_TRACKED:
+            self._evict()
+        self._local[address] = (start, count + 1)
+
+    def _evict(self) -> None:
+        now = self._clock()
+        for addr in [a for a, (s, _) in self._local.items() if now - s >= self.window]:
+            del self._local[addr]
+        while len(self._local) >= MAX_TRACKED:  # all live: drop the oldest windows
+            del self._local[next(iter(self._local))]
+
+
+def _presents_credentials(scope: Scope) -> bool:
+    if scope["path"] == "/v1/auth/token":
+        return True
+    return any(k in (b"authorization", b"x-api-key") for k, _ in scope["headers"])
+
+
+def rate_limited(retry_after: int) -> Problem:
+    """The 429 problem of an address with too many failed attempts."""
+    return Problem(
+        429,
+        "auth-rate-limited",
+        "Too many failed authentication attempts",
+        "too many failed authentication attempts from this address; try again later",
+        {"Retry-After": str(retry_after)},
+    )
+
+
+class AuthFailureLimit:
+    """ASGI middleware around the app: refuse blocked addresses, count 401s."""
+
+    def __init__(self, app: ASGIApp, settings: Settings) -> None:
+        self.app = app
+        self.failures = AuthFailures(
+            settings.auth_failure_limit, settings.auth_failure_window_seconds
+        )
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or not self.failures.enabled or not _presents_credentials(scope):
+            await self.app(scope, receive, send)
+            return
+        self._maybe_attach_redis(scope)
+        client = scope.get("client")
+        address = client[0] if client else "unknown"
+        wait = await self.failures.blocked_for(address)
+        if wait is not None:
+            await rate_limited(wait).response()(scope, receive, send)
+            return
+        status = 0
+
+        async def watch(message: Message) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = message["status"]
+            await send(message)
+
+        try:
+            await self.app(scope, receive, watch)
+        finally:
+            if status == 401:
+                await self.failures.failed(address)
+
+    def _maybe_attach_redis(self, scope: Scope) -> None:
+        if self.failures._script is not None:
+            return
+        app = scope.get("app")
+        svc = getattr(getattr(app, "state", None), "services", None)
+        backend = getattr(svc, "redis", None)
+        if backend is not None:
+            settings = backend.settings
+            self.failures.attach_redis(
+                backend.client, settings.redis_prefix, settings.redis_timeout_seconds
+            )

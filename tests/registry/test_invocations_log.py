@@ -1,0 +1,58 @@
+"""Invocation records on SQLite and PostgreSQL: retention, order, awkward text."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import pytest
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from isogate.config import Settings
+from isogate.gateway.database import create_engine, migrate
+from isogate.registry.invocations import SqlInvocationLog
+from isogate.registry.models import InvocationRecord
+
+
+@pytest.fixture
+async def engine(tmp_path: Path, database_url: str | None) -> AsyncIterator[AsyncEngine]:
+    eng = create_engine(Settings(data_dir=tmp_path, database_url=database_url))
+    await migrate(eng)
+    yield eng
+    await eng.dispose()
+
+
+def rec(n: int, fn: str = "hello", **kw: object) -> InvocationRecord:
+    values: dict = {
+        "id": f"inv_{n:04d}",
+        "function": fn,
+        "version": 1,
+        "time": 1000.0 + n,
+        "status": 200,
+        "outcome": "ok",
+        "duration_ms": 1.5,
+        "cold": n == 0,
+        "logs": (f"line {n}",),
+        "error": None,
+        **kw,
+    }
+    return InvocationRecord(**values)
+
+
+async def test_retention_and_order(engine: AsyncEngine) -> None:
+    log = SqlInvocationLog(engine, 5, retention=3)
+    for n in range(5):
+        log.record(rec(n))
+    log.record(rec(99, fn="other"))
+    got = await log.recent("hello", 10)
+    assert [r.id for r in got] == ["inv_0004", "inv_0003", "inv_0002"]
+    assert got[0].logs == ("line 4",) and got[0].cold is False
+    assert [r.id for r in await log.recent("other", 10)] == ["inv_0099"]
+
+
+async def test_awkward_text_is_kept(engine: AsyncEngine) -> None:
+    log = SqlInvocationLog(engine, 5, retention=10)
+    log.record(rec(1, logs=("nul \x00 here", "é 😀", "\ud800?"), error="Error: a\x00b"))
+    (got,) = await log.recent("hello", 10)
+    assert got.logs == ("nul \ufffd here", "é 😀", "??")  # the same on both databases
+    assert got.error == "Error: a\ufffdb"
