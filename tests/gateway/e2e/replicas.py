@@ -1,11 +1,12 @@
 """Two ``isogate serve`` replicas sharing Redis, the metadata database and the blob store.
 
-Backends (``ISOGATE_TEST_REPLICA_BACKEND``, comma-separated; default ``sqlite``):
+Backends (``ISOGATE_TEST_REPLICA_BACKEND``, comma-separated; default ``postgres``):
 
-* ``sqlite`` (default): both replicas use one data dir, so one SQLite file (WAL) and one
-  blob folder;
-* ``postgres``: a fresh PostgreSQL database (127.0.0.1:5432) and a bucket on the session's
-  SeaweedFS S3 server; each replica has a data dir of its own.
+* ``postgres`` (default, the production layout): a fresh PostgreSQL database
+  (127.0.0.1:5432) and a bucket on the session's SeaweedFS S3 server; each replica has a
+  data dir of its own;
+* ``sqlite``: both replicas use one data dir, so one SQLite file (WAL) and one blob
+  folder.
 
 Redis is the shared test Redis under this session's prefix (or a private server).
 """
@@ -50,9 +51,9 @@ class Pair:
         return codes
 
 
-#: The shared backends the replica tests run on: ``ISOGATE_TEST_REPLICA_BACKEND=sqlite``
-#: (default), ``postgres`` or ``sqlite,postgres``.
-BACKENDS = os.environ.get("ISOGATE_TEST_REPLICA_BACKEND", "sqlite").split(",")
+#: The shared backends the replica tests run on: ``ISOGATE_TEST_REPLICA_BACKEND=postgres``
+#: (default), ``sqlite`` or ``postgres,sqlite``.
+BACKENDS = os.environ.get("ISOGATE_TEST_REPLICA_BACKEND", "postgres").split(",")
 
 
 def backend_env(
