@@ -82,7 +82,7 @@ class _Executor:
 class _Pending:
     ref: FunctionRef
     request: InvokeRequest
-    future: asyncio.Future[InvokeResult]
+    future: asyncio.Future[InvokeResult | _Executor]
     enqueued: float
     dispatched: bool = False
     call: asyncio.Future[dict[str, Any]] | None = None  # the current exchange with a worker
@@ -163,7 +163,6 @@ class Runtime:
         self._started = False
         self._own_home = worker_home is None
         self._home = worker_home or tempfile.mkdtemp(prefix="isogate-runtime-")
-        self._tasks: set[asyncio.Task[Any]] = set()
         self._reaper: asyncio.Task[None] | None = None
         self._prewarm_waiters: list[asyncio.Future[None]] = []
 
@@ -187,8 +186,6 @@ class Runtime:
                 p.future.set_result(_result(Outcome.OVERLOADED, detail="runtime shutting down"))
         for w in self._workers:
             await self._stop_worker(w)
-        for t in list(self._tasks):
-            t.cancel()
         if self._own_home:
             shutil.rmtree(self._home, ignore_errors=True)
 
@@ -321,6 +318,10 @@ class Runtime:
                 await proc.wait()
         for ex in w.executors:
             ex.close_pipes()
+        calls, w.calls = w.calls, {}
+        for call in calls.values():  # nothing will answer them any more
+            if not call.future.done():
+                call.future.set_result({"op": "crashed"})
         for task in (w.reader, w.stderr_task):
             if task:
                 task.cancel()
@@ -462,16 +463,9 @@ class Runtime:
         ex.warm[pending.ref.key] = time.monotonic()
 
     def _dispatch(self, pending: _Pending, ex: _Executor) -> None:
-        """Hand a queued invocation to ``ex`` in a task of its own."""
+        """Hand a queued invocation its executor: its own task then runs the exchange."""
         self._reserve(pending, ex)
-        task = asyncio.create_task(self._run_queued(pending, ex))
-        self._tasks.add(task)
-        task.add_done_callback(self._tasks.discard)
-
-    async def _run_queued(self, pending: _Pending, ex: _Executor) -> None:
-        result = await self._run(pending, ex)
-        if not pending.future.done():
-            pending.future.set_result(result)
+        pending.future.set_result(ex)
 
     def _release(self, ex: _Executor) -> None:
         ex.busy = False
@@ -528,9 +522,18 @@ class Runtime:
             # worker has its own deadline.
             timer = loop.call_later(self.settings.queue_timeout_ms / 1000, self._expire, pending)
             try:
-                return await pending.future
+                # Resolved with the executor it was given, or with an answer (expired).
+                got = await pending.future
+            except asyncio.CancelledError:
+                fut = pending.future
+                if fut.done() and not fut.cancelled() and isinstance(fut.result(), _Executor):
+                    self._release_if_current(fut.result())  # given, but never used
+                raise
             finally:
                 timer.cancel()
+            if isinstance(got, _Executor):
+                return await self._run(pending, got)
+            return got
         finally:
             self._inflight -= 1
 
