@@ -8,6 +8,7 @@ quota check-and-count (429) → runtime. Outcomes map to HTTP in :mod:`outcomes`
 from __future__ import annotations
 
 import asyncio
+import itertools
 import logging
 import re
 import secrets
@@ -63,8 +64,14 @@ def _presented_key(request: Request) -> tuple[str | None, str | None]:
     return None, None
 
 
+# Invocation ids need to be unique, not secret: a random per-process prefix (so
+# replicas and restarts never collide) and a counter, instead of a syscall per request.
+_ID_PREFIX = "inv_" + secrets.token_hex(6)
+_ID_COUNTER = itertools.count(1)
+
+
 def _invocation_id() -> str:
-    return "inv_" + secrets.token_hex(10)
+    return f"{_ID_PREFIX}{next(_ID_COUNTER):08x}"
 
 
 async def _invoke(request: Request, svc: Services, fn: Function) -> Response:
@@ -208,6 +215,9 @@ async def invoke_by_name(request: Request) -> Response:
 
 async def invoke_by_route(scope: Scope, receive: Receive, send: Send) -> None:
     """Router fallback: a claimed route pattern, else a 404 problem."""
+    if scope["type"] == "websocket":  # not served: refused before the handshake (403)
+        await send({"type": "websocket.close", "code": 1008})
+        return
     if scope["type"] != "http":
         return
     request = Request(scope, receive)
