@@ -33,11 +33,12 @@ HELLO_JS = (
 # ------------------------------------------------------------------ bare server
 
 
-def run_bare(port: int) -> None:
-    """A bare Starlette route on Hypercorn, configured like the gateway."""
+def run_bare(port: int, text: bool = False) -> None:
+    """A bare Starlette route on Hypercorn, configured like the gateway (``text``: the
+    route answers ``hello`` as text/plain instead of a small JSON document)."""
     from hypercorn.asyncio import serve
     from starlette.applications import Starlette
-    from starlette.responses import JSONResponse
+    from starlette.responses import JSONResponse, PlainTextResponse
     from starlette.routing import Route
 
     from isogate.config import load_settings
@@ -45,6 +46,8 @@ def run_bare(port: int) -> None:
 
     async def hello(request):  # type: ignore[no-untyped-def]
         await request.body()
+        if text:
+            return PlainTextResponse("hello")
         return JSONResponse({"hello": "world"})
 
     app = Starlette(routes=[Route("/hello", hello, methods=["GET", "POST"])])
@@ -122,6 +125,8 @@ async def _load(url: str, headers: dict[str, str], concurrency: int, duration: f
         "rps": len(lat) / elapsed,
         "p50_ms": pct(0.50),
         "p99_ms": pct(0.99),
+        "p999_ms": pct(0.999),
+        "mean_ms": sum(lat) / len(lat) * 1000 if lat else float("nan"),
     }
 
 
@@ -180,6 +185,7 @@ def main() -> None:
     lp.add_argument("-H", "--header", action="append", default=[])
     bp = sub.add_parser("bare")
     bp.add_argument("port", type=int)
+    bp.add_argument("--text", action="store_true", help="answer 'hello' as text/plain")
     p.add_argument("--concurrency", type=int, default=32)
     p.add_argument("--duration", type=float, default=10)
     p.add_argument("--workers", type=int, default=1, help="runtime worker processes")
@@ -189,7 +195,7 @@ def main() -> None:
         run_load(args)
         return
     if args.mode == "bare":
-        run_bare(args.port)
+        run_bare(args.port, args.text)
         return
 
     env = {k: v for k, v in os.environ.items() if not k.startswith("ISOGATE_")}
