@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 
 from starlette.requests import Request
 from starlette.responses import Response
@@ -123,6 +124,11 @@ async def deploy(request: Request) -> Response:
     )
     svc.resolver.invalidate(name)
     svc.runtime.unquarantine(name)
+    # The first invocation after a deploy should find everything at hand: the code
+    # (also shared with other replicas through Redis) and the function's metadata.
+    await svc.code.remember(version.sha256, spec.code)
+    with contextlib.suppress(Exception):
+        await svc.resolver.resolve(name)
     return json_response(
         {"name": name, "version": version.version, "sha256": version.sha256},
         201,

@@ -94,6 +94,10 @@ class TokenIssuer:
         sub = claims.get("sub")
         if not isinstance(sub, str) or not sub:
             raise _unauthorized("invalid token")
+        for claim in ("exp", "iat", "nbf"):  # NumericDate is a JSON number (RFC 7519)
+            value = claims.get(claim, 0)
+            if isinstance(value, bool) or not isinstance(value, int | float):
+                raise _unauthorized("invalid token")
         return sub
 
 

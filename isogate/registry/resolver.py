@@ -135,6 +135,12 @@ class CodeLoader:
             self._count("memory")
         return await asyncio.shield(fut)
 
+    async def remember(self, sha256: str, source: str) -> None:
+        """Keep freshly deployed code at hand: its first invocation reads no blob."""
+        self._cache.put(sha256, source)
+        if self.shared is not None:
+            await self.shared.put(sha256, source)
+
     async def _fetch(self, sha256: str) -> str:
         shared = self.shared
         src = await shared.get(sha256) if shared is not None else None

@@ -1017,7 +1017,7 @@ class URLSearchParams {
           if (p === null || (typeof p !== 'object' && typeof p !== 'function')) {
             throw new TypeError_('Each query pair must be an iterable [name, value] tuple');
           }
-          const items = [];
+          const items = newList(); // no Array.prototype setters
           for (const x of p) items[items.length] = x;
           if (items.length !== 2) {
             throw new TypeError_('Each query pair must be an iterable [name, value] tuple');

@@ -94,7 +94,7 @@ class Headers {
         if (p === null || (typeof p !== 'object' && typeof p !== 'function')) {
           throw new TypeError_('To initialize a Headers object from a sequence, each inner sequence must have exactly two elements.');
         }
-        const items = [];
+        const items = newList(); // no Array.prototype setters
         for (const x of p) items[items.length] = x;
         if (items.length !== 2) {
           throw new TypeError_('To initialize a Headers object from a sequence, each inner sequence must have exactly two elements.');
