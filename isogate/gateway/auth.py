@@ -98,6 +98,8 @@ class TokenIssuer:
             value = claims.get(claim, 0)
             if isinstance(value, bool) or not isinstance(value, int | float):
                 raise _unauthorized("invalid token")
+        if claims["exp"] - time.time() > self.ttl_seconds + 60:  # longer than we ever issue
+            raise _unauthorized("invalid token")
         return sub
 
 
