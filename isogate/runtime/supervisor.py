@@ -111,6 +111,7 @@ class _Worker:
         self.stderr_task: asyncio.Task[None] | None = None
         self.ready: asyncio.Future[None] | None = None
         self.warmed: asyncio.Future[None] | None = None
+        self.solo: str | None = None  # a suspect running alone here (crash attribution)
 
     def send(self, message: dict[str, Any]) -> None:
         pipe = self.executors[message["ex"]].pipe
@@ -155,6 +156,7 @@ class Runtime:
         self._ids = itertools.count(1)
         self._strikes: dict[str, deque[float]] = {}
         self._quarantined: set[str] = set()
+        self._suspects: set[str] = set()  # in flight during an ambiguous crash
         self._cold_starts = 0
         self._terminations = 0
         self._crashes = 0
@@ -400,22 +402,22 @@ class Runtime:
                 await proc.wait()
         self._crashes += 1
         now = time.monotonic()
-        suspects = {call.pending.ref.key for call in w.calls.values()}
+        in_flight = {call.pending.ref.key for call in w.calls.values()}
         log.error(
             "runtime worker %d died (exit %s) with %d invocation(s) in flight: %s",
             w.slot,
             proc.returncode,
             len(w.calls),
-            sorted(suspects),
+            sorted(in_flight),
         )
-        for key in suspects:
-            strikes = self._strikes.setdefault(key, deque())
-            strikes.append(now)
-            while strikes and now - strikes[0] > self.settings.quarantine_window_seconds:
-                strikes.popleft()
-            if len(strikes) >= self.settings.quarantine_crashes:
-                self._quarantined.add(key)
-                log.error("function %s quarantined after %d crashes", key, len(strikes))
+        # Attribution: a crash with one function in flight is that function's (a
+        # strike). With several, nobody is blamed yet: each becomes a suspect whose
+        # next call runs alone on a worker, where a crash is unambiguous.
+        if len(in_flight) == 1:
+            self._strike(next(iter(in_flight)), now)
+        else:
+            self._suspects.update(in_flight)
+        w.solo = None
         calls, w.calls = w.calls, {}
         for call in calls.values():
             if not call.future.done():
@@ -438,6 +440,16 @@ class Runtime:
                 log.error("restarting runtime worker %d failed: %s", w.slot, exc)
                 await asyncio.sleep(min(0.1 * 2**attempt, 5))
 
+    def _strike(self, key: str, now: float) -> None:
+        self._suspects.discard(key)
+        strikes = self._strikes.setdefault(key, deque())
+        strikes.append(now)
+        while strikes and now - strikes[0] > self.settings.quarantine_window_seconds:
+            strikes.popleft()
+        if len(strikes) >= self.settings.quarantine_crashes:
+            self._quarantined.add(key)
+            log.error("function %s quarantined after %d crashes", key, len(strikes))
+
     # -- routing -----------------------------------------------------------------------
 
     def _executors(self) -> list[_Executor]:
@@ -447,7 +459,9 @@ class Runtime:
         return sum(1 for ex in self._executors() if key in ex.warm)
 
     def _pick(self, key: str) -> _Executor | None:
-        idle = [ex for ex in self._executors() if not ex.busy]
+        if key in self._suspects:
+            return self._pick_solo(key)
+        idle = [ex for ex in self._executors() if not ex.busy and ex.worker.solo is None]
         if not idle:
             return None
         warm = [ex for ex in idle if key in ex.warm]
@@ -457,7 +471,17 @@ class Runtime:
             return None
         return min(idle, key=lambda ex: len(ex.warm))
 
+    def _pick_solo(self, key: str) -> _Executor | None:
+        """An executor of a worker with nothing else running (for a crash suspect)."""
+        for w in self._workers:
+            if w.alive and w.solo is None and not any(ex.busy for ex in w.executors):
+                warm = [ex for ex in w.executors if key in ex.warm]
+                return warm[0] if warm else w.executors[0]
+        return None
+
     def _reserve(self, pending: _Pending, ex: _Executor) -> None:
+        if pending.ref.key in self._suspects:
+            ex.worker.solo = pending.ref.key
         ex.busy = True
         pending.dispatched = True
         ex.warm[pending.ref.key] = time.monotonic()
@@ -484,8 +508,10 @@ class Runtime:
                 continue
             ex = self._pick(p.ref.key)
             if ex is None:
-                keep.append(p)  # its function is at its concurrency cap: let others pass
-                continue
+                keep.append(p)
+                if p.ref.key in self._suspects:
+                    break  # let a worker fall idle for it: others wait behind it
+                continue  # its function is at its concurrency cap: let others pass
             self._dispatch(p, ex)
             idle -= 1
         keep.extend(self._queue)
@@ -566,8 +592,12 @@ class Runtime:
             log.exception("invocation of %s failed in the supervisor", pending.ref.key)
             outcome = _result(Outcome.CRASHED, detail=f"runtime error: {type(exc).__name__}")
         finally:
+            if ex.worker.solo == pending.ref.key:
+                ex.worker.solo = None
             if release:
                 self._release_if_current(ex)
+        if outcome.outcome is not Outcome.CRASHED:
+            self._suspects.discard(pending.ref.key)  # ran alone and the worker lived
         end = time.monotonic()
         t = outcome.timings
         queued = (started - pending.enqueued) * 1000
@@ -728,6 +758,7 @@ class Runtime:
         """Lift quarantine from every version of ``name`` (call on redeploy)."""
         prefix = f"{name}@"
         self._quarantined = {k for k in self._quarantined if not k.startswith(prefix)}
+        self._suspects = {k for k in self._suspects if not k.startswith(prefix)}
         for key in [k for k in self._strikes if k.startswith(prefix)]:
             del self._strikes[key]
 

@@ -468,3 +468,39 @@ async def test_queue_wait_is_bounded(make_runtime) -> None:
     assert (await busy).outcome is Outcome.TIMEOUT
     assert rt.stats().queue_depth == 0
     assert (await rt.invoke(fn(HELLO, name="later"), get())).outcome is Outcome.OK
+
+
+async def test_crash_blames_only_what_ran_alone(make_runtime) -> None:
+    # A bomb that crashes the worker while an innocent function runs beside it: both
+    # become suspects (no strike); each suspect's next call runs alone on the worker,
+    # so the innocent is cleared and only the bomb collects strikes and quarantine.
+    rt = await make_runtime(
+        workers=1, threads_per_worker=2, heap_limit_mb=16, quarantine_crashes=2,
+        default_timeout_ms=10_000,
+    )  # fmt: skip
+    steady = fn(
+        "export default { fetch() { const t = Date.now(); while (Date.now() - t < 400) {}"
+        " return new Response('steady') } }",
+        name="steady",
+        tenant="victim",
+    )
+    bomb = fn(BOMB, name="bomb", tenant="attacker")
+
+    async def ready() -> None:
+        while not rt.ready:
+            await asyncio.sleep(0.01)
+
+    innocent = asyncio.create_task(rt.invoke(steady, get()))
+    await asyncio.sleep(0.1)
+    assert (await rt.invoke(bomb, get())).outcome is Outcome.CRASHED
+    assert (await innocent).outcome is Outcome.CRASHED  # it died with the worker
+    await ready()
+    # Both suspects now: the innocent runs alone and is cleared...
+    assert (await rt.invoke(steady, get())).body == b"steady"
+    # ...the bomb crashes alone (strike 1), then again (strike 2): quarantined.
+    assert (await rt.invoke(bomb, get())).outcome is Outcome.CRASHED
+    await ready()
+    assert (await rt.invoke(bomb, get())).outcome is Outcome.CRASHED
+    await ready()
+    assert (await rt.invoke(bomb, get())).outcome is Outcome.QUARANTINED
+    assert (await rt.invoke(steady, get())).body == b"steady"
