@@ -226,8 +226,9 @@ def soak(args: argparse.Namespace, gateways: list[GatewayProcess], key: str) -> 
     pids = processes(gateways)
     first_pids = dict(pids)
     last = t0
-    header = f"{'t(s)':>6} {'req/s':>6} {'bad':>4} {'p50ms':>6} {'p99ms':>7} {'iso':>4}  " + "  ".join(
-        f"{role:>14}" for role in pids
+    header = (
+        f"{'t(s)':>6} {'req/s':>6} {'bad':>4} {'p50ms':>6} {'p99ms':>7} {'iso':>4}  "
+        + "  ".join(f"{role:>14}" for role in pids)
     )
     print(header + "\n" + " " * 44 + "  ".join(f"{'RSS MB/fds':>14}" for _ in pids))
     while not load.done:
@@ -317,9 +318,7 @@ def judge(
         f"worst window p99 first third {p99_first:.1f} ms, last third {p99_last:.1f} ms; "
         f"isolates {iso0:.0f} -> {iso1:.0f}"
     )
-    fd_range = {
-        role: (base["fds"].get(role), end["fds"].get(role)) for role in first_pids
-    }
+    fd_range = {role: (base["fds"].get(role), end["fds"].get(role)) for role in first_pids}
     print(f"fds (after warm-up -> end): {fd_range}")
     print("verdict:", "; ".join(problems) if problems else "no leak evident")
     return {

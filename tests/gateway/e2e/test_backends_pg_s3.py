@@ -51,7 +51,11 @@ def assert_problem(r: httpx.Response, status: int) -> dict:
 
 def test_s3_down(data_dir: Path, pg_url: str, seaweedfs_factory: Callable[[], SeaweedFS]) -> None:
     s3 = seaweedfs_factory()
-    env = backend_env(pg_url, s3, "faults", ISOGATE_BLOB_TIMEOUT_SECONDS="2")
+    # No in-process code cache: a deploy keeps its code at hand otherwise, and this test
+    # needs a function whose first invocation must read the object store.
+    env = backend_env(
+        pg_url, s3, "faults", ISOGATE_BLOB_TIMEOUT_SECONDS="2", ISOGATE_CODE_CACHE_BYTES="0"
+    )
     gw = GatewayProcess(data_dir, env)
     gw.start()
     try:
