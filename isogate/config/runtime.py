@@ -13,7 +13,7 @@ class RuntimeSettings(BaseModel):
     workers: int = Field(1, ge=1, le=64, description="runtime worker processes")
     threads_per_worker: int = Field(2, ge=1, le=64, description="executor threads per worker")
     prewarm_isolates: int = Field(
-        2, ge=0, le=1024, description="blank isolates each executor keeps ready"
+        8, ge=0, le=1024, description="blank isolates each executor keeps ready"
     )
     heap_limit_mb: int = Field(64, ge=8, le=4096, description="V8 old-space limit per isolate")
     memory_budget_mb: int = Field(

@@ -467,8 +467,15 @@ class Runtime:
         warm = [ex for ex in idle if key in ex.warm]
         if warm:
             return max(warm, key=lambda ex: ex.warm[key])
-        if self._copies(key) >= self.settings.max_concurrency_per_function:
+        copies = self._copies(key)
+        if copies >= self.settings.max_concurrency_per_function:
             return None
+        if copies:
+            # Spill-over only onto a pre-warmed isolate: making one on demand costs
+            # milliseconds, more than waiting for the warm copy to finish its call.
+            idle = [ex for ex in idle if ex.blanks > 0]
+            if not idle:
+                return None
         return min(idle, key=lambda ex: len(ex.warm))
 
     def _pick_solo(self, key: str) -> _Executor | None:
@@ -484,6 +491,8 @@ class Runtime:
             ex.worker.solo = pending.ref.key
         ex.busy = True
         pending.dispatched = True
+        if pending.ref.key not in ex.warm and ex.blanks:
+            ex.blanks -= 1  # a cold load takes a blank (the worker reports the true count)
         ex.warm[pending.ref.key] = time.monotonic()
 
     def _dispatch(self, pending: _Pending, ex: _Executor) -> None:

@@ -59,6 +59,8 @@ class Harness:
         """The canary answers identically on every executor (fresh and warm isolates)."""
         fresh = FunctionRef(**{**_ref_fields(self.canary), "version": self.canary.version + 10**6})
         for ref in (self.canary, fresh):
+            # Spill-over goes only onto pre-warmed isolates: let every executor refill.
+            await self.rt.wait_prewarmed()
             n = len(self.rt._executors())
             results = await asyncio.gather(
                 *(self.rt.invoke(ref, get("http://canary.test/c")) for _ in range(n))
