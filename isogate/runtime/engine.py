@@ -64,15 +64,16 @@ class Engine:
                 try:
                     prepared = check_source(source)
                 except SourceError as exc:
-                    return InvokeResult(Outcome.LOAD_ERROR, error=exc.info)
-                raw = sandbox.load(prepared, tuple((env or {}).items()), max_response_body)
+                    result = InvokeResult(Outcome.LOAD_ERROR, error=exc.info)
+                else:
+                    result = sandbox.load(prepared, tuple((env or {}).items()), max_response_body)
             finally:
                 sandbox.leave()
-            if raw.outcome is Outcome.OK:
+            if result.outcome is Outcome.OK:
                 self._sandbox = sandbox
             else:
                 sandbox.close()
-            return InvokeResult(raw.outcome, logs=raw.logs, error=raw.error, detail=raw.detail)
+            return result
 
         return self._call(job)
 
@@ -87,19 +88,9 @@ class Engine:
                 )
             sandbox.enter()
             try:
-                r = sandbox.invoke(request)
+                return sandbox.invoke(request)
             finally:
                 sandbox.leave()
-            return InvokeResult(
-                r.outcome,
-                r.status,
-                r.headers,
-                r.body,
-                r.logs,
-                r.error,
-                r.detail,
-                status_text=r.status_text,
-            )
 
         return self._call(job)
 

@@ -16,9 +16,9 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from .isolate import RawResult, Sandbox, SourceError, check_source
+from .isolate import Sandbox, SourceError, check_source
 from .protocol import FrameReader
-from .types import InvokeRequest, JSErrorInfo, Outcome
+from .types import InvokeRequest, InvokeResult, JSErrorInfo, Outcome
 from .watchdog import Watchdog
 
 log = logging.getLogger("isogate.runtime.executor")
@@ -151,7 +151,7 @@ class Executor:
             t0 = time.perf_counter()
             loaded = self._load(key, source, fn, timeout_s)
             load_ms = (time.perf_counter() - t0) * 1000
-            if isinstance(loaded, RawResult):
+            if isinstance(loaded, InvokeResult):
                 self._reply(msg, loaded, cold=True, load_ms=load_ms, run_ms=0.0, evicted=[key])
                 return
             warm = loaded
@@ -166,7 +166,7 @@ class Executor:
 
     def _load(
         self, key: str, source: str, fn: dict[str, Any], timeout_s: float
-    ) -> Warm | RawResult:
+    ) -> Warm | InvokeResult:
         sandbox = self._blank()
         sandbox.enter()
         ok = False
@@ -174,7 +174,7 @@ class Executor:
             try:
                 prepared = check_source(source)
             except SourceError as exc:
-                return RawResult(Outcome.LOAD_ERROR, error=exc.info)
+                return InvokeResult(Outcome.LOAD_ERROR, error=exc.info)
             ticket = self._watchdog.arm(sandbox.isolate, timeout_s)
             try:
                 result = sandbox.load(
@@ -184,7 +184,7 @@ class Executor:
                 fired = self._watchdog.disarm(ticket)
             if fired:
                 sandbox.burn_termination()
-                return RawResult(
+                return InvokeResult(
                     Outcome.TIMEOUT, detail=f"top-level code exceeded {fn['timeout_ms']} ms"
                 )
             if result.outcome is not Outcome.OK:
@@ -213,7 +213,7 @@ class Executor:
             evicted.append(key)
         return evicted
 
-    def _run(self, sandbox: Sandbox, req: dict[str, Any], timeout_s: float) -> RawResult:
+    def _run(self, sandbox: Sandbox, req: dict[str, Any], timeout_s: float) -> InvokeResult:
         request = InvokeRequest(
             method=req["m"], url=req["u"], headers=tuple(tuple(h) for h in req["h"]), body=req["b"]
         )
@@ -223,19 +223,21 @@ class Executor:
             try:
                 result = sandbox.invoke(request)
             except Exception as exc:  # only a terminated eval gets here
-                result = RawResult(Outcome.JS_ERROR, error=JSErrorInfo("Error", type(exc).__name__))
+                result = InvokeResult(
+                    Outcome.JS_ERROR, error=JSErrorInfo("Error", type(exc).__name__)
+                )
             finally:
                 fired = self._watchdog.disarm(ticket)
             if fired:
                 sandbox.burn_termination()
-                return RawResult(
+                return InvokeResult(
                     Outcome.TIMEOUT,
                     logs=result.logs if result else (),
                     detail=f"time limit of {int(timeout_s * 1000)} ms exceeded",
                 )
             if result.outcome is Outcome.OK and len(result.body) > self._max_response_body:
                 # The prelude counts UTF-16 units; UTF-8 may be up to 3 bytes per unit.
-                return RawResult(
+                return InvokeResult(
                     Outcome.TOO_LARGE,
                     logs=result.logs,
                     detail=f"response body over {self._max_response_body} bytes",
@@ -247,7 +249,7 @@ class Executor:
     def _reply(
         self,
         msg: dict[str, Any],
-        r: RawResult,
+        r: InvokeResult,
         *,
         cold: bool,
         load_ms: float,

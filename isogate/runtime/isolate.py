@@ -10,13 +10,12 @@ from __future__ import annotations
 
 import json
 import os
-from dataclasses import dataclass
 
 import STPyV8
 
 from .prelude import prelude_source
 from .source import SCRIPT_NAME, PreparedSource, SourceError, prepare, to_js_source
-from .types import InvokeRequest, JSErrorInfo, Outcome
+from .types import InvokeRequest, InvokeResult, JSErrorInfo, Outcome
 
 
 class HostError(Exception):
@@ -29,20 +28,6 @@ class HostError(Exception):
 
 class PreludeError(Exception):
     """The prelude itself failed to evaluate (a bug in isogate, not in tenant code)."""
-
-
-@dataclass(slots=True)
-class RawResult:
-    """What one evaluation produced, before the caller adds timings."""
-
-    outcome: Outcome
-    status: int = 0
-    headers: tuple[tuple[str, str], ...] = ()
-    body: bytes = b""
-    logs: tuple[str, ...] = ()
-    error: JSErrorInfo | None = None
-    detail: str = ""
-    status_text: str = ""
 
 
 class Sandbox:
@@ -115,7 +100,7 @@ class Sandbox:
 
     def load(
         self, prepared: PreparedSource, env: tuple[tuple[str, str], ...], max_response_body: int
-    ) -> RawResult:
+    ) -> InvokeResult:
         """Run the tenant's top level and register its handler."""
         config = json.dumps(
             {
@@ -129,7 +114,7 @@ class Sandbox:
         )
         return _parse_load(text)
 
-    def invoke(self, request: InvokeRequest) -> RawResult:
+    def invoke(self, request: InvokeRequest) -> InvokeResult:
         """Start the handler, let microtasks run, then collect the result."""
         wire = json.dumps(
             {
@@ -163,27 +148,27 @@ def _parse_logs(obj: object) -> tuple[str, ...]:
     return tuple(x for x in obj if isinstance(x, str))
 
 
-def _parse_load(text: str | None) -> RawResult:
+def _parse_load(text: str | None) -> InvokeResult:
     try:
         data = json.loads(text) if text is not None else None
     except ValueError:
         data = None
     if not isinstance(data, dict):
-        return RawResult(Outcome.LOAD_ERROR, detail="the prelude returned no result")
+        return InvokeResult(Outcome.LOAD_ERROR, detail="the prelude returned no result")
     logs = _parse_logs(data.get("logs"))
     if data.get("ok") is True:
-        return RawResult(Outcome.OK, logs=logs)
-    return RawResult(Outcome.LOAD_ERROR, logs=logs, error=_parse_error(data.get("error")))
+        return InvokeResult(Outcome.OK, logs=logs)
+    return InvokeResult(Outcome.LOAD_ERROR, logs=logs, error=_parse_error(data.get("error")))
 
 
-def parse_result(text: str | None) -> RawResult:
+def parse_result(text: str | None) -> InvokeResult:
     """Turn the prelude's JSON into a result, trusting nothing about its shape."""
     try:
         data = json.loads(text) if text is not None else None
     except ValueError:
         data = None
     if not isinstance(data, dict):
-        return RawResult(
+        return InvokeResult(
             Outcome.JS_ERROR, error=JSErrorInfo("Error", "the function produced no result")
         )
     logs = _parse_logs(data.get("logs"))
@@ -213,7 +198,7 @@ def parse_result(text: str | None) -> RawResult:
                 raw = None
             if raw is not None:
                 status_text = data.get("statusText")
-                return RawResult(
+                return InvokeResult(
                     Outcome.OK,
                     status=status,
                     headers=tuple((h[0], h[1]) for h in headers),
@@ -221,11 +206,11 @@ def parse_result(text: str | None) -> RawResult:
                     logs=logs,
                     status_text=status_text if isinstance(status_text, str) else "",
                 )
-        return RawResult(
+        return InvokeResult(
             Outcome.JS_ERROR, logs=logs, error=JSErrorInfo("TypeError", "malformed Response")
         )
     if outcome == "unsettled":
-        return RawResult(
+        return InvokeResult(
             Outcome.UNSETTLED,
             logs=logs,
             error=JSErrorInfo(
@@ -234,8 +219,8 @@ def parse_result(text: str | None) -> RawResult:
             ),
         )
     if outcome == "too_large":
-        return RawResult(Outcome.TOO_LARGE, logs=logs, detail=str(data.get("detail", ""))[:200])
-    return RawResult(Outcome.JS_ERROR, logs=logs, error=_parse_error(data.get("error")))
+        return InvokeResult(Outcome.TOO_LARGE, logs=logs, detail=str(data.get("detail", ""))[:200])
+    return InvokeResult(Outcome.JS_ERROR, logs=logs, error=_parse_error(data.get("error")))
 
 
 def check_source(source: str) -> PreparedSource:
@@ -243,4 +228,4 @@ def check_source(source: str) -> PreparedSource:
     return prepare(source, STPyV8.JSEngine())
 
 
-__all__ = ["RawResult", "Sandbox", "SourceError", "check_source", "parse_result"]
+__all__ = ["Sandbox", "SourceError", "check_source", "parse_result"]
