@@ -18,6 +18,7 @@ from isogate.gateway.database import is_outage
 from isogate.gateway.ratelimit_headers import rate_headers
 from isogate.quota import errors as qe
 from isogate.registry import errors as re_
+from isogate.runtime.errors import RuntimeStartError
 
 log = logging.getLogger(__name__)
 
@@ -86,6 +87,7 @@ _MAP: dict[type[Exception], tuple[int, str, str]] = {
     re_.NameTaken: (409, "name-taken", "Name taken"),
     re_.RouteConflict: (409, "route-conflict", "Route conflict"),
     re_.BlobMissing: (503, "code-unavailable", "Code unavailable"),
+    RuntimeStartError: (503, "runtime-unavailable", "Runtime unavailable"),
 }
 
 _RETRY = {"store-unavailable": "1", "code-unavailable": "1"}

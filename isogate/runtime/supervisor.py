@@ -743,6 +743,19 @@ class Runtime:
                 False,
                 JSErrorInfo("RangeError", f"code over {self.settings.max_source_bytes} bytes"),
             )
+        # Checking runs no tenant code, so a worker that dies meanwhile died of something
+        # else (another tenant's bomb, a kill): ask another worker once before giving up.
+        for attempt in range(2):
+            msg = await self._validate_once(source)
+            if msg.get("op") != "crashed":
+                break
+            if attempt:
+                raise RuntimeStartError("the runtime worker died while checking the code")
+        if msg.get("ok"):
+            return ValidationResult(True)
+        return ValidationResult(False, JSErrorInfo(**msg["error"]))
+
+    async def _validate_once(self, source: str) -> dict[str, Any]:
         alive = [w for w in self._workers if w.alive]
         if not alive:
             raise RuntimeStartError("no runtime worker is running")
@@ -754,14 +767,9 @@ class Runtime:
         w.send({"op": "validate", "id": call_id, "ex": ex.index, "src": source})
         try:
             async with asyncio.timeout(10):
-                msg = await fut
+                return await fut
         finally:
             w.validations.pop(call_id, None)
-        if msg.get("op") == "crashed":
-            raise RuntimeStartError("the runtime worker died while checking the code")
-        if msg.get("ok"):
-            return ValidationResult(True)
-        return ValidationResult(False, JSErrorInfo(**msg["error"]))
 
     def unquarantine(self, name: str) -> None:
         """Lift quarantine from every version of ``name`` (call on redeploy)."""

@@ -321,6 +321,22 @@ async def test_killed_worker_fails_in_flight_and_restarts(make_runtime) -> None:
     assert (await rt.invoke(fn(HELLO), get())).outcome is Outcome.OK
 
 
+async def test_validation_survives_the_death_of_its_worker(make_runtime) -> None:
+    """A worker killed while it checks code (for another tenant's bomb, say) is not the
+    code's fault: the check is asked again of another worker."""
+    rt = await make_runtime(workers=2, threads_per_worker=1, default_timeout_ms=5000)
+    busy = "export default { fetch() { const t = Date.now(); while (Date.now() - t < 1500) {} return new Response('x') } }"
+    # both executors busy, so the check waits in worker 0's pipe until the kill
+    slow = [asyncio.create_task(rt.invoke(fn(busy, name=f"busy{i}"), get())) for i in range(2)]
+    await asyncio.sleep(0.3)
+    check = asyncio.create_task(rt.validate(HELLO))
+    await asyncio.sleep(0.05)
+    os.kill(rt.worker_pids()[0], signal.SIGKILL)
+    assert (await check).ok
+    outcomes = sorted(r.outcome.value for r in await asyncio.gather(*slow))
+    assert "crashed" in outcomes  # the kill really hit a worker that had work
+
+
 async def test_full_queue_answers_overloaded_at_once(make_runtime) -> None:
     rt = await make_runtime(workers=1, threads_per_worker=1, max_queue=1, default_timeout_ms=500)
     busy = asyncio.create_task(rt.invoke(fn(LOOP, name="busy"), get()))
