@@ -74,7 +74,7 @@ def _invocation_id() -> str:
     return f"{_ID_PREFIX}{next(_ID_COUNTER):08x}"
 
 
-async def _invoke(request: Request, svc: Services, fn: Function) -> Response:
+async def _invoke(request: Request, svc: Services, fn: Function) -> Response | _FunctionResponse:
     inv_id = _invocation_id()
     started = time.perf_counter()
     extra_headers: dict[str, str] = {"X-Invocation-Id": inv_id}
@@ -109,14 +109,7 @@ async def _invoke(request: Request, svc: Services, fn: Function) -> Response:
             for k, v in request.scope["headers"]
             if k.decode("latin-1").lower() != dropped
         )
-        ref = FunctionRef(
-            name=fn.name,
-            version=ver.version,
-            tenant=fn.tenant,
-            sha256=ver.sha256,
-            env=tuple(sorted(ver.env.items())),
-            timeout_ms=ver.timeout_ms,
-        )
+        ref = _function_ref(fn)
         req = InvokeRequest(method=request.method, url=str(request.url), headers=headers, body=body)
         rt = svc.settings.runtime
         limit_ms = min(ver.timeout_ms or rt.default_timeout_ms, rt.max_timeout_ms)
@@ -143,15 +136,53 @@ async def _invoke(request: Request, svc: Services, fn: Function) -> Response:
         problem = to_problem(exc)
         problem.headers = {**extra_headers, **problem.headers}
         if problem.status in (401, 403, 404, 413, 429):
-            svc.metrics.invocations.labels(fn.name, str(problem.status)).inc()
+            svc.metrics.count(fn.name, problem.status)
         return problem.response()
 
 
-def _function_response(result: InvokeResult, extra: dict[str, str]) -> Response:
+# FunctionRefs by version: building one (env sorted into a tuple) on every call is
+# measurable on the warm path; versions are immutable, so a cached one never goes stale.
+_REFS: dict[tuple[str, int, str], FunctionRef] = {}
+
+
+def _function_ref(fn: Function) -> FunctionRef:
+    ver = fn.current
+    ident = (fn.name, ver.version, ver.sha256)
+    ref = _REFS.get(ident)
+    if ref is None or ref.tenant != fn.tenant:  # a name deleted and taken by another tenant
+        if len(_REFS) > 10_000:
+            _REFS.clear()
+        ref = _REFS[ident] = FunctionRef(
+            name=fn.name,
+            version=ver.version,
+            tenant=fn.tenant,
+            sha256=ver.sha256,
+            env=tuple(sorted(ver.env.items())),
+            timeout_ms=ver.timeout_ms,
+        )
+    return ref
+
+
+class _FunctionResponse:
+    """The function's answer as two ASGI messages (a Starlette ``Response`` would first
+    compute headers that are then replaced)."""
+
+    __slots__ = ("body", "headers", "status")
+
+    def __init__(self, status: int, headers: list[tuple[bytes, bytes]], body: bytes) -> None:
+        self.status = status
+        self.headers = headers
+        self.body = body
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        await send({"type": "http.response.start", "status": self.status, "headers": self.headers})
+        await send({"type": "http.response.body", "body": self.body})
+
+
+def _function_response(result: InvokeResult, extra: dict[str, str]) -> _FunctionResponse:
     status = result.status or 200
     if not 200 <= status <= 599:
         raise Problem(502, "runtime-error", "Runtime error", "the function sent an invalid status")
-    response = Response(content=result.body, status_code=status)
     raw = [
         (k.lower().encode("latin-1"), v.encode("latin-1", "replace"))
         for k, v in result.headers
@@ -159,8 +190,7 @@ def _function_response(result: InvokeResult, extra: dict[str, str]) -> Response:
     ]
     own = [(k.lower().encode("latin-1"), v.encode("latin-1")) for k, v in extra.items()]
     length = [(b"content-length", str(len(result.body)).encode())]
-    response.raw_headers = raw + own + length
-    return response
+    return _FunctionResponse(status, raw + own + length, result.body)
 
 
 def _record(
@@ -173,8 +203,8 @@ def _record(
     result: InvokeResult | None,
 ) -> None:
     elapsed = time.perf_counter() - started
-    svc.metrics.invocations.labels(fn.name, str(status)).inc()
-    svc.metrics.duration.labels(fn.name).observe(elapsed)
+    svc.metrics.count(fn.name, status)
+    svc.metrics.observe(fn.name, elapsed)
     error = None
     if result is not None and result.outcome is not Outcome.OK:
         if result.error is not None:
@@ -199,7 +229,7 @@ def _record(
     )
 
 
-async def invoke_by_name(request: Request) -> Response:
+async def invoke_by_name(request: Request) -> Response | _FunctionResponse:
     """``ANY /fn/{name}`` and ``/fn/{name}/{path}``."""
     svc: Services = request.app.state.services
     try:

@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
+from typing import Any
 
 from prometheus_client import CollectorRegistry, Counter, Histogram, generate_latest
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
 
 from isogate.runtime.types import RuntimeStats
+
+#: bound on the cached metric children (the metrics themselves keep every label set)
+_MAX_CHILDREN = 10_000
 
 BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30)
 
@@ -68,6 +72,30 @@ class GatewayMetrics:
             registry=self.registry,
         )
         self.registry.register(_RuntimeCollector(stats))
+        # Children by label values: ``labels()`` validates and locks on every call, and
+        # these two are touched on every invocation.
+        self._counted: dict[tuple[str, int], Any] = {}
+        self._timed: dict[str, Any] = {}
+
+    def count(self, function: str, status: int) -> None:
+        """One invocation of ``function`` answered with ``status``."""
+        child = self._counted.get((function, status))
+        if child is None:
+            if len(self._counted) > _MAX_CHILDREN:
+                self._counted.clear()
+            child = self._counted[(function, status)] = self.invocations.labels(
+                function, str(status)
+            )
+        child.inc()
+
+    def observe(self, function: str, seconds: float) -> None:
+        """The wall time of one invocation of ``function``."""
+        child = self._timed.get(function)
+        if child is None:
+            if len(self._timed) > _MAX_CHILDREN:
+                self._timed.clear()
+            child = self._timed[function] = self.duration.labels(function)
+        child.observe(seconds)
 
     def render(self) -> bytes:
         """The text exposition format."""

@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+from collections import deque
 from typing import Protocol
 
 from sqlalchemy import delete, insert, select
@@ -48,19 +49,32 @@ class SqlInvocationLog:
         self._timeout = timeout
         self._retention = retention
         self._interval = interval
-        self._pending: list[InvocationRecord] = []
+        # Per function, only the newest ``retention`` can survive the prune that follows
+        # every write: older ones are dropped here instead of written and deleted (at
+        # thousands of invocations per second that was most of the database's work).
+        self._pending: dict[str, deque[InvocationRecord]] = {}
+        self._count = 0
         self._task: asyncio.Task[None] | None = None
         self._lock = asyncio.Lock()
 
     def record(self, rec: InvocationRecord) -> None:
         """Queue a record (dropped, with a log line, if the queue is full)."""
-        if len(self._pending) >= MAX_PENDING:
-            log.warning("invocation record queue full; dropping a record")
+        queue = self._pending.get(rec.function)
+        if queue is None or len(queue) < self._retention:
+            if self._count >= MAX_PENDING:
+                log.warning("invocation record queue full; dropping a record")
+                return
+            self._count += 1
+            if queue is None:
+                queue = self._pending[rec.function] = deque(maxlen=self._retention)
+        # else the oldest queued record of this function falls out (it would be pruned)
+        if not rec.logs and not rec.error:
+            queue.append(rec)
             return
         logs = tuple(_text(line[:MAX_LINE]) for line in rec.logs[:MAX_LOG_LINES])
         if len(rec.logs) > MAX_LOG_LINES:
             logs += (f"... {len(rec.logs) - MAX_LOG_LINES} more lines",)
-        self._pending.append(
+        queue.append(
             InvocationRecord(
                 id=rec.id,
                 function=rec.function,
@@ -101,10 +115,11 @@ class SqlInvocationLog:
     async def flush(self) -> None:
         """Write pending records and prune each touched function to ``retention``."""
         async with self._lock:
-            batch, self._pending = self._pending, []
-            if not batch:
+            queued, self._pending, self._count = self._pending, {}, 0
+            if not queued:
                 return
-            touched = {r.function for r in batch}
+            batch = [r for queue in queued.values() for r in queue]
+            touched = set(queued)
             rows = [
                 {
                     "id": r.id,

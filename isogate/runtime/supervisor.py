@@ -85,17 +85,21 @@ class _Pending:
     future: asyncio.Future[InvokeResult | _Executor]
     enqueued: float
     dispatched: bool = False
-    call: asyncio.Future[dict[str, Any]] | None = None  # the current exchange with a worker
+    call: _Call | None = None  # the current exchange with a worker
 
 
 @dataclass(eq=False)
 class _Call:
     """An invocation sent to an executor, waiting for its result frame."""
 
+    id: int
     pending: _Pending
     executor: _Executor
     started: float
     future: asyncio.Future[dict[str, Any]]
+    #: the caller gave up (cancelled) while the worker still runs the call: the executor
+    #: is released when the answer arrives
+    abandoned: bool = False
 
 
 class _Worker:
@@ -365,16 +369,16 @@ class Runtime:
         if op == "ready":
             if w.ready and not w.ready.done():
                 w.ready.set_result(None)
-        elif op == "result":
+        elif op == "result" or op == "need_code":
             call = w.calls.pop(msg["id"], None)
-            if call and not call.future.done():
-                call.future.set_result(msg)
-        elif op == "need_code":
-            call = w.calls.get(msg["id"])
-            if call:
+            if call is None:
+                return
+            if op == "need_code":
                 w.sent_code.discard(call.pending.ref.key)
+            if call.abandoned:
+                self._release_if_current(call.executor)
+            elif not call.future.done():
                 call.future.set_result(msg)
-                w.calls.pop(msg["id"], None)
         elif op == "validated":
             fut = w.validations.pop(msg["id"], None)
             if fut and not fut.done():
@@ -461,12 +465,26 @@ class Runtime:
     def _pick(self, key: str) -> _Executor | None:
         if key in self._suspects:
             return self._pick_solo(key)
-        idle = [ex for ex in self._executors() if not ex.busy and ex.worker.solo is None]
+        # One pass, no intermediate lists: this runs for every invocation.
+        warm: _Executor | None = None
+        warm_at = 0.0
+        idle: list[_Executor] = []
+        for w in self._workers:
+            if not w.alive or w.solo is not None:
+                continue
+            for ex in w.executors:
+                if ex.busy:
+                    continue
+                used = ex.warm.get(key)
+                if used is not None:
+                    if warm is None or used > warm_at:
+                        warm, warm_at = ex, used
+                elif warm is None:
+                    idle.append(ex)
+        if warm is not None:
+            return warm
         if not idle:
             return None
-        warm = [ex for ex in idle if key in ex.warm]
-        if warm:
-            return max(warm, key=lambda ex: ex.warm[key])
         copies = self._copies(key)
         if copies >= self.settings.max_concurrency_per_function:
             return None
@@ -588,14 +606,14 @@ class Runtime:
         started = time.monotonic()
         release = True
         try:
-            outcome = await self._exchange(pending, ex)
+            outcome = await self._exchange(pending, ex, started)
         except asyncio.CancelledError:
             # The caller went away, but the worker is still running the call: the
-            # executor stays busy until its answer arrives.
-            fut = pending.call
-            if fut is not None and not fut.done():
+            # executor stays busy until its answer arrives (see _on_message).
+            call = pending.call
+            if call is not None and ex.worker.calls.get(call.id) is call:
+                call.abandoned = True
                 release = False
-                fut.add_done_callback(lambda _: self._release_if_current(ex))
             raise
         except Exception as exc:  # a bug here must not leave the caller waiting
             log.exception("invocation of %s failed in the supervisor", pending.ref.key)
@@ -607,19 +625,18 @@ class Runtime:
                 self._release_if_current(ex)
         if outcome.outcome is not Outcome.CRASHED:
             self._suspects.discard(pending.ref.key)  # ran alone and the worker lived
-        end = time.monotonic()
-        t = outcome.timings
+        if outcome.executor:  # built by _to_result: timings and executor filled in
+            return outcome
         queued = (started - pending.enqueued) * 1000
-        total = (end - pending.enqueued) * 1000
-        timings = Timings(queued, t.load_ms, t.run_ms, total)
-        return replace(outcome, timings=timings, executor=ex.name)
+        total = (time.monotonic() - pending.enqueued) * 1000
+        return replace(outcome, timings=Timings(queued, 0.0, 0.0, total), executor=ex.name)
 
     def _release_if_current(self, ex: _Executor) -> None:
         # After a crash the worker has new executors; the old one is gone for good.
         if ex.worker.alive and ex in ex.worker.executors:
             self._release(ex)
 
-    async def _exchange(self, pending: _Pending, ex: _Executor) -> InvokeResult:
+    async def _exchange(self, pending: _Pending, ex: _Executor, started: float) -> InvokeResult:
         ref = pending.ref
         w = ex.worker
         req = pending.request
@@ -639,9 +656,11 @@ class Runtime:
             if not w.alive:  # it died while the code was being fetched
                 return _result(Outcome.CRASHED, detail="the runtime worker restarted; retry")
             call_id = next(self._ids)
-            fut: asyncio.Future[dict[str, Any]] = asyncio.get_running_loop().create_future()
-            w.calls[call_id] = _Call(pending, ex, time.monotonic(), fut)
-            pending.call = fut
+            loop = asyncio.get_running_loop()
+            fut: asyncio.Future[dict[str, Any]] = loop.create_future()
+            call = _Call(call_id, pending, ex, time.monotonic(), fut)
+            w.calls[call_id] = call
+            pending.call = call
             w.send(
                 {
                     "op": "invoke",
@@ -662,10 +681,14 @@ class Runtime:
                     },
                 }
             )
+            # One timer, no asyncio.timeout/shield: this is the hot path. A cancelled
+            # caller cancels ``fut``; _run then marks the call abandoned.
+            timer = loop.call_later(2 * limit + HANG_GRACE_S, _wedged, fut)
             try:
-                async with asyncio.timeout(2 * limit + HANG_GRACE_S):
-                    msg = await asyncio.shield(fut)
-            except TimeoutError:
+                msg = await fut
+            finally:
+                timer.cancel()
+            if msg is _WEDGED:
                 # The isolate ignored its watchdog: kill the process (restarted by _read).
                 w.calls.pop(call_id, None)
                 log.error("worker %d wedged on %s; killing it", w.slot, ref.key)
@@ -680,7 +703,7 @@ class Runtime:
                 return _result(
                     Outcome.CRASHED, detail="the runtime worker running this function died"
                 )
-            return self._to_result(msg, ex)
+            return self._to_result(msg, ex, pending.enqueued, started)
         return _result(Outcome.CRASHED, detail="the runtime could not obtain the code")
 
     async def _source(self, ref: FunctionRef) -> str:
@@ -691,7 +714,9 @@ class Runtime:
         async with asyncio.timeout(10):
             return await self._code_loader(ref)
 
-    def _to_result(self, msg: dict[str, Any], ex: _Executor) -> InvokeResult:
+    def _to_result(
+        self, msg: dict[str, Any], ex: _Executor, enqueued: float, started: float
+    ) -> InvokeResult:
         for key in msg.get("ev") or ():
             ex.warm.pop(key, None)
         ex.blanks = msg.get("bl", ex.blanks)
@@ -711,7 +736,13 @@ class Runtime:
             error=JSErrorInfo(**err) if err else None,
             detail=msg.get("d") or "",
             cold=bool(msg.get("cold")),
-            timings=Timings(load_ms=msg.get("lt", 0.0), run_ms=msg.get("rt", 0.0)),
+            executor=ex.name,
+            timings=Timings(
+                queued_ms=(started - enqueued) * 1000,
+                load_ms=msg.get("lt", 0.0),
+                run_ms=msg.get("rt", 0.0),
+                total_ms=(time.monotonic() - enqueued) * 1000,
+            ),
         )
 
     async def _reap_spares(self) -> None:
@@ -808,6 +839,14 @@ class Runtime:
     def placement(self, key: str) -> list[str]:
         """Executors where a function version is warm (or loading)."""
         return [ex.name for ex in self._executors() if key in ex.warm]
+
+
+_WEDGED: dict[str, Any] = {"op": "wedged"}
+
+
+def _wedged(fut: asyncio.Future[dict[str, Any]]) -> None:
+    if not fut.done():
+        fut.set_result(_WEDGED)
 
 
 def _result(outcome: Outcome, *, detail: str = "") -> InvokeResult:

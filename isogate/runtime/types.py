@@ -40,11 +40,12 @@ class FunctionRef:
     env: tuple[tuple[str, str], ...] = ()
     timeout_ms: int | None = None
     source: str | None = field(default=None, compare=False, repr=False)
+    #: identity of this version inside the runtime (warm sets, quarantine); computed once
+    #: because routing looks it up several times per invocation
+    key: str = field(init=False, compare=False, repr=False)
 
-    @property
-    def key(self) -> str:
-        """Identity of this version inside the runtime (warm sets, quarantine)."""
-        return f"{self.name}@{self.version}:{self.sha256[:16]}"
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "key", f"{self.name}@{self.version}:{self.sha256[:16]}")
 
 
 @dataclass(frozen=True, slots=True)

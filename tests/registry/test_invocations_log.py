@@ -56,3 +56,18 @@ async def test_awkward_text_is_kept(engine: AsyncEngine) -> None:
     (got,) = await log.recent("hello", 10)
     assert got.logs == ("nul \ufffd here", "é 😀", "??")  # the same on both databases
     assert got.error == "Error: a\ufffdb"
+
+
+async def test_only_what_retention_keeps_is_queued(engine: AsyncEngine) -> None:
+    """Between flushes, a hot function queues at most ``retention`` records (older ones
+    would be pruned right after being written); other functions keep theirs."""
+    log = SqlInvocationLog(engine, 5, retention=3)
+    for n in range(1000):
+        log.record(rec(n, logs=()))
+    log.record(rec(5000, fn="other"))
+    assert sum(len(q) for q in log._pending.values()) == 4
+    got = await log.recent("hello", 10)
+    assert [r.id for r in got] == ["inv_0999", "inv_0998", "inv_0997"]
+    log.record(rec(1000, logs=()))  # after a flush: counted afresh, older rows pruned
+    assert [r.id for r in await log.recent("hello", 10)] == ["inv_1000", "inv_0999", "inv_0998"]
+    assert [r.id for r in await log.recent("other", 10)] == ["inv_5000"]

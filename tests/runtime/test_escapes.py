@@ -10,6 +10,7 @@ was restarted.
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import re
 from collections.abc import AsyncIterator
 
@@ -73,7 +74,7 @@ class Harness:
 
 
 def _ref_fields(ref: FunctionRef) -> dict[str, object]:
-    return {k: getattr(ref, k) for k in FunctionRef.__slots__}
+    return {f.name: getattr(ref, f.name) for f in dataclasses.fields(ref) if f.init}
 
 
 @pytest_asyncio.fixture(scope="module", loop_scope="module")
