@@ -14,6 +14,10 @@ from isogate.quota.models import ApiKey
 class KeyCache(Protocol):
     """Lease lookups by secret hash."""
 
+    #: incremented by every invalidation: a lookup begun in an older generation may have
+    #: read a lease that has changed since, and must not be cached or shared
+    generation: int
+
     def get(self, digest: str) -> tuple[bool, ApiKey | None]: ...
     def put(self, digest: str, key: ApiKey | None) -> None: ...
     def invalidate(self, key_id: str) -> None: ...
@@ -33,6 +37,7 @@ class InMemoryKeyCache:
         self._clock = clock
         self._items: OrderedDict[str, tuple[float, ApiKey | None]] = OrderedDict()
         self._by_id: dict[str, str] = {}
+        self.generation = 0
 
     def get(self, digest: str) -> tuple[bool, ApiKey | None]:
         """``(hit, lease)``; a hit with ``None`` means "known not to exist"."""
@@ -60,6 +65,7 @@ class InMemoryKeyCache:
 
     def invalidate(self, key_id: str) -> None:
         """Forget a lease (after revoke or renew)."""
+        self.generation += 1
         digest = self._by_id.pop(key_id, None)
         if digest is not None:
             self._items.pop(digest, None)

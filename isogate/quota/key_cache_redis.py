@@ -82,7 +82,6 @@ class SharedKeyCache(InMemoryKeyCache):
     ) -> None:
         super().__init__(ttl_seconds, max_entries)
         self.on_invalidate = on_invalidate
-        self._generation = 0
         self._misses: dict[str, int] = {}
 
     def get(self, digest: str) -> tuple[bool, ApiKey | None]:
@@ -90,11 +89,11 @@ class SharedKeyCache(InMemoryKeyCache):
         if not hit:
             if len(self._misses) > 10_000:
                 self._misses.clear()
-            self._misses[digest] = self._generation
+            self._misses[digest] = self.generation
         return hit, key
 
     def put(self, digest: str, key: ApiKey | None) -> None:
-        if self._misses.pop(digest, None) != self._generation:
+        if self._misses.pop(digest, None) != self.generation:
             return  # an invalidation happened while this lease was being read
         super().put(digest, key)
 
@@ -105,12 +104,11 @@ class SharedKeyCache(InMemoryKeyCache):
 
     def drop(self, key_id: str) -> None:
         """Forget a lease here only (it changed on another replica)."""
-        self._generation += 1
-        super().invalidate(key_id)
+        super().invalidate(key_id)  # a new generation
 
     def clear(self) -> None:
         """Forget every lease here (invalidations may have been missed)."""
-        self._generation += 1
+        self.generation += 1
         self._items.clear()
         self._by_id.clear()
 

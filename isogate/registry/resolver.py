@@ -13,7 +13,7 @@ import asyncio
 import hashlib
 import time
 from collections.abc import Callable
-from typing import Protocol
+from typing import Any, Protocol
 
 from isogate.registry.blobs import BlobStore
 from isogate.registry.code_cache import CodeCache
@@ -38,6 +38,7 @@ class FunctionResolver:
         self._functions: dict[str, tuple[float, Function | None]] = {}
         self._routes: tuple[float, list[tuple[str, str]]] | None = None
         self._generation = 0
+        self._inflight: dict[str, asyncio.Future[Function | None]] = {}
         #: called with the name after a local :meth:`invalidate` (cross-replica hook)
         self.on_invalidate: Callable[[str], None] | None = None
 
@@ -48,17 +49,32 @@ class FunctionResolver:
         if item is not None and item[0] > now:
             fn = item[1]
         else:
-            generation = self._generation
-            try:
-                fn = await self._store.get(None, name)
-            except FunctionNotFound:
-                fn = None
-            if self._ttl > 0 and generation == self._generation:
-                if len(self._functions) > 10_000:
-                    self._functions.clear()
-                self._functions[name] = (now + self._ttl, fn)
+            # One query however many requests miss at once (e.g. when the entry of a busy
+            # function expires); shielded so that a caller going away cancels nothing.
+            fut = self._inflight.get(name)
+            if fut is None:
+                fut = asyncio.ensure_future(self._load(name, now))
+                self._inflight[name] = fut
+                fut.add_done_callback(lambda f: self._settled(name, f))
+            fn = await asyncio.shield(fut)
         if fn is None:
             raise FunctionNotFound(f"no function {name!r}")
+        return fn
+
+    def _settled(self, name: str, fut: asyncio.Future[Any]) -> None:
+        if self._inflight.get(name) is fut:
+            del self._inflight[name]
+
+    async def _load(self, name: str, now: float) -> Function | None:
+        generation = self._generation
+        try:
+            fn = await self._store.get(None, name)
+        except FunctionNotFound:
+            fn = None
+        if self._ttl > 0 and generation == self._generation:
+            if len(self._functions) > 10_000:
+                self._functions.clear()
+            self._functions[name] = (now + self._ttl, fn)
         return fn
 
     async def match_route(self, host: str, path: str) -> str | None:
@@ -87,12 +103,14 @@ class FunctionResolver:
         """Drop ``name`` and the route table here only (a change made elsewhere)."""
         self._generation += 1
         self._functions.pop(name, None)
+        self._inflight.pop(name, None)  # a load begun before the change must not be joined
         self._routes = None
 
     def clear(self) -> None:
         """Drop everything cached here (invalidations may have been missed)."""
         self._generation += 1
         self._functions.clear()
+        self._inflight.clear()
         self._routes = None
 
 
