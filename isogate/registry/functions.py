@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 from typing import Any, Protocol
 
-from sqlalchemy import delete, insert, select, update
+from sqlalchemy import Select, delete, insert, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
@@ -43,6 +43,44 @@ def _version(row: Any) -> Version:
     )
 
 
+def _with_current() -> Select[Any]:
+    """Functions joined with their current version (version columns prefixed ``v_``)."""
+    v = function_versions
+    return select(
+        functions,
+        v.c.version.label("v_version"),
+        v.c.sha256.label("v_sha256"),
+        v.c.size.label("v_size"),
+        v.c.env.label("v_env"),
+        v.c.timeout_ms.label("v_timeout_ms"),
+        v.c.routes.label("v_routes"),
+        v.c.public.label("v_public"),
+        v.c.created_at.label("v_created_at"),
+    ).join(v, (v.c.name == functions.c.name) & (v.c.version == functions.c.current_version))
+
+
+def _function(row: Any) -> Function:
+    return Function(
+        name=row.name,
+        tenant=row.tenant,
+        current_version=row.current_version,
+        latest_version=row.latest_version,
+        created_at=row.created_at,
+        updated_at=row.updated_at,
+        current=Version(
+            name=row.name,
+            version=row.v_version,
+            sha256=row.v_sha256,
+            size=row.v_size,
+            env=dict(row.v_env),
+            timeout_ms=row.v_timeout_ms,
+            routes=tuple(row.v_routes),
+            public=bool(row.v_public),
+            created_at=row.v_created_at,
+        ),
+    )
+
+
 def check_env(env: dict[str, str]) -> dict[str, str]:
     """Validate env vars handed to a function."""
     if len(env) > MAX_ENV:
@@ -69,6 +107,7 @@ class FunctionStore(Protocol):
         public: bool,
     ) -> Version: ...
     async def get(self, tenant: str | None, name: str) -> Function: ...
+    async def get_many(self, names: Sequence[str]) -> dict[str, Function]: ...
     async def versions(self, tenant: str, name: str) -> list[Version]: ...
     async def version(self, tenant: str, name: str, version: int | None) -> Version: ...
     async def list(self, tenant: str) -> list[Function]: ...
@@ -238,33 +277,26 @@ class SqlFunctionStore:
             raise VersionNotFound(f"function {name!r} has no version {v}")
         return _version(ver)
 
+    async def get_many(self, names: Sequence[str]) -> dict[str, Function]:
+        """Functions of any tenant by name, with their current versions, in one query
+        (the resolver batches concurrent cold lookups into it)."""
+        if not names:
+            return {}
+        async with self._read() as conn:
+            rows = (
+                await conn.execute(_with_current().where(functions.c.name.in_(list(names))))
+            ).all()
+        return {r.name: _function(r) for r in rows}
+
     async def list(self, tenant: str) -> list[Function]:
         """The tenant's functions, by name."""
         async with self._read() as conn:
             rows = (
                 await conn.execute(
-                    select(functions, function_versions)
-                    .join(
-                        function_versions,
-                        (function_versions.c.name == functions.c.name)
-                        & (function_versions.c.version == functions.c.current_version),
-                    )
-                    .where(functions.c.tenant == tenant)
-                    .order_by(functions.c.name)
+                    _with_current().where(functions.c.tenant == tenant).order_by(functions.c.name)
                 )
             ).all()
-        return [
-            Function(
-                name=r.name,
-                tenant=r.tenant,
-                current_version=r.current_version,
-                latest_version=r.latest_version,
-                created_at=r.created_at,
-                updated_at=r.updated_at,
-                current=_version(r),
-            )
-            for r in rows
-        ]
+        return [_function(r) for r in rows]
 
     async def rollback(self, tenant: str, name: str, version: int) -> Version:
         """Make an earlier (or any existing) version current again, with its routes."""

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
+import itertools
 import time
 from collections.abc import Callable
 from typing import Any, Protocol
@@ -21,6 +22,9 @@ from isogate.registry.errors import BlobMissing, FunctionNotFound
 from isogate.registry.functions import FunctionStore
 from isogate.registry.models import Function
 from isogate.registry.names import route_matches, route_rank
+
+#: names looked up in one query
+MAX_BATCH = 500
 
 
 class FunctionResolver:
@@ -39,6 +43,8 @@ class FunctionResolver:
         self._routes: tuple[float, list[tuple[str, str]]] | None = None
         self._generation = 0
         self._inflight: dict[str, asyncio.Future[Function | None]] = {}
+        self._wanted: dict[str, asyncio.Future[Function | None]] = {}  # not queried yet
+        self._loader: asyncio.Task[None] | None = None
         #: called with the name after a local :meth:`invalidate` (cross-replica hook)
         self.on_invalidate: Callable[[str], None] | None = None
 
@@ -49,13 +55,16 @@ class FunctionResolver:
         if item is not None and item[0] > now:
             fn = item[1]
         else:
-            # One query however many requests miss at once (e.g. when the entry of a busy
-            # function expires); shielded so that a caller going away cancels nothing.
+            # Misses are batched: however many requests miss at once, for one function
+            # (its entry expired under load) or for many (a burst of cold functions),
+            # they cost one query per batch. Shielded: a caller going away cancels nothing.
             fut = self._inflight.get(name)
             if fut is None:
-                fut = asyncio.ensure_future(self._load(name, now))
-                self._inflight[name] = fut
+                fut = asyncio.get_running_loop().create_future()
                 fut.add_done_callback(lambda f: self._settled(name, f))
+                self._inflight[name] = self._wanted[name] = fut
+                if self._loader is None or self._loader.done():
+                    self._loader = asyncio.create_task(self._load_batches())
             fn = await asyncio.shield(fut)
         if fn is None:
             raise FunctionNotFound(f"no function {name!r}")
@@ -65,17 +74,30 @@ class FunctionResolver:
         if self._inflight.get(name) is fut:
             del self._inflight[name]
 
-    async def _load(self, name: str, now: float) -> Function | None:
-        generation = self._generation
-        try:
-            fn = await self._store.get(None, name)
-        except FunctionNotFound:
-            fn = None
-        if self._ttl > 0 and generation == self._generation:
-            if len(self._functions) > 10_000:
+    async def _load_batches(self) -> None:
+        """Answer waiting lookups, up to ``MAX_BATCH`` names per query, until none wait."""
+        while self._wanted:
+            names = list(itertools.islice(self._wanted, MAX_BATCH))
+            batch = {name: self._wanted.pop(name) for name in names}
+            generation = self._generation
+            now = self._clock()
+            try:
+                found = await self._store.get_many(names)
+            except Exception as exc:
+                for fut in batch.values():
+                    if not fut.done():
+                        fut.set_exception(exc)
+                continue
+            # not cached if anything changed meanwhile: the answer may predate it
+            keep = self._ttl > 0 and generation == self._generation
+            if keep and len(self._functions) + len(batch) > 10_000:
                 self._functions.clear()
-            self._functions[name] = (now + self._ttl, fn)
-        return fn
+            for name, fut in batch.items():
+                fn = found.get(name)
+                if keep:
+                    self._functions[name] = (now + self._ttl, fn)
+                if not fut.done():
+                    fut.set_result(fn)
 
     async def match_route(self, host: str, path: str) -> str | None:
         """The function whose claimed route matches, most specific first."""
@@ -103,14 +125,15 @@ class FunctionResolver:
         """Drop ``name`` and the route table here only (a change made elsewhere)."""
         self._generation += 1
         self._functions.pop(name, None)
-        self._inflight.pop(name, None)  # a load begun before the change must not be joined
+        if name not in self._wanted:  # a query begun before the change must not be joined
+            self._inflight.pop(name, None)
         self._routes = None
 
     def clear(self) -> None:
         """Drop everything cached here (invalidations may have been missed)."""
         self._generation += 1
         self._functions.clear()
-        self._inflight.clear()
+        self._inflight = {k: f for k, f in self._inflight.items() if k in self._wanted}
         self._routes = None
 
 

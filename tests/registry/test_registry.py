@@ -119,6 +119,14 @@ async def test_versions_rollback_delete(engine: AsyncEngine, tmp_path: Path) -> 
         await store.delete("b", "hello")
     await store.rollback("a", "hello", 1)
     assert (await store.get(None, "hello")).current.sha256 == sha256_hex(b"one")
+    await store.deploy("b", "bye", b"three", {}, None, [], False)
+    many = await store.get_many(["hello", "bye", "nope"])  # one query, any tenant
+    assert sorted(many) == ["bye", "hello"]
+    assert many["hello"] == await store.get(None, "hello")  # the current version: 1
+    assert many["hello"].current == v1 and many["bye"].tenant == "b"
+    assert [f.name for f in await store.list("a")] == ["hello"]
+    assert (await store.list("a"))[0].current.created_at == v1.created_at
+    await store.delete("b", "bye")
     assert await store.routes() == {"/api/*": "hello"}
     with pytest.raises(RouteConflict):
         await store.deploy("b", "other", b"x", {}, None, ["/api/*"], False)
