@@ -54,6 +54,10 @@ CodeLoader = Callable[[FunctionRef], Awaitable[str]]
 # How long past its own limit an invocation may stay unanswered before the worker
 # is presumed wedged and killed (a deadline on every call to the isolate).
 HANG_GRACE_S = 5.0
+#: how often waiting invocations are checked against their deadlines (one periodic task
+#: instead of a timer per call: at thousands of calls per second the loop's timer heap
+#: filled with cancelled handles and every push cost dozens of Python-level comparisons)
+SWEEP_INTERVAL_S = 0.05
 
 
 @dataclass(eq=False)
@@ -96,6 +100,7 @@ class _Call:
     pending: _Pending
     executor: _Executor
     started: float
+    deadline: float  # monotonic: past it, the isolate ignored its watchdog
     future: asyncio.Future[dict[str, Any]]
     #: the caller gave up (cancelled) while the worker still runs the call: the executor
     #: is released when the answer arrives
@@ -170,6 +175,7 @@ class Runtime:
         self._own_home = worker_home is None
         self._home = worker_home or tempfile.mkdtemp(prefix="isogate-runtime-")
         self._reaper: asyncio.Task[None] | None = None
+        self._sweeper: asyncio.Task[None] | None = None
         self._prewarm_waiters: list[asyncio.Future[None]] = []
 
     # -- lifecycle ---------------------------------------------------------------------
@@ -180,12 +186,14 @@ class Runtime:
         await asyncio.gather(*(self._spawn(w) for w in self._workers))
         self._started = True
         self._reaper = asyncio.create_task(self._reap_spares())
+        self._sweeper = asyncio.create_task(self._sweep())
 
     async def close(self) -> None:
         """Stop workers; pending invocations get 'overloaded'."""
         self._closing = True
-        if self._reaper:
-            self._reaper.cancel()
+        for task in (self._reaper, self._sweeper):
+            if task:
+                task.cancel()
         while self._queue:
             p = self._queue.popleft()
             if not p.future.done():
@@ -571,9 +579,8 @@ class Runtime:
             if len(self._queue) >= self.settings.max_queue:
                 return _result(Outcome.OVERLOADED, detail="too many invocations waiting")
             self._queue.append(pending)
-            # Waiting in the queue is bounded; once dispatched, the exchange with the
-            # worker has its own deadline.
-            timer = loop.call_later(self.settings.queue_timeout_ms / 1000, self._expire, pending)
+            # Waiting in the queue is bounded (by _sweep); once dispatched, the exchange
+            # with the worker has its own deadline.
             try:
                 # Resolved with the executor it was given, or with an answer (expired).
                 got = await pending.future
@@ -582,21 +589,52 @@ class Runtime:
                 if fut.done() and not fut.cancelled() and isinstance(fut.result(), _Executor):
                     self._release_if_current(fut.result())  # given, but never used
                 raise
-            finally:
-                timer.cancel()
             if isinstance(got, _Executor):
                 return await self._run(pending, got)
             return got
         finally:
             self._inflight -= 1
 
-    @staticmethod
-    def _expire(pending: _Pending) -> None:
-        if not pending.dispatched and not pending.future.done():
-            # _drain_queue skips answered entries.
-            pending.future.set_result(
-                _result(Outcome.OVERLOADED, detail="no executor became free in time")
-            )
+    async def _sweep(self) -> None:
+        """Enforce the deadlines of queued invocations and of exchanges with workers."""
+        queue_timeout = self.settings.queue_timeout_ms / 1000
+        while True:
+            await asyncio.sleep(SWEEP_INTERVAL_S)
+            try:
+                self._expire_due(queue_timeout)
+            except Exception:  # never let the deadlines stop being enforced
+                log.exception("deadline sweep failed")
+
+    def _expire_due(self, queue_timeout: float) -> None:
+        now = time.monotonic()
+        if self._queue and now - self._queue[0].enqueued >= queue_timeout:
+            # oldest first: expire from the front, drop answered entries
+            keep: deque[_Pending] = deque()
+            for p in self._queue:
+                if p.future.done():
+                    continue
+                if now - p.enqueued >= queue_timeout:
+                    p.future.set_result(
+                        _result(Outcome.OVERLOADED, detail="no executor became free in time")
+                    )
+                    continue
+                keep.append(p)
+            self._queue = keep
+        for w in self._workers:
+            for call in [c for c in w.calls.values() if now >= c.deadline]:
+                if call.abandoned or call.future.done():
+                    # nobody waits for it, but the executor is still held: free it
+                    self._kill_wedged(w, call)
+                else:
+                    call.future.set_result(_WEDGED)  # _exchange kills the worker
+
+    def _kill_wedged(self, w: _Worker, call: _Call) -> None:
+        """The isolate ignored its watchdog: kill the process (restarted by _read)."""
+        w.calls.pop(call.id, None)
+        log.error("worker %d wedged on %s; killing it", w.slot, call.pending.ref.key)
+        if w.proc and w.proc.returncode is None:
+            with contextlib.suppress(ProcessLookupError):
+                w.proc.kill()
 
     def _limit(self, ref: FunctionRef) -> float:
         ms = ref.timeout_ms or self.settings.default_timeout_ms
@@ -658,7 +696,8 @@ class Runtime:
             call_id = next(self._ids)
             loop = asyncio.get_running_loop()
             fut: asyncio.Future[dict[str, Any]] = loop.create_future()
-            call = _Call(call_id, pending, ex, time.monotonic(), fut)
+            now = time.monotonic()
+            call = _Call(call_id, pending, ex, now, now + 2 * limit + HANG_GRACE_S, fut)
             w.calls[call_id] = call
             pending.call = call
             w.send(
@@ -681,20 +720,11 @@ class Runtime:
                     },
                 }
             )
-            # One timer, no asyncio.timeout/shield: this is the hot path. A cancelled
-            # caller cancels ``fut``; _run then marks the call abandoned.
-            timer = loop.call_later(2 * limit + HANG_GRACE_S, _wedged, fut)
-            try:
-                msg = await fut
-            finally:
-                timer.cancel()
+            # No timer, no asyncio.timeout/shield: this is the hot path; _sweep enforces
+            # the deadline. A cancelled caller cancels ``fut``; _run marks it abandoned.
+            msg = await fut
             if msg is _WEDGED:
-                # The isolate ignored its watchdog: kill the process (restarted by _read).
-                w.calls.pop(call_id, None)
-                log.error("worker %d wedged on %s; killing it", w.slot, ref.key)
-                if w.proc and w.proc.returncode is None:
-                    with contextlib.suppress(ProcessLookupError):
-                        w.proc.kill()
+                self._kill_wedged(w, call)
                 return _result(Outcome.CRASHED, detail="the runtime stopped answering")
             op = msg.get("op")
             if op == "need_code":
@@ -842,11 +872,6 @@ class Runtime:
 
 
 _WEDGED: dict[str, Any] = {"op": "wedged"}
-
-
-def _wedged(fut: asyncio.Future[dict[str, Any]]) -> None:
-    if not fut.done():
-        fut.set_result(_WEDGED)
 
 
 def _result(outcome: Outcome, *, detail: str = "") -> InvokeResult:
