@@ -27,6 +27,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import contextvars
 import json
 import os
 import platform
@@ -374,9 +375,11 @@ def serve_profiled(mode: str, port: int, out: Path) -> None:
 
     stats: dict[str, list[float]] = defaultdict(lambda: [0.0, 0])
     on = [False]
+    # only time spent serving /fn requests counts (a deploy also resolves the function)
+    in_fn: contextvars.ContextVar[bool] = contextvars.ContextVar("in_fn", default=False)
 
     def add(layer: str, dt: float) -> None:
-        if on[0]:
+        if on[0] and in_fn.get():
             s = stats[layer]
             s[0] += dt
             s[1] += 1
@@ -452,6 +455,7 @@ def serve_profiled(mode: str, port: int, out: Path) -> None:
         if scope["type"] != "http" or not scope["path"].startswith("/fn/"):
             return await app(scope, receive, send)
         t = time.perf_counter()
+        in_fn.set(True)  # this request's task only
 
         async def timed_send(message: Any) -> None:
             await send(message)

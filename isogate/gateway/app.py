@@ -16,13 +16,13 @@ from isogate.config import Settings
 from isogate.gateway import api_functions, api_keys, api_tenants, ops
 from isogate.gateway.auth_failures import AuthFailureLimit
 from isogate.gateway.connection_guard import CloseUnreadBody
-from isogate.gateway.invoke import invoke_by_name, invoke_by_route
+from isogate.gateway.invoke import DATA_PLANE_METHODS, DataPlane, invoke_by_name, invoke_by_route
 from isogate.gateway.problems import Problem, handle_exception
 from isogate.gateway.services import RuntimeFactory, open_services
 from isogate.quota.errors import QuotaError
 from isogate.registry.errors import RegistryError
 
-ALL_METHODS = ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"]
+ALL_METHODS = sorted(DATA_PLANE_METHODS)
 
 
 def routes() -> list[Route]:
@@ -69,7 +69,11 @@ def create_app(settings: Settings, runtime_factory: RuntimeFactory | None = None
 
     app = Starlette(
         routes=routes(),
-        middleware=[Middleware(CloseUnreadBody), Middleware(AuthFailureLimit, settings=settings)],
+        middleware=[
+            Middleware(CloseUnreadBody),
+            Middleware(AuthFailureLimit, settings=settings),
+            Middleware(DataPlane),  # innermost: /fn/ skips the router (same answers)
+        ],
         lifespan=lifespan,
         exception_handlers={
             # expected errors: handled in the router's exception middleware

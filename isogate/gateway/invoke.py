@@ -16,7 +16,7 @@ import time
 
 from starlette.requests import Request
 from starlette.responses import Response
-from starlette.types import Receive, Scope, Send
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 from isogate.gateway.bodies import read_body
 from isogate.gateway.outcomes import outcome_problem, runtime_deadline, runtime_failure
@@ -31,6 +31,9 @@ from isogate.registry.names import check_function_name
 from isogate.runtime.types import FunctionRef, InvokeRequest, InvokeResult, Outcome
 
 log = logging.getLogger(__name__)
+
+#: methods the data-plane routes accept (others get the router's 405)
+DATA_PLANE_METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
 
 #: Response headers the gateway sets itself; a function's values are dropped.
 HOP_BY_HOP = frozenset(
@@ -231,9 +234,13 @@ def _record(
 
 async def invoke_by_name(request: Request) -> Response | _FunctionResponse:
     """``ANY /fn/{name}`` and ``/fn/{name}/{path}``."""
+    return await _invoke_name(request, request.path_params["name"])
+
+
+async def _invoke_name(request: Request, name: str) -> Response | _FunctionResponse:
     svc: Services = request.app.state.services
     try:
-        name = check_function_name(request.path_params["name"])
+        name = check_function_name(name)
         fn = await svc.resolver.resolve(name)
     except Exception as exc:
         problem = to_problem(exc)
@@ -241,6 +248,32 @@ async def invoke_by_name(request: Request) -> Response | _FunctionResponse:
             problem = to_problem(FunctionNotFound("no such function"))
         return problem.response()
     return await _invoke(request, svc, fn)
+
+
+class DataPlane:
+    """ASGI middleware (innermost): ``/fn/{name}[/{path}]`` goes straight to the invoke
+    handler, past the exception middleware, the router and the endpoint wrapper, which
+    cost measurable time on the hot path (the guards above it still apply). Anything
+    else, and anything unusual (no name, a method the routes do not take), goes on to the
+    router, which answers exactly as before."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        path: str = scope.get("path", "")
+        if (
+            scope["type"] == "http"
+            and path.startswith("/fn/")
+            and not scope.get("root_path")
+            and scope["method"] in DATA_PLANE_METHODS
+        ):
+            name = path[4:].split("/", 1)[0]
+            if name:
+                response = await _invoke_name(Request(scope, receive), name)
+                await response(scope, receive, send)
+                return
+        await self.app(scope, receive, send)
 
 
 async def invoke_by_route(scope: Scope, receive: Receive, send: Send) -> None:

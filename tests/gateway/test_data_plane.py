@@ -183,3 +183,17 @@ async def test_records_and_metrics(app_client: httpx.AsyncClient) -> None:
     assert 'isogate_invocation_duration_seconds_count{function="hello"} 3.0' in text
     doc = json.loads((await c.get("/openapi.json")).text)
     assert "/fn/{name}" in doc["paths"]
+
+
+async def test_shortcut_and_router_answer_alike(app_client: httpx.AsyncClient) -> None:
+    """/fn/ requests skip the router (gateway.invoke.DataPlane); the unusual ones still
+    reach it and get its answers."""
+    c = app_client
+    h, _ = await setup(c)
+    key = await new_key(c, h)
+    for path in ("/fn/hello", "/fn/hello/", "/fn/hello/a/b"):
+        r = await c.get(path, headers={"X-API-Key": key})
+        assert r.status_code == 200 and r.json()["url"] == "http://gw.test" + path
+    assert_problem(await c.request("TRACE", "/fn/hello", headers={"X-API-Key": key}), 405)
+    assert_problem(await c.get("/fn/"), 404)
+    assert_problem(await c.get("/fn//hello"), 404)
