@@ -29,34 +29,28 @@ MAX_ENV = 64
 MAX_ENV_VALUE = 4096
 
 
-def _version(row: Any) -> Version:
+def _version(row: Any, prefix: str = "") -> Version:
+    """A version from a row of ``function_versions`` (its columns named ``prefix + name``)."""
+    col = row._mapping
     return Version(
-        name=row.name,
-        version=row.version,
-        sha256=row.sha256,
-        size=row.size,
-        env=dict(row.env),
-        timeout_ms=row.timeout_ms,
-        routes=tuple(row.routes),
-        public=bool(row.public),
-        created_at=row.created_at,
+        name=col[prefix + "name"],
+        version=col[prefix + "version"],
+        sha256=col[prefix + "sha256"],
+        size=col[prefix + "size"],
+        env=dict(col[prefix + "env"]),
+        timeout_ms=col[prefix + "timeout_ms"],
+        routes=tuple(col[prefix + "routes"]),
+        public=bool(col[prefix + "public"]),
+        created_at=col[prefix + "created_at"],
     )
 
 
 def _with_current() -> Select[Any]:
     """Functions joined with their current version (version columns prefixed ``v_``)."""
     v = function_versions
-    return select(
-        functions,
-        v.c.version.label("v_version"),
-        v.c.sha256.label("v_sha256"),
-        v.c.size.label("v_size"),
-        v.c.env.label("v_env"),
-        v.c.timeout_ms.label("v_timeout_ms"),
-        v.c.routes.label("v_routes"),
-        v.c.public.label("v_public"),
-        v.c.created_at.label("v_created_at"),
-    ).join(v, (v.c.name == functions.c.name) & (v.c.version == functions.c.current_version))
+    return select(functions, *(c.label("v_" + c.name) for c in v.c)).join(
+        v, (v.c.name == functions.c.name) & (v.c.version == functions.c.current_version)
+    )
 
 
 def _function(row: Any) -> Function:
@@ -67,17 +61,7 @@ def _function(row: Any) -> Function:
         latest_version=row.latest_version,
         created_at=row.created_at,
         updated_at=row.updated_at,
-        current=Version(
-            name=row.name,
-            version=row.v_version,
-            sha256=row.v_sha256,
-            size=row.v_size,
-            env=dict(row.v_env),
-            timeout_ms=row.v_timeout_ms,
-            routes=tuple(row.v_routes),
-            public=bool(row.v_public),
-            created_at=row.v_created_at,
-        ),
+        current=_version(row, "v_"),
     )
 
 

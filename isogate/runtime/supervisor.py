@@ -533,7 +533,6 @@ class Runtime:
                 if (
                     0 < ex.inflight < PIPELINE_DEPTH
                     and not ex.slow
-                    and not ex.dead
                     and key in ex.warm
                     and (best is None or ex.inflight < best.inflight)
                 ):
@@ -582,7 +581,7 @@ class Runtime:
         idle = sum(
             PIPELINE_DEPTH - ex.inflight if not ex.slow else 0
             for ex in self._executors()
-            if not ex.dead and ex.inflight < PIPELINE_DEPTH
+            if ex.inflight < PIPELINE_DEPTH
         )
         keep: deque[_Pending] = deque()
         while self._queue and idle:
