@@ -145,14 +145,16 @@ async def _invoke(request: Request, svc: Services, fn: Function) -> Response | _
 
 # FunctionRefs by version: building one (env sorted into a tuple) on every call is
 # measurable on the warm path; versions are immutable, so a cached one never goes stale.
-_REFS: dict[tuple[str, int, str], FunctionRef] = {}
+_REFS: dict[tuple[str, str, int, str, float], FunctionRef] = {}
 
 
 def _function_ref(fn: Function) -> FunctionRef:
     ver = fn.current
-    ident = (fn.name, ver.version, ver.sha256)
+    # created_at too: a deleted name deployed again starts over at version 1, maybe with
+    # the same code but other env or limits (or by another tenant)
+    ident = (fn.name, fn.tenant, ver.version, ver.sha256, ver.created_at)
     ref = _REFS.get(ident)
-    if ref is None or ref.tenant != fn.tenant:  # a name deleted and taken by another tenant
+    if ref is None:
         if len(_REFS) > 10_000:
             _REFS.clear()
         ref = _REFS[ident] = FunctionRef(

@@ -197,3 +197,16 @@ async def test_shortcut_and_router_answer_alike(app_client: httpx.AsyncClient) -
     assert_problem(await c.request("TRACE", "/fn/hello", headers={"X-API-Key": key}), 405)
     assert_problem(await c.get("/fn/"), 404)
     assert_problem(await c.get("/fn//hello"), 404)
+
+
+async def test_redeploy_after_delete_serves_the_new_env(app_client: httpx.AsyncClient) -> None:
+    """Same name, same code, version 1 again after a delete: the new env is what runs."""
+    c = app_client
+    h, _ = await setup(c, env={"V": "old"}, public=True)
+    assert (await c.get("/fn/hello")).json()["env"] == {"V": "old"}
+    assert (await c.delete("/v1/functions/hello", headers=h)).status_code in (200, 204)
+    r = await c.put(
+        "/v1/functions/hello", headers=h, json={"code": HELLO, "env": {"V": "new"}, "public": True}
+    )
+    assert r.status_code == 201 and r.json()["version"] == 1
+    assert (await c.get("/fn/hello")).json()["env"] == {"V": "new"}
