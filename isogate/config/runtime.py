@@ -15,7 +15,19 @@ class RuntimeSettings(BaseModel):
     prewarm_isolates: int = Field(
         8, ge=0, le=1024, description="blank isolates each executor keeps ready"
     )
-    heap_limit_mb: int = Field(64, ge=8, le=4096, description="V8 old-space limit per isolate")
+    functions_per_isolate: int = Field(
+        8,
+        ge=1,
+        le=256,
+        description=(
+            "functions of one tenant that share a V8 isolate, each in its own context"
+            " (cheaper cold starts and memory); the heap limit applies per isolate;"
+            " 1 = an isolate per function"
+        ),
+    )
+    heap_limit_mb: int = Field(
+        64, ge=8, le=4096, description="V8 old-space limit per isolate (see functions_per_isolate)"
+    )
     memory_budget_mb: int = Field(
         512, ge=16, description="warm-function budget per worker process (LRU eviction)"
     )

@@ -9,7 +9,7 @@ import logging
 from collections import deque
 from typing import Protocol
 
-from sqlalchemy import delete, insert, select
+from sqlalchemy import Delete, delete, func, insert, select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from isogate.registry.errors import StoreUnavailable
@@ -21,6 +21,7 @@ log = logging.getLogger(__name__)
 MAX_LOG_LINES = 100
 MAX_LINE = 2000
 MAX_PENDING = 10_000
+PRUNE_CHUNK = 500  # functions per prune statement (well under SQL parameter limits)
 
 
 def _text(s: str) -> str:
@@ -34,6 +35,21 @@ class InvocationLog(Protocol):
     """Recent invocations per function."""
 
     def record(self, rec: InvocationRecord) -> None: ...
+    def _prune(self, names: list[str]) -> Delete:
+        """Delete all but the newest ``retention`` records of each function in ``names``."""
+        ranked = (
+            select(
+                invocations.c.id,
+                func.row_number()
+                .over(partition_by=invocations.c.function, order_by=invocations.c.time.desc())
+                .label("rank"),
+            )
+            .where(invocations.c.function.in_(names))
+            .subquery()
+        )
+        stale = select(ranked.c.id).where(ranked.c.rank > self._retention)
+        return delete(invocations).where(invocations.c.id.in_(stale))
+
     async def recent(self, function: str, limit: int) -> list[InvocationRecord]: ...
     async def start(self) -> None: ...
     async def close(self) -> None: ...
@@ -138,21 +154,29 @@ class SqlInvocationLog:
             try:
                 async with asyncio.timeout(self._timeout), self._engine.begin() as conn:
                     await conn.execute(insert(invocations), rows)
-                    for fn in touched:
-                        keep = (
-                            select(invocations.c.id)
-                            .where(invocations.c.function == fn)
-                            .order_by(invocations.c.time.desc())
-                            .limit(self._retention)
-                        )
-                        await conn.execute(
-                            delete(invocations).where(
-                                invocations.c.function == fn,
-                                invocations.c.id.not_in(keep.scalar_subquery()),
-                            )
-                        )
+                    # One statement per chunk of functions, not one per function: a burst
+                    # touching hundreds of functions paid a round trip (and a statement
+                    # build) for each on the event loop.
+                    names = sorted(touched)
+                    for i in range(0, len(names), PRUNE_CHUNK):
+                        await conn.execute(self._prune(names[i : i + PRUNE_CHUNK]))
             except TimeoutError:
                 raise StoreUnavailable("metadata store timed out") from None
+
+    def _prune(self, names: list[str]) -> Delete:
+        """Delete all but the newest ``retention`` records of each function in ``names``."""
+        ranked = (
+            select(
+                invocations.c.id,
+                func.row_number()
+                .over(partition_by=invocations.c.function, order_by=invocations.c.time.desc())
+                .label("rank"),
+            )
+            .where(invocations.c.function.in_(names))
+            .subquery()
+        )
+        stale = select(ranked.c.id).where(ranked.c.rank > self._retention)
+        return delete(invocations).where(invocations.c.id.in_(stale))
 
     async def recent(self, function: str, limit: int) -> list[InvocationRecord]:
         """The newest records of ``function``, newest first."""

@@ -1,9 +1,12 @@
 """An executor thread: owns its isolates, keeps functions warm, runs one call at a time.
 
-Each warm function version lives in its own isolate (so one isolate never holds two
-tenants' code, and a heap limit is per function). Blank isolates with the prelude
-already evaluated are made ahead of demand, in idle time, so a cold start costs only
-compiling and running the tenant's top level.
+Each warm function version lives in a context of its own. Contexts of one tenant share
+an isolate, up to ``functions_per_isolate`` of them (so one isolate never holds two
+tenants' code, and the heap limit applies to that group): a context in an existing
+isolate costs a fraction of a new isolate, since V8's per-isolate compilation cache
+already holds the prelude. Blank isolates with the prelude already evaluated, and one
+spare context per tenant isolate with room, are made ahead of demand in idle time, so a
+cold start costs only compiling and running the tenant's top level.
 """
 
 from __future__ import annotations
@@ -16,7 +19,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from .isolate import Sandbox, SourceError, check_source
+from .isolate import Host, Sandbox, SourceError, check_source
 from .protocol import FrameReader
 from .types import InvokeRequest, InvokeResult, JSErrorInfo, Outcome
 from .watchdog import Watchdog
@@ -24,7 +27,11 @@ from .watchdog import Watchdog
 log = logging.getLogger("isogate.runtime.executor")
 
 Send = Callable[[dict[str, Any]], None]
-IDLE_BEFORE_PREWARM = 0.02  # seconds
+IDLE_BEFORE_PREWARM = 0.02  # seconds idle before making a blank isolate (~8 ms of work)
+IDLE_BEFORE_SPARE = 0.002  # seconds idle before making a spare context (~1.5 ms of work)
+#: estimated bytes of an isolate with the prelude, and of each further context in it
+ISOLATE_COST = 1_000_000
+CONTEXT_COST = 400_000
 
 
 @dataclass(slots=True)
@@ -33,9 +40,10 @@ class Warm:
     cost: int  # estimated bytes, for the memory budget
 
 
-def estimate_cost(source: str) -> int:
-    """Rough bytes a warm function holds: isolate + context + compiled code (DESIGN.md)."""
-    return 1_000_000 + 4 * len(source)
+def estimate_cost(source: str, *, new_isolate: bool) -> int:
+    """Rough bytes a warm function holds: its context and compiled code, plus the isolate
+    when it opened one (docs/architecture.md)."""
+    return CONTEXT_COST + 4 * len(source) + (ISOLATE_COST if new_isolate else 0)
 
 
 class Executor:
@@ -52,6 +60,7 @@ class Executor:
         prewarm: int,
         budget_bytes: int,
         max_response_body: int,
+        functions_per_isolate: int = 1,
     ) -> None:
         self.index = index
         self._inbox = inbox
@@ -61,7 +70,10 @@ class Executor:
         self._prewarm = prewarm
         self._budget = budget_bytes
         self._max_response_body = max_response_body
+        self._per_isolate = functions_per_isolate
         self._blanks: deque[Sandbox] = deque()
+        self._hosts: dict[str, Host] = {}  # tenant -> its isolate that still has room
+        self._spare_wanted: deque[Host] = deque()
         self._warm: OrderedDict[str, Warm] = OrderedDict()
         self._used = 0
         self._warming = True  # pre-warm straight away at start-up
@@ -70,19 +82,22 @@ class Executor:
 
     def run(self) -> None:
         if self._prewarm == 0:
-            self._send({"op": "blanks", "ex": self.index, "n": 0})
+            self._send({"op": "blanks", "ex": self.index, "n": 0, "iso": Host.live})
         try:
             while True:
-                if len(self._blanks) < self._prewarm:
+                spare = self._spare_host()
+                if spare is not None or len(self._blanks) < self._prewarm:
+                    # Pre-warm only once idle for a moment: a burst of cold starts should
+                    # not queue behind it (a blank takes ~8 ms, a spare context ~1.5 ms).
+                    if self._warming:
+                        wait = 0.0
+                    else:
+                        wait = IDLE_BEFORE_SPARE if spare is not None else IDLE_BEFORE_PREWARM
                     try:
-                        # Pre-warm only once idle for a moment: making a blank takes a
-                        # few ms that a burst of cold starts should not queue behind.
-                        msg = self._inbox.read(timeout=0 if self._warming else IDLE_BEFORE_PREWARM)
+                        msg = self._inbox.read(timeout=wait)
                     except TimeoutError:
                         self._warming = True
-                        self._blanks.append(Sandbox())
-                        if len(self._blanks) == self._prewarm:
-                            self._send({"op": "blanks", "ex": self.index, "n": self._prewarm})
+                        self._prewarm_one(spare)
                         continue
                 else:
                     msg = self._inbox.read()
@@ -100,10 +115,37 @@ class Executor:
         finally:
             self._close_all()
 
+    def _spare_host(self) -> Host | None:
+        """A tenant isolate that should get a spare context, if any."""
+        wanted = self._spare_wanted
+        while wanted:
+            host = wanted[0]
+            if (
+                host.alive
+                and host.spare is None
+                and host.contexts < self._per_isolate
+                and self._hosts.get(host.tenant or "") is host
+            ):
+                return host
+            wanted.popleft()
+        return None
+
+    def _prewarm_one(self, spare: Host | None) -> None:
+        if spare is not None:
+            spare.spare = Sandbox(spare)
+            self._spare_wanted.popleft()
+            return
+        self._blanks.append(Sandbox())
+        if len(self._blanks) == self._prewarm:
+            self._send({"op": "blanks", "ex": self.index, "n": self._prewarm, "iso": Host.live})
+
     def _close_all(self) -> None:
         for warm in self._warm.values():
             warm.sandbox.close()
         self._warm.clear()
+        for host in self._hosts.values():
+            self._drop_spare(host)
+        self._hosts.clear()
         while self._blanks:
             self._blanks.popleft().close()
 
@@ -126,10 +168,53 @@ class Executor:
         warm = self._warm.pop(key, None)
         if warm is not None:
             self._used -= warm.cost
-            warm.sandbox.close()
+            self._close(warm.sandbox)
+
+    def _close(self, sandbox: Sandbox) -> None:
+        """Drop a function's context; an isolate left with only its spare goes too."""
+        host = sandbox.host
+        sandbox.close()
+        if host.spare is not None and host.contexts == 1:
+            self._drop_spare(host)
+        if not host.alive and host.tenant is not None and self._hosts.get(host.tenant) is host:
+            del self._hosts[host.tenant]
+
+    @staticmethod
+    def _drop_spare(host: Host) -> None:
+        spare, host.spare = host.spare, None
+        if spare is not None:
+            spare.close()
 
     def _blank(self) -> Sandbox:
         return self._blanks.popleft() if self._blanks else Sandbox()
+
+    def _sandbox_for(self, tenant: str) -> tuple[Sandbox, bool]:
+        """A fresh context for a function of ``tenant``: the spare or a new context in
+        the tenant's isolate while it has room, else a blank isolate (which becomes the
+        tenant's). The flag tells whether a new isolate was taken."""
+        host = self._hosts.get(tenant)
+        new_isolate = False
+        if host is not None and host.alive and host.spare is not None:
+            sandbox, host.spare = host.spare, None
+        elif host is not None and host.alive and host.contexts < self._per_isolate:
+            sandbox = Sandbox(host, warm_up=False)  # a cold start waits for it
+        else:
+            sandbox = self._blank()
+            host = sandbox.host
+            host.tenant = tenant
+            new_isolate = True
+            if self._per_isolate > 1:
+                self._hosts[tenant] = host
+            else:
+                self._hosts.pop(tenant, None)
+        if host.contexts >= self._per_isolate and host.spare is None:
+            if self._hosts.get(tenant) is host:
+                del self._hosts[tenant]  # full: the next function opens another isolate
+        elif self._hosts.get(tenant) is host and not (
+            self._spare_wanted and self._spare_wanted[-1] is host
+        ):
+            self._spare_wanted.append(host)
+        return sandbox, new_isolate
 
     def _invoke(self, msg: dict[str, Any]) -> None:
         fn = msg["fn"]
@@ -167,7 +252,7 @@ class Executor:
     def _load(
         self, key: str, source: str, fn: dict[str, Any], timeout_s: float
     ) -> Warm | InvokeResult:
-        sandbox = self._blank()
+        sandbox, new_isolate = self._sandbox_for(fn["tenant"])
         sandbox.enter()
         ok = False
         try:
@@ -193,10 +278,10 @@ class Executor:
         finally:
             sandbox.leave()
             if not ok:
-                sandbox.close()  # nothing half-installed: the failed context is dropped
+                self._close(sandbox)  # nothing half-installed: the failed context is dropped
         sandbox.function_key = key
         sandbox.tenant = fn["tenant"]
-        warm = Warm(sandbox, estimate_cost(source))
+        warm = Warm(sandbox, estimate_cost(source, new_isolate=new_isolate))
         self._warm[key] = warm
         self._used += warm.cost
         return warm
@@ -274,6 +359,7 @@ class Executor:
                 "rt": run_ms,
                 "ev": evicted,
                 "bl": len(self._blanks),
+                "iso": Host.live,
             }
         )
 

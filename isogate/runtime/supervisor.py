@@ -136,6 +136,7 @@ class _Worker:
         self.ready: asyncio.Future[None] | None = None
         self.warmed: asyncio.Future[None] | None = None
         self.solo: str | None = None  # a suspect running alone here (crash attribution)
+        self.isolates = 0  # live V8 isolates, as last reported
 
     def send(self, message: dict[str, Any]) -> None:
         pipe = self.executors[message["ex"]].pipe
@@ -411,6 +412,7 @@ class Runtime:
             ex = w.executors[msg["ex"]]
             ex.blanks = msg["n"]
             ex.prewarmed = True
+            w.isolates = msg.get("iso", w.isolates)
             if w.warmed and not w.warmed.done() and all(e.prewarmed for e in w.executors):
                 w.warmed.set_result(None)
             if self._prewarm_waiters and self.prewarmed:
@@ -596,8 +598,9 @@ class Runtime:
                 continue  # its function is at its concurrency cap: let others pass
             self._dispatch(p, ex)
             idle -= 1
-        keep.extend(self._queue)
-        self._queue = keep
+        if keep:  # rebuild only when something was passed over (a long queue is common)
+            keep.extend(self._queue)
+            self._queue = keep
 
     async def invoke(self, ref: FunctionRef, request: InvokeRequest) -> InvokeResult:
         """Run ``ref``'s handler on ``request``. Never raises for tenant behaviour."""
@@ -809,6 +812,7 @@ class Runtime:
         for key in msg.get("ev") or ():
             ex.warm.pop(key, None)
         ex.blanks = msg.get("bl", ex.blanks)
+        ex.worker.isolates = msg.get("iso", ex.worker.isolates)
         outcome = Outcome(msg["o"])
         if msg.get("cold") and outcome is not Outcome.LOAD_ERROR:
             self._cold_starts += 1
@@ -911,7 +915,7 @@ class Runtime:
             executors=len(exs),
             executors_busy=sum(1 for ex in exs if ex.busy),
             warm_functions=warm,
-            isolates=warm + sum(ex.blanks for ex in exs),
+            isolates=sum(w.isolates for w in self._workers if w.alive),
             queue_depth=len(self._queue),
             inflight=self._inflight,
             cold_starts=self._cold_starts,

@@ -156,6 +156,7 @@ def main(argv: list[str] | None = None) -> int:
             prewarm=config["prewarm_isolates"],
             budget_bytes=budget,
             max_response_body=config["max_response_body"],
+            functions_per_isolate=config["functions_per_isolate"],
         )
         for i, (request_fd, result_fd) in enumerate(pairs)
     ]

@@ -71,3 +71,24 @@ async def test_only_what_retention_keeps_is_queued(engine: AsyncEngine) -> None:
     log.record(rec(1000, logs=()))  # after a flush: counted afresh, older rows pruned
     assert [r.id for r in await log.recent("hello", 10)] == ["inv_1000", "inv_0999", "inv_0998"]
     assert [r.id for r in await log.recent("other", 10)] == ["inv_5000"]
+
+
+async def test_one_flush_prunes_every_touched_function(
+    engine: AsyncEngine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Pruning runs one statement per chunk of functions: each keeps its own newest
+    ``retention`` rows, across chunk boundaries too, and untouched functions keep all."""
+    import isogate.registry.invocations as module
+
+    monkeypatch.setattr(module, "PRUNE_CHUNK", 3)  # 7 functions: three chunks
+    log = SqlInvocationLog(engine, 5, retention=2)
+    log.record(rec(9000, fn="untouched"))
+    await log.flush()
+    for round_ in range(3):
+        for f in range(7):
+            log.record(rec(round_ * 100 + f, fn=f"f{f}", time=1000.0 + round_ * 100 + f))
+        await log.flush()
+    for f in range(7):
+        got = await log.recent(f"f{f}", 10)
+        assert [r.id for r in got] == [f"inv_{200 + f:04d}", f"inv_{100 + f:04d}"]
+    assert [r.id for r in await log.recent("untouched", 10)] == ["inv_9000"]

@@ -8,6 +8,7 @@ import os
 import signal
 
 from isogate.runtime import InvokeRequest, Outcome, Runtime
+from isogate.runtime.executor import CONTEXT_COST
 
 from .conftest import fn, get
 
@@ -381,11 +382,12 @@ async def test_memory_budget_evicts_least_recently_used(make_runtime) -> None:
     )
     fns = [
         fn(f"export default {{ fetch() {{ return new Response('{i}') }} }}", name=f"lru{i}")
-        for i in range(40)
+        for i in range(80)
     ]
     for f in fns:
         assert (await rt.invoke(f, get())).outcome is Outcome.OK
-    assert rt.stats().warm_functions <= 16
+    # every warm function is charged at least its context's estimated cost
+    assert rt.stats().warm_functions <= 16_000_000 // CONTEXT_COST
     assert rt.placement(fns[-1].key) and not rt.placement(fns[0].key)
     again = await rt.invoke(fns[0], get())  # evicted functions come back cold, correctly
     assert again.outcome is Outcome.OK and again.cold and again.body == b"0"
