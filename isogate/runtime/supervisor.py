@@ -579,25 +579,37 @@ class Runtime:
         """Give queued invocations to free executors, oldest first."""
         if not self._queue:
             return
-        # free places: an idle executor, or a pipeline place behind fast calls
-        idle = sum(
-            PIPELINE_DEPTH - ex.inflight if not ex.slow else 0
-            for ex in self._executors()
-            if ex.inflight < PIPELINE_DEPTH
-        )
+        # free places: idle executors, and pipeline places behind fast calls (only a fast
+        # warm function may take one of those)
+        idle = pipelined = 0
+        for ex in self._executors():
+            if ex.inflight == 0:
+                idle += 1
+            elif ex.inflight < PIPELINE_DEPTH and not ex.slow:
+                pipelined += PIPELINE_DEPTH - ex.inflight
         keep: deque[_Pending] = deque()
-        while self._queue and idle:
+        while self._queue and (idle or pipelined):
             p = self._queue.popleft()
             if p.future.done():
                 continue
-            ex = self._pick(p.ref.key) or self._pick_pipelined(p.ref.key)
+            key = p.ref.key
+            if not idle and (key in self._suspects or not self._fast(key)):
+                keep.append(p)  # only a pipeline place is left, and this call may not take it
+                continue
+            ex = self._pick(key) or self._pick_pipelined(key)
             if ex is None:
                 keep.append(p)
-                if p.ref.key in self._suspects:
+                if key in self._suspects:
                     break  # let a worker fall idle for it: others wait behind it
                 continue  # its function is at its concurrency cap: let others pass
+            was_idle = ex.inflight == 0
             self._dispatch(p, ex)
-            idle -= 1
+            if not was_idle:
+                pipelined -= 1
+            else:
+                idle -= 1
+                if not ex.slow:  # a fast call: the places behind it open for others
+                    pipelined += PIPELINE_DEPTH - ex.inflight
         if keep:  # rebuild only when something was passed over (a long queue is common)
             keep.extend(self._queue)
             self._queue = keep

@@ -65,3 +65,63 @@ async def test_queued_invocations_expire_oldest_first() -> None:
     rt._expire_due(0.1)
     assert old.future.result().outcome is Outcome.OVERLOADED
     assert not new.future.done() and list(rt._queue) == [new]
+
+
+def runtime_with_executors(n: int) -> tuple[Any, list[Any]]:
+    rt = sup.Runtime(RuntimeSettings(workers=1, threads_per_worker=n), worker_home="/nonexistent")
+    w = rt._workers[0]
+    w.alive = True
+    w.executors = [sup._Executor(w, i) for i in range(n)]
+    return rt, w.executors
+
+
+def queue(rt: Any, refs: list[FunctionRef]) -> list[Any]:
+    loop = asyncio.get_running_loop()
+    pendings = [
+        sup._Pending(r, InvokeRequest("GET", "http://x/"), loop.create_future(), 0.0) for r in refs
+    ]
+    rt._queue.extend(pendings)
+    return pendings
+
+
+def ref(i: int) -> FunctionRef:
+    return FunctionRef(name=f"f{i}", version=1, tenant="t", sha256="ab" * 32)
+
+
+async def test_a_long_queue_of_slow_calls_is_not_scanned_when_no_executor_is_idle() -> None:
+    rt, (ex,) = runtime_with_executors(1)
+    fast = ref(0)
+    ex.warm[fast.key] = 1.0
+    rt._run_ms[fast.key] = 0.1  # fast: may pipeline behind another fast call
+    rt._reserve(queue(rt, [fast])[0], ex)
+    rt._queue.clear()
+    slow = queue(rt, [ref(i) for i in range(1, 201)])  # cold functions: never pipelined
+    picks = 0
+    real_pick = rt._pick
+
+    def counting_pick(key: str) -> Any:
+        nonlocal picks
+        picks += 1
+        return real_pick(key)
+
+    rt._pick = counting_pick
+    rt._drain_queue()  # one pipeline place is free, but no slow call may take it
+    assert picks == 0 and len(rt._queue) == 200 and not any(p.future.done() for p in slow)
+    tail = queue(rt, [fast])[0]  # a fast call behind them takes the place
+    rt._drain_queue()
+    assert tail.future.result() is ex and ex.inflight == 2
+    assert [p.ref for p in rt._queue] == [p.ref for p in slow]  # order kept
+
+
+async def test_an_idle_executor_takes_one_slow_or_two_fast_queued_calls() -> None:
+    rt, (ex,) = runtime_with_executors(1)
+    fast = ref(0)
+    ex.warm[fast.key] = 1.0
+    rt._run_ms[fast.key] = 0.1
+    a, b, c = queue(rt, [fast, fast, fast])
+    rt._drain_queue()
+    assert a.future.result() is ex and b.future.result() is ex and not c.future.done()
+    rt2, (ex2,) = runtime_with_executors(1)
+    s1, s2 = queue(rt2, [ref(1), ref(2)])
+    rt2._drain_queue()
+    assert s1.future.result() is ex2 and not s2.future.done() and ex2.slow == 1
