@@ -643,13 +643,15 @@ def phase_seed(gw: Gateway, n: int) -> dict:
 
 def phase_seed_pool(tmp: Path, n: int) -> dict:
     """The seed again on a gateway whose pre-warmed pool is sized for the burst (an
-    operator's setting: ``runtime.prewarm_isolates`` per executor thread)."""
+    operator's settings: ``runtime.prewarm_isolates`` per executor thread, and an isolate
+    per function so that every cold start takes a ready blank)."""
     from isogate.config.runtime import RuntimeSettings
 
     defaults = RuntimeSettings()
     per_executor = -(-n // (defaults.workers * defaults.threads_per_worker))
     env = {
         "ISOGATE_RUNTIME__PREWARM_ISOLATES": str(per_executor),
+        "ISOGATE_RUNTIME__FUNCTIONS_PER_ISOLATE": "1",
         "ISOGATE_RUNTIME__MEMORY_BUDGET_MB": "100000",
     }
     gw = Gateway(tmp, "pool", env)
@@ -832,7 +834,7 @@ def build_report(r: dict, args: argparse.Namespace) -> tuple[list[tuple[str, str
         row("  non-200 answers in the burst", str(s["cold_errors"]))
     sp = r.get("seed_pool")
     if sp:
-        row(f"seed with the pre-warmed pool sized for the burst ({sp['per_executor']} isolates per executor)", f"{sp['cold_ms']:.0f} ms", f"≤ 300 ms: {verdict(sp['cold_ms'] <= 300)}")  # fmt: skip
+        row(f"seed with the pre-warmed pool sized for the burst ({sp['per_executor']} isolates per executor, an isolate per function)", f"{sp['cold_ms']:.0f} ms", f"≤ 300 ms: {verdict(sp['cold_ms'] <= 300)}")  # fmt: skip
         row("  runtime workers' RSS before the burst (pool of blanks, idle)", f"{sp['idle_rss_mb']:.0f} MB")  # fmt: skip
         if sp["cold_errors"]:
             row("  non-200 answers in the burst", str(sp["cold_errors"]))
