@@ -17,16 +17,18 @@ import time
 from collections import OrderedDict, deque
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Generic, TypeVar
 
 from .isolate import Host, Sandbox, SourceError, check_source
 from .protocol import FrameReader
+from .source import PreparedSource
 from .types import InvokeRequest, InvokeResult, JSErrorInfo, Outcome
 from .watchdog import Watchdog
 
 log = logging.getLogger("isogate.runtime.executor")
 
 Send = Callable[[dict[str, Any]], None]
+V = TypeVar("V")
 IDLE_BEFORE_PREWARM = 0.02  # seconds idle before making a blank isolate (~8 ms of work)
 IDLE_BEFORE_SPARE = 0.002  # seconds idle before making a spare context (~1.5 ms of work)
 #: estimated bytes of an isolate with the prelude, and of each further context in it
@@ -56,7 +58,8 @@ class Executor:
         inbox: FrameReader,
         watchdog: Watchdog,
         send: Send,
-        sources: SourceCache,
+        sources: LruCache[str],
+        prepared: LruCache[PreparedSource] | None = None,
         prewarm: int,
         budget_bytes: int,
         max_response_body: int,
@@ -67,6 +70,7 @@ class Executor:
         self._watchdog = watchdog
         self._send = send
         self._sources = sources
+        self._prepared = prepared if prepared is not None else prepared_cache(64 << 20)
         self._prewarm = prewarm
         self._budget = budget_bytes
         self._max_response_body = max_response_body
@@ -155,7 +159,7 @@ class Executor:
         sandbox = self._blank()
         sandbox.enter()
         try:
-            check_source(msg["src"])
+            self._check(msg["src"])
             reply: dict[str, Any] = {"op": "validated", "id": msg["id"], "ok": True}
         except SourceError as exc:
             reply = {"op": "validated", "id": msg["id"], "ok": False, "error": _error(exc.info)}
@@ -184,6 +188,14 @@ class Executor:
         spare, host.spare = host.spare, None
         if spare is not None:
             spare.close()
+
+    def _check(self, source: str) -> PreparedSource:
+        """``check_source`` once per source text (an isolate must be entered)."""
+        prepared = self._prepared.get(source)
+        if prepared is None:
+            prepared = check_source(source)
+            self._prepared.put(source, prepared)
+        return prepared
 
     def _blank(self) -> Sandbox:
         return self._blanks.popleft() if self._blanks else Sandbox()
@@ -257,7 +269,7 @@ class Executor:
         ok = False
         try:
             try:
-                prepared = check_source(source)
+                prepared = self._check(source)
             except SourceError as exc:
                 return InvokeResult(Outcome.LOAD_ERROR, error=exc.info)
             ticket = self._watchdog.arm(sandbox.isolate, timeout_s)
@@ -374,29 +386,42 @@ def _error(info: JSErrorInfo) -> dict[str, Any]:
     }
 
 
-class SourceCache:
-    """Sources this worker has been sent, bounded by bytes (thread-safe, LRU)."""
+class LruCache(Generic[V]):
+    """Values by string key, least recently used dropped beyond ``max_bytes`` (as counted
+    by ``size``); shared by the executor threads of a worker, so it locks."""
 
-    def __init__(self, max_bytes: int) -> None:
+    def __init__(self, max_bytes: int, size: Callable[[str, V], int]) -> None:
         self._lock = threading.Lock()
-        self._items: OrderedDict[str, str] = OrderedDict()
+        self._items: OrderedDict[str, V] = OrderedDict()
         self._bytes = 0
         self._max = max_bytes
+        self._size = size
 
-    def put(self, key: str, source: str) -> None:
+    def put(self, key: str, value: V) -> None:
         with self._lock:
             if key in self._items:
                 self._items.move_to_end(key)
                 return
-            self._items[key] = source
-            self._bytes += len(source)
+            self._items[key] = value
+            self._bytes += self._size(key, value)
             while self._bytes > self._max and len(self._items) > 1:
-                _, old = self._items.popitem(last=False)
-                self._bytes -= len(old)
+                old_key, old = self._items.popitem(last=False)
+                self._bytes -= self._size(old_key, old)
 
-    def get(self, key: str) -> str | None:
+    def get(self, key: str) -> V | None:
         with self._lock:
-            source = self._items.get(key)
-            if source is not None:
+            value = self._items.get(key)
+            if value is not None:
                 self._items.move_to_end(key)
-            return source
+            return value
+
+
+def source_cache(max_bytes: int) -> LruCache[str]:
+    """Sources this worker has been sent, by function key."""
+    return LruCache(max_bytes, lambda _key, source: len(source))
+
+
+def prepared_cache(max_bytes: int) -> LruCache[PreparedSource]:
+    """Checked and wrapped sources by source text: a deploy's validation prepares the
+    code, and its first load (and every later one) skips V8's compiles of it."""
+    return LruCache(max_bytes, lambda source, p: len(source) + len(p.script))

@@ -123,7 +123,7 @@ def main(argv: list[str] | None = None) -> int:
     _set_flags(config["heap_limit_mb"])
     threading.stack_size(THREAD_STACK)
 
-    from .executor import Executor, SourceCache
+    from .executor import Executor, prepared_cache, source_cache
     from .protocol import FrameReader, pack, write_all
     from .watchdog import Watchdog
 
@@ -139,7 +139,8 @@ def main(argv: list[str] | None = None) -> int:
     pairs = list(zip(fds[0::2], fds[1::2], strict=True))
     watchdog = Watchdog()
     watchdog.start()
-    sources = SourceCache(max_bytes=256 << 20)
+    sources = source_cache(max_bytes=256 << 20)
+    prepared = prepared_cache(max_bytes=256 << 20)
     budget = config["memory_budget_mb"] * 1_000_000 // max(1, len(pairs))
 
     def sender(fd: int) -> Callable[[dict[str, Any]], None]:
@@ -153,6 +154,7 @@ def main(argv: list[str] | None = None) -> int:
             watchdog=watchdog,
             send=sender(result_fd),
             sources=sources,
+            prepared=prepared,
             prewarm=config["prewarm_isolates"],
             budget_bytes=budget,
             max_response_body=config["max_response_body"],
