@@ -125,8 +125,10 @@ async def deploy(request: Request) -> Response:
     svc.resolver.invalidate(name)
     svc.runtime.unquarantine(name)
     # The first invocation after a deploy should find everything at hand: the code
-    # (also shared with other replicas through Redis) and the function's metadata.
+    # (also shared with other replicas through Redis), its metric series and the
+    # function's metadata.
     await svc.code.remember(version.sha256, spec.code)
+    svc.metrics.prepare(name)
     with contextlib.suppress(Exception):
         await svc.resolver.resolve(name)
     return json_response(

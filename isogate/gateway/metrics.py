@@ -77,7 +77,14 @@ class GatewayMetrics:
         self._counted: dict[tuple[str, int], Any] = {}
         self._timed: dict[str, Any] = {}
 
-    def count(self, function: str, status: int) -> None:
+    def prepare(self, function: str) -> None:
+        """Create ``function``'s series at zero (at deploy): its first invocation does not
+        pay for them, and Prometheus sees the counter start at 0, so ``rate()`` counts the
+        first call too."""
+        self.count(function, 200, 0)
+        self.observe_child(function)
+
+    def count(self, function: str, status: int, n: int = 1) -> None:
         """One invocation of ``function`` answered with ``status``."""
         child = self._counted.get((function, status))
         if child is None:
@@ -86,16 +93,24 @@ class GatewayMetrics:
             child = self._counted[(function, status)] = self.invocations.labels(
                 function, str(status)
             )
-        child.inc()
+        if n:
+            child.inc(n)
 
     def observe(self, function: str, seconds: float) -> None:
         """The wall time of one invocation of ``function``."""
         child = self._timed.get(function)
         if child is None:
+            child = self.observe_child(function)
+        child.observe(seconds)
+
+    def observe_child(self, function: str) -> Any:
+        """``function``'s duration histogram (created and cached on first use)."""
+        child = self._timed.get(function)
+        if child is None:
             if len(self._timed) > _MAX_CHILDREN:
                 self._timed.clear()
             child = self._timed[function] = self.duration.labels(function)
-        child.observe(seconds)
+        return child
 
     def render(self) -> bytes:
         """The text exposition format."""

@@ -173,6 +173,9 @@ async def test_records_and_metrics(app_client: httpx.AsyncClient) -> None:
     c = app_client
     h, _ = await setup(c)
     key = await new_key(c, h)
+    text = (await c.get("/metrics")).text  # deployed, never invoked: its series start at 0
+    assert 'isogate_invocations_total{code="200",function="hello"} 0.0' in text
+    assert 'isogate_invocation_duration_seconds_count{function="hello"} 0.0' in text
     for _ in range(3):
         assert (await c.get("/fn/hello", headers={"X-API-Key": key})).status_code == 200
     recs = (await c.get("/v1/functions/hello/invocations", headers=h)).json()["invocations"]
