@@ -19,7 +19,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
 
-from .isolate import Host, Sandbox, SourceError, check_source
+from .isolate import Host, PreludeError, Sandbox, SourceError, check_source
 from .protocol import FrameReader
 from .source import PreparedSource
 from .types import InvokeRequest, InvokeResult, JSErrorInfo, Outcome
@@ -136,8 +136,12 @@ class Executor:
 
     def _prewarm_one(self, spare: Host | None) -> None:
         if spare is not None:
-            spare.spare = Sandbox(spare)
             self._spare_wanted.popleft()
+            try:
+                spare.spare = Sandbox(spare)
+            except PreludeError as exc:  # e.g. a termination left pending in that isolate
+                log.warning("no spare context in a tenant isolate: %s", exc)
+                self._retire(spare)
             return
         self._blanks.append(Sandbox())
         if len(self._blanks) == self._prewarm:
@@ -183,6 +187,11 @@ class Executor:
         if not host.alive and host.tenant is not None and self._hosts.get(host.tenant) is host:
             del self._hosts[host.tenant]
 
+    def _retire(self, host: Host) -> None:
+        """Take no more contexts in ``host`` (its functions stay until evicted)."""
+        if host.tenant is not None and self._hosts.get(host.tenant) is host:
+            del self._hosts[host.tenant]
+
     @staticmethod
     def _drop_spare(host: Host) -> None:
         spare, host.spare = host.spare, None
@@ -209,7 +218,12 @@ class Executor:
         if host is not None and host.alive and host.spare is not None:
             sandbox, host.spare = host.spare, None
         elif host is not None and host.alive and host.contexts < self._per_isolate:
-            sandbox = Sandbox(host, warm_up=False)  # a cold start waits for it
+            try:
+                sandbox = Sandbox(host, warm_up=False)  # a cold start waits for it
+            except PreludeError as exc:
+                log.warning("no new context in a tenant isolate: %s", exc)
+                self._retire(host)
+                return self._sandbox_for(tenant)
         else:
             sandbox = self._blank()
             host = sandbox.host

@@ -71,6 +71,9 @@ async def test_a_timeout_leaves_the_other_functions_of_its_isolate_serving(make_
     assert (await rt.invoke(first, get())).body == b"t1-1"
     assert (await rt.invoke(hello(2), get())).body == b"t1-2"  # a new context still loads
     assert (await rt.invoke(loop, get())).outcome is Outcome.TIMEOUT  # and it stays usable
+    await asyncio.sleep(0.2)  # idle: a spare context is made in the same isolate
+    assert (await rt.invoke(hello(3), get())).body == b"t1-3"
+    assert (await rt.invoke(first, get())).body == b"t1-1"
     assert rt.stats().isolates == 1
 
 
