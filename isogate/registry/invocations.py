@@ -35,21 +35,6 @@ class InvocationLog(Protocol):
     """Recent invocations per function."""
 
     def record(self, rec: InvocationRecord) -> None: ...
-    def _prune(self, names: list[str]) -> Delete:
-        """Delete all but the newest ``retention`` records of each function in ``names``."""
-        ranked = (
-            select(
-                invocations.c.id,
-                func.row_number()
-                .over(partition_by=invocations.c.function, order_by=invocations.c.time.desc())
-                .label("rank"),
-            )
-            .where(invocations.c.function.in_(names))
-            .subquery()
-        )
-        stale = select(ranked.c.id).where(ranked.c.rank > self._retention)
-        return delete(invocations).where(invocations.c.id.in_(stale))
-
     async def recent(self, function: str, limit: int) -> list[InvocationRecord]: ...
     async def start(self) -> None: ...
     async def close(self) -> None: ...
