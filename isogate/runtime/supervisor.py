@@ -120,6 +120,8 @@ class _Call:
     #: the caller gave up (cancelled) while the worker still runs the call: the executor
     #: is released when the answer arrives
     abandoned: bool = False
+    #: the answer arrived and the executor was released then (not when the caller resumes)
+    released: bool = False
 
 
 class _Worker:
@@ -400,9 +402,16 @@ class Runtime:
                 return
             if op == "need_code":
                 w.sent_code.discard(call.pending.ref.key)
-            if call.abandoned:
-                self._release_if_current(call.executor, call.pending)
-            elif not call.future.done():
+                if call.abandoned:  # nobody is left to send the code: the executor is free
+                    self._finish(call.executor, call.pending)
+            else:
+                # The executor is free as of this answer: hand it its next call now, not
+                # after the caller's task resumes (a loop iteration later, which under load
+                # left executors idle between calls).
+                self._mirror(call.executor, msg)
+                call.released = True
+                self._finish(call.executor, call.pending)
+            if not call.abandoned and not call.future.done():
                 call.future.set_result(msg)
         elif op == "validated":
             fut = w.validations.pop(msg["id"], None)
@@ -721,10 +730,9 @@ class Runtime:
             log.exception("invocation of %s failed in the supervisor", pending.ref.key)
             outcome = _result(Outcome.CRASHED, detail=f"runtime error: {type(exc).__name__}")
         finally:
-            if ex.worker.solo == pending.ref.key:
-                ex.worker.solo = None
-            if release:
-                self._release_if_current(ex, pending)
+            call = pending.call
+            if release and not (call is not None and call.released):
+                self._finish(ex, pending)
         if outcome.outcome is not Outcome.CRASHED:
             self._suspects.discard(pending.ref.key)  # ran alone and the worker lived
         if outcome.executor:  # built by _to_result: timings and executor filled in
@@ -732,6 +740,19 @@ class Runtime:
         queued = (started - pending.enqueued) * 1000
         total = (time.monotonic() - pending.enqueued) * 1000
         return replace(outcome, timings=Timings(queued, 0.0, 0.0, total), executor=ex.name)
+
+    def _finish(self, ex: _Executor, pending: _Pending) -> None:
+        """The call of ``pending`` on ``ex`` is over: end its solo run and free ``ex``."""
+        if ex.worker.solo == pending.ref.key:
+            ex.worker.solo = None
+        self._release_if_current(ex, pending)
+
+    def _mirror(self, ex: _Executor, msg: dict[str, Any]) -> None:
+        """What a result frame tells about its executor: evictions, blanks, isolates."""
+        for key in msg.get("ev") or ():
+            ex.warm.pop(key, None)
+        ex.blanks = msg.get("bl", ex.blanks)
+        ex.worker.isolates = msg.get("iso", ex.worker.isolates)
 
     def _release_if_current(self, ex: _Executor, pending: _Pending) -> None:
         # After a crash the worker has new executors; the old one is gone for good.
@@ -821,10 +842,6 @@ class Runtime:
     def _to_result(
         self, msg: dict[str, Any], ex: _Executor, enqueued: float, started: float
     ) -> InvokeResult:
-        for key in msg.get("ev") or ():
-            ex.warm.pop(key, None)
-        ex.blanks = msg.get("bl", ex.blanks)
-        ex.worker.isolates = msg.get("iso", ex.worker.isolates)
         outcome = Outcome(msg["o"])
         if msg.get("cold") and outcome is not Outcome.LOAD_ERROR:
             self._cold_starts += 1

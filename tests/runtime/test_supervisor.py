@@ -125,3 +125,46 @@ async def test_an_idle_executor_takes_one_slow_or_two_fast_queued_calls() -> Non
     s1, s2 = queue(rt2, [ref(1), ref(2)])
     rt2._drain_queue()
     assert s1.future.result() is ex2 and not s2.future.done() and ex2.slow == 1
+
+
+def in_flight(rt: Any, ex: Any, r: FunctionRef, call_id: int = 1) -> tuple[Any, Any]:
+    """A call of ``r`` reserved on ``ex`` and waiting for its answer."""
+    loop = asyncio.get_running_loop()
+    pending = sup._Pending(r, InvokeRequest("GET", "http://x/"), loop.create_future(), 0.0)
+    rt._reserve(pending, ex)
+    call = sup._Call(call_id, pending, ex, 0.0, time.monotonic() + 60, loop.create_future())
+    pending.call = call
+    ex.worker.calls[call_id] = call
+    return pending, call
+
+
+async def test_an_answer_frees_its_executor_for_the_next_queued_call_at_once() -> None:
+    rt, (ex,) = runtime_with_executors(1)
+    pending, call = in_flight(rt, ex, ref(1))
+
+    async def exchange(p: Any, e: Any, started: float) -> Any:  # the wait for the answer
+        return rt._to_result(await call.future, e, p.enqueued, started)
+
+    rt._exchange = exchange
+    caller = asyncio.create_task(rt._run(pending, ex))
+    await asyncio.sleep(0)  # the caller now waits for the answer
+    (waiting,) = queue(rt, [ref(2)])
+    answer = {"op": "result", "id": 1, "o": Outcome.OK.value, "s": 200, "bl": 3, "iso": 5}
+    rt._on_message(ex.worker, answer)
+    # before the caller's task has resumed, the queued call already has the executor
+    assert not caller.done() and waiting.future.result() is ex and ex.inflight == 1
+    # the frame's news was applied first: 3 blanks, then one taken by the next call's load
+    assert call.released and ex.blanks == 2 and ex.worker.isolates == 5
+    result = await caller
+    assert result.outcome is Outcome.OK and result.status == 200
+    assert ex.inflight == 1  # the caller resuming does not release it a second time
+
+
+async def test_an_abandoned_call_asking_for_code_frees_its_executor() -> None:
+    rt, (ex,) = runtime_with_executors(1)
+    rt._suspects.add(ref(1).key)
+    _, call = in_flight(rt, ex, ref(1))
+    ex.worker.solo = ref(1).key
+    call.abandoned = True
+    rt._on_message(ex.worker, {"op": "need_code", "id": 1})
+    assert ex.inflight == 0 and ex.worker.solo is None
