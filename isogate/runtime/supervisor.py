@@ -797,13 +797,13 @@ class Runtime:
                         "key": ref.key,
                         "tenant": ref.tenant,
                         "timeout_ms": int(limit * 1000),
-                        "env": [list(kv) for kv in ref.env],
+                        "env": ref.env,  # msgpack packs tuples as arrays
                         "src": source,
                     },
                     "req": {
                         "m": req.method,
                         "u": req.url,
-                        "h": [list(h) for h in req.headers],
+                        "h": req.headers,
                         "b": req.body,
                     },
                 }
