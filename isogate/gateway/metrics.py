@@ -81,11 +81,24 @@ class GatewayMetrics:
         """Create ``function``'s series at zero (at deploy): its first invocation does not
         pay for them, and Prometheus sees the counter start at 0, so ``rate()`` counts the
         first call too."""
-        self.count(function, 200, 0)
-        self.observe_child(function)
+        self._counter(function, 200)
+        self._histogram(function)
 
-    def count(self, function: str, status: int, n: int = 1) -> None:
+    def count(self, function: str, status: int) -> None:
         """One invocation of ``function`` answered with ``status``."""
+        child = self._counted.get((function, status))
+        if child is None:
+            child = self._counter(function, status)
+        child.inc()
+
+    def observe(self, function: str, seconds: float) -> None:
+        """The wall time of one invocation of ``function``."""
+        child = self._timed.get(function)
+        if child is None:
+            child = self._histogram(function)
+        child.observe(seconds)
+
+    def _counter(self, function: str, status: int) -> Any:
         child = self._counted.get((function, status))
         if child is None:
             if len(self._counted) > _MAX_CHILDREN:
@@ -93,18 +106,9 @@ class GatewayMetrics:
             child = self._counted[(function, status)] = self.invocations.labels(
                 function, str(status)
             )
-        if n:
-            child.inc(n)
+        return child
 
-    def observe(self, function: str, seconds: float) -> None:
-        """The wall time of one invocation of ``function``."""
-        child = self._timed.get(function)
-        if child is None:
-            child = self.observe_child(function)
-        child.observe(seconds)
-
-    def observe_child(self, function: str) -> Any:
-        """``function``'s duration histogram (created and cached on first use)."""
+    def _histogram(self, function: str) -> Any:
         child = self._timed.get(function)
         if child is None:
             if len(self._timed) > _MAX_CHILDREN:

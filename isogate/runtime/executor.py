@@ -59,18 +59,18 @@ class Executor:
         watchdog: Watchdog,
         send: Send,
         sources: LruCache[str],
-        prepared: LruCache[PreparedSource] | None = None,
+        prepared: LruCache[PreparedSource],
         prewarm: int,
         budget_bytes: int,
         max_response_body: int,
-        functions_per_isolate: int = 1,
+        functions_per_isolate: int,
     ) -> None:
         self.index = index
         self._inbox = inbox
         self._watchdog = watchdog
         self._send = send
         self._sources = sources
-        self._prepared = prepared if prepared is not None else prepared_cache(64 << 20)
+        self._prepared = prepared
         self._prewarm = prewarm
         self._budget = budget_bytes
         self._max_response_body = max_response_body
@@ -184,8 +184,8 @@ class Executor:
         sandbox.close()
         if host.spare is not None and host.contexts == 1:
             self._drop_spare(host)
-        if not host.alive and host.tenant is not None and self._hosts.get(host.tenant) is host:
-            del self._hosts[host.tenant]
+        if not host.alive:
+            self._retire(host)
 
     def _retire(self, host: Host) -> None:
         """Take no more contexts in ``host`` (its functions stay until evicted)."""
@@ -229,13 +229,9 @@ class Executor:
             host = sandbox.host
             host.tenant = tenant
             new_isolate = True
-            if self._per_isolate > 1:
-                self._hosts[tenant] = host
-            else:
-                self._hosts.pop(tenant, None)
+            self._hosts[tenant] = host
         if host.contexts >= self._per_isolate and host.spare is None:
-            if self._hosts.get(tenant) is host:
-                del self._hosts[tenant]  # full: the next function opens another isolate
+            self._retire(host)  # full: the next function opens another isolate
         elif self._hosts.get(tenant) is host and not (
             self._spare_wanted and self._spare_wanted[-1] is host
         ):

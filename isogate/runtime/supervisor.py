@@ -578,12 +578,6 @@ class Runtime:
         self._reserve(pending, ex)
         pending.future.set_result(ex)
 
-    def _release(self, ex: _Executor, pending: _Pending) -> None:
-        ex.inflight -= 1
-        ex.slow -= pending.slow
-        if ex.worker.alive:
-            self._drain_queue()
-
     def _drain_queue(self) -> None:
         """Give queued invocations to free executors, oldest first."""
         if not self._queue:
@@ -755,9 +749,12 @@ class Runtime:
         ex.worker.isolates = msg.get("iso", ex.worker.isolates)
 
     def _release_if_current(self, ex: _Executor, pending: _Pending) -> None:
-        # After a crash the worker has new executors; the old one is gone for good.
+        """Free ``pending``'s place on ``ex`` and hand out queued calls. After a crash the
+        worker has new executors; the old one is gone for good."""
         if ex.worker.alive and ex in ex.worker.executors:
-            self._release(ex, pending)
+            ex.inflight -= 1
+            ex.slow -= pending.slow
+            self._drain_queue()
 
     async def _exchange(self, pending: _Pending, ex: _Executor, started: float) -> InvokeResult:
         ref = pending.ref
