@@ -84,7 +84,7 @@ class _Executor:
             if transport is not None:
                 transport.close()
 
-    prewarmed: bool = False  # reached its pre-warm target at least once
+    prewarmed: bool = False  # has enough blanks to serve (READY_BLANKS, or its whole pool)
 
     @property
     def busy(self) -> bool:
@@ -224,7 +224,8 @@ class Runtime:
 
     @property
     def ready(self) -> bool:
-        """True once started, pre-warmed, and while at least one worker serves."""
+        """True once started, while at least one worker serves with its first blank
+        isolates made (the rest of each pool fills in idle time)."""
         return (
             self._started
             and not self._closing
