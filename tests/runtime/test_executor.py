@@ -1,9 +1,20 @@
-"""The executor's bounded caches (sources by key, prepared sources by text)."""
+"""The executor's bounded caches (sources by key, prepared sources by text) and how it
+reports its pre-warmed pool."""
 
 from __future__ import annotations
 
-from isogate.runtime.executor import LruCache, prepared_cache, source_cache
+import threading
+from typing import Any
+
+from isogate.runtime.executor import (
+    READY_BLANKS,
+    Executor,
+    LruCache,
+    prepared_cache,
+    source_cache,
+)
 from isogate.runtime.source import PreparedSource
+from isogate.runtime.watchdog import Watchdog
 
 
 def test_least_recently_used_goes_first_when_over_budget() -> None:
@@ -31,3 +42,46 @@ def test_prepared_sources_count_key_and_script() -> None:
     assert cache.get("k" * 10) is one
     cache.put("i", PreparedSource(script="u", module=False))  # 32: the oldest unused goes
     assert cache.get("j" * 5) is None and cache.get("k" * 10) is one
+
+
+class _IdleInbox:
+    """An inbox that stays idle (each timed read times out) until the executor blocks
+    without a timeout, i.e. has nothing left to pre-warm; then it ends the stream."""
+
+    def read(self, timeout: float | None = None) -> dict[str, Any] | None:
+        if timeout is not None:
+            raise TimeoutError
+        return None
+
+
+def _prewarm_reports(prewarm: int) -> list[int]:
+    """The blank counts an executor reports while filling a pool of ``prewarm``."""
+    sent: list[dict[str, Any]] = []
+    executor = Executor(
+        0,
+        inbox=_IdleInbox(),  # type: ignore[arg-type]
+        watchdog=Watchdog(),
+        send=sent.append,
+        sources=source_cache(1 << 20),
+        prepared=prepared_cache(1 << 20),
+        prewarm=prewarm,
+        budget_bytes=1 << 30,
+        max_response_body=1 << 20,
+        functions_per_isolate=8,
+    )
+    thread = threading.Thread(target=executor.run)  # V8 work stays on one thread
+    thread.start()
+    thread.join(timeout=60)
+    assert not thread.is_alive()
+    return [m["n"] for m in sent if m["op"] == "blanks"]
+
+
+def test_an_executor_reports_ready_after_a_few_blanks_then_its_full_pool() -> None:
+    # The supervisor routes to an executor once it reports READY_BLANKS: a restarted
+    # worker serves before its whole pool is made.
+    assert _prewarm_reports(READY_BLANKS + 3) == [READY_BLANKS, READY_BLANKS + 3]
+
+
+def test_a_pool_smaller_than_the_ready_mark_is_reported_when_full() -> None:
+    assert _prewarm_reports(2) == [2]
+    assert _prewarm_reports(0) == [0]
