@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import asyncio
 import calendar
-import contextlib
 import logging
 import math
 import time
@@ -20,6 +19,7 @@ from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from typing import Protocol
 
+from isogate.periodic import Periodic
 from isogate.quota.errors import Rejected
 from isogate.quota.models import Decision, KeyPolicy, PeriodQuota, Usage
 from isogate.quota.usage import UsageStore
@@ -68,23 +68,24 @@ class InMemoryLimiter:
     ) -> None:
         self._store = usage_store
         self._clock = clock
-        self._flush_interval = flush_interval
         self._state: dict[str, _KeyState] = {}
         self._loading: dict[str, asyncio.Lock] = {}
-        self._task: asyncio.Task[None] | None = None
+        self._flusher = Periodic(
+            self.flush,
+            flush_interval,
+            name="isogate-usage-flush",
+            log=log,
+            failure="writing key usage failed; will retry",
+        )
 
     async def start(self) -> None:
         """Start the write-behind flusher (only with a usage store)."""
-        if self._store is not None and self._task is None:
-            self._task = asyncio.create_task(self._flusher(), name="isogate-usage-flush")
+        if self._store is not None:
+            self._flusher.start()
 
     async def close(self) -> None:
         """Stop the flusher and write every pending counter."""
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
-            self._task = None
+        await self._flusher.stop()
         await self.flush()
 
     async def flush(self) -> None:
@@ -102,14 +103,6 @@ class InMemoryLimiter:
             for k in dirty:  # retry on the next round
                 self._state[k].dirty = True
             raise
-
-    async def _flusher(self) -> None:
-        while True:
-            await asyncio.sleep(self._flush_interval)
-            try:
-                await self.flush()
-            except Exception:
-                log.exception("writing key usage failed; will retry")
 
     async def _state_for(self, key_id: str, policy: KeyPolicy) -> _KeyState:
         state = self._state.get(key_id)

@@ -29,6 +29,7 @@ from typing import Any, Literal
 
 from redis.exceptions import RedisError
 
+from isogate.periodic import Periodic
 from isogate.quota.errors import Rejected, StoreUnavailable
 from isogate.quota.limiter import Limiter, period_bounds
 from isogate.quota.models import Decision, KeyPolicy, Usage
@@ -180,7 +181,6 @@ class RedisLimiter:
         self._mode = failure_mode
         self._timeout = timeout
         self._retry_interval = retry_interval
-        self._flush_interval = flush_interval
         self._clock = clock
         self._on_failure = on_redis_failure or (lambda: None)
         self._on_fail_open = on_fail_open or (lambda: None)
@@ -189,7 +189,14 @@ class RedisLimiter:
         self._down = False
         self._seeds: dict[str, asyncio.Future[Usage]] = {}
         self._dirty: set[str] = set()
-        self._task: asyncio.Task[None] | None = None
+        self._flusher = Periodic(
+            self.flush,
+            flush_interval,
+            name="isogate-usage-flush-redis",
+            log=log,
+            failure="writing key usage failed; will retry",
+            quiet=_REDIS_ERRORS,  # Redis down: counters stay there (or are seeded again)
+        )
 
     @property
     def redis_ok(self) -> bool:
@@ -199,16 +206,12 @@ class RedisLimiter:
     async def start(self) -> None:
         """Start the write-behind of usage counters (only with a usage store)."""
         await self._fallback.start()
-        if self._store is not None and self._task is None:
-            self._task = asyncio.create_task(self._flusher(), name="isogate-usage-flush-redis")
+        if self._store is not None:
+            self._flusher.start()
 
     async def close(self) -> None:
         """Stop the flusher and write pending counters (best effort if Redis is down)."""
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
-            self._task = None
+        await self._flusher.stop()
         try:
             await self.flush()
         except Exception:
@@ -350,16 +353,6 @@ class RedisLimiter:
         except Exception:
             self._dirty.update(dirty)  # retry on the next round
             raise
-
-    async def _flusher(self) -> None:
-        while True:
-            await asyncio.sleep(self._flush_interval)
-            try:
-                await self.flush()
-            except _REDIS_ERRORS:
-                pass  # Redis down: counters stay there (or are seeded again); retried
-            except Exception:
-                log.exception("writing key usage failed; will retry")
 
     async def ping(self) -> None:
         """Raise if Redis does not answer within the deadline."""

@@ -12,6 +12,7 @@ from typing import Protocol
 from sqlalchemy import Delete, delete, func, insert, select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from isogate.periodic import Periodic
 from isogate.registry.errors import StoreUnavailable
 from isogate.registry.models import InvocationRecord
 from isogate.registry.tables import invocations
@@ -49,14 +50,19 @@ class SqlInvocationLog:
         self._engine = engine
         self._timeout = timeout
         self._retention = retention
-        self._interval = interval
         # Per function, only the newest ``retention`` can survive the prune that follows
         # every write: older ones are dropped here instead of written and deleted (at
         # thousands of invocations per second that was most of the database's work).
         self._pending: dict[str, deque[InvocationRecord]] = {}
         self._count = 0
-        self._task: asyncio.Task[None] | None = None
         self._lock = asyncio.Lock()
+        self._flusher = Periodic(
+            self.flush,
+            interval,
+            name="isogate-invocation-flush",
+            log=log,
+            failure="writing invocation records failed",
+        )
 
     def record(self, rec: InvocationRecord) -> None:
         """Queue a record (dropped, with a log line, if the queue is full)."""
@@ -92,26 +98,13 @@ class SqlInvocationLog:
 
     async def start(self) -> None:
         """Start the flusher."""
-        if self._task is None:
-            self._task = asyncio.create_task(self._run(), name="isogate-invocation-flush")
+        self._flusher.start()
 
     async def close(self) -> None:
         """Stop the flusher and write what is pending."""
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
-            self._task = None
+        await self._flusher.stop()
         with contextlib.suppress(Exception):
             await self.flush()
-
-    async def _run(self) -> None:
-        while True:
-            await asyncio.sleep(self._interval)
-            try:
-                await self.flush()
-            except Exception:
-                log.exception("writing invocation records failed")
 
     async def flush(self) -> None:
         """Write pending records and prune each touched function to ``retention``."""

@@ -1,0 +1,60 @@
+"""A background task that runs one step at a fixed interval (write-behind flushers)."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Awaitable, Callable
+
+
+class Periodic:
+    """Runs ``step`` every ``interval`` seconds in a task of its own, from :meth:`start`
+    until :meth:`stop`. A step that raises is logged and tried again at the next tick:
+    a flusher must outlive a database or Redis outage. Exceptions of the types in
+    ``quiet`` (an outage already reported elsewhere) are not logged."""
+
+    def __init__(
+        self,
+        step: Callable[[], Awaitable[object]],
+        interval: float,
+        *,
+        name: str,
+        log: logging.Logger,
+        failure: str,
+        quiet: tuple[type[BaseException], ...] = (),
+    ) -> None:
+        self._step = step
+        self._interval = interval
+        self._name = name
+        self._log = log
+        self._failure = failure
+        self._quiet = quiet
+        self._task: asyncio.Task[None] | None = None
+
+    @property
+    def running(self) -> bool:
+        return self._task is not None
+
+    def start(self) -> None:
+        """Start the task (once; a second call does nothing)."""
+        if self._task is None:
+            self._task = asyncio.create_task(self._run(), name=self._name)
+
+    async def stop(self) -> None:
+        """Cancel the task and wait for it; a step in progress is interrupted."""
+        task, self._task = self._task, None
+        if task is not None:
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+
+    async def _run(self) -> None:
+        while True:
+            await asyncio.sleep(self._interval)
+            try:
+                await self._step()
+            except self._quiet:
+                pass
+            except Exception:
+                self._log.exception(self._failure)

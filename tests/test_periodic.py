@@ -1,0 +1,80 @@
+"""The periodic background task behind the write-behind flushers."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Callable
+
+import pytest
+
+from isogate.periodic import Periodic
+
+LOG = logging.getLogger("tests.periodic")
+
+
+class _Outage(Exception):
+    pass
+
+
+async def _until(condition: Callable[[], bool], timeout: float = 5.0) -> None:
+    async with asyncio.timeout(timeout):
+        while not condition():
+            await asyncio.sleep(0.005)
+
+
+async def test_runs_again_after_a_failing_step_and_logs_it(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    calls = 0
+
+    async def step() -> None:
+        nonlocal calls
+        calls += 1
+        if calls == 1:
+            raise RuntimeError("database down")
+
+    periodic = Periodic(step, 0.01, name="t", log=LOG, failure="flush failed")
+    with caplog.at_level(logging.ERROR, logger="tests.periodic"):
+        periodic.start()
+        await _until(lambda: calls >= 3)
+        await periodic.stop()
+    assert [r.getMessage() for r in caplog.records] == ["flush failed"]
+
+
+async def test_quiet_failures_are_not_logged(caplog: pytest.LogCaptureFixture) -> None:
+    calls = 0
+
+    async def step() -> None:
+        nonlocal calls
+        calls += 1
+        raise _Outage
+
+    periodic = Periodic(step, 0.01, name="t", log=LOG, failure="flush failed", quiet=(_Outage,))
+    with caplog.at_level(logging.ERROR, logger="tests.periodic"):
+        periodic.start()
+        await _until(lambda: calls >= 2)
+        await periodic.stop()
+    assert caplog.records == []
+
+
+async def test_start_is_idempotent_and_stop_ends_the_task() -> None:
+    calls = 0
+
+    async def step() -> None:
+        nonlocal calls
+        calls += 1
+
+    periodic = Periodic(step, 0.01, name="t", log=LOG, failure="x")
+    periodic.start()
+    periodic.start()  # one task, not two
+    assert periodic.running
+    assert sum(t.get_name() == "t" for t in asyncio.all_tasks()) == 1
+    await _until(lambda: calls >= 1)
+    await periodic.stop()
+    assert not periodic.running
+    assert not any(t.get_name() == "t" for t in asyncio.all_tasks())
+    stopped_at = calls
+    await asyncio.sleep(0.05)
+    assert calls == stopped_at
+    await periodic.stop()  # stopping twice is harmless
