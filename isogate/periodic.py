@@ -34,6 +34,7 @@ class Periodic:
 
     @property
     def running(self) -> bool:
+        """Whether the task was started and not stopped."""
         return self._task is not None
 
     def start(self) -> None:
