@@ -34,6 +34,7 @@ from isogate.quota.errors import Rejected, StoreUnavailable
 from isogate.quota.limiter import Limiter, period_bounds
 from isogate.quota.models import Decision, KeyPolicy, Usage
 from isogate.quota.usage import UsageStore
+from isogate.singleflight import SingleFlight
 
 log = logging.getLogger(__name__)
 
@@ -187,7 +188,7 @@ class RedisLimiter:
         self._script = client.register_script(LUA)
         self._down_until = 0.0
         self._down = False
-        self._seeds: dict[str, asyncio.Future[Usage]] = {}
+        self._seeds: SingleFlight[str, Usage] = SingleFlight()
         self._dirty: set[str] = set()
         self._flusher = Periodic(
             self.flush,
@@ -324,12 +325,9 @@ class RedisLimiter:
 
     async def _seed(self, key_id: str) -> list[str]:
         assert self._store is not None
-        fut = self._seeds.get(key_id)
-        if fut is None:  # one database read however many requests wait for it
-            fut = asyncio.ensure_future(self._store.load(key_id))
-            self._seeds[key_id] = fut
-            fut.add_done_callback(lambda _f: self._seeds.pop(key_id, None))
-        usage = await asyncio.shield(fut)
+        store = self._store
+        # one database read however many requests wait for it
+        usage = await self._seeds.run(key_id, lambda: store.load(key_id))
         return self._seed_args(usage)
 
     async def flush(self) -> None:

@@ -22,6 +22,7 @@ from isogate.registry.errors import BlobMissing, FunctionNotFound
 from isogate.registry.functions import FunctionStore
 from isogate.registry.models import Function
 from isogate.registry.names import route_matches, route_rank
+from isogate.singleflight import SingleFlight
 
 #: names looked up in one query
 MAX_BATCH = 500
@@ -155,7 +156,7 @@ class CodeLoader:
         self.shared = shared
         #: called with where code came from: ``memory``, ``shared`` or ``blob``
         self.on_load: Callable[[str], None] | None = None
-        self._pending: dict[str, asyncio.Future[str]] = {}
+        self._fetches: SingleFlight[str, str] = SingleFlight()
 
     def _count(self, source: str) -> None:
         if self.on_load is not None:
@@ -167,14 +168,10 @@ class CodeLoader:
         if src is not None:
             self._count("memory")
             return src
-        fut = self._pending.get(sha256)
-        if fut is None:  # single flight: concurrent cold starts share one fetch
-            fut = asyncio.ensure_future(self._fetch(sha256))
-            self._pending[sha256] = fut
-            fut.add_done_callback(lambda _f: self._pending.pop(sha256, None))
-        else:
-            self._count("memory")
-        return await asyncio.shield(fut)
+        if self._fetches.joined(sha256):
+            self._count("memory")  # served by a fetch already under way
+        # concurrent cold starts share one fetch
+        return await self._fetches.run(sha256, lambda: self._fetch(sha256))
 
     async def remember(self, sha256: str, source: str) -> None:
         """Keep freshly deployed code at hand: its first invocation reads no blob."""
