@@ -636,27 +636,40 @@ def phase_cold(gw: Gateway, n: int, prefix: str, bare: Bare | None = None) -> di
             "idle_bare_p50": statistics.median(idle_bare) if idle_bare else None}  # fmt: skip
 
 
-def phase_seed(gw: Gateway, n: int) -> dict:
-    items = [
-        (f"seed{i}", f"export default {{ fetch() {{ return new Response('hello world {i}') }} }}")
-        for i in range(n)
-    ]
-    asyncio.run(gw.deploy_many(items))
-    time.sleep(1.0)  # idle: pre-warmed isolates replenished
-    warm_ms, warm_st = asyncio.run(burst(gw.port, ["/fn/hello"] * n, gw.key_header))
-    time.sleep(0.5)
-    cold_ms, cold_st = asyncio.run(burst(gw.port, [f"/fn/{nm}" for nm, _ in items], gw.key_header))
-    again_ms, _ = asyncio.run(burst(gw.port, [f"/fn/{nm}" for nm, _ in items], gw.key_header))
+def phase_seed(gw: Gateway, n: int, rounds: int = 3) -> dict:
+    """``rounds`` bursts of ``n`` new functions (fresh ones each round: each burst is all
+    first calls); the median is the figure, every burst is reported (one burst varies by
+    ±30% on this shared machine)."""
+    colds: list[float] = []
+    errors = 0
+    names: list[str] = []
+    warm_ms = 0.0
+    warm_errors = 0
+    for rnd in range(rounds):
+        code = "export default {{ fetch() {{ return new Response('hello world {}') }} }}"
+        items = [(f"seed{rnd}x{i}", code.format(i)) for i in range(n)]
+        asyncio.run(gw.deploy_many(items))
+        time.sleep(1.0)  # idle: pre-warmed isolates replenished
+        if rnd == 0:
+            warm_ms, warm_st = asyncio.run(burst(gw.port, ["/fn/hello"] * n, gw.key_header))
+            warm_errors = sum(s != 200 for s in warm_st)
+            time.sleep(0.5)
+        names = [f"/fn/{nm}" for nm, _ in items]
+        cold_ms, cold_st = asyncio.run(burst(gw.port, names, gw.key_header))
+        colds.append(cold_ms)
+        errors += sum(s != 200 for s in cold_st)
+    again_ms, _ = asyncio.run(burst(gw.port, names, gw.key_header))
     seed_way = statistics.median(
         float(subprocess.check_output([sys.executable, "-c", rtbench.SEED], cwd=ROOT))
         for _ in range(3)
     )
     return {
-        "cold_ms": cold_ms,
-        "cold_errors": sum(s != 200 for s in cold_st),
+        "cold_ms": statistics.median(colds),
+        "cold_all": colds,
+        "cold_errors": errors,
         "again_ms": again_ms,
         "warm_ms": warm_ms,
-        "warm_errors": sum(s != 200 for s in warm_st),
+        "warm_errors": warm_errors,
         "seed_way_ms": seed_way,
     }
 
@@ -682,7 +695,7 @@ def phase_seed_pool(tmp: Path, n: int) -> dict:
         while metric(gw.metrics(), "isogate_isolates") < n and time.monotonic() < deadline:
             time.sleep(0.2)
         idle_kb = gw.workers_rss_kb()
-        res = phase_seed(gw, n)
+        res = phase_seed(gw, n, rounds=1)  # one burst on the full pool
         res["per_executor"] = per_executor
         res["idle_rss_mb"] = idle_kb / 1024
     finally:
@@ -851,7 +864,8 @@ def build_report(r: dict, args: argparse.Namespace) -> tuple[list[tuple[str, str
         if c["bad"]:
             row("  wrong answers", str(c["bad"]))
     s = r["seed"]
-    row(f"seed: {args.seed} distinct functions invoked at once over HTTP (first calls)", f"{s['cold_ms']:.0f} ms", f"≤ 300 ms: {verdict(s['cold_ms'] <= 300)}")  # fmt: skip
+    row(f"seed: {args.seed} distinct functions invoked at once over HTTP (first calls; median of {len(s['cold_all'])} bursts)", f"{s['cold_ms']:.0f} ms", f"≤ 300 ms: {verdict(s['cold_ms'] <= 300)}")  # fmt: skip
+    row("  each burst (new functions each time)", " / ".join(f"{v:.0f}" for v in s["cold_all"]) + " ms")  # fmt: skip
     row(f"  the same {args.seed} again (all warm)", f"{s['again_ms']:.0f} ms")
     row(f"  {args.seed} concurrent calls of one warm function (HTTP baseline)", f"{s['warm_ms']:.0f} ms")  # fmt: skip
     row("  the seed's way: a thread + a new isolate per call, in-process", f"{s['seed_way_ms']:.0f} ms")  # fmt: skip
