@@ -703,8 +703,22 @@ def phase_seed_pool(tmp: Path, n: int) -> dict:
     return res
 
 
+def settled_rss_kb(gw: Gateway, timeout: float = 30.0) -> int:
+    """Workers' RSS once it stops changing: the runtime refills its pool of blank
+    isolates and contexts made ahead in idle time, and the pool is part of both readings."""
+    last = gw.workers_rss_kb()
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        time.sleep(0.5)
+        now = gw.workers_rss_kb()
+        if abs(now - last) < 1024:
+            return now
+        last = now
+    return last
+
+
 def phase_memory(gw: Gateway, n: int) -> dict:
-    before_kb = gw.workers_rss_kb()
+    before_kb = settled_rss_kb(gw)
     before_warm = metric(gw.metrics(), "isogate_warm_functions")
     items = [
         (f"mem{i}", f"export default {{ fetch() {{ return new Response('m{i}') }} }}")
@@ -716,8 +730,7 @@ def phase_memory(gw: Gateway, n: int) -> dict:
     t = time.perf_counter()
     statuses = asyncio.run(gw.invoke_many([nm for nm, _ in items]))
     invoke_s = time.perf_counter() - t
-    time.sleep(0.5)
-    after_kb = gw.workers_rss_kb()
+    after_kb = settled_rss_kb(gw)
     text = gw.metrics()
     warm = metric(text, "isogate_warm_functions") - before_warm
     return {

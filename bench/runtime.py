@@ -129,8 +129,14 @@ async def main() -> None:
         float(subprocess.check_output([sys.executable, "-c", SEED])) for _ in range(3)
     )
 
+    # Every seed function has a tenant of its own, so an isolate of its own: pooled
+    # isolates need no contexts made ahead for further functions of their tenant.
     settings = RuntimeSettings(
-        workers=1, threads_per_worker=2, prewarm_isolates=110, memory_budget_mb=4096
+        workers=1,
+        threads_per_worker=2,
+        prewarm_isolates=110,
+        functions_per_isolate=1,
+        memory_budget_mb=4096,
     )
     rt = Runtime(settings)
     await rt.start()

@@ -4,9 +4,12 @@ Each warm function version lives in a context of its own. Contexts of one tenant
 an isolate, up to ``functions_per_isolate`` of them (so one isolate never holds two
 tenants' code, and the heap limit applies to that group): a context in an existing
 isolate costs a fraction of a new isolate, since V8's per-isolate compilation cache
-already holds the prelude. Blank isolates with the prelude already evaluated, and one
-spare context per tenant isolate with room, are made ahead of demand in idle time, so a
-cold start costs only compiling and running the tenant's top level.
+already holds the prelude. Made ahead of demand in idle time: a pool of blank isolates,
+each holding ``functions_per_isolate`` contexts with the prelude already run (a tenant
+that takes a blank isolate finds its next contexts ready too), and one spare context in
+each tenant isolate with room. A cold start then costs only compiling and running the
+tenant's top level; a burst of new functions makes contexts or isolates on demand only
+once those are used up.
 """
 
 from __future__ import annotations
@@ -93,7 +96,7 @@ class Executor:
         try:
             while True:
                 spare = self._spare_host()
-                if spare is not None or len(self._blanks) < self._prewarm:
+                if spare is not None or self._pool_short():
                     # Pre-warm only once idle for a moment: a burst of cold starts should
                     # not queue behind it (a blank takes ~8 ms, a spare context ~1.5 ms).
                     if self._warming:
@@ -129,7 +132,7 @@ class Executor:
             host = wanted[0]
             if (
                 host.alive
-                and host.spare is None
+                and not host.spares
                 and host.contexts < self._per_isolate
                 and self._hosts.get(host.tenant or "") is host
             ):
@@ -137,29 +140,62 @@ class Executor:
             wanted.popleft()
         return None
 
+    def _pool_short(self) -> bool:
+        return len(self._blanks) < self._prewarm or self._unfilled_blank() is not None
+
+    def _unfilled_blank(self) -> Sandbox | None:
+        """A pooled blank isolate with room for another ready context, if any."""
+        for blank in self._blanks:
+            if blank.host.contexts < self._per_isolate:
+                return blank
+        return None
+
     def _prewarm_one(self, spare: Host | None) -> None:
+        """One step of pre-warming: a spare for a tenant isolate, else a blank isolate,
+        else a ready context in a pooled blank isolate (isolates first: they count for
+        readiness)."""
         if spare is not None:
             self._spare_wanted.popleft()
             try:
-                spare.spare = Sandbox(spare)
+                spare.spares.append(Sandbox(spare))
             except PreludeError as exc:  # e.g. a termination left pending in that isolate
                 log.warning("no spare context in a tenant isolate: %s", exc)
                 self._retire(spare)
             return
-        self._blanks.append(Sandbox())
-        n = len(self._blanks)
-        if n == self._prewarm or n == READY_BLANKS:
-            self._send({"op": "blanks", "ex": self.index, "n": n, "iso": Host.live})
+        if len(self._blanks) < self._prewarm:
+            self._blanks.append(Sandbox())
+            n = len(self._blanks)
+            if n == READY_BLANKS or (n == self._prewarm and self._unfilled_blank() is None):
+                self._report_pool()
+            return
+        blank = self._unfilled_blank()
+        if blank is None:
+            return
+        try:
+            blank.host.spares.append(Sandbox(blank.host))
+        except PreludeError as exc:  # never expected in a blank isolate: replace it
+            log.warning("no ready context in a blank isolate: %s", exc)
+            self._blanks.remove(blank)
+            self._drop_spares(blank.host)
+            blank.close()
+            return
+        if self._unfilled_blank() is None:
+            self._report_pool()  # the whole pool is ready
+
+    def _report_pool(self) -> None:
+        self._send({"op": "blanks", "ex": self.index, "n": len(self._blanks), "iso": Host.live})
 
     def _close_all(self) -> None:
         for warm in self._warm.values():
             warm.sandbox.close()
         self._warm.clear()
         for host in self._hosts.values():
-            self._drop_spare(host)
+            self._drop_spares(host)
         self._hosts.clear()
         while self._blanks:
-            self._blanks.popleft().close()
+            blank = self._blanks.popleft()
+            self._drop_spares(blank.host)
+            blank.close()
 
     # -- operations ----------------------------------------------------------------------
 
@@ -183,11 +219,11 @@ class Executor:
             self._close(warm.sandbox)
 
     def _close(self, sandbox: Sandbox) -> None:
-        """Drop a function's context; an isolate left with only its spare goes too."""
+        """Drop a function's context; an isolate left with only spare contexts goes too."""
         host = sandbox.host
         sandbox.close()
-        if host.spare is not None and host.contexts == 1:
-            self._drop_spare(host)
+        if host.spares and host.contexts == len(host.spares):
+            self._drop_spares(host)
         if not host.alive:
             self._retire(host)
 
@@ -197,9 +233,9 @@ class Executor:
             del self._hosts[host.tenant]
 
     @staticmethod
-    def _drop_spare(host: Host) -> None:
-        spare, host.spare = host.spare, None
-        if spare is not None:
+    def _drop_spares(host: Host) -> None:
+        spares, host.spares = host.spares, []
+        for spare in spares:
             spare.close()
 
     def _check(self, source: str) -> PreparedSource:
@@ -214,13 +250,14 @@ class Executor:
         return self._blanks.popleft() if self._blanks else Sandbox()
 
     def _sandbox_for(self, tenant: str) -> tuple[Sandbox, bool]:
-        """A fresh context for a function of ``tenant``: the spare or a new context in
+        """A fresh context for a function of ``tenant``: a spare, or a new context in
         the tenant's isolate while it has room, else a blank isolate (which becomes the
-        tenant's). The flag tells whether a new isolate was taken."""
+        tenant's, with the contexts made ready in it). The flag tells whether a new
+        isolate was taken."""
         host = self._hosts.get(tenant)
         new_isolate = False
-        if host is not None and host.alive and host.spare is not None:
-            sandbox, host.spare = host.spare, None
+        if host is not None and host.alive and host.spares:
+            sandbox = host.spares.pop()
         elif host is not None and host.alive and host.contexts < self._per_isolate:
             try:
                 sandbox = Sandbox(host, warm_up=False)  # a cold start waits for it
@@ -234,10 +271,12 @@ class Executor:
             host.tenant = tenant
             new_isolate = True
             self._hosts[tenant] = host
-        if host.contexts >= self._per_isolate and host.spare is None:
+        if host.contexts >= self._per_isolate and not host.spares:
             self._retire(host)  # full: the next function opens another isolate
-        elif self._hosts.get(tenant) is host and not (
-            self._spare_wanted and self._spare_wanted[-1] is host
+        elif (
+            self._hosts.get(tenant) is host
+            and not host.spares
+            and not (self._spare_wanted and self._spare_wanted[-1] is host)
         ):
             self._spare_wanted.append(host)
         return sandbox, new_isolate

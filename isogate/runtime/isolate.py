@@ -40,7 +40,7 @@ class Host:
     is dropped with its last context.
     """
 
-    __slots__ = ("contexts", "isolate", "spare", "tenant")
+    __slots__ = ("contexts", "isolate", "spares", "tenant")
 
     #: isolates alive in this process (for metrics)
     live = 0
@@ -53,7 +53,9 @@ class Host:
             Host.live += 1
         self.contexts = 0
         self.tenant: str | None = None
-        self.spare: Sandbox | None = None  # a context made ahead, for this tenant's next load
+        #: contexts made ahead (prelude run, no tenant code yet) for this isolate's next
+        #: loads; counted in ``contexts``
+        self.spares: list[Sandbox] = []
 
     @property
     def alive(self) -> bool:
@@ -62,7 +64,7 @@ class Host:
     def drop(self) -> None:
         """Dispose of the isolate (its contexts are gone; it is not entered)."""
         if self.isolate is not None:
-            self.spare = None
+            self.spares = []
             self.isolate = None
             with Host._lock:
                 Host.live -= 1

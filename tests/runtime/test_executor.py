@@ -6,6 +6,9 @@ from __future__ import annotations
 import threading
 from typing import Any
 
+import pytest
+
+import isogate.runtime.executor as executor_module
 from isogate.runtime.executor import (
     READY_BLANKS,
     Executor,
@@ -44,22 +47,30 @@ def test_prepared_sources_count_key_and_script() -> None:
     assert cache.get("j" * 5) is None and cache.get("k" * 10) is one
 
 
-class _IdleInbox:
-    """An inbox that stays idle (each timed read times out) until the executor blocks
-    without a timeout, i.e. has nothing left to pre-warm; then it ends the stream."""
+class _ScriptedInbox:
+    """Idle (each timed read times out) until the executor blocks without a timeout, i.e.
+    its pool is complete; then it hands out ``messages`` one per read, then ends."""
+
+    def __init__(self, messages: list[dict[str, Any]] | None = None) -> None:
+        self.messages = list(messages or [])
+        self.pool_complete = False
 
     def read(self, timeout: float | None = None) -> dict[str, Any] | None:
-        if timeout is not None:
-            raise TimeoutError
-        return None
+        if not self.pool_complete:
+            if timeout is not None:
+                raise TimeoutError
+            self.pool_complete = True
+        return self.messages.pop(0) if self.messages else None
 
 
-def _prewarm_reports(prewarm: int) -> list[int]:
-    """The blank counts an executor reports while filling a pool of ``prewarm``."""
+def _run_executor(
+    prewarm: int, per_isolate: int = 8, inbox: _ScriptedInbox | None = None
+) -> list[dict[str, Any]]:
+    """Run an executor thread until its inbox ends; what it sent."""
     sent: list[dict[str, Any]] = []
     executor = Executor(
         0,
-        inbox=_IdleInbox(),  # type: ignore[arg-type]
+        inbox=inbox or _ScriptedInbox(),  # type: ignore[arg-type]
         watchdog=Watchdog(),
         send=sent.append,
         sources=source_cache(1 << 20),
@@ -67,13 +78,18 @@ def _prewarm_reports(prewarm: int) -> list[int]:
         prewarm=prewarm,
         budget_bytes=1 << 30,
         max_response_body=1 << 20,
-        functions_per_isolate=8,
+        functions_per_isolate=per_isolate,
     )
     thread = threading.Thread(target=executor.run)  # V8 work stays on one thread
     thread.start()
     thread.join(timeout=60)
     assert not thread.is_alive()
-    return [m["n"] for m in sent if m["op"] == "blanks"]
+    return sent
+
+
+def _prewarm_reports(prewarm: int) -> list[int]:
+    """The blank counts an executor reports while filling a pool of ``prewarm``."""
+    return [m["n"] for m in _run_executor(prewarm) if m["op"] == "blanks"]
 
 
 def test_an_executor_reports_ready_after_a_few_blanks_then_its_full_pool() -> None:
@@ -85,3 +101,39 @@ def test_an_executor_reports_ready_after_a_few_blanks_then_its_full_pool() -> No
 def test_a_pool_smaller_than_the_ready_mark_is_reported_when_full() -> None:
     assert _prewarm_reports(2) == [2]
     assert _prewarm_reports(0) == [0]
+
+
+def _invoke(n: int, tenant: str, name: str) -> dict[str, Any]:
+    code = f"export default {{ fetch() {{ return new Response('{name}') }} }}"
+    return {
+        "op": "invoke",
+        "id": n,
+        "fn": {"key": f"{name}@1", "tenant": tenant, "timeout_ms": 1000, "env": [], "src": code},
+        "req": {"m": "GET", "u": "http://x/", "h": [], "b": b""},
+    }
+
+
+def test_a_pooled_isolate_brings_ready_contexts_to_the_tenant_that_takes_it(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # A burst of new functions of one tenant: the first takes the pooled isolate, the
+    # next ones its contexts made ahead (no context made while a call waits). Another
+    # tenant never gets them: it opens an isolate of its own.
+    made_during_calls: list[str] = []
+    inbox = _ScriptedInbox(
+        [_invoke(1, "t", "f0"), _invoke(2, "u", "g0")]
+        + [_invoke(3 + i, "t", f"f{i + 1}") for i in range(3)]
+    )
+
+    class CountingSandbox(executor_module.Sandbox):
+        def __init__(self, *args: Any, **kwargs: Any) -> None:
+            if inbox.pool_complete:
+                made_during_calls.append("context")
+            super().__init__(*args, **kwargs)
+
+    monkeypatch.setattr(executor_module, "Sandbox", CountingSandbox)
+    sent = _run_executor(prewarm=1, per_isolate=4, inbox=inbox)
+    results = {m["id"]: m for m in sent if m["op"] == "result"}
+    assert [results[i]["b"] for i in range(1, 6)] == [b"f0", b"g0", b"f1", b"f2", b"f3"]
+    assert made_during_calls == ["context"]  # only tenant u's new isolate
+    assert results[2]["iso"] == results[1]["iso"] + 1
