@@ -295,6 +295,10 @@ class Gateway:
             )
             r.raise_for_status()
             self.key = r.json()["key"]
+        # Measure from a steady state: the runtime serves once a few blank isolates are
+        # made and fills the rest of its pool in idle time (no gateway may still be
+        # pre-warming while another one, or a later phase, is measured).
+        settled_rss_kb(self)
         return self
 
     @property
