@@ -87,6 +87,9 @@ class Executor:
         self._warm: OrderedDict[str, Warm] = OrderedDict()
         self._used = 0
         self._warming = True  # pre-warm straight away at start-up
+        # every pooled blank holds its contexts made ahead (kept as a flag: the run loop
+        # asks before every message, and scanning the pool each time is work for nothing)
+        self._pool_filled = False
 
     # -- thread body -------------------------------------------------------------------
 
@@ -141,7 +144,7 @@ class Executor:
         return None
 
     def _pool_short(self) -> bool:
-        return len(self._blanks) < self._prewarm or self._unfilled_blank() is not None
+        return len(self._blanks) < self._prewarm or not self._pool_filled
 
     def _unfilled_blank(self) -> Sandbox | None:
         """A pooled blank isolate with room for another ready context, if any."""
@@ -164,12 +167,14 @@ class Executor:
             return
         if len(self._blanks) < self._prewarm:
             self._blanks.append(Sandbox())
+            self._pool_filled = self._unfilled_blank() is None
             n = len(self._blanks)
-            if n == READY_BLANKS or (n == self._prewarm and self._unfilled_blank() is None):
+            if n == READY_BLANKS or (n == self._prewarm and self._pool_filled):
                 self._report_pool()
             return
         blank = self._unfilled_blank()
         if blank is None:
+            self._pool_filled = True
             return
         try:
             blank.host.spares.append(Sandbox(blank.host))
@@ -180,6 +185,7 @@ class Executor:
             blank.close()
             return
         if self._unfilled_blank() is None:
+            self._pool_filled = True
             self._report_pool()  # the whole pool is ready
 
     def _report_pool(self) -> None:
@@ -210,6 +216,8 @@ class Executor:
         finally:
             sandbox.leave()
         self._blanks.appendleft(sandbox)  # untouched: compiling ran no code in it
+        if sandbox.host.contexts < self._per_isolate:
+            self._pool_filled = False  # a blank made for this check has no contexts ahead
         self._send(reply)
 
     def _evict(self, key: str) -> None:
