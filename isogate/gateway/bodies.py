@@ -8,6 +8,7 @@ from typing import Any, TypeVar
 
 from pydantic import BaseModel, ValidationError
 from starlette.requests import Request
+from starlette.types import Scope
 
 from isogate.gateway.problems import Problem
 
@@ -22,6 +23,8 @@ def too_large(limit: int) -> Problem:
 async def read_body(request: Request, limit: int) -> bytes:
     """The whole body, or a 413 problem as soon as it passes ``limit`` bytes, or a 408
     problem when it does not arrive within ``body_read_timeout_seconds`` (slow senders)."""
+    if _has_no_body(request.scope):
+        return b""  # nothing to wait for: no deadline, no receive() (the common GET)
     deadline = request.app.state.settings.body_read_timeout_seconds
     try:
         async with asyncio.timeout(deadline):
@@ -34,6 +37,14 @@ async def read_body(request: Request, limit: int) -> bytes:
             f"the request body did not arrive within {deadline:g} s",
             {"Connection": "close"},
         ) from None
+
+
+def _has_no_body(scope: Scope) -> bool:
+    """An HTTP/1 request with neither Content-Length nor Transfer-Encoding has no body
+    (RFC 9112 section 6.3). HTTP/2 and 3 frame bodies without them, so those are read."""
+    if scope.get("http_version") not in ("1.1", "1.0"):
+        return False
+    return all(k != b"content-length" and k != b"transfer-encoding" for k, _ in scope["headers"])
 
 
 async def _read_body(request: Request, limit: int) -> bytes:

@@ -1,16 +1,18 @@
 """V8 isolates and the contexts in them: a context running the prelude is the home of
 one warm function, and one isolate (a :class:`Host`) holds the contexts of one tenant.
 
-Only strings cross: requests go in as JSON string literals inside evaluated source,
-results come back as JSON strings built by the prelude and parsed here. Nothing
-Python is ever handed to JavaScript, and no JS object is ever touched from Python.
-Every method must run on the thread that owns the isolate.
+Only strings cross: a request goes in as a JSON string written to the prelude's input
+slot (an own, non-configurable data property of the global object: writing it runs no
+tenant code), results come back as JSON strings built by the prelude and parsed here.
+Nothing Python is ever handed to JavaScript, and no other JS object is touched from
+Python. Every method must run on the thread that owns the isolate.
 """
 
 from __future__ import annotations
 
 import json
 import os
+import re
 import threading
 
 import STPyV8
@@ -18,6 +20,17 @@ import STPyV8
 from .prelude import prelude_source
 from .source import SCRIPT_NAME, PreparedSource, SourceError, prepare, to_js_source
 from .types import InvokeRequest, InvokeResult, JSErrorInfo, Outcome
+
+#: the global the prelude reads each invocation's input from (js/90-host.js), and the
+#: length of the random seed in front of the request there
+INPUT_SLOT = "__isogate_input"
+SEED_LENGTH = 32
+_ASTRAL = re.compile("[\U00010000-\U0010ffff]")
+
+
+def _json_pair(m: re.Match[str]) -> str:
+    c = ord(m.group()) - 0x10000
+    return f"\\u{0xD800 + (c >> 10):04x}\\u{0xDC00 + (c & 0x3FF):04x}"
 
 
 class HostError(Exception):
@@ -87,10 +100,13 @@ class Sandbox:
         self.host.contexts += 1
         self.isolate.enter()
         failure = None
+        #: the global object, where :meth:`stage` writes each invocation's input
+        self._global: STPyV8.JSObject | None = None
         try:
             self.context = STPyV8.JSContext()
             self.context.enter()
             try:
+                self._global = self.context.locals
                 self.context.eval(prelude_source(), "isogate:prelude")
                 if warm_up:
                     self.context.eval("__isogate.warmup()")
@@ -116,6 +132,7 @@ class Sandbox:
 
     def close(self) -> None:
         """Drop the context, then the isolate if no other context lives in it."""
+        self._global = None  # a JS object: dropped before its context and isolate
         self.context = None  # type: ignore[assignment]
         self.isolate = None  # type: ignore[assignment]
         self.host.contexts -= 1
@@ -164,8 +181,12 @@ class Sandbox:
         )
         return _parse_load(text)
 
-    def invoke(self, request: InvokeRequest) -> InvokeResult:
-        """Start the handler, let microtasks run, then collect the result."""
+    def stage(self, request: InvokeRequest) -> None:
+        """Hand ``request`` and a fresh random seed to the context (its input slot).
+
+        Runs no tenant code (a plain data property is written), but must not run under
+        a watchdog: a termination arriving during the write aborts the process.
+        """
         wire = json.dumps(
             {
                 "method": request.method,
@@ -175,11 +196,21 @@ class Sandbox:
             },
             ensure_ascii=False,
         )
-        seed = os.urandom(32).decode("latin-1")
-        self.eval_str(
-            f"__isogate.invoke({json.dumps(wire, ensure_ascii=False)}, {json.dumps(seed)})"
-        )
+        if not wire.isascii():
+            # stpyv8 cuts characters beyond U+FFFF to 16 bits: spell them as JSON escapes
+            wire = _ASTRAL.sub(_json_pair, wire)
+        setattr(self._global, INPUT_SLOT, os.urandom(SEED_LENGTH).decode("latin-1") + wire)
+
+    def run_staged(self) -> InvokeResult:
+        """Start the handler on the staged request, let microtasks run, then collect
+        the result. The scripts are the same on every call: V8 compiles them once."""
+        self.eval_str("__isogate.invoke()")
         return parse_result(self.eval_str("__isogate.result()"))
+
+    def invoke(self, request: InvokeRequest) -> InvokeResult:
+        """:meth:`stage` then :meth:`run_staged`, for callers without a watchdog."""
+        self.stage(request)
+        return self.run_staged()
 
 
 def _parse_error(obj: object) -> JSErrorInfo:
