@@ -112,7 +112,10 @@ class Sandbox:
                 self.context.eval(prelude_source(), "isogate:prelude")
                 if warm_up:  # one script per step (see warmup() in js/90-host.js)
                     for step in range(WARMUP_STEPS):
-                        self.context.eval(f"__isogate.warmup({step})")
+                        previous = self.context.eval(f"__isogate.warmup({step})")
+                        if step and parse_result(previous).status != 200:
+                            failure = f"the warm-up request {step} failed: {previous!r:.300}"
+                            break
             except Exception as exc:  # a bug in the prelude; keep only its text
                 failure = str(exc)
             finally:

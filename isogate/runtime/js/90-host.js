@@ -357,23 +357,24 @@ const WARMUP_REQUESTS = [
   '{"method":"GET","url":"http://warm.up/","headers":[],"body":null}',
 ];
 
+// Returns the previous step's result() (the host checks that it succeeded).
 function warmup(step) {
   if (loaded) throw new TypeError_('__isogate.warmup() may only be called by the host');
-  if (step > 0) result();
+  const previous = step > 0 ? result() : '';
   if (step < WARMUP_REQUESTS.length) {
     handlerObj = undefined;
     handlerFn = () => Response_.json({ warm: true }, { headers: { 'x-warm': '1' } });
     envObj = {};
     globalObject[INPUT_SLOT] = '\0'.repeat(SEED_LENGTH) + WARMUP_REQUESTS[step];
     invoke();
-    return 'started';
+    return previous;
   }
   handlerFn = undefined;
   envObj = undefined;
   fetchListeners = [];
   consoleBuffer.reset();
   generation++;
-  return 'ok';
+  return previous;
 }
 
 function typeName(v) {
