@@ -25,7 +25,8 @@ let registering = false;      // addEventListener is honoured only while loading
 let handlerObj = undefined;   // module syntax: the default export
 let handlerFn = undefined;
 let envObj = undefined;
-let maxResponseBody = 8 * 1024 * 1024;
+const DEFAULT_MAX_RESPONSE_BODY = 8 * 1024 * 1024;
+let maxResponseBody = DEFAULT_MAX_RESPONSE_BODY;
 
 // State of the current invocation, reset by invoke().
 let settled = false;
@@ -178,6 +179,11 @@ function load(factory, configJSON) {
   // handler mid-flight or raise its own response body cap.
   if (loaded) throw new TypeError_('__isogate.load() may only be called by the host');
   loaded = true;
+  return install(factory, configJSON);
+}
+
+// Registers the handler that `factory` (the tenant's wrapped top level) exports.
+function install(factory, configJSON) {
   consoleBuffer.reset();
   let config;
   try {
@@ -358,19 +364,26 @@ const WARMUP_REQUESTS = [
 ];
 
 // Returns the previous step's result() (the host checks that it succeeded).
+// Module syntax, so that install() defines no globals for its env.
+const WARMUP_CONFIG = '{"env":[["WARM","1"]],"maxResponseBody":1048576,"module":true}';
+function warmupModule() {
+  return { fetch: () => Response_.json({ warm: true }, { headers: { 'x-warm': '1' } }) };
+}
+
 function warmup(step) {
   if (loaded) throw new TypeError_('__isogate.warmup() may only be called by the host');
   const previous = step > 0 ? result() : '';
   if (step < WARMUP_REQUESTS.length) {
-    handlerObj = undefined;
-    handlerFn = () => Response_.json({ warm: true }, { headers: { 'x-warm': '1' } });
-    envObj = {};
+    // through the tenant's path: install() is what load() runs
+    install(warmupModule, WARMUP_CONFIG);
     globalObject[INPUT_SLOT] = '\0'.repeat(SEED_LENGTH) + WARMUP_REQUESTS[step];
     invoke();
     return previous;
   }
+  handlerObj = undefined;
   handlerFn = undefined;
   envObj = undefined;
+  maxResponseBody = DEFAULT_MAX_RESPONSE_BODY;
   fetchListeners = [];
   consoleBuffer.reset();
   generation++;
