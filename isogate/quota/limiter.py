@@ -170,18 +170,20 @@ class InMemoryLimiter:
                 uses_remaining=max(0, policy.uses - uses_used) if policy.uses is not None else None,
             )
 
-        current_remaining = (now_ns + burst_ns - tat) // t_ns
-        current = snapshot(current_remaining, tat - now_ns, q_count, usage.uses)
+        def current() -> Decision:  # what is left before this request (built only if needed)
+            remaining = (now_ns + burst_ns - tat) // t_ns
+            return snapshot(remaining, tat - now_ns, q_count, usage.uses)
+
         if policy.uses is not None and usage.uses >= policy.uses:
-            raise Rejected("uses", "this key has no uses left", None, current)
+            raise Rejected("uses", "this key has no uses left", None, current())
         if q is not None and q_count >= q.invocations:
             retry = max(1, math.ceil(q_end - now))
-            raise Rejected("quota", f"the {q.period}ly quota is exhausted", retry, current)
+            raise Rejected("quota", f"the {q.period}ly quota is exhausted", retry, current())
         if now_ns < allow_at:
             retry = max(1, math.ceil((allow_at - now_ns) / NS))
-            raise Rejected("rate_limit", "rate limit exceeded", retry, current)
+            raise Rejected("rate_limit", "rate limit exceeded", retry, current())
         if not commit:
-            return current
+            return current()
 
         # admitted: count against every limit
         state.tat_ns = new_tat
