@@ -363,13 +363,13 @@ const WARMUP_REQUESTS = [
   '{"method":"GET","url":"http://warm.up/","headers":[],"body":null}',
 ];
 
-// Returns the previous step's result() (the host checks that it succeeded).
 // Module syntax, so that install() defines no globals for its env.
 const WARMUP_CONFIG = '{"env":[["WARM","1"]],"maxResponseBody":1048576,"module":true}';
 function warmupModule() {
   return { fetch: () => Response_.json({ warm: true }, { headers: { 'x-warm': '1' } }) };
 }
 
+// Returns the previous step's result() (the host checks that it succeeded).
 function warmup(step) {
   if (loaded) throw new TypeError_('__isogate.warmup() may only be called by the host');
   const previous = step > 0 ? result() : '';
