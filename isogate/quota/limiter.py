@@ -9,7 +9,6 @@ loaded from a :class:`UsageStore` on a key's first request and written behind.
 
 from __future__ import annotations
 
-import asyncio
 import calendar
 import logging
 import math
@@ -23,6 +22,7 @@ from isogate.periodic import Periodic
 from isogate.quota.errors import Rejected
 from isogate.quota.models import Decision, KeyPolicy, PeriodQuota, Usage
 from isogate.quota.usage import UsageStore
+from isogate.singleflight import SingleFlight
 
 log = logging.getLogger(__name__)
 
@@ -69,7 +69,7 @@ class InMemoryLimiter:
         self._store = usage_store
         self._clock = clock
         self._state: dict[str, _KeyState] = {}
-        self._loading: dict[str, asyncio.Lock] = {}
+        self._seeds: SingleFlight[str, Usage] = SingleFlight()  # one usage load per key
         self._flusher = Periodic(
             self.flush,
             flush_interval,
@@ -110,14 +110,9 @@ class InMemoryLimiter:
             return state
         if self._store is None or (policy.uses is None and policy.quota is None):
             return self._state.setdefault(key_id, _KeyState())
-        lock = self._loading.setdefault(key_id, asyncio.Lock())
-        async with lock:
-            state = self._state.get(key_id)
-            if state is None:
-                usage = await self._store.load(key_id)
-                state = self._state.setdefault(key_id, _KeyState(usage=usage))
-        self._loading.pop(key_id, None)
-        return state
+        store = self._store
+        usage = await self._seeds.run(key_id, lambda: store.load(key_id))
+        return self._state.setdefault(key_id, _KeyState(usage=usage))
 
     def forget(self, key_id: str) -> None:
         """Drop a key's in-process state (e.g. after it is deleted)."""

@@ -12,13 +12,19 @@ from __future__ import annotations
 
 import json
 import os
-import re
 import threading
 
 import STPyV8
 
 from .prelude import prelude_source
-from .source import SCRIPT_NAME, PreparedSource, SourceError, prepare, to_js_source
+from .source import (
+    SCRIPT_NAME,
+    PreparedSource,
+    SourceError,
+    prepare,
+    to_js_json,
+    to_js_source,
+)
 from .types import InvokeRequest, InvokeResult, JSErrorInfo, Outcome
 
 #: the global the prelude reads each invocation's input from (js/90-host.js), and the
@@ -27,12 +33,6 @@ INPUT_SLOT = "__isogate_input"
 SEED_LENGTH = 32
 #: scripts the prelude's warm-up takes: two requests, then the clean-up
 WARMUP_STEPS = 3
-_ASTRAL = re.compile("[\U00010000-\U0010ffff]")
-
-
-def _json_pair(m: re.Match[str]) -> str:
-    c = ord(m.group()) - 0x10000
-    return f"\\u{0xD800 + (c >> 10):04x}\\u{0xDC00 + (c & 0x3FF):04x}"
 
 
 class HostError(Exception):
@@ -202,10 +202,8 @@ class Sandbox:
             },
             ensure_ascii=False,
         )
-        if not wire.isascii():
-            # stpyv8 cuts characters beyond U+FFFF to 16 bits: spell them as JSON escapes
-            wire = _ASTRAL.sub(_json_pair, wire)
-        setattr(self._global, INPUT_SLOT, os.urandom(SEED_LENGTH).decode("latin-1") + wire)
+        seed = os.urandom(SEED_LENGTH).decode("latin-1")
+        setattr(self._global, INPUT_SLOT, seed + to_js_json(wire))
 
     def run_staged(self) -> InvokeResult:
         """Start the handler on the staged request, let microtasks run, then collect

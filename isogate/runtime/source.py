@@ -30,9 +30,18 @@ SCRIPT_NAME = "worker.js"
 _ASTRAL = re.compile("[\U00010000-\U0010ffff]")
 
 
-def _pair(m: re.Match[str]) -> str:
+def _surrogates(m: re.Match[str]) -> tuple[int, int]:
     c = ord(m.group()) - 0x10000
-    return chr(0xD800 + (c >> 10)) + chr(0xDC00 + (c & 0x3FF))
+    return 0xD800 + (c >> 10), 0xDC00 + (c & 0x3FF)
+
+
+def _pair(m: re.Match[str]) -> str:
+    return "".join(map(chr, _surrogates(m)))
+
+
+def _json_pair(m: re.Match[str]) -> str:
+    high, low = _surrogates(m)
+    return f"\\u{high:04x}\\u{low:04x}"
 
 
 def to_js_source(text: str) -> str:
@@ -44,6 +53,14 @@ def to_js_source(text: str) -> str:
     if text.isascii() or not _ASTRAL.search(text):
         return text
     return _ASTRAL.sub(_pair, text)
+
+
+def to_js_json(text: str) -> str:
+    """JSON text with characters beyond U+FFFF spelled as ``\\u`` escapes of their
+    surrogates, for JSON that enters V8 as a string value (same truncation)."""
+    if text.isascii():
+        return text
+    return _ASTRAL.sub(_json_pair, text)
 
 
 class SourceError(Exception):

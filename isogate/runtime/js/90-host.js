@@ -246,18 +246,6 @@ function takeInput() {
 }
 
 function invoke() {
-  let input;
-  try {
-    input = takeInput();
-  } catch (e) {
-    start('', '');
-    onFailure(e);
-    return;
-  }
-  start(StringPrototypeSlice(input, SEED_LENGTH), StringPrototypeSlice(input, 0, SEED_LENGTH));
-}
-
-function start(requestJSON, seed) {
   // Tenant code may call invoke() again (it is reachable); that only restarts its
   // own invocation, and the generation makes the outer one's reactions stale.
   // (No busy flag: a terminated invoke() never runs its finally block.)
@@ -269,10 +257,10 @@ function start(requestJSON, seed) {
   waitPending = 0;
   responded = false;
   consoleBuffer.reset();
-  if (requestJSON === '') return; // no input: invoke() records the failure
   try {
-    seedRandom(seed);
-    const request = requestFromWire(JSON_parse(requestJSON));
+    const input = takeInput();
+    seedRandom(StringPrototypeSlice(input, 0, SEED_LENGTH));
+    const request = requestFromWire(JSON_parse(StringPrototypeSlice(input, SEED_LENGTH)));
     if (handlerFn !== undefined) {
       track(Reflect_apply(handlerFn, handlerObj, [request, envObj, ctxObj]));
     } else {
