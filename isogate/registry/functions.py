@@ -8,7 +8,7 @@ from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 from typing import Any, Protocol
 
-from sqlalchemy import Select, delete, insert, select, update
+from sqlalchemy import Select, bindparam, delete, insert, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
@@ -51,6 +51,11 @@ def _with_current() -> Select[Any]:
     return select(functions, *(c.label("v_" + c.name) for c in v.c)).join(
         v, (v.c.name == functions.c.name) & (v.c.version == functions.c.current_version)
     )
+
+
+#: The resolver's lookup, built once: building this join on every call cost ~170 µs of
+#: CPU, more than SQLite's own work (statements are immutable, so one serves every call).
+_BY_NAMES = _with_current().where(functions.c.name.in_(bindparam("names", expanding=True)))
 
 
 def _function(row: Any) -> Function:
@@ -267,9 +272,7 @@ class SqlFunctionStore:
         if not names:
             return {}
         async with self._read() as conn:
-            rows = (
-                await conn.execute(_with_current().where(functions.c.name.in_(list(names))))
-            ).all()
+            rows = (await conn.execute(_BY_NAMES, {"names": list(names)})).all()
         return {r.name: _function(r) for r in rows}
 
     async def list(self, tenant: str) -> list[Function]:
