@@ -245,7 +245,9 @@ async def test_key_lookup_is_constant_time_by_construction(tmp_path: Path, monke
     digest is confirmed with hmac.compare_digest: no comparison ever runs over the
     presented secret, so a known prefix buys nothing."""
     src = inspect.getsource(SqlKeyStore.find)
-    assert "hash_secret(secret)" in src and "secret_hash == digest" in src
+    assert "hash_secret(secret)" in src and '{"digest": digest}' in src
+    # the one lookup statement (built once) matches the stored digest with the bound one
+    assert str(keys_module._BY_HASH.whereclause) == "api_keys.secret_hash = :digest"
     assert "compare_digest" in src
     assert not re.search(
         r"\.startswith\(.*prefix|prefix ==|== *secret|secret *==", src.replace("SECRET_PREFIX", "")
