@@ -377,10 +377,10 @@ class Executor:
         )
         sandbox.enter()
         try:
-            sandbox.stage(request)  # before arming: no termination may arrive during it
+            script = sandbox.stage(request)
             ticket = self._watchdog.arm(sandbox.isolate, timeout_s)
             try:
-                result = sandbox.run_staged()
+                result = sandbox.run(script)
             except Exception as exc:  # only a terminated eval gets here
                 result = InvokeResult(
                     Outcome.JS_ERROR, error=JSErrorInfo("Error", type(exc).__name__)

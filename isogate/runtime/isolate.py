@@ -1,11 +1,14 @@
 """V8 isolates and the contexts in them: a context running the prelude is the home of
 one warm function, and one isolate (a :class:`Host`) holds the contexts of one tenant.
 
-Only strings cross: a request goes in as a JSON string written to the prelude's input
-slot (an own, non-configurable data property of the global object: writing it runs no
-tenant code), results come back as JSON strings built by the prelude and parsed here.
-Nothing Python is ever handed to JavaScript, and no other JS object is touched from
-Python. Every method must run on the thread that owns the isolate.
+Only strings cross, and only as source text: a request goes in as a JS string literal
+inside the script the host evaluates (:func:`host_call` builds every such script),
+results come back as JSON strings built by the prelude and parsed here. No Python value
+is ever converted into a JS value (``setattr`` on a JS object, a JS function called with
+Python arguments): stpyv8 then gives the context a tracer whose weak callback crashes
+the process when V8 collects that context while its isolate lives on (DESIGN.md,
+"Memory and crashes"). ``tests/runtime/test_boundary_guard.py`` keeps it that way.
+Every method must run on the thread that owns the isolate.
 """
 
 from __future__ import annotations
@@ -22,14 +25,11 @@ from .source import (
     PreparedSource,
     SourceError,
     prepare,
-    to_js_json,
     to_js_source,
 )
 from .types import InvokeRequest, InvokeResult, JSErrorInfo, Outcome
 
-#: the global the prelude reads each invocation's input from (js/90-host.js), and the
-#: length of the random seed in front of the request there
-INPUT_SLOT = "__isogate_input"
+#: the length of the random seed in front of each invocation's request (js/90-host.js)
 SEED_LENGTH = 32
 #: scripts the prelude's warm-up takes: two requests, then the clean-up
 WARMUP_STEPS = 3
@@ -102,13 +102,10 @@ class Sandbox:
         self.host.contexts += 1
         self.isolate.enter()
         failure = None
-        #: the global object, where :meth:`stage` writes each invocation's input
-        self._global: STPyV8.JSObject | None = None
         try:
             self.context = STPyV8.JSContext()
             self.context.enter()
             try:
-                self._global = self.context.locals
                 self.context.eval(prelude_source(), "isogate:prelude")
                 if warm_up:  # one script per step (see warmup() in js/90-host.js)
                     for step in range(WARMUP_STEPS):
@@ -138,7 +135,6 @@ class Sandbox:
 
     def close(self) -> None:
         """Drop the context, then the isolate if no other context lives in it."""
-        self._global = None  # a JS object: dropped before its context and isolate
         self.context = None  # type: ignore[assignment]
         self.isolate = None  # type: ignore[assignment]
         self.host.contexts -= 1
@@ -187,34 +183,50 @@ class Sandbox:
         )
         return _parse_load(text)
 
-    def stage(self, request: InvokeRequest) -> None:
-        """Hand ``request`` and a fresh random seed to the context (its input slot).
+    def stage(self, request: InvokeRequest) -> str:
+        """The script that starts the handler on ``request`` with a fresh random seed.
 
-        Runs no tenant code (a plain data property is written), but must not run under
-        a watchdog: a termination arriving during the write aborts the process.
+        Building it runs nothing in V8; :meth:`run` evaluates it under the watchdog.
         """
-        wire = json.dumps(
-            {
-                "method": request.method,
-                "url": request.url,
-                "headers": [list(kv) for kv in request.headers],
-                "body": request.body.decode("latin-1") if request.body else None,
-            },
-            ensure_ascii=False,
-        )
-        seed = os.urandom(SEED_LENGTH).decode("latin-1")
-        setattr(self._global, INPUT_SLOT, seed + to_js_json(wire))
+        return host_call("invoke", os.urandom(SEED_LENGTH).decode("latin-1") + wire(request))
 
-    def run_staged(self) -> InvokeResult:
-        """Start the handler on the staged request, let microtasks run, then collect
-        the result. The scripts are the same on every call: V8 compiles them once."""
-        self.eval_str("__isogate.invoke()")
+    def run(self, script: str) -> InvokeResult:
+        """Evaluate a script from :meth:`stage`, let microtasks run, then collect the
+        result (a constant script, compiled once per context)."""
+        self.eval_str(script)
         return parse_result(self.eval_str("__isogate.result()"))
 
     def invoke(self, request: InvokeRequest) -> InvokeResult:
-        """:meth:`stage` then :meth:`run_staged`, for callers without a watchdog."""
-        self.stage(request)
-        return self.run_staged()
+        """:meth:`stage` then :meth:`run`, for callers without a watchdog."""
+        return self.run(self.stage(request))
+
+
+def wire(request: InvokeRequest) -> str:
+    """``request`` as the JSON the prelude's ``requestFromWire`` reads (a body is a
+    binary string: one character per byte)."""
+    return json.dumps(
+        {
+            "method": request.method,
+            "url": request.url,
+            "headers": [list(kv) for kv in request.headers],
+            "body": request.body.decode("latin-1") if request.body else None,
+        },
+        ensure_ascii=False,
+    )
+
+
+def host_call(entry: str, *args: str) -> str:
+    """Source text that calls ``__isogate.<entry>`` with ``args`` as string literals.
+
+    The one way host data enters a context: a literal inside evaluated source, never a
+    Python value converted by stpyv8 (see the module docstring). JSON string syntax is
+    JS string syntax; characters beyond U+FFFF become surrogate pairs in
+    :meth:`Sandbox.eval_str`.
+    """
+    if not entry.isidentifier():
+        raise ValueError(f"not an entry point: {entry!r}")
+    literals = ",".join(json.dumps(a, ensure_ascii=False) for a in args)
+    return f"__isogate.{entry}({literals})"
 
 
 def _parse_error(obj: object) -> JSErrorInfo:

@@ -39,11 +39,6 @@ def _pair(m: re.Match[str]) -> str:
     return "".join(map(chr, _surrogates(m)))
 
 
-def _json_pair(m: re.Match[str]) -> str:
-    high, low = _surrogates(m)
-    return f"\\u{high:04x}\\u{low:04x}"
-
-
 def to_js_source(text: str) -> str:
     """Spell characters beyond U+FFFF as UTF-16 surrogate pairs.
 
@@ -53,14 +48,6 @@ def to_js_source(text: str) -> str:
     if text.isascii() or not _ASTRAL.search(text):
         return text
     return _ASTRAL.sub(_pair, text)
-
-
-def to_js_json(text: str) -> str:
-    """JSON text with characters beyond U+FFFF spelled as ``\\u`` escapes of their
-    surrogates, for JSON that enters V8 as a string value (same truncation)."""
-    if text.isascii():
-        return text
-    return _ASTRAL.sub(_json_pair, text)
 
 
 class SourceError(Exception):

@@ -251,12 +251,12 @@ async def test_tampering_with_the_prelude_breaks_only_that_function(runtime: Run
 async def test_no_python_objects_reachable(runtime: Runtime) -> None:
     probe = fn(
         "export default { fetch() { const names = Object.getOwnPropertyNames(globalThis)"
-        ".filter(n => /py|python|__/i.test(n) && n !== '__isogate' && n !== '__isogate_input');"
+        ".filter(n => /py|python|__/i.test(n) && n !== '__isogate');"
         " return new Response(names.join(',') + '|' + typeof globalThis.__isogate_input) } }"
     )
     r = await runtime.invoke(probe, get())
-    # the host's input slot holds a plain string (emptied once the request was read)
-    assert r.outcome is Outcome.OK and r.body == b"|string"
+    # the host hands nothing to the context but source text: no slot, no Python object
+    assert r.outcome is Outcome.OK and r.body == b"|undefined"
 
 
 async def test_a_tenant_cannot_forge_or_replay_its_next_request(runtime: Runtime) -> None:
@@ -269,26 +269,15 @@ async def test_a_tenant_cannot_forge_or_replay_its_next_request(runtime: Runtime
     first = await runtime.invoke(forger, get("http://x.test/1"))
     second = await runtime.invoke(forger, InvokeRequest("POST", "http://x.test/2"))
     assert (first.body, second.body) == (b"GET http://x.test/1", b"POST http://x.test/2")
-    # the input slot cannot be redefined as an accessor (it would run tenant code when
-    # the host writes it)
-    redefine = fn(
-        "let why = 'redefined';\n"
-        "try { Object.defineProperty(globalThis, '__isogate_input', { set(v) {} }) }"
-        " catch (e) { why = e.name }\n"
-        "export default { fetch(request) { return new Response(why + ' ' + request.url) } }"
-    )
-    r = await runtime.invoke(redefine, get("http://x.test/3"))
-    assert r.body == b"TypeError http://x.test/3"
-    # a tenant that freezes its global object can no longer be handed a request: its
-    # next calls fail clearly, they never see the last request again
+    # a tenant that freezes its global object still gets each new request, never the
+    # last one again (the request travels inside the host's script, not in a global)
     freezer = fn(
         "export default { fetch(request) { Object.freeze(globalThis);"
         " return new Response(request.url) } }"
     )
     assert (await runtime.invoke(freezer, get("http://x.test/4"))).body == b"http://x.test/4"
     again = await runtime.invoke(freezer, get("http://x.test/5"))
-    assert again.outcome is Outcome.JS_ERROR and b"x.test/4" not in again.body
-    assert again.error is not None and "__isogate_input" in again.error.message
+    assert again.outcome is Outcome.OK and again.body == b"http://x.test/5"
 
 
 async def test_characters_beyond_the_bmp_reach_the_handler_intact(runtime: Runtime) -> None:

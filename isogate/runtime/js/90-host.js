@@ -4,22 +4,13 @@
 
 // The prelude's own Response class, captured before tenants can replace the global.
 const Response_ = globalThis.Response;
-// The global object itself: a tenant may rebind the `globalThis` property.
-const globalObject = globalThis;
 
-// Each invocation's input arrives in this global, a string the host writes right
-// before it evaluates `__isogate.invoke()`: 32 seed characters (seedRandom), then the
-// request as JSON. The script the host evaluates is then the same on every call and
-// V8 compiles it once per context; a script with the request inside it was compiled
-// anew on every call (~60 us of a ~200 us warm call, measured). The property is an
-// own, non-configurable data property, so neither the host's write nor the read below
-// can run tenant code (no setter, getter or proxy). A tenant may read or overwrite it,
-// which reaches only its own next invocation; invoke() empties it after reading.
-const INPUT_SLOT = '__isogate_input';
+// Each invocation's input is the argument of `__isogate.invoke(input)`, written by the
+// host as a string literal inside the script it evaluates: 32 seed characters
+// (seedRandom), then the request as JSON. Nothing Python is ever converted into a JS
+// value: stpyv8 arms a crash for when such a context is collected (DESIGN.md, "Memory
+// and crashes"), so the host speaks to the prelude only through source text.
 const SEED_LENGTH = 32;
-Object_defineProperty(globalObject, INPUT_SLOT, {
-  value: '', writable: true, configurable: false, enumerable: false,
-});
 let fetchListeners = [];      // service-worker syntax: addEventListener('fetch', fn)
 let registering = false;      // addEventListener is honoured only while loading
 let handlerObj = undefined;   // module syntax: the default export
@@ -234,18 +225,14 @@ function install(factory, configJSON) {
   return '{"ok":true,"logs":' + logsJSON() + '}';
 }
 
-function takeInput() {
-  const input = globalObject[INPUT_SLOT];
-  // Strict mode: this throws when a tenant froze its global object, whose slot can
-  // then no longer carry a new request (a stale one must never be served again).
-  globalObject[INPUT_SLOT] = '';
+function checkInput(input) {
   if (typeof input !== 'string' || input.length < SEED_LENGTH) {
     throw new TypeError_('no invocation input from the host');
   }
   return input;
 }
 
-function invoke() {
+function invoke(input) {
   // Tenant code may call invoke() again (it is reachable); that only restarts its
   // own invocation, and the generation makes the outer one's reactions stale.
   // (No busy flag: a terminated invoke() never runs its finally block.)
@@ -258,7 +245,7 @@ function invoke() {
   responded = false;
   consoleBuffer.reset();
   try {
-    const input = takeInput();
+    checkInput(input);
     seedRandom(StringPrototypeSlice(input, 0, SEED_LENGTH));
     const request = requestFromWire(JSON_parse(StringPrototypeSlice(input, SEED_LENGTH)));
     if (handlerFn !== undefined) {
@@ -364,8 +351,7 @@ function warmup(step) {
   if (step < WARMUP_REQUESTS.length) {
     // through the tenant's path: install() is what load() runs
     install(warmupModule, WARMUP_CONFIG);
-    globalObject[INPUT_SLOT] = '\0'.repeat(SEED_LENGTH) + WARMUP_REQUESTS[step];
-    invoke();
+    invoke('\0'.repeat(SEED_LENGTH) + WARMUP_REQUESTS[step]);
     return previous;
   }
   handlerObj = undefined;
