@@ -13,6 +13,7 @@ from __future__ import annotations
 import json
 import os
 import threading
+from dataclasses import replace
 
 import STPyV8
 
@@ -21,6 +22,7 @@ from .source import (
     SCRIPT_NAME,
     PreparedSource,
     SourceError,
+    load_script,
     prepare,
     to_js_json,
     to_js_source,
@@ -182,10 +184,11 @@ class Sandbox:
                 "module": prepared.module,
             }
         )
-        text = self.eval_str(
-            f"__isogate.load({prepared.script}, {json.dumps(config)})", SCRIPT_NAME
-        )
-        return _parse_load(text)
+        text = self.eval_str(load_script(prepared, config), SCRIPT_NAME)
+        result = _parse_load(text)
+        if result.error is not None:  # positions in the tenant's code, not the wrapper's
+            result = replace(result, error=prepared.locate(result.error))
+        return result
 
     def stage(self, request: InvokeRequest) -> None:
         """Hand ``request`` and a fresh random seed to the context (its input slot).
