@@ -78,6 +78,12 @@ class Settings(BaseSettings):
         365 * 86400, ge=60, description="longest lease an API key may get"
     )
     default_rate_limit: RateLimitDefault = Field(default_factory=RateLimitDefault)
+    max_deploy_checks_per_tenant: int = Field(
+        1,
+        ge=1,
+        le=64,
+        description="deploys of one tenant checked at once per gateway process (more: 429)",
+    )
     auth_failure_limit: int = Field(
         20,
         ge=0,
