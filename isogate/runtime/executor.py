@@ -20,7 +20,7 @@ import threading
 import time
 from collections import OrderedDict, deque
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any, Generic, TypeVar
 
 from .isolate import Host, HostError, PreludeError, Sandbox, SourceError, check_source
@@ -47,6 +47,8 @@ CONTEXT_COST = 400_000
 class Warm:
     sandbox: Sandbox
     cost: int  # estimated bytes, for the memory budget
+    #: how the code was wrapped: maps stack positions back to the tenant's code
+    prepared: PreparedSource | None = None
 
 
 def estimate_cost(source: str, *, new_isolate: bool) -> int:
@@ -326,6 +328,9 @@ class Executor:
             self._warm.move_to_end(key)
         t0 = time.perf_counter()
         result = self._run(warm.sandbox, msg["req"], timeout_s)
+        if result.error is not None and result.error.stack and warm.prepared is not None:
+            stack = warm.prepared.map_stack(result.error.stack)  # the tenant's positions
+            result = replace(result, error=replace(result.error, stack=stack))
         run_ms = (time.perf_counter() - t0) * 1000
         self._reply(msg, result, cold=cold, load_ms=load_ms, run_ms=run_ms, evicted=evicted)
 
@@ -366,7 +371,7 @@ class Executor:
                 self._close(sandbox)  # nothing half-installed: the failed context is dropped
         sandbox.function_key = key
         sandbox.tenant = fn["tenant"]
-        warm = Warm(sandbox, estimate_cost(source, new_isolate=new_isolate))
+        warm = Warm(sandbox, estimate_cost(source, new_isolate=new_isolate), prepared)
         self._warm[key] = warm
         self._used += warm.cost
         return warm

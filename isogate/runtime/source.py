@@ -102,7 +102,9 @@ class PreparedSource:
         if line > self.lines:  # in the wrapper's tail: the end of the tenant's code
             return self.lines, None
         if column is not None and line == 1:
-            column = max(1, column - self.offset)
+            if column <= self.offset:  # the wrapper's own code (the load call)
+                return None, None
+            column -= self.offset
         return line, column
 
     def map_stack(self, stack: str) -> str:
@@ -110,14 +112,19 @@ class PreparedSource:
 
         def fix(m: re.Match[str]) -> str:
             line, col = self.position(int(m["line"]), int(m["col"]))
+            if line is None:
+                return "isogate"  # a frame of the wrapper, not of the tenant's code
             return f"{SCRIPT_NAME}:{line}:{col if col is not None else 1}"
 
         return _FRAME.sub(fix, stack)
 
     def locate(self, info: JSErrorInfo) -> JSErrorInfo:
         """``info`` with the line and column of its first frame in the tenant's code."""
-        m = _FRAME.search(info.stack)
-        line, column = self.position(int(m["line"]), int(m["col"])) if m else (None, None)
+        line = column = None
+        for m in _FRAME.finditer(info.stack):  # the first frame in the tenant's code
+            line, column = self.position(int(m["line"]), int(m["col"]))
+            if line is not None:
+                break
         return JSErrorInfo(
             name=info.name,
             message=info.message,
