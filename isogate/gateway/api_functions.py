@@ -19,6 +19,7 @@ from isogate.gateway.views import (
     services,
     version_view,
 )
+from isogate.registry.functions import DeployLimits
 from isogate.registry.names import check_function_name
 from isogate.runtime.types import JSErrorInfo, ValidationResult
 
@@ -99,11 +100,23 @@ async def deploy(request: Request) -> Response:
             "Invalid function",
             f"timeout_ms must be at most {limits.max_timeout_ms}",
         )
+    svc.deploy_checks.count(tenant, svc.settings.max_deploys_per_minute)
     check = await _check_code(request, tenant, spec)
     if not check.ok:
         raise _code_problem(check)
     version = await svc.functions.deploy(
-        tenant, name, source, dict(spec.env), spec.timeout_ms, list(spec.routes), spec.public
+        tenant,
+        name,
+        source,
+        dict(spec.env),
+        spec.timeout_ms,
+        list(spec.routes),
+        spec.public,
+        DeployLimits(
+            functions=svc.settings.max_functions_per_tenant,
+            versions=svc.settings.max_versions_per_function,
+            stored_bytes=svc.settings.max_stored_bytes_per_tenant,
+        ),
     )
     svc.resolver.invalidate(name)
     svc.runtime.unquarantine(name)
