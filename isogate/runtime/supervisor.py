@@ -950,6 +950,7 @@ class Runtime:
             crashes=self._crashes,
             quarantined=len(self._quarantined),
             ready=self.ready,
+            check_crashes=self.validation_crashes,
         )
 
     def worker_pids(self) -> list[int]:

@@ -128,3 +128,6 @@ class RuntimeStats:
     crashes: int
     quarantined: int
     ready: bool
+    #: deploy checks that killed their check process (a heap bomb at load): never a
+    #: serving worker's crash
+    check_crashes: int = 0

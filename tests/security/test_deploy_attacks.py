@@ -255,6 +255,7 @@ HEAP_BOMB = (
 
 def test_concurrent_heap_bomb_deploys_crash_only_their_checks(site: Site) -> None:
     crashes = site.metric("isogate_runtime_crashes_total")
+    check_crashes = site.metric("isogate_deploy_check_crashes_total")
     pids = site.worker_pids()
 
     def deploy(i: int) -> httpx.Response:
@@ -275,6 +276,7 @@ def test_concurrent_heap_bomb_deploys_crash_only_their_checks(site: Site) -> Non
     assert set(statuses) <= {422, 429}, [(r.status_code, r.text) for r in answers]
     crashed = [r.json() for r in answers if r.status_code == 422]
     assert crashed, statuses
+    assert site.metric("isogate_deploy_check_crashes_total") == check_crashes + len(crashed)
     for body in crashed:
         assert body["type"].endswith("/code-crashed")
         assert body["detail"] == "the code exhausted memory at load"
