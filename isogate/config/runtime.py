@@ -64,6 +64,15 @@ class RuntimeSettings(BaseModel):
     )
     quarantine_crashes: int = Field(3, ge=1, description="crashes that quarantine a function")
     quarantine_window_seconds: float = Field(600.0, gt=0)
+    validation_processes: int = Field(
+        2,
+        ge=1,
+        le=64,
+        description=(
+            "deploy checks at once, each in a process of its own (never on the executors"
+            " that serve calls); more wait for one"
+        ),
+    )
     start_timeout_seconds: float = Field(
         20.0, gt=0, description="deadline for a worker to start and self-test"
     )

@@ -78,6 +78,26 @@ class Settings(BaseSettings):
         365 * 86400, ge=60, description="longest lease an API key may get"
     )
     default_rate_limit: RateLimitDefault = Field(default_factory=RateLimitDefault)
+    max_deploy_checks_per_tenant: int = Field(
+        1,
+        ge=1,
+        le=64,
+        description="deploys of one tenant checked at once per gateway process (more: 429)",
+    )
+    max_deploys_per_minute: int = Field(
+        30, ge=0, description="deploys per tenant per minute per gateway process (0: no cap)"
+    )
+    max_functions_per_tenant: int = Field(
+        100, ge=0, description="functions one tenant may have (0: no cap)"
+    )
+    max_versions_per_function: int = Field(
+        20,
+        ge=0,
+        description="versions kept per function; older ones are dropped on deploy (0: all)",
+    )
+    max_stored_bytes_per_tenant: int = Field(
+        100 << 20, ge=0, description="bytes of code over a tenant's kept versions (0: no cap)"
+    )
     auth_failure_limit: int = Field(
         20,
         ge=0,

@@ -19,7 +19,9 @@ from isogate.gateway.views import (
     services,
     version_view,
 )
+from isogate.registry.functions import DeployLimits
 from isogate.registry.names import check_function_name
+from isogate.runtime.types import JSErrorInfo, ValidationResult
 
 JS_TYPES = {"application/javascript", "text/javascript", "application/ecmascript"}
 
@@ -98,29 +100,23 @@ async def deploy(request: Request) -> Response:
             "Invalid function",
             f"timeout_ms must be at most {limits.max_timeout_ms}",
         )
-    try:
-        async with asyncio.timeout(limits.start_timeout_seconds):
-            check = await svc.runtime.validate(spec.code)
-    except TimeoutError:
-        raise Problem(
-            503, "runtime-unavailable", "Runtime unavailable", "code validation timed out"
-        ) from None
+    svc.deploy_checks.count(tenant, svc.settings.max_deploys_per_minute)
+    check = await _check_code(request, tenant, spec)
     if not check.ok:
-        err = check.error
-        where = ""
-        if err is not None and err.line is not None:
-            where = f" at line {err.line}, column {err.column}"
-        message = err.message if err else "invalid code"
-        raise Problem(
-            400,
-            "invalid-code",
-            "Invalid code",
-            f"{err.name if err else 'SyntaxError'}{where}: {message}",
-            line=err.line if err else None,
-            column=err.column if err else None,
-        )
+        raise _code_problem(check)
     version = await svc.functions.deploy(
-        tenant, name, source, dict(spec.env), spec.timeout_ms, list(spec.routes), spec.public
+        tenant,
+        name,
+        source,
+        dict(spec.env),
+        spec.timeout_ms,
+        list(spec.routes),
+        spec.public,
+        DeployLimits(
+            functions=svc.settings.max_functions_per_tenant,
+            versions=svc.settings.max_versions_per_function,
+            stored_bytes=svc.settings.max_stored_bytes_per_tenant,
+        ),
     )
     svc.resolver.invalidate(name)
     svc.runtime.unquarantine(name)
@@ -206,3 +202,38 @@ async def list_invocations(request: Request) -> Response:
     limit = _int_param(request, "limit") or 20
     records = await svc.invocations.recent(name, max(1, min(limit, 1000)))
     return json_response({"invocations": [invocation_view(r) for r in records]})
+
+
+async def _check_code(request: Request, tenant: str, spec: FunctionDeploy) -> ValidationResult:
+    """Load the code once, as the runtime will, in a check process (never an executor)."""
+    svc = services(request)
+    limits = svc.settings.runtime
+    timeout_ms = spec.timeout_ms or limits.default_timeout_ms
+    # waiting for a check process, the top level's own limit, then compiling and starting
+    deadline = 2 * limits.start_timeout_seconds + timeout_ms / 1000.0
+    with svc.deploy_checks.hold(tenant, svc.settings.max_deploy_checks_per_tenant):
+        try:
+            async with asyncio.timeout(deadline):
+                return await svc.runtime.validate(spec.code, tuple(spec.env.items()), timeout_ms)
+        except TimeoutError:
+            raise Problem(
+                503, "runtime-unavailable", "Runtime unavailable", "code validation timed out"
+            ) from None
+
+
+def _code_problem(check: ValidationResult) -> Problem:
+    """The deploy's answer when its code does not load: where, and why, in JS terms."""
+    err = check.error or JSErrorInfo("SyntaxError", "invalid code")
+    if check.reason == "crashed":
+        return Problem(422, "code-crashed", "Code crashed at load", err.message)
+    where = ""
+    if err.line is not None:
+        where = f" at line {err.line}" + (f", column {err.column}" if err.column else "")
+    return Problem(
+        400,
+        "invalid-code",
+        "Invalid code",
+        f"{err.name}{where}: {err.message}",
+        line=err.line,
+        column=err.column,
+    )

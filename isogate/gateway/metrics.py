@@ -42,6 +42,10 @@ class _RuntimeCollector(Collector):
             "isogate_cold_starts": ("cold loads of a function version", s.cold_starts),
             "isogate_runtime_crashes": ("runtime worker crashes", s.crashes),
             "isogate_terminations": ("scripts stopped by the watchdog", s.terminations),
+            "isogate_deploy_check_crashes": (
+                "deploy checks whose code killed the check process (e.g. a heap bomb)",
+                s.check_crashes,
+            ),
         }
         for name, (doc, value) in counters.items():
             yield CounterMetricFamily(name, doc, value=value)

@@ -87,6 +87,7 @@ _MAP: dict[type[Exception], tuple[int, str, str]] = {
     re_.NameTaken: (409, "name-taken", "Name taken"),
     re_.RouteConflict: (409, "route-conflict", "Route conflict"),
     re_.BlobMissing: (503, "code-unavailable", "Code unavailable"),
+    re_.LimitExceeded: (403, "limit-exceeded", "Tenant limit exceeded"),
     RuntimeStartError: (503, "runtime-unavailable", "Runtime unavailable"),
 }
 

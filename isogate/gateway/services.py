@@ -6,7 +6,7 @@ import asyncio
 import contextlib
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from sqlalchemy.ext.asyncio import AsyncEngine
@@ -14,6 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from isogate.config import RuntimeSettings, Settings
 from isogate.gateway.auth import TokenIssuer, load_jwt_secret
 from isogate.gateway.database import create_engine, migrate, ping
+from isogate.gateway.deploy_checks import DeployChecks
 from isogate.gateway.metrics import GatewayMetrics
 from isogate.quota.key_cache import InMemoryKeyCache
 from isogate.quota.keys import KeyStore, SqlKeyStore
@@ -45,7 +46,9 @@ class RuntimeLike(Protocol):
     async def start(self) -> None: ...
     async def close(self) -> None: ...
     async def invoke(self, ref: FunctionRef, request: InvokeRequest) -> InvokeResult: ...
-    async def validate(self, source: str) -> ValidationResult: ...
+    async def validate(
+        self, source: str, env: tuple[tuple[str, str], ...] = (), timeout_ms: int | None = None
+    ) -> ValidationResult: ...
     def stats(self) -> RuntimeStats: ...
     def unquarantine(self, name: str) -> None: ...
 
@@ -82,6 +85,7 @@ class Services:
     tokens: TokenIssuer
     metrics: GatewayMetrics
     redis: Any = None  # the RedisBackend when redis_url is set
+    deploy_checks: DeployChecks = field(default_factory=DeployChecks)
 
     async def check_ready(self) -> list[str]:
         """What is not ready (empty list: ready): the runtime and the database.

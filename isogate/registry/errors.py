@@ -41,3 +41,7 @@ class RouteConflict(RegistryError):
 
 class BlobMissing(RegistryError):
     """A code blob is absent or corrupt."""
+
+
+class LimitExceeded(RegistryError):
+    """A tenant's limit on functions or stored code would be exceeded by this deploy."""

@@ -6,9 +6,10 @@ import asyncio
 import time
 from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
+from dataclasses import dataclass
 from typing import Any, Protocol
 
-from sqlalchemy import Select, bindparam, delete, insert, select, update
+from sqlalchemy import Select, bindparam, delete, func, insert, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
@@ -16,6 +17,7 @@ from isogate.registry.blobs import BlobStore
 from isogate.registry.errors import (
     FunctionNotFound,
     InvalidFunction,
+    LimitExceeded,
     NameTaken,
     RouteConflict,
     StoreUnavailable,
@@ -27,6 +29,15 @@ from isogate.registry.tables import function_versions, functions, invocations, r
 
 MAX_ENV = 64
 MAX_ENV_VALUE = 4096
+
+
+@dataclass(frozen=True, slots=True)
+class DeployLimits:
+    """Per-tenant caps a deploy is checked against (0 = no cap), in its transaction."""
+
+    functions: int = 0  #: functions a tenant may have
+    versions: int = 0  #: versions kept per function (older ones are dropped on deploy)
+    stored_bytes: int = 0  #: bytes of code over all kept versions of a tenant's functions
 
 
 def _version(row: Any, prefix: str = "") -> Version:
@@ -94,6 +105,7 @@ class FunctionStore(Protocol):
         timeout_ms: int | None,
         route_patterns: list[str],
         public: bool,
+        limits: DeployLimits | None = None,
     ) -> Version: ...
     async def get(self, tenant: str | None, name: str) -> Function: ...
     async def get_many(self, names: Sequence[str]) -> dict[str, Function]: ...
@@ -157,8 +169,13 @@ class SqlFunctionStore:
         timeout_ms: int | None,
         route_patterns: list[str],
         public: bool,
+        limits: DeployLimits | None = None,
     ) -> Version:
-        """Store a new version and make it current. Another tenant's name: :class:`NameTaken`."""
+        """Store a new version and make it current. Another tenant's name: :class:`NameTaken`.
+
+        With ``limits``: a new function beyond the tenant's cap, or stored code beyond
+        its bytes, raises :class:`LimitExceeded` (nothing is written); versions beyond
+        ``limits.versions`` are dropped, oldest first (never the new, current one)."""
         check_function_name(name)
         check_env(env)
         if len(route_patterns) > MAX_ROUTES:
@@ -212,10 +229,53 @@ class SqlFunctionStore:
                     "created_at": now,
                 }
                 await conn.execute(insert(function_versions).values(**values))
+                if limits is not None:
+                    await self._enforce(conn, tenant, name, version, row is None, limits)
                 await self._claim_routes(conn, name, patterns)
         except IntegrityError:
             raise NameTaken(f"function {name!r} was changed concurrently; retry") from None
         return Version(**{**values, "routes": tuple(patterns)})
+
+    @staticmethod
+    async def _enforce(
+        conn: AsyncConnection,
+        tenant: str,
+        name: str,
+        version: int,
+        new_function: bool,
+        limits: DeployLimits,
+    ) -> None:
+        """Apply ``limits`` inside the deploy's transaction (raising rolls it back)."""
+        if new_function and limits.functions:
+            count = (
+                await conn.execute(
+                    select(func.count()).select_from(functions).where(functions.c.tenant == tenant)
+                )
+            ).scalar_one()
+            if count > limits.functions:
+                raise LimitExceeded(f"at most {limits.functions} functions per tenant")
+        if limits.versions:
+            # Old versions go (rollback reaches the newest ``versions``); the blobs stay,
+            # content-addressed and possibly shared with other versions.
+            await conn.execute(
+                delete(function_versions).where(
+                    (function_versions.c.name == name)
+                    & (function_versions.c.version <= version - limits.versions)
+                )
+            )
+        if limits.stored_bytes:
+            total = (
+                await conn.execute(
+                    select(func.coalesce(func.sum(function_versions.c.size), 0))
+                    .select_from(function_versions.join(functions))
+                    .where(functions.c.tenant == tenant)
+                )
+            ).scalar_one()
+            if total > limits.stored_bytes:
+                raise LimitExceeded(
+                    f"stored code would exceed {limits.stored_bytes} bytes for this tenant;"
+                    " delete functions first"
+                )
 
     async def get(self, tenant: str | None, name: str) -> Function:
         """The function and its current version; ``tenant=None`` skips the owner check."""

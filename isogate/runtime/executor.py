@@ -14,15 +14,16 @@ once those are used up.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import threading
 import time
 from collections import OrderedDict, deque
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any, Generic, TypeVar
 
-from .isolate import Host, PreludeError, Sandbox, SourceError, check_source
+from .isolate import Host, HostError, PreludeError, Sandbox, SourceError, check_source
 from .protocol import FrameReader
 from .source import PreparedSource
 from .types import InvokeRequest, InvokeResult, JSErrorInfo, Outcome
@@ -46,6 +47,8 @@ CONTEXT_COST = 400_000
 class Warm:
     sandbox: Sandbox
     cost: int  # estimated bytes, for the memory budget
+    #: how the code was wrapped: maps stack positions back to the tenant's code
+    prepared: PreparedSource | None = None
 
 
 def estimate_cost(source: str, *, new_isolate: bool) -> int:
@@ -117,16 +120,37 @@ class Executor:
                 self._warming = False
                 if msg is None:
                     break
-                op = msg["op"]
-                if op == "invoke":
-                    self._invoke(msg)
-                elif op == "evict":
-                    self._evict(msg["key"])
-                    self._send({"op": "evicted", "ex": self.index, "keys": [msg["key"]]})
-                elif op == "validate":
-                    self._validate(msg)
+                self._handle(msg)
         finally:
             self._close_all()
+
+    def _handle(self, msg: dict[str, Any]) -> None:
+        """One message. Nothing a function does may end this thread, which other
+        tenants' functions share: an unexpected failure answers the call it belongs to
+        and the loop goes on (issue 15)."""
+        op = msg.get("op")
+        try:
+            if op == "invoke":
+                self._invoke(msg)
+            elif op == "evict":
+                self._evict(msg["key"])
+                self._send({"op": "evicted", "ex": self.index, "keys": [msg["key"]]})
+        except OSError:
+            raise  # the result pipe is gone: the supervisor is gone or restarting us
+        except Exception:
+            log.exception("executor %d: %s failed", self.index, op)
+            if op == "invoke" and "id" in msg:
+                key = msg.get("fn", {}).get("key")
+                if key:
+                    with contextlib.suppress(Exception):  # what it left half-done goes too
+                        self._evict(key)
+                failed = InvokeResult(
+                    Outcome.LOAD_ERROR,
+                    error=JSErrorInfo("Error", "the function could not be run"),
+                )
+                self._reply(
+                    msg, failed, cold=False, load_ms=0.0, run_ms=0.0, evicted=[key] if key else []
+                )
 
     def _spare_host(self) -> Host | None:
         """A tenant isolate that should get a spare context, if any."""
@@ -204,21 +228,6 @@ class Executor:
             blank.close()
 
     # -- operations ----------------------------------------------------------------------
-
-    def _validate(self, msg: dict[str, Any]) -> None:
-        sandbox = self._blank()
-        sandbox.enter()
-        try:
-            self._check(msg["src"])
-            reply: dict[str, Any] = {"op": "validated", "id": msg["id"], "ok": True}
-        except SourceError as exc:
-            reply = {"op": "validated", "id": msg["id"], "ok": False, "error": _error(exc.info)}
-        finally:
-            sandbox.leave()
-        self._blanks.appendleft(sandbox)  # untouched: compiling ran no code in it
-        if sandbox.host.contexts < self._per_isolate:
-            self._pool_filled = False  # a blank made for this check has no contexts ahead
-        self._send(reply)
 
     def _evict(self, key: str) -> None:
         warm = self._warm.pop(key, None)
@@ -319,6 +328,9 @@ class Executor:
             self._warm.move_to_end(key)
         t0 = time.perf_counter()
         result = self._run(warm.sandbox, msg["req"], timeout_s)
+        if result.error is not None and result.error.stack and warm.prepared is not None:
+            stack = warm.prepared.map_stack(result.error.stack)  # the tenant's positions
+            result = replace(result, error=replace(result.error, stack=stack))
         run_ms = (time.perf_counter() - t0) * 1000
         self._reply(msg, result, cold=cold, load_ms=load_ms, run_ms=run_ms, evicted=evicted)
 
@@ -338,6 +350,11 @@ class Executor:
                 result = sandbox.load(
                     prepared, tuple(tuple(kv) for kv in fn["env"]), self._max_response_body
                 )
+            except HostError:  # V8 raised out of the load script: answer, drop the context
+                result = InvokeResult(
+                    Outcome.LOAD_ERROR,
+                    error=JSErrorInfo("Error", "the function's code could not be loaded"),
+                )
             finally:
                 fired = self._watchdog.disarm(ticket)
             if fired:
@@ -354,7 +371,7 @@ class Executor:
                 self._close(sandbox)  # nothing half-installed: the failed context is dropped
         sandbox.function_key = key
         sandbox.tenant = fn["tenant"]
-        warm = Warm(sandbox, estimate_cost(source, new_isolate=new_isolate))
+        warm = Warm(sandbox, estimate_cost(source, new_isolate=new_isolate), prepared)
         self._warm[key] = warm
         self._used += warm.cost
         return warm
@@ -381,9 +398,9 @@ class Executor:
             ticket = self._watchdog.arm(sandbox.isolate, timeout_s)
             try:
                 result = sandbox.run(script)
-            except Exception as exc:  # only a terminated eval gets here
+            except Exception:  # only a terminated eval gets here; no Python name leaks
                 result = InvokeResult(
-                    Outcome.JS_ERROR, error=JSErrorInfo("Error", type(exc).__name__)
+                    Outcome.JS_ERROR, error=JSErrorInfo("Error", "the function was stopped")
                 )
             finally:
                 fired = self._watchdog.disarm(ticket)

@@ -16,6 +16,7 @@ from __future__ import annotations
 import json
 import os
 import threading
+from dataclasses import replace
 
 import STPyV8
 
@@ -24,6 +25,7 @@ from .source import (
     SCRIPT_NAME,
     PreparedSource,
     SourceError,
+    load_script,
     prepare,
     to_js_source,
 )
@@ -178,10 +180,11 @@ class Sandbox:
                 "module": prepared.module,
             }
         )
-        text = self.eval_str(
-            f"__isogate.load({prepared.script}, {json.dumps(config)})", SCRIPT_NAME
-        )
-        return _parse_load(text)
+        text = self.eval_str(load_script(prepared, config), SCRIPT_NAME)
+        result = _parse_load(text)
+        if result.error is not None:  # positions in the tenant's code, not the wrapper's
+            result = replace(result, error=prepared.locate(result.error))
+        return result
 
     def stage(self, request: InvokeRequest) -> str:
         """The script that starts the handler on ``request`` with a fresh random seed.

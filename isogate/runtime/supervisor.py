@@ -46,6 +46,7 @@ from .types import (
     Timings,
     ValidationResult,
 )
+from .validation import Validators
 
 log = logging.getLogger("isogate.runtime")
 
@@ -196,6 +197,8 @@ class Runtime:
         self._reaper: asyncio.Task[None] | None = None
         self._sweeper: asyncio.Task[None] | None = None
         self._prewarm_waiters: list[asyncio.Future[None]] = []
+        #: deploy checks run in processes of their own, started on first use
+        self._validators: Validators | None = None
 
     # -- lifecycle ---------------------------------------------------------------------
 
@@ -219,6 +222,8 @@ class Runtime:
                 p.future.set_result(_result(Outcome.OVERLOADED, detail="runtime shutting down"))
         for w in self._workers:
             await self._stop_worker(w)
+        if self._validators is not None:
+            await self._validators.close()
         if self._own_home:
             shutil.rmtree(self._home, ignore_errors=True)
 
@@ -887,40 +892,35 @@ class Runtime:
 
     # -- other API ---------------------------------------------------------------------
 
-    async def validate(self, source: str) -> ValidationResult:
-        """Check that ``source`` would load (syntax, imports, exports); runs no tenant code."""
-        if len(source.encode()) > self.settings.max_source_bytes:
+    async def validate(
+        self,
+        source: str,
+        env: tuple[tuple[str, str], ...] = (),
+        timeout_ms: int | None = None,
+    ) -> ValidationResult:
+        """Check that ``source`` loads: compiled in the runtime's wrapper and its top level
+        run once with ``env``, in a throwaway isolate of a check process (validation.py),
+        never on the executors that serve calls."""
+        if len(source.encode("utf-8", "surrogatepass")) > self.settings.max_source_bytes:
             return ValidationResult(
                 False,
                 JSErrorInfo("RangeError", f"code over {self.settings.max_source_bytes} bytes"),
+                reason="invalid",
             )
-        # Checking runs no tenant code, so a worker that dies meanwhile died of something
-        # else (another tenant's bomb, a kill): ask another worker once before giving up.
-        for attempt in range(2):
-            msg = await self._validate_once(source)
-            if msg.get("op") != "crashed":
-                break
-            if attempt:
-                raise RuntimeStartError("the runtime worker died while checking the code")
-        if msg.get("ok"):
-            return ValidationResult(True)
-        return ValidationResult(False, JSErrorInfo(**msg["error"]))
+        if self._validators is None:
+            self._validators = Validators(self.settings, self._validator_command, self._worker_env)
+        return await self._validators.check(
+            source, env, timeout_ms or self.settings.default_timeout_ms
+        )
 
-    async def _validate_once(self, source: str) -> dict[str, Any]:
-        alive = [w for w in self._workers if w.alive]
-        if not alive:
-            raise RuntimeStartError("no runtime worker is running")
-        w = min(alive, key=lambda w: len(w.validations))
-        call_id = next(self._ids)
-        fut: asyncio.Future[dict[str, Any]] = asyncio.get_running_loop().create_future()
-        w.validations[call_id] = fut
-        ex = min(w.executors, key=lambda e: e.busy)
-        w.send({"op": "validate", "id": call_id, "ex": ex.index, "src": source})
-        try:
-            async with asyncio.timeout(10):
-                return await fut
-        finally:
-            w.validations.pop(call_id, None)
+    def _validator_command(self) -> list[str]:
+        config = json.dumps(self.settings.model_dump())
+        return [sys.executable, "-m", "isogate.runtime.validator", "--config", config]
+
+    @property
+    def validation_crashes(self) -> int:
+        """Deploy checks that killed their check process (never a serving worker)."""
+        return self._validators.crashes if self._validators else 0
 
     def unquarantine(self, name: str) -> None:
         """Lift quarantine from every version of ``name`` (call on redeploy)."""
@@ -950,6 +950,7 @@ class Runtime:
             crashes=self._crashes,
             quarantined=len(self._quarantined),
             ready=self.ready,
+            check_crashes=self.validation_crashes,
         )
 
     def worker_pids(self) -> list[int]:

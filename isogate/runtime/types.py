@@ -102,10 +102,14 @@ class InvokeResult:
 
 @dataclass(frozen=True, slots=True)
 class ValidationResult:
-    """Deploy-time check of a function's source, without invoking it."""
+    """Deploy-time check of a function's source: compiled and its top level run once in
+    a throwaway isolate, never invoked. ``reason`` when not ok: ``invalid`` (syntax, a
+    top level that throws), ``timeout`` (the top level ran over the function's limit) or
+    ``crashed`` (loading it killed the check process, e.g. by exhausting memory)."""
 
     ok: bool
     error: JSErrorInfo | None = None
+    reason: str = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -124,3 +128,6 @@ class RuntimeStats:
     crashes: int
     quarantined: int
     ready: bool
+    #: deploy checks that killed their check process (a heap bomb at load): never a
+    #: serving worker's crash
+    check_crashes: int = 0

@@ -39,7 +39,9 @@ class FakeRuntime:
     async def close(self) -> None:
         self.ready = False
 
-    async def validate(self, source: str) -> ValidationResult:
+    async def validate(
+        self, source: str, env: tuple[tuple[str, str], ...] = (), timeout_ms: int | None = None
+    ) -> ValidationResult:
         if "SYNTAX" in source:
             return ValidationResult(
                 False, JSErrorInfo("SyntaxError", "Unexpected token", line=2, column=7)

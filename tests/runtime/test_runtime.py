@@ -359,8 +359,8 @@ async def test_killed_worker_fails_in_flight_and_restarts(make_runtime) -> None:
 
 
 async def test_validation_survives_the_death_of_its_worker(make_runtime) -> None:
-    """A worker killed while it checks code (for another tenant's bomb, say) is not the
-    code's fault: the check is asked again of another worker."""
+    """A worker killed while a deploy is checked (for another tenant's bomb, say) does
+    not touch the check: checks run in check processes of their own, not on workers."""
     rt = await make_runtime(workers=2, threads_per_worker=1, default_timeout_ms=5000)
     busy = "export default { fetch() { const t = Date.now(); while (Date.now() - t < 1500) {} return new Response('x') } }"
     # both executors busy, so the check waits in worker 0's pipe until the kill
