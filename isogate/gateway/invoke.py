@@ -22,6 +22,7 @@ from isogate.gateway.bodies import read_body
 from isogate.gateway.outcomes import outcome_problem, runtime_deadline, runtime_failure
 from isogate.gateway.problems import Problem, to_problem
 from isogate.gateway.ratelimit_headers import rate_headers
+from isogate.gateway.request_shaping import function_headers, unmounted_url
 from isogate.gateway.services import Services
 from isogate.quota.errors import KeyOutOfScope, KeyUnknown, QuotaError, Rejected
 from isogate.quota.models import ApiKey
@@ -77,16 +78,17 @@ def _invocation_id() -> str:
     return f"{_ID_PREFIX}{next(_ID_COUNTER):08x}"
 
 
-async def _invoke(request: Request, svc: Services, fn: Function) -> Response | _FunctionResponse:
+async def _invoke(
+    request: Request, svc: Services, fn: Function, mount_prefix: str | None = None
+) -> Response | _FunctionResponse:
     inv_id = _invocation_id()
     started = time.perf_counter()
     extra_headers: dict[str, str] = {"X-Invocation-Id": inv_id}
     key: ApiKey | None = None
     try:
         ver = fn.current
-        dropped: str | None = None
         if not ver.public:
-            secret, dropped = _presented_key(request)
+            secret, _header = _presented_key(request)
             if not secret:
                 raise KeyUnknown("an API key is required (Authorization: Bearer or X-API-Key)")
             key = await svc.verifier.lookup(secret)
@@ -107,13 +109,14 @@ async def _invoke(request: Request, svc: Services, fn: Function) -> Response | _
                 svc.metrics.quota_rejections.labels(exc.reason).inc()
                 raise
             extra_headers.update(rate_headers(decision))
-        headers = tuple(
-            (k.decode("latin-1"), v.decode("latin-1"))
-            for k, v in request.scope["headers"]
-            if k.decode("latin-1").lower() != dropped
-        )
+        # request_shaping: no consumed credential reaches the function, identity headers
+        # are the gateway's own, and /fn/NAME is cut from the URL it sees
+        headers = function_headers(request.scope["headers"], key, mount_prefix)
+        url = str(request.url)
+        if mount_prefix is not None:
+            url = unmounted_url(url, mount_prefix)
         ref = _function_ref(fn)
-        req = InvokeRequest(method=request.method, url=str(request.url), headers=headers, body=body)
+        req = InvokeRequest(method=request.method, url=url, headers=headers, body=body)
         rt = svc.settings.runtime
         limit_ms = min(ver.timeout_ms or rt.default_timeout_ms, rt.max_timeout_ms)
         deadline = (limit_ms + rt.queue_timeout_ms) / 1000 + svc.settings.runtime_grace_seconds
@@ -249,7 +252,7 @@ async def _invoke_name(request: Request, name: str) -> Response | _FunctionRespo
         if problem.status == 400:  # an impossible name is simply not found
             problem = to_problem(FunctionNotFound("no such function"))
         return problem.response()
-    return await _invoke(request, svc, fn)
+    return await _invoke(request, svc, fn, "/fn/" + name)
 
 
 class DataPlane:

@@ -1,0 +1,69 @@
+"""What a function sees of the client's request: URL and headers, shaped by the gateway.
+
+* Credentials the gateway consumes never reach function code, public or keyed:
+  ``X-API-Key`` always, and ``Authorization`` when it carries an ``isg_`` API key. A
+  function that needs the caller's identity reads the gateway-set headers
+  ``X-Isogate-Key-Id`` and ``X-Isogate-Tenant`` (keyed functions only).
+* Headers the gateway sets are its own: every client-sent ``X-Isogate-*`` header and
+  ``X-Forwarded-Prefix`` is removed first, so they cannot be spoofed.
+* Mount prefix: a function called as ``/fn/NAME/rest?q`` sees ``/rest?q`` with
+  ``X-Forwarded-Prefix: /fn/NAME``, as a Worker on its own domain would; one reached
+  through its own route patterns sees the full path.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from isogate.quota.keys import SECRET_PREFIX
+from isogate.quota.models import ApiKey
+
+#: Header prefix reserved for what the gateway tells functions.
+GATEWAY_PREFIX = "x-isogate-"
+KEY_ID_HEADER = "X-Isogate-Key-Id"
+TENANT_HEADER = "X-Isogate-Tenant"
+FORWARDED_PREFIX = "X-Forwarded-Prefix"
+
+
+def carries_api_key(name: str, value: str) -> bool:
+    """Whether a request header holds an API key the gateway consumes."""
+    name = name.lower()
+    if name == "x-api-key":
+        return True
+    if name != "authorization":
+        return False
+    # "Bearer isg_…", any scheme spelling, or a bare "isg_…" with no scheme at all
+    return any(part.lower().startswith(SECRET_PREFIX) for part in value.split())
+
+
+def function_headers(
+    raw: Iterable[tuple[bytes, bytes]], key: ApiKey | None, mount_prefix: str | None
+) -> tuple[tuple[str, str], ...]:
+    """The request headers handed to a function (see the module docstring)."""
+    out: list[tuple[str, str]] = []
+    for k, v in raw:
+        name, value = k.decode("latin-1"), v.decode("latin-1")
+        low = name.lower()
+        if low.startswith(GATEWAY_PREFIX) or low == "x-forwarded-prefix":
+            continue
+        if carries_api_key(low, value):
+            continue
+        out.append((name, value))
+    if key is not None:
+        out.append((KEY_ID_HEADER, key.id))
+        out.append((TENANT_HEADER, key.tenant))
+    if mount_prefix is not None:
+        out.append((FORWARDED_PREFIX, mount_prefix))
+    return tuple(out)
+
+
+def unmounted_url(url: str, mount_prefix: str) -> str:
+    """``url`` with ``mount_prefix`` cut from the start of its path (``/`` at least)."""
+    scheme_end = url.find("//")
+    start = url.find("/", scheme_end + 2 if scheme_end >= 0 else 0)
+    if start < 0 or not url.startswith(mount_prefix, start):
+        return url
+    rest = url[start + len(mount_prefix) :]
+    if not rest.startswith("/"):  # "" or "?query"
+        rest = "/" + rest
+    return url[:start] + rest
