@@ -20,9 +20,10 @@ from isogate.quota.models import ApiKey
 
 #: Header prefix reserved for what the gateway tells functions.
 GATEWAY_PREFIX = "x-isogate-"
-KEY_ID_HEADER = "X-Isogate-Key-Id"
-TENANT_HEADER = "X-Isogate-Tenant"
-FORWARDED_PREFIX = "X-Forwarded-Prefix"
+#: lower-case, as every other header name a function receives (HTTP/2 and ASGI style)
+KEY_ID_HEADER = "x-isogate-key-id"
+TENANT_HEADER = "x-isogate-tenant"
+FORWARDED_PREFIX = "x-forwarded-prefix"
 
 
 def carries_api_key(name: str, value: str) -> bool:
@@ -44,7 +45,7 @@ def function_headers(
     for k, v in raw:
         name, value = k.decode("latin-1"), v.decode("latin-1")
         low = name.lower()
-        if low.startswith(GATEWAY_PREFIX) or low == "x-forwarded-prefix":
+        if low.startswith(GATEWAY_PREFIX) or low == FORWARDED_PREFIX:
             continue
         if carries_api_key(low, value):
             continue
