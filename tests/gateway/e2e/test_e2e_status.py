@@ -157,6 +157,8 @@ def test_tenant_isolation(gateway: GatewayProcess) -> None:
     a = Tenant(gateway.url, unique("alice"))
     b = Tenant(gateway.url, unique("bob"))
     fn = unique("bobs")
+    a.grant_hostless()
+    b.grant_hostless()
     assert b.deploy(fn, HELLO, routes=[f"/{fn}/*"]).status_code == 201
     bkey = b.key()
     akey = a.key()
