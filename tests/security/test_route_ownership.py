@@ -10,6 +10,9 @@ headers cannot be forged. The operator's paths and hostnames are not the tenants
 from __future__ import annotations
 
 import json
+import os
+import subprocess
+import sys
 from collections.abc import Iterator
 from dataclasses import dataclass
 
@@ -277,3 +280,28 @@ def test_mount_prefix(world: tuple[httpx.Client, Tenant, Tenant]) -> None:
     seen = _sees(http.get("/router-own/users/42?x=1"))
     assert seen["url"].endswith("/router-own/users/42?x=1")
     assert "x-forwarded-prefix" not in seen["headers"]
+
+
+def _cli(url: str, *argv: str) -> subprocess.CompletedProcess[str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("ISOGATE_")}
+    env["ISOGATE_ADMIN_TOKEN"] = ADMIN
+    cmd = [sys.executable, "-m", "isogate.gateway.cli", "admin", *argv, "--url", url]
+    return subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=60)
+
+
+def test_operator_cli(world: tuple[httpx.Client, Tenant, Tenant]) -> None:
+    """`isogate admin`: assign a hostname, see who holds a pattern, withdraw it."""
+    http, a, _b = world
+    url = str(http.base_url).rstrip("/")
+    r = _cli(url, "assign-host", "cli.shop.example", a.name)
+    assert r.returncode == 0 and "cli.shop.example assigned to shop-a" in r.stdout, r.stderr
+    assert _deploy(http, a, "shop-cli", ["cli.shop.example/cart/*"]).status_code == 201
+    r = _cli(url, "routes", "cli.shop.example/cart/1")
+    assert r.returncode == 0 and r.stdout.split() == ["cli.shop.example/cart/*", a.name, "shop-cli"]
+    r = _cli(url, "hosts", "--tenant", a.name, "--json")
+    assert "cli.shop.example" in {h["host"] for h in json.loads(r.stdout)["hosts"]}
+    r = _cli(url, "unassign-host", "cli.shop.example")
+    assert r.returncode == 0, r.stderr
+    assert http.get("/cart/1", headers={"Host": "cli.shop.example"}).status_code == 404
+    r = _cli(url, "assign-host", "shop.example", "evil-b")  # one tenant per hostname
+    assert r.returncode == 1 and "Traceback" not in r.stderr and "taken" in r.stderr.lower()
