@@ -184,3 +184,55 @@ async def test_deploy_patches_the_index(engine: AsyncEngine, tmp_path: Path) -> 
     resolver.clear()
     assert await resolver.match_route("h", "/y") is None
     assert counting.full_reads == 2
+
+
+async def test_migration_carries_claims_over(
+    tmp_path: Path, database_url: str | None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Registry migration 2 on a database with routes from before ownership."""
+    from sqlalchemy import insert, select
+
+    from isogate.gateway import database
+    from isogate.registry import tables as t
+
+    eng = create_engine(Settings(data_dir=tmp_path, database_url=database_url))
+    try:
+        before = {k: [s for s in v if s[0] == 1] for k, v in database.COMPONENTS.items()}
+        monkeypatch.setattr(database, "COMPONENTS", before)
+        await migrate(eng)
+        monkeypatch.undo()
+        rows = {
+            "a1": ("a", ["/a/*", "a.example/x", "/.well-known/acme-challenge/*"]),
+            "b1": ("b", ["shared.example/b", "b.example/*", "/*"]),
+            "c1": ("c", ["shared.example/c"]),
+        }
+        async with eng.begin() as conn:
+            for fn, (tenant, patterns) in rows.items():
+                await conn.execute(
+                    insert(t.functions).values(
+                        name=fn,
+                        tenant=tenant,
+                        current_version=1,
+                        latest_version=1,
+                        created_at=0.0,
+                        updated_at=0.0,
+                    )
+                )
+                for p in patterns:
+                    await conn.execute(insert(t.routes).values(pattern=p, function=fn))
+        assert any("registry 2" in step for step in await migrate(eng))
+        async with eng.connect() as conn:
+            hostless = {r.tenant for r in await conn.execute(select(t.hostless_route_grants))}
+            hosts = {r.host: r.tenant for r in await conn.execute(select(t.route_hosts))}
+            left = {r.pattern for r in await conn.execute(select(t.routes))}
+        assert hostless == {"a"}  # b's only host-less route was the root: dropped
+        assert hosts == {"a.example": "a", "b.example": "b"}  # shared.example: undecided
+        assert left == {
+            "/a/*",
+            "a.example/x",
+            "shared.example/b",
+            "b.example/*",
+            "shared.example/c",
+        }
+    finally:
+        await eng.dispose()
