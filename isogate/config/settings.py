@@ -94,6 +94,12 @@ class Settings(BaseSettings):
         description="every tenant may claim host-less route patterns (they match every "
         "hostname, the gateway's own included) without the operator's grant",
     )
+    functions_domain: str | None = Field(
+        None,
+        description="wildcard domain of per-function origins: NAME.<functions_domain> "
+        "serves function NAME at its own origin (point *.<domain> DNS and TLS at the gateway)",
+        pattern=r"^(?:[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$",
+    )
     max_routes_per_tenant: int = Field(
         1000, ge=1, le=1_000_000, description="route patterns one tenant may hold in all"
     )

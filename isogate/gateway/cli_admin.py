@@ -21,7 +21,6 @@ from urllib.parse import quote
 
 from isogate.gateway.client import Client, ClientError
 
-
 #: the module docstring without its markup (help text is plain text)
 _DESCRIPTION = (
     (__doc__ or "")

@@ -22,13 +22,13 @@ from isogate.gateway.bodies import read_body
 from isogate.gateway.outcomes import outcome_problem, runtime_deadline, runtime_failure
 from isogate.gateway.problems import Problem, to_problem
 from isogate.gateway.ratelimit_headers import rate_headers
-from isogate.gateway.request_shaping import function_headers, unmounted_url
+from isogate.gateway.request_shaping import function_headers, scoped_set_cookie, unmounted_url
 from isogate.gateway.services import Services
 from isogate.quota.errors import KeyOutOfScope, KeyUnknown, QuotaError, Rejected
 from isogate.quota.models import ApiKey
 from isogate.registry.errors import FunctionNotFound
 from isogate.registry.models import Function, InvocationRecord
-from isogate.registry.names import check_function_name
+from isogate.registry.names import check_function_name, is_operator_path
 from isogate.runtime.types import FunctionRef, InvokeRequest, InvokeResult, Outcome
 
 log = logging.getLogger(__name__)
@@ -137,7 +137,7 @@ async def _invoke(
         _record(svc, fn, inv_id, status, result.outcome.value, started, result)
         if problem is not None:
             raise problem
-        return _function_response(result, extra_headers)
+        return _function_response(result, extra_headers, mount_prefix)
     except Exception as exc:
         problem = to_problem(exc)
         problem.headers = {**extra_headers, **problem.headers}
@@ -187,7 +187,9 @@ class _FunctionResponse:
         await send({"type": "http.response.body", "body": self.body})
 
 
-def _function_response(result: InvokeResult, extra: dict[str, str]) -> _FunctionResponse:
+def _function_response(
+    result: InvokeResult, extra: dict[str, str], mount_prefix: str | None = None
+) -> _FunctionResponse:
     status = result.status or 200
     if not 200 <= status <= 599:
         raise Problem(502, "runtime-error", "Runtime error", "the function sent an invalid status")
@@ -196,6 +198,13 @@ def _function_response(result: InvokeResult, extra: dict[str, str]) -> _Function
         for k, v in result.headers
         if k.lower() not in HOP_BY_HOP and _TOKEN.fullmatch(k) and not _BAD_VALUE.search(v)
     ]
+    if mount_prefix is not None:  # the shared origin: cookies stay under /fn/NAME
+        raw = [
+            (k, scoped_set_cookie(v.decode("latin-1"), mount_prefix).encode("latin-1"))
+            if k == b"set-cookie"
+            else (k, v)
+            for k, v in raw
+        ]
     own = [(k.lower().encode("latin-1"), v.encode("latin-1")) for k, v in extra.items()]
     length = [(b"content-length", str(len(result.body)).encode())]
     return _FunctionResponse(status, raw + own + length, result.body)
@@ -281,6 +290,22 @@ class DataPlane:
         await self.app(scope, receive, send)
 
 
+def _own_origin(host: str, path: str, functions_domain: str | None) -> str | None:
+    """``NAME`` when ``host`` is ``NAME.<functions_domain>`` (a function's own origin);
+    ``/.well-known/`` stays the operator's there too."""
+    if functions_domain is None or not host.endswith("." + functions_domain):
+        return None
+    if is_operator_path(path):
+        return None
+    label = host[: -len(functions_domain) - 1]
+    if "." in label:
+        return None
+    try:
+        return check_function_name(label)
+    except Exception:
+        raise FunctionNotFound("no such function") from None
+
+
 async def invoke_by_route(scope: Scope, receive: Receive, send: Send) -> None:
     """Router fallback: a claimed route pattern, else a 404 problem."""
     if scope["type"] == "websocket":  # not served: refused before the handshake (403)
@@ -294,7 +319,9 @@ async def invoke_by_route(scope: Scope, receive: Receive, send: Send) -> None:
     if host.startswith("["):
         host = host.split("]")[0] + "]"
     try:
-        name = await svc.resolver.match_route(host, scope["path"])
+        name = _own_origin(host, scope["path"], svc.settings.functions_domain)
+        if name is None:
+            name = await svc.resolver.match_route(host, scope["path"])
         if name is None:
             raise Problem(404, "not-found", "Not found", "no route matches this path")
         fn = await svc.resolver.resolve(name)

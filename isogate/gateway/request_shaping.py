@@ -68,3 +68,27 @@ def unmounted_url(url: str, mount_prefix: str) -> str:
     if not rest.startswith("/"):  # "" or "?query"
         rest = "/" + rest
     return url[:start] + rest
+
+
+def scoped_set_cookie(value: str, mount_prefix: str) -> str:
+    """A function's ``Set-Cookie`` on the shared origin, confined to its own mount.
+
+    All functions share the gateway's origin, so a cookie is the function's only if its
+    path is. The function's ``Path`` (as it sees paths: relative to the mount) is moved
+    under ``mount_prefix`` (none or ``/`` → the prefix itself, which browsers match for
+    ``/fn/NAME`` and ``/fn/NAME/…`` only), and ``Domain`` is dropped (host-only). A
+    ``__Host-`` cookie, which must have ``Path=/``, is refused by the browser: that is
+    the point, the origin's root is nobody's.
+    """
+    head, *attrs = value.split(";")
+    path = "/"
+    kept: list[str] = []
+    for attr in attrs:
+        name, _, val = attr.strip().partition("=")
+        low = name.strip().lower()
+        if low == "path":
+            path = val.strip() if val.strip().startswith("/") else "/"
+        elif low != "domain" and attr.strip():
+            kept.append(attr.strip())
+    full = mount_prefix if path == "/" else mount_prefix + path
+    return "; ".join([head.strip(), *kept, f"Path={full}"])
