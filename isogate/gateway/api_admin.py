@@ -19,7 +19,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from isogate.gateway.auth import is_admin
+from isogate.gateway.auth import bearer, is_admin
 from isogate.gateway.bodies import json_body
 from isogate.gateway.problems import Problem
 from isogate.gateway.views import iso, json_response, services
@@ -42,6 +42,10 @@ def _grants(request: Request) -> SqlRouteGrants:
             403, "admin-disabled", "Admin API disabled", "set admin_token to use the admin API"
         )
     if not is_admin(request, settings):
+        if bearer(request) is not None:  # a tenant's token, or a wrong one
+            raise Problem(
+                403, "admin-only", "Admin only", "this call needs the admin token, not a tenant's"
+            )
         raise Problem(
             401,
             "unauthorized",
