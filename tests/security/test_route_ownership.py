@@ -224,6 +224,10 @@ def test_hostnames_and_hostless_need_the_operator(
     # a hostname belongs to one tenant
     r = http.put("/v1/admin/hosts/shop.example", headers=ADMIN_H, json={"tenant": "no-grant"})
     assert r.status_code == 409 and r.json()["type"].endswith("/host-taken")
+    metrics = http.get("/metrics").text
+    for reason in ("conflict", "not_allowed"):
+        line = f'isogate_route_refusals_total{{reason="{reason}"}}'
+        assert line in metrics and f"{line} 0.0" not in metrics, reason
 
 
 def _sees(r: httpx.Response) -> dict:
