@@ -137,8 +137,13 @@ class SqlFunctionStore:
         except TimeoutError:
             raise StoreUnavailable("metadata store timed out") from None
 
-    async def _owned(self, conn: AsyncConnection, tenant: str | None, name: str) -> Any:
-        row = (await conn.execute(select(functions).where(functions.c.name == name))).first()
+    async def _owned(
+        self, conn: AsyncConnection, tenant: str | None, name: str, lock: bool = False
+    ) -> Any:
+        query = select(functions).where(functions.c.name == name)
+        if lock:  # the function row before the route-claim lock, in the order deploys take them
+            query = query.with_for_update()
+        row = (await conn.execute(query)).first()
         if row is None or (tenant is not None and row.tenant != tenant):
             raise FunctionNotFound(f"no function {name!r}")
         return row
@@ -297,7 +302,7 @@ class SqlFunctionStore:
     async def rollback(self, tenant: str, name: str, version: int) -> Version:
         """Make an earlier (or any existing) version current again, with its routes."""
         async with self._write() as conn:
-            await self._owned(conn, tenant, name)
+            await self._owned(conn, tenant, name, lock=True)
             ver = (
                 await conn.execute(
                     select(function_versions).where(
