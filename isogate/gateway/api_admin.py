@@ -115,8 +115,14 @@ async def assign_host(request: Request) -> Response:
     grants = _grants(request)
     body = await json_body(request, HostAssign, 16 * 1024)
     tenant = await _existing_tenant(request, body.tenant)
-    created = await grants.assign_host(request.path_params["host"], tenant)
     host = request.path_params["host"].lower()
+    domain = services(request).settings.functions_domain
+    if domain is not None and (host == domain or host.endswith("." + domain)):
+        # NAME.<functions_domain> are the functions' own origins, matched first
+        raise Problem(
+            422, "invalid-request", "Invalid request", f"{host} is under functions_domain"
+        )
+    created = await grants.assign_host(host, tenant)
     return json_response({"host": host, "tenant": tenant}, 201 if created else 200)
 
 

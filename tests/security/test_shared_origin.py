@@ -73,3 +73,9 @@ def test_own_origin(gw: httpx.Client) -> None:
     assert r.text == "/users/42" and _cookies(r) == ["sid=1; Path=/"]
     assert gw.get("/", headers={"Host": "nope.fns.example"}).status_code == 404
     assert gw.get("/.well-known/acme-challenge/t", headers=host).status_code == 404
+
+
+def test_own_origins_are_not_assignable(gw: httpx.Client) -> None:
+    admin = {"Authorization": f"Bearer {ADMIN}"}
+    r = gw.put("/v1/admin/hosts/jar.fns.example", headers=admin, json={"tenant": "cookie-t"})
+    assert r.status_code == 422, r.text
