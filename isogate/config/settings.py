@@ -108,6 +108,22 @@ class Settings(BaseSettings):
         60, ge=1, le=86400, description="window of auth_failure_limit"
     )
 
+    # route ownership (docs/api.md, "Route ownership")
+    open_hostless_routes: bool = Field(
+        False,
+        description="every tenant may claim host-less route patterns (they match every "
+        "hostname, the gateway's own included) without the operator's grant",
+    )
+    functions_domain: str | None = Field(
+        None,
+        description="wildcard domain of per-function origins: NAME.<functions_domain> "
+        "serves function NAME at its own origin (point *.<domain> DNS and TLS at the gateway)",
+        pattern=r"^(?:[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$",
+    )
+    max_routes_per_tenant: int = Field(
+        1000, ge=1, le=1_000_000, description="route patterns one tenant may hold in all"
+    )
+
     # HTTP hardening (Hypercorn and body reads)
     http_keep_alive_timeout_seconds: float = Field(
         30.0,

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+from typing import Any
 
 from starlette.requests import Request
 from starlette.responses import Response
@@ -19,6 +20,7 @@ from isogate.gateway.views import (
     services,
     version_view,
 )
+from isogate.registry.errors import RouteConflict, RouteForbidden, RouteLimit
 from isogate.registry.functions import DeployLimits
 from isogate.registry.names import check_function_name
 from isogate.runtime.types import JSErrorInfo, ValidationResult
@@ -48,6 +50,11 @@ def _int_param(request: Request, name: str) -> int | None:
     if not raw.isdigit() or len(raw) > 12:
         raise Problem(422, "invalid-request", "Invalid request", f"{name} must be an integer")
     return int(raw)
+
+
+def _count_route_refusal(svc: Any, exc: Exception) -> None:
+    reason = {RouteConflict: "conflict", RouteForbidden: "not_allowed"}.get(type(exc), "limit")
+    svc.metrics.route_refusals.labels(reason).inc()
 
 
 async def deploy(request: Request) -> Response:
@@ -104,20 +111,24 @@ async def deploy(request: Request) -> Response:
     check = await _check_code(request, tenant, spec)
     if not check.ok:
         raise _code_problem(check)
-    version = await svc.functions.deploy(
-        tenant,
-        name,
-        source,
-        dict(spec.env),
-        spec.timeout_ms,
-        list(spec.routes),
-        spec.public,
-        DeployLimits(
-            functions=svc.settings.max_functions_per_tenant,
-            versions=svc.settings.max_versions_per_function,
-            stored_bytes=svc.settings.max_stored_bytes_per_tenant,
-        ),
-    )
+    try:
+        version = await svc.functions.deploy(
+            tenant,
+            name,
+            source,
+            dict(spec.env),
+            spec.timeout_ms,
+            list(spec.routes),
+            spec.public,
+            DeployLimits(
+                functions=svc.settings.max_functions_per_tenant,
+                versions=svc.settings.max_versions_per_function,
+                stored_bytes=svc.settings.max_stored_bytes_per_tenant,
+            ),
+        )
+    except (RouteConflict, RouteForbidden, RouteLimit) as exc:
+        _count_route_refusal(svc, exc)
+        raise
     svc.resolver.invalidate(name)
     svc.runtime.unquarantine(name)
     # The first invocation after a deploy should find everything at hand: the code
@@ -177,7 +188,11 @@ async def rollback(request: Request) -> Response:
         )
     raw = await read_body(request, 16 * 1024)
     body = validate(Rollback, parse_json(raw))
-    ver = await svc.functions.rollback(tenant, name, body.version)
+    try:
+        ver = await svc.functions.rollback(tenant, name, body.version)
+    except (RouteConflict, RouteForbidden, RouteLimit) as exc:
+        _count_route_refusal(svc, exc)
+        raise
     svc.resolver.invalidate(name)
     svc.runtime.unquarantine(name)
     return json_response({"name": name, "version": ver.version, "sha256": ver.sha256})

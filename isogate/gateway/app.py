@@ -14,6 +14,7 @@ from starlette.routing import Route
 
 from isogate.config import Settings
 from isogate.gateway import api_functions, api_keys, api_tenants, ops
+from isogate.gateway.api_admin import admin_routes
 from isogate.gateway.auth_failures import AuthFailureLimit
 from isogate.gateway.connection_guard import CloseUnreadBody
 from isogate.gateway.invoke import DATA_PLANE_METHODS, DataPlane, invoke_by_name, invoke_by_route
@@ -45,6 +46,7 @@ def routes() -> list[Route]:
         Route("/v1/functions/{name}/code", api_functions.get_code, methods=["GET"]),
         Route("/v1/functions/{name}/rollback", api_functions.rollback, methods=["POST"]),
         Route("/v1/functions/{name}/invocations", api_functions.list_invocations, methods=["GET"]),
+        *admin_routes(),
         Route("/healthz", ops.healthz, methods=["GET"]),
         Route("/readyz", ops.readyz, methods=["GET"]),
         Route("/metrics", ops.metrics, methods=["GET"]),

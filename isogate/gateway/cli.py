@@ -368,6 +368,10 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("name")
     s.add_argument("--limit", type=int, default=20)
     s.set_defaults(func=cmd_logs)
+
+    from isogate.gateway.cli_admin import add_admin_parser  # the operator's route controls
+
+    add_admin_parser(sub, common)
     return p
 
 

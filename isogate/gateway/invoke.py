@@ -22,12 +22,13 @@ from isogate.gateway.bodies import read_body
 from isogate.gateway.outcomes import outcome_problem, runtime_deadline, runtime_failure
 from isogate.gateway.problems import Problem, to_problem
 from isogate.gateway.ratelimit_headers import rate_headers
+from isogate.gateway.request_shaping import function_headers, scoped_set_cookie, unmounted_url
 from isogate.gateway.services import Services
 from isogate.quota.errors import KeyOutOfScope, KeyUnknown, QuotaError, Rejected
 from isogate.quota.models import ApiKey
 from isogate.registry.errors import FunctionNotFound
 from isogate.registry.models import Function, InvocationRecord
-from isogate.registry.names import check_function_name
+from isogate.registry.names import check_function_name, is_operator_path
 from isogate.runtime.types import FunctionRef, InvokeRequest, InvokeResult, Outcome
 
 log = logging.getLogger(__name__)
@@ -77,16 +78,17 @@ def _invocation_id() -> str:
     return f"{_ID_PREFIX}{next(_ID_COUNTER):08x}"
 
 
-async def _invoke(request: Request, svc: Services, fn: Function) -> Response | _FunctionResponse:
+async def _invoke(
+    request: Request, svc: Services, fn: Function, mount_prefix: str | None = None
+) -> Response | _FunctionResponse:
     inv_id = _invocation_id()
     started = time.perf_counter()
     extra_headers: dict[str, str] = {"X-Invocation-Id": inv_id}
     key: ApiKey | None = None
     try:
         ver = fn.current
-        dropped: str | None = None
         if not ver.public:
-            secret, dropped = _presented_key(request)
+            secret, _header = _presented_key(request)
             if not secret:
                 raise KeyUnknown("an API key is required (Authorization: Bearer or X-API-Key)")
             key = await svc.verifier.lookup(secret)
@@ -107,13 +109,14 @@ async def _invoke(request: Request, svc: Services, fn: Function) -> Response | _
                 svc.metrics.quota_rejections.labels(exc.reason).inc()
                 raise
             extra_headers.update(rate_headers(decision))
-        headers = tuple(
-            (k.decode("latin-1"), v.decode("latin-1"))
-            for k, v in request.scope["headers"]
-            if k.decode("latin-1").lower() != dropped
-        )
+        # request_shaping: no consumed credential reaches the function, identity headers
+        # are the gateway's own, and /fn/NAME is cut from the URL it sees
+        headers = function_headers(request.scope["headers"], key, mount_prefix)
+        url = str(request.url)
+        if mount_prefix is not None:
+            url = unmounted_url(url, mount_prefix)
         ref = _function_ref(fn)
-        req = InvokeRequest(method=request.method, url=str(request.url), headers=headers, body=body)
+        req = InvokeRequest(method=request.method, url=url, headers=headers, body=body)
         rt = svc.settings.runtime
         limit_ms = min(ver.timeout_ms or rt.default_timeout_ms, rt.max_timeout_ms)
         deadline = (limit_ms + rt.queue_timeout_ms) / 1000 + svc.settings.runtime_grace_seconds
@@ -134,7 +137,7 @@ async def _invoke(request: Request, svc: Services, fn: Function) -> Response | _
         _record(svc, fn, inv_id, status, result.outcome.value, started, result)
         if problem is not None:
             raise problem
-        return _function_response(result, extra_headers)
+        return _function_response(result, extra_headers, mount_prefix)
     except Exception as exc:
         problem = to_problem(exc)
         problem.headers = {**extra_headers, **problem.headers}
@@ -184,7 +187,9 @@ class _FunctionResponse:
         await send({"type": "http.response.body", "body": self.body})
 
 
-def _function_response(result: InvokeResult, extra: dict[str, str]) -> _FunctionResponse:
+def _function_response(
+    result: InvokeResult, extra: dict[str, str], mount_prefix: str | None = None
+) -> _FunctionResponse:
     status = result.status or 200
     if not 200 <= status <= 599:
         raise Problem(502, "runtime-error", "Runtime error", "the function sent an invalid status")
@@ -193,6 +198,13 @@ def _function_response(result: InvokeResult, extra: dict[str, str]) -> _Function
         for k, v in result.headers
         if k.lower() not in HOP_BY_HOP and _TOKEN.fullmatch(k) and not _BAD_VALUE.search(v)
     ]
+    if mount_prefix is not None:  # the shared origin: cookies stay under /fn/NAME
+        raw = [
+            (k, scoped_set_cookie(v.decode("latin-1"), mount_prefix).encode("latin-1"))
+            if k == b"set-cookie"
+            else (k, v)
+            for k, v in raw
+        ]
     own = [(k.lower().encode("latin-1"), v.encode("latin-1")) for k, v in extra.items()]
     length = [(b"content-length", str(len(result.body)).encode())]
     return _FunctionResponse(status, raw + own + length, result.body)
@@ -249,7 +261,7 @@ async def _invoke_name(request: Request, name: str) -> Response | _FunctionRespo
         if problem.status == 400:  # an impossible name is simply not found
             problem = to_problem(FunctionNotFound("no such function"))
         return problem.response()
-    return await _invoke(request, svc, fn)
+    return await _invoke(request, svc, fn, "/fn/" + name)
 
 
 class DataPlane:
@@ -278,6 +290,22 @@ class DataPlane:
         await self.app(scope, receive, send)
 
 
+def _own_origin(host: str, path: str, functions_domain: str | None) -> str | None:
+    """``NAME`` when ``host`` is ``NAME.<functions_domain>`` (a function's own origin);
+    ``/.well-known/`` stays the operator's there too."""
+    if functions_domain is None or not host.endswith("." + functions_domain):
+        return None
+    if is_operator_path(path):
+        return None
+    label = host[: -len(functions_domain) - 1]
+    if "." in label:
+        return None
+    try:
+        return check_function_name(label)
+    except Exception:
+        raise FunctionNotFound("no such function") from None
+
+
 async def invoke_by_route(scope: Scope, receive: Receive, send: Send) -> None:
     """Router fallback: a claimed route pattern, else a 404 problem."""
     if scope["type"] == "websocket":  # not served: refused before the handshake (403)
@@ -291,7 +319,9 @@ async def invoke_by_route(scope: Scope, receive: Receive, send: Send) -> None:
     if host.startswith("["):
         host = host.split("]")[0] + "]"
     try:
-        name = await svc.resolver.match_route(host, scope["path"])
+        name = _own_origin(host, scope["path"], svc.settings.functions_domain)
+        if name is None:
+            name = await svc.resolver.match_route(host, scope["path"])
         if name is None:
             raise Problem(404, "not-found", "Not found", "no route matches this path")
         fn = await svc.resolver.resolve(name)

@@ -75,6 +75,12 @@ class GatewayMetrics:
             ["reason"],
             registry=self.registry,
         )
+        self.route_refusals = Counter(
+            "isogate_route_refusals",
+            "route claims refused, by reason (conflict, not_allowed, limit)",
+            ["reason"],
+            registry=self.registry,
+        )
         self.registry.register(_RuntimeCollector(stats))
         # Children by label values: ``labels()`` validates and locks on every call, and
         # these two are touched on every invocation.

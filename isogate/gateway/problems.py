@@ -86,6 +86,9 @@ _MAP: dict[type[Exception], tuple[int, str, str]] = {
     re_.VersionNotFound: (404, "version-not-found", "Version not found"),
     re_.NameTaken: (409, "name-taken", "Name taken"),
     re_.RouteConflict: (409, "route-conflict", "Route conflict"),
+    re_.RouteForbidden: (403, "route-not-allowed", "Route not allowed"),
+    re_.RouteLimit: (403, "route-limit", "Route limit reached"),
+    re_.HostTaken: (409, "host-taken", "Hostname taken"),
     re_.BlobMissing: (503, "code-unavailable", "Code unavailable"),
     re_.LimitExceeded: (403, "limit-exceeded", "Tenant limit exceeded"),
     RuntimeStartError: (503, "runtime-unavailable", "Runtime unavailable"),
@@ -118,7 +121,8 @@ def to_problem(exc: Exception) -> Problem:
                 headers["Retry-After"] = _RETRY[slug]
             if status == 401:
                 headers["WWW-Authenticate"] = "Bearer"
-            return Problem(status, slug, title, str(exc), headers)
+            extra = getattr(exc, "extra", None) or {}  # e.g. the patterns of a route conflict
+            return Problem(status, slug, title, str(exc), headers, **extra)
     if isinstance(exc, HTTPException):
         slug = {404: "not-found", 405: "method-not-allowed"}.get(exc.status_code, "http-error")
         title = {404: "Not found", 405: "Method not allowed"}.get(exc.status_code, "HTTP error")

@@ -27,6 +27,8 @@ from isogate.registry.code_cache import InMemoryCodeCache
 from isogate.registry.functions import FunctionStore, SqlFunctionStore
 from isogate.registry.invocations import InvocationLog, SqlInvocationLog
 from isogate.registry.resolver import CodeLoader, FunctionResolver
+from isogate.registry.route_claims import RoutePolicy
+from isogate.registry.route_grants import SqlRouteGrants
 from isogate.runtime.types import (
     FunctionRef,
     InvokeRequest,
@@ -86,6 +88,7 @@ class Services:
     metrics: GatewayMetrics
     redis: Any = None  # the RedisBackend when redis_url is set
     deploy_checks: DeployChecks = field(default_factory=DeployChecks)
+    route_grants: SqlRouteGrants | None = None  # hostnames and host-less grants (admin)
 
     async def check_ready(self) -> list[str]:
         """What is not ready (empty list: ready): the runtime and the database.
@@ -130,7 +133,11 @@ async def open_services(
         for step in applied:
             log.info("migrated %s", step)
         blobs = await exits.enter_async_context(open_blob_store(settings))
-        functions = SqlFunctionStore(engine, blobs, timeout)
+        route_policy = RoutePolicy(
+            open_hostless_routes=settings.open_hostless_routes,
+            max_routes_per_tenant=settings.max_routes_per_tenant,
+        )
+        functions = SqlFunctionStore(engine, blobs, timeout, route_policy)
         code = CodeLoader(blobs, InMemoryCodeCache(settings.code_cache_bytes))
         keys = SqlKeyStore(engine, timeout, settings.key_max_ttl_seconds)
         limiter = InMemoryLimiter(SqlUsageStore(engine, timeout))
@@ -161,6 +168,7 @@ async def open_services(
             runtime=runtime,
             tokens=tokens,
             metrics=metrics,
+            route_grants=SqlRouteGrants(engine, timeout),
         )
         if settings.redis_url:
             from isogate.gateway.redis_backend import attach_redis

@@ -36,7 +36,27 @@ class NameTaken(RegistryError):
 
 
 class RouteConflict(RegistryError):
-    """A route pattern is already claimed by another function."""
+    """A route pattern can match the same requests as another tenant's pattern.
+
+    ``extra`` (the patterns involved, never their owner) goes into the problem document.
+    """
+
+    def __init__(self, message: str, **extra: str) -> None:
+        super().__init__(message)
+        self.extra = extra
+
+
+class RouteForbidden(RegistryError):
+    """The tenant may not claim this pattern: its hostname is not assigned to the tenant,
+    or it has no host and the operator granted none."""
+
+
+class RouteLimit(RegistryError):
+    """The tenant would hold more route patterns than the operator allows."""
+
+
+class HostTaken(RegistryError):
+    """The hostname is already assigned to another tenant."""
 
 
 class BlobMissing(RegistryError):

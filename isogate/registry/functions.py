@@ -19,12 +19,12 @@ from isogate.registry.errors import (
     InvalidFunction,
     LimitExceeded,
     NameTaken,
-    RouteConflict,
     StoreUnavailable,
     VersionNotFound,
 )
 from isogate.registry.models import Function, Version
 from isogate.registry.names import MAX_ROUTES, check_function_name, normalize_route
+from isogate.registry.route_claims import RoutePolicy, check_claims, lock_claims
 from isogate.registry.tables import function_versions, functions, invocations, routes
 
 MAX_ENV = 64
@@ -115,15 +115,23 @@ class FunctionStore(Protocol):
     async def rollback(self, tenant: str, name: str, version: int) -> Version: ...
     async def delete(self, tenant: str, name: str) -> None: ...
     async def routes(self) -> dict[str, str]: ...
+    async def routes_of(self, names: Sequence[str]) -> dict[str, str]: ...
 
 
 class SqlFunctionStore:
     """Functions in SQL, code in a :class:`BlobStore` (blob first, then the row)."""
 
-    def __init__(self, engine: AsyncEngine, blobs: BlobStore, timeout: float) -> None:
+    def __init__(
+        self,
+        engine: AsyncEngine,
+        blobs: BlobStore,
+        timeout: float,
+        route_policy: RoutePolicy | None = None,
+    ) -> None:
         self._engine = engine
         self._blobs = blobs
         self._timeout = timeout
+        self._route_policy = route_policy or RoutePolicy()
 
     @asynccontextmanager
     async def _read(self) -> AsyncIterator[AsyncConnection]:
@@ -141,21 +149,27 @@ class SqlFunctionStore:
         except TimeoutError:
             raise StoreUnavailable("metadata store timed out") from None
 
-    async def _owned(self, conn: AsyncConnection, tenant: str | None, name: str) -> Any:
-        row = (await conn.execute(select(functions).where(functions.c.name == name))).first()
+    async def _owned(
+        self, conn: AsyncConnection, tenant: str | None, name: str, lock: bool = False
+    ) -> Any:
+        query = select(functions).where(functions.c.name == name)
+        if lock:  # the function row before the route-claim lock, in the order deploys take them
+            query = query.with_for_update()
+        row = (await conn.execute(query)).first()
         if row is None or (tenant is not None and row.tenant != tenant):
             raise FunctionNotFound(f"no function {name!r}")
         return row
 
-    async def _claim_routes(self, conn: AsyncConnection, name: str, patterns: list[str]) -> None:
+    async def _claim_routes(
+        self, conn: AsyncConnection, tenant: str, name: str, patterns: list[str]
+    ) -> None:
+        """Make ``patterns`` the routes of ``name``: ownership rules in
+        :mod:`~isogate.registry.route_claims`; a pattern another function of the same
+        tenant held moves to this one."""
         if patterns:
-            taken = (
-                await conn.execute(
-                    select(routes).where(routes.c.pattern.in_(patterns), routes.c.function != name)
-                )
-            ).first()
-            if taken is not None:
-                raise RouteConflict(f"route {taken.pattern!r} is claimed by another function")
+            await lock_claims(conn)
+            await check_claims(conn, self._route_policy, tenant, name, patterns)
+            await conn.execute(delete(routes).where(routes.c.pattern.in_(patterns)))
         await conn.execute(delete(routes).where(routes.c.function == name))
         if patterns:
             await conn.execute(insert(routes), [{"pattern": p, "function": name} for p in patterns])
@@ -231,7 +245,7 @@ class SqlFunctionStore:
                 await conn.execute(insert(function_versions).values(**values))
                 if limits is not None:
                     await self._enforce(conn, tenant, name, version, row is None, limits)
-                await self._claim_routes(conn, name, patterns)
+                await self._claim_routes(conn, tenant, name, patterns)
         except IntegrityError:
             raise NameTaken(f"function {name!r} was changed concurrently; retry") from None
         return Version(**{**values, "routes": tuple(patterns)})
@@ -348,7 +362,7 @@ class SqlFunctionStore:
     async def rollback(self, tenant: str, name: str, version: int) -> Version:
         """Make an earlier (or any existing) version current again, with its routes."""
         async with self._write() as conn:
-            await self._owned(conn, tenant, name)
+            await self._owned(conn, tenant, name, lock=True)
             ver = (
                 await conn.execute(
                     select(function_versions).where(
@@ -358,7 +372,9 @@ class SqlFunctionStore:
             ).first()
             if ver is None:
                 raise VersionNotFound(f"function {name!r} has no version {version}")
-            await self._claim_routes(conn, name, list(ver.routes))
+            # the same rules as a deploy: a version may predate reserved paths or grants
+            patterns = [normalize_route(p) for p in ver.routes]
+            await self._claim_routes(conn, tenant, name, patterns)
             await conn.execute(
                 update(functions)
                 .where(functions.c.name == name)
@@ -379,4 +395,16 @@ class SqlFunctionStore:
         """Every claimed route: pattern → function name."""
         async with self._read() as conn:
             rows = await conn.execute(select(routes.c.pattern, routes.c.function))
+            return {r.pattern: r.function for r in rows}
+
+    async def routes_of(self, names: Sequence[str]) -> dict[str, str]:
+        """The claimed routes of some functions: pattern → function name."""
+        if not names:
+            return {}
+        async with self._read() as conn:
+            rows = await conn.execute(
+                select(routes.c.pattern, routes.c.function).where(
+                    routes.c.function.in_(list(names))
+                )
+            )
             return {r.pattern: r.function for r in rows}

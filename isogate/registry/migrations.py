@@ -7,11 +7,13 @@ edit a released step, add a new one (portable Core DDL, so PostgreSQL can follow
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 
-from sqlalchemy import Connection
+from sqlalchemy import Connection, delete, insert, select
 
 from isogate.registry import tables
+from isogate.registry.names import OPERATOR_ROOT, is_operator_path, split_route
 
 COMPONENT = "registry"
 
@@ -24,6 +26,48 @@ def _v1(conn: Connection) -> None:
     )
 
 
+def _v2(conn: Connection) -> None:
+    """Route ownership: hostname assignments, host-less grants, the claim lock row.
+
+    Claims made before ownership existed are carried over where they are unambiguous: a
+    tenant holding host-less routes gets the host-less grant, a hostname whose routes all
+    belong to one tenant is assigned to it (a hostname several tenants used stays
+    unassigned: the operator decides). Routes on the operator's paths (``/.well-known``,
+    the host-less root) are dropped.
+    """
+    t = tables
+    t.metadata.create_all(
+        conn, tables=[t.route_hosts, t.hostless_route_grants, t.route_claim_lock], checkfirst=True
+    )
+    conn.execute(insert(t.route_claim_lock).values(id=1, claims=0))
+    rows = conn.execute(
+        select(t.routes.c.pattern, t.functions.c.tenant).join(
+            t.functions, t.functions.c.name == t.routes.c.function
+        )
+    ).all()
+    now = time.time()
+    hostless: set[str] = set()
+    hosts: dict[str, set[str]] = {}
+    for pattern, tenant in rows:
+        host, path = split_route(pattern)
+        if is_operator_path(path.rstrip("*").rstrip("/") or "/") or (
+            not host and path in OPERATOR_ROOT
+        ):
+            conn.execute(delete(t.routes).where(t.routes.c.pattern == pattern))
+        elif host:
+            hosts.setdefault(host, set()).add(tenant)
+        else:
+            hostless.add(tenant)
+    for tenant in sorted(hostless):
+        conn.execute(insert(t.hostless_route_grants).values(tenant=tenant, granted_at=now))
+    for host, owners in sorted(hosts.items()):
+        if len(owners) == 1:
+            conn.execute(
+                insert(t.route_hosts).values(host=host, tenant=owners.pop(), assigned_at=now)
+            )
+
+
 MIGRATIONS: list[tuple[int, str, Callable[[Connection], None]]] = [
     (1, "functions, function_versions, routes, invocations", _v1),
+    (2, "route ownership: route_hosts, hostless_route_grants, route_claim_lock", _v2),
 ]

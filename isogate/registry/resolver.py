@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import itertools
+import logging
 import time
 from collections.abc import Callable
 from typing import Any, Protocol
@@ -21,8 +22,10 @@ from isogate.registry.code_cache import CodeCache
 from isogate.registry.errors import BlobMissing, FunctionNotFound
 from isogate.registry.functions import FunctionStore
 from isogate.registry.models import Function
-from isogate.registry.names import route_matches, route_rank
+from isogate.registry.route_index import RouteIndex
 from isogate.singleflight import SingleFlight
+
+log = logging.getLogger(__name__)
 
 #: names looked up in one query
 MAX_BATCH = 500
@@ -41,7 +44,19 @@ class FunctionResolver:
         self._ttl = ttl_seconds
         self._clock = clock
         self._functions: dict[str, tuple[float, Function | None]] = {}
-        self._routes: tuple[float, list[tuple[str, str]]] | None = None
+        # The route index: loaded whole once, then patched per changed function (a deploy
+        # re-reads that function's routes only); reloaded whole in the background when
+        # older than the TTL (changes made where no invalidation reaches us), and after
+        # clear(). ``_changed`` numbers every change so a reload that raced with one
+        # does not undo it.
+        self._index: RouteIndex | None = None
+        self._index_expires = 0.0
+        self._dirty: set[str] = set()
+        self._change_seq = 0
+        self._changed: dict[str, int] = {}
+        self._index_flight: SingleFlight[str, RouteIndex] = SingleFlight()
+        self._refresh: asyncio.Task[Any] | None = None
+        self._epoch = 0  # bumped by clear(): a read begun before it is not installed
         self._generation = 0
         self._inflight: dict[str, asyncio.Future[Function | None]] = {}
         self._wanted: dict[str, asyncio.Future[Function | None]] = {}  # not queried yet
@@ -102,19 +117,58 @@ class FunctionResolver:
 
     async def match_route(self, host: str, path: str) -> str | None:
         """The function whose claimed route matches, most specific first."""
+        index = self._index
+        if index is None or self._ttl <= 0:
+            index = await self._index_flight.run("all", self._load_index)
+        else:
+            if self._dirty:
+                await self._index_flight.run("patch", self._patch_index)
+                index = self._index or index
+            if self._index_expires <= self._clock() and (
+                self._refresh is None or self._refresh.done()
+            ):
+                self._refresh = asyncio.create_task(self._refresh_index())
+        return index.match(host, path)
+
+    async def _load_index(self) -> RouteIndex:
+        """Read the whole route table into a new index and install it."""
+        start, epoch = self._change_seq, self._epoch
         now = self._clock()
-        routes = self._routes
-        if routes is None or routes[0] <= now:
-            generation = self._generation
-            table = await self._store.routes()
-            ordered = sorted(table.items(), key=lambda kv: route_rank(kv[0]))
-            routes = (now + self._ttl, ordered)
-            if generation == self._generation:
-                self._routes = routes
-        for pattern, function in routes[1]:
-            if route_matches(pattern, host, path):
-                return function
-        return None
+        index = RouteIndex(await self._store.routes())
+        if self._ttl > 0 and epoch == self._epoch:
+            self._index = index
+            self._index_expires = now + self._ttl
+            # changes after the read began are not in it: patch those
+            self._dirty = {n for n in self._dirty if self._changed.get(n, 0) > start}
+            self._dirty.update(n for n, seq in self._changed.items() if seq > start)
+            self._changed = {n: seq for n, seq in self._changed.items() if seq > start}
+        return index
+
+    async def _refresh_index(self) -> None:
+        try:
+            await self._index_flight.run("all", self._load_index)
+        except Exception as exc:  # the old index keeps serving; the next lookup retries
+            log.warning("route table refresh failed: %s", exc.__class__.__name__)
+
+    async def _patch_index(self) -> RouteIndex:
+        """Re-read the routes of the functions changed since the index was built."""
+        index = self._index
+        names = set(self._dirty)
+        self._dirty.clear()
+        try:
+            table = await self._store.routes_of(sorted(names))
+        except BaseException:
+            self._dirty |= names
+            raise
+        if index is None or index is not self._index:  # replaced meanwhile: patch that
+            self._dirty |= names
+            return self._index or index or RouteIndex()
+        owned: dict[str, list[str]] = {n: [] for n in names}
+        for pattern, function in table.items():
+            owned.setdefault(function, []).append(pattern)
+        for function, patterns in owned.items():
+            index.replace_function(function, patterns)
+        return index
 
     def invalidate(self, name: str) -> None:
         """Forget a function and the route table (after deploy, rollback, delete)."""
@@ -128,14 +182,20 @@ class FunctionResolver:
         self._functions.pop(name, None)
         if name not in self._wanted:  # a query begun before the change must not be joined
             self._inflight.pop(name, None)
-        self._routes = None
+        if self._ttl > 0:
+            self._change_seq += 1
+            self._changed[name] = self._change_seq
+            self._dirty.add(name)
 
     def clear(self) -> None:
         """Drop everything cached here (invalidations may have been missed)."""
         self._generation += 1
         self._functions.clear()
         self._inflight = {k: f for k, f in self._inflight.items() if k in self._wanted}
-        self._routes = None
+        self._index = None
+        self._epoch += 1
+        self._dirty.clear()
+        self._changed.clear()
 
 
 class SharedCodeCache(Protocol):

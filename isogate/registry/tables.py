@@ -69,3 +69,30 @@ invocations = Table(
 )
 
 Index("ix_invocations_function_time", invocations.c.function, invocations.c.time)
+
+#: Hostnames the operator assigned to tenants: a tenant claims host patterns only on its own.
+route_hosts = Table(
+    "route_hosts",
+    metadata,
+    Column("host", String(253), primary_key=True),
+    Column("tenant", String(63), nullable=False, index=True),
+    Column("assigned_at", Float, nullable=False),
+)
+
+#: Tenants the operator allowed to claim host-less patterns (they match every hostname).
+hostless_route_grants = Table(
+    "hostless_route_grants",
+    metadata,
+    Column("tenant", String(63), primary_key=True),
+    Column("granted_at", Float, nullable=False),
+)
+
+#: One row, updated first by every transaction that claims routes or changes a grant: the
+#: row lock (PostgreSQL) or the write lock it takes (SQLite) makes the ownership check
+#: and the insert of two concurrent deploys take turns, so both can never get in.
+route_claim_lock = Table(
+    "route_claim_lock",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("claims", BigInteger, nullable=False),
+)

@@ -69,3 +69,15 @@ def assert_problem(r: httpx.Response, status: int, slug: str | None = None) -> d
     if slug is not None:
         assert body["type"].endswith("/" + slug), body
     return body
+
+
+async def grant_hostless(c: httpx.AsyncClient, tenant: str) -> None:
+    """The operator lets ``tenant`` claim host-less route patterns."""
+    r = await c.put(f"/v1/admin/hostless-grants/{tenant}", headers=bearer(ADMIN))
+    assert r.status_code in (200, 201), r.text
+
+
+async def assign_host(c: httpx.AsyncClient, host: str, tenant: str) -> None:
+    """The operator assigns ``host`` to ``tenant``."""
+    r = await c.put(f"/v1/admin/hosts/{host}", headers=bearer(ADMIN), json={"tenant": tenant})
+    assert r.status_code in (200, 201), r.text

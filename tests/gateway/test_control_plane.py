@@ -9,7 +9,7 @@ import httpx
 import jwt
 import pytest
 
-from .conftest import ADMIN, assert_problem, bearer, register
+from .conftest import ADMIN, assert_problem, bearer, grant_hostless, register
 
 HELLO = "export default { fetch() { return new Response('hi') } }"
 
@@ -192,6 +192,8 @@ async def test_tenant_isolation(app_client: httpx.AsyncClient) -> None:
     c = app_client
     a = bearer(await register(c, "alice"))
     b = bearer(await register(c, "bob"))
+    for tenant in ("alice", "bob"):
+        await grant_hostless(c, tenant)
     r = await c.put("/v1/functions/bobs", headers=b, json={"code": HELLO, "routes": ["/bob/*"]})
     assert r.status_code == 201
     bkey = (await c.post("/v1/keys", headers=b, json={})).json()

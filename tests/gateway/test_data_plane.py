@@ -9,7 +9,7 @@ import json
 import httpx
 import pytest
 
-from .conftest import assert_problem, bearer, register
+from .conftest import assert_problem, assign_host, bearer, grant_hostless, register
 
 HELLO = "export default { fetch() { return new Response('hi') } }"
 
@@ -41,7 +41,8 @@ async def test_invoke_passes_request_and_returns_response(app_client: httpx.Asyn
     assert r.headers["x-custom"] == "yes"
     got = r.json()
     assert got["method"] == "POST"
-    assert got["url"] == "http://gw.test/fn/hello/some/path?q=1"
+    assert got["url"] == "http://gw.test/some/path?q=1"  # the mount prefix is cut
+    assert got["headers"]["x-forwarded-prefix"] == "/fn/hello"
     assert got["body"] == "payload"
     assert got["headers"]["x-extra"] == "v"
     assert "x-api-key" not in got["headers"]  # the key is not handed to the function
@@ -160,9 +161,15 @@ async def test_outcome_mapping(
 
 async def test_route_patterns(app_client: httpx.AsyncClient) -> None:
     c = app_client
-    await setup(c, routes=["/api/users/*", "example.com/exact"], public=True)
+    h = bearer(await register(c, "acme"))
+    await grant_hostless(c, "acme")
+    await assign_host(c, "example.com", "acme")
+    spec = {"code": HELLO, "routes": ["/api/users/*", "example.com/exact"], "public": True}
+    assert (await c.put("/v1/functions/hello", headers=h, json=spec)).status_code == 201
     r = await c.get("/api/users/42?x=1")
+    # reached through its own pattern: the full path, no prefix header
     assert r.status_code == 200 and r.json()["url"] == "http://gw.test/api/users/42?x=1"
+    assert "x-forwarded-prefix" not in r.json()["headers"]
     assert_problem(await c.get("/api/other"), 404)
     assert_problem(await c.get("/exact"), 404)  # wrong host
     r = await c.get("/exact", headers={"host": "example.com:8080"})
@@ -194,9 +201,9 @@ async def test_shortcut_and_router_answer_alike(app_client: httpx.AsyncClient) -
     c = app_client
     h, _ = await setup(c)
     key = await new_key(c, h)
-    for path in ("/fn/hello", "/fn/hello/", "/fn/hello/a/b"):
+    for path, seen in (("/fn/hello", "/"), ("/fn/hello/", "/"), ("/fn/hello/a/b", "/a/b")):
         r = await c.get(path, headers={"X-API-Key": key})
-        assert r.status_code == 200 and r.json()["url"] == "http://gw.test" + path
+        assert r.status_code == 200 and r.json()["url"] == "http://gw.test" + seen
     assert_problem(await c.request("TRACE", "/fn/hello", headers={"X-API-Key": key}), 405)
     assert_problem(await c.get("/fn/"), 404)
     assert_problem(await c.get("/fn//hello"), 404)

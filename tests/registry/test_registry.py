@@ -27,6 +27,7 @@ from isogate.registry.errors import (
 from isogate.registry.functions import SqlFunctionStore
 from isogate.registry.names import check_function_name, normalize_route, route_matches
 from isogate.registry.resolver import CodeLoader, FunctionResolver
+from isogate.registry.route_claims import RoutePolicy
 from isogate.registry.tables import function_versions
 
 
@@ -102,7 +103,7 @@ async def test_blobs_atomic_and_verified(tmp_path: Path) -> None:
 
 async def test_versions_rollback_delete(engine: AsyncEngine, tmp_path: Path) -> None:
     blobs = LocalBlobStore(tmp_path / "b", 5)
-    store = SqlFunctionStore(engine, blobs, 5)
+    store = SqlFunctionStore(engine, blobs, 5, OPEN)
     v1 = await store.deploy("a", "hello", b"one", {"K": "1"}, None, ["/api/*"], False)
     v2 = await store.deploy("a", "hello", b"two", {}, 500, [], True)
     assert (v1.version, v2.version) == (1, 2)
@@ -141,6 +142,11 @@ async def test_versions_rollback_delete(engine: AsyncEngine, tmp_path: Path) -> 
     assert (await store.deploy("b", "hello", b"x", {}, None, ["/api/*"], False)).version == 1
 
 
+#: host-less patterns without grants: these tests are about versions, not ownership
+#: (tests/security/test_route_ownership.py is)
+OPEN = RoutePolicy(open_hostless_routes=True)
+
+
 class BrokenBlobs:
     async def put(self, data: bytes) -> str:
         raise StoreUnavailable("blob store down")
@@ -164,7 +170,7 @@ async def test_no_row_without_blob(engine: AsyncEngine) -> None:
 
 async def test_resolver_and_code_loader(engine: AsyncEngine, tmp_path: Path) -> None:
     blobs = LocalBlobStore(tmp_path / "b", 5)
-    store = SqlFunctionStore(engine, blobs, 5)
+    store = SqlFunctionStore(engine, blobs, 5, OPEN)
     resolver = FunctionResolver(store, ttl_seconds=60)
     with pytest.raises(FunctionNotFound):
         await resolver.resolve("hello")

@@ -63,6 +63,13 @@ class Tenant:
     def deploy(self, fn: str, code: str, **opts) -> httpx.Response:
         return self.http.put(f"/v1/functions/{fn}", headers=self.auth, json={"code": code, **opts})
 
+    def grant_hostless(self) -> None:
+        """The operator lets this tenant claim host-less route patterns."""
+        r = self.http.put(
+            f"/v1/admin/hostless-grants/{self.name}", headers={"Authorization": f"Bearer {ADMIN}"}
+        )
+        assert r.status_code in (200, 201), r.text
+
     def key(self, **body) -> dict:
         r = self.http.post("/v1/keys", headers=self.auth, json=body)
         assert r.status_code == 201, r.text

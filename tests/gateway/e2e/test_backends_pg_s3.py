@@ -179,6 +179,7 @@ def test_no_accepted_write_lost(
     gw.start()
     try:
         t = Tenant(gw.url, unique("durable"))
+        t.grant_hostless()
         assert t.deploy("keeper", V1, routes=["/keep/*"]).status_code == 201
         assert t.deploy("keeper", V2).status_code == 201
         r = t.http.post("/v1/functions/keeper/rollback", headers=t.auth, json={"version": 1})

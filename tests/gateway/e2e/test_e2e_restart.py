@@ -23,6 +23,7 @@ def test_restart_keeps_everything(data_dir: Path) -> None:
     gw.start()
     try:
         t = Tenant(gw.url, "durable")
+        t.grant_hostless()
         assert t.deploy("keeper", V1, routes=["/keep/*"]).status_code == 201
         assert t.deploy("keeper", V2).status_code == 201
         r = t.http.post("/v1/functions/keeper/rollback", headers=t.auth, json={"version": 1})
