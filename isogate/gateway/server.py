@@ -11,12 +11,14 @@ from hypercorn.asyncio import serve as hypercorn_serve
 from hypercorn.config import Config
 
 from isogate.config import Settings
+from isogate.gateway import h2_guard
 from isogate.gateway.app import create_app
 from isogate.gateway.services import RuntimeFactory
 
 
 def hypercorn_config(settings: Settings) -> Config:
     """Hypercorn settings for one gateway process."""
+    h2_guard.install()  # an early answer on an h2 stream must not reset its neighbours
     config = Config()
     host = settings.host
     if ":" in host and not host.startswith("["):
