@@ -112,8 +112,8 @@ def rapid_reset(port: int, key: str, streams: int) -> None:
 
 
 def abandoned(metrics: str) -> int:
+    """Sum of ``isogate_invocations_abandoned_total`` over its stages (queued, running)."""
     found = re.findall(r'^isogate_invocations_abandoned_total\{stage="\w+"\} (\S+)$', metrics, re.M)
-    assert len(found) == 2, "the metric has a 'queued' and a 'running' series"
     return int(sum(float(v) for v in found))
 
 
@@ -141,6 +141,7 @@ def test_rapid_reset_flood_does_not_starve_another_tenant(tenants: Tenants) -> N
     print(f"canary p50 {latencies[9] * 1000:.1f} ms, p99 {latencies[-1] * 1000:.1f} ms")
     # every reset stream that reached the runtime was dropped or stopped, not served:
     # at least the calls that fit A's queue (the rest were refused 429 at its cap)
+    assert 'isogate_invocations_abandoned_total{stage="queued"}' in metrics
     assert abandoned(metrics) - before >= PER_TENANT // 2
     depth = re.search(r"^isogate_runtime_queue_depth (\S+)$", metrics, re.M)
     assert depth is not None and float(depth.group(1)) == 0
