@@ -145,3 +145,22 @@ def test_rapid_reset_flood_does_not_starve_another_tenant(tenants: Tenants) -> N
     assert abandoned(metrics) - before >= PER_TENANT // 2
     depth = re.search(r"^isogate_runtime_queue_depth (\S+)$", metrics, re.M)
     assert depth is not None and float(depth.group(1)) == 0
+
+
+def test_a_closed_http1_connection_abandons_its_call(tenants: Tenants) -> None:
+    """The same for HTTP/1.1: a client that closes its connection mid-call is let go."""
+    gw = tenants.gw
+    metrics = lambda: httpx.get(gw.url + "/metrics").text  # noqa: E731
+    before = abandoned(metrics())
+    request = (
+        f"GET /fn/slow HTTP/1.1\r\nHost: 127.0.0.1\r\nX-API-Key: {tenants.key_a}\r\n\r\n"
+    ).encode()
+    for _ in range(3):
+        with socket.create_connection(("127.0.0.1", gw.port), timeout=10) as sock:
+            sock.sendall(request)
+            time.sleep(0.01)  # the call is queued or running; then the client leaves
+    # the count follows the close (polled: a missed disconnect never gets there)
+    deadline = time.monotonic() + 20
+    while abandoned(metrics()) - before < 3 and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert abandoned(metrics()) - before >= 3
