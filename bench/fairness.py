@@ -6,8 +6,8 @@ For each backlog size, tenant A fires that many calls of a function that busies 
 executor for ``--run-ms`` at once; then tenant B calls a hello-world function
 ``--calls`` times, one after another, while A's backlog drains. Printed per backlog:
 B's latency (p50 / max) and how long each B call waited for an executor, next to the
-bound docs/reliability.md states (⌈T/E⌉ × L: T tenants waiting, E executors, L the
-longest run time) and to what FIFO across tenants would have cost (backlog × L / E).
+bound docs/reliability.md states (ceil(T/E) x L: T tenants waiting, E executors, L the
+longest run time) and to what FIFO across tenants would have cost (backlog x L / E).
 Baseline: B alone (backlog 0) in the same run. Nothing here is asserted; the machine
 is shared, so compare figures only within one run. Runs in ~10 s with the defaults.
 """
@@ -48,7 +48,7 @@ async def main(run_ms: int, backlogs: list[int], calls: int) -> None:
         threads_per_worker=THREADS,
         prewarm_isolates=2,
         max_queue=4096,
-        max_queue_per_tenant=max(backlogs + [1]),
+        max_queue_per_tenant=max([*backlogs, 1]),
         queue_timeout_ms=120_000,
     )
     rt = Runtime(settings)

@@ -8,17 +8,23 @@ it: behind a proxy that shares one h2c connection among clients, one client's
 refused upload reset everyone's requests. (HTTP/1.1 closes its own connection in
 that case, which costs nobody else anything.)
 
-:class:`H2Protocol` drops DATA for such streams, returns their flow-control credit,
-and asks the client to stop sending with ``RST_STREAM(NO_ERROR)``, which RFC 9113
-section 8.1 provides for exactly this case. :func:`install` makes Hypercorn use it.
+:class:`H2Protocol` sends ``RST_STREAM(NO_ERROR)`` right after a response completes
+while the request is still open, which RFC 9113 section 8.1 provides for exactly this
+case: the client stops sending and reads the response (without it, a client blocked on
+flow control waited for credit that never came, until the idle timeout). DATA already
+in flight for such streams is dropped and its flow-control credit returned.
+:func:`install` makes Hypercorn use it.
 """
 
 from __future__ import annotations
+
+import contextlib
 
 import h2.errors
 import h2.events
 import h2.exceptions
 import hypercorn.protocol
+from h2.stream import StreamState
 from hypercorn.protocol.h2 import H2Protocol as _HypercornH2
 
 
@@ -40,17 +46,22 @@ class H2Protocol(_HypercornH2):
         if batch:
             await super()._handle_events(batch)
 
+    async def _send_data(self, stream_id: int) -> None:
+        await super()._send_data(stream_id)
+        if stream_id not in self.stream_buffers:  # the response is complete (or cut off)
+            stream = self.connection.streams.get(stream_id)
+            if stream is not None and stream.state_machine.state is StreamState.HALF_CLOSED_LOCAL:
+                # the client still sends its body: tell it to stop, it has its answer
+                with contextlib.suppress(h2.exceptions.ProtocolError):
+                    self.connection.reset_stream(stream_id, h2.errors.ErrorCodes.NO_ERROR)
+                await self._flush()
+
     def _refuse_data(self, event: h2.events.DataReceived) -> None:
-        try:
-            self.connection.acknowledge_received_data(
-                event.flow_controlled_length, event.stream_id
-            )
-        except h2.exceptions.ProtocolError:
-            pass  # the stream is fully closed: the connection window was credited anyway
-        try:
+        # a fully closed stream refuses both; the connection window is credited anyway
+        with contextlib.suppress(h2.exceptions.ProtocolError):
+            self.connection.acknowledge_received_data(event.flow_controlled_length, event.stream_id)
+        with contextlib.suppress(h2.exceptions.ProtocolError):
             self.connection.reset_stream(event.stream_id, h2.errors.ErrorCodes.NO_ERROR)
-        except h2.exceptions.ProtocolError:
-            pass  # already reset or closed
 
 
 def install() -> None:

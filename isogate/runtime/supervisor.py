@@ -230,9 +230,7 @@ class Runtime:
         for q in queues.values():
             for p in q:
                 if not p.future.done():
-                    p.future.set_result(
-                        _result(Outcome.OVERLOADED, detail="runtime shutting down")
-                    )
+                    p.future.set_result(_result(Outcome.OVERLOADED, detail="runtime shutting down"))
         for w in self._workers:
             await self._stop_worker(w)
         if self._own_home:

@@ -9,11 +9,14 @@ refused alone, and callers who leave free their places at once.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 
+import pytest
+
+from isogate.config.runtime import RuntimeSettings
 from isogate.runtime import Runtime
 from isogate.runtime.types import Outcome
-from tests.runtime.conftest import fn, get, make_runtime  # noqa: F401 (fixture)
+from tests.runtime.conftest import fn, get
 
 SLOW = """
 export default {
@@ -28,6 +31,24 @@ CANARY = 'export default { fetch() { return new Response("b"); } };'
 THREADS = 2
 
 MakeRuntime = Callable[..., Awaitable[Runtime]]
+
+
+@pytest.fixture
+async def make_runtime() -> AsyncIterator[MakeRuntime]:
+    """Real runtimes (worker processes, V8 isolates), closed at the end of the test."""
+    started: list[Runtime] = []
+
+    async def make(**settings: object) -> Runtime:
+        rt = Runtime(RuntimeSettings(**settings))  # type: ignore[arg-type]
+        await rt.start()
+        started.append(rt)
+        return rt
+
+    try:
+        yield make
+    finally:
+        for rt in started:
+            await rt.close()
 
 
 async def _warm(rt: Runtime, *refs: object) -> None:
