@@ -44,6 +44,14 @@ class RuntimeSettings(BaseModel):
         4, ge=1, description="executors one function may occupy at once"
     )
     max_queue: int = Field(1024, ge=0, description="invocations waiting for an executor")
+    max_queue_per_tenant: int = Field(
+        256,
+        ge=0,
+        description=(
+            "invocations of one tenant waiting for an executor; more are answered 429"
+            " (that tenant only). Tenants' queues are served in turn"
+        ),
+    )
     queue_timeout_ms: int = Field(
         5000, ge=1, description="longest wait for an executor before 'overloaded'"
     )

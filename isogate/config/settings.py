@@ -137,6 +137,12 @@ class Settings(BaseSettings):
     http_max_head_bytes: int = Field(
         16 * 1024, ge=1024, le=1 << 20, description="largest request line plus headers (431/400)"
     )
+    http_max_headers: int = Field(
+        100,
+        ge=8,
+        le=10_000,
+        description="most header fields in one request, on every transport (431)",
+    )
     body_read_timeout_seconds: float = Field(
         30.0, gt=0, description="deadline for reading a whole request body (408)"
     )

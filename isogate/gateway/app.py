@@ -17,6 +17,7 @@ from isogate.gateway import api_functions, api_keys, api_tenants, ops
 from isogate.gateway.api_admin import admin_routes
 from isogate.gateway.auth_failures import AuthFailureLimit
 from isogate.gateway.connection_guard import CloseUnreadBody
+from isogate.gateway.head_limits import HeadLimits
 from isogate.gateway.invoke import DATA_PLANE_METHODS, DataPlane, invoke_by_name, invoke_by_route
 from isogate.gateway.problems import Problem, handle_exception
 from isogate.gateway.services import RuntimeFactory, open_services
@@ -72,6 +73,7 @@ def create_app(settings: Settings, runtime_factory: RuntimeFactory | None = None
     app = Starlette(
         routes=routes(),
         middleware=[
+            Middleware(HeadLimits, settings=settings),  # every transport, h2c included
             Middleware(CloseUnreadBody),
             Middleware(AuthFailureLimit, settings=settings),
             Middleware(DataPlane),  # innermost: /fn/ skips the router (same answers)

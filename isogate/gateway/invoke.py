@@ -13,6 +13,8 @@ import logging
 import re
 import secrets
 import time
+from collections.abc import Coroutine
+from typing import Any
 
 from starlette.requests import Request
 from starlette.responses import Response
@@ -122,7 +124,7 @@ async def _invoke(
         deadline = (limit_ms + rt.queue_timeout_ms) / 1000 + svc.settings.runtime_grace_seconds
         try:
             async with asyncio.timeout(deadline):
-                result = await svc.runtime.invoke(ref, req)
+                result = await _unless_client_leaves(svc.runtime.invoke(ref, req), request)
         except TimeoutError:
             problem = runtime_deadline()
             _record(svc, fn, inv_id, problem.status, "timeout", started, None)
@@ -132,6 +134,9 @@ async def _invoke(
             problem = runtime_failure()
             _record(svc, fn, inv_id, problem.status, "crashed", started, None)
             raise problem from None
+        if result is None:  # nobody to answer: recorded, and the response goes nowhere
+            _record(svc, fn, inv_id, CLIENT_GONE, "abandoned", started, None)
+            return Response(status_code=CLIENT_GONE)
         problem = outcome_problem(result, svc.settings.retry_after_seconds)
         status = problem.status if problem else result.status
         _record(svc, fn, inv_id, status, result.outcome.value, started, result)
@@ -144,6 +149,46 @@ async def _invoke(
         if problem.status in (401, 403, 404, 413, 429):
             svc.metrics.count(fn.name, problem.status)
         return problem.response()
+
+
+#: status recorded for an invocation whose client went away (nginx's "client closed request")
+CLIENT_GONE = 499
+
+
+async def _unless_client_leaves(
+    call: Coroutine[Any, Any, InvokeResult], request: Request
+) -> InvokeResult | None:
+    """Await ``call``; if the client goes away first (connection closed, HTTP/2 stream
+    reset: the server then sends ``http.disconnect``), cancel it and return None.
+
+    Cancelling is what frees capacity: a queued call leaves its tenant's queue at once,
+    a running one is stopped at its next safe point (see the runtime). The request body
+    has been read already, so the only message left to receive is the disconnect.
+    """
+    task = asyncio.current_task()
+    assert task is not None
+    left = finished = False
+
+    async def watch() -> None:
+        nonlocal left
+        while (await request.receive())["type"] != "http.disconnect":
+            pass  # an HTTP/1 request without a body still delivers its empty body once
+        left = True
+        if not finished:
+            task.cancel()
+
+    watcher = asyncio.create_task(watch())
+    try:
+        result = await call
+        finished = True  # set in the same step the result arrives: no cancel after this
+        return result
+    except asyncio.CancelledError:
+        if left and task.uncancel() == 0:
+            return None
+        raise
+    finally:
+        finished = True
+        watcher.cancel()
 
 
 # FunctionRefs by version: building one (env sorted into a tuple) on every call is

@@ -49,6 +49,20 @@ class _RuntimeCollector(Collector):
         }
         for name, (doc, value) in counters.items():
             yield CounterMetricFamily(name, doc, value=value)
+        abandoned = CounterMetricFamily(
+            "isogate_invocations_abandoned",
+            "invocations whose caller went away (client closed or reset): 'queued' were "
+            "dropped before starting, 'running' stopped at their next safe point",
+            labels=["stage"],
+        )
+        abandoned.add_metric(["queued"], s.abandoned_queued)
+        abandoned.add_metric(["running"], s.abandoned_running)
+        yield abandoned
+        yield GaugeMetricFamily(
+            "isogate_runtime_queued_tenants",
+            "tenants with invocations waiting for an executor (served in turn)",
+            value=s.queued_tenants,
+        )
 
 
 class GatewayMetrics:

@@ -26,6 +26,14 @@ def outcome_problem(result: InvokeResult, retry_after: int) -> Problem | None:
         return Problem(502, "runtime-crashed", "Runtime crashed", "the function's runtime died")
     if o is Outcome.OVERLOADED:
         return Problem(503, "overloaded", "Overloaded", "no executor free; retry later", retry)
+    if o is Outcome.BUSY:
+        return Problem(
+            429,
+            "tenant-busy",
+            "Too many waiting calls",
+            "too many of this tenant's calls are waiting for an executor; retry later",
+            retry,
+        )
     if o is Outcome.QUARANTINED:
         return Problem(
             503,

@@ -11,12 +11,14 @@ from hypercorn.asyncio import serve as hypercorn_serve
 from hypercorn.config import Config
 
 from isogate.config import Settings
+from isogate.gateway import h2_guard
 from isogate.gateway.app import create_app
 from isogate.gateway.services import RuntimeFactory
 
 
 def hypercorn_config(settings: Settings) -> Config:
     """Hypercorn settings for one gateway process."""
+    h2_guard.install()  # an early answer on an h2 stream must not reset its neighbours
     config = Config()
     host = settings.host
     if ":" in host and not host.startswith("["):
@@ -32,6 +34,12 @@ def hypercorn_config(settings: Settings) -> Config:
     config.keep_alive_timeout = settings.http_keep_alive_timeout_seconds
     config.read_timeout = settings.http_read_timeout_seconds
     config.h11_max_incomplete_size = settings.http_max_head_bytes
+    # Cleartext HTTP/2 (h2c) is served, like h2 behind a TLS-terminating proxy: the same
+    # limits apply to it (gateway/head_limits.py answers 431 per stream). HPACK's own
+    # ceiling only bounds decoding memory: a head over it closes the connection.
+    config.h2_max_header_list_size = 4 * settings.http_max_head_bytes + 32 * (
+        settings.http_max_headers
+    )
     config.h2_max_inbound_frame_size = 16 * 1024
     return config
 

@@ -7,8 +7,15 @@ thread, and routes each invocation:
 1. to an idle executor where the function is already warm;
 2. else, while fewer than ``max_concurrency_per_function`` executors hold it, to an
    idle executor that cold-loads it (spill-over);
-3. else into a bounded FIFO queue, served as executors free up; a full queue, or a
-   wait longer than ``queue_timeout_ms``, answers "overloaded" at once.
+3. else into its tenant's queue. Tenants' queues are served in turn (round-robin), each
+   FIFO, as executors free up, so one tenant's backlog delays another tenant's call by
+   at most one dispatch per other waiting tenant, whatever the backlog's length. A full
+   queue, or a wait longer than ``queue_timeout_ms``, answers "overloaded"; a tenant
+   over ``max_queue_per_tenant`` waiting calls is answered "busy" (that tenant only).
+
+A caller that goes away (its task cancelled) leaves the queue at once and frees its
+place; one whose call already runs frees its executor when the call's current eval
+returns (the next safe point: nothing more of it runs). Both are counted as abandoned.
 
 A worker that dies (a heap over its limit aborts the process) fails its in-flight
 invocations with "crashed" and is restarted; a function in flight during
@@ -180,7 +187,13 @@ class Runtime:
         self.settings = settings
         self._code_loader = code_loader
         self._workers = [_Worker(i) for i in range(settings.workers)]
-        self._queue: deque[_Pending] = deque()
+        #: waiting invocations per tenant, each FIFO; the dict's order is the turn order
+        #: (a tenant served moves to the end). Entries leave as soon as they are
+        #: dispatched, expired or abandoned, so ``_queued`` counts live waiting calls.
+        self._queues: dict[str, deque[_Pending]] = {}
+        self._queued = 0
+        self._abandoned_queued = 0  # callers gone before their call started
+        self._abandoned_running = 0  # callers gone while their call ran
         self._ids = itertools.count(1)
         self._strikes: dict[str, deque[float]] = {}
         self._quarantined: set[str] = set()
@@ -216,10 +229,11 @@ class Runtime:
         for task in (self._reaper, self._sweeper):
             if task:
                 task.cancel()
-        while self._queue:
-            p = self._queue.popleft()
-            if not p.future.done():
-                p.future.set_result(_result(Outcome.OVERLOADED, detail="runtime shutting down"))
+        queues, self._queues, self._queued = self._queues, {}, 0
+        for q in queues.values():
+            for p in q:
+                if not p.future.done():
+                    p.future.set_result(_result(Outcome.OVERLOADED, detail="runtime shutting down"))
         for w in self._workers:
             await self._stop_worker(w)
         if self._validators is not None:
@@ -584,9 +598,54 @@ class Runtime:
         self._reserve(pending, ex)
         pending.future.set_result(ex)
 
+    def _enqueue(self, pending: _Pending) -> None:
+        """Put ``pending`` at the end of its tenant's queue (a new tenant takes the last turn)."""
+        tenant = pending.ref.tenant
+        q = self._queues.get(tenant)
+        if q is None:
+            q = self._queues[tenant] = deque()
+        q.append(pending)
+        self._queued += 1
+
+    def _unqueue(self, pending: _Pending) -> bool:
+        """Take ``pending`` out of its queue (its caller went away); False if not there."""
+        tenant = pending.ref.tenant
+        q = self._queues.get(tenant)
+        if q is None:
+            return False
+        try:
+            q.remove(pending)  # O(queue): bounded by max_queue_per_tenant
+        except ValueError:
+            return False
+        self._queued -= 1
+        if not q:
+            del self._queues[tenant]
+        return True
+
+    def _placeable(
+        self, q: deque[_Pending], has_idle: bool
+    ) -> tuple[int, _Pending, _Executor] | bool | None:
+        """The first call of ``q`` a free place can take: (index, call, executor); None
+        when none can; False when a crash suspect must wait for a worker to fall idle
+        (everyone waits behind it: crash attribution needs that worker to itself)."""
+        for i, p in enumerate(q):
+            if p.future.done():
+                continue  # cancelled: its task takes it out when it resumes
+            key = p.ref.key
+            if not has_idle and (key in self._suspects or not self._fast(key)):
+                continue  # only a pipeline place is left, and this call may not take it
+            ex = self._pick(key) or self._pick_pipelined(key)
+            if ex is not None:
+                return i, p, ex
+            if key in self._suspects:
+                return False
+            # its function is at its concurrency cap: let this tenant's others pass
+        return None
+
     def _drain_queue(self) -> None:
-        """Give queued invocations to free executors, oldest first."""
-        if not self._queue:
+        """Give queued invocations to free places, the tenants in turn (round-robin),
+        each tenant's calls oldest first."""
+        if not self._queued:
             return
         # free places: idle executors, and pipeline places behind fast calls (only a fast
         # warm function may take one of those)
@@ -596,21 +655,24 @@ class Runtime:
                 idle += 1
             elif ex.inflight < PIPELINE_DEPTH and not ex.slow:
                 pipelined += PIPELINE_DEPTH - ex.inflight
-        keep: deque[_Pending] = deque()
-        while self._queue and (idle or pipelined):
-            p = self._queue.popleft()
-            if p.future.done():
+        stuck: set[str] = set()  # tenants none of whose calls fits a free place now
+        while idle or pipelined:
+            tenant = next((t for t in self._queues if t not in stuck), None)
+            if tenant is None:
+                return
+            q = self._queues[tenant]
+            found = self._placeable(q, idle > 0)
+            if found is False:
+                return
+            if found is None:
+                stuck.add(tenant)  # free places only shrink in this loop: stays stuck
                 continue
-            key = p.ref.key
-            if not idle and (key in self._suspects or not self._fast(key)):
-                keep.append(p)  # only a pipeline place is left, and this call may not take it
-                continue
-            ex = self._pick(key) or self._pick_pipelined(key)
-            if ex is None:
-                keep.append(p)
-                if key in self._suspects:
-                    break  # let a worker fall idle for it: others wait behind it
-                continue  # its function is at its concurrency cap: let others pass
+            i, p, ex = found  # type: ignore[misc]
+            del q[i]
+            self._queued -= 1
+            del self._queues[tenant]  # its turn is used: to the end of the line
+            if q:
+                self._queues[tenant] = q
             was_idle = ex.inflight == 0
             self._dispatch(p, ex)
             if not was_idle:
@@ -619,9 +681,6 @@ class Runtime:
                 idle -= 1
                 if not ex.slow:  # a fast call: the places behind it open for others
                     pipelined += PIPELINE_DEPTH - ex.inflight
-        if keep:  # rebuild only when something was passed over (a long queue is common)
-            keep.extend(self._queue)
-            self._queue = keep
 
     async def invoke(self, ref: FunctionRef, request: InvokeRequest) -> InvokeResult:
         """Run ``ref``'s handler on ``request``. Never raises for tenant behaviour."""
@@ -643,24 +702,33 @@ class Runtime:
         self._inflight += 1
         try:
             ex = None
-            if not self._queue:
+            if not self._queued:
                 ex = self._pick(ref.key) or self._pick_pipelined(ref.key)
             if ex is not None:
                 # The common case: run in this task, no queue, no extra task.
                 self._reserve(pending, ex)
                 return await self._run(pending, ex)
-            if len(self._queue) >= self.settings.max_queue:
+            if self._queued >= self.settings.max_queue:
                 return _result(Outcome.OVERLOADED, detail="too many invocations waiting")
-            self._queue.append(pending)
+            mine = self._queues.get(ref.tenant)
+            if mine is not None and len(mine) >= self.settings.max_queue_per_tenant:
+                return _result(Outcome.BUSY, detail="too many of this tenant's calls waiting")
+            self._enqueue(pending)
+            # a free place the calls ahead could not take (their function at its cap)
+            self._drain_queue()
             # Waiting in the queue is bounded (by _sweep); once dispatched, the exchange
             # with the worker has its own deadline.
             try:
                 # Resolved with the executor it was given, or with an answer (expired).
                 got = await pending.future
             except asyncio.CancelledError:
+                # The caller went away before its call started: free its place now.
                 fut = pending.future
                 if fut.done() and not fut.cancelled() and isinstance(fut.result(), _Executor):
                     self._release_if_current(fut.result(), pending)  # given, never used
+                else:
+                    self._unqueue(pending)
+                self._abandoned_queued += 1
                 raise
             if isinstance(got, _Executor):
                 return await self._run(pending, got)
@@ -680,19 +748,19 @@ class Runtime:
 
     def _expire_due(self, queue_timeout: float) -> None:
         now = time.monotonic()
-        if self._queue and now - self._queue[0].enqueued >= queue_timeout:
-            # oldest first: expire from the front, drop answered entries
-            keep: deque[_Pending] = deque()
-            for p in self._queue:
-                if p.future.done():
-                    continue
-                if now - p.enqueued >= queue_timeout:
-                    p.future.set_result(
-                        _result(Outcome.OVERLOADED, detail="no executor became free in time")
-                    )
-                    continue
-                keep.append(p)
-            self._queue = keep
+        if self._queued:
+            # each tenant's queue is oldest first: expire from its front
+            for tenant in list(self._queues):
+                q = self._queues[tenant]
+                while q and (q[0].future.done() or now - q[0].enqueued >= queue_timeout):
+                    p = q.popleft()
+                    self._queued -= 1
+                    if not p.future.done():
+                        p.future.set_result(
+                            _result(Outcome.OVERLOADED, detail="no executor became free in time")
+                        )
+                if not q:
+                    del self._queues[tenant]
         for w in self._workers:
             for call in [c for c in w.calls.values() if now >= c.deadline]:
                 if call.abandoned or call.future.done():
@@ -725,6 +793,7 @@ class Runtime:
             if call is not None and ex.worker.calls.get(call.id) is call:
                 call.abandoned = True
                 release = False
+            self._abandoned_running += 1
             raise
         except Exception as exc:  # a bug here must not leave the caller waiting
             log.exception("invocation of %s failed in the supervisor", pending.ref.key)
@@ -943,7 +1012,10 @@ class Runtime:
             executors_busy=sum(1 for ex in exs if ex.busy),
             warm_functions=warm,
             isolates=sum(w.isolates for w in self._workers if w.alive),
-            queue_depth=len(self._queue),
+            queue_depth=self._queued,
+            queued_tenants=len(self._queues),
+            abandoned_queued=self._abandoned_queued,
+            abandoned_running=self._abandoned_running,
             inflight=self._inflight,
             cold_starts=self._cold_starts,
             terminations=self._terminations,

@@ -19,6 +19,7 @@ class Outcome(StrEnum):
     TIMEOUT = "timeout"  #: the wall-clock limit was exceeded; the script was terminated
     CRASHED = "crashed"  #: the runtime worker process died (e.g. heap exhausted)
     OVERLOADED = "overloaded"  #: the bounded queue was full; nothing was run
+    BUSY = "busy"  #: the tenant's own queue was full (max_queue_per_tenant); nothing was run
     QUARANTINED = "quarantined"  #: the function crashed workers too often; redeploy to lift
     LOAD_ERROR = "load_error"  #: the code could not be loaded (syntax, import, top-level throw)
     TOO_LARGE = "too_large"  #: the request or response body exceeded its cap
@@ -131,3 +132,6 @@ class RuntimeStats:
     #: deploy checks that killed their check process (a heap bomb at load): never a
     #: serving worker's crash
     check_crashes: int = 0
+    queued_tenants: int = 0  #: tenants with invocations waiting (served in turn)
+    abandoned_queued: int = 0  #: callers gone before their invocation started (dropped)
+    abandoned_running: int = 0  #: callers gone while it ran (stopped at its next safe point)

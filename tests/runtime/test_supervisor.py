@@ -61,10 +61,11 @@ async def test_queued_invocations_expire_oldest_first() -> None:
     now = time.monotonic()
     old = sup._Pending(REF, InvokeRequest("GET", "http://x/"), loop.create_future(), now - 1)
     new = sup._Pending(REF, InvokeRequest("GET", "http://x/"), loop.create_future(), now)
-    rt._queue.extend([old, new])
+    rt._enqueue(old)
+    rt._enqueue(new)
     rt._expire_due(0.1)
     assert old.future.result().outcome is Outcome.OVERLOADED
-    assert not new.future.done() and list(rt._queue) == [new]
+    assert not new.future.done() and list(rt._queues["t"]) == [new] and rt._queued == 1
 
 
 def runtime_with_executors(n: int) -> tuple[Any, list[Any]]:
@@ -80,7 +81,8 @@ def queue(rt: Any, refs: list[FunctionRef]) -> list[Any]:
     pendings = [
         sup._Pending(r, InvokeRequest("GET", "http://x/"), loop.create_future(), 0.0) for r in refs
     ]
-    rt._queue.extend(pendings)
+    for p in pendings:
+        rt._enqueue(p)
     return pendings
 
 
@@ -93,8 +95,9 @@ async def test_a_long_queue_of_slow_calls_is_not_scanned_when_no_executor_is_idl
     fast = ref(0)
     ex.warm[fast.key] = 1.0
     rt._run_ms[fast.key] = 0.1  # fast: may pipeline behind another fast call
-    rt._reserve(queue(rt, [fast])[0], ex)
-    rt._queue.clear()
+    first = queue(rt, [fast])[0]
+    rt._unqueue(first)
+    rt._reserve(first, ex)
     slow = queue(rt, [ref(i) for i in range(1, 201)])  # cold functions: never pipelined
     picks = 0
     real_pick = rt._pick
@@ -106,11 +109,11 @@ async def test_a_long_queue_of_slow_calls_is_not_scanned_when_no_executor_is_idl
 
     rt._pick = counting_pick
     rt._drain_queue()  # one pipeline place is free, but no slow call may take it
-    assert picks == 0 and len(rt._queue) == 200 and not any(p.future.done() for p in slow)
+    assert picks == 0 and rt._queued == 200 and not any(p.future.done() for p in slow)
     tail = queue(rt, [fast])[0]  # a fast call behind them takes the place
     rt._drain_queue()
     assert tail.future.result() is ex and ex.inflight == 2
-    assert [p.ref for p in rt._queue] == [p.ref for p in slow]  # order kept
+    assert [p.ref for p in rt._queues["t"]] == [p.ref for p in slow]  # order kept
 
 
 async def test_an_idle_executor_takes_one_slow_or_two_fast_queued_calls() -> None:
