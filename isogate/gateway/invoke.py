@@ -8,7 +8,6 @@ quota check-and-count (429) → runtime. Outcomes map to HTTP in :mod:`outcomes`
 from __future__ import annotations
 
 import asyncio
-import itertools
 import logging
 import re
 import secrets
@@ -19,7 +18,12 @@ from starlette.responses import Response
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from isogate.gateway.bodies import read_body
-from isogate.gateway.outcomes import outcome_problem, runtime_deadline, runtime_failure
+from isogate.gateway.outcomes import (
+    outcome_problem,
+    runtime_deadline,
+    runtime_failure,
+    runtime_unavailable,
+)
 from isogate.gateway.problems import Problem, to_problem
 from isogate.gateway.ratelimit_headers import rate_headers
 from isogate.gateway.services import Services
@@ -28,6 +32,7 @@ from isogate.quota.models import ApiKey
 from isogate.registry.errors import FunctionNotFound
 from isogate.registry.models import Function, InvocationRecord
 from isogate.registry.names import check_function_name
+from isogate.runtime.errors import RuntimeFailure
 from isogate.runtime.types import FunctionRef, InvokeRequest, InvokeResult, Outcome
 
 log = logging.getLogger(__name__)
@@ -67,14 +72,10 @@ def _presented_key(request: Request) -> tuple[str | None, str | None]:
     return None, None
 
 
-# Invocation ids need to be unique, not secret: a random per-process prefix (so
-# replicas and restarts never collide) and a counter, instead of a syscall per request.
-_ID_PREFIX = "inv_" + secrets.token_hex(6)
-_ID_COUNTER = itertools.count(1)
-
-
 def _invocation_id() -> str:
-    return f"{_ID_PREFIX}{next(_ID_COUNTER):08x}"
+    """A random id: a sequential one would tell every caller the gateway's total traffic
+    across all tenants (issue 24). 96 random bits: collisions are not a concern."""
+    return "inv_" + secrets.token_hex(12)
 
 
 async def _invoke(request: Request, svc: Services, fn: Function) -> Response | _FunctionResponse:
@@ -123,6 +124,11 @@ async def _invoke(request: Request, svc: Services, fn: Function) -> Response | _
         except TimeoutError:
             problem = runtime_deadline()
             _record(svc, fn, inv_id, problem.status, "timeout", started, None)
+            raise problem from None
+        except RuntimeFailure as exc:  # no worker (a restart): the 503 it is, no traceback
+            log.warning("runtime unavailable for %s: %s", fn.name, exc)
+            problem = runtime_unavailable(svc.settings.retry_after_seconds)
+            _record(svc, fn, inv_id, problem.status, "crashed", started, None)
             raise problem from None
         except Exception:
             log.exception("runtime call failed for %s", fn.name)

@@ -61,3 +61,14 @@ def runtime_failure() -> Problem:
 def runtime_deadline() -> Problem:
     """The runtime did not answer within the function's limit plus grace."""
     return Problem(504, "timeout", "Time limit exceeded", "the function ran too long")
+
+
+def runtime_unavailable(retry_after: int) -> Problem:
+    """No runtime worker can take the call right now (one is restarting)."""
+    return Problem(
+        503,
+        "runtime-unavailable",
+        "Runtime unavailable",
+        "the runtime is restarting; retry later",
+        {"Retry-After": str(retry_after)},
+    )
