@@ -1,8 +1,9 @@
 """Per-client-address limit on failed authentication (password, login token, API key).
 
-An ASGI middleware counts every 401 answered to a request that presented a credential
-(``Authorization``, ``X-API-Key``, or a login at ``POST /v1/auth/token``) against the
-client address, in fixed windows of ``auth_failure_window_seconds``. Once an address has
+An ASGI middleware counts every 401 the gateway itself answers to a request that presented
+a credential (``Authorization``, ``X-API-Key``, or a login at ``POST /v1/auth/token``)
+against the client address (a function's own 401 responses are not counted), in fixed
+windows of ``auth_failure_window_seconds``. Once an address has
 ``auth_failure_limit`` failures in the current window, its requests that present a
 credential are answered ``429`` (problem ``auth-rate-limited``, ``Retry-After``) without
 being checked, until the window ends; requests without credentials (public functions,
@@ -31,6 +32,11 @@ from isogate.config import Settings
 from isogate.gateway.problems import Problem
 
 log = logging.getLogger(__name__)
+
+#: Scope key the data plane sets when the response is the function's own: its 401s are
+#: the function's business, not a failed gateway credential, and are never counted
+#: (else a public function answering 401 locked its callers out of every other tenant).
+FUNCTION_ANSWERED = "isogate.function_answered"
 
 #: Addresses tracked in process at most (oldest windows dropped beyond it).
 MAX_TRACKED = 100_000
@@ -193,7 +199,7 @@ class AuthFailureLimit:
         try:
             await self.app(scope, receive, watch)
         finally:
-            if status == 401:
+            if status == 401 and not scope.get(FUNCTION_ANSWERED):
                 await self.failures.failed(address)
 
     def _maybe_attach_redis(self, scope: Scope) -> None:

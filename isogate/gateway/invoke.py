@@ -17,6 +17,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.types import ASGIApp, Receive, Scope, Send
 
+from isogate.gateway.auth_failures import FUNCTION_ANSWERED
 from isogate.gateway.bodies import read_body
 from isogate.gateway.outcomes import (
     outcome_problem,
@@ -186,6 +187,8 @@ class _FunctionResponse:
         self.body = body
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        # the function's own status (a 401 included) is not a gateway credential failure
+        scope[FUNCTION_ANSWERED] = True
         await send({"type": "http.response.start", "status": self.status, "headers": self.headers})
         await send({"type": "http.response.body", "body": self.body})
 
