@@ -104,6 +104,24 @@ class Settings(BaseSettings):
     body_read_timeout_seconds: float = Field(
         30.0, gt=0, description="deadline for reading a whole request body (408)"
     )
+    http_write_timeout_seconds: float = Field(
+        30.0,
+        gt=0,
+        description="a client that takes no part of a response body for this long loses "
+        "the response and its connection (slow or stalled readers)",
+    )
+    response_buffer_bytes_total: int = Field(
+        128 << 20,
+        ge=0,
+        description="bytes of function responses held for clients still reading, in total; "
+        "beyond it new responses get 503",
+    )
+    response_buffer_bytes_per_connection: int = Field(
+        16 << 20,
+        ge=0,
+        description="bytes of function responses held for one client connection; beyond it "
+        "its new responses get 503",
+    )
 
     # data plane and records
     invocation_retention: int = Field(

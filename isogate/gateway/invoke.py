@@ -17,16 +17,19 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.types import ASGIApp, Receive, Scope, Send
 
+from isogate.config import Settings
 from isogate.gateway.auth_failures import FUNCTION_ANSWERED
 from isogate.gateway.bodies import read_body
 from isogate.gateway.outcomes import (
     outcome_problem,
+    responses_full,
     runtime_deadline,
     runtime_failure,
     runtime_unavailable,
 )
 from isogate.gateway.problems import Problem, to_problem
 from isogate.gateway.ratelimit_headers import rate_headers
+from isogate.gateway.response_buffers import Lease
 from isogate.gateway.services import Services
 from isogate.quota.errors import KeyOutOfScope, KeyUnknown, QuotaError, Rejected
 from isogate.quota.models import ApiKey
@@ -137,13 +140,28 @@ async def _invoke(request: Request, svc: Services, fn: Function) -> Response | _
             _record(svc, fn, inv_id, problem.status, "crashed", started, None)
             raise problem from None
         problem = outcome_problem(result, svc.settings.retry_after_seconds)
+        lease = None
+        if problem is None and svc.responses is not None:
+            lease = svc.responses.reserve(request.scope.get("client"), len(result.body))
+            if lease is None:  # clients already hold too much unread: do not pin more
+                svc.metrics.quota_rejections.labels("response_buffers").inc()
+                problem = responses_full(svc.settings.retry_after_seconds)
         status = problem.status if problem else result.status
         _record(svc, fn, inv_id, status, result.outcome.value, started, result)
         if problem is not None:
             raise problem
-        return _function_response(result, extra_headers)
+        try:
+            return _function_response(result, extra_headers, lease, svc.settings)
+        except BaseException:
+            if lease is not None:
+                lease.release()
+            raise
     except Exception as exc:
         problem = to_problem(exc)
+        # The traceback holds this frame, whose locals hold the problem (a cycle) and the
+        # function's result: each refused 8 MB response stayed in memory until the next
+        # garbage collection, which an idle server may not run for a long time.
+        exc.__traceback__ = None
         problem.headers = {**extra_headers, **problem.headers}
         if problem.status in (401, 403, 404, 413, 429):
             svc.metrics.count(fn.name, problem.status)
@@ -175,25 +193,77 @@ def _function_ref(fn: Function) -> FunctionRef:
     return ref
 
 
+#: Bytes per body message: each send waits for Hypercorn to drain the socket
+#: (back-pressure), so a client that does not read holds at most about this much in the
+#: transport's buffer, not the whole body.
+RESPONSE_CHUNK = 64 * 1024
+
+
 class _FunctionResponse:
-    """The function's answer as two ASGI messages (a Starlette ``Response`` would first
-    compute headers that are then replaced)."""
+    """The function's answer as ASGI messages (a Starlette ``Response`` would first
+    compute headers that are then replaced), its body sent in chunks under the write
+    timeout; the body's reservation in the response buffers is released once it is out
+    or given up."""
 
-    __slots__ = ("body", "headers", "status")
+    __slots__ = ("body", "headers", "lease", "status", "write_timeout")
 
-    def __init__(self, status: int, headers: list[tuple[bytes, bytes]], body: bytes) -> None:
+    def __init__(
+        self,
+        status: int,
+        headers: list[tuple[bytes, bytes]],
+        body: bytes,
+        lease: Lease | None = None,
+        write_timeout: float | None = None,
+    ) -> None:
         self.status = status
         self.headers = headers
         self.body = body
+        self.lease = lease
+        self.write_timeout = write_timeout
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         # the function's own status (a 401 included) is not a gateway credential failure
         scope[FUNCTION_ANSWERED] = True
-        await send({"type": "http.response.start", "status": self.status, "headers": self.headers})
-        await send({"type": "http.response.body", "body": self.body})
+        body, self.body = self.body, b""
+        try:
+            async with asyncio.timeout(None) as deadline:
+                loop = asyncio.get_running_loop()
+                if self.write_timeout is not None:
+                    deadline.reschedule(loop.time() + self.write_timeout)
+                await send(
+                    {"type": "http.response.start", "status": self.status, "headers": self.headers}
+                )
+                if len(body) <= RESPONSE_CHUNK:
+                    await send({"type": "http.response.body", "body": body})
+                    return
+                view = memoryview(body)
+                for start in range(0, len(body), RESPONSE_CHUNK):
+                    if self.write_timeout is not None:  # per chunk: progress, not total
+                        deadline.reschedule(loop.time() + self.write_timeout)
+                    end = start + RESPONSE_CHUNK
+                    await send(
+                        {
+                            "type": "http.response.body",
+                            "body": bytes(view[start:end]),
+                            "more_body": end < len(body),
+                        }
+                    )
+        except TimeoutError:
+            # the client stopped reading: give the response up (Hypercorn then closes the
+            # connection) and free the body instead of keeping it for the client
+            log.info("client %s stopped reading a response; closing", scope.get("client"))
+        finally:
+            if self.lease is not None:
+                self.lease.release()
+                self.lease = None
 
 
-def _function_response(result: InvokeResult, extra: dict[str, str]) -> _FunctionResponse:
+def _function_response(
+    result: InvokeResult,
+    extra: dict[str, str],
+    lease: Lease | None = None,
+    settings: Settings | None = None,
+) -> _FunctionResponse:
     status = result.status or 200
     if not 200 <= status <= 599:
         raise Problem(502, "runtime-error", "Runtime error", "the function sent an invalid status")
@@ -204,7 +274,8 @@ def _function_response(result: InvokeResult, extra: dict[str, str]) -> _Function
     ]
     own = [(k.lower().encode("latin-1"), v.encode("latin-1")) for k, v in extra.items()]
     length = [(b"content-length", str(len(result.body)).encode())]
-    return _FunctionResponse(status, raw + own + length, result.body)
+    timeout = settings.http_write_timeout_seconds if settings is not None else None
+    return _FunctionResponse(status, raw + own + length, result.body, lease, timeout)
 
 
 def _record(

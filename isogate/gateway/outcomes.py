@@ -72,3 +72,14 @@ def runtime_unavailable(retry_after: int) -> Problem:
         "the runtime is restarting; retry later",
         {"Retry-After": str(retry_after)},
     )
+
+
+def responses_full(retry_after: int) -> Problem:
+    """Too many response bytes wait for clients that do not read (response buffer caps)."""
+    return Problem(
+        503,
+        "response-buffers-full",
+        "Overloaded",
+        "too many responses are waiting for their clients; retry later",
+        {"Retry-After": str(retry_after)},
+    )

@@ -15,6 +15,7 @@ from isogate.config import RuntimeSettings, Settings
 from isogate.gateway.auth import TokenIssuer, load_jwt_secret
 from isogate.gateway.database import create_engine, migrate, ping
 from isogate.gateway.metrics import GatewayMetrics
+from isogate.gateway.response_buffers import ResponseBuffers
 from isogate.quota.key_cache import InMemoryKeyCache
 from isogate.quota.keys import KeyStore, SqlKeyStore
 from isogate.quota.leases import KeyVerifier
@@ -82,6 +83,7 @@ class Services:
     tokens: TokenIssuer
     metrics: GatewayMetrics
     redis: Any = None  # the RedisBackend when redis_url is set
+    responses: ResponseBuffers | None = None  # response bodies held for their clients
 
     async def check_ready(self) -> list[str]:
         """What is not ready (empty list: ready): the runtime and the database.
@@ -157,6 +159,10 @@ async def open_services(
             runtime=runtime,
             tokens=tokens,
             metrics=metrics,
+            responses=ResponseBuffers(
+                settings.response_buffer_bytes_total,
+                settings.response_buffer_bytes_per_connection,
+            ),
         )
         if settings.redis_url:
             from isogate.gateway.redis_backend import attach_redis
