@@ -193,6 +193,7 @@ async def delete_function(request: Request) -> Response:
     name = _name(request)
     svc = services(request)
     await svc.functions.delete(tenant, name)
+    svc.invocations.forget(name)  # queued records must not outlive the incarnation
     svc.resolver.invalidate(name)
     return Response(status_code=204)
 
@@ -202,7 +203,9 @@ async def list_invocations(request: Request) -> Response:
     tenant = await require_tenant(request)
     name = _name(request)
     svc = services(request)
-    await svc.functions.get(tenant, name)  # owner check
+    fn = await svc.functions.get(tenant, name)  # owner check
     limit = _int_param(request, "limit") or 20
-    records = await svc.invocations.recent(name, max(1, min(limit, 1000)))
+    records = await svc.invocations.recent(
+        name, max(1, min(limit, 1000)), tenant=tenant, incarnation=fn.created_at
+    )
     return json_response({"invocations": [invocation_view(r) for r in records]})

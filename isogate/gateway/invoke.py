@@ -310,6 +310,8 @@ def _record(
             cold=bool(result and result.cold),
             logs=tuple(result.logs) if result else (),
             error=error,
+            tenant=fn.tenant,
+            incarnation=fn.created_at,
         )
     )
 
