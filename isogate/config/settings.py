@@ -85,7 +85,22 @@ class Settings(BaseSettings):
         "429 (0: no limit)",
     )
     auth_failure_window_seconds: int = Field(
-        60, ge=1, le=86400, description="window of auth_failure_limit"
+        60, ge=1, le=86400, description="window of auth_failure_limit and auth_attempt_limit"
+    )
+    auth_attempt_limit: int = Field(
+        30,
+        ge=0,
+        description="registrations and logins (successful or not) per client address and "
+        "window before 429 (0: no limit)",
+    )
+    password_hash_threads: int = Field(
+        2, ge=1, le=64, description="threads that run Argon2 (registration, login)"
+    )
+    password_hash_queue: int = Field(
+        8,
+        ge=0,
+        le=10_000,
+        description="password checks waiting for a hashing thread; beyond it 503 busy",
     )
 
     # HTTP hardening (Hypercorn and body reads)

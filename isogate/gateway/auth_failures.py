@@ -151,6 +151,11 @@ class AuthFailures:
             del self._local[next(iter(self._local))]
 
 
+#: Paths where every attempt, not only a failed one, counts (``auth_attempt_limit``):
+#: each costs an Argon2 hash, so a flood of them is the attack whatever their outcome.
+ATTEMPT_PATHS = frozenset({"/v1/tenants", "/v1/auth/token"})
+
+
 def _presents_credentials(scope: Scope) -> bool:
     if scope["path"] == "/v1/auth/token":
         return True
@@ -176,8 +181,26 @@ class AuthFailureLimit:
         self.failures = AuthFailures(
             settings.auth_failure_limit, settings.auth_failure_window_seconds
         )
+        # registrations and logins per address: the same fixed-window counter, fed by
+        # every attempt (in process: a replica's own hashing is what it protects)
+        self.attempts = AuthFailures(
+            settings.auth_attempt_limit, settings.auth_failure_window_seconds
+        )
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if (
+            scope["type"] == "http"
+            and self.attempts.enabled
+            and scope["method"] == "POST"
+            and scope["path"] in ATTEMPT_PATHS
+        ):
+            client = scope.get("client")
+            address = client[0] if client else "unknown"
+            wait = await self.attempts.blocked_for(address)
+            if wait is not None:
+                await rate_limited(wait).response()(scope, receive, send)
+                return
+            await self.attempts.failed(address)
         if scope["type"] != "http" or not self.failures.enabled or not _presents_credentials(scope):
             await self.app(scope, receive, send)
             return

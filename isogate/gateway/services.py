@@ -16,6 +16,7 @@ from isogate.gateway.auth import TokenIssuer, load_jwt_secret
 from isogate.gateway.database import create_engine, migrate, ping
 from isogate.gateway.metrics import GatewayMetrics
 from isogate.gateway.response_buffers import ResponseBuffers
+from isogate.quota import passwords
 from isogate.quota.key_cache import InMemoryKeyCache
 from isogate.quota.keys import KeyStore, SqlKeyStore
 from isogate.quota.leases import KeyVerifier
@@ -117,6 +118,7 @@ async def open_services(
     """Open the engine, migrate, open stores and start the runtime; close all on exit."""
     timeout = settings.store_timeout_seconds
     tokens = TokenIssuer(load_jwt_secret(settings), settings.token_ttl_seconds)
+    passwords.configure(settings.password_hash_threads, settings.password_hash_queue)
     engine = create_engine(settings)
     limiter: InMemoryLimiter | None = None
     invocations: SqlInvocationLog | None = None

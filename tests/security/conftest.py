@@ -22,7 +22,7 @@ export default {
 
 #: The suites make many failed auth attempts on purpose: a high limit unless a test
 #: starts its own gateway to check the limiter.
-RELAXED = {"ISOGATE_AUTH_FAILURE_LIMIT": "100000"}
+RELAXED = {"ISOGATE_AUTH_FAILURE_LIMIT": "100000", "ISOGATE_AUTH_ATTEMPT_LIMIT": "100000"}
 
 
 @pytest.fixture(scope="module")
