@@ -153,6 +153,19 @@ class Settings(BaseSettings):
         1, ge=1, description="Retry-After sent with 503 overloaded/quarantined"
     )
 
+    # metrics
+    metrics_max_series_per_tenant: int = Field(
+        200,
+        ge=0,
+        description="metric series one tenant's functions may create (a histogram and a "
+        'counter per status each); beyond: counted under function="_over_limit" (0: no cap)',
+    )
+    metrics_token: SecretStr | None = Field(
+        None,
+        description="bearer token /metrics requires; unset: /metrics is open (it names "
+        "every tenant's functions: keep it off the internet)",
+    )
+
     # deadlines of upstream calls
     store_timeout_seconds: float = Field(5.0, gt=0, description="deadline of one SQL call")
     blob_timeout_seconds: float = Field(10.0, gt=0, description="deadline of one blob call")

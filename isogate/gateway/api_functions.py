@@ -128,7 +128,7 @@ async def deploy(request: Request) -> Response:
     # (also shared with other replicas through Redis), its metric series and the
     # function's metadata.
     await svc.code.remember(version.sha256, spec.code)
-    svc.metrics.prepare(name)
+    svc.metrics.prepare(name, tenant)
     with contextlib.suppress(Exception):
         await svc.resolver.resolve(name)
     return json_response(
@@ -194,6 +194,7 @@ async def delete_function(request: Request) -> Response:
     svc = services(request)
     await svc.functions.delete(tenant, name)
     svc.invocations.forget(name)  # queued records must not outlive the incarnation
+    svc.metrics.forget(name)  # nor its series on /metrics
     svc.resolver.invalidate(name)
     return Response(status_code=204)
 

@@ -164,7 +164,7 @@ async def _invoke(request: Request, svc: Services, fn: Function) -> Response | _
         exc.__traceback__ = None
         problem.headers = {**extra_headers, **problem.headers}
         if problem.status in (401, 403, 404, 413, 429):
-            svc.metrics.count(fn.name, problem.status)
+            svc.metrics.count(fn.name, problem.status, fn.tenant)
         return problem.response()
 
 
@@ -288,8 +288,8 @@ def _record(
     result: InvokeResult | None,
 ) -> None:
     elapsed = time.perf_counter() - started
-    svc.metrics.count(fn.name, status)
-    svc.metrics.observe(fn.name, elapsed)
+    svc.metrics.count(fn.name, status, fn.tenant)
+    svc.metrics.observe(fn.name, elapsed, fn.tenant)
     error = None
     if result is not None and result.outcome is not Outcome.OK:
         if result.error is not None:

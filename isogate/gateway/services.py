@@ -141,7 +141,9 @@ async def open_services(
 
         runtime = (runtime_factory or default_runtime)(settings.runtime, load_code)
         holder: dict[str, RuntimeLike] = {"rt": runtime}
-        metrics = GatewayMetrics(lambda: _safe_stats(holder["rt"]))
+        metrics = GatewayMetrics(
+            lambda: _safe_stats(holder["rt"]), settings.metrics_max_series_per_tenant
+        )
         await limiter.start()
         await invocations.start()
         async with asyncio.timeout(settings.runtime.start_timeout_seconds * 3):
