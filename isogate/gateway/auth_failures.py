@@ -162,13 +162,17 @@ def _presents_credentials(scope: Scope) -> bool:
     return any(k in (b"authorization", b"x-api-key") for k, _ in scope["headers"])
 
 
-def rate_limited(retry_after: int) -> Problem:
-    """The 429 problem of an address with too many failed attempts."""
+def rate_limited(
+    retry_after: int,
+    detail: str = "too many failed authentication attempts from this address; try again later",
+) -> Problem:
+    """The 429 problem of an address with too many failed (or, at registration and
+    login, too many) attempts."""
     return Problem(
         429,
         "auth-rate-limited",
-        "Too many failed authentication attempts",
-        "too many failed authentication attempts from this address; try again later",
+        "Too many authentication attempts",
+        detail,
         {"Retry-After": str(retry_after)},
     )
 
@@ -198,7 +202,8 @@ class AuthFailureLimit:
             address = client[0] if client else "unknown"
             wait = await self.attempts.blocked_for(address)
             if wait is not None:
-                await rate_limited(wait).response()(scope, receive, send)
+                detail = "too many registrations or logins from this address; try again later"
+                await rate_limited(wait, detail).response()(scope, receive, send)
                 return
             await self.attempts.failed(address)
         if scope["type"] != "http" or not self.failures.enabled or not _presents_credentials(scope):
