@@ -257,6 +257,11 @@ class _FunctionResponse:
                 self.lease.release()
                 self.lease = None
 
+    def __del__(self) -> None:
+        # never sent (the request task ended first): the bytes must not stay reserved
+        if self.lease is not None:
+            self.lease.release()
+
 
 def _function_response(
     result: InvokeResult,
