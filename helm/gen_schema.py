@@ -40,6 +40,7 @@ MANAGED = {
     "s3_prefix",
     "s3_access_key",
     "s3_secret_key",
+    "metrics_token",  # a secret: set ISOGATE_METRICS_TOKEN from a Secret via extraEnv
 }
 
 K8S_ROOTS = {

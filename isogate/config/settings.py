@@ -105,7 +105,22 @@ class Settings(BaseSettings):
         "429 (0: no limit)",
     )
     auth_failure_window_seconds: int = Field(
-        60, ge=1, le=86400, description="window of auth_failure_limit"
+        60, ge=1, le=86400, description="window of auth_failure_limit and auth_attempt_limit"
+    )
+    auth_attempt_limit: int = Field(
+        30,
+        ge=0,
+        description="registrations and logins (successful or not) per client address and "
+        "window before 429 (0: no limit)",
+    )
+    password_hash_threads: int = Field(
+        2, ge=1, le=64, description="threads that run Argon2 (registration, login)"
+    )
+    password_hash_queue: int = Field(
+        8,
+        ge=0,
+        le=10_000,
+        description="password checks waiting for a hashing thread; beyond it 503 busy",
     )
 
     # route ownership (docs/api.md, "Route ownership")
@@ -146,6 +161,24 @@ class Settings(BaseSettings):
     body_read_timeout_seconds: float = Field(
         30.0, gt=0, description="deadline for reading a whole request body (408)"
     )
+    http_write_timeout_seconds: float = Field(
+        30.0,
+        gt=0,
+        description="a client that takes no part of a response body for this long loses "
+        "the response and its connection (slow or stalled readers)",
+    )
+    response_buffer_bytes_total: int = Field(
+        128 << 20,
+        ge=0,
+        description="bytes of function responses held for clients still reading, in total; "
+        "beyond it new responses get 503",
+    )
+    response_buffer_bytes_per_connection: int = Field(
+        16 << 20,
+        ge=0,
+        description="bytes of function responses held for one client connection; beyond it "
+        "its new responses get 503",
+    )
 
     # data plane and records
     invocation_retention: int = Field(
@@ -160,6 +193,19 @@ class Settings(BaseSettings):
     code_cache_bytes: int = Field(64 << 20, ge=0, description="in-process code cache size")
     retry_after_seconds: int = Field(
         1, ge=1, description="Retry-After sent with 503 overloaded/quarantined"
+    )
+
+    # metrics
+    metrics_max_series_per_tenant: int = Field(
+        200,
+        ge=0,
+        description="metric series one tenant's functions may create (a histogram and a "
+        'counter per status each); beyond: counted under function="_over_limit" (0: no cap)',
+    )
+    metrics_token: SecretStr | None = Field(
+        None,
+        description="bearer token /metrics requires; unset: /metrics is open (it names "
+        "every tenant's functions: keep it off the internet)",
     )
 
     # deadlines of upstream calls

@@ -135,7 +135,7 @@ async def deploy(request: Request) -> Response:
     # (also shared with other replicas through Redis), its metric series and the
     # function's metadata.
     await svc.code.remember(version.sha256, spec.code)
-    svc.metrics.prepare(name)
+    svc.metrics.prepare(name, tenant)
     with contextlib.suppress(Exception):
         await svc.resolver.resolve(name)
     return json_response(
@@ -204,6 +204,8 @@ async def delete_function(request: Request) -> Response:
     name = _name(request)
     svc = services(request)
     await svc.functions.delete(tenant, name)
+    svc.invocations.forget(name)  # queued records must not outlive the incarnation
+    svc.metrics.forget(name)  # nor its series on /metrics
     svc.resolver.invalidate(name)
     return Response(status_code=204)
 
@@ -213,9 +215,11 @@ async def list_invocations(request: Request) -> Response:
     tenant = await require_tenant(request)
     name = _name(request)
     svc = services(request)
-    await svc.functions.get(tenant, name)  # owner check
+    fn = await svc.functions.get(tenant, name)  # owner check
     limit = _int_param(request, "limit") or 20
-    records = await svc.invocations.recent(name, max(1, min(limit, 1000)))
+    records = await svc.invocations.recent(
+        name, max(1, min(limit, 1000)), tenant=tenant, incarnation=fn.created_at
+    )
     return json_response({"invocations": [invocation_view(r) for r in records]})
 
 

@@ -23,6 +23,7 @@ from isogate.gateway.problems import Problem, handle_exception
 from isogate.gateway.services import RuntimeFactory, open_services
 from isogate.quota.errors import QuotaError
 from isogate.registry.errors import RegistryError
+from isogate.runtime.errors import RuntimeFailure
 
 ALL_METHODS = sorted(DATA_PLANE_METHODS)
 
@@ -85,6 +86,9 @@ def create_app(settings: Settings, runtime_factory: RuntimeFactory | None = None
             Problem: handle_exception,
             QuotaError: handle_exception,
             RegistryError: handle_exception,
+            # a runtime restart (no worker to validate a deploy): a 503 problem; left to
+            # the catch-all below, Starlette re-raised it and Hypercorn logged a traceback
+            RuntimeFailure: handle_exception,
             TimeoutError: handle_exception,
             # backend outages (503 store-unavailable; a bug still logs its traceback once,
             # in to_problem): not re-raised to Hypercorn, which would log two tracebacks

@@ -1,8 +1,9 @@
 """Per-client-address limit on failed authentication (password, login token, API key).
 
-An ASGI middleware counts every 401 answered to a request that presented a credential
-(``Authorization``, ``X-API-Key``, or a login at ``POST /v1/auth/token``) against the
-client address, in fixed windows of ``auth_failure_window_seconds``. Once an address has
+An ASGI middleware counts every 401 the gateway itself answers to a request that presented
+a credential (``Authorization``, ``X-API-Key``, or a login at ``POST /v1/auth/token``)
+against the client address (a function's own 401 responses are not counted), in fixed
+windows of ``auth_failure_window_seconds``. Once an address has
 ``auth_failure_limit`` failures in the current window, its requests that present a
 credential are answered ``429`` (problem ``auth-rate-limited``, ``Retry-After``) without
 being checked, until the window ends; requests without credentials (public functions,
@@ -31,6 +32,11 @@ from isogate.config import Settings
 from isogate.gateway.problems import Problem
 
 log = logging.getLogger(__name__)
+
+#: Scope key the data plane sets when the response is the function's own: its 401s are
+#: the function's business, not a failed gateway credential, and are never counted
+#: (else a public function answering 401 locked its callers out of every other tenant).
+FUNCTION_ANSWERED = "isogate.function_answered"
 
 #: Addresses tracked in process at most (oldest windows dropped beyond it).
 MAX_TRACKED = 100_000
@@ -145,19 +151,28 @@ class AuthFailures:
             del self._local[next(iter(self._local))]
 
 
+#: Paths where every attempt, not only a failed one, counts (``auth_attempt_limit``):
+#: each costs an Argon2 hash, so a flood of them is the attack whatever their outcome.
+ATTEMPT_PATHS = frozenset({"/v1/tenants", "/v1/auth/token"})
+
+
 def _presents_credentials(scope: Scope) -> bool:
     if scope["path"] == "/v1/auth/token":
         return True
     return any(k in (b"authorization", b"x-api-key") for k, _ in scope["headers"])
 
 
-def rate_limited(retry_after: int) -> Problem:
-    """The 429 problem of an address with too many failed attempts."""
+def rate_limited(
+    retry_after: int,
+    detail: str = "too many failed authentication attempts from this address; try again later",
+) -> Problem:
+    """The 429 problem of an address with too many failed (or, at registration and
+    login, too many) attempts."""
     return Problem(
         429,
         "auth-rate-limited",
-        "Too many failed authentication attempts",
-        "too many failed authentication attempts from this address; try again later",
+        "Too many authentication attempts",
+        detail,
         {"Retry-After": str(retry_after)},
     )
 
@@ -170,8 +185,27 @@ class AuthFailureLimit:
         self.failures = AuthFailures(
             settings.auth_failure_limit, settings.auth_failure_window_seconds
         )
+        # registrations and logins per address: the same fixed-window counter, fed by
+        # every attempt (in process: a replica's own hashing is what it protects)
+        self.attempts = AuthFailures(
+            settings.auth_attempt_limit, settings.auth_failure_window_seconds
+        )
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if (
+            scope["type"] == "http"
+            and self.attempts.enabled
+            and scope["method"] == "POST"
+            and scope["path"] in ATTEMPT_PATHS
+        ):
+            client = scope.get("client")
+            address = client[0] if client else "unknown"
+            wait = await self.attempts.blocked_for(address)
+            if wait is not None:
+                detail = "too many registrations or logins from this address; try again later"
+                await rate_limited(wait, detail).response()(scope, receive, send)
+                return
+            await self.attempts.failed(address)
         if scope["type"] != "http" or not self.failures.enabled or not _presents_credentials(scope):
             await self.app(scope, receive, send)
             return
@@ -193,7 +227,7 @@ class AuthFailureLimit:
         try:
             await self.app(scope, receive, watch)
         finally:
-            if status == 401:
+            if status == 401 and not scope.get(FUNCTION_ANSWERED):
                 await self.failures.failed(address)
 
     def _maybe_attach_redis(self, scope: Scope) -> None:

@@ -8,7 +8,6 @@ quota check-and-count (429) → runtime. Outcomes map to HTTP in :mod:`outcomes`
 from __future__ import annotations
 
 import asyncio
-import itertools
 import logging
 import re
 import secrets
@@ -20,17 +19,27 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.types import ASGIApp, Receive, Scope, Send
 
+from isogate.config import Settings
+from isogate.gateway.auth_failures import FUNCTION_ANSWERED
 from isogate.gateway.bodies import read_body
-from isogate.gateway.outcomes import outcome_problem, runtime_deadline, runtime_failure
+from isogate.gateway.outcomes import (
+    outcome_problem,
+    responses_full,
+    runtime_deadline,
+    runtime_failure,
+    runtime_unavailable,
+)
 from isogate.gateway.problems import Problem, to_problem
 from isogate.gateway.ratelimit_headers import rate_headers
 from isogate.gateway.request_shaping import function_headers, scoped_set_cookie, unmounted_url
+from isogate.gateway.response_buffers import Lease
 from isogate.gateway.services import Services
 from isogate.quota.errors import KeyOutOfScope, KeyUnknown, QuotaError, Rejected
 from isogate.quota.models import ApiKey
 from isogate.registry.errors import FunctionNotFound
 from isogate.registry.models import Function, InvocationRecord
 from isogate.registry.names import check_function_name, is_operator_path
+from isogate.runtime.errors import RuntimeFailure
 from isogate.runtime.types import FunctionRef, InvokeRequest, InvokeResult, Outcome
 
 log = logging.getLogger(__name__)
@@ -70,14 +79,10 @@ def _presented_key(request: Request) -> tuple[str | None, str | None]:
     return None, None
 
 
-# Invocation ids need to be unique, not secret: a random per-process prefix (so
-# replicas and restarts never collide) and a counter, instead of a syscall per request.
-_ID_PREFIX = "inv_" + secrets.token_hex(6)
-_ID_COUNTER = itertools.count(1)
-
-
 def _invocation_id() -> str:
-    return f"{_ID_PREFIX}{next(_ID_COUNTER):08x}"
+    """A random id: a sequential one would tell every caller the gateway's total traffic
+    across all tenants (issue 24). 96 random bits: collisions are not a concern."""
+    return "inv_" + secrets.token_hex(12)
 
 
 async def _invoke(
@@ -129,6 +134,11 @@ async def _invoke(
             problem = runtime_deadline()
             _record(svc, fn, inv_id, problem.status, "timeout", started, None)
             raise problem from None
+        except RuntimeFailure as exc:  # no worker (a restart): the 503 it is, no traceback
+            log.warning("runtime unavailable for %s: %s", fn.name, exc)
+            problem = runtime_unavailable(svc.settings.retry_after_seconds)
+            _record(svc, fn, inv_id, problem.status, "crashed", started, None)
+            raise problem from None
         except Exception:
             log.exception("runtime call failed for %s", fn.name)
             problem = runtime_failure()
@@ -138,16 +148,31 @@ async def _invoke(
             _record(svc, fn, inv_id, CLIENT_GONE, "abandoned", started, None)
             return Response(status_code=CLIENT_GONE)
         problem = outcome_problem(result, svc.settings.retry_after_seconds)
+        lease = None
+        if problem is None and svc.responses is not None:
+            lease = svc.responses.reserve(request.scope.get("client"), len(result.body))
+            if lease is None:  # clients already hold too much unread: do not pin more
+                svc.metrics.quota_rejections.labels("response_buffers").inc()
+                problem = responses_full(svc.settings.retry_after_seconds)
         status = problem.status if problem else result.status
         _record(svc, fn, inv_id, status, result.outcome.value, started, result)
         if problem is not None:
             raise problem
-        return _function_response(result, extra_headers, mount_prefix)
+        try:
+            return _function_response(result, extra_headers, mount_prefix, lease, svc.settings)
+        except BaseException:
+            if lease is not None:
+                lease.release()
+            raise
     except Exception as exc:
         problem = to_problem(exc)
+        # The traceback holds this frame, whose locals hold the problem (a cycle) and the
+        # function's result: each refused 8 MB response stayed in memory until the next
+        # garbage collection, which an idle server may not run for a long time.
+        exc.__traceback__ = None
         problem.headers = {**extra_headers, **problem.headers}
         if problem.status in (401, 403, 404, 413, 429):
-            svc.metrics.count(fn.name, problem.status)
+            svc.metrics.count(fn.name, problem.status, fn.tenant)
         return problem.response()
 
 
@@ -216,24 +241,82 @@ def _function_ref(fn: Function) -> FunctionRef:
     return ref
 
 
+#: Bytes per body message: each send waits for Hypercorn to drain the socket
+#: (back-pressure), so a client that does not read holds at most about this much in the
+#: transport's buffer, not the whole body.
+RESPONSE_CHUNK = 64 * 1024
+
+
 class _FunctionResponse:
-    """The function's answer as two ASGI messages (a Starlette ``Response`` would first
-    compute headers that are then replaced)."""
+    """The function's answer as ASGI messages (a Starlette ``Response`` would first
+    compute headers that are then replaced), its body sent in chunks under the write
+    timeout; the body's reservation in the response buffers is released once it is out
+    or given up."""
 
-    __slots__ = ("body", "headers", "status")
+    __slots__ = ("body", "headers", "lease", "status", "write_timeout")
 
-    def __init__(self, status: int, headers: list[tuple[bytes, bytes]], body: bytes) -> None:
+    def __init__(
+        self,
+        status: int,
+        headers: list[tuple[bytes, bytes]],
+        body: bytes,
+        lease: Lease | None = None,
+        write_timeout: float | None = None,
+    ) -> None:
         self.status = status
         self.headers = headers
         self.body = body
+        self.lease = lease
+        self.write_timeout = write_timeout
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        await send({"type": "http.response.start", "status": self.status, "headers": self.headers})
-        await send({"type": "http.response.body", "body": self.body})
+        # the function's own status (a 401 included) is not a gateway credential failure
+        scope[FUNCTION_ANSWERED] = True
+        body, self.body = self.body, b""
+        try:
+            async with asyncio.timeout(None) as deadline:
+                loop = asyncio.get_running_loop()
+                if self.write_timeout is not None:
+                    deadline.reschedule(loop.time() + self.write_timeout)
+                await send(
+                    {"type": "http.response.start", "status": self.status, "headers": self.headers}
+                )
+                if len(body) <= RESPONSE_CHUNK:
+                    await send({"type": "http.response.body", "body": body})
+                    return
+                view = memoryview(body)
+                for start in range(0, len(body), RESPONSE_CHUNK):
+                    if self.write_timeout is not None:  # per chunk: progress, not total
+                        deadline.reschedule(loop.time() + self.write_timeout)
+                    end = start + RESPONSE_CHUNK
+                    await send(
+                        {
+                            "type": "http.response.body",
+                            "body": bytes(view[start:end]),
+                            "more_body": end < len(body),
+                        }
+                    )
+        except TimeoutError:
+            # the client stopped reading: give the response up (Hypercorn then closes the
+            # connection) and free the body instead of keeping it for the client
+            log.info("client %s stopped reading a response; closing", scope.get("client"))
+        finally:
+            if self.lease is not None:
+                self.lease.release()
+                self.lease = None
+
+    def __del__(self) -> None:
+        # never sent (the request task ended first): the bytes must not stay reserved
+        if self.lease is not None:
+            self.lease.release()
 
 
 def _function_response(
-    result: InvokeResult, extra: dict[str, str], mount_prefix: str | None = None
+    result: InvokeResult,
+    extra: dict[str, str],
+    mount_prefix: str | None = None,
+    lease: Lease | None = None,
+    settings: Settings | None = None,
 ) -> _FunctionResponse:
     status = result.status or 200
     if not 200 <= status <= 599:
@@ -252,7 +335,8 @@ def _function_response(
         ]
     own = [(k.lower().encode("latin-1"), v.encode("latin-1")) for k, v in extra.items()]
     length = [(b"content-length", str(len(result.body)).encode())]
-    return _FunctionResponse(status, raw + own + length, result.body)
+    timeout = settings.http_write_timeout_seconds if settings is not None else None
+    return _FunctionResponse(status, raw + own + length, result.body, lease, timeout)
 
 
 def _record(
@@ -265,8 +349,8 @@ def _record(
     result: InvokeResult | None,
 ) -> None:
     elapsed = time.perf_counter() - started
-    svc.metrics.count(fn.name, status)
-    svc.metrics.observe(fn.name, elapsed)
+    svc.metrics.count(fn.name, status, fn.tenant)
+    svc.metrics.observe(fn.name, elapsed, fn.tenant)
     error = None
     if result is not None and result.outcome is not Outcome.OK:
         if result.error is not None:
@@ -287,6 +371,8 @@ def _record(
             cold=bool(result and result.cold),
             logs=tuple(result.logs) if result else (),
             error=error,
+            tenant=fn.tenant,
+            incarnation=fn.created_at,
         )
     )
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Callable, Iterator
 from typing import Any
 
@@ -13,6 +14,10 @@ from isogate.runtime.types import RuntimeStats
 
 #: bound on the cached metric children (the metrics themselves keep every label set)
 _MAX_CHILDREN = 10_000
+
+#: The ``function`` label of a tenant's invocations once it has used up its series
+#: (``metrics_max_series_per_tenant``): one shared series set, whatever the tenant count.
+OVER_LIMIT = "_over_limit"
 
 BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30)
 
@@ -68,8 +73,19 @@ class _RuntimeCollector(Collector):
 class GatewayMetrics:
     """The gateway's metric registry (one per app, so tests can build several)."""
 
-    def __init__(self, stats: Callable[[], RuntimeStats | None]) -> None:
+    def __init__(
+        self, stats: Callable[[], RuntimeStats | None], max_series_per_tenant: int = 0
+    ) -> None:
         self.registry = CollectorRegistry()
+        # series by function: the codes counted, its owner; series by tenant (a function
+        # has one histogram plus one counter per code): deleted functions' series are
+        # removed (300 deploy/delete cycles grew /metrics to 550 KB), and a tenant's
+        # count is capped (0: no cap)
+        self.max_series_per_tenant = max_series_per_tenant
+        self._codes: dict[str, set[int]] = {}
+        self._owner: dict[str, str] = {}
+        self._series: dict[str, int] = {}
+        self._histograms: set[str] = set()  # functions whose histogram has their name
         self.invocations = Counter(
             "isogate_invocations",
             "invocations by function and HTTP status code",
@@ -101,43 +117,79 @@ class GatewayMetrics:
         self._counted: dict[tuple[str, int], Any] = {}
         self._timed: dict[str, Any] = {}
 
-    def prepare(self, function: str) -> None:
+    def prepare(self, function: str, tenant: str = "") -> None:
         """Create ``function``'s series at zero (at deploy): its first invocation does not
         pay for them, and Prometheus sees the counter start at 0, so ``rate()`` counts the
         first call too."""
-        self._counter(function, 200)
-        self._histogram(function)
+        self._counter(function, 200, tenant)
+        self._histogram(function, tenant)
 
-    def count(self, function: str, status: int) -> None:
-        """One invocation of ``function`` answered with ``status``."""
+    def count(self, function: str, status: int, tenant: str = "") -> None:
+        """One invocation of ``function`` (owned by ``tenant``) answered with ``status``."""
         child = self._counted.get((function, status))
         if child is None:
-            child = self._counter(function, status)
+            child = self._counter(function, status, tenant)
         child.inc()
 
-    def observe(self, function: str, seconds: float) -> None:
+    def observe(self, function: str, seconds: float, tenant: str = "") -> None:
         """The wall time of one invocation of ``function``."""
         child = self._timed.get(function)
         if child is None:
-            child = self._histogram(function)
+            child = self._histogram(function, tenant)
         child.observe(seconds)
 
-    def _counter(self, function: str, status: int) -> Any:
+    def forget(self, function: str) -> None:
+        """Remove every series of ``function`` (it was deleted)."""
+        codes = self._codes.pop(function, set())
+        owned = self._owner.pop(function, None)
+        for code in codes:
+            self._counted.pop((function, code), None)
+            with contextlib.suppress(KeyError):
+                self.invocations.remove(function, str(code))
+        self._timed.pop(function, None)
+        had_histogram = function in self._histograms
+        self._histograms.discard(function)
+        with contextlib.suppress(KeyError):
+            self.duration.remove(function)
+        if owned is not None:
+            left = self._series.get(owned, 0) - len(codes) - (1 if had_histogram else 0)
+            if left > 0:
+                self._series[owned] = left
+            else:
+                self._series.pop(owned, None)
+
+    def _admit(self, function: str, tenant: str) -> str:
+        """The label to use for a new series of ``function``: its name, or
+        :data:`OVER_LIMIT` when its tenant has no series left."""
+        if not tenant or not self.max_series_per_tenant:
+            return function
+        if self._series.get(tenant, 0) >= self.max_series_per_tenant:
+            return OVER_LIMIT
+        self._series[tenant] = self._series.get(tenant, 0) + 1
+        self._owner[function] = tenant
+        return function
+
+    def _counter(self, function: str, status: int, tenant: str = "") -> Any:
         child = self._counted.get((function, status))
         if child is None:
             if len(self._counted) > _MAX_CHILDREN:
                 self._counted.clear()
-            child = self._counted[(function, status)] = self.invocations.labels(
-                function, str(status)
-            )
+            codes = self._codes.setdefault(function, set())
+            label = function if status in codes else self._admit(function, tenant)
+            if label == function:
+                codes.add(status)
+            child = self._counted[(function, status)] = self.invocations.labels(label, str(status))
         return child
 
-    def _histogram(self, function: str) -> Any:
+    def _histogram(self, function: str, tenant: str = "") -> Any:
         child = self._timed.get(function)
         if child is None:
             if len(self._timed) > _MAX_CHILDREN:
                 self._timed.clear()
-            child = self._timed[function] = self.duration.labels(function)
+            label = function if function in self._histograms else self._admit(function, tenant)
+            if label == function:
+                self._histograms.add(function)
+            child = self._timed[function] = self.duration.labels(label)
         return child
 
     def render(self) -> bytes:

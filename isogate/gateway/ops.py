@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import hmac
+
 from prometheus_client import CONTENT_TYPE_LATEST
 from starlette.requests import Request
 from starlette.responses import Response
 
+from isogate.gateway.auth import bearer
 from isogate.gateway.openapi import openapi_document
 from isogate.gateway.problems import Problem
 from isogate.gateway.views import json_response, services
@@ -42,8 +45,21 @@ async def readyz(request: Request) -> Response:
 
 
 async def metrics(request: Request) -> Response:
-    """Prometheus text exposition."""
-    return Response(services(request).metrics.render(), media_type=CONTENT_TYPE_LATEST)
+    """Prometheus text exposition; behind ``metrics_token`` when it is set (the series
+    name every tenant's functions and their traffic)."""
+    svc = services(request)
+    token = svc.settings.metrics_token
+    if token is not None:
+        given = bearer(request) or ""
+        if not hmac.compare_digest(given.encode(), token.get_secret_value().encode()):
+            raise Problem(
+                401,
+                "unauthorized",
+                "Unauthorized",
+                "/metrics needs 'Authorization: Bearer <metrics token>'",
+                {"WWW-Authenticate": 'Bearer realm="isogate-metrics"'},
+            )
+    return Response(svc.metrics.render(), media_type=CONTENT_TYPE_LATEST)
 
 
 async def openapi(request: Request) -> Response:

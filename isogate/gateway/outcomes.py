@@ -69,3 +69,25 @@ def runtime_failure() -> Problem:
 def runtime_deadline() -> Problem:
     """The runtime did not answer within the function's limit plus grace."""
     return Problem(504, "timeout", "Time limit exceeded", "the function ran too long")
+
+
+def runtime_unavailable(retry_after: int) -> Problem:
+    """No runtime worker can take the call right now (one is restarting)."""
+    return Problem(
+        503,
+        "runtime-unavailable",
+        "Runtime unavailable",
+        "the runtime is restarting; retry later",
+        {"Retry-After": str(retry_after)},
+    )
+
+
+def responses_full(retry_after: int) -> Problem:
+    """Too many response bytes wait for clients that do not read (response buffer caps)."""
+    return Problem(
+        503,
+        "response-buffers-full",
+        "Overloaded",
+        "too many responses are waiting for their clients; retry later",
+        {"Retry-After": str(retry_after)},
+    )

@@ -73,6 +73,7 @@ _MAP: dict[type[Exception], tuple[int, str, str]] = {
     qe.InvalidInput: (422, "invalid-request", "Invalid request"),
     qe.TenantExists: (409, "tenant-exists", "Tenant exists"),
     qe.InvalidCredentials: (401, "invalid-credentials", "Invalid credentials"),
+    qe.PasswordHashBusy: (503, "busy", "Busy"),
     qe.KeyNotFound: (404, "key-not-found", "Key not found"),
     qe.KeyUnknown: (401, "invalid-api-key", "Missing or unknown API key"),
     qe.KeyExpired: (403, "key-expired", "API key expired"),
@@ -94,7 +95,7 @@ _MAP: dict[type[Exception], tuple[int, str, str]] = {
     RuntimeStartError: (503, "runtime-unavailable", "Runtime unavailable"),
 }
 
-_RETRY = {"store-unavailable": "1", "code-unavailable": "1"}
+_RETRY = {"store-unavailable": "1", "code-unavailable": "1", "busy": "1"}
 
 
 def to_problem(exc: Exception) -> Problem:

@@ -16,6 +16,8 @@ from isogate.gateway.auth import TokenIssuer, load_jwt_secret
 from isogate.gateway.database import create_engine, migrate, ping
 from isogate.gateway.deploy_checks import DeployChecks
 from isogate.gateway.metrics import GatewayMetrics
+from isogate.gateway.response_buffers import ResponseBuffers
+from isogate.quota import passwords
 from isogate.quota.key_cache import InMemoryKeyCache
 from isogate.quota.keys import KeyStore, SqlKeyStore
 from isogate.quota.leases import KeyVerifier
@@ -89,6 +91,7 @@ class Services:
     redis: Any = None  # the RedisBackend when redis_url is set
     deploy_checks: DeployChecks = field(default_factory=DeployChecks)
     route_grants: SqlRouteGrants | None = None  # hostnames and host-less grants (admin)
+    responses: ResponseBuffers | None = None  # response bodies held for their clients
 
     async def check_ready(self) -> list[str]:
         """What is not ready (empty list: ready): the runtime and the database.
@@ -122,6 +125,7 @@ async def open_services(
     """Open the engine, migrate, open stores and start the runtime; close all on exit."""
     timeout = settings.store_timeout_seconds
     tokens = TokenIssuer(load_jwt_secret(settings), settings.token_ttl_seconds)
+    passwords.configure(settings.password_hash_threads, settings.password_hash_queue)
     engine = create_engine(settings)
     limiter: InMemoryLimiter | None = None
     invocations: SqlInvocationLog | None = None
@@ -148,7 +152,9 @@ async def open_services(
 
         runtime = (runtime_factory or default_runtime)(settings.runtime, load_code)
         holder: dict[str, RuntimeLike] = {"rt": runtime}
-        metrics = GatewayMetrics(lambda: _safe_stats(holder["rt"]))
+        metrics = GatewayMetrics(
+            lambda: _safe_stats(holder["rt"]), settings.metrics_max_series_per_tenant
+        )
         await limiter.start()
         await invocations.start()
         async with asyncio.timeout(settings.runtime.start_timeout_seconds * 3):
@@ -169,6 +175,10 @@ async def open_services(
             tokens=tokens,
             metrics=metrics,
             route_grants=SqlRouteGrants(engine, timeout),
+            responses=ResponseBuffers(
+                settings.response_buffer_bytes_total,
+                settings.response_buffer_bytes_per_connection,
+            ),
         )
         if settings.redis_url:
             from isogate.gateway.redis_backend import attach_redis

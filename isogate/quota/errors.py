@@ -32,6 +32,10 @@ class InvalidCredentials(QuotaError):
     """Unknown tenant or wrong password (deliberately not told apart)."""
 
 
+class PasswordHashBusy(QuotaError):
+    """The password hashing pool is full: retry shortly (503)."""
+
+
 class KeyNotFound(QuotaError):
     """No such key for this tenant (or at all)."""
 

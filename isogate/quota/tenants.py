@@ -40,6 +40,10 @@ class SqlTenantStore:
         check_tenant_name(name)
         if not isinstance(password, str) or not MIN_PASSWORD <= len(password) <= MAX_PASSWORD:
             raise InvalidInput(f"password must be {MIN_PASSWORD}-{MAX_PASSWORD} characters")
+        # the name first: a taken name must not cost an Argon2 hash (a flood of them
+        # stalled the process, issue 24); the insert still catches a race
+        if await self.exists(name):
+            raise TenantExists(f"tenant {name!r} already exists")
         hashed = await hash_password(password)
         now = time.time()
         try:

@@ -1,5 +1,10 @@
 """Invocation records for the function's owner: written behind in batches, bounded per
-function (the newest ``retention`` are kept)."""
+function (the newest ``retention`` are kept).
+
+Each record carries the owner and the incarnation of the function that ran (its
+``created_at``): reads filter on both, and a delete drops what is still queued, so the
+next owner of a name, or the same owner after a redeploy from scratch, never sees the
+records of the incarnation before (issue 24)."""
 
 from __future__ import annotations
 
@@ -36,7 +41,15 @@ class InvocationLog(Protocol):
     """Recent invocations per function."""
 
     def record(self, rec: InvocationRecord) -> None: ...
-    async def recent(self, function: str, limit: int) -> list[InvocationRecord]: ...
+    def forget(self, function: str) -> None: ...
+    async def recent(
+        self,
+        function: str,
+        limit: int,
+        *,
+        tenant: str | None = None,
+        incarnation: float | None = None,
+    ) -> list[InvocationRecord]: ...
     async def start(self) -> None: ...
     async def close(self) -> None: ...
 
@@ -53,7 +66,7 @@ class SqlInvocationLog:
         # Per function, only the newest ``retention`` can survive the prune that follows
         # every write: older ones are dropped here instead of written and deleted (at
         # thousands of invocations per second that was most of the database's work).
-        self._pending: dict[str, deque[InvocationRecord]] = {}
+        self._pending: dict[tuple[str, str, float], deque[InvocationRecord]] = {}
         self._count = 0
         self._lock = asyncio.Lock()
         self._flusher = Periodic(
@@ -66,14 +79,15 @@ class SqlInvocationLog:
 
     def record(self, rec: InvocationRecord) -> None:
         """Queue a record (dropped, with a log line, if the queue is full)."""
-        queue = self._pending.get(rec.function)
+        ident = (rec.function, rec.tenant, rec.incarnation)
+        queue = self._pending.get(ident)
         if queue is None or len(queue) < self._retention:
             if self._count >= MAX_PENDING:
                 log.warning("invocation record queue full; dropping a record")
                 return
             self._count += 1
             if queue is None:
-                queue = self._pending[rec.function] = deque(maxlen=self._retention)
+                queue = self._pending[ident] = deque(maxlen=self._retention)
         # else the oldest queued record of this function falls out (it would be pruned)
         if not rec.logs and not rec.error:
             queue.append(rec)
@@ -93,8 +107,16 @@ class SqlInvocationLog:
                 cold=rec.cold,
                 logs=logs,
                 error=_text(rec.error[:MAX_LINE]) if rec.error else None,
+                tenant=rec.tenant,
+                incarnation=rec.incarnation,
             )
         )
+
+    def forget(self, function: str) -> None:
+        """Drop the queued records of ``function`` (it was deleted: written after the
+        delete, they were the next owner's to read)."""
+        for ident in [i for i in self._pending if i[0] == function]:
+            self._count -= len(self._pending.pop(ident))
 
     async def start(self) -> None:
         """Start the flusher."""
@@ -113,7 +135,7 @@ class SqlInvocationLog:
             if not queued:
                 return
             batch = [r for queue in queued.values() for r in queue]
-            touched = set(queued)
+            touched = {ident[0] for ident in queued}
             rows = [
                 {
                     "id": r.id,
@@ -126,6 +148,8 @@ class SqlInvocationLog:
                     "cold": r.cold,
                     "logs": list(r.logs),
                     "error": r.error,
+                    "tenant": r.tenant,
+                    "incarnation": r.incarnation,
                 }
                 for r in batch
             ]
@@ -156,16 +180,26 @@ class SqlInvocationLog:
         stale = select(ranked.c.id).where(ranked.c.rank > self._retention)
         return delete(invocations).where(invocations.c.id.in_(stale))
 
-    async def recent(self, function: str, limit: int) -> list[InvocationRecord]:
-        """The newest records of ``function``, newest first."""
+    async def recent(
+        self,
+        function: str,
+        limit: int,
+        *,
+        tenant: str | None = None,
+        incarnation: float | None = None,
+    ) -> list[InvocationRecord]:
+        """The newest records of ``function``, newest first; of ``tenant``'s incarnation
+        ``incarnation`` of it when given (the owner's view)."""
         await self.flush()
+        query = select(invocations).where(invocations.c.function == function)
+        if tenant is not None:
+            query = query.where(invocations.c.tenant == tenant)
+        if incarnation is not None:
+            query = query.where(invocations.c.incarnation == incarnation)
         try:
             async with asyncio.timeout(self._timeout), self._engine.connect() as conn:
                 rows = await conn.execute(
-                    select(invocations)
-                    .where(invocations.c.function == function)
-                    .order_by(invocations.c.time.desc())
-                    .limit(min(limit, self._retention))
+                    query.order_by(invocations.c.time.desc()).limit(min(limit, self._retention))
                 )
                 return [
                     InvocationRecord(
@@ -179,6 +213,8 @@ class SqlInvocationLog:
                         cold=bool(r.cold),
                         logs=tuple(r.logs),
                         error=r.error,
+                        tenant=r.tenant or "",
+                        incarnation=r.incarnation or 0.0,
                     )
                     for r in rows
                 ]

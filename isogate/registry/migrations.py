@@ -10,7 +10,8 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 
-from sqlalchemy import Connection, delete, insert, select
+from sqlalchemy import Column, Connection, Float, String, delete, insert, inspect, select
+from sqlalchemy.schema import CreateColumn
 
 from isogate.registry import tables
 from isogate.registry.names import OPERATOR_ROOT, is_operator_path, split_route
@@ -67,7 +68,22 @@ def _v2(conn: Connection) -> None:
             )
 
 
+def _v3(conn: Connection) -> None:
+    # Records were keyed by function name only, so the next owner of a name read the
+    # previous owner's (issue 24). Old rows cannot be attributed: they are dropped.
+    if not _has_column(conn, "invocations", "tenant"):
+        for column in (Column("tenant", String(63)), Column("incarnation", Float)):
+            ddl = CreateColumn(column).compile(dialect=conn.dialect)
+            conn.exec_driver_sql(f"ALTER TABLE invocations ADD COLUMN {ddl}")
+    conn.execute(delete(tables.invocations))
+
+
+def _has_column(conn: Connection, table: str, column: str) -> bool:
+    return any(c["name"] == column for c in inspect(conn).get_columns(table))
+
+
 MIGRATIONS: list[tuple[int, str, Callable[[Connection], None]]] = [
     (1, "functions, function_versions, routes, invocations", _v1),
     (2, "route ownership: route_hosts, hostless_route_grants, route_claim_lock", _v2),
+    (3, "invocations keyed by tenant and function incarnation", _v3),
 ]

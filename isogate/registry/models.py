@@ -47,3 +47,8 @@ class InvocationRecord:
     cold: bool
     logs: tuple[str, ...]
     error: str | None
+    #: owner and incarnation (the function's ``created_at``) of the function that ran:
+    #: a name deleted and taken again, by another tenant or the same, starts a new
+    #: incarnation whose owner never sees the records of the one before
+    tenant: str = ""
+    incarnation: float = 0.0

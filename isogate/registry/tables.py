@@ -66,6 +66,9 @@ invocations = Table(
     Column("cold", Boolean, nullable=False),
     Column("logs", JSON, nullable=False),
     Column("error", Text, nullable=True),
+    # registry migration 2: whose function incarnation the record belongs to
+    Column("tenant", String(63), nullable=True),
+    Column("incarnation", Float, nullable=True),
 )
 
 Index("ix_invocations_function_time", invocations.c.function, invocations.c.time)

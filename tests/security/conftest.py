@@ -22,7 +22,11 @@ export default {
 
 #: The suites make many failed auth attempts and many deploys on purpose: no such
 #: limits unless a test starts its own gateway to check them.
-RELAXED = {"ISOGATE_AUTH_FAILURE_LIMIT": "100000", "ISOGATE_MAX_DEPLOYS_PER_MINUTE": "0"}
+RELAXED = {
+    "ISOGATE_AUTH_FAILURE_LIMIT": "100000",
+    "ISOGATE_AUTH_ATTEMPT_LIMIT": "100000",
+    "ISOGATE_MAX_DEPLOYS_PER_MINUTE": "0",
+}
 
 
 @pytest.fixture(scope="module")

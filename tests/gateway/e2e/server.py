@@ -44,6 +44,9 @@ class GatewayProcess:
                 "ISOGATE_RUNTIME__WORKERS": "1",
                 "ISOGATE_RUNTIME__THREADS_PER_WORKER": "2",
                 "ISOGATE_RUNTIME__PREWARM_ISOLATES": "1",
+                # suites register tenants and log in far more often than a person would,
+                # all from 127.0.0.1 (tests/security/test_password_flood.py sets its own)
+                "ISOGATE_AUTH_ATTEMPT_LIMIT": "100000",
             }
         )
         env.update(self.env)
