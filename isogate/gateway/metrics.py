@@ -45,7 +45,6 @@ class _RuntimeCollector(Collector):
             yield GaugeMetricFamily(name, doc, value=value)
         counters = {
             "isogate_cold_starts": ("cold loads of a function version", s.cold_starts),
-            "isogate_runtime_crashes": ("runtime worker crashes", s.crashes),
             "isogate_terminations": ("scripts stopped by the watchdog", s.terminations),
             "isogate_deploy_check_crashes": (
                 "deploy checks whose code killed the check process (e.g. a heap bomb)",
@@ -54,6 +53,20 @@ class _RuntimeCollector(Collector):
         }
         for name, (doc, value) in counters.items():
             yield CounterMetricFamily(name, doc, value=value)
+        crashes = CounterMetricFamily(
+            "isogate_runtime_crashes",
+            "runtime worker deaths by cause: 'signal' a runtime fault (native crash), 'oom' a "
+            "heap over its limit, 'killed' wedged or broke the protocol, 'exit' the RSS cap",
+            labels=["reason"],
+        )
+        for reason, n in (s.crashes_by_reason or {"signal": s.crashes}).items():
+            crashes.add_metric([reason], n)
+        yield crashes
+        yield CounterMetricFamily(
+            "isogate_runtime_retried_invocations",
+            "invocations run again because their worker died before they started",
+            value=s.retried,
+        )
         abandoned = CounterMetricFamily(
             "isogate_invocations_abandoned",
             "invocations whose caller went away (client closed or reset): 'queued' were "

@@ -17,9 +17,12 @@ A caller that goes away (its task cancelled) leaves the queue at once and frees 
 place; one whose call already runs frees its executor when the call's current eval
 returns (the next safe point: nothing more of it runs). Both are counted as abandoned.
 
-A worker that dies (a heap over its limit aborts the process) fails its in-flight
-invocations with "crashed" and is restarted; a function in flight during
-``quarantine_crashes`` crashes within the window is quarantined until redeployed.
+A worker that dies fails its running invocations with "crashed" and is restarted; calls
+sent to it that had not started yet are retried once elsewhere. Who is to blame follows
+blame.py: a tenant-kind death (out of memory, wedged, RSS cap) strikes the one function
+running, a runtime fault (a native crash) strikes nobody unless the same function is
+implicated in crashes of different worker processes; ``quarantine_crashes`` strikes
+within the window quarantine a function until redeployed.
 """
 
 from __future__ import annotations
@@ -41,6 +44,7 @@ from typing import Any
 
 from isogate.config.runtime import RuntimeSettings
 
+from .blame import REASONS, Attribution, crash_reason, signal_name
 from .errors import RuntimeStartError
 from .protocol import HEADER, MAX_FRAME, FrameDecoder, ProtocolError, pack, unpack
 from .types import (
@@ -62,6 +66,8 @@ CodeLoader = Callable[[FunctionRef], Awaitable[str]]
 # How long past its own limit an invocation may stay unanswered before the worker
 # is presumed wedged and killed (a deadline on every call to the isolate).
 HANG_GRACE_S = 5.0
+#: the detail of a call whose worker died before it started (run once more)
+NOT_STARTED = "the runtime worker died before this call started"
 #: how often waiting invocations are checked against their deadlines (one periodic task
 #: instead of a timer per call: at thousands of calls per second the loop's timer heap
 #: filled with cancelled handles and every push cost dozens of Python-level comparisons)
@@ -146,6 +152,8 @@ class _Worker:
         self.ready: asyncio.Future[None] | None = None
         self.warmed: asyncio.Future[None] | None = None
         self.solo: str | None = None  # a suspect running alone here (crash attribution)
+        self.killed = False  # the supervisor killed this process (wedged, bad frame)
+        self.stderr_tail: deque[str] = deque(maxlen=20)  # why it died, if it says
         self.isolates = 0  # live V8 isolates, as last reported
 
     def send(self, message: dict[str, Any]) -> None:
@@ -201,7 +209,10 @@ class Runtime:
         self._cold_starts = 0
         self._terminations = 0
         self._crashes = 0
+        self._crash_reasons: dict[str, int] = dict.fromkeys(REASONS, 0)
+        self._attribution = Attribution(settings.quarantine_window_seconds)
         self._inflight = 0
+        self._retried = 0  # calls run again because their worker died before they started
         self._run_ms: dict[str, float] = {}  # moving average of each function's run time
         self._closing = False
         self._started = False
@@ -383,6 +394,7 @@ class Runtime:
         """A worker that breaks the protocol is killed (and restarted as a crash)."""
         if w.proc and w.proc.returncode is None:
             log.error("runtime worker %d sent a malformed frame; killing it", w.slot)
+            w.killed = True
             with contextlib.suppress(ProcessLookupError):
                 w.proc.kill()
 
@@ -391,6 +403,7 @@ class Runtime:
         while line := await proc.stderr.readline():
             text = line.decode(errors="replace").rstrip()
             if text:
+                w.stderr_tail.append(text)
                 log.warning("runtime worker %d: %s", w.slot, text)
 
     async def _read(self, w: _Worker, proc: asyncio.subprocess.Process) -> None:
@@ -459,28 +472,40 @@ class Runtime:
         with contextlib.suppress(TimeoutError):
             async with asyncio.timeout(2):
                 await proc.wait()
+        if w.stderr_task is not None:  # its last words tell an out-of-memory abort
+            with contextlib.suppress(TimeoutError, asyncio.CancelledError):
+                async with asyncio.timeout(1):
+                    await asyncio.shield(w.stderr_task)
         self._crashes += 1
         now = time.monotonic()
-        in_flight = {call.pending.ref.key for call in w.calls.values()}
+        reason = crash_reason(proc.returncode, w.killed, w.stderr_tail)
+        self._crash_reasons[reason] += 1
+        w.killed = False
+        w.stderr_tail.clear()
+        # Each executor runs its calls in order: the oldest call sent to it is the one
+        # running, the ones behind it (pipelined) never started and are retried.
+        running: dict[_Executor, _Call] = {}
+        for call in sorted(w.calls.values(), key=lambda c: c.id):
+            running.setdefault(call.executor, call)
+        started = {call.pending.ref.key for call in running.values()}
         log.error(
-            "runtime worker %d died (exit %s) with %d invocation(s) in flight: %s",
+            "runtime worker %d died (%s, %s) running %s; %d call(s) not started are retried",
             w.slot,
-            proc.returncode,
-            len(w.calls),
-            sorted(in_flight),
+            signal_name(proc.returncode),
+            reason,
+            sorted(started),
+            len(w.calls) - len(running),
         )
-        # Attribution: a crash with one function in flight is that function's (a
-        # strike). With several, nobody is blamed yet: each becomes a suspect whose
-        # next call runs alone on a worker, where a crash is unambiguous.
-        if len(in_flight) == 1:
-            self._strike(next(iter(in_flight)), now)
-        else:
-            self._suspects.update(in_flight)
+        verdict = self._attribution.judge(reason, started, proc.pid, now)
+        for key in verdict.strike:
+            self._strike(key, now)
+        self._suspects.update(verdict.suspects)
         w.solo = None
         calls, w.calls = w.calls, {}
+        ran = {id(c) for c in running.values()}
         for call in calls.values():
             if not call.future.done():
-                call.future.set_result({"op": "crashed"})
+                call.future.set_result({"op": "crashed" if id(call) in ran else "retry"})
         for fut in w.validations.values():
             if not fut.done():
                 fut.set_result({"op": "crashed"})
@@ -683,7 +708,19 @@ class Runtime:
                     pipelined += PIPELINE_DEPTH - ex.inflight
 
     async def invoke(self, ref: FunctionRef, request: InvokeRequest) -> InvokeResult:
-        """Run ``ref``'s handler on ``request``. Never raises for tenant behaviour."""
+        """Run ``ref``'s handler on ``request``. Never raises for tenant behaviour.
+
+        A call whose worker died before it started is run once more (it never ran, so
+        running it again cannot repeat any of its effects)."""
+        result = await self._invoke_once(ref, request)
+        if result.outcome is Outcome.CRASHED and result.detail == NOT_STARTED:
+            self._retried += 1
+            result = await self._invoke_once(ref, request)
+            if result.detail == NOT_STARTED:
+                result = replace(result, detail="the runtime worker restarted; retry")
+        return result
+
+    async def _invoke_once(self, ref: FunctionRef, request: InvokeRequest) -> InvokeResult:
         t0 = time.monotonic()
         if ref.key in self._quarantined:
             return _result(
@@ -774,6 +811,7 @@ class Runtime:
         w.calls.pop(call.id, None)
         log.error("worker %d wedged on %s; killing it", w.slot, call.pending.ref.key)
         if w.proc and w.proc.returncode is None:
+            w.killed = True
             with contextlib.suppress(ProcessLookupError):
                 w.proc.kill()
 
@@ -893,6 +931,8 @@ class Runtime:
             op = msg.get("op")
             if op == "need_code":
                 continue
+            if op == "retry":
+                return _result(Outcome.CRASHED, detail=NOT_STARTED)
             if op == "crashed":
                 return _result(
                     Outcome.CRASHED, detail="the runtime worker running this function died"
@@ -1002,6 +1042,7 @@ class Runtime:
         self._suspects = {k for k in self._suspects if not k.startswith(prefix)}
         for key in [k for k in self._strikes if k.startswith(prefix)]:
             del self._strikes[key]
+        self._attribution.forget(prefix)
 
     def is_quarantined(self, ref: FunctionRef) -> bool:
         return ref.key in self._quarantined
@@ -1027,6 +1068,8 @@ class Runtime:
             quarantined=len(self._quarantined),
             ready=self.ready,
             check_crashes=self.validation_crashes,
+            crashes_by_reason=dict(self._crash_reasons),
+            retried=self._retried,
         )
 
     def worker_pids(self) -> list[int]:

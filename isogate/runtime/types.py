@@ -135,3 +135,7 @@ class RuntimeStats:
     queued_tenants: int = 0  #: tenants with invocations waiting (served in turn)
     abandoned_queued: int = 0  #: callers gone before their invocation started (dropped)
     abandoned_running: int = 0  #: callers gone while it ran (stopped at its next safe point)
+    #: worker deaths by cause (runtime/blame.py): signal, oom, killed, exit
+    crashes_by_reason: dict[str, int] = field(default_factory=dict)
+    #: calls run again because their worker died before they started
+    retried: int = 0

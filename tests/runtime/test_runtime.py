@@ -560,3 +560,59 @@ async def test_crash_blames_only_what_ran_alone(make_runtime) -> None:
     await ready()
     assert (await rt.invoke(bomb, get())).outcome is Outcome.QUARANTINED
     assert (await rt.invoke(steady, get())).body == b"steady"
+
+
+async def _wait_ready(rt: Runtime, pids: set[int]) -> None:
+    for _ in range(500):
+        if rt.ready and set(rt.worker_pids()).isdisjoint(pids):
+            return
+        await asyncio.sleep(0.02)
+    raise AssertionError("the runtime did not restart its worker")
+
+
+async def test_a_runtime_fault_under_load_quarantines_no_healthy_function(make_runtime) -> None:
+    # quarantine_crashes=1: under the old rule one strike quarantined a function
+    rt = await make_runtime(
+        workers=1, threads_per_worker=2, quarantine_crashes=1, default_timeout_ms=5000
+    )
+    slow = "export default { fetch() { const t = Date.now(); while (Date.now() - t < 400) {} return new Response('slow') } }"
+    funcs = [
+        fn(slow, name="slow"),
+        fn(HELLO, name="a", tenant="t2"),
+        fn(HELLO, name="b", tenant="t3"),
+    ]
+    for f in funcs:
+        assert (await rt.invoke(f, get())).outcome is Outcome.OK
+    load = [asyncio.create_task(rt.invoke(funcs[i % 3], get())) for i in range(30)]
+    await asyncio.sleep(0.1)
+    pids = set(rt.worker_pids())
+    os.kill(next(iter(pids)), signal.SIGSEGV)  # a native fault of the runtime
+    results = await asyncio.gather(*load)
+    await _wait_ready(rt, pids)
+    crashed = [r for r in results if r.outcome is Outcome.CRASHED]
+    assert all(r.outcome in (Outcome.OK, Outcome.CRASHED) for r in results)
+    assert len(crashed) <= 2  # at most what was running on the 2 executors
+    assert rt.stats().crashes_by_reason["signal"] == 1
+    for f in funcs:  # nobody is quarantined for the runtime's fault
+        assert (await rt.invoke(f, get())).outcome is Outcome.OK
+    assert rt.stats().quarantined == 0
+
+
+async def test_a_function_at_faults_of_two_workers_is_struck(make_runtime) -> None:
+    rt = await make_runtime(
+        workers=1, threads_per_worker=1, quarantine_crashes=1, default_timeout_ms=5000
+    )
+    slow = fn(
+        "export default { fetch() { const t = Date.now(); while (Date.now() - t < 3000) {} return new Response('x') } }",
+        name="suspect",
+    )
+    for round_ in range(2):
+        task = asyncio.create_task(rt.invoke(slow, get()))
+        await asyncio.sleep(0.3)
+        pids = set(rt.worker_pids())
+        os.kill(next(iter(pids)), signal.SIGSEGV)
+        assert (await task).outcome is Outcome.CRASHED
+        await _wait_ready(rt, pids)
+        quarantined = (await rt.invoke(slow, get())).outcome is Outcome.QUARANTINED
+        # once: a bystander; running at a second worker's fault: struck
+        assert quarantined is (round_ == 1)

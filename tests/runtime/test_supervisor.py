@@ -171,3 +171,33 @@ async def test_an_abandoned_call_asking_for_code_frees_its_executor() -> None:
     call.abandoned = True
     rt._on_message(ex.worker, {"op": "need_code", "id": 1})
     assert ex.inflight == 0 and ex.worker.solo is None
+
+
+class DeadProc:
+    """A worker process that died of SIGSEGV."""
+
+    returncode = -11
+    pid = 4242
+
+    async def wait(self) -> int:
+        return self.returncode
+
+
+async def test_a_crash_retries_calls_that_had_not_started() -> None:
+    rt = sup.Runtime(RuntimeSettings(quarantine_crashes=1), worker_home="/nonexistent")
+    rt._closing = True  # no respawn in this unit test
+    w = rt._workers[0]
+    loop = asyncio.get_running_loop()
+    ex = sup._Executor(w, 0)
+    calls = []
+    for i in (1, 2, 3):  # 1 runs on the executor, 2 and 3 are pipelined behind it
+        pending = sup._Pending(REF, InvokeRequest("GET", "http://x/"), loop.create_future(), 0.0)
+        call = sup._Call(i, pending, ex, 0.0, time.monotonic() + 60, loop.create_future())
+        w.calls[i] = call
+        calls.append(call)
+    await rt._on_crash(w, DeadProc())  # type: ignore[arg-type]
+    assert [c.future.result()["op"] for c in calls] == ["crashed", "retry", "retry"]
+    stats = rt.stats()
+    assert stats.crashes_by_reason["signal"] == 1
+    # a runtime fault: the function that was running is not struck (quarantine_crashes=1)
+    assert not rt.is_quarantined(REF)

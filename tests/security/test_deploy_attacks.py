@@ -44,9 +44,9 @@ class Site:
 
     def metric(self, name: str) -> float:
         text = httpx.get(self.gw.url + "/metrics", timeout=10).text
-        m = re.search(rf"^{name} ([0-9.e+]+)$", text, re.MULTILINE)
-        assert m, f"{name} not in /metrics"
-        return float(m[1])
+        found = re.findall(rf"^{name}(?:\{{[^}}]*\}})? ([0-9.e+]+)$", text, re.MULTILINE)
+        assert found, f"{name} not in /metrics"
+        return sum(map(float, found))  # every label set (e.g. crashes by reason)
 
     def worker_pids(self) -> set[int]:
         """PIDs of the gateway's runtime worker processes (children running the worker)."""
