@@ -31,6 +31,8 @@ class Periodic:
         self._failure = failure
         self._quiet = quiet
         self._task: asyncio.Task[None] | None = None
+        self._in_step = False
+        self._stopping = False
 
     @property
     def running(self) -> bool:
@@ -43,19 +45,27 @@ class Periodic:
             self._task = asyncio.create_task(self._run(), name=self._name)
 
     async def stop(self) -> None:
-        """Cancel the task and wait for it; a step in progress is interrupted."""
+        """Stop the task and wait for it. A step in progress is let finish, never
+        cancelled: a write-behind flush cut in the middle lost the counts it had taken
+        (the intermittent loss of key uses across a graceful restart, issue 16)."""
         task, self._task = self._task, None
-        if task is not None:
-            task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
+        if task is None:
+            return
+        self._stopping = True
+        if not self._in_step:
+            task.cancel()  # asleep between steps: nothing is lost
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
 
     async def _run(self) -> None:
-        while True:
+        while not self._stopping:
             await asyncio.sleep(self._interval)
+            self._in_step = True
             try:
                 await self._step()
             except self._quiet:
                 pass
             except Exception:
                 self._log.exception(self._failure)
+            finally:
+                self._in_step = False

@@ -78,3 +78,39 @@ async def test_start_is_idempotent_and_stop_ends_the_task() -> None:
     await asyncio.sleep(0.05)
     assert calls == stopped_at
     await periodic.stop()  # stopping twice is harmless
+
+
+async def test_stop_lets_a_step_in_progress_finish() -> None:
+    # A flush cut in the middle lost the counts it had taken: the graceful-restart loss
+    # of key uses (issue 16). stop() must wait for the step, not cancel it.
+    entered, release = asyncio.Event(), asyncio.Event()
+    finished = []
+
+    async def step() -> None:
+        entered.set()
+        await release.wait()
+        finished.append(True)
+
+    periodic = Periodic(step, 0.001, name="t", log=LOG, failure="flush failed")
+    periodic.start()
+    await entered.wait()
+    stopping = asyncio.create_task(periodic.stop())
+    await asyncio.sleep(0)  # stop() has run up to its wait
+    assert not stopping.done()
+    release.set()
+    await stopping
+    assert finished == [True] and not periodic.running
+
+
+async def test_stop_between_steps_returns_at_once() -> None:
+    calls = 0
+
+    async def step() -> None:
+        nonlocal calls
+        calls += 1
+
+    periodic = Periodic(step, 3600, name="t", log=LOG, failure="flush failed")
+    periodic.start()
+    await asyncio.sleep(0)
+    await periodic.stop()  # asleep for an hour: cancelled, nothing in progress
+    assert calls == 0

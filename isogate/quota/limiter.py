@@ -99,7 +99,7 @@ class InMemoryLimiter:
             self._state[k].dirty = False
         try:
             await self._store.save(dirty)
-        except Exception:
+        except BaseException:  # cancelled too: the counts must be written by someone
             for k in dirty:  # retry on the next round
                 self._state[k].dirty = True
             raise

@@ -348,7 +348,7 @@ class RedisLimiter:
                 if u is not None
             }
             await self._store.save(usage)
-        except Exception:
+        except BaseException:  # cancelled too: the counts must be written by someone
             self._dirty.update(dirty)  # retry on the next round
             raise
 

@@ -303,3 +303,34 @@ async def test_redis_down_fail_open_uses_local_limiter(redis_server_factory) -> 
     assert (await admit_all(lim, "k2", p, 3)) == (2, 1)
     assert fail_open.n == 5  # served by Redis again
     assert lim.redis_ok
+
+
+class StalledUsage(MemoryUsage):
+    """A store whose first save never returns (a flush cancelled in the middle)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.stall = True
+
+    async def save(self, usage: dict[str, Usage]) -> None:
+        if self.stall:
+            await asyncio.Event().wait()
+        await super().save(usage)
+
+
+async def test_a_cancelled_flush_keeps_its_counts_for_the_next(make: MakeLimiter) -> None:
+    # Issue 16: uses counted before a graceful restart were sometimes missing after it
+    # (a flush cancelled mid-save had already marked its counts written).
+    store = StalledUsage()
+    lim = make(store)
+    p = policy(uses=5)
+    await lim.acquire("k", p)
+    await lim.acquire("k", p)
+    flush = asyncio.create_task(lim.flush())
+    await asyncio.sleep(0.05)  # the save is stalled
+    flush.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await flush
+    store.stall = False
+    await lim.close()
+    assert store.data["k"].uses == 2
