@@ -71,6 +71,22 @@ class RuntimeSettings(BaseModel):
         30.0, gt=0, description="idle time after which extra copies of a function are evicted"
     )
     quarantine_crashes: int = Field(3, ge=1, description="crashes that quarantine a function")
+    core_dump_dir: str | None = Field(
+        None,
+        description=(
+            "write a core file of a runtime worker that dies by a signal into this "
+            "directory (RLIMIT_CORE raised, the worker's working directory; the kernel's "
+            "core_pattern decides the name). Unset: no core files. docs/operations.md"
+        ),
+    )
+    debug_gc_every: int = Field(
+        0,
+        ge=0,
+        description=(
+            "soak/stress runs only: force a full V8 garbage collection after every N calls "
+            "of an executor (exposes gc() to the functions; never in production). 0: off"
+        ),
+    )
     quarantine_window_seconds: float = Field(600.0, gt=0)
     validation_processes: int = Field(
         2,

@@ -73,6 +73,7 @@ class Executor:
         budget_bytes: int,
         max_response_body: int,
         functions_per_isolate: int,
+        gc_every: int = 0,
     ) -> None:
         self.index = index
         self._inbox = inbox
@@ -84,6 +85,10 @@ class Executor:
         self._budget = budget_bytes
         self._max_response_body = max_response_body
         self._per_isolate = functions_per_isolate
+        #: runtime.debug_gc_every (stress runs): a full GC after every N calls, so that
+        #: contexts dropped while their isolate lives are collected at once
+        self._gc_every = gc_every
+        self._calls = 0
         self._blanks: deque[Sandbox] = deque()
         self._hosts: dict[str, Host] = {}  # tenant -> its isolate that still has room
         self._spare_wanted: deque[Host] = deque()
@@ -333,6 +338,25 @@ class Executor:
             result = replace(result, error=replace(result.error, stack=stack))
         run_ms = (time.perf_counter() - t0) * 1000
         self._reply(msg, result, cold=cold, load_ms=load_ms, run_ms=run_ms, evicted=evicted)
+        self._calls += 1
+        if self._gc_every and self._calls % self._gc_every == 0 and key in self._warm:
+            self._collect(self._warm[key].sandbox)
+
+    def _collect(self, sandbox: Sandbox) -> None:
+        """A full V8 GC of ``sandbox``'s isolate (stress runs; needs --expose-gc)."""
+        sandbox.enter()
+        try:
+            # under the watchdog: a tenant may have replaced gc with anything
+            ticket = self._watchdog.arm(sandbox.isolate, 1.0)
+            try:
+                sandbox.eval_str("typeof gc === 'function' && gc(), ''")
+            except Exception:  # terminated or thrown: a stress aid, not a duty
+                pass
+            finally:
+                if self._watchdog.disarm(ticket):
+                    sandbox.burn_termination()
+        finally:
+            sandbox.leave()
 
     def _load(
         self, key: str, source: str, fn: dict[str, Any], timeout_s: float

@@ -22,12 +22,31 @@ from typing import Any
 THREAD_STACK = 16 << 20  # bytes; V8's own stack limit (~1 MB) stays well inside it
 
 
-def _set_flags(heap_limit_mb: int) -> None:
+def _set_flags(heap_limit_mb: int, expose_gc: bool = False) -> None:
     import _STPyV8
 
+    flags = [f"--max-old-space-size={heap_limit_mb}", "--stack-size=984"]
+    if expose_gc:  # runtime.debug_gc_every: stress runs only
+        flags.append("--expose-gc")
     # One flag per call: an unknown flag silently voids the ones after it.
-    for flag in (f"--max-old-space-size={heap_limit_mb}", "--stack-size=984"):
+    for flag in flags:
         _STPyV8.JSEngine.setFlags(flag)
+
+
+def _enable_core_dumps(directory: str | None) -> None:
+    """Let a native crash leave a core file in ``directory`` (runtime.core_dump_dir).
+
+    The kernel writes ``core_pattern`` relative to the crashing process's working
+    directory; an absolute or piped pattern (systemd-coredump) is the system's choice.
+    """
+    if not directory:
+        return
+    import resource
+
+    os.makedirs(directory, exist_ok=True)
+    _, hard = resource.getrlimit(resource.RLIMIT_CORE)
+    resource.setrlimit(resource.RLIMIT_CORE, (hard, hard))
+    os.chdir(directory)
 
 
 def _prepare_icu() -> None:
@@ -120,7 +139,8 @@ def main(argv: list[str] | None = None) -> int:
     os.dup2(2, 1)
 
     _prepare_icu()
-    _set_flags(config["heap_limit_mb"])
+    _set_flags(config["heap_limit_mb"], expose_gc=bool(config.get("debug_gc_every")))
+    _enable_core_dumps(config.get("core_dump_dir"))
     threading.stack_size(THREAD_STACK)
 
     from .executor import Executor, prepared_cache, source_cache
@@ -159,6 +179,7 @@ def main(argv: list[str] | None = None) -> int:
             budget_bytes=budget,
             max_response_body=config["max_response_body"],
             functions_per_isolate=config["functions_per_isolate"],
+            gc_every=config.get("debug_gc_every") or 0,
         )
         for i, (request_fd, result_fd) in enumerate(pairs)
     ]
