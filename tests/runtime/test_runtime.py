@@ -6,6 +6,9 @@ import asyncio
 import json
 import os
 import signal
+from pathlib import Path
+
+import pytest
 
 from isogate.runtime import InvokeRequest, Outcome, Runtime
 from isogate.runtime.executor import CONTEXT_COST
@@ -616,3 +619,16 @@ async def test_a_function_at_faults_of_two_workers_is_struck(make_runtime) -> No
         quarantined = (await rt.invoke(slow, get())).outcome is Outcome.QUARANTINED
         # once: a bystander; running at a second worker's fault: struck
         assert quarantined is (round_ == 1)
+
+
+async def test_core_dump_dir_keeps_a_native_crash(make_runtime, tmp_path) -> None:
+    pattern = Path("/proc/sys/kernel/core_pattern").read_text().strip()
+    if pattern.startswith("|") or "/" in pattern:
+        pytest.skip(f"this kernel sends core files elsewhere (core_pattern {pattern!r})")
+    cores = tmp_path / "cores"
+    rt = await make_runtime(workers=1, threads_per_worker=1, core_dump_dir=str(cores))
+    pids = set(rt.worker_pids())
+    os.kill(next(iter(pids)), signal.SIGSEGV)
+    await _wait_ready(rt, pids)
+    assert [p.name for p in cores.iterdir() if p.name.startswith("core")], "no core file"
+    assert (await rt.invoke(fn(HELLO), get())).outcome is Outcome.OK
