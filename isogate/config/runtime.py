@@ -88,6 +88,14 @@ class RuntimeSettings(BaseModel):
         ),
     )
     quarantine_window_seconds: float = Field(600.0, gt=0)
+    tenant_crash_budget: int = Field(
+        6,
+        ge=1,
+        description=(
+            "strikes (crashes a tenant's code caused) within quarantine_window_seconds after "
+            "which all of that tenant's calls and deploys are refused until the window passes"
+        ),
+    )
     validation_processes: int = Field(
         2,
         ge=1,

@@ -107,6 +107,16 @@ async def deploy(request: Request) -> Response:
             "Invalid function",
             f"timeout_ms must be at most {limits.max_timeout_ms}",
         )
+    blocked = svc.runtime.tenant_blocked(tenant)
+    if blocked:
+        raise Problem(
+            429,
+            "crash-budget-spent",
+            "Crash budget spent",
+            "this tenant's functions crashed the runtime too often; deploys and calls are "
+            f"refused for {int(blocked) + 1} s",
+            headers={"Retry-After": str(int(blocked) + 1)},
+        )
     svc.deploy_checks.count(tenant, svc.settings.max_deploys_per_minute)
     check = await _check_code(request, tenant, spec)
     if not check.ok:
@@ -204,6 +214,7 @@ async def delete_function(request: Request) -> Response:
     name = _name(request)
     svc = services(request)
     await svc.functions.delete(tenant, name)
+    svc.runtime.unquarantine(name)  # its warm contexts go now, on every executor
     svc.invocations.forget(name)  # queued records must not outlive the incarnation
     svc.metrics.forget(name)  # nor its series on /metrics
     svc.resolver.invalidate(name)

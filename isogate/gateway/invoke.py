@@ -218,14 +218,14 @@ async def _unless_client_leaves(
 
 # FunctionRefs by version: building one (env sorted into a tuple) on every call is
 # measurable on the warm path; versions are immutable, so a cached one never goes stale.
-_REFS: dict[tuple[str, str, int, str, float], FunctionRef] = {}
+_REFS: dict[tuple[str, str, int, str, float, float], FunctionRef] = {}
 
 
 def _function_ref(fn: Function) -> FunctionRef:
     ver = fn.current
     # created_at too: a deleted name deployed again starts over at version 1, maybe with
     # the same code but other env or limits (or by another tenant)
-    ident = (fn.name, fn.tenant, ver.version, ver.sha256, ver.created_at)
+    ident = (fn.name, fn.tenant, ver.version, ver.sha256, ver.created_at, fn.created_at)
     ref = _REFS.get(ident)
     if ref is None:
         if len(_REFS) > 10_000:
@@ -237,6 +237,7 @@ def _function_ref(fn: Function) -> FunctionRef:
             sha256=ver.sha256,
             env=tuple(sorted(ver.env.items())),
             timeout_ms=ver.timeout_ms,
+            incarnation=fn.created_at,
         )
     return ref
 

@@ -39,7 +39,8 @@ def outcome_problem(result: InvokeResult, retry_after: int) -> Problem | None:
             503,
             "quarantined",
             "Function quarantined",
-            "the function crashed its runtime repeatedly; redeploy it",
+            # the runtime says which: this version, this code, or the tenant's budget
+            result.detail or "the function crashed its runtime repeatedly; redeploy it",
             retry,
         )
     if o is Outcome.CODE_UNAVAILABLE:

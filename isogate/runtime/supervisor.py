@@ -205,6 +205,13 @@ class Runtime:
         self._ids = itertools.count(1)
         self._strikes: dict[str, deque[float]] = {}
         self._quarantined: set[str] = set()
+        #: (tenant, sha256) of code that was quarantined -> until when (monotonic): a
+        #: redeploy of the same code does not lift it before the window ends
+        self._bad_code: dict[tuple[str, str], float] = {}
+        #: strikes of each tenant's functions, and tenants whose crash budget is spent
+        #: (-> until when, monotonic): a tenant cannot escape quarantine by redeploying
+        self._tenant_strikes: dict[str, deque[float]] = {}
+        self._tenant_blocked: dict[str, float] = {}
         self._suspects: set[str] = set()  # in flight during an ambiguous crash
         self._cold_starts = 0
         self._terminations = 0
@@ -497,8 +504,9 @@ class Runtime:
             len(w.calls) - len(running),
         )
         verdict = self._attribution.judge(reason, started, proc.pid, now)
+        refs = {call.pending.ref.key: call.pending.ref for call in running.values()}
         for key in verdict.strike:
-            self._strike(key, now)
+            self._strike(refs[key], now)
         self._suspects.update(verdict.suspects)
         w.solo = None
         calls, w.calls = w.calls, {}
@@ -524,15 +532,55 @@ class Runtime:
                 log.error("restarting runtime worker %d failed: %s", w.slot, exc)
                 await asyncio.sleep(min(0.1 * 2**attempt, 5))
 
-    def _strike(self, key: str, now: float) -> None:
+    def _strike(self, ref: FunctionRef, now: float) -> None:
+        key = ref.key
+        window = self.settings.quarantine_window_seconds
         self._suspects.discard(key)
         strikes = self._strikes.setdefault(key, deque())
         strikes.append(now)
-        while strikes and now - strikes[0] > self.settings.quarantine_window_seconds:
+        while strikes and now - strikes[0] > window:
             strikes.popleft()
         if len(strikes) >= self.settings.quarantine_crashes:
             self._quarantined.add(key)
+            self._bad_code[(ref.tenant, ref.sha256)] = now + window
             log.error("function %s quarantined after %d crashes", key, len(strikes))
+        spent = self._tenant_strikes.setdefault(ref.tenant, deque())
+        spent.append(now)
+        while spent and now - spent[0] > window:
+            spent.popleft()
+        if len(spent) >= self.settings.tenant_crash_budget:
+            self._tenant_blocked[ref.tenant] = now + window
+            log.error(
+                "tenant %s spent its crash budget (%d crashes); blocked for %.0f s",
+                ref.tenant,
+                len(spent),
+                window,
+            )
+
+    def tenant_blocked(self, tenant: str) -> float:
+        """Seconds until ``tenant`` may call and deploy again (0: not blocked)."""
+        until = self._tenant_blocked.get(tenant)
+        if until is None:
+            return 0.0
+        left = until - time.monotonic()
+        if left <= 0:
+            del self._tenant_blocked[tenant]
+            return 0.0
+        return left
+
+    def _refused(self, ref: FunctionRef) -> str | None:
+        """Why ``ref`` may not run (quarantine of its version, its code, its tenant)."""
+        if ref.key in self._quarantined:
+            return "this function version crashed the runtime repeatedly; redeploy it"
+        if self._bad_code:
+            until = self._bad_code.get((ref.tenant, ref.sha256))
+            if until is not None:
+                if until > time.monotonic():
+                    return "this code crashed the runtime repeatedly; deploy a fix"
+                del self._bad_code[(ref.tenant, ref.sha256)]
+        if self._tenant_blocked and self.tenant_blocked(ref.tenant):
+            return "this tenant's functions crashed the runtime too often; retry later"
+        return None
 
     # -- routing -----------------------------------------------------------------------
 
@@ -722,11 +770,9 @@ class Runtime:
 
     async def _invoke_once(self, ref: FunctionRef, request: InvokeRequest) -> InvokeResult:
         t0 = time.monotonic()
-        if ref.key in self._quarantined:
-            return _result(
-                Outcome.QUARANTINED,
-                detail="this function version crashed the runtime repeatedly; redeploy it",
-            )
+        refused = self._refused(ref)
+        if refused is not None:
+            return _result(Outcome.QUARANTINED, detail=refused)
         if len(request.body) > self.settings.max_request_body:
             return _result(
                 Outcome.TOO_LARGE,
@@ -1036,8 +1082,18 @@ class Runtime:
         return self._validators.crashes if self._validators else 0
 
     def unquarantine(self, name: str) -> None:
-        """Lift quarantine from every version of ``name`` (call on redeploy)."""
+        """``name`` was redeployed, rolled back or deleted: lift the quarantine of its
+        versions (not of its code, nor its tenant's spent crash budget) and evict its
+        warm contexts from every executor, so that no later incarnation of the name, of
+        this tenant or another, can meet them."""
         prefix = f"{name}@"
+        for ex in self._executors():
+            for key in [k for k in ex.warm if k.startswith(prefix)]:
+                ex.warm.pop(key, None)
+                with contextlib.suppress(Exception):
+                    ex.worker.send({"op": "evict", "ex": ex.index, "key": key})
+        for w in self._workers:
+            w.sent_code = {k for k in w.sent_code if not k.startswith(prefix)}
         self._quarantined = {k for k in self._quarantined if not k.startswith(prefix)}
         self._suspects = {k for k in self._suspects if not k.startswith(prefix)}
         for key in [k for k in self._strikes if k.startswith(prefix)]:
@@ -1045,7 +1101,7 @@ class Runtime:
         self._attribution.forget(prefix)
 
     def is_quarantined(self, ref: FunctionRef) -> bool:
-        return ref.key in self._quarantined
+        return self._refused(ref) is not None
 
     def stats(self) -> RuntimeStats:
         """A snapshot for metrics."""

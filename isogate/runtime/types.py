@@ -6,6 +6,7 @@ these from its own objects and maps :class:`Outcome` to status codes in one plac
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass, field
 from enum import StrEnum
 
@@ -40,13 +41,23 @@ class FunctionRef:
     sha256: str
     env: tuple[tuple[str, str], ...] = ()
     timeout_ms: int | None = None
+    #: when this incarnation of the name was created: a name deleted and deployed again
+    #: (by its owner or by another tenant) starts over at version 1, maybe with the same
+    #: code, and must never meet the previous incarnation's warm context
+    incarnation: float = 0.0
     source: str | None = field(default=None, compare=False, repr=False)
     #: identity of this version inside the runtime (warm sets, quarantine); computed once
-    #: because routing looks it up several times per invocation
+    #: because routing looks it up several times per invocation. It names the tenant,
+    #: the incarnation and what the context was built from (code, env, limits): two refs
+    #: with the same key may share a warm context.
     key: str = field(init=False, compare=False, repr=False)
 
     def __post_init__(self) -> None:
-        object.__setattr__(self, "key", f"{self.name}@{self.version}:{self.sha256[:16]}")
+        ident = hashlib.sha256(
+            repr((self.tenant, self.incarnation, self.env, self.timeout_ms)).encode()
+        ).hexdigest()[:16]
+        key = f"{self.name}@{self.version}:{self.sha256[:16]}:{ident}"
+        object.__setattr__(self, "key", key)
 
 
 @dataclass(frozen=True, slots=True)

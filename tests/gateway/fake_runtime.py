@@ -104,3 +104,6 @@ class FakeRuntime:
 
     def unquarantine(self, name: str) -> None:
         self.unquarantined.append(name)
+
+    def tenant_blocked(self, tenant: str) -> float:
+        return 0.0

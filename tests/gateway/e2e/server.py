@@ -77,6 +77,18 @@ class GatewayProcess:
         self.stop()
         raise RuntimeError(f"gateway not ready in {timeout}s:\n{self.log.read_text()[-4000:]}")
 
+    def wait_ready(self, timeout: float = 30.0) -> None:
+        """Wait until ``/readyz`` answers 200 again (e.g. a runtime worker restarted)."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            try:
+                if httpx.get(self.url + "/readyz", timeout=2).status_code == 200:
+                    return
+            except httpx.HTTPError:
+                pass
+            time.sleep(0.05)
+        raise RuntimeError(f"gateway not ready again in {timeout}s")
+
     def stop(self, timeout: float = 30.0) -> int | None:
         if self.proc is None:
             return None
