@@ -17,8 +17,10 @@ import pytest
 from tests.gateway.e2e.conftest import Tenant
 from tests.gateway.e2e.server import GatewayProcess
 
+# Long enough to be still running when the bomb's heap runs out, even on a loaded
+# machine (with 1.5 s, a slow out-of-memory let it finish first now and then).
 STEADY = (
-    "export default { fetch() { const end = Date.now() + 1500; let n = 0;"
+    "export default { fetch() { const end = Date.now() + 6000; let n = 0;"
     " while (Date.now() < end) n++; return new Response('steady') } };"
 )
 BOMB = (
@@ -35,13 +37,15 @@ def test_memory_bomb_does_not_quarantine_a_bystander(tmp_path: Path) -> None:
             "ISOGATE_RUNTIME__WORKERS": "1",
             "ISOGATE_RUNTIME__THREADS_PER_WORKER": "2",
             "ISOGATE_RUNTIME__QUARANTINE_CRASHES": "2",
+            # the bomb waits behind a suspect's solo run (6 s) in the second round
+            "ISOGATE_RUNTIME__QUEUE_TIMEOUT_MS": "30000",
         },
     )
     gw.start()
     try:
         victim = Tenant(gw.url, "victim")
         attacker = Tenant(gw.url, "attacker")
-        assert victim.deploy("steady", STEADY, public=True, timeout_ms=5000).status_code == 201
+        assert victim.deploy("steady", STEADY, public=True, timeout_ms=10000).status_code == 201
         assert attacker.deploy("bomb", BOMB, public=True, timeout_ms=5000).status_code == 201
         assert victim.http.get("/fn/steady").status_code == 200
         for round_ in range(2):

@@ -29,10 +29,12 @@ class RestartingRuntime(FakeRuntime):
 
     restarting = False
 
-    async def validate(self, source: str) -> ValidationResult:
+    async def validate(
+        self, source: str, env: tuple[tuple[str, str], ...] = (), timeout_ms: int | None = None
+    ) -> ValidationResult:
         if self.restarting:
             raise RuntimeStartError("no runtime worker is running")
-        return await super().validate(source)
+        return await super().validate(source, env, timeout_ms)
 
     async def invoke(self, ref: FunctionRef, request: InvokeRequest) -> InvokeResult:
         if self.restarting:
