@@ -625,7 +625,11 @@ def build_parser() -> argparse.ArgumentParser:
 def _run(argv: list[str] | None) -> int:
     from isogate.config import SettingsError
 
-    args = build_parser().parse_args(argv)
+    try:
+        args = build_parser().parse_args(argv)
+    except SystemExit:  # --help or a usage error: flush here so a closed pipe is seen
+        sys.stdout.flush()
+        raise
     try:
         code = int(args.func(args) or 0)
     except SettingsError as exc:

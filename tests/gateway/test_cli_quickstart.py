@@ -68,7 +68,7 @@ def run_block(cmds: list[str], cwd: Path, env: dict[str, str]) -> list[Ran]:
     for i, cmd in enumerate(cmds):
         script.append(f"echo '@@{i}'; echo '@@{i}' >&2")
         script.append(cmd)
-        script.append(f"echo \"@@rc {i} $?\"")
+        script.append(f'echo "@@rc {i} $?"')
     r = subprocess.run(
         ["bash", "-c", "\n".join(script)],
         cwd=cwd,
