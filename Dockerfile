@@ -34,7 +34,8 @@ RUN --mount=type=bind,from=builder,source=/wheels,target=/wheels \
     pip install --no-index --find-links=/wheels /wheels/*.whl
 # As root, so that stpyv8's import writes its ICU data to /usr/share/stpyv8: with the data
 # there Intl works; a copy under ~/.local/share/stpyv8 makes Intl abort the process
-# (DESIGN.md; isogate/runtime/worker.py _prepare_icu; the runtime self-tests it at start).
+# (DESIGN.md). Workers also work without it (isogate/runtime/icu.py starts V8 with the
+# wheel's data); the runtime self-tests Intl at start.
 RUN python -c "import STPyV8" \
     && test -f /usr/share/stpyv8/icudtl.dat \
     && rm -rf /root/.local/share/stpyv8

@@ -8,6 +8,7 @@ raises :class:`SettingsError` whose message names each bad key.
 
 from __future__ import annotations
 
+import difflib
 import os
 from contextvars import ContextVar
 from pathlib import Path
@@ -25,6 +26,24 @@ from isogate.config.runtime import RuntimeSettings
 
 ENV_PREFIX = "ISOGATE_"
 CONFIG_ENV = "ISOGATE_CONFIG"
+
+# ISOGATE_* variables that are not settings, read by other parts on purpose: a typo
+# check must not refuse them. Keep in step with their readers (named per entry).
+NON_SETTING_ENV = frozenset(
+    {
+        CONFIG_ENV,  # the TOML file (load_settings)
+        "ISOGATE_URL",  # the CLI client (gateway/cli.py, client.py)
+        "ISOGATE_TOKEN",
+        "ISOGATE_API_KEY",
+        "ISOGATE_PASSWORD",
+        "ISOGATE_TEST_REQUIRE_REDIS",  # the test suite (scripts/test.sh, tests/fixtures)
+        "ISOGATE_TEST_REDIS_URL",
+        "ISOGATE_TEST_REPLICA_BACKEND",
+        "ISOGATE_CONFORMANCE_BACKEND",  # tests/conformance
+        "ISOGATE_CONFORMANCE_HEADER_CASE",
+        "ISOGATE_FAULTS_REPORT",  # tests/faults
+    }
+)
 
 _toml_path: ContextVar[Path | None] = ContextVar("isogate_toml_path", default=None)
 
@@ -312,6 +331,41 @@ def _format_error(exc: ValidationError) -> str:
     return "\n".join(lines)
 
 
+def setting_env_names() -> dict[str, str]:
+    """Every env var that sets something, mapped to its setting (``runtime.workers``)."""
+    names: dict[str, str] = {}
+
+    def walk(model: type[BaseModel], prefix: tuple[str, ...]) -> None:
+        for field, info in model.model_fields.items():
+            loc = (*prefix, field)
+            names[_env_name(loc)] = ".".join(loc)
+            sub = info.annotation
+            if isinstance(sub, type) and issubclass(sub, BaseModel):
+                walk(sub, loc)
+
+    walk(Settings, ())
+    return names
+
+
+def unknown_env(environ: dict[str, str] | os._Environ[str] | None = None) -> list[str]:
+    """One message per ``ISOGATE_*`` variable that is no setting, with the likely one.
+
+    pydantic-settings ignores them, so ``ISOGATE_PROT=9000`` would silently leave the
+    port at 8000 while the same typo in the TOML file is refused.
+    """
+    env = os.environ if environ is None else environ
+    known = setting_env_names()
+    problems = []
+    for name in sorted(env):
+        upper = name.upper()
+        if not upper.startswith(ENV_PREFIX) or upper in known or upper in NON_SETTING_ENV:
+            continue
+        close = difflib.get_close_matches(upper, list(known), n=1, cutoff=0.75)
+        hint = f"; did you mean {close[0]} ({known[close[0]]})?" if close else ""
+        problems.append(f"{name} is not a setting{hint}")
+    return problems
+
+
 def load_settings(config: str | Path | None = None, **overrides: Any) -> Settings:
     """Build and validate the settings once; raise :class:`SettingsError` naming bad keys.
 
@@ -325,6 +379,9 @@ def load_settings(config: str | Path | None = None, **overrides: Any) -> Setting
         toml = Path(path)
         if not toml.is_file():
             raise SettingsError(f"invalid settings:\n  config ({CONFIG_ENV}): no file at {toml}")
+    unknown = unknown_env()
+    if unknown:
+        raise SettingsError("invalid settings: " + "; ".join(unknown))
     token = _toml_path.set(toml)
     try:
         clean = {k: v for k, v in overrides.items() if v is not None}

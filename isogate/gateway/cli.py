@@ -1,7 +1,11 @@
 """The ``isogate`` command: run the server, migrate, and talk to a running gateway.
 
+Built on argparse (standard library): no extra dependency in the image, usage errors
+exit 2 as our exit codes say, and a new command is one ``_command(...)`` call in
+:func:`build_parser`. Every failure ends as one line on stderr, never a traceback.
+
 Exit codes: 0 success, 1 API error (the problem's title and detail are printed),
-2 usage or settings error, 3 gateway unreachable.
+2 usage, input or settings error, 3 gateway unreachable, 130 interrupted (Ctrl-C).
 """
 
 from __future__ import annotations
@@ -11,11 +15,21 @@ import asyncio
 import getpass
 import json
 import os
+import signal
 import sys
 from pathlib import Path
 from typing import Any
 
-from isogate.gateway.client import DEFAULT_URL, Client, ClientError, load_token, save_token
+from isogate.gateway.client import (
+    DEFAULT_URL,
+    EXIT_INTERRUPTED,
+    EXIT_USAGE,
+    Client,
+    ClientError,
+    check_url,
+    load_token,
+    save_token,
+)
 
 
 def _print(args: argparse.Namespace, data: Any, text: str | None = None) -> None:
@@ -49,12 +63,20 @@ def _settings(args: argparse.Namespace) -> Any:
 
 
 def cmd_serve(args: argparse.Namespace) -> int:
-    from isogate.gateway.server import serve
+    from isogate.gateway.server import StartupError, serve
 
     settings = _settings(args)
-    print(f"isogate serving on http://{settings.host}:{settings.port} (data: {settings.data_dir})")
-    asyncio.run(serve(settings))
-    return 0
+
+    def bound(url: str) -> None:
+        print(f"isogate listening on {url} (data: {settings.data_dir})", flush=True)
+
+    try:
+        stopped_by = asyncio.run(serve(settings, on_bound=bound))
+    except StartupError as exc:
+        print(f"isogate serve: {exc}", file=sys.stderr)
+        return 1
+    # Ctrl-C ends with the shell's convention for SIGINT; SIGTERM is a normal stop.
+    return EXIT_INTERRUPTED if stopped_by == signal.SIGINT else 0
 
 
 def cmd_migrate(args: argparse.Namespace) -> int:
@@ -82,7 +104,8 @@ def cmd_migrate(args: argparse.Namespace) -> int:
 
 
 def _client(args: argparse.Namespace) -> Client:
-    return Client(args.url, load_token(args.url))
+    url = check_url(args.url)
+    return Client(url, load_token(url))
 
 
 def cmd_tenant_create(args: argparse.Namespace) -> int:
@@ -111,7 +134,7 @@ def _env_pairs(pairs: list[str]) -> dict[str, str]:
     for p in pairs:
         k, sep, v = p.partition("=")
         if not sep:
-            raise ClientError(f"--env {p!r}: expected KEY=VALUE", exit_code=2)
+            raise ClientError(f"--env {p!r}: expected KEY=VALUE", EXIT_USAGE)
         env[k] = v
     return env
 
@@ -121,7 +144,7 @@ def cmd_deploy(args: argparse.Namespace) -> int:
     try:
         code = Path(args.file).read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as exc:
-        raise ClientError(f"cannot read {args.file}: {exc}", exit_code=2) from None
+        raise ClientError(f"cannot read {args.file}: {_reason(exc)}", EXIT_USAGE) from None
     body: dict[str, Any] = {
         "code": code,
         "env": _env_pairs(args.env),
@@ -135,6 +158,25 @@ def cmd_deploy(args: argparse.Namespace) -> int:
     return 0
 
 
+def _reason(exc: OSError | UnicodeDecodeError) -> str:
+    if isinstance(exc, OSError):
+        return (exc.strerror or str(exc)).lower()
+    return "not UTF-8 text"
+
+
+def _body(value: str) -> bytes:
+    """``-d``'s value: the text itself, ``@FILE`` for a file's bytes, ``@-`` for stdin."""
+    if not value.startswith("@"):
+        return value.encode()
+    name = value[1:]
+    if name == "-":
+        return sys.stdin.buffer.read()
+    try:
+        return Path(name).read_bytes()
+    except OSError as exc:
+        raise ClientError(f"cannot read {name}: {_reason(exc)}", EXIT_USAGE) from None
+
+
 def cmd_invoke(args: argparse.Namespace) -> int:
     c = _client(args)
     headers: dict[str, str] = {}
@@ -144,12 +186,11 @@ def cmd_invoke(args: argparse.Namespace) -> int:
     for h in args.header:
         k, sep, v = h.partition(":")
         if not sep:
-            raise ClientError(f"--header {h!r}: expected 'Name: value'", exit_code=2)
+            raise ClientError(f"--header {h!r}: expected 'Name: value'", EXIT_USAGE)
         headers[k.strip()] = v.strip()
     data: bytes | None = None
     if args.data is not None:
-        at_file = args.data.startswith("@")
-        data = Path(args.data[1:]).read_bytes() if at_file else args.data.encode()
+        data = _body(args.data)
     method = args.method or ("POST" if data is not None else "GET")
     path = f"/fn/{args.name}" + ("/" + args.path.lstrip("/") if args.path else "")
     resp = c.raw(method, path, headers=headers, content=data)
@@ -210,7 +251,9 @@ def _parse_rate(value: str) -> dict[str, int]:
         seconds = units[per] if per in units else int(per or 1)
         return {"requests": int(n), "per_seconds": seconds}
     except ValueError:
-        raise ClientError(f"--rate {value!r}: expected N/SECONDS or N/s|m|h|d", 2) from None
+        raise ClientError(
+            f"--rate {value!r}: expected N/SECONDS or N/s|m|h|d", EXIT_USAGE
+        ) from None
 
 
 def _key_line(k: dict) -> str:
@@ -234,7 +277,7 @@ def cmd_keys(args: argparse.Namespace) -> int:
             try:
                 body["quota"] = {"invocations": int(n), "period": period or "day"}
             except ValueError:
-                raise ClientError("--quota: expected N/day or N/month", 2) from None
+                raise ClientError("--quota: expected N/day or N/month", EXIT_USAGE) from None
         if args.uses:
             body["uses"] = args.uses
         data = c.call("POST", "/v1/keys", json=body)
@@ -272,127 +315,352 @@ def cmd_logs(args: argparse.Namespace) -> int:
 
 # ---------------------------------------------------------------- parser
 
+EPILOG = """\
+exit codes:
+  0    success
+  1    the gateway answered with an error (its title and detail are printed)
+  2    usage, input or settings error
+  3    the gateway cannot be reached
+  130  interrupted (Ctrl-C)
 
-def build_parser() -> argparse.ArgumentParser:
-    """The argument parser of ``isogate``."""
-    common = argparse.ArgumentParser(add_help=False)
-    common.add_argument(
-        "--url",
-        default=os.environ.get("ISOGATE_URL", DEFAULT_URL),
-        help="gateway URL (env ISOGATE_URL)",
+environment:
+  ISOGATE_URL        gateway URL of the client commands (default http://127.0.0.1:8000)
+  ISOGATE_TOKEN      login token (instead of the one 'isogate login' stores)
+  ISOGATE_API_KEY    API key of 'isogate invoke'
+  ISOGATE_PASSWORD   password of 'tenant create' and 'login'
+  ISOGATE_<SETTING>  settings of 'serve' and 'migrate' (README, "Settings")
+
+'isogate COMMAND --help' describes a command and its options."""
+
+
+class _Formatter(argparse.RawDescriptionHelpFormatter):
+    """Descriptions and epilogs keep their line breaks; option help is wrapped."""
+
+    def __init__(self, prog: str) -> None:
+        super().__init__(prog, max_help_position=30)
+
+
+def _command(
+    sub: Any,
+    name: str,
+    summary: str,
+    description: str | None = None,
+    *,
+    parents: tuple[argparse.ArgumentParser, ...] = (),
+    func: Any = None,
+) -> argparse.ArgumentParser:
+    """Add one command: ``summary`` shows in its group's list, ``description`` in its --help."""
+    p = sub.add_parser(
+        name,
+        help=summary,
+        description=description or summary[0].upper() + summary[1:] + ".",
+        parents=list(parents),
+        formatter_class=_Formatter,
     )
-    common.add_argument("--json", action="store_true", help="print JSON")
-    server = argparse.ArgumentParser(add_help=False)
-    server.add_argument("--config", help="TOML settings file (env ISOGATE_CONFIG)")
-    server.add_argument("--data-dir", type=Path, help="state folder (env ISOGATE_DATA_DIR)")
-    server.add_argument("--json", action="store_true", help="print JSON")
-
-    p = argparse.ArgumentParser(prog="isogate", description=__doc__.split("\n")[0])
-    sub = p.add_subparsers(dest="command", required=True)
-
-    s = sub.add_parser("serve", parents=[server], help="run the gateway (Hypercorn)")
-    s.add_argument("--host", help="bind address (env ISOGATE_HOST)")
-    s.add_argument("--port", type=int, help="TCP port (env ISOGATE_PORT)")
-    s.set_defaults(func=cmd_serve)
-    s = sub.add_parser("migrate", parents=[server], help="apply database migrations")
-    s.set_defaults(func=cmd_migrate)
-
-    t = sub.add_parser("tenant", help="tenants").add_subparsers(dest="action", required=True)
-    s = t.add_parser("create", parents=[common], help="register a tenant")
-    s.add_argument("name")
-    s.add_argument("--password", help="or env ISOGATE_PASSWORD, stdin, prompt")
-    s.add_argument("--admin-token", help="or env ISOGATE_ADMIN_TOKEN")
-    s.set_defaults(func=cmd_tenant_create)
-
-    s = sub.add_parser("login", parents=[common], help="log in and store the token")
-    s.add_argument("name")
-    s.add_argument("--password", help="or env ISOGATE_PASSWORD, stdin, prompt")
-    s.set_defaults(func=cmd_login)
-
-    s = sub.add_parser("deploy", parents=[common], help="deploy a new version of a function")
-    s.add_argument("name")
-    s.add_argument("file")
-    s.add_argument("--env", action="append", default=[], metavar="K=V")
-    s.add_argument("--public", action="store_true", help="callable without an API key")
-    s.add_argument("--route", action="append", default=[], metavar="PATTERN")
-    s.add_argument("--timeout-ms", type=int)
-    s.set_defaults(func=cmd_deploy)
-
-    s = sub.add_parser("invoke", parents=[common], help="call a function")
-    s.add_argument("name")
-    s.add_argument("--data", "-d", help="request body, or @FILE")
-    s.add_argument("--key", "-k", help="API key (env ISOGATE_API_KEY)")
-    s.add_argument("--method", "-X")
-    s.add_argument("--path", help="sub-path after /fn/NAME")
-    s.add_argument("--header", "-H", action="append", default=[])
-    s.set_defaults(func=cmd_invoke)
-
-    f = sub.add_parser("functions", help="manage functions").add_subparsers(
-        dest="action", required=True
-    )
-    f.add_parser("list", parents=[common]).set_defaults(func=cmd_functions)
-    for action in ("show", "delete"):
-        s = f.add_parser(action, parents=[common])
-        s.add_argument("name")
-        s.set_defaults(func=cmd_functions)
-    s = f.add_parser("rollback", parents=[common])
-    s.add_argument("name")
-    s.add_argument("version", type=int)
-    s.set_defaults(func=cmd_functions)
-    s = f.add_parser("code", parents=[common])
-    s.add_argument("name")
-    s.add_argument("--version", type=int)
-    s.set_defaults(func=cmd_functions)
-
-    k = sub.add_parser("keys", help="manage API keys").add_subparsers(dest="action", required=True)
-    s = k.add_parser("create", parents=[common])
-    s.add_argument("--name", default="key")
-    s.add_argument("--ttl", type=int, default=30 * 86400, help="lease in seconds")
-    s.add_argument("--function", action="append", help="allowed function (default: all)")
-    s.add_argument("--rate", help="N/SECONDS or N/s|m|h|d, e.g. 100/m")
-    s.add_argument("--burst", type=int)
-    s.add_argument("--quota", help="N/day or N/month")
-    s.add_argument("--uses", type=int)
-    s.set_defaults(func=cmd_keys)
-    k.add_parser("list", parents=[common]).set_defaults(func=cmd_keys)
-    for action in ("show", "revoke"):
-        s = k.add_parser(action, parents=[common])
-        s.add_argument("id")
-        s.set_defaults(func=cmd_keys)
-    s = k.add_parser("renew", parents=[common])
-    s.add_argument("id")
-    s.add_argument("--ttl", type=int, required=True)
-    s.set_defaults(func=cmd_keys)
-
-    s = sub.add_parser("logs", parents=[common], help="latest invocations of a function")
-    s.add_argument("name")
-    s.add_argument("--limit", type=int, default=20)
-    s.set_defaults(func=cmd_logs)
-
-    from isogate.gateway.cli_admin import add_admin_parser  # the operator's route controls
-
-    add_admin_parser(sub, common)
+    if func is not None:
+        p.set_defaults(func=func)
     return p
 
 
-def main(argv: list[str] | None = None) -> int:
-    """Entry point of the ``isogate`` console script."""
+def _group(sub: Any, name: str, summary: str, description: str) -> Any:
+    """A command with subcommands (``isogate keys create``); returns their subparsers."""
+    p = sub.add_parser(name, help=summary, description=description, formatter_class=_Formatter)
+    return p.add_subparsers(dest="action", required=True, metavar="ACTION", title="actions")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser of ``isogate``."""
+    client = argparse.ArgumentParser(add_help=False)
+    opts = client.add_argument_group("gateway options")
+    opts.add_argument(
+        "--url",
+        default=os.environ.get("ISOGATE_URL", DEFAULT_URL),
+        help="gateway URL, with http:// or https:// (env ISOGATE_URL; default %(default)s)",
+    )
+    opts.add_argument("--json", action="store_true", help="print the raw JSON answer")
+    server = argparse.ArgumentParser(add_help=False)
+    opts = server.add_argument_group("settings options")
+    opts.add_argument("--config", metavar="FILE", help="TOML settings file (env ISOGATE_CONFIG)")
+    opts.add_argument(
+        "--data-dir",
+        type=Path,
+        metavar="DIR",
+        help="folder of the embedded state: SQLite file, code blobs, token key "
+        "(env ISOGATE_DATA_DIR; default ./isogate-data)",
+    )
+    opts.add_argument("--json", action="store_true", help="print JSON")
+
+    p = argparse.ArgumentParser(
+        prog="isogate",
+        description="Run an isogate gateway, and manage tenants, functions and API keys on one.",
+        epilog=EPILOG,
+        formatter_class=_Formatter,
+    )
+    sub = p.add_subparsers(dest="command", required=True, metavar="COMMAND", title="commands")
+
+    s = _command(
+        sub,
+        "serve",
+        "run the gateway (Hypercorn) until Ctrl-C or SIGTERM",
+        "Run the gateway: migrate the database, start the runtime workers, serve HTTP.\n"
+        "Settings come from flags, ISOGATE_* variables and the TOML file (README, Settings).",
+        parents=(server,),
+        func=cmd_serve,
+    )
+    s.add_argument("--host", help="address to bind (env ISOGATE_HOST; default 127.0.0.1)")
+    s.add_argument(
+        "--port", type=int, help="TCP port, 0 for any free one (env ISOGATE_PORT; default 8000)"
+    )
+    _command(
+        sub,
+        "migrate",
+        "apply the database migrations and exit",
+        "Apply the missing database migrations (serve also does this at start-up).",
+        parents=(server,),
+        func=cmd_migrate,
+    )
+
+    t = _group(sub, "tenant", "manage tenants", "Manage tenants.")
+    s = _command(
+        t,
+        "create",
+        "register a tenant",
+        "Register a tenant (open registration, or with the admin token).",
+        parents=(client,),
+        func=cmd_tenant_create,
+    )
+    s.add_argument("name", help="tenant name (lower-case letters, digits, '-')")
+    s.add_argument("--password", help="password (or env ISOGATE_PASSWORD, stdin, a prompt)")
+    s.add_argument("--admin-token", help="admin token of the gateway (or env ISOGATE_ADMIN_TOKEN)")
+
+    s = _command(
+        sub,
+        "login",
+        "log in and store the token",
+        "Log in as a tenant; the token is kept per gateway URL in "
+        "~/.config/isogate/tokens.json (mode 0600).",
+        parents=(client,),
+        func=cmd_login,
+    )
+    s.add_argument("name", help="tenant name")
+    s.add_argument("--password", help="password (or env ISOGATE_PASSWORD, stdin, a prompt)")
+
+    s = _command(
+        sub,
+        "deploy",
+        "deploy a new version of a function",
+        "Upload FILE as a new version of function NAME and make it current.\n"
+        "Each deploy sets every option anew (options are not inherited from the\n"
+        "previous version); --env and --route may be given several times.",
+        parents=(client,),
+        func=cmd_deploy,
+    )
+    s.add_argument("name", help="function name (unique on the gateway)")
+    s.add_argument("file", help="JavaScript file: a module with export default { fetch }")
+    s.add_argument(
+        "--env",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="a variable the function reads as env.KEY; repeat for several",
+    )
+    s.add_argument(
+        "--public", action="store_true", help="callable without an API key (no rate limit)"
+    )
+    s.add_argument(
+        "--route",
+        action="append",
+        default=[],
+        metavar="PATTERN",
+        help="also serve requests matching [host]/path or [host]/prefix/*, "
+        "e.g. '/api/*'; repeat for several",
+    )
+    s.add_argument(
+        "--timeout-ms",
+        type=int,
+        metavar="MS",
+        help="time limit of one invocation (default: the gateway's, 1000)",
+    )
+
+    s = _command(
+        sub,
+        "invoke",
+        "call a function and print its response body",
+        "Call function NAME through /fn/NAME and print the response body (or, with\n"
+        "--json, status, headers and body). An error status exits 1.",
+        parents=(client,),
+        func=cmd_invoke,
+    )
+    s.add_argument("name", help="function name")
+    s.add_argument(
+        "--data",
+        "-d",
+        metavar="BODY",
+        help="request body: text, @FILE for a file, @- for stdin (makes the method POST)",
+    )
+    s.add_argument("--key", "-k", help="API key (env ISOGATE_API_KEY)")
+    s.add_argument("--method", "-X", help="HTTP method (default GET, or POST with --data)")
+    s.add_argument("--path", help="sub-path after /fn/NAME, e.g. users/42?x=1")
+    s.add_argument(
+        "--header",
+        "-H",
+        action="append",
+        default=[],
+        metavar="'NAME: VALUE'",
+        help="a request header; repeat for several",
+    )
+
+    f = _group(
+        sub, "functions", "manage functions", "List, inspect, roll back and delete functions."
+    )
+    _command(f, "list", "list your functions", parents=(client,), func=cmd_functions)
+    s = _command(
+        f, "show", "show a function and its versions", parents=(client,), func=cmd_functions
+    )
+    s.add_argument("name", help="function name")
+    s = _command(
+        f,
+        "rollback",
+        "make an earlier version current again",
+        "Make VERSION (with its env, limits and routes) the current version of NAME.",
+        parents=(client,),
+        func=cmd_functions,
+    )
+    s.add_argument("name", help="function name")
+    s.add_argument("version", type=int, help="version number (see 'functions show')")
+    s = _command(
+        f, "delete", "delete a function and its routes", parents=(client,), func=cmd_functions
+    )
+    s.add_argument("name", help="function name")
+    s = _command(f, "code", "print a version's source code", parents=(client,), func=cmd_functions)
+    s.add_argument("name", help="function name")
+    s.add_argument("--version", type=int, help="version number (default: the current one)")
+
+    k = _group(
+        sub,
+        "keys",
+        "manage API keys",
+        "Manage API keys: leases that let clients invoke your functions.\n"
+        "A key's secret is shown once, by 'create'; the gateway keeps only its hash.",
+    )
+    s = _command(
+        k,
+        "create",
+        "create a key and print its secret (once)",
+        "Create an API key and print its secret on the first line (shown once) and its id.",
+        parents=(client,),
+        func=cmd_keys,
+    )
+    s.add_argument("--name", default="key", help="a label for the key (default %(default)s)")
+    s.add_argument(
+        "--ttl",
+        type=int,
+        default=30 * 86400,
+        metavar="SECONDS",
+        help="lease length in seconds (default %(default)s: 30 days)",
+    )
+    s.add_argument(
+        "--function",
+        action="append",
+        metavar="NAME",
+        help="a function the key may call; repeat for several (default: all of yours)",
+    )
+    s.add_argument(
+        "--rate",
+        metavar="N/PER",
+        help="rate limit: N requests per SECONDS or per s|m|h|d, e.g. 100/m "
+        "(default: the gateway's, 600/60)",
+    )
+    s.add_argument("--burst", type=int, metavar="N", help="burst size of --rate (default: N)")
+    s.add_argument(
+        "--quota", metavar="N/PERIOD", help="invocations per day or month, e.g. 1000/day"
+    )
+    s.add_argument("--uses", type=int, metavar="N", help="total invocations, then the key is spent")
+    _command(
+        k,
+        "list",
+        "list your keys with state and expiry",
+        "List your keys: id, prefix of the secret, state, expiry, label.",
+        parents=(client,),
+        func=cmd_keys,
+    )
+    s = _command(k, "show", "show one key as JSON", parents=(client,), func=cmd_keys)
+    s.add_argument("id", help="key id (see 'keys list')")
+    s = _command(
+        k,
+        "renew",
+        "extend a key's lease",
+        "Extend a key's lease to end TTL seconds from now.",
+        parents=(client,),
+        func=cmd_keys,
+    )
+    s.add_argument("id", help="key id (see 'keys list')")
+    s.add_argument(
+        "--ttl", type=int, required=True, metavar="SECONDS", help="new lease from now, in seconds"
+    )
+    s = _command(
+        k,
+        "revoke",
+        "revoke a key at once",
+        "Revoke a key: it stops working at once, on every replica.",
+        parents=(client,),
+        func=cmd_keys,
+    )
+    s.add_argument("id", help="key id (see 'keys list')")
+
+    s = _command(
+        sub,
+        "logs",
+        "latest invocations of a function, with console lines",
+        parents=(client,),
+        func=cmd_logs,
+    )
+    s.add_argument("name", help="function name")
+    s.add_argument(
+        "--limit", type=int, default=20, help="how many invocations (default %(default)s)"
+    )
+
+    from isogate.gateway.cli_admin import add_admin_parser  # the operator's route controls
+
+    add_admin_parser(sub, client)
+    return p
+
+
+def _run(argv: list[str] | None) -> int:
     from isogate.config import SettingsError
 
-    args = build_parser().parse_args(argv)
     try:
-        return int(args.func(args) or 0)
+        args = build_parser().parse_args(argv)
+    except SystemExit:  # --help or a usage error: flush here so a closed pipe is seen
+        sys.stdout.flush()
+        raise
+    try:
+        code = int(args.func(args) or 0)
     except SettingsError as exc:
         print(str(exc), file=sys.stderr)
-        return 2
+        code = EXIT_USAGE
     except ClientError as exc:
         if getattr(args, "json", False) and exc.problem:
             print(json.dumps(exc.problem, indent=2), file=sys.stderr)
         else:
             print(f"error: {exc}", file=sys.stderr)
-        return exc.exit_code
+        code = exc.exit_code
+    sys.stdout.flush()  # a closed pipe shows here, inside main, not at interpreter exit
+    return code
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point of the ``isogate`` console script."""
+    try:
+        return _run(argv)
     except KeyboardInterrupt:
-        return 130
+        return EXIT_INTERRUPTED
+    except BrokenPipeError:
+        # The reader went away (``isogate ... | head``): stop quietly, as a tool killed by
+        # SIGPIPE would; stdout goes to /dev/null so the exit flush cannot fail again.
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        return 128 + signal.SIGPIPE
 
 
 if __name__ == "__main__":

@@ -141,11 +141,29 @@ async def migrate(engine: AsyncEngine, timeout: float = 60.0) -> list[str]:
         async with asyncio.timeout(timeout), engine.begin() as conn:
             return await conn.run_sync(_apply)
     except Exception as exc:
+        where = engine.url.set(drivername=engine.url.get_backend_name())
+        where_text = where.render_as_string(hide_password=True)
         if isinstance(exc, TimeoutError) or is_outage(exc):
-            where = engine.url.render_as_string(hide_password=True)
             detail = f"{exc.__class__.__name__}: {exc}".splitlines()[0][:300]
-            raise DatabaseUnavailable(f"cannot reach the database {where}: {detail}") from None
+            raise DatabaseUnavailable(f"cannot reach the database {where_text}: {detail}") from None
+        if _refused(exc):
+            # the server answered but will not let us in: a missing database, a wrong
+            # user or password; say which, not a driver traceback
+            cause = str(getattr(exc, "orig", None) or exc).splitlines()[0][:300]
+            raise DatabaseUnavailable(f"cannot use the database {where_text}: {cause}") from None
         raise
+
+
+def _refused(exc: BaseException) -> bool:
+    """A connection refused by the server: SQLSTATE class 28 (authorization), 3D (catalog)."""
+    if not isinstance(exc, sa_exc.DBAPIError):
+        return False
+    orig = exc.orig
+    state = str(getattr(orig, "sqlstate", None) or getattr(orig, "pgcode", None) or "")
+    if not state:  # asyncpg's error arrives wrapped by SQLAlchemy's adapter
+        inner = getattr(orig, "__cause__", None)
+        state = str(getattr(inner, "sqlstate", None) or "")
+    return state[:2] in ("28", "3D")
 
 
 class DatabaseUnavailable(RuntimeError):

@@ -55,6 +55,9 @@ class Engine:
         """Load ``source`` into a fresh isolate (dropping any previous one)."""
 
         def job() -> InvokeResult:
+            from .icu import start_v8
+
+            start_v8()  # V8 with the wheel's ICU data, before the first STPyV8 import
             from .isolate import Sandbox, SourceError, check_source
 
             self._close()

@@ -291,7 +291,8 @@ class Runtime:
     def _worker_env(self) -> dict[str, str]:
         env = dict(os.environ)
         # stpyv8 reads ICU data from ~/.local/share/stpyv8 first; a copy there makes
-        # Intl abort the process (DESIGN.md). A private HOME leaves the system copy.
+        # Intl abort the process (DESIGN.md). Workers start V8 with a clean HOME of their
+        # own (icu.py); a private HOME also keeps them out of the user's files.
         env["HOME"] = self._home
         return env
 
@@ -317,7 +318,8 @@ class Runtime:
             raise RuntimeStartError(
                 "V8 self-test failed; refusing to serve (Intl would crash isolates). "
                 f"Got {message.get('intl')!r}, exit code {proc.returncode}. "
-                "Check that stpyv8's ICU data is in /usr/share/stpyv8. "
+                "Check stpyv8's ICU data (isogate/runtime/icu.py): the wheel's "
+                "stpyv8-icu/icudtl.dat, or /usr/share/stpyv8/icudtl.dat when present. "
                 f"stderr: {err.decode(errors='replace')[-500:]}"
             )
 

@@ -14,10 +14,12 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import signal
 import threading
 from collections.abc import Callable
-from pathlib import Path
 from typing import Any
+
+from .icu import start_v8
 
 THREAD_STACK = 16 << 20  # bytes; V8's own stack limit (~1 MB) stays well inside it
 
@@ -47,30 +49,6 @@ def _enable_core_dumps(directory: str | None) -> None:
     _, hard = resource.getrlimit(resource.RLIMIT_CORE)
     resource.setrlimit(resource.RLIMIT_CORE, (hard, hard))
     os.chdir(directory)
-
-
-def _prepare_icu() -> None:
-    """Put stpyv8's ICU data where Intl works: /usr/share/stpyv8, not ~/.local.
-
-    stpyv8 looks in $HOME/.local/share/stpyv8 first, and with the data there Intl
-    fails or aborts the process (DESIGN.md). The supervisor gives workers a private
-    HOME without it; this makes sure the system copy exists (when we may write it).
-    The start-up self-test catches the case where neither works.
-    """
-    from importlib import resources
-
-    target = Path("/usr/share/stpyv8")
-    if (target / "icudtl.dat").exists():
-        return
-    try:
-        import _STPyV8
-
-        data = (resources.files("stpyv8-icu") / "icudtl.dat").read_bytes()
-        target.mkdir(parents=True, exist_ok=True)
-        (target / "icudtl.dat").write_bytes(data)
-        (target / "stpyv8-version.txt").write_text(_STPyV8.JSEngine.version)
-    except (OSError, ModuleNotFoundError, FileNotFoundError):
-        pass  # not allowed here: the self-test will say so
 
 
 def self_test() -> dict[str, Any]:
@@ -132,14 +110,17 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--self-test", action="store_true")
     args = parser.parse_args(argv)
     config = json.loads(args.config)
+    # Ctrl-C in a terminal reaches the whole process group: the gateway shuts down and
+    # closes our pipes; a KeyboardInterrupt here would only print a traceback.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
 
     # Control frames on a private copy of stdout; fd 1 goes to stderr so nothing (a
     # stray print, V8's fatal messages) can corrupt a frame stream.
     control_fd = os.dup(1)
     os.dup2(2, 1)
 
-    _prepare_icu()
     _set_flags(config["heap_limit_mb"], expose_gc=bool(config.get("debug_gc_every")))
+    start_v8()  # after the flags: V8 starts here, with the wheel's ICU data (icu.py)
     _enable_core_dumps(config.get("core_dump_dir"))
     threading.stack_size(THREAD_STACK)
 

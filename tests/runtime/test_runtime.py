@@ -484,30 +484,56 @@ async def test_stats_snapshot(runtime: Runtime) -> None:
     assert s.warm_functions >= 1 and s.executors_busy == 0 and s.queue_depth == 0
 
 
-async def test_refuses_to_start_when_intl_would_crash(tmp_path) -> None:
-    # stpyv8 prefers ~/.local/share/stpyv8; with the ICU data there, Intl fails or
-    # aborts the process. The start-up self-test must catch it and refuse to serve.
+def _poisoned_home(home) -> None:
+    """stpyv8's ICU data under HOME/.local/share/stpyv8: with it there, V8 started by a
+    plain ``import STPyV8`` aborts on Intl (DESIGN.md). A non-root import writes it."""
     import shutil
-    from pathlib import Path
 
+    from isogate.runtime.icu import packaged_data
+
+    data = packaged_data()
+    assert data is not None, "the stpyv8 wheel's ICU data is missing"
+    icu = home / ".local" / "share" / "stpyv8"
+    icu.mkdir(parents=True)
+    shutil.copy(data, icu / "icudtl.dat")
+    (icu / "stpyv8-version.txt").write_text("13.1.201.22")
+
+
+INTL = (
+    "export default { fetch() { return new Response("
+    "new Intl.DateTimeFormat('en-US', {timeZone: 'UTC', dateStyle: 'long'}).format(new Date(0))"
+    " + '|' + (1234.5).toLocaleString('de-DE')) } }"
+)
+
+
+async def test_intl_works_despite_icu_data_in_home(tmp_path) -> None:
+    # Workers start V8 with the wheel's ICU data themselves (isogate/runtime/icu.py), so
+    # the copy that breaks Intl, left in HOME by a non-root import, no longer matters.
+    from isogate.config.runtime import RuntimeSettings
+
+    _poisoned_home(tmp_path)
+    rt = Runtime(RuntimeSettings(workers=1, threads_per_worker=1), worker_home=str(tmp_path))
+    await rt.start()
+    try:
+        r = await rt.invoke(fn(INTL, name="intl"), get())
+    finally:
+        await rt.close()
+    assert r.outcome is Outcome.OK and r.body == b"January 1, 1970|1.234,5", r
+
+
+async def test_refuses_to_start_when_intl_would_crash(tmp_path, monkeypatch) -> None:
+    # If V8 was started before isogate could choose its ICU data (here a sitecustomize
+    # imports STPyV8 with the bad copy in HOME), the start-up self-test refuses to serve.
     import pytest
 
     from isogate.config.runtime import RuntimeSettings
     from isogate.runtime import RuntimeStartError
 
-    icu = tmp_path / ".local" / "share" / "stpyv8"
-    icu.mkdir(parents=True)
-    source = next(
-        (
-            p
-            for p in (Path("/usr/share/stpyv8"), Path.home() / ".local/share/stpyv8")
-            if (p / "icudtl.dat").exists()
-        ),
-        None,
-    )
-    assert source is not None, "stpyv8's ICU data was not installed anywhere"
-    for f in source.iterdir():
-        shutil.copy(f, icu / f.name)
+    _poisoned_home(tmp_path)
+    site = tmp_path / "site"
+    site.mkdir()
+    (site / "sitecustomize.py").write_text("import STPyV8\n")
+    monkeypatch.setenv("PYTHONPATH", str(site))
     rt = Runtime(RuntimeSettings(workers=1, threads_per_worker=1), worker_home=str(tmp_path))
     with pytest.raises(RuntimeStartError, match="self-test"):
         await rt.start()
