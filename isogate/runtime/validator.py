@@ -17,6 +17,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import signal
 import threading
 from typing import Any
 
@@ -110,10 +111,13 @@ def main(argv: list[str] | None = None) -> int:
     control_fd = os.dup(1)
     os.dup2(2, 1)
 
-    from .worker import THREAD_STACK, _prepare_icu, _set_flags
+    from .icu import start_v8
+    from .worker import THREAD_STACK, _set_flags
 
-    _prepare_icu()
+    # Ctrl-C reaches the whole process group; the gateway stops its check processes
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
     _set_flags(config["heap_limit_mb"])  # the same heap limit as a runtime worker
+    start_v8()  # with the wheel's ICU data, as a runtime worker (icu.py)
     threading.stack_size(THREAD_STACK)
     t = threading.Thread(
         target=_serve, args=(control_fd, config["heap_limit_mb"]), name="isogate-validator"
