@@ -120,7 +120,7 @@ def cli_claims(home: Path) -> dict[str, Callable[[Ran], None]]:
     return {
         "or activate the venv": no_output,
         "token kept in ~/.config/isogate (0600)": home_file_0600(home),
-        "[--public] [--route '/api/*'] [--timeout-ms 500]": deployed,
+        "[--public] [--route 'shop.example/api/*'] [--timeout-ms 500]": deployed,
         "hello world": hello_world,
         "the last one: HTTP 429": last_429,
         "latest invocations, with console lines": logs,

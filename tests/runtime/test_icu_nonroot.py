@@ -67,9 +67,32 @@ def as_user(*cmd: str, **kw) -> subprocess.CompletedProcess[str]:
     )
 
 
+def _open_traversal(paths: list[str]) -> list[tuple[Path, int]]:
+    """Let others traverse the folders above ``paths`` (a clone under ``mktemp -d`` is
+    0700): the non-root user must reach this checkout and its virtualenv. Returns the
+    modes changed, to restore afterwards."""
+    changed = []
+    for path in paths:
+        for folder in Path(path).resolve().parents:
+            mode = folder.stat().st_mode & 0o7777
+            if not mode & 0o001:
+                folder.chmod(mode | 0o001)
+                changed.append((folder, mode))
+    return changed
+
+
 def test_serve_as_non_root_user_with_intl() -> None:
     for tool in ("unshare", "runuser", "mount"):
         assert shutil.which(tool), f"{tool} is missing"
+    opened = _open_traversal([sysconfig.get_paths()["purelib"], __file__])
+    try:
+        _serve_as_non_root_user_with_intl()
+    finally:
+        for folder, mode in opened:
+            folder.chmod(mode)
+
+
+def _serve_as_non_root_user_with_intl() -> None:
     root = Path(tempfile.mkdtemp(prefix="isogate-nonroot-", dir="/tmp"))
     root.chmod(0o755)
     shutil.chown(root, USER)
