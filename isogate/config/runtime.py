@@ -40,6 +40,15 @@ class RuntimeSettings(BaseModel):
     )
     default_timeout_ms: int = Field(1000, ge=1, description="time limit when a function sets none")
     max_timeout_ms: int = Field(30000, ge=1, description="upper bound of any function's limit")
+    default_cpu_ms: int = Field(
+        500,
+        ge=1,
+        description=(
+            "CPU time one invocation may use when its function sets none (measured on the"
+            " executor thread; time spent awaiting timers or fetch is not counted)"
+        ),
+    )
+    max_cpu_ms: int = Field(30000, ge=1, description="upper bound of any function's cpu_ms")
     max_concurrency_per_function: int = Field(
         4, ge=1, description="executors one function may occupy at once"
     )
@@ -113,6 +122,8 @@ class RuntimeSettings(BaseModel):
     def _check(self) -> RuntimeSettings:
         if self.default_timeout_ms > self.max_timeout_ms:
             raise ValueError("default_timeout_ms must not exceed max_timeout_ms")
+        if self.default_cpu_ms > self.max_cpu_ms:
+            raise ValueError("default_cpu_ms must not exceed max_cpu_ms")
         return self
 
     @property

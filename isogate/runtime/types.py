@@ -41,6 +41,9 @@ class FunctionRef:
     sha256: str
     env: tuple[tuple[str, str], ...] = ()
     timeout_ms: int | None = None
+    #: CPU time one invocation may use (``None``: runtime.default_cpu_ms); wall time is
+    #: ``timeout_ms``
+    cpu_ms: int | None = None
     #: when this incarnation of the name was created: a name deleted and deployed again
     #: (by its owner or by another tenant) starts over at version 1, maybe with the same
     #: code, and must never meet the previous incarnation's warm context
@@ -54,7 +57,7 @@ class FunctionRef:
 
     def __post_init__(self) -> None:
         ident = hashlib.sha256(
-            repr((self.tenant, self.incarnation, self.env, self.timeout_ms)).encode()
+            repr((self.tenant, self.incarnation, self.env, self.timeout_ms, self.cpu_ms)).encode()
         ).hexdigest()[:16]
         key = f"{self.name}@{self.version}:{self.sha256[:16]}:{ident}"
         object.__setattr__(self, "key", key)
