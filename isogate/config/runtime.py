@@ -41,7 +41,7 @@ class RuntimeSettings(BaseModel):
     default_timeout_ms: int = Field(1000, ge=1, description="time limit when a function sets none")
     max_timeout_ms: int = Field(30000, ge=1, description="upper bound of any function's limit")
     default_cpu_ms: int = Field(
-        500,
+        1000,
         ge=1,
         description=(
             "CPU time one invocation may use when its function sets none (measured on the"
@@ -49,6 +49,27 @@ class RuntimeSettings(BaseModel):
         ),
     )
     max_cpu_ms: int = Field(30000, ge=1, description="upper bound of any function's cpu_ms")
+    wait_until_ms: int = Field(
+        30000,
+        ge=1,
+        description="wall time ctx.waitUntil() work may go on after the response is sent",
+    )
+    max_waiting_per_executor: int = Field(
+        4096,
+        ge=1,
+        description=(
+            "invocations awaiting timers or fetch on one executor thread (~3 KB of V8 heap"
+            " each, docs/benchmarks.md); a full executor takes no new calls"
+        ),
+    )
+    max_waiting_per_tenant: int = Field(
+        2048,
+        ge=1,
+        description=(
+            "invocations of one tenant awaiting timers or fetch at once (per gateway);"
+            " more are answered 429"
+        ),
+    )
     max_concurrency_per_function: int = Field(
         4, ge=1, description="executors one function may occupy at once"
     )

@@ -53,6 +53,13 @@ def outcome_problem(result: InvokeResult, retry_after: int) -> Problem | None:
         )
     if o is Outcome.TIMEOUT:
         return Problem(504, "timeout", "Time limit exceeded", "the function ran too long")
+    if o is Outcome.CPU_LIMIT:
+        return Problem(
+            503,
+            "cpu-limit",
+            "CPU time limit exceeded",
+            result.detail or "the function used more CPU time than its cpu_ms allows",
+        )
     if o is Outcome.TOO_LARGE:
         if "request" in result.detail.lower():
             return Problem(413, "body-too-large", "Body too large", "the request is too large")

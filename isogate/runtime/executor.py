@@ -1,4 +1,10 @@
-"""An executor thread: owns its isolates, keeps functions warm, runs one call at a time.
+"""An executor thread: owns its isolates, keeps functions warm, runs many calls at once.
+
+An invocation holds the thread only while its JavaScript runs. When its handler awaits a
+host operation (a timer, a fetch) the eval returns, and the thread runs other
+invocations until the operation completes; the result is delivered in an eval of its
+own (one invocation per eval, DESIGN.md "Host operations"), under the watchdog, which
+stops an eval at the invocation's wall deadline or when its CPU budget is spent.
 
 Each warm function version lives in a context of its own. Contexts of one tenant share
 an isolate, up to ``functions_per_isolate`` of them (so one isolate never holds two
@@ -15,19 +21,39 @@ once those are used up.
 from __future__ import annotations
 
 import contextlib
+import heapq
+import itertools
+import json
 import logging
+import os
+import select
 import threading
 import time
 from collections import OrderedDict, deque
 from collections.abc import Callable
-from dataclasses import dataclass, replace
-from typing import Any, Generic, TypeVar
+from dataclasses import dataclass, field, replace
+from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
-from .isolate import Host, HostError, PreludeError, Sandbox, SourceError, check_source
+from .isolate import (
+    Host,
+    HostError,
+    PreludeError,
+    Sandbox,
+    SourceError,
+    Step,
+    check_source,
+    error_payload,
+    host_call,
+    parse_logs,
+    start_script,
+)
 from .protocol import FrameReader
 from .source import PreparedSource
 from .types import InvokeRequest, InvokeResult, JSErrorInfo, Outcome
 from .watchdog import Watchdog
+
+if TYPE_CHECKING:
+    from .hostio import HostIO
 
 log = logging.getLogger("isogate.runtime.executor")
 
@@ -43,12 +69,38 @@ ISOLATE_COST = 1_000_000
 CONTEXT_COST = 400_000
 
 
-@dataclass(slots=True)
+@dataclass(slots=True, eq=False)
 class Warm:
     sandbox: Sandbox
     cost: int  # estimated bytes, for the memory budget
     #: how the code was wrapped: maps stack positions back to the tenant's code
     prepared: PreparedSource | None = None
+    flights: int = 0  # invocations in flight in this context (it is closed only at 0)
+
+
+@dataclass(slots=True, eq=False)
+class Flight:
+    """One invocation in flight on this executor, from its request to its end (its
+    response sent and its ``ctx.waitUntil`` work settled, or its time up)."""
+
+    id: str  # the supervisor's call id, as text (the prelude's invocation id)
+    call: int
+    warm: Warm
+    deadline: float  # monotonic: wall time limit (after the response: waitUntil's)
+    cpu_left: float  # seconds of CPU time it may still use
+    timeout_ms: int
+    cpu_ms: int
+    cold: bool
+    load_ms: float
+    cpu_used: float = 0.0
+    responded: bool = False
+    waiting: bool = False  # the supervisor was told it waits (its CPU place is free)
+    ended: bool = False
+    subrequests: int = 0
+    #: armed timers: timer id -> the sequence number of its heap entry
+    timers: dict[int, int] = field(default_factory=dict)
+    #: host operations running on the I/O loop: op id -> a handle to cancel it
+    tasks: dict[int, Any] = field(default_factory=dict)
 
 
 def estimate_cost(source: str, *, new_isolate: bool) -> int:
@@ -74,6 +126,9 @@ class Executor:
         max_response_body: int,
         functions_per_isolate: int,
         gc_every: int = 0,
+        io: HostIO | None = None,
+        wait_until_ms: int = 30000,
+        max_subrequests: int = 50,
     ) -> None:
         self.index = index
         self._inbox = inbox
@@ -98,36 +153,111 @@ class Executor:
         # every pooled blank holds its contexts made ahead (kept as a flag: the run loop
         # asks before every message, and scanning the pool each time is work for nothing)
         self._pool_filled = False
+        self._io = io
+        self._wait_until_s = wait_until_ms / 1000.0
+        self._max_subrequests = max_subrequests
+        self._flights: dict[str, Flight] = {}
+        #: armed timers, soonest first: (due, seq, flight id, timer id)
+        self._timers: list[tuple[float, int, str, int]] = []
+        #: wall deadlines of flights, soonest first: (deadline, seq, flight id)
+        self._deadlines: list[tuple[float, int, str]] = []
+        self._seq = itertools.count()
+        #: results of host operations, from the I/O thread: (flight id, op id, payload)
+        self._completions: deque[tuple[str, int, str]] = deque()
+        self._wake_r, self._wake_w = os.pipe()
+        os.set_blocking(self._wake_r, False)
+        os.set_blocking(self._wake_w, False)
+        self._draining: list[Warm] = []  # evicted while invocations still ran in them
+        self._clock: int | None = None  # this thread's CPU-time clock (set in run)
+        self._evicted: list[str] = []  # evicted by a cold load; told with its response
 
     # -- thread body -------------------------------------------------------------------
 
     def run(self) -> None:
+        self._clock = time.pthread_getcpuclockid(threading.get_ident())
         if self._prewarm == 0:
             self._send({"op": "blanks", "ex": self.index, "n": 0, "iso": Host.live})
+        poll = select.poll()
+        inbox = self._inbox.fileno()
+        poll.register(inbox, select.POLLIN)
+        poll.register(self._wake_r, select.POLLIN)
         try:
             while True:
                 spare = self._spare_host()
+                prewarm: float | None = None
                 if spare is not None or self._pool_short():
                     # Pre-warm only once idle for a moment: a burst of cold starts should
                     # not queue behind it (a blank takes ~8 ms, a spare context ~1.5 ms).
                     if self._warming:
-                        wait = 0.0
+                        prewarm = 0.0
                     else:
-                        wait = IDLE_BEFORE_SPARE if spare is not None else IDLE_BEFORE_PREWARM
-                    try:
-                        msg = self._inbox.read(timeout=wait)
-                    except TimeoutError:
+                        prewarm = IDLE_BEFORE_SPARE if spare is not None else IDLE_BEFORE_PREWARM
+                due = self._next_due()
+                wait = due if prewarm is None else prewarm if due is None else min(due, prewarm)
+                events = poll.poll(None if wait is None else max(0, int(wait * 1000 + 0.999)))
+                if not events:
+                    if prewarm is not None and (due is None or due > 0):
                         self._warming = True
                         self._prewarm_one(spare)
-                        continue
-                else:
-                    msg = self._inbox.read()
+                    self._run_due()
+                    continue
                 self._warming = False
-                if msg is None:
-                    break
-                self._handle(msg)
+                for fd, _ in events:
+                    if fd == inbox:
+                        msgs = self._inbox.read_available()
+                        if msgs is None:
+                            return
+                        for msg in msgs:
+                            self._handle(msg)
+                    else:
+                        with contextlib.suppress(BlockingIOError):
+                            os.read(self._wake_r, 1 << 16)
+                self._run_due()
         finally:
             self._close_all()
+
+    def _next_due(self) -> float | None:
+        """Seconds until the next thing to do (a completion, a timer, a deadline)."""
+        if self._completions:
+            return 0.0
+        soonest = None
+        if self._timers:
+            soonest = self._timers[0][0]
+        if self._deadlines and (soonest is None or self._deadlines[0][0] < soonest):
+            soonest = self._deadlines[0][0]
+        if soonest is None:
+            return None
+        return max(0.0, soonest - time.monotonic())
+
+    def _run_due(self) -> None:
+        """Deliver completed host operations, fire due timers, stop flights out of time."""
+        while self._completions:
+            flight_id, op, payload = self._completions.popleft()
+            flight = self._flights.get(flight_id)
+            if flight is not None and flight.tasks.pop(op, None) is not None:
+                self._eval(flight, host_call("deliver", str(op), payload))
+        now = time.monotonic()
+        timers = self._timers
+        while timers and timers[0][0] <= now:
+            _, seq, flight_id, timer = heapq.heappop(timers)
+            flight = self._flights.get(flight_id)
+            if flight is None or flight.timers.get(timer) != seq:
+                continue  # cleared, or its invocation ended
+            del flight.timers[timer]
+            self._eval(flight, host_call("fire", str(timer)))
+        deadlines = self._deadlines
+        now = time.monotonic()
+        while deadlines and deadlines[0][0] <= now:
+            deadline, _, flight_id = heapq.heappop(deadlines)
+            flight = self._flights.get(flight_id)
+            if flight is not None and flight.deadline == deadline:
+                self._expire(flight)
+
+    def complete(self, flight_id: str, op: int, payload: str) -> None:
+        """A host operation finished (called from the I/O thread): deliver it next."""
+        self._completions.append((flight_id, op, payload))
+        with contextlib.suppress(BlockingIOError):
+            os.write(self._wake_w, b"\0")
 
     def _handle(self, msg: dict[str, Any]) -> None:
         """One message. Nothing a function does may end this thread, which other
@@ -140,12 +270,19 @@ class Executor:
             elif op == "evict":
                 self._evict(msg["key"])
                 self._send({"op": "evicted", "ex": self.index, "keys": [msg["key"]]})
+            elif op == "cancel":
+                flight = self._flights.get(str(msg.get("id")))
+                if flight is not None:
+                    self._expire(flight, caller_left=True)
         except OSError:
             raise  # the result pipe is gone: the supervisor is gone or restarting us
         except Exception:
             log.exception("executor %d: %s failed", self.index, op)
             if op == "invoke" and "id" in msg:
                 key = msg.get("fn", {}).get("key")
+                flight = self._flights.get(str(msg["id"]))
+                if flight is not None:
+                    self._land(flight)
                 if key:
                     with contextlib.suppress(Exception):  # what it left half-done goes too
                         self._evict(key)
@@ -153,9 +290,15 @@ class Executor:
                     Outcome.LOAD_ERROR,
                     error=JSErrorInfo("Error", "the function could not be run"),
                 )
-                self._reply(
-                    msg, failed, cold=False, load_ms=0.0, run_ms=0.0, evicted=[key] if key else []
-                )
+                if flight is None or not flight.responded:
+                    self._reply(
+                        msg["id"],
+                        failed,
+                        cold=False,
+                        load_ms=0.0,
+                        run_ms=0.0,
+                        evicted=[key] if key else [],
+                    )
 
     def _spare_host(self) -> Host | None:
         """A tenant isolate that should get a spare context, if any."""
@@ -221,9 +364,15 @@ class Executor:
         self._send({"op": "blanks", "ex": self.index, "n": len(self._blanks), "iso": Host.live})
 
     def _close_all(self) -> None:
-        for warm in self._warm.values():
+        for flight in list(self._flights.values()):
+            for task in flight.tasks.values():
+                with contextlib.suppress(Exception):
+                    task.cancel()
+        self._flights.clear()
+        for warm in [*self._warm.values(), *self._draining]:
             warm.sandbox.close()
         self._warm.clear()
+        self._draining.clear()
         for host in self._hosts.values():
             self._drop_spares(host)
         self._hosts.clear()
@@ -238,7 +387,10 @@ class Executor:
         warm = self._warm.pop(key, None)
         if warm is not None:
             self._used -= warm.cost
-            self._close(warm.sandbox)
+            if warm.flights:  # closed when its last invocation ends (see _land)
+                self._draining.append(warm)
+            else:
+                self._close(warm.sandbox)
 
     def _close(self, sandbox: Sandbox) -> None:
         """Drop a function's context; an isolate left with only spare contexts goes too."""
@@ -306,7 +458,9 @@ class Executor:
     def _invoke(self, msg: dict[str, Any]) -> None:
         fn = msg["fn"]
         key: str = fn["key"]
-        timeout_s = fn["timeout_ms"] / 1000.0
+        timeout_ms = int(fn["timeout_ms"])
+        timeout_s = timeout_ms / 1000.0
+        started = time.monotonic()
         evicted: list[str] = []
         cold = False
         load_ms = 0.0
@@ -324,23 +478,244 @@ class Executor:
             loaded = self._load(key, source, fn, timeout_s)
             load_ms = (time.perf_counter() - t0) * 1000
             if isinstance(loaded, InvokeResult):
-                self._reply(msg, loaded, cold=True, load_ms=load_ms, run_ms=0.0, evicted=[key])
+                self._reply(
+                    msg["id"], loaded, cold=True, load_ms=load_ms, run_ms=0.0, evicted=[key]
+                )
                 return
             warm = loaded
             cold = True
             evicted = self._fit(key)
         else:
             self._warm.move_to_end(key)
-        t0 = time.perf_counter()
-        result = self._run(warm.sandbox, msg["req"], timeout_s)
-        if result.error is not None and result.error.stack and warm.prepared is not None:
-            stack = warm.prepared.map_stack(result.error.stack)  # the tenant's positions
-            result = replace(result, error=replace(result.error, stack=stack))
-        run_ms = (time.perf_counter() - t0) * 1000
-        self._reply(msg, result, cold=cold, load_ms=load_ms, run_ms=run_ms, evicted=evicted)
+        cpu_ms = int(fn.get("cpu_ms") or timeout_ms)
+        flight = Flight(
+            id=str(msg["id"]),
+            call=msg["id"],
+            warm=warm,
+            deadline=started + timeout_s,
+            cpu_left=cpu_ms / 1000.0,
+            timeout_ms=timeout_ms,
+            cpu_ms=cpu_ms,
+            cold=cold,
+            load_ms=load_ms,
+        )
+        self._evicted = evicted
+        self._flights[flight.id] = flight
+        warm.flights += 1
+        self._watch(flight)
+        req = msg["req"]
+        request = InvokeRequest(
+            method=req["m"], url=req["u"], headers=tuple(tuple(h) for h in req["h"]), body=req["b"]
+        )
+        self._eval(flight, start_script(flight.id, request))
+        if not flight.ended and not flight.responded and not flight.waiting:
+            # it awaits a host operation: its CPU place is free for another call
+            flight.waiting = True
+            self._send({"op": "wait", "id": flight.call, "ex": self.index})
         self._calls += 1
         if self._gc_every and self._calls % self._gc_every == 0 and key in self._warm:
             self._collect(self._warm[key].sandbox)
+
+    def _watch(self, flight: Flight) -> None:
+        heapq.heappush(self._deadlines, (flight.deadline, next(self._seq), flight.id))
+
+    def _eval(self, flight: Flight, script: str) -> None:
+        """Evaluate ``script`` for ``flight`` under the watchdog (its wall deadline and
+        CPU budget), then act on what the prelude's step reports."""
+        sandbox = flight.warm.sandbox
+        sandbox.enter()
+        try:
+            t0 = time.thread_time()
+            ticket = self._watchdog.arm_until(
+                sandbox.isolate, flight.deadline, max(flight.cpu_left, 0.0), self._clock
+            )
+            step: Step | None = None
+            try:
+                sandbox.eval_str(script)
+                step = sandbox.step()
+            except HostError:  # only a terminated eval gets here; no Python name leaks
+                pass
+            finally:
+                fired = self._watchdog.disarm(ticket)
+            used = time.thread_time() - t0
+            flight.cpu_used += used
+            flight.cpu_left -= used
+            if fired or step is None:
+                if fired:
+                    sandbox.burn_termination()
+                logs = self._end_in_js(flight)
+                reason = ticket.reason if fired else "error"
+                self._stop(flight, reason, logs)
+                return
+        finally:
+            sandbox.leave()
+        self._apply(step)
+        if not flight.ended and flight.cpu_left <= 0:
+            # spent between the watchdog's looks: stopped at this safe point
+            self._stop(flight, "cpu", self._end_in_js(flight, enter=True))
+
+    def _end_in_js(self, flight: Flight, *, enter: bool = False) -> tuple[str, ...]:
+        """Drop ``flight``'s state in the prelude (timers, operations); its last logs."""
+        sandbox = flight.warm.sandbox
+        if enter:
+            sandbox.enter()
+        try:
+            try:
+                text = sandbox.eval_str(host_call("end", flight.id))
+            except HostError:
+                sandbox.burn_termination()
+                return ()
+        finally:
+            if enter:
+                sandbox.leave()
+        try:
+            return parse_logs(json.loads(text)) if text else ()
+        except ValueError:
+            return ()
+
+    def _apply(self, step: Step) -> None:
+        """Act on a step: perform the operations it queued, send responses, end flights."""
+        flights = self._flights
+        for inv, op, kind, args in step.ops:
+            flight = flights.get(inv)
+            if flight is None:
+                continue
+            if kind == "timer":
+                seq = next(self._seq)
+                flight.timers[op] = seq
+                due = time.monotonic() + (args if type(args) is int and args > 0 else 0) / 1000.0
+                heapq.heappush(self._timers, (due, seq, inv, op))
+            elif kind == "clear":
+                flight.timers.pop(op, None)
+            elif kind == "cancel":
+                task = flight.tasks.pop(op, None)
+                if task is not None:
+                    task.cancel()
+            elif kind == "fetch":
+                self._fetch(flight, op, args)
+            else:
+                flight.tasks[op] = None
+                self.complete(inv, op, error_payload("TypeError", f"unknown operation: {kind}"))
+        for inv, result in step.done:
+            flight = flights.get(inv)
+            if flight is not None and not flight.responded:
+                self._respond(flight, result)
+        for inv, logs in step.fin:
+            flight = flights.get(inv)
+            if flight is not None:
+                if logs:
+                    self._send(
+                        {"op": "after", "id": flight.call, "ex": self.index, "l": list(logs)}
+                    )
+                self._land(flight)
+
+    def _fetch(self, flight: Flight, op: int, args: Any) -> None:
+        flight.subrequests += 1
+        flight.tasks[op] = None
+        if flight.subrequests > self._max_subrequests:
+            self.complete(
+                flight.id,
+                op,
+                error_payload(
+                    "Error",
+                    f"Too many subrequests: this invocation may make {self._max_subrequests}",
+                ),
+            )
+            return
+        if self._io is None:
+            self.complete(flight.id, op, error_payload("TypeError", "fetch() is not available"))
+            return
+        remaining = max(0.0, flight.deadline - time.monotonic())
+        tenant = flight.warm.sandbox.tenant or ""
+        flight.tasks[op] = self._io.fetch(
+            args, remaining, lambda payload: self.complete(flight.id, op, payload), tenant
+        )
+
+    def _respond(self, flight: Flight, result: InvokeResult) -> None:
+        """Send ``flight``'s response; its ``waitUntil`` work may go on (bounded)."""
+        warm = flight.warm
+        if result.error is not None and result.error.stack and warm.prepared is not None:
+            stack = warm.prepared.map_stack(result.error.stack)  # the tenant's positions
+            result = replace(result, error=replace(result.error, stack=stack))
+        if result.outcome is Outcome.OK and len(result.body) > self._max_response_body:
+            # The prelude counts UTF-16 units; UTF-8 may be up to 3 bytes per unit.
+            result = InvokeResult(
+                Outcome.TOO_LARGE,
+                logs=result.logs,
+                detail=f"response body over {self._max_response_body} bytes",
+            )
+        flight.responded = True
+        evicted, self._evicted = self._evicted, []
+        self._reply(
+            flight.call,
+            result,
+            cold=flight.cold,
+            load_ms=flight.load_ms,
+            run_ms=flight.cpu_used * 1000,
+            evicted=evicted,
+            waited=flight.waiting,
+        )
+        # ctx.waitUntil() work continues, within its own wall limit (and the CPU budget)
+        flight.deadline = time.monotonic() + self._wait_until_s
+        self._watch(flight)
+
+    def _stop(self, flight: Flight, reason: str, logs: tuple[str, ...]) -> None:
+        """``flight`` ran out of time (``reason``: wall, cpu) or failed: answer it if it
+        has no response yet, and end it."""
+        if not flight.responded:
+            if reason == "cpu":
+                result = InvokeResult(
+                    Outcome.CPU_LIMIT,
+                    logs=logs,
+                    detail=f"CPU time limit of {flight.cpu_ms} ms exceeded",
+                )
+            elif reason == "wall":
+                result = InvokeResult(
+                    Outcome.TIMEOUT,
+                    logs=logs,
+                    detail=f"time limit of {flight.timeout_ms} ms exceeded",
+                )
+            else:
+                result = InvokeResult(
+                    Outcome.JS_ERROR,
+                    logs=logs,
+                    error=JSErrorInfo("Error", "the function was stopped"),
+                )
+            self._respond(flight, result)
+        elif logs or reason in ("cpu", "wall"):
+            late = list(logs)
+            late.append(f"[warn] ctx.waitUntil() work stopped: {reason} time limit")
+            self._send({"op": "after", "id": flight.call, "ex": self.index, "l": late})
+        self._land(flight)
+
+    def _expire(self, flight: Flight, *, caller_left: bool = False) -> None:
+        """``flight``'s deadline passed while it waited (or its caller went away)."""
+        logs = self._end_in_js(flight, enter=True)
+        if caller_left:
+            self._land(flight)
+        else:
+            self._stop(flight, "wall", logs)
+
+    def _land(self, flight: Flight) -> None:
+        """``flight`` is over: forget it, stop its operations, release its context."""
+        if flight.ended:
+            return
+        flight.ended = True
+        self._flights.pop(flight.id, None)
+        for task in flight.tasks.values():
+            if task is not None:
+                with contextlib.suppress(Exception):
+                    task.cancel()
+        flight.tasks.clear()
+        flight.timers.clear()
+        warm = flight.warm
+        warm.flights -= 1
+        if warm.flights == 0 and warm in self._draining:
+            self._draining.remove(warm)
+            self._close(warm.sandbox)
+        if not self._flights:
+            self._timers.clear()
+            self._deadlines.clear()
 
     def _collect(self, sandbox: Sandbox) -> None:
         """A full V8 GC of ``sandbox``'s isolate (stress runs; needs --expose-gc)."""
@@ -412,54 +787,21 @@ class Executor:
             evicted.append(key)
         return evicted
 
-    def _run(self, sandbox: Sandbox, req: dict[str, Any], timeout_s: float) -> InvokeResult:
-        request = InvokeRequest(
-            method=req["m"], url=req["u"], headers=tuple(tuple(h) for h in req["h"]), body=req["b"]
-        )
-        sandbox.enter()
-        try:
-            script = sandbox.stage(request)
-            ticket = self._watchdog.arm(sandbox.isolate, timeout_s)
-            try:
-                result = sandbox.run(script)
-            except Exception:  # only a terminated eval gets here; no Python name leaks
-                result = InvokeResult(
-                    Outcome.JS_ERROR, error=JSErrorInfo("Error", "the function was stopped")
-                )
-            finally:
-                fired = self._watchdog.disarm(ticket)
-            if fired:
-                sandbox.burn_termination()
-                return InvokeResult(
-                    Outcome.TIMEOUT,
-                    logs=result.logs if result else (),
-                    detail=f"time limit of {int(timeout_s * 1000)} ms exceeded",
-                )
-            if result.outcome is Outcome.OK and len(result.body) > self._max_response_body:
-                # The prelude counts UTF-16 units; UTF-8 may be up to 3 bytes per unit.
-                return InvokeResult(
-                    Outcome.TOO_LARGE,
-                    logs=result.logs,
-                    detail=f"response body over {self._max_response_body} bytes",
-                )
-            return result
-        finally:
-            sandbox.leave()
-
     def _reply(
         self,
-        msg: dict[str, Any],
+        call: int,
         r: InvokeResult,
         *,
         cold: bool,
         load_ms: float,
         run_ms: float,
         evicted: list[str],
+        waited: bool = False,
     ) -> None:
         self._send(
             {
                 "op": "result",
-                "id": msg["id"],
+                "id": call,
                 "ex": self.index,
                 "o": r.outcome.value,
                 "s": r.status,
@@ -475,6 +817,7 @@ class Executor:
                 "ev": evicted,
                 "bl": len(self._blanks),
                 "iso": Host.live,
+                "w": waited,
             }
         )
 

@@ -13,10 +13,13 @@ Every method must run on the thread that owns the isolate.
 
 from __future__ import annotations
 
+import heapq
 import json
 import os
 import threading
-from dataclasses import replace
+import time
+from dataclasses import dataclass, field, replace
+from typing import Any
 
 import STPyV8
 
@@ -33,7 +36,8 @@ from .types import InvokeRequest, InvokeResult, JSErrorInfo, Outcome
 
 #: the length of the random seed in front of each invocation's request (js/90-host.js)
 SEED_LENGTH = 32
-#: scripts the prelude's warm-up takes: two requests, then the clean-up
+#: scripts the prelude's warm-up takes: two requests (each followed by a step), then
+#: the clean-up
 WARMUP_STEPS = 3
 
 
@@ -110,10 +114,14 @@ class Sandbox:
             try:
                 self.context.eval(prelude_source(), "isogate:prelude")
                 if warm_up:  # one script per step (see warmup() in js/90-host.js)
-                    for step in range(WARMUP_STEPS):
-                        previous = self.context.eval(f"__isogate.warmup({step})")
-                        if step and parse_result(previous).status != 200:
-                            failure = f"the warm-up request {step} failed: {previous!r:.300}"
+                    for n in range(WARMUP_STEPS):
+                        self.context.eval(f"__isogate.warmup({n})")
+                        if n == WARMUP_STEPS - 1:
+                            break
+                        text = self.context.eval("__isogate.step()")
+                        done = parse_step(text if type(text) is str else None).done
+                        if len(done) != 1 or done[0][1].status != 200:
+                            failure = f"the warm-up request {n} failed: {text!r:.300}"
                             break
             except Exception as exc:  # a bug in the prelude; keep only its text
                 failure = str(exc)
@@ -186,22 +194,110 @@ class Sandbox:
             result = replace(result, error=prepared.locate(result.error))
         return result
 
-    def stage(self, request: InvokeRequest) -> str:
-        """The script that starts the handler on ``request`` with a fresh random seed.
-
-        Building it runs nothing in V8; :meth:`run` evaluates it under the watchdog.
-        """
-        return host_call("invoke", os.urandom(SEED_LENGTH).decode("latin-1") + wire(request))
-
-    def run(self, script: str) -> InvokeResult:
-        """Evaluate a script from :meth:`stage`, let microtasks run, then collect the
-        result (a constant script, compiled once per context)."""
-        self.eval_str(script)
-        return parse_result(self.eval_str("__isogate.result()"))
+    def step(self) -> Step:
+        """After an eval: the operations it queued and the invocations it finished."""
+        return parse_step(self.eval_str(STEP_SCRIPT))
 
     def invoke(self, request: InvokeRequest) -> InvokeResult:
-        """:meth:`stage` then :meth:`run`, for callers without a watchdog."""
-        return self.run(self.stage(request))
+        """Run one invocation to its response, for callers without a watchdog or I/O
+        (tests of the prelude): timers are waited for in real time, and every other
+        host operation fails."""
+        inv = "solo"
+        self.eval_str(start_script(inv, request))
+        timers: list[tuple[float, int, int]] = []
+        seq = 0
+        while True:
+            step = self.step()
+            for _inv, op, kind, args in step.ops:
+                if kind == "timer":
+                    seq += 1
+                    heapq.heappush(timers, (time.monotonic() + float(args) / 1000, seq, op))
+                elif kind == "clear":
+                    timers = [t for t in timers if t[2] != op]
+                    heapq.heapify(timers)
+                elif kind != "cancel":
+                    self.eval_str(deliver_script(op, error_payload("Error", f"no {kind} here")))
+                    step = self.step()
+            for done_id, result in step.done:
+                if done_id == inv:
+                    self.eval_str(host_call("end", inv))
+                    return result
+            if not timers:
+                return InvokeResult(Outcome.UNSETTLED, error=JSErrorInfo("Error", NEVER_SETTLES))
+            due, _, op = heapq.heappop(timers)
+            time.sleep(max(0.0, due - time.monotonic()))
+            self.eval_str(host_call("fire", str(op)))
+
+
+#: what a caller is told when its handler's promise can never settle
+NEVER_SETTLES = "The script will never generate a response."
+STEP_SCRIPT = "__isogate.step()"
+
+
+def start_script(inv: str, request: InvokeRequest) -> str:
+    """The script that starts invocation ``inv`` on ``request`` with a fresh random seed.
+
+    Building it runs nothing in V8; the caller evaluates it under the watchdog.
+    """
+    return host_call("invoke", inv, os.urandom(SEED_LENGTH).decode("latin-1") + wire(request))
+
+
+def deliver_script(op: int, payload: str) -> str:
+    """The script that settles host operation ``op`` with ``payload`` (see payloads)."""
+    return host_call("deliver", str(op), payload)
+
+
+def value_payload(value_json: str) -> str:
+    """A delivery that resolves the operation's promise with the JSON value given."""
+    return '{"v":' + value_json + "}"
+
+
+def error_payload(name: str, message: str) -> str:
+    """A delivery that rejects the operation's promise with a JS error ``name``."""
+    return json.dumps({"e": {"name": name, "message": message}}, ensure_ascii=False)
+
+
+@dataclass(frozen=True, slots=True)
+class Step:
+    """What the prelude's ``step()`` reported after an eval."""
+
+    #: operations queued: (invocation, op or timer id, kind, args as parsed JSON)
+    ops: list[tuple[str, int, str, Any]] = field(default_factory=list)
+    #: invocations whose response (or failure) is ready
+    done: list[tuple[str, InvokeResult]] = field(default_factory=list)
+    #: invocations that are over (their timers and operations dropped), with late logs
+    fin: list[tuple[str, tuple[str, ...]]] = field(default_factory=list)
+
+
+def parse_step(text: str | None) -> Step:
+    """Turn ``step()``'s JSON into a :class:`Step`, trusting nothing about its shape."""
+    try:
+        data = json.loads(text) if text is not None else None
+    except ValueError:
+        data = None
+    if not isinstance(data, dict):
+        return Step()
+    ops: list[tuple[str, int, str, Any]] = []
+    for item in data.get("ops") or ():
+        if (
+            isinstance(item, list)
+            and len(item) == 4
+            and isinstance(item[0], str)
+            and type(item[1]) is int
+            and isinstance(item[2], str)
+        ):
+            ops.append((item[0], item[1], item[2], item[3]))
+    done = [
+        (item["id"], result_from(item))
+        for item in data.get("done") or ()
+        if isinstance(item, dict) and isinstance(item.get("id"), str)
+    ]
+    fin = [
+        (item["id"], parse_logs(item.get("logs")))
+        for item in data.get("fin") or ()
+        if isinstance(item, dict) and isinstance(item.get("id"), str)
+    ]
+    return Step(ops, done, fin)
 
 
 def wire(request: InvokeRequest) -> str:
@@ -242,7 +338,8 @@ def _parse_error(obj: object) -> JSErrorInfo:
     )
 
 
-def _parse_logs(obj: object) -> tuple[str, ...]:
+def parse_logs(obj: object) -> tuple[str, ...]:
+    """A list of log lines from the prelude (anything else: none)."""
     if not isinstance(obj, list):
         return ()
     return tuple(x for x in obj if isinstance(x, str))
@@ -255,23 +352,16 @@ def _parse_load(text: str | None) -> InvokeResult:
         data = None
     if not isinstance(data, dict):
         return InvokeResult(Outcome.LOAD_ERROR, detail="the prelude returned no result")
-    logs = _parse_logs(data.get("logs"))
+    logs = parse_logs(data.get("logs"))
     if data.get("ok") is True:
         return InvokeResult(Outcome.OK, logs=logs)
     return InvokeResult(Outcome.LOAD_ERROR, logs=logs, error=_parse_error(data.get("error")))
 
 
-def parse_result(text: str | None) -> InvokeResult:
-    """Turn the prelude's JSON into a result, trusting nothing about its shape."""
-    try:
-        data = json.loads(text) if text is not None else None
-    except ValueError:
-        data = None
-    if not isinstance(data, dict):
-        return InvokeResult(
-            Outcome.JS_ERROR, error=JSErrorInfo("Error", "the function produced no result")
-        )
-    logs = _parse_logs(data.get("logs"))
+def result_from(data: dict[str, Any]) -> InvokeResult:
+    """Turn one result of the prelude into an :class:`InvokeResult`, trusting nothing
+    about its shape."""
+    logs = parse_logs(data.get("logs"))
     outcome = data.get("outcome")
     if outcome == "ok":
         status = data.get("status")
@@ -315,7 +405,7 @@ def parse_result(text: str | None) -> InvokeResult:
             logs=logs,
             error=JSErrorInfo(
                 "Error",
-                "the handler's promise never settled (there is no event loop: no timers or I/O)",
+                NEVER_SETTLES,
             ),
         )
     if outcome == "too_large":
@@ -328,4 +418,4 @@ def check_source(source: str) -> PreparedSource:
     return prepare(source, STPyV8.JSEngine())
 
 
-__all__ = ["Sandbox", "SourceError", "check_source", "parse_result"]
+__all__ = ["Sandbox", "SourceError", "Step", "check_source", "parse_step", "start_script"]

@@ -70,6 +70,20 @@ class FrameReader:
         self._poll = select.poll()
         self._poll.register(fd, select.POLLIN)
 
+    def fileno(self) -> int:
+        return self._fd
+
+    def read_available(self) -> list[dict[str, Any]] | None:
+        """Every complete message after one read (the fd must be readable); ``None`` at
+        end of stream. May return an empty list (a partial frame)."""
+        if self._ready:
+            ready, self._ready = self._ready, []
+            return ready
+        chunk = os.read(self._fd, 1 << 16)
+        if not chunk:
+            return None
+        return list(self._decoder.feed(chunk))
+
     def read(self, timeout: float | None = None) -> dict[str, Any] | None:
         """The next message; ``None`` at end of stream. Raises TimeoutError."""
         while not self._ready:

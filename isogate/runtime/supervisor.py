@@ -86,6 +86,11 @@ class _Executor:
     worker: _Worker
     index: int
     inflight: int = 0  # calls reserved on it (running, or waiting in its pipe)
+    #: calls in flight there that await host operations (timers, fetch): they hold no
+    #: CPU place, only memory (bounded by runtime.max_waiting_per_executor)
+    waiting: int = 0
+    #: the deadline of the last call reserved on it (a pipelined call starts after it)
+    last_deadline: float = 0.0
     dead: bool = False  # its worker died: never routable again
     slow: int = 0  # of those, calls of functions not known to be fast
     warm: dict[str, float] = field(default_factory=dict)  # key -> last used (monotonic)
@@ -100,10 +105,13 @@ class _Executor:
 
     prewarmed: bool = False  # has enough blanks to serve (READY_BLANKS, or its whole pool)
 
+    #: runtime.max_waiting_per_executor (set by the runtime)
+    max_waiting: int = 1 << 30
+
     @property
     def busy(self) -> bool:
-        """Running (or holding) at least one call: not idle."""
-        return self.inflight > 0 or self.dead
+        """Running (or holding) at least one call, or full of waiting ones: not idle."""
+        return self.inflight > 0 or self.dead or self.waiting >= self.max_waiting
 
     @property
     def name(self) -> str:
@@ -136,6 +144,8 @@ class _Call:
     abandoned: bool = False
     #: the answer arrived and the executor was released then (not when the caller resumes)
     released: bool = False
+    #: the call awaits host operations: its CPU place was released then ("wait" frame)
+    waiting: bool = False
 
 
 class _Worker:
@@ -190,9 +200,15 @@ class Runtime:
         code_loader: CodeLoader | None = None,
         *,
         worker_home: str | None = None,
+        egress: Any = None,
+        own_addresses: list[tuple[str, int]] | None = None,
     ) -> None:
-        """``worker_home`` is HOME for worker processes (default: a private temp dir)."""
+        """``worker_home`` is HOME for worker processes (default: a private temp dir).
+        ``egress`` (EgressSettings) enables ``fetch`` from functions under that policy;
+        ``own_addresses`` are the gateway's listening addresses, never reachable."""
         self.settings = settings
+        self._egress = egress
+        self._own_addresses = list(own_addresses or [])
         self._code_loader = code_loader
         self._workers = [_Worker(i) for i in range(settings.workers)]
         #: waiting invocations per tenant, each FIFO; the dict's order is the turn order
@@ -219,6 +235,9 @@ class Runtime:
         self._crash_reasons: dict[str, int] = dict.fromkeys(REASONS, 0)
         self._attribution = Attribution(settings.quarantine_window_seconds)
         self._inflight = 0
+        #: calls of each tenant awaiting host operations (runtime.max_waiting_per_tenant)
+        self._waiting: dict[str, int] = {}
+        self._after_logs = 0  # "after" frames: logs of ctx.waitUntil() work
         self._retried = 0  # calls run again because their worker died before they started
         self._run_ms: dict[str, float] = {}  # moving average of each function's run time
         self._closing = False
@@ -288,6 +307,13 @@ class Runtime:
         config = json.dumps(self.settings.model_dump())
         return [sys.executable, "-m", "isogate.runtime.worker", "--config", config, *extra]
 
+    def _egress_args(self) -> list[str]:
+        if self._egress is None:
+            return []
+        data = self._egress.model_dump(mode="json")
+        data["own_addresses"] = [[h, p] for h, p in self._own_addresses]
+        return ["--egress", json.dumps(data)]
+
     def _worker_env(self) -> dict[str, str]:
         env = dict(os.environ)
         # stpyv8 reads ICU data from ~/.local/share/stpyv8 first; a copy there makes
@@ -335,6 +361,7 @@ class Runtime:
         try:
             w.proc = await asyncio.create_subprocess_exec(
                 *self._worker_command("--pipes", ",".join(map(str, child_fds))),
+                *self._egress_args(),
                 stdin=asyncio.subprocess.PIPE,
                 stdout=asyncio.subprocess.PIPE,
                 stderr=asyncio.subprocess.PIPE,
@@ -345,7 +372,9 @@ class Runtime:
         finally:
             for fd in child_fds:
                 os.close(fd)
-        w.executors = [_Executor(w, i) for i in range(n)]
+        w.executors = [
+            _Executor(w, i, max_waiting=self.settings.max_waiting_per_executor) for i in range(n)
+        ]
         for ex, (_, write_fd), (read_fd, _) in zip(w.executors, requests, results, strict=True):
             ex.pipe, _ = await loop.connect_write_pipe(
                 asyncio.Protocol, os.fdopen(write_fd, "wb", buffering=0)
@@ -438,14 +467,33 @@ class Runtime:
         if op == "ready":
             if w.ready and not w.ready.done():
                 w.ready.set_result(None)
+        elif op == "wait":
+            call = w.calls.get(msg["id"])
+            if call is not None and not call.waiting:
+                call.waiting = True
+                ex = call.executor
+                ex.waiting += 1
+                tenant = call.pending.ref.tenant
+                self._waiting[tenant] = self._waiting.get(tenant, 0) + 1
+                call.released = True
+                self._finish(ex, call.pending)
+        elif op == "after":
+            # what a function logged after its response (ctx.waitUntil work)
+            self._after_logs += 1
+            for line in (msg.get("l") or ())[:100]:
+                log.info("invocation %s (after its response): %s", msg.get("id"), str(line)[:2000])
         elif op == "result" or op == "need_code":
             call = w.calls.pop(msg["id"], None)
             if call is None:
                 return
+            if call.waiting:
+                self._unwait(call)
             if op == "need_code":
                 w.sent_code.discard(call.pending.ref.key)
                 if call.abandoned:  # nobody is left to send the code: the executor is free
                     self._finish(call.executor, call.pending)
+            elif call.waiting:
+                self._mirror(call.executor, msg)
             else:
                 # The executor is free as of this answer: hand it its next call now, not
                 # after the caller's task resumes (a loop iteration later, which under load
@@ -494,8 +542,13 @@ class Runtime:
         # Each executor runs its calls in order: the oldest call sent to it is the one
         # running, the ones behind it (pipelined) never started and are retried.
         running: dict[_Executor, _Call] = {}
+        waited: list[_Call] = []
         for call in sorted(w.calls.values(), key=lambda c: c.id):
-            running.setdefault(call.executor, call)
+            if call.waiting:
+                waited.append(call)  # started: it awaited a host operation there
+                self._unwait(call)
+            else:
+                running.setdefault(call.executor, call)
         started = {call.pending.ref.key for call in running.values()}
         log.error(
             "runtime worker %d died (%s, %s) running %s; %d call(s) not started are retried",
@@ -503,7 +556,7 @@ class Runtime:
             signal_name(proc.returncode),
             reason,
             sorted(started),
-            len(w.calls) - len(running),
+            len(w.calls) - len(running) - len(waited),
         )
         verdict = self._attribution.judge(reason, started, proc.pid, now)
         refs = {call.pending.ref.key: call.pending.ref for call in running.values()}
@@ -512,7 +565,7 @@ class Runtime:
         self._suspects.update(verdict.suspects)
         w.solo = None
         calls, w.calls = w.calls, {}
-        ran = {id(c) for c in running.values()}
+        ran = {id(c) for c in running.values()} | {id(c) for c in waited}
         for call in calls.values():
             if not call.future.done():
                 call.future.set_result({"op": "crashed" if id(call) in ran else "retry"})
@@ -533,6 +586,20 @@ class Runtime:
             except (RuntimeStartError, OSError) as exc:
                 log.error("restarting runtime worker %d failed: %s", w.slot, exc)
                 await asyncio.sleep(min(0.1 * 2**attempt, 5))
+
+    def _unwait(self, call: _Call) -> None:
+        """A waiting call ended (answered, or its worker died)."""
+        call.waiting = False
+        ex = call.executor
+        ex.waiting -= 1
+        tenant = call.pending.ref.tenant
+        left = self._waiting.get(tenant, 0) - 1
+        if left > 0:
+            self._waiting[tenant] = left
+        else:
+            self._waiting.pop(tenant, None)
+        if ex.waiting + 1 >= ex.max_waiting:
+            self._drain_queue()  # it was full: it takes calls again
 
     def _strike(self, ref: FunctionRef, now: float) -> None:
         key = ref.key
@@ -782,6 +849,8 @@ class Runtime:
             )
         if self._closing or not self._started:
             return _result(Outcome.OVERLOADED, detail="runtime not running")
+        if self._waiting.get(ref.tenant, 0) >= self.settings.max_waiting_per_tenant:
+            return _result(Outcome.BUSY, detail="too many of this tenant's calls are in flight")
         loop = asyncio.get_running_loop()
         pending = _Pending(ref, request, loop.create_future(), t0)
         self._inflight += 1
@@ -862,6 +931,12 @@ class Runtime:
             w.killed = True
             with contextlib.suppress(ProcessLookupError):
                 w.proc.kill()
+
+    def _cpu_limit(self, ref: FunctionRef) -> int:
+        """CPU time (ms) one invocation of ``ref`` may use: its ``cpu_ms``; a function
+        that set only a wall-time limit may compute for all of it."""
+        ms = ref.cpu_ms or ref.timeout_ms or self.settings.default_cpu_ms
+        return min(ms, self.settings.max_cpu_ms)
 
     def _limit(self, ref: FunctionRef) -> float:
         ms = ref.timeout_ms or self.settings.default_timeout_ms
@@ -944,9 +1019,10 @@ class Runtime:
             loop = asyncio.get_running_loop()
             fut: asyncio.Future[dict[str, Any]] = loop.create_future()
             now = time.monotonic()
-            # a pipelined call starts after the calls ahead of it on this executor
-            ahead = max((c.deadline for c in w.calls.values() if c.executor is ex), default=now)
+            # a pipelined call starts after the call ahead of it on this executor
+            ahead = ex.last_deadline if ex.inflight > 1 else now
             deadline = max(ahead, now) + 2 * limit + HANG_GRACE_S
+            ex.last_deadline = deadline
             call = _Call(call_id, pending, ex, now, deadline, fut)
             w.calls[call_id] = call
             pending.call = call
@@ -959,6 +1035,7 @@ class Runtime:
                         "key": ref.key,
                         "tenant": ref.tenant,
                         "timeout_ms": int(limit * 1000),
+                        "cpu_ms": self._cpu_limit(ref),
                         "env": ref.env,  # msgpack packs tuples as arrays
                         "src": source,
                     },

@@ -18,6 +18,7 @@ class Outcome(StrEnum):
     JS_ERROR = "js_error"  #: the handler threw, rejected, or returned something not a Response
     UNSETTLED = "unsettled"  #: the handler's promise was still pending when the script returned
     TIMEOUT = "timeout"  #: the wall-clock limit was exceeded; the script was terminated
+    CPU_LIMIT = "cpu_limit"  #: the CPU-time limit (cpu_ms) was exceeded; it was stopped
     CRASHED = "crashed"  #: the runtime worker process died (e.g. heap exhausted)
     OVERLOADED = "overloaded"  #: the bounded queue was full; nothing was run
     BUSY = "busy"  #: the tenant's own queue was full (max_queue_per_tenant); nothing was run

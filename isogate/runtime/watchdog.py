@@ -1,10 +1,16 @@
-"""Wall-clock limits: one thread that terminates scripts running past their deadline.
+"""Time limits: one thread that terminates scripts running past their wall-clock
+deadline or their CPU-time budget.
 
 ``JSEngine.terminateAllThreads()`` stops only the isolate current on the calling
 thread, so the watchdog enters the victim's isolate, terminates, and leaves
 (DESIGN.md). A per-invocation lock makes "finished" and "terminated" mutually
 exclusive: the watchdog never terminates an isolate whose invocation already ended.
 The ticket's ``fired`` flag is the only reliable sign that a termination happened.
+
+CPU time is read from the executor thread's own clock (``pthread_getcpuclockid``,
+DESIGN.md "Host operations"). A thread cannot use more CPU than wall time passes, so a
+ticket with ``cpu_left`` seconds is first looked at ``cpu_left`` seconds after arming,
+and again after whatever budget is left then: no polling.
 """
 
 from __future__ import annotations
@@ -21,14 +27,52 @@ import STPyV8
 class Ticket:
     """One armed deadline. ``done`` and ``fired`` are only changed under ``lock``."""
 
-    __slots__ = ("deadline", "done", "fired", "isolate", "lock")
+    __slots__ = (
+        "cpu_clock",
+        "cpu_left",
+        "cpu_start",
+        "deadline",
+        "done",
+        "fired",
+        "isolate",
+        "lock",
+        "reason",
+    )
 
-    def __init__(self, isolate: Any, deadline: float) -> None:
+    def __init__(
+        self,
+        isolate: Any,
+        deadline: float,
+        cpu_left: float | None = None,
+        cpu_clock: int | None = None,
+    ) -> None:
         self.isolate = isolate
-        self.deadline = deadline
+        self.deadline = deadline  # monotonic
+        self.cpu_left = cpu_left  # seconds of CPU the script may still use
+        self.cpu_clock = cpu_clock
+        self.cpu_start = time.clock_gettime(cpu_clock) if cpu_clock is not None else 0.0
         self.lock = threading.Lock()
         self.done = False
         self.fired = False
+        #: why it fired: "wall" (deadline) or "cpu" (budget)
+        self.reason = ""
+
+    def next_check(self, now: float) -> float | None:
+        """When to look at this ticket again; None when it is due now (``reason`` set)."""
+        if now >= self.deadline:
+            self.reason = "wall"
+            return None
+        if self.cpu_left is None or self.cpu_clock is None:
+            return self.deadline
+        try:
+            used = time.clock_gettime(self.cpu_clock) - self.cpu_start
+        except OSError:  # the thread is gone: nothing left to stop
+            return self.deadline
+        left = self.cpu_left - used
+        if left <= 0:
+            self.reason = "cpu"
+            return None
+        return min(self.deadline, now + left)
 
 
 class Watchdog:
@@ -52,13 +96,29 @@ class Watchdog:
 
     def arm(self, isolate: Any, timeout_s: float) -> Ticket:
         """Watch ``isolate`` until :meth:`disarm`; terminate it after ``timeout_s``."""
-        ticket = Ticket(isolate, time.monotonic() + timeout_s)
+        return self.arm_until(isolate, time.monotonic() + timeout_s)
+
+    def arm_until(
+        self,
+        isolate: Any,
+        deadline: float,
+        cpu_left: float | None = None,
+        cpu_clock: int | None = None,
+    ) -> Ticket:
+        """Watch ``isolate`` until :meth:`disarm`; terminate it at ``deadline``
+        (monotonic) or once the calling thread (``cpu_clock``, its CPU-time clock) used
+        ``cpu_left`` more seconds of CPU, whichever comes first."""
+        ticket = Ticket(isolate, deadline, cpu_left, cpu_clock)
+        check = deadline if cpu_left is None else min(deadline, time.monotonic() + cpu_left)
+        self._push(check, ticket)
+        return ticket
+
+    def _push(self, when: float, ticket: Ticket) -> None:
         with self._cond:
-            first = not self._heap or ticket.deadline < self._heap[0][0]
-            heapq.heappush(self._heap, (ticket.deadline, next(self._seq), ticket))
+            first = not self._heap or when < self._heap[0][0]
+            heapq.heappush(self._heap, (when, next(self._seq), ticket))
             if first:
                 self._cond.notify()
-        return ticket
 
     @staticmethod
     def disarm(ticket: Ticket) -> bool:
@@ -85,6 +145,10 @@ class Watchdog:
                 if self._stopped:
                     return
                 _, _, ticket = heapq.heappop(self._heap)
+            later = ticket.next_check(time.monotonic())
+            if later is not None:
+                self._push(later, ticket)  # budget left: look again when it could be spent
+                continue
             self._fire(ticket)
 
     def _fire(self, ticket: Ticket) -> None:

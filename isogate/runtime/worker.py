@@ -72,6 +72,22 @@ def self_test() -> dict[str, Any]:
     return {"ok": ok, "intl": text}
 
 
+def _start_io(egress_json: str) -> tuple[Any, Any]:
+    """The process's I/O loop for fetch (hostio.py), when egress settings were given."""
+    if not egress_json:
+        return None, None
+    from isogate.config.egress import EgressSettings
+
+    from .hostio import HostIO
+
+    data = json.loads(egress_json)
+    own = [(str(h), int(p)) for h, p in data.pop("own_addresses", [])]
+    settings = EgressSettings(**data)
+    io = HostIO(settings, own)
+    io.start()
+    return io, settings
+
+
 RSS_POLL_S = 0.01
 
 
@@ -108,6 +124,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--config", required=True, help="RuntimeSettings as JSON")
     parser.add_argument("--pipes", default="", help="per executor: request-fd,result-fd,...")
     parser.add_argument("--self-test", action="store_true")
+    parser.add_argument("--egress", default="", help="EgressSettings (+ own addresses) as JSON")
     args = parser.parse_args(argv)
     config = json.loads(args.config)
     # Ctrl-C in a terminal reaches the whole process group: the gateway shuts down and
@@ -143,6 +160,7 @@ def main(argv: list[str] | None = None) -> int:
     sources = source_cache(max_bytes=256 << 20)
     prepared = prepared_cache(max_bytes=256 << 20)
     budget = config["memory_budget_mb"] * 1_000_000 // max(1, len(pairs))
+    io, egress_settings = _start_io(args.egress)
 
     def sender(fd: int) -> Callable[[dict[str, Any]], None]:
         # Each executor thread owns its result pipe: no lock, no hand-off.
@@ -161,6 +179,9 @@ def main(argv: list[str] | None = None) -> int:
             max_response_body=config["max_response_body"],
             functions_per_isolate=config["functions_per_isolate"],
             gc_every=config.get("debug_gc_every") or 0,
+            io=io,
+            wait_until_ms=config.get("wait_until_ms", 30000),
+            max_subrequests=egress_settings.max_subrequests if egress_settings else 50,
         )
         for i, (request_fd, result_fd) in enumerate(pairs)
     ]

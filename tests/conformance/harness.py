@@ -338,7 +338,9 @@ class RuntimeBackend:
         async def load_code(ref: FunctionRef) -> str:  # used only if the runtime asks
             return worker_source(_WORKERS_BY_NAME[ref.name])
 
-        settings = RuntimeSettings(workers=1, threads_per_worker=2, default_timeout_ms=2000)
+        settings = RuntimeSettings(
+            workers=1, threads_per_worker=2, default_timeout_ms=2000, default_cpu_ms=2000
+        )
         self._rt = Runtime(settings, code_loader=load_code)
         self._run(self._rt.start())
 

@@ -102,7 +102,6 @@ GLOBAL_NAMES = [
     "exports",
     "Deno",
     "Bun",
-    "fetch",
     "XMLHttpRequest",
     "WebSocket",
     "importScripts",
@@ -121,8 +120,6 @@ GLOBAL_NAMES = [
     "global",
     "python",
     "pyimport",
-    "setTimeout",
-    "setInterval",
 ]
 
 TAMPER_ALL = r"""

@@ -159,6 +159,7 @@ async def test_heap_exhaustion_crashes_only_its_own_worker() -> None:
         prewarm_isolates=1,
         heap_limit_mb=16,
         default_timeout_ms=20000,
+        default_cpu_ms=20000,
         max_timeout_ms=20000,
         max_worker_rss_mb=768,
         max_concurrency_per_function=n + 1,

@@ -3,7 +3,9 @@ reports its pre-warmed pool."""
 
 from __future__ import annotations
 
+import os
 import threading
+import time
 from typing import Any
 
 import pytest
@@ -16,6 +18,7 @@ from isogate.runtime.executor import (
     prepared_cache,
     source_cache,
 )
+from isogate.runtime.protocol import FrameReader, pack, write_all
 from isogate.runtime.source import PreparedSource
 from isogate.runtime.watchdog import Watchdog
 
@@ -47,20 +50,21 @@ def test_prepared_sources_count_key_and_script() -> None:
     assert cache.get("j" * 5) is None and cache.get("k" * 10) is one
 
 
-class _ScriptedInbox:
-    """Idle (each timed read times out) until the executor blocks without a timeout, i.e.
-    its pool is complete; then it hands out ``messages`` one per read, then ends."""
+class _ScriptedInbox(FrameReader):
+    """A real pipe that stays silent until the executor's pool is complete; then it
+    carries ``messages`` (all at once) and ends."""
 
     def __init__(self, messages: list[dict[str, Any]] | None = None) -> None:
+        read_fd, self.write_fd = os.pipe()
+        super().__init__(read_fd)
         self.messages = list(messages or [])
         self.pool_complete = False
 
-    def read(self, timeout: float | None = None) -> dict[str, Any] | None:
-        if not self.pool_complete:
-            if timeout is not None:
-                raise TimeoutError
-            self.pool_complete = True
-        return self.messages.pop(0) if self.messages else None
+    def release(self) -> None:
+        self.pool_complete = True
+        for message in self.messages:
+            write_all(self.write_fd, pack(message))
+        os.close(self.write_fd)
 
 
 def _run_executor(
@@ -68,9 +72,10 @@ def _run_executor(
 ) -> list[dict[str, Any]]:
     """Run an executor thread until its inbox ends; what it sent."""
     sent: list[dict[str, Any]] = []
+    inbox = inbox or _ScriptedInbox()
     executor = Executor(
         0,
-        inbox=inbox or _ScriptedInbox(),  # type: ignore[arg-type]
+        inbox=inbox,
         watchdog=Watchdog(),
         send=sent.append,
         sources=source_cache(1 << 20),
@@ -82,6 +87,12 @@ def _run_executor(
     )
     thread = threading.Thread(target=executor.run)  # V8 work stays on one thread
     thread.start()
+    # the pool is complete once every blank is made and holds its ready contexts
+    for _ in range(6000):
+        if len(executor._blanks) >= prewarm and executor._pool_filled:
+            break
+        time.sleep(0.01)
+    inbox.release()
     thread.join(timeout=60)
     assert not thread.is_alive()
     return sent

@@ -304,7 +304,11 @@ async def test_intl_works_in_workers(runtime: Runtime) -> None:
 
 async def test_memory_bomb_kills_only_its_worker(make_runtime) -> None:
     rt = await make_runtime(
-        workers=2, threads_per_worker=1, default_timeout_ms=10000, heap_limit_mb=32
+        workers=2,
+        threads_per_worker=1,
+        default_timeout_ms=10000,
+        default_cpu_ms=10000,
+        heap_limit_mb=32,
     )
     good = fn(HELLO, name="good")
     assert (await rt.invoke(good, get())).outcome is Outcome.OK
@@ -329,7 +333,11 @@ async def test_memory_bomb_kills_only_its_worker(make_runtime) -> None:
 
 async def test_repeated_crashes_quarantine_until_redeploy(make_runtime) -> None:
     rt = await make_runtime(
-        workers=1, threads_per_worker=1, heap_limit_mb=16, default_timeout_ms=10000
+        workers=1,
+        threads_per_worker=1,
+        heap_limit_mb=16,
+        default_timeout_ms=10000,
+        default_cpu_ms=10000,
     )
     bomb = fn(BOMB, name="bomber")
     outcomes = []
@@ -346,7 +354,9 @@ async def test_repeated_crashes_quarantine_until_redeploy(make_runtime) -> None:
 
 
 async def test_killed_worker_fails_in_flight_and_restarts(make_runtime) -> None:
-    rt = await make_runtime(workers=1, threads_per_worker=1, default_timeout_ms=5000)
+    rt = await make_runtime(
+        workers=1, threads_per_worker=1, default_timeout_ms=5000, default_cpu_ms=5000
+    )
     slow = fn(
         "export default { fetch() { const t = Date.now(); while (Date.now() - t < 2000) {} return new Response('x') } }"
     )
@@ -364,7 +374,9 @@ async def test_killed_worker_fails_in_flight_and_restarts(make_runtime) -> None:
 async def test_validation_survives_the_death_of_its_worker(make_runtime) -> None:
     """A worker killed while a deploy is checked (for another tenant's bomb, say) does
     not touch the check: checks run in check processes of their own, not on workers."""
-    rt = await make_runtime(workers=2, threads_per_worker=1, default_timeout_ms=5000)
+    rt = await make_runtime(
+        workers=2, threads_per_worker=1, default_timeout_ms=5000, default_cpu_ms=5000
+    )
     busy = "export default { fetch() { const t = Date.now(); while (Date.now() - t < 1500) {} return new Response('x') } }"
     # both executors busy, so the check waits in worker 0's pipe until the kill
     slow = [asyncio.create_task(rt.invoke(fn(busy, name=f"busy{i}"), get())) for i in range(2)]
@@ -548,7 +560,8 @@ async def test_queue_wait_is_bounded(make_runtime) -> None:
     await asyncio.sleep(0.05)
     waited = await rt.invoke(fn(HELLO, name="waiting"), get())
     assert waited.outcome is Outcome.OVERLOADED and "in time" in waited.detail
-    assert (await busy).outcome is Outcome.TIMEOUT
+    # its CPU budget (runtime.default_cpu_ms, 1 s) runs out before its wall time (2 s)
+    assert (await busy).outcome is Outcome.CPU_LIMIT
     assert rt.stats().queue_depth == 0
     assert (await rt.invoke(fn(HELLO, name="later"), get())).outcome is Outcome.OK
 
@@ -559,7 +572,7 @@ async def test_crash_blames_only_what_ran_alone(make_runtime) -> None:
     # so the innocent is cleared and only the bomb collects strikes and quarantine.
     rt = await make_runtime(
         workers=1, threads_per_worker=2, heap_limit_mb=16, quarantine_crashes=2,
-        default_timeout_ms=10_000,
+        default_timeout_ms=10_000, default_cpu_ms=10_000,
     )  # fmt: skip
     # steady runs well past the bomb's crash (~150 ms idle, several times that on a loaded
     # machine), so the crash always finds it running
@@ -602,7 +615,11 @@ async def _wait_ready(rt: Runtime, pids: set[int]) -> None:
 async def test_a_runtime_fault_under_load_quarantines_no_healthy_function(make_runtime) -> None:
     # quarantine_crashes=1: under the old rule one strike quarantined a function
     rt = await make_runtime(
-        workers=1, threads_per_worker=2, quarantine_crashes=1, default_timeout_ms=5000
+        workers=1,
+        threads_per_worker=2,
+        quarantine_crashes=1,
+        default_timeout_ms=5000,
+        default_cpu_ms=5000,
     )
     slow = "export default { fetch() { const t = Date.now(); while (Date.now() - t < 400) {} return new Response('slow') } }"
     funcs = [
@@ -629,7 +646,11 @@ async def test_a_runtime_fault_under_load_quarantines_no_healthy_function(make_r
 
 async def test_a_function_at_faults_of_two_workers_is_struck(make_runtime) -> None:
     rt = await make_runtime(
-        workers=1, threads_per_worker=1, quarantine_crashes=1, default_timeout_ms=5000
+        workers=1,
+        threads_per_worker=1,
+        quarantine_crashes=1,
+        default_timeout_ms=5000,
+        default_cpu_ms=5000,
     )
     slow = fn(
         "export default { fetch() { const t = Date.now(); while (Date.now() - t < 3000) {} return new Response('x') } }",

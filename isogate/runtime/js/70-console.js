@@ -48,6 +48,15 @@ const consoleBuffer = Object_freeze({
     for (let i = 0; i < consoleLines.length; i++) out[i] = consoleLines[i];
     return out;
   },
+  // The lines since the last drain, and an empty buffer (group indentation kept):
+  // the host attributes them to the invocation whose eval printed them.
+  drain() {
+    const out = consoleLines;
+    consoleLines = newList();
+    consoleBytes = 0;
+    consoleFull = false;
+    return out;
+  },
 });
 
 // ---- inspect (a compact port of Node's util.inspect) ---------------------------------

@@ -5,11 +5,19 @@
 // The prelude's own Response class, captured before tenants can replace the global.
 const Response_ = globalThis.Response;
 
-// Each invocation's input is the argument of `__isogate.invoke(input)`, written by the
-// host as a string literal inside the script it evaluates: 32 seed characters
-// (seedRandom), then the request as JSON. Nothing Python is ever converted into a JS
-// value: stpyv8 arms a crash for when such a context is collected (DESIGN.md, "Memory
-// and crashes"), so the host speaks to the prelude only through source text.
+// The host runs many invocations in one context at once (DESIGN.md, "Host
+// operations"): each is started by `__isogate.invoke(id, input)`, written by the host
+// as string literals inside the script it evaluates (32 seed characters, then the
+// request as JSON). Nothing Python is ever converted into a JS value: stpyv8 arms a
+// crash for when such a context is collected (DESIGN.md, "Memory and crashes"), so
+// the host speaks to the prelude only through source text.
+//
+// What a function waits for (a timer, a fetch) is a host operation: recorded here as
+// data in `outbox`, handed to the tenant as a promise. After every eval the host calls
+// `__isogate.step()`, which returns the operations queued since the last step and the
+// invocations that produced their response or ended. The host performs the operations
+// and settles them with `__isogate.deliver(op, payload)` or `__isogate.fire(timer)`, one
+// eval each, so a termination of one eval stops one invocation only.
 const SEED_LENGTH = 32;
 let fetchListeners = [];      // service-worker syntax: addEventListener('fetch', fn)
 let registering = false;      // addEventListener is honoured only while loading
@@ -18,22 +26,52 @@ let handlerFn = undefined;
 let envObj = undefined;
 const DEFAULT_MAX_RESPONSE_BODY = 8 * 1024 * 1024;
 let maxResponseBody = DEFAULT_MAX_RESPONSE_BODY;
-
-// State of the current invocation, reset by invoke().
-let settled = false;
-let failed = false;
-let response = undefined;
-let failure = undefined;
-let waitPending = 0;
-let responded = false;
-// Which invocation a promise reaction belongs to: a promise left pending by an
-// earlier invocation (its resolve kept in a global) must not answer a later one.
-let generation = 0;
 let loaded = false;     // load() runs once per context, and only from the host
 // Bounds on error text sent to the host (Python cuts at the same sizes).
 const MAX_ERROR_NAME = 200;
 const MAX_ERROR_MESSAGE = 4096;
 const MAX_ERROR_STACK = 16384;
+// Console output kept per invocation (the rest is replaced by one marker line).
+const LOG_MAX_LINES = 1000;
+const LOG_MAX_BYTES = 64 * 1024;
+const LOG_TRUNCATED = '[console output truncated: over 1000 lines or 64 KiB]';
+// Timer delays are capped like in browsers (a 32-bit signed count of milliseconds).
+const MAX_TIMER_MS = 2147483647;
+
+const MapGet = uncurryThis(Map_.prototype.get);
+const MapSet = uncurryThis(Map_.prototype.set);
+const MapDelete = uncurryThis(Map_.prototype.delete);
+
+const invocations = new Map_();  // id -> invocation in flight
+const hostOps = new Map_();      // op id -> {inv, resolve, reject}
+const timers = new Map_();       // timer id -> {id, inv, fn, args, ms, repeat}
+let nextOp = 1;
+let nextTimer = 1;
+let current = null;              // the invocation whose eval is running
+let outbox = newList();          // operations for the host, each a JSON array text
+let changed = newList();         // invocations the next step() must look at
+
+function newInvocation(id) {
+  return {
+    __proto__: null,
+    id,
+    settled: false,   // the handler's Response (or failure) is known
+    failed: false,
+    unsettled: false, // it can never produce a response (nothing left to wait for)
+    response: undefined,
+    failure: undefined,
+    responded: false, // FetchEvent.respondWith() was called
+    reported: false,  // its result went to the host
+    ended: false,
+    pending: 0,       // host operations and timers not settled yet
+    waitPending: 0,   // ctx.waitUntil() promises not settled yet
+    ids: newList(),   // its op and timer ids (dropped when it ends)
+    logs: newList(),
+    logBytes: 0,
+    logsFull: false,
+  };
+}
+
 
 // Serialise a primitive string as a JSON string literal. JSON.stringify on a
 // primitive never consults toJSON, so tenant tampering cannot reach it.
@@ -77,13 +115,8 @@ function describeError(e) {
   }
 }
 
-function logsJSON() {
-  let lines;
-  try {
-    lines = consoleBuffer.take();
-  } catch (e) {
-    return '[]';
-  }
+// A list of primitive strings as a JSON array.
+function listJSON(lines) {
   let out = '[';
   const n = lines.length;
   for (let i = 0; i < n; i++) {
@@ -93,12 +126,163 @@ function logsJSON() {
   return out + ']';
 }
 
+// Console lines printed since the last step belong to the invocation whose eval
+// printed them (a continuation of a promise shared between invocations prints into
+// the eval that ran it).
+function takeLogs(inv) {
+  let lines;
+  try {
+    lines = consoleBuffer.drain();
+  } catch (e) {
+    return;
+  }
+  if (inv === null || inv.logsFull) return;
+  const logs = inv.logs;
+  for (let i = 0; i < lines.length; i++) {
+    const line = lines[i];
+    const size = line.length;
+    if (logs.length >= LOG_MAX_LINES || inv.logBytes + size > LOG_MAX_BYTES) {
+      logs[logs.length] = LOG_TRUNCATED;
+      inv.logsFull = true;
+      return;
+    }
+    logs[logs.length] = line;
+    inv.logBytes += size;
+  }
+}
+
+function logsOf(inv) {
+  const text = listJSON(inv.logs);
+  inv.logs = newList();
+  return text;
+}
+
+function touch(inv) {
+  changed[changed.length] = inv;
+}
+
+function disallowed(what) {
+  return new Error_(
+    'Disallowed operation called within global scope. Asynchronous I/O (ex: fetch() or ' +
+    'connect()), setting a timeout, and generating random values are not allowed within ' +
+    'global scope. To fix this error, perform this operation within a handler. ' +
+    'https://developers.cloudflare.com/workers/runtime-apis/handlers/',
+  );
+}
+
+// ---- host operations and timers -------------------------------------------------------
+
+// Ask the host for an operation: `argsJSON` is JSON text the prelude built itself
+// (never JSON.stringify of an object: a tenant's toJSON would run). Returns
+// {id, promise}; the promise settles with the host's value, or rejects with the error
+// it names. Only inside an invocation.
+function startHostOp(kind, argsJSON) {
+  const inv = current;
+  if (inv === null || inv.ended) throw disallowed();
+  const id = nextOp++;
+  let resolve;
+  let reject;
+  const promise = new Promise_((a, b) => {
+    resolve = a;
+    reject = b;
+  });
+  MapSet(hostOps, id, { __proto__: null, inv, resolve, reject });
+  inv.pending++;
+  inv.ids[inv.ids.length] = id;
+  outbox[outbox.length] = '[' + q(inv.id) + ',' + id + ',' + q(kind) + ',' + argsJSON + ']';
+  return { __proto__: null, id, promise };
+}
+
+// The tenant gave up on an operation (aborted): its promise is left to the caller to
+// reject, and the host is told to stop the work.
+function cancelHostOp(id) {
+  const op = MapGet(hostOps, id);
+  if (op === undefined) return;
+  MapDelete(hostOps, id);
+  op.inv.pending--;
+  outbox[outbox.length] = '[' + q(op.inv.id) + ',' + id + ',"cancel",null]';
+  touch(op.inv);
+}
+
+function hostError(e) {
+  const name = typeof e === 'object' && e !== null ? String_(e.name) : 'Error';
+  const message = typeof e === 'object' && e !== null ? String_(e.message) : 'host operation failed';
+  if (name === 'TypeError') return new TypeError_(message);
+  if (name === 'RangeError') return new RangeError_(message);
+  if (name === 'AbortError' || name === 'TimeoutError') return new DOMException(message, name);
+  return new Error_(message);
+}
+
+function setHostTimer(fn, delay, args = newList(), repeat = false) {
+  const inv = current;
+  if (inv === null || inv.ended) throw disallowed();
+  let ms = +delay;
+  if (!(ms > 0)) ms = 0; // NaN and negatives: 0
+  ms = ms > MAX_TIMER_MS ? 1 : Math_floor(ms);
+  const id = nextTimer++;
+  MapSet(timers, id, { __proto__: null, id, inv, fn, args, ms, repeat });
+  inv.pending++;
+  inv.ids[inv.ids.length] = -id;
+  outbox[outbox.length] = '[' + q(inv.id) + ',' + id + ',"timer",' + ms + ']';
+  return id;
+}
+
+function clearHostTimer(id) {
+  const n = +id;
+  const t = MapGet(timers, n);
+  if (t === undefined) return;
+  MapDelete(timers, n);
+  t.inv.pending--;
+  outbox[outbox.length] = '[' + q(t.inv.id) + ',' + n + ',"clear",null]';
+  touch(t.inv);
+}
+
+function setTimeout(callback, delay = 0, ...args) {
+  if (typeof callback !== 'function') {
+    throw new TypeError_("Failed to execute 'setTimeout' on 'ServiceWorkerGlobalScope': parameter 1 is not of type 'Function'.");
+  }
+  return setHostTimer(callback, delay, args, false);
+}
+
+function setInterval(callback, delay = 0, ...args) {
+  if (typeof callback !== 'function') {
+    throw new TypeError_("Failed to execute 'setInterval' on 'ServiceWorkerGlobalScope': parameter 1 is not of type 'Function'.");
+  }
+  return setHostTimer(callback, delay, args, true);
+}
+
+function clearTimeout(id) {
+  if (id !== undefined && id !== null) clearHostTimer(id);
+}
+
+function clearInterval(id) {
+  if (id !== undefined && id !== null) clearHostTimer(id);
+}
+
+const scheduler = {
+  wait(delay, options = undefined) {
+    return new Promise_((resolve) => {
+      setHostTimer(() => resolve(undefined), delay);
+    });
+  },
+};
+
+defineGlobal('setTimeout', setTimeout);
+defineGlobal('setInterval', setInterval);
+defineGlobal('clearTimeout', clearTimeout);
+defineGlobal('clearInterval', clearInterval);
+defineGlobal('scheduler', scheduler);
+
+// ---- the fetch event, ctx, and how a response is tracked -------------------------------
+
 class FetchEvent {
   #request;
+  #inv;
   #responded = false;
   constructor(type, init) {
     this.type = String_(type);
     this.#request = init.request;
+    this.#inv = current;
   }
   get request() {
     return this.#request;
@@ -106,11 +290,14 @@ class FetchEvent {
   respondWith(r) {
     if (this.#responded) throw new TypeError_('respondWith() was already called');
     this.#responded = true;
-    responded = true;
-    track(r);
+    const inv = this.#inv;
+    if (inv !== null) {
+      inv.responded = true;
+      track(inv, r);
+    }
   }
   waitUntil(p) {
-    addWaitUntil(p);
+    addWaitUntil(this.#inv, p);
   }
   passThroughOnException() {}
 }
@@ -122,48 +309,64 @@ function addEventListener(type, listener) {
   fetchListeners[fetchListeners.length] = listener;
 }
 
-function addWaitUntil(p) {
-  const gen = generation;
-  const done = () => { if (gen === generation) waitPending--; };
-  waitPending++;
+function addWaitUntil(inv, p) {
+  if (inv === null || inv.ended) return;
+  const done = () => {
+    inv.waitPending--;
+    touch(inv);
+  };
+  const failed = (e) => {
+    // Like workerd: a rejected waitUntil() promise is reported, not sent anywhere.
+    try {
+      reportUncaught(e);
+    } catch (err) {}
+    done();
+  };
+  inv.waitPending++;
   try {
-    call(Promise_then, Promise_resolve(p), done, done);
+    call(Promise_then, Promise_resolve(p), done, failed);
   } catch (e) {
-    waitPending--;
+    inv.waitPending--;
   }
 }
 
-const ctxObj = Object_freeze({
-  waitUntil(p) {
-    addWaitUntil(p);
-  },
-  passThroughOnException() {},
-});
-
-function onResponse(r, gen) {
-  if (settled || gen !== generation) return;
-  settled = true;
-  response = r;
+// One ctx object per invocation: its waitUntil() belongs to that invocation.
+function newCtx(inv) {
+  return Object_freeze({
+    waitUntil(p) {
+      addWaitUntil(inv, p);
+    },
+    passThroughOnException() {},
+  });
 }
 
-function onFailure(e, gen = generation) {
-  if (settled || gen !== generation) return;
-  settled = true;
-  failed = true;
-  failure = e;
+function onResponse(inv, r) {
+  if (inv.settled || inv.ended) return;
+  inv.settled = true;
+  inv.response = r;
+  touch(inv);
 }
 
-function track(value) {
-  const gen = generation;
+function onFailure(inv, e) {
+  if (inv.settled || inv.ended) return;
+  inv.settled = true;
+  inv.failed = true;
+  inv.failure = e;
+  touch(inv);
+}
+
+function track(inv, value) {
   let p;
   try {
     p = Promise_resolve(value);
   } catch (e) {
-    onFailure(e, gen);
+    onFailure(inv, e);
     return;
   }
-  call(Promise_then, p, (r) => onResponse(r, gen), (e) => onFailure(e, gen));
+  call(Promise_then, p, (r) => onResponse(inv, r), (e) => onFailure(inv, e));
 }
+
+// ---- loading ---------------------------------------------------------------------------
 
 function load(factory, configJSON) {
   // Once per context: a tenant calling __isogate.load() again could swap its
@@ -200,7 +403,7 @@ function install(factory, configJSON) {
     exported = factory();
   } catch (e) {
     registering = false;
-    return '{"ok":false,"error":' + describeError(e) + ',"logs":' + logsJSON() + '}';
+    return '{"ok":false,"error":' + describeError(e) + ',"logs":' + listJSON(consoleBuffer.drain()) + '}';
   }
   registering = false;
   try {
@@ -220,10 +423,12 @@ function install(factory, configJSON) {
       );
     }
   } catch (e) {
-    return '{"ok":false,"error":' + describeError(e) + ',"logs":' + logsJSON() + '}';
+    return '{"ok":false,"error":' + describeError(e) + ',"logs":' + listJSON(consoleBuffer.drain()) + '}';
   }
-  return '{"ok":true,"logs":' + logsJSON() + '}';
+  return '{"ok":true,"logs":' + listJSON(consoleBuffer.drain()) + '}';
 }
+
+// ---- host entry points -----------------------------------------------------------------
 
 function checkInput(input) {
   if (typeof input !== 'string' || input.length < SEED_LENGTH) {
@@ -232,55 +437,180 @@ function checkInput(input) {
   return input;
 }
 
-function invoke(input) {
-  // Tenant code may call invoke() again (it is reachable); that only restarts its
-  // own invocation, and the generation makes the outer one's reactions stale.
-  // (No busy flag: a terminated invoke() never runs its finally block.)
-  generation++;
-  settled = false;
-  failed = false;
-  response = undefined;
-  failure = undefined;
-  waitPending = 0;
-  responded = false;
-  consoleBuffer.reset();
+// Start invocation `id` (a string the host chose) on the request in `input`.
+function invoke(id, input) {
+  const key = String_(id);
+  // Tenant code can reach invoke() (it is a global); an id in use is refused.
+  if (MapGet(invocations, key) !== undefined) throw new TypeError_('invocation id in use');
+  const inv = newInvocation(key);
+  MapSet(invocations, key, inv);
+  current = inv;
   try {
     checkInput(input);
     seedRandom(StringPrototypeSlice(input, 0, SEED_LENGTH));
     const request = requestFromWire(JSON_parse(StringPrototypeSlice(input, SEED_LENGTH)));
     if (handlerFn !== undefined) {
-      track(Reflect_apply(handlerFn, handlerObj, [request, envObj, ctxObj]));
+      track(inv, Reflect_apply(handlerFn, handlerObj, [request, envObj, newCtx(inv)]));
     } else {
       const event = new FetchEvent('fetch', { request });
       const listeners = fetchListeners;
       for (let i = 0; i < listeners.length; i++) Reflect_apply(listeners[i], undefined, [event]);
-      if (!responded && !settled) {
-        onFailure(new TypeError_('no fetch listener called event.respondWith()'));
+      if (!inv.responded && !inv.settled) {
+        onFailure(inv, new TypeError_('no fetch listener called event.respondWith()'));
       }
     }
   } catch (e) {
-    onFailure(e);
+    onFailure(inv, e);
   }
 }
 
-// Called in a second script, after the microtasks of invoke() have run. Never
-// throws: an exception leaving the host's eval would be converted by stpyv8,
-// which may run tenant getters with the GIL held.
-function result() {
+// Settle host operation `op` with `payload`: JSON {"v": value} or {"e": {name, message}}.
+function deliver(op, payload) {
+  const id = +op;
+  const entry = MapGet(hostOps, id);
+  if (entry === undefined) return; // cancelled, or its invocation ended
+  MapDelete(hostOps, id);
+  const inv = entry.inv;
+  if (inv.ended) return;
+  current = inv;
+  inv.pending--;
+  let data;
   try {
-    return resultJSON();
+    data = JSON_parse(payload);
   } catch (e) {
-    return '{"outcome":"js_error","error":{"name":"Error","message":"the result could not be read","stack":""},"logs":[]}';
+    entry.reject(new TypeError_('the host sent an unreadable result'));
+    return;
+  }
+  if (data.e !== undefined) entry.reject(hostError(data.e));
+  else entry.resolve(data.v);
+}
+
+// Run the callback of timer `timer` (an interval is scheduled again first).
+function fire(timer) {
+  const id = +timer;
+  const t = MapGet(timers, id);
+  if (t === undefined) return;
+  const inv = t.inv;
+  if (inv.ended) {
+    MapDelete(timers, id);
+    return;
+  }
+  current = inv;
+  if (t.repeat) {
+    outbox[outbox.length] = '[' + q(inv.id) + ',' + id + ',"timer",' + t.ms + ']';
+  } else {
+    MapDelete(timers, id);
+    inv.pending--;
+  }
+  try {
+    Reflect_apply(t.fn, undefined, t.args);
+  } catch (e) {
+    reportUncaught(e);
   }
 }
 
-function resultJSON() {
-  if (!settled) {
-    return '{"outcome":"unsettled","logs":' + logsJSON() + '}';
+// The invocation is over: forget its timers and operations. Returns its last logs.
+function finish(inv) {
+  inv.ended = true;
+  MapDelete(invocations, inv.id);
+  const ids = inv.ids;
+  for (let i = 0; i < ids.length; i++) {
+    if (ids[i] > 0) MapDelete(hostOps, ids[i]);
+    else MapDelete(timers, -ids[i]);
   }
-  if (failed) {
-    return '{"outcome":"js_error","error":' + describeError(failure) + ',"logs":' + logsJSON() + '}';
+  inv.ids = newList();
+  inv.response = undefined;
+  inv.failure = undefined;
+  return logsOf(inv);
+}
+
+// The host ends invocation `id` (its time is up, or its caller left).
+function end(id) {
+  try {
+    if (current !== null) takeLogs(current);
+    current = null;
+    const inv = MapGet(invocations, String_(id));
+    if (inv === undefined) return '[]';
+    return finish(inv);
+  } catch (e) {
+    return '[]';
   }
+}
+
+// Called after every host eval (its microtasks have run). Never throws: an
+// exception leaving the host's eval would be converted by stpyv8, which may run
+// tenant getters with the GIL held. Returns
+//   {"ops": [[inv, id, kind, args], ...],   operations to perform
+//    "done": [result, ...],                 responses ready (each with its "id")
+//    "fin": [{"id", "logs"}, ...]}          invocations over (timers and ops dropped)
+function step() {
+  try {
+    return stepJSON();
+  } catch (e) {
+    return '{"ops":[],"done":[],"fin":[],"error":' + describeError(e) + '}';
+  }
+}
+
+function stepJSON() {
+  const inv = current;
+  current = null;
+  if (inv !== null) {
+    takeLogs(inv);
+    touch(inv);
+  }
+  let ops = '';
+  const box = outbox;
+  outbox = newList();
+  for (let i = 0; i < box.length; i++) ops += (i ? ',' : '') + box[i];
+  let done = '';
+  let fin = '';
+  const list = changed;
+  changed = newList();
+  for (let i = 0; i < list.length; i++) {
+    const x = list[i];
+    if (x.ended) continue;
+    if (!x.settled && x.pending === 0) {
+      // Nothing left that could settle it: like workerd, it never will.
+      x.settled = true;
+      x.unsettled = true;
+    }
+    if (x.settled && !x.reported) {
+      x.reported = true;
+      done += (done ? ',' : '') + resultJSON(x);
+      x.response = undefined;
+      x.failure = undefined;
+    }
+    if (x.reported && (x.waitPending <= 0 || x.pending <= 0)) {
+      if (x.waitPending > 0) {
+        try {
+          console.warn('ctx.waitUntil(): a promise was still pending when the invocation ended; it will never settle');
+        } catch (e) {}
+        takeLogs(x);
+      }
+      fin += (fin ? ',' : '') + '{"id":' + q(x.id) + ',"logs":' + finish(x) + '}';
+    }
+  }
+  return '{"ops":[' + ops + '],"done":[' + done + '],"fin":[' + fin + ']}';
+}
+
+function resultJSON(inv) {
+  let text;
+  try {
+    text = resultFields(inv);
+  } catch (e) {
+    text = '"outcome":"js_error","error":{"name":"Error","message":"the result could not be read","stack":""}';
+  }
+  return '{"id":' + q(inv.id) + ',' + text + ',"logs":' + logsOf(inv) + '}';
+}
+
+function resultFields(inv) {
+  if (inv.unsettled) {
+    return '"outcome":"unsettled"';
+  }
+  if (inv.failed) {
+    return '"outcome":"js_error","error":' + describeError(inv.failure);
+  }
+  const response = inv.response;
   let wire;
   try {
     wire = responseToWire(response, maxResponseBody);
@@ -288,26 +618,18 @@ function resultJSON() {
     let why = typeName(response);
     if (why === 'Response') why = 'a Response that cannot be sent: ' + safeString(e && e.message, '');
     const err = new TypeError_('the handler did not return a usable Response (got ' + why + ')');
-    return '{"outcome":"js_error","error":' + describeError(err) + ',"logs":' + logsJSON() + '}';
+    return '"outcome":"js_error","error":' + describeError(err);
   }
-  if (wire.tooLarge === true) {
-    return '{"outcome":"too_large","detail":' + q('response body over ' + maxResponseBody + ' bytes') + ',"logs":' + logsJSON() + '}';
-  }
-  const body = wire.body;
-  if (body.length > maxResponseBody) {
-    return '{"outcome":"too_large","detail":' + q('response body over ' + maxResponseBody + ' bytes') + ',"logs":' + logsJSON() + '}';
-  }
-  if (waitPending > 0) {
-    try {
-      console.warn('ctx.waitUntil(): a promise was still pending when the invocation ended; it will never settle');
-    } catch (e) {}
+  const tooLarge = '"outcome":"too_large","detail":';
+  if (wire.tooLarge === true || wire.body.length > maxResponseBody) {
+    return tooLarge + q('response body over ' + maxResponseBody + ' bytes');
   }
   const h = wire.headers;
   // Headers have no cap of their own in the prelude: bound them like the body.
   let headerBytes = 0;
   for (let i = 0; i < h.length; i++) headerBytes += h[i][0].length + h[i][1].length;
   if (headerBytes > maxResponseBody) {
-    return '{"outcome":"too_large","detail":' + q('response headers over ' + maxResponseBody + ' bytes') + ',"logs":' + logsJSON() + '}';
+    return tooLarge + q('response headers over ' + maxResponseBody + ' bytes');
   }
   let hs = '[';
   for (let i = 0; i < h.length; i++) {
@@ -316,23 +638,21 @@ function resultJSON() {
   }
   hs += ']';
   return (
-    '{"outcome":"ok","status":' + (wire.status | 0) +
+    '"outcome":"ok","status":' + (wire.status | 0) +
     ',"statusText":' + q(wire.statusText) +
     ',"headers":' + hs +
     ',"encoding":' + q(wire.encoding) +
-    ',"body":' + q(body) +
-    ',"logs":' + logsJSON() + '}'
+    ',"body":' + q(wire.body)
   );
 }
 
 // Run the whole invocation path with a built-in handler, before any tenant code
 // exists in this context: V8 compiles functions lazily per isolate and fills each
 // context's inline caches on first use, and a pre-warmed context should not pay that
-// on its function's first request. The host calls warmup(0), warmup(1) and warmup(2),
-// each in a script of its own, like a real call: a response settles in the microtasks
-// that run when a script returns, so only the next script's result() sees it. (Called
-// within one script, result() took the "unsettled" path, and the first real call paid
-// ~0.4 ms for the success path, measured.)
+// on its function's first request. The host runs warmup(0), step(), warmup(1),
+// step(), warmup(2), each in a script of its own, like a real call: a response
+// settles in the microtasks that run when a script returns, so only the next
+// script's step() sees it.
 const WARMUP_REQUESTS = [
   '{"method":"POST","url":"http://warm.up/a?b=c","headers":[["content-type","text/plain"]],"body":"x"}',
   '{"method":"GET","url":"http://warm.up/","headers":[],"body":null}',
@@ -344,15 +664,13 @@ function warmupModule() {
   return { fetch: () => Response_.json({ warm: true }, { headers: { 'x-warm': '1' } }) };
 }
 
-// Returns the previous step's result() (the host checks that it succeeded).
-function warmup(step) {
+function warmup(n) {
   if (loaded) throw new TypeError_('__isogate.warmup() may only be called by the host');
-  const previous = step > 0 ? result() : '';
-  if (step < WARMUP_REQUESTS.length) {
+  if (n < WARMUP_REQUESTS.length) {
     // through the tenant's path: install() is what load() runs
     install(warmupModule, WARMUP_CONFIG);
-    invoke('\0'.repeat(SEED_LENGTH) + WARMUP_REQUESTS[step]);
-    return previous;
+    invoke('warmup-' + n, '\0'.repeat(SEED_LENGTH) + WARMUP_REQUESTS[n]);
+    return;
   }
   handlerObj = undefined;
   handlerFn = undefined;
@@ -360,8 +678,6 @@ function warmup(step) {
   maxResponseBody = DEFAULT_MAX_RESPONSE_BODY;
   fetchListeners = [];
   consoleBuffer.reset();
-  generation++;
-  return previous;
 }
 
 function typeName(v) {
@@ -390,6 +706,6 @@ if (!('self' in globalThis)) {
 // The host entry points: not writable, not configurable, frozen. A tenant can
 // shadow nothing here, so Python's `__isogate.invoke(...)` always reaches us.
 Object_defineProperty(globalThis, '__isogate', {
-  value: Object_freeze({ load, invoke, result, warmup }),
+  value: Object_freeze({ load, invoke, deliver, fire, step, end, warmup }),
   writable: false, configurable: false, enumerable: false,
 });

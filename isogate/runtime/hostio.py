@@ -1,0 +1,142 @@
+"""The worker process's I/O loop: host operations that wait (``fetch``) run here.
+
+One asyncio loop in a thread of its own serves every executor thread of the worker
+process. An executor hands it an operation as plain data (parsed from the JSON the
+prelude built) and gets the result back as the payload of a delivery script through
+a callback, which queues it for the executor's next eval (executor.py). Tenant code
+never reaches Python: it only ever sees the JSON text of a result.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import concurrent.futures
+import json
+import logging
+import threading
+from collections import Counter
+from collections.abc import Callable
+from typing import Any
+
+from isogate.config.egress import EgressSettings
+
+from .egress import EgressPolicy
+from .fetcher import FetchFailure, FetchResult, FetchSpec, fetch, new_client
+from .isolate import error_payload
+
+log = logging.getLogger("isogate.runtime.hostio")
+
+Deliver = Callable[[str], None]
+
+
+class HostIO:
+    """An asyncio loop thread performing ``fetch`` for the executors of this process."""
+
+    def __init__(
+        self,
+        egress: EgressSettings,
+        own_addresses: list[tuple[str, int]] | None = None,
+    ) -> None:
+        self._settings = egress
+        self._policy = EgressPolicy.from_settings(egress, own_addresses or [])
+        self._loop = asyncio.new_event_loop()
+        self._ready = threading.Event()
+        self._client: Any = None
+        #: egress requests by (tenant, outcome) since the last take_counts()
+        self._counts: Counter[tuple[str, str]] = Counter()
+        self._lock = threading.Lock()
+        self._thread = threading.Thread(target=self._run, name="isogate-hostio", daemon=True)
+
+    def start(self) -> None:
+        self._thread.start()
+        self._ready.wait()
+
+    def _run(self) -> None:
+        asyncio.set_event_loop(self._loop)
+        self._client = new_client()
+        self._ready.set()
+        self._loop.run_forever()
+
+    def take_counts(self) -> list[tuple[str, str, int]]:
+        """Egress requests counted since the last call: (tenant, outcome, n)."""
+        with self._lock:
+            counts, self._counts = self._counts, Counter()
+        return [(tenant, outcome, n) for (tenant, outcome), n in counts.items()]
+
+    def fetch(
+        self, args: Any, remaining_s: float, deliver: Deliver, tenant: str
+    ) -> concurrent.futures.Future[None]:
+        """Start a fetch described by ``args`` (the prelude's JSON); ``deliver`` gets
+        the delivery payload unless the returned future is cancelled first."""
+        return asyncio.run_coroutine_threadsafe(
+            self._fetch(args, remaining_s, deliver, tenant), self._loop
+        )
+
+    async def _fetch(self, args: Any, remaining_s: float, deliver: Deliver, tenant: str) -> None:
+        spec = _spec(args)
+        if spec is None:
+            deliver(error_payload("TypeError", "fetch(): malformed request"))
+            return
+        timeout = min(remaining_s, self._settings.timeout_ms / 1000.0)
+        try:
+            outcome = await fetch(
+                spec,
+                policy=self._policy,
+                client=self._client,
+                timeout_s=timeout,
+                max_response_bytes=self._settings.max_response_bytes,
+                max_redirects=self._settings.max_redirects,
+            )
+        except asyncio.CancelledError:
+            self._count(tenant, "cancelled")
+            raise
+        except Exception:  # a bug here must still answer the tenant, without Python text
+            log.exception("fetch failed in the host")
+            self._count(tenant, "error")
+            deliver(error_payload("TypeError", "Network connection lost."))
+            return
+        self._count(tenant, outcome.outcome)
+        if isinstance(outcome, FetchFailure):
+            deliver(error_payload(outcome.name, outcome.message))
+            return
+        deliver(_result_payload(outcome))
+
+    def _count(self, tenant: str, outcome: str) -> None:
+        with self._lock:
+            self._counts[(tenant, outcome)] += 1
+
+
+def _spec(args: Any) -> FetchSpec | None:
+    """The prelude's fetch arguments as a FetchSpec; None when malformed."""
+    if not isinstance(args, dict):
+        return None
+    method, url, headers = args.get("method"), args.get("url"), args.get("headers")
+    body, redirect = args.get("body"), args.get("redirect", "follow")
+    if not (isinstance(method, str) and isinstance(url, str) and isinstance(headers, list)):
+        return None
+    pairs: list[tuple[str, str]] = []
+    for h in headers:
+        if not (isinstance(h, list) and len(h) == 2 and all(isinstance(x, str) for x in h)):
+            return None
+        pairs.append((h[0], h[1]))
+    if body is not None and not isinstance(body, str):
+        return None
+    try:
+        raw = body.encode("latin-1") if body is not None else None
+    except UnicodeEncodeError:
+        return None
+    if redirect not in ("follow", "manual", "error"):
+        return None
+    return FetchSpec(method=method, url=url, headers=pairs, body=raw, redirect=redirect)
+
+
+def _result_payload(r: FetchResult) -> str:
+    value = {
+        "status": r.status,
+        "statusText": r.status_text,
+        "headers": [list(h) for h in r.headers],
+        "body": r.body.decode("latin-1"),
+        "url": r.url,
+        "redirected": r.redirected,
+    }
+    return '{"v":' + json.dumps(value, ensure_ascii=False) + "}"
