@@ -308,7 +308,7 @@ def new_client(
         transport=transport,
         trust_env=False,
         follow_redirects=False,
-        cookies=httpx.Cookies(_NoCookies()),
+        cookies=_NoCookies(),
         headers={},
     )
 
@@ -418,7 +418,7 @@ async def _fetch(
         raise _type_error("Request with a GET or HEAD method cannot have a body.")
     redirects = 0
     while True:
-        state.host = url.raw_host.decode("ascii")
+        state.host = _shown(url)
         response = await _send_checked(
             client, policy, resolver, url, method, headers, body, timeout_s
         )
@@ -468,6 +468,12 @@ async def _fetch(
             await response.aclose()
 
 
+def _shown(url: httpx.URL) -> str:
+    """The host as messages name it (IPv6 literals in brackets, as in the URL)."""
+    host = url.raw_host.decode("ascii")
+    return f"[{host}]" if ":" in host else host
+
+
 def _origin(url: httpx.URL) -> tuple[str, bytes, int | None]:
     return (url.scheme, url.raw_host, url.port)
 
@@ -484,7 +490,7 @@ async def _send_checked(
 ) -> httpx.Response:
     """Check the hop, resolve, check each address, send to the first allowed one that
     accepts a connection. The response is streaming (the caller closes it)."""
-    shown = url.raw_host.decode("ascii")
+    shown = _shown(url)
     host = normalize_host(shown)
     port = url.port or (443 if url.scheme == "https" else 80)
 
