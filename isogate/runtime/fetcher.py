@@ -588,10 +588,7 @@ async def _read_body(response: httpx.Response, host: str, max_bytes: int) -> byt
     total = 0
     try:
         async for chunk in response.aiter_raw():
-            if decoder is None:
-                out = chunk
-            else:
-                out = decoder.feed(chunk, max_bytes - total + 1)
+            out = chunk if decoder is None else decoder.feed(chunk, max_bytes - total + 1)
             total += len(out)
             if total > max_bytes:
                 raise too_big
