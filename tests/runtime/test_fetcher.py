@@ -262,3 +262,92 @@ async def test_client_must_come_from_new_client() -> None:
     async with httpx.AsyncClient() as plain:
         with pytest.raises(ValueError):
             await run(plain, "http://127.0.0.1:1/")
+
+
+def _make_certs(folder) -> tuple[str, str, str]:
+    """A throw-away CA and a server certificate for egress.test (openssl CLI)."""
+    import subprocess
+
+    def run_openssl(*args: str) -> None:
+        subprocess.run(["openssl", *args], cwd=folder, check=True, capture_output=True)
+
+    run_openssl(
+        "req",
+        "-x509",
+        "-newkey",
+        "rsa:2048",
+        "-nodes",
+        "-keyout",
+        "ca.key",
+        "-out",
+        "ca.pem",
+        "-days",
+        "2",
+        "-subj",
+        "/CN=isogate test CA",
+    )
+    run_openssl(
+        "req",
+        "-newkey",
+        "rsa:2048",
+        "-nodes",
+        "-keyout",
+        "srv.key",
+        "-out",
+        "srv.csr",
+        "-subj",
+        "/CN=egress.test",
+    )
+    (folder / "ext.cnf").write_text("subjectAltName=DNS:egress.test\n")
+    run_openssl(
+        "x509",
+        "-req",
+        "-in",
+        "srv.csr",
+        "-CA",
+        "ca.pem",
+        "-CAkey",
+        "ca.key",
+        "-CAcreateserial",
+        "-out",
+        "srv.pem",
+        "-days",
+        "2",
+        "-extfile",
+        "ext.cnf",
+    )
+    return str(folder / "ca.pem"), str(folder / "srv.pem"), str(folder / "srv.key")
+
+
+async def test_https_to_the_checked_address_with_the_name_for_tls(tmp_path) -> None:
+    import ssl
+
+    ca, cert, key = _make_certs(tmp_path)
+    server_ctx = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    server_ctx.load_cert_chain(cert, key)
+    up = Upstream()
+    await up.start(tls=server_ctx)
+    client = new_client(verify=ssl.create_default_context(cafile=ca))
+    names: list[str] = []
+
+    async def resolver(host: str, port: int) -> list[str]:
+        names.append(host)
+        return ["127.0.0.1"]
+
+    try:
+        r = await run(client, f"https://egress.test:{up.port}/echo", resolver=resolver)
+        assert isinstance(r, FetchResult), r
+        assert dict(json.loads(r.body)["headers"])["Host"] == f"egress.test:{up.port}"
+        # another name on the same IP must not reuse the TLS connection checked for the
+        # first one: its certificate is checked for its own name, and fails
+        r = await run(client, f"https://other.test:{up.port}/echo", resolver=resolver)
+        assert isinstance(r, FetchFailure) and r.name == "TypeError"
+        assert (
+            r.message
+            == "fetch to other.test failed: the server's TLS certificate is not valid for this host"
+        )
+        assert names == ["egress.test", "other.test"]
+        assert len(up.requests) == 1
+    finally:
+        await client.aclose()
+        await up.close()

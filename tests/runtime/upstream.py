@@ -20,6 +20,7 @@ import asyncio
 import contextlib
 import gzip
 import json
+import ssl
 from dataclasses import dataclass, field
 from urllib.parse import parse_qs, urlsplit
 
@@ -49,8 +50,8 @@ class Upstream:
     def base(self) -> str:
         return f"http://{self.host}:{self.port}"
 
-    async def start(self) -> None:
-        self._server = await asyncio.start_server(self._serve, self.host, 0)
+    async def start(self, tls: ssl.SSLContext | None = None) -> None:
+        self._server = await asyncio.start_server(self._serve, self.host, 0, ssl=tls)
         self.port = self._server.sockets[0].getsockname()[1]
 
     async def close(self) -> None:
