@@ -118,6 +118,12 @@ def _type_error(message: str) -> _Failed:
     return _Failed("TypeError", message)
 
 
+def too_many_subrequests(limit: int) -> FetchFailure:
+    """The answer to a fetch beyond ``egress.max_subrequests`` of one invocation (the
+    caller counts; workerd throws a plain ``Error`` with this text)."""
+    return FetchFailure("Error", f"Too many subrequests (limit {limit}).", "refused")
+
+
 # ------------------------------------------------------------------ resolving
 
 

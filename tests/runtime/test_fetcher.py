@@ -351,3 +351,26 @@ async def test_https_to_the_checked_address_with_the_name_for_tls(tmp_path) -> N
     finally:
         await client.aclose()
         await up.close()
+
+
+async def test_authorization_stays_on_its_origin(upstream: Upstream, client) -> None:
+    other = Upstream()
+    await other.start()
+    try:
+        auth = [("Authorization", "Bearer s3cret"), ("X-Other", "o")]
+        r = await run(
+            client, f"{upstream.base}/redirect?status=307&to={other.base}/echo", headers=auth
+        )
+        names = {k.lower() for k, _ in json.loads(r.body)["headers"]}
+        assert "authorization" not in names and "x-other" in names
+        r = await run(client, f"{upstream.base}/redirect?status=307&to=/echo", headers=auth)
+        assert "authorization" in {k.lower() for k, _ in json.loads(r.body)["headers"]}
+    finally:
+        await other.close()
+
+
+def test_too_many_subrequests() -> None:
+    from isogate.runtime.fetcher import too_many_subrequests
+
+    f = too_many_subrequests(50)
+    assert (f.name, f.outcome) == ("Error", "refused") and "Too many subrequests" in f.message
