@@ -1,6 +1,7 @@
 """Settings: one validated model from defaults, ``ISOGATE_*`` env vars and a TOML file."""
 
+from isogate.config.egress import EgressSettings
 from isogate.config.runtime import RuntimeSettings
 from isogate.config.settings import Settings, SettingsError, load_settings
 
-__all__ = ["RuntimeSettings", "Settings", "SettingsError", "load_settings"]
+__all__ = ["EgressSettings", "RuntimeSettings", "Settings", "SettingsError", "load_settings"]

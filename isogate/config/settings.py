@@ -9,6 +9,7 @@ raises :class:`SettingsError` whose message names each bad key.
 from __future__ import annotations
 
 import difflib
+import itertools
 import os
 from contextvars import ContextVar
 from pathlib import Path
@@ -22,6 +23,7 @@ from pydantic_settings import (
     TomlConfigSettingsSource,
 )
 
+from isogate.config.egress import EgressSettings
 from isogate.config.runtime import RuntimeSettings
 
 ENV_PREFIX = "ISOGATE_"
@@ -258,6 +260,7 @@ class Settings(BaseSettings):
     s3_create_bucket: bool = Field(True, description="create the S3 bucket when it is missing")
 
     runtime: RuntimeSettings = Field(default_factory=RuntimeSettings)
+    egress: EgressSettings = Field(default_factory=EgressSettings)
 
     @model_validator(mode="after")
     def _check(self) -> Settings:
@@ -326,7 +329,9 @@ def _format_error(exc: ValidationError) -> str:
     for err in exc.errors():
         loc = tuple(p for p in err.get("loc", ()) if p != "__root__")
         key = ".".join(str(p) for p in loc) or "(settings)"
-        hint = f" (env {_env_name(loc)})" if loc else ""
+        # a list item's loc ends in its index; the env var sets the whole list
+        env_loc = tuple(itertools.takewhile(lambda p: not isinstance(p, int), loc))
+        hint = f" (env {_env_name(env_loc)})" if env_loc else ""
         lines.append(f"  {key}{hint}: {err.get('msg', 'invalid')}")
     return "\n".join(lines)
 

@@ -1,0 +1,659 @@
+"""Outbound ``fetch`` of tenant functions, performed by a worker process on its I/O loop.
+
+:func:`fetch` takes a request as plain data (:class:`FetchSpec`) and answers plain data:
+a :class:`FetchResult` or a :class:`FetchFailure` whose ``name`` and ``message`` the
+prelude turns into a JS error (``TypeError`` as ``new TypeError(message)``, the other
+names as ``new DOMException(message, name)``). Nothing of Python reaches the tenant.
+
+Every hop (the first request and each redirect) is checked against the
+:class:`~isogate.runtime.egress.EgressPolicy`: the host by name, then each resolved
+address; the request is then sent *to the address that was checked* (the URL's host
+replaced by the IP literal, the ``Host`` header and TLS name kept), so a DNS answer
+that changes between check and connect cannot redirect it (DNS rebinding).
+
+Decisions that mirror workerd (checked against workerd 1.2024x on a 127.0.0.1 upstream):
+no ``Accept-Encoding`` or ``User-Agent`` is added; a response with ``Content-Encoding:
+gzip`` or ``br`` is decoded transparently while its ``Content-Encoding`` and
+``Content-Length`` headers are kept as received; other codings (``deflate``...) pass
+through as bytes. docs/operations.md, "Egress", has the whole list.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import http.cookiejar
+import ipaddress
+import re
+import socket
+import ssl
+import zlib
+from collections import OrderedDict
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Literal
+
+import brotli
+import httpx
+
+from isogate.runtime.egress import EgressPolicy, normalize_host, parse_ip
+
+#: ``await resolver(host, port)`` -> IP address strings, in the order to try them.
+Resolver = Callable[[str, int], Awaitable[Sequence[str]]]
+
+Outcome = Literal["allowed", "refused", "error"]
+
+_REDIRECT_STATUSES = frozenset({301, 302, 303, 307, 308})
+# Fetch standard: dropped when a redirect turns the request into a GET without body.
+_REQUEST_BODY_HEADERS = frozenset(
+    {"content-encoding", "content-language", "content-location", "content-type", "content-length"}
+)
+# The connection's business, not the tenant's: the fetcher sets Host and Content-Length.
+_DROPPED_REQUEST_HEADERS = frozenset(
+    {
+        "host",
+        "content-length",
+        "transfer-encoding",
+        "connection",
+        "keep-alive",
+        "proxy-connection",
+        "te",
+        "upgrade",
+        "trailer",
+    }
+)
+_FORBIDDEN_METHODS = frozenset({"CONNECT", "TRACE", "TRACK"})
+_NORMALIZED_METHODS = frozenset({"DELETE", "GET", "HEAD", "OPTIONS", "POST", "PUT"})
+_TOKEN = re.compile(r"^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$")
+_BAD_VALUE = re.compile(r"[\x00\r\n]")
+
+
+@dataclass(frozen=True, slots=True)
+class FetchSpec:
+    """One fetch as the tenant asked for it (already a normalised Request in the prelude)."""
+
+    method: str
+    url: str
+    headers: list[tuple[str, str]] = field(default_factory=list)
+    body: bytes | None = None
+    redirect: str = "follow"  # "follow" | "manual" | "error"
+
+
+@dataclass(frozen=True, slots=True)
+class FetchResult:
+    """The response: headers in wire order (names lower-case, duplicates such as
+    ``set-cookie`` kept), the whole body (decoded for gzip/br), the final URL."""
+
+    status: int
+    status_text: str
+    headers: list[tuple[str, str]]
+    body: bytes
+    url: str
+    redirected: bool
+    outcome: Outcome = "allowed"
+
+
+@dataclass(frozen=True, slots=True)
+class FetchFailure:
+    """A fetch that produced no response: a JS error ``name`` and a tenant-safe message.
+
+    ``outcome``: ``"refused"`` (egress policy) or ``"error"`` (network, limits, time).
+    """
+
+    name: str
+    message: str
+    outcome: Outcome = "error"
+
+
+class _Failed(Exception):
+    """Internal: ends a fetch with a failure (never leaves this module)."""
+
+    def __init__(self, name: str, message: str, outcome: Outcome = "error") -> None:
+        super().__init__(message)
+        self.failure = FetchFailure(name, message, outcome)
+
+
+def _type_error(message: str) -> _Failed:
+    return _Failed("TypeError", message)
+
+
+def too_many_subrequests(limit: int) -> FetchFailure:
+    """The answer to a fetch beyond ``egress.max_subrequests`` of one invocation (the
+    caller counts; workerd throws a plain ``Error`` with this text)."""
+    return FetchFailure("Error", f"Too many subrequests (limit {limit}).", "refused")
+
+
+# ------------------------------------------------------------------ resolving
+
+
+async def default_resolver(host: str, port: int) -> list[str]:
+    """The event loop's ``getaddrinfo`` (in its thread pool): TCP addresses, in order."""
+    loop = asyncio.get_running_loop()
+    infos = await loop.getaddrinfo(host, port, type=socket.SOCK_STREAM, proto=socket.IPPROTO_TCP)
+    out: list[str] = []
+    for _family, _type, _proto, _canon, sockaddr in infos:
+        ip = str(sockaddr[0])
+        if ip not in out:
+            out.append(ip)
+    return out
+
+
+def local_addresses() -> list[str]:
+    """This host's interface addresses (Linux ``/proc``; elsewhere: its hostname's).
+
+    For :class:`EgressPolicy`'s ``local_addresses`` when the gateway listens on
+    ``0.0.0.0``/``::``: a fetch to one of them on the gateway's port is a loop.
+    Blocking (reads files, may resolve): call it once at start-up.
+    """
+    found: set[str] = set()
+    with contextlib.suppress(OSError):
+        # fib_trie lists each local IPv4 address followed by "/32 host LOCAL"
+        last = ""
+        for line in Path("/proc/net/fib_trie").read_text().splitlines():
+            text = line.strip()
+            if text.startswith(("|--", "+--")):
+                last = text[3:].strip()
+            elif text.startswith("/32 host LOCAL") and last:
+                found.add(last)
+    with contextlib.suppress(OSError, ValueError):
+        for line in Path("/proc/net/if_inet6").read_text().splitlines():
+            hexaddr = line.split()[0]
+            found.add(str(ipaddress.IPv6Address(bytes.fromhex(hexaddr))))
+    if not found:
+        with contextlib.suppress(OSError):
+            for info in socket.getaddrinfo(socket.gethostname(), None):
+                found.add(str(info[4][0]).split("%", 1)[0])
+    return sorted(found)
+
+
+# ------------------------------------------------------------------ the client
+
+
+class _NoCookies(http.cookiejar.CookieJar):
+    """httpx's client keeps every Set-Cookie it sees; tenants must not share a jar."""
+
+    def extract_cookies(self, response: object, request: object) -> None:  # type: ignore[override]
+        return None
+
+    def set_cookie(self, cookie: http.cookiejar.Cookie) -> None:
+        return None
+
+
+class _CountedStream(httpx.AsyncByteStream):
+    """A response stream that tells its pool entry when it is closed."""
+
+    def __init__(self, inner: httpx.AsyncByteStream, done: Callable[[], None]) -> None:
+        self._inner = inner
+        self._done: Callable[[], None] | None = done
+
+    async def __aiter__(self) -> AsyncIterator[bytes]:
+        async for chunk in self._inner:
+            yield chunk
+
+    async def aclose(self) -> None:
+        try:
+            await self._inner.aclose()
+        finally:
+            done, self._done = self._done, None
+            if done is not None:
+                done()
+
+
+class _Pool:
+    __slots__ = ("busy", "transport")
+
+    def __init__(self, transport: httpx.AsyncHTTPTransport) -> None:
+        self.transport = transport
+        self.busy = 0
+
+
+class _EgressTransport(httpx.AsyncBaseTransport):
+    """Connection pools kept apart per TLS server name.
+
+    Requests go to IP literals, and httpcore pools connections by scheme, host and port:
+    two names on one IP (a CDN) would share a TLS connection whose certificate was
+    checked for the first name only. So each ``sni_hostname`` gets its own pool (an LRU
+    of ``max_tls_names``; an evicted pool closes once its last response is closed).
+    Plain HTTP shares one pool (``Host`` travels with each request).
+    """
+
+    def __init__(
+        self,
+        *,
+        verify: ssl.SSLContext | bool,
+        limits: httpx.Limits,
+        tls_limits: httpx.Limits,
+        max_tls_names: int,
+    ) -> None:
+        self._verify = verify
+        self._tls_limits = tls_limits
+        self._max = max_tls_names
+        self._plain = httpx.AsyncHTTPTransport(verify=verify, limits=limits, trust_env=False)
+        self._tls: OrderedDict[str, _Pool] = OrderedDict()
+        self._retired: list[_Pool] = []
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        sni = request.extensions.get("sni_hostname")
+        if request.url.scheme != "https" or not sni:
+            return await self._plain.handle_async_request(request)
+        name = sni.decode("ascii") if isinstance(sni, bytes) else str(sni)
+        pool = self._tls.get(name)
+        if pool is None:
+            pool = _Pool(
+                httpx.AsyncHTTPTransport(
+                    verify=self._verify, limits=self._tls_limits, trust_env=False
+                )
+            )
+            self._tls[name] = pool
+        self._tls.move_to_end(name)
+        await self._evict()
+        pool.busy += 1
+        try:
+            response = await pool.transport.handle_async_request(request)
+        except BaseException:
+            pool.busy -= 1
+            raise
+
+        def done() -> None:
+            pool.busy -= 1
+
+        assert isinstance(response.stream, httpx.AsyncByteStream)
+        response.stream = _CountedStream(response.stream, done)
+        return response
+
+    async def _evict(self) -> None:
+        while len(self._tls) > self._max:
+            _name, old = self._tls.popitem(last=False)
+            self._retired.append(old)
+        keep = []
+        for pool in self._retired:
+            if pool.busy:
+                keep.append(pool)
+            else:
+                await pool.transport.aclose()
+        self._retired = keep
+
+    async def aclose(self) -> None:
+        await self._plain.aclose()
+        for pool in [*self._tls.values(), *self._retired]:
+            await pool.transport.aclose()
+        self._tls.clear()
+        self._retired.clear()
+
+
+def new_client(
+    *,
+    verify: ssl.SSLContext | bool = True,
+    max_connections: int = 200,
+    max_keepalive: int = 50,
+    keepalive_expiry_s: float = 30.0,
+    max_tls_names: int = 256,
+) -> httpx.AsyncClient:
+    """The ``httpx.AsyncClient`` :func:`fetch` needs; one per worker process, closed with
+    ``await client.aclose()``.
+
+    No proxies or netrc from the environment (``trust_env=False``), no redirects (fetch
+    follows them itself, checking each hop), no cookie jar, HTTP/1.1. ``verify``: an
+    ``ssl.SSLContext`` of trusted CAs (tests), else the system's.
+    """
+    limits = httpx.Limits(
+        max_connections=max_connections,
+        max_keepalive_connections=max_keepalive,
+        keepalive_expiry=keepalive_expiry_s,
+    )
+    tls_limits = httpx.Limits(
+        max_connections=max_connections,
+        max_keepalive_connections=min(max_keepalive, 4),
+        keepalive_expiry=keepalive_expiry_s,
+    )
+    transport = _EgressTransport(
+        verify=verify, limits=limits, tls_limits=tls_limits, max_tls_names=max_tls_names
+    )
+    return httpx.AsyncClient(
+        transport=transport,
+        trust_env=False,
+        follow_redirects=False,
+        cookies=_NoCookies(),
+        headers={},
+    )
+
+
+def _check_client(client: httpx.AsyncClient) -> None:
+    if client.trust_env or client.follow_redirects:
+        raise ValueError("fetch needs a client from new_client() (trust_env and redirects off)")
+    if not isinstance(client.cookies.jar, _NoCookies):
+        raise ValueError("fetch needs a client from new_client() (no cookie jar)")
+
+
+# ------------------------------------------------------------------ fetch
+
+
+@dataclass(slots=True)
+class _State:
+    host: str = ""  # the host of the current hop, for messages
+
+
+async def fetch(
+    spec: FetchSpec,
+    *,
+    policy: EgressPolicy,
+    client: httpx.AsyncClient,
+    timeout_s: float,
+    max_response_bytes: int,
+    max_redirects: int,
+    resolver: Resolver = default_resolver,
+) -> FetchResult | FetchFailure:
+    """Perform one tenant fetch; never raises for anything the tenant or network caused.
+
+    ``timeout_s`` bounds everything (resolving, connecting, redirects, the body). A
+    cancelled task (the tenant aborted, the invocation ended) closes the response and
+    re-raises :class:`asyncio.CancelledError`. ``ValueError`` only for a client not made
+    by :func:`new_client`.
+    """
+    _check_client(client)
+    state = _State()
+    try:
+        async with asyncio.timeout(timeout_s):
+            return await _fetch(
+                spec, state, policy, client, timeout_s, max_response_bytes, max_redirects, resolver
+            )
+    except _Failed as failed:
+        return failed.failure
+    except TimeoutError:
+        where = f" to {state.host}" if state.host else ""
+        return FetchFailure(
+            "TimeoutError", f"fetch{where} timed out after {round(timeout_s * 1000)} ms"
+        )
+
+
+def _parse_url(text: str, base: httpx.URL | None = None) -> httpx.URL:
+    try:
+        url = base.join(text) if base is not None else httpx.URL(text)
+    except (httpx.InvalidURL, ValueError, TypeError):
+        raise _type_error(f"fetch failed: invalid URL: {text[:200]}") from None
+    if url.scheme not in ("http", "https"):
+        raise _type_error(
+            f"fetch failed: unsupported URL scheme '{url.scheme}:' (only http: and https:)"
+        )
+    if not url.raw_host:
+        raise _type_error(f"fetch failed: invalid URL: {text[:200]}")
+    if url.userinfo:
+        raise _type_error("fetch failed: a URL with credentials (user:password@) is not allowed")
+    return url
+
+
+def _clean_method(method: str) -> str:
+    if not _TOKEN.match(method):
+        raise _type_error(f"fetch failed: invalid method {method[:40]!r}")
+    upper = method.upper()
+    if upper in _FORBIDDEN_METHODS:
+        raise _type_error(f"fetch failed: method {upper} is not allowed")
+    return upper if upper in _NORMALIZED_METHODS else method
+
+
+def _clean_headers(headers: Sequence[tuple[str, str]]) -> list[tuple[str, str]]:
+    out = []
+    for name, value in headers:
+        if not _TOKEN.match(name):
+            raise _type_error(f"fetch failed: invalid header name {name[:60]!r}")
+        if _BAD_VALUE.search(value):
+            raise _type_error(f"fetch failed: invalid value of header {name!r}")
+        if name.lower() not in _DROPPED_REQUEST_HEADERS:
+            out.append((name, value))
+    return out
+
+
+async def _fetch(
+    spec: FetchSpec,
+    state: _State,
+    policy: EgressPolicy,
+    client: httpx.AsyncClient,
+    timeout_s: float,
+    max_bytes: int,
+    max_redirects: int,
+    resolver: Resolver,
+) -> FetchResult | FetchFailure:
+    if spec.redirect not in ("follow", "manual", "error"):
+        raise _type_error(f"fetch failed: invalid redirect mode {spec.redirect[:20]!r}")
+    url = _parse_url(spec.url)
+    method = _clean_method(spec.method)
+    headers = _clean_headers(spec.headers)
+    body = spec.body
+    if body is not None and method in ("GET", "HEAD"):
+        raise _type_error("Request with a GET or HEAD method cannot have a body.")
+    redirects = 0
+    while True:
+        state.host = _shown(url)
+        response = await _send_checked(
+            client, policy, resolver, url, method, headers, body, timeout_s
+        )
+        try:
+            status = response.status_code
+            if status in _REDIRECT_STATUSES and spec.redirect != "manual":
+                if spec.redirect == "error":
+                    raise _type_error(
+                        f"fetch to {state.host} failed: the response was a redirect"
+                        " and redirect mode is 'error'"
+                    )
+                location = response.headers.get_list("location")
+                if location:
+                    if len(set(location)) > 1:
+                        raise _type_error(
+                            f"fetch to {state.host} failed: the redirect has several Locations"
+                        )
+                    redirects += 1
+                    if redirects > max_redirects:
+                        raise _type_error(
+                            f"fetch failed: too many redirects (more than {max_redirects})"
+                        )
+                    target = _parse_url(location[0], base=url)
+                    if (status == 303 and method not in ("GET", "HEAD")) or (
+                        status in (301, 302) and method == "POST"
+                    ):
+                        method, body = "GET", None
+                        headers = [h for h in headers if h[0].lower() not in _REQUEST_BODY_HEADERS]
+                    if _origin(target) != _origin(url):
+                        # Fetch standard: Authorization does not follow to another origin
+                        headers = [h for h in headers if h[0].lower() != "authorization"]
+                    url = target
+                    continue
+            data = await _read_body(response, state.host, max_bytes)
+            return FetchResult(
+                status=status,
+                status_text=response.reason_phrase,
+                headers=[
+                    (k.decode("latin-1").lower(), v.decode("latin-1"))
+                    for k, v in response.headers.raw
+                ],
+                body=data,
+                url=str(url.copy_with(fragment=None)) if url.fragment else str(url),
+                redirected=redirects > 0,
+            )
+        finally:
+            await response.aclose()
+
+
+def _shown(url: httpx.URL) -> str:
+    """The host as messages name it (IPv6 literals in brackets, as in the URL)."""
+    host = url.raw_host.decode("ascii")
+    return f"[{host}]" if ":" in host else host
+
+
+def _origin(url: httpx.URL) -> tuple[str, bytes, int | None]:
+    return (url.scheme, url.raw_host, url.port)
+
+
+async def _send_checked(
+    client: httpx.AsyncClient,
+    policy: EgressPolicy,
+    resolver: Resolver,
+    url: httpx.URL,
+    method: str,
+    headers: list[tuple[str, str]],
+    body: bytes | None,
+    timeout_s: float,
+) -> httpx.Response:
+    """Check the hop, resolve, check each address, send to the first allowed one that
+    accepts a connection. The response is streaming (the caller closes it)."""
+    shown = _shown(url)
+    host = normalize_host(shown)
+    port = url.port or (443 if url.scheme == "https" else 80)
+
+    decision = policy.check_host(host)
+    if not decision.allowed:
+        raise _Failed(
+            "TypeError", f"fetch to {shown} refused by egress policy: {decision.reason}", "refused"
+        )
+    literal = parse_ip(host)
+    if literal is not None:
+        candidates = [str(literal)]
+    else:
+        try:
+            candidates = list(await resolver(host, port))
+        except (OSError, UnicodeError):  # socket.gaierror and friends
+            raise _type_error(
+                f"fetch to {shown} failed: the host name could not be resolved"
+            ) from None
+        if not candidates:
+            raise _type_error(f"fetch to {shown} failed: the host name could not be resolved")
+
+    allowed: list[str] = []
+    first_refusal = ""
+    for ip in candidates:
+        d = policy.check_address(host, ip, port)
+        if d.allowed:
+            allowed.append(ip)
+        elif not first_refusal:
+            first_refusal = d.reason
+    if not allowed:
+        raise _Failed(
+            "TypeError", f"fetch to {shown} refused by egress policy: {first_refusal}", "refused"
+        )
+
+    # Host as the tenant's URL has it (port only when it is not the scheme's default)
+    wire_headers = [("Host", url.netloc.decode("ascii")), *headers]
+    extensions: dict[str, object] = {
+        "timeout": httpx.Timeout(timeout_s).as_dict(),
+    }
+    if url.scheme == "https" and literal is None:
+        # TLS server name and certificate check use the name, the TCP connection the IP
+        extensions["sni_hostname"] = host
+    for ip in allowed:
+        target = url.copy_with(host=ip, fragment=None)
+        request = httpx.Request(
+            method, target, headers=wire_headers, content=body, extensions=extensions
+        )
+        try:
+            return await client.send(request, stream=True)
+        except httpx.ConnectError as exc:
+            if ip != allowed[-1]:
+                continue  # the next checked address of the same name
+            raise _type_error(f"fetch to {shown} failed: {_connect_reason(exc)}") from None
+        except httpx.TimeoutException:
+            raise _type_error(
+                f"fetch to {shown} failed: the server did not answer in time"
+            ) from None
+        except httpx.LocalProtocolError:
+            raise _type_error(f"fetch to {shown} failed: the request could not be sent") from None
+        except httpx.TransportError:
+            raise _type_error(f"fetch to {shown} failed: the connection failed") from None
+    raise AssertionError("unreachable")
+
+
+def _connect_reason(exc: BaseException) -> str:
+    """A tenant-safe reason for a failed connection (no Python or OpenSSL text)."""
+    cause: BaseException | None = exc
+    while cause is not None:
+        if isinstance(cause, ssl.SSLCertVerificationError):
+            return "the server's TLS certificate is not valid for this host"
+        if isinstance(cause, ssl.SSLError):
+            return "the TLS handshake failed"
+        if isinstance(cause, ConnectionRefusedError):
+            return "the connection was refused"
+        cause = cause.__cause__ or cause.__context__
+    return "could not connect"
+
+
+async def _read_body(response: httpx.Response, host: str, max_bytes: int) -> bytes:
+    """The body, decoded for gzip/br like workerd, cut at ``max_bytes`` (decoded size)."""
+    too_big = _type_error(
+        f"fetch to {host} failed: the response body is larger than {max_bytes} bytes"
+    )
+    coding = response.headers.get("content-encoding", "").strip().lower()
+    decoder: _Decoder | None = None
+    if coding in ("gzip", "x-gzip"):
+        decoder = _Gzip()
+    elif coding == "br":
+        decoder = _Brotli()
+    else:
+        length = response.headers.get("content-length", "")
+        if length.isdigit() and int(length) > max_bytes:
+            raise too_big
+    parts: list[bytes] = []
+    total = 0
+    try:
+        async for chunk in response.aiter_raw():
+            out = chunk if decoder is None else decoder.feed(chunk, max_bytes - total + 1)
+            total += len(out)
+            if total > max_bytes:
+                raise too_big
+            parts.append(out)
+    except httpx.TimeoutException:
+        raise _type_error(f"fetch to {host} failed: the server stopped sending the body") from None
+    except (httpx.TransportError, httpx.DecodingError):
+        raise _type_error(
+            f"fetch to {host} failed: the connection broke while reading the body"
+        ) from None
+    except _DecodeError:
+        name = "Gzip" if coding != "br" else "Brotli"
+        raise _type_error(f"{name} decompression failed.") from None
+    return b"".join(parts)
+
+
+class _DecodeError(Exception):
+    pass
+
+
+class _Decoder:
+    def feed(self, data: bytes, limit: int) -> bytes:
+        """Decoded bytes of ``data``; stops early once more than ``limit`` are out."""
+        raise NotImplementedError
+
+
+class _Gzip(_Decoder):
+    def __init__(self) -> None:
+        self._d = zlib.decompressobj(16 + zlib.MAX_WBITS)
+
+    def feed(self, data: bytes, limit: int) -> bytes:
+        out = []
+        size = 0
+        try:
+            while data and size <= limit and not self._d.eof:
+                # max_length bounds memory: a small bomb cannot expand past the limit
+                chunk = self._d.decompress(data, limit - size + 1)
+                out.append(chunk)
+                size += len(chunk)
+                data = self._d.unconsumed_tail
+        except zlib.error:
+            raise _DecodeError from None
+        return b"".join(out)
+
+
+class _Brotli(_Decoder):
+    def __init__(self) -> None:
+        self._d = brotli.Decompressor()
+
+    def feed(self, data: bytes, limit: int) -> bytes:
+        try:
+            out = [self._d.process(data, output_buffer_limit=limit + 1)]
+            size = len(out[0])
+            while size <= limit and not self._d.can_accept_more_data():
+                chunk = self._d.process(b"", output_buffer_limit=limit - size + 1)
+                if not chunk:
+                    break
+                out.append(chunk)
+                size += len(chunk)
+        except brotli.error:
+            raise _DecodeError from None
+        return b"".join(out)
