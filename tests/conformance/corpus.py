@@ -267,8 +267,10 @@ WORKERS: tuple[Worker, ...] = (
     Worker(
         "events-abort",
         "events_abort.js",
-        routes("/typeof", "/event", "/target", "/abort", "/any", "/request-signal")
-        + (get("throwing-listener", "/throwing-listener", expect_error=True),),
+        (
+            *routes("/typeof", "/event", "/target", "/abort", "/any", "/request-signal"),
+            get("throwing-listener", "/throwing-listener", expect_error=True),
+        ),
     ),
     Worker("globals", "globals.js", routes("/")),
     # ---- handler shapes
