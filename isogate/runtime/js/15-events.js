@@ -262,7 +262,17 @@ defineGlobal('CustomEvent', CustomEvent);
 // tenant passed; a private token for an AbortSignal's onabort), `fn` what is
 // called with `self` as this, `unregister` undoes its `signal` option.
 function listenerEntry(key, fn, self, once) {
-  return { __proto__: null, key, fn, self, once, unregister: undefined };
+  return { __proto__: null, key, fn, self, once, unregister: undefined, types: undefined, type: '' };
+}
+
+// () => the object, or undefined once it was collected (a strong reference where
+// the engine has no WeakRef).
+const WeakRef_ = typeof WeakRef === 'function' ? WeakRef : undefined;
+const WeakRefPrototypeDeref = WeakRef_ ? uncurryThis(WeakRef_.prototype.deref) : undefined;
+function weakRefTo(obj) {
+  if (WeakRef_ === undefined) return () => obj;
+  const ref = new WeakRef_(obj);
+  return () => WeakRefPrototypeDeref(ref);
 }
 
 // What addEventListener/removeEventListener accept as options: -> {capture,
@@ -350,10 +360,17 @@ class EventTarget {
     EventsMapSet(set, listener, entry);
     if (signal !== undefined) {
       // Removed by an abort reaction, which runs before the signal's abort event.
+      // The reaction holds the entry weakly: a long-lived signal must not keep a
+      // dropped target's listeners (and what their closures hold) alive.
+      entry.types = types;
+      entry.type = t;
+      const ref = weakRefTo(entry);
       entry.unregister = onAbort(signal, () => {
-        entry.unregister = undefined;
-        const cur = EventsMapGet(types, t);
-        if (cur !== undefined && EventsMapGet(cur, listener) === entry) EventsMapDelete(cur, listener);
+        const e = ref();
+        if (e === undefined) return;
+        e.unregister = undefined;
+        const cur = EventsMapGet(e.types, e.type);
+        if (cur !== undefined && EventsMapGet(cur, e.key) === e) EventsMapDelete(cur, e.key);
       });
     }
   }
