@@ -278,7 +278,7 @@ function weakRefTo(obj) {
 // What addEventListener/removeEventListener accept as options: -> {capture,
 // once, signal} (signal undefined when absent). Members are read in workerd's
 // order (capture, passive, once, signal).
-function listenerOptions(options, method, full) {
+function listenerOptions(options, full) {
   const out = { __proto__: null, capture: false, once: false, signal: undefined, bool: false };
   if (options === undefined) return out;
   if (options !== null && (typeof options === 'object' || typeof options === 'function')) {
@@ -344,7 +344,7 @@ class EventTarget {
       throw new TypeError_("Failed to execute 'addEventListener' on 'EventTarget': " +
         "parameter 2 is not of type 'function or HandlerObject'.");
     }
-    const opts = listenerOptions(options, 'addEventListener', true);
+    const opts = listenerOptions(options, true);
     if (fn === undefined) return; // null or undefined listener: nothing to add
     checkCapture(opts, 'addEventListener');
     const signal = opts.signal;
@@ -384,7 +384,7 @@ class EventTarget {
       (listener !== null && listener !== undefined && typeof listener !== 'object' && typeof listener !== 'function')) {
       throw new TypeError_("Failed to execute 'removeEventListener' on 'EventTarget': parameter 2 is not of type 'Object'.");
     }
-    const opts = listenerOptions(options, 'removeEventListener', false);
+    const opts = listenerOptions(options, false);
     checkCapture(opts, 'removeEventListener');
     if (listener === null || listener === undefined) return;
     removeListenerKey(this.#types, t, listener);
