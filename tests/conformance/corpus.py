@@ -268,7 +268,7 @@ WORKERS: tuple[Worker, ...] = (
         "events-abort",
         "events_abort.js",
         (
-            *routes("/typeof", "/event", "/target", "/abort", "/any", "/request-signal"),
+            *routes("/typeof", "/event", "/target", "/abort", "/any", "/request-signal", "/clone"),
             get("throwing-listener", "/throwing-listener", expect_error=True),
         ),
     ),

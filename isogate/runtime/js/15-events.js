@@ -316,6 +316,7 @@ let eventTargetRemoveKey; // (target, type, key) -> void
 let eventTargetClear; // (target) -> void (drop every listener of every type)
 let eventTargetDispatch; // (target, event) -> boolean
 let onPropertySkipped; // (target, type) -> boolean; set by 65-abort.js
+let isEventTarget; // (v) -> boolean
 
 class EventTarget {
   // type -> Map(key -> entry), both in insertion order like workerd's tables.
@@ -408,6 +409,7 @@ class EventTarget {
     };
     eventTargetRemoveKey = (target, type, key) => removeListenerKey(target.#types, type, key);
     eventTargetDispatch = (target, event) => dispatchToTarget(target, target.#types, event);
+    isEventTarget = (v) => v !== null && typeof v === 'object' && #types in v;
     eventTargetClear = (target) => {
       const types = target.#types;
       EventsMapForEach(types, (set) => {

@@ -220,6 +220,8 @@ class AbortSignal extends EventTarget {
 jsgShape(AbortSignal);
 defineGlobal('AbortSignal', AbortSignal);
 
+let isAbortController; // (v) -> boolean
+
 class AbortController {
   #signal;
   constructor() {
@@ -232,6 +234,9 @@ class AbortController {
   abort(reason = undefined) {
     if (!(#signal in this)) throw new TypeError_(ILLEGAL_INVOCATION);
     signalAbort(this.#signal, reason);
+  }
+  static {
+    isAbortController = (v) => v !== null && typeof v === 'object' && #signal in v;
   }
 }
 jsgShape(AbortController);
@@ -259,4 +264,30 @@ function signalReason(signal) {
 // without one (workerd makes one lazily, per request).
 function newNeverAbortSignal() {
   return newAbortSignal(true);
+}
+
+// structuredClone refuses these objects like workerd: the DataCloneError to throw
+// for `v`, or undefined when `v` is none of them.
+function eventCloneError(v) {
+  if (isAbortSignal(v)) return new DOMException('AbortSignal serialization is not enabled.', 'DataCloneError');
+  let fallback;
+  if (isEvent(v)) fallback = 'Event';
+  else if (isEventTarget(v)) fallback = 'EventTarget';
+  else if (isAbortController(v)) fallback = 'AbortController';
+  else return undefined;
+  // workerd names the object's class (a tenant subclass by its own name).
+  let name = fallback;
+  try {
+    const proto = Object_getPrototypeOf(v);
+    const d = proto === null ? undefined : Object_getOwnPropertyDescriptor(proto, 'constructor');
+    const ctor = d === undefined ? undefined : d.value;
+    if (typeof ctor === 'function') {
+      const nd = Object_getOwnPropertyDescriptor(ctor, 'name');
+      if (nd !== undefined && typeof nd.value === 'string' && nd.value !== '') name = nd.value;
+    }
+  } catch (e) {
+    // keep the fallback
+  }
+  return new DOMException('Could not serialize object of type "' + name + '". This type does not support serialization.',
+    'DataCloneError');
 }

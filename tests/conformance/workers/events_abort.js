@@ -664,6 +664,22 @@ const routes = {
     return o;
   },
 
+  '/clone'() {
+    class MyEvent extends Event {}
+    class MyTarget extends EventTarget {}
+    return {
+      event: t(() => structuredClone(new Event('x'))),
+      custom: t(() => structuredClone(new CustomEvent('x', { detail: 1 }))),
+      subclass: t(() => structuredClone(new MyEvent('x'))),
+      target: t(() => structuredClone(new EventTarget())),
+      targetSubclass: t(() => structuredClone(new MyTarget())),
+      controller: t(() => structuredClone(new AbortController())),
+      signal: t(() => structuredClone(new AbortController().signal)),
+      aborted: t(() => structuredClone(AbortSignal.abort())),
+      nested: t(() => structuredClone({ a: [new Event('x')] })),
+    };
+  },
+
   // An abort listener throwing out of abort() in the handler: an uncaught error.
   '/throwing-listener'() {
     const c = new AbortController();
