@@ -264,6 +264,14 @@ WORKERS: tuple[Worker, ...] = (
     Worker("structured-clone", "structured_clone.js", routes("/")),
     Worker("microtasks", "microtasks.js", routes("/")),
     Worker("dom-exception", "dom_exception.js", routes("/")),
+    Worker(
+        "events-abort",
+        "events_abort.js",
+        (
+            *routes("/typeof", "/event", "/target", "/abort", "/any", "/request-signal", "/clone"),
+            get("throwing-listener", "/throwing-listener", expect_error=True),
+        ),
+    ),
     Worker("globals", "globals.js", routes("/")),
     # ---- handler shapes
     Worker("async-handler", "async_handler.js", routes("/", "/deep")),

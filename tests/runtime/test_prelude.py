@@ -624,6 +624,11 @@ GLOBALS = [
     "console",
     "DOMException",
     "Crypto",
+    "Event",
+    "CustomEvent",
+    "EventTarget",
+    "AbortController",
+    "AbortSignal",
 ]
 
 
@@ -777,3 +782,46 @@ def test_blob_body_survives_tampering() -> None:
     assert r["outcome"] == "ok", r
     assert r["body"] == "\xc8\xff"
     assert r["headers"] == [["Content-Type", "application/x-t"], ["Vary", "a"], ["X-Z", "1"]]
+
+
+def test_events_and_abort_survive_tampering() -> None:
+    # Listeners, abort reactions and dependent signals live in private state reached
+    # through captured intrinsics: replaced Map/Set methods, Reflect.apply, call/apply,
+    # Array and Object prototype accessors, and AbortSignal/Event getters change nothing
+    # (workerd keeps all of this in C++).
+    src = r"""
+    Map.prototype.get = () => undefined; Map.prototype.set = function () { return this; };
+    Map.prototype.has = () => false; Map.prototype.delete = () => false;
+    Map.prototype.forEach = () => {}; Map.prototype.clear = () => {};
+    Set.prototype.add = function () { return this; }; Set.prototype.forEach = () => {};
+    Set.prototype.delete = () => false;
+    Reflect.apply = () => "evil"; Function.prototype.call = () => "evil"; Function.prototype.apply = () => "evil";
+    Object.defineProperty(Array.prototype, "0", {get() { return "evil"; }, set(v) {}, configurable: true});
+    Object.defineProperty(Object.prototype, "fn", {get() { return () => "evil"; }, configurable: true});
+    Object.defineProperty(Object.prototype, "key", {get() { return null; }, configurable: true});
+    Object.defineProperty(AbortSignal.prototype, "aborted", {get() { return true; }, configurable: true});
+    Object.defineProperty(Event.prototype, "type", {get() { return "evil"; }, configurable: true});
+    export default { fetch() {
+      let log = "";
+      const c = new AbortController();
+      const c2 = new AbortController();
+      const any = AbortSignal.any([c.signal, c2.signal]);
+      const et = new EventTarget();
+      et.addEventListener("x", () => { log += "x;"; }, {signal: any});
+      et.addEventListener("x", {handleEvent() { log += "h;"; }}, {once: true});
+      const ok = et.dispatchEvent(new Event("x", {cancelable: true}));
+      log += ok + ";";
+      any.onabort = () => { log += "onabort;"; };
+      any.addEventListener("abort", (e) => { log += "abort:" + e.isTrusted + ";"; });
+      c.abort("why");
+      et.dispatchEvent(new Event("x"));
+      c2.abort("later");
+      log += any.reason + ";";
+      const r = new Request("http://x/", {signal: c.signal});
+      log += (r.signal === c.signal) + ";" + (r.clone().signal === c.signal) + ";";
+      return new Response(log);
+    } }
+    """
+    (r,) = invoke(src, GET())
+    assert r["outcome"] == "ok", r
+    assert r["body"] == "x;h;true;onabort;abort:true;why;true;true;"

@@ -304,11 +304,25 @@ function checkRedirect(r) {
 let requestInternals; // (req) -> {method, url, redirect, headers} or undefined
 let makeRequest; // (method, url, headersList, guard, bodyState, redirect) -> Request
 
+// A RequestInit's signal: undefined (absent), null (none) or an AbortSignal.
+function checkRequestSignal(s) {
+  if (s === undefined || s === null || abortSignalOf(s) !== undefined) return s;
+  throw new TypeError_("Incorrect type for the 'signal' field on 'RequestInitializerDict': " +
+    "the provided value is not of type 'AbortSignal'.");
+}
+
+let requestSignalOf; // (req) -> its AbortSignal, or undefined
+
 class Request extends Body {
   #method = 'GET';
   #url = '';
   #headers;
   #redirect = 'follow';
+  // Like workerd: #signal is the signal given (the one fetch() honours);
+  // #thisSignal is what request.signal gives when there is none (a signal that
+  // never aborts, made on first use or given as such), not kept by clone().
+  #signal = null;
+  #thisSignal = null;
   constructor(input = undefined, init = undefined) {
     super(BODY_TOKEN);
     if (arguments.length < 1) throw new TypeError_("Failed to construct 'Request': 1 argument required, but only 0 present.");
@@ -319,12 +333,14 @@ class Request extends Body {
     const opts = init == null ? {} : init;
     let inputBody = null;
     let headerSource;
+    let signal = null;
     if (input !== null && typeof input === 'object' && #method in input) {
       this.#method = input.#method;
       this.#url = input.#url;
       this.#redirect = input.#redirect;
       headerSource = headersList(input.#headers);
       inputBody = bodyOf(input);
+      signal = input.#signal;
     } else {
       const s = toUSVString(input);
       const href = parseAbsoluteURL(s);
@@ -337,6 +353,16 @@ class Request extends Body {
     if (opts.headers !== undefined) headers = new Headers(opts.headers);
     else headers = headersFromList(headerSource || newList(), GUARD_NONE);
     this.#headers = headers;
+    if (#method in opts) {
+      signal = opts.#signal; // a Request as the init: its signal, if it has one
+    } else {
+      const s = checkRequestSignal(opts.signal);
+      if (s !== undefined) signal = s; // null drops the input's signal
+    }
+    if (signal !== null) {
+      if (signalNeverAborts(signal)) this.#thisSignal = signal;
+      else this.#signal = signal;
+    }
     const initBody = opts.body;
     const hasInitBody = initBody !== undefined && initBody !== null;
     if ((hasInitBody || (inputBody && inputBody.kind !== KIND_NONE)) &&
@@ -369,6 +395,12 @@ class Request extends Body {
   get fetcher() {
     return null;
   }
+  get signal() {
+    if (!(#method in this)) throw new TypeError_(ILLEGAL_INVOCATION);
+    if (this.#signal !== null) return this.#signal;
+    if (this.#thisSignal === null) this.#thisSignal = newNeverAbortSignal();
+    return this.#thisSignal;
+  }
   get cf() {
     return undefined;
   }
@@ -384,7 +416,9 @@ class Request extends Body {
   clone() {
     if (!(#method in this)) throw new TypeError_('Illegal invocation');
     const st = cloneBodyState(bodyOf(this));
-    return makeRequest(this.#method, this.#url, headersList(this.#headers), GUARD_NONE, st, this.#redirect);
+    const r = makeRequest(this.#method, this.#url, headersList(this.#headers), GUARD_NONE, st, this.#redirect);
+    r.#signal = this.#signal;
+    return r;
   }
   static {
     makeRequest = (method, url, list, guard, st, redirect) => {
@@ -397,9 +431,18 @@ class Request extends Body {
       return r;
     };
     requestInternals = (r) => (r !== null && typeof r === 'object' && #method in r ? r : undefined);
+    requestSignalOf = (r) => (r !== null && typeof r === 'object' && #method in r && r.#signal !== null
+      ? r.#signal : undefined);
   }
 }
 defineGlobal('Request', Request);
+
+// The AbortSignal a fetch of `req` must honour: the one it was made with (or
+// inherited), else undefined. Incoming requests have none (workerd without the
+// enable_request_signal flag).
+function requestSignal(req) {
+  return requestSignalOf(req);
+}
 
 // ---- Response -----------------------------------------------------------------------------
 

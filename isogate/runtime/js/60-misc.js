@@ -128,6 +128,8 @@ function cloneValue(v, memory) {
     copyOwnEnumerable(v, out, memory);
     return out;
   } else {
+    const refused = eventCloneError(v); // Event, EventTarget, AbortController, AbortSignal
+    if (refused !== undefined) throw refused;
     out = {};
     MapPrototypeSet(memory, v, out);
     copyOwnEnumerable(v, out, memory);
