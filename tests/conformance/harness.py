@@ -21,6 +21,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import ctypes
+import dataclasses
 import difflib
 import hashlib
 import http
@@ -105,8 +106,32 @@ def worker_source(worker: Worker) -> str:
     return (WORKERS_DIR / worker.file).read_text(encoding="utf-8")
 
 
+#: The upstream placeholders a corpus Worker's env values may contain; :func:`bind_env`
+#: replaces them (the upstream's port is only known at test time). Both runtimes get the
+#: same resolved values.
+UPSTREAM_PLACEHOLDERS = ("{upstream}", "{closed}")
+
+#: workerd's outbound network for every corpus Worker: loopback only. workerd's default
+#: "internet" service allows public addresses and refuses 127.0.0.1; tests must never
+#: reach anything else, so "local" (127.0.0.0/8, ::1) is the whole allow list.
+OUTBOUND_SERVICE = "loopback-only"
+
+
+def bind_env(workers: Iterable[Worker], values: dict[str, str]) -> list[Worker]:
+    """The Workers with ``{upstream}``/``{closed}`` in env values replaced by ``values``."""
+    out = []
+    for w in workers:
+        env = []
+        for k, v in w.env:
+            for name, value in values.items():
+                v = v.replace("{" + name + "}", value)
+            env.append((k, v))
+        out.append(dataclasses.replace(w, env=tuple(env)))
+    return out
+
+
 def workerd_config(workers: Iterable[Worker]) -> str:
-    services = []
+    services = [f'    (name = {_capnp_str(OUTBOUND_SERVICE)}, network = (allow = ["local"]))']
     sockets = []
     for w in workers:
         bindings = ", ".join(f"(name = {_capnp_str(k)}, text = {_capnp_str(v)})" for k, v in w.env)
@@ -121,6 +146,7 @@ def workerd_config(workers: Iterable[Worker]) -> str:
             f"    (name = {_capnp_str(w.name)}, worker = ({code},\n"
             f"      compatibilityDate = {_capnp_str(COMPATIBILITY_DATE)},\n"
             f"      compatibilityFlags = [{flags}],\n"
+            f"      globalOutbound = {_capnp_str(OUTBOUND_SERVICE)},\n"
             f"      bindings = [{bindings}]))"
         )
         sockets.append(
@@ -321,15 +347,33 @@ def function_ref(worker: Worker) -> FunctionRef:
     )
 
 
+#: Where a test's Workers may fetch: the loopback upstream (tests/conformance/upstream.py).
+EGRESS_ALLOW = ("127.0.0.1",)
+
+
+def make_runtime(code_loader: Any) -> Any:
+    """THE place the tests build isogate's ``Runtime`` (conformance and realworld).
+
+    EGRESS: Workers here fetch from a loopback upstream, which the default egress
+    policy refuses. Once issue 18 lands, pass ``EGRESS_ALLOW`` as the operator's egress
+    allow list (setting ``egress.allow``, env ``ISOGATE_EGRESS__ALLOW``) below. The env
+    var is set already (worker processes inherit it) in case the runtime reads it there.
+    """
+    from isogate.config.runtime import RuntimeSettings
+    from isogate.runtime import Runtime
+
+    os.environ.setdefault("ISOGATE_EGRESS__ALLOW", json.dumps(list(EGRESS_ALLOW)))
+    settings = RuntimeSettings(workers=1, threads_per_worker=2, default_timeout_ms=5000)
+    # EGRESS: e.g. Runtime(settings, code_loader=..., egress=EgressSettings(allow=EGRESS_ALLOW))
+    return Runtime(settings, code_loader=code_loader)
+
+
 class RuntimeBackend:
     """The real path: ``isogate.runtime.Runtime`` (worker processes), on its own loop thread."""
 
     name = "runtime"
 
     def __init__(self) -> None:
-        from isogate.config.runtime import RuntimeSettings
-        from isogate.runtime import Runtime
-
         self._loop = asyncio.new_event_loop()
         self._thread = threading.Thread(target=self._loop.run_forever, daemon=True)
         self._thread.start()
@@ -338,14 +382,14 @@ class RuntimeBackend:
         async def load_code(ref: FunctionRef) -> str:  # used only if the runtime asks
             return worker_source(_WORKERS_BY_NAME[ref.name])
 
-        settings = RuntimeSettings(workers=1, threads_per_worker=2, default_timeout_ms=2000)
-        self._rt = Runtime(settings, code_loader=load_code)
+        self._rt = make_runtime(load_code)
         self._run(self._rt.start())
 
     def _run(self, coro: Any, timeout: float = 60.0) -> Any:
         return asyncio.run_coroutine_threadsafe(coro, self._loop).result(timeout)
 
     def invoke(self, worker: Worker, request: InvokeRequest) -> InvokeResult:
+        worker = _WORKERS_BY_NAME.get(worker.name, worker)  # env bound to the upstream
         ref = self._refs.get(worker.name) or self._refs.setdefault(
             worker.name, function_ref(worker)
         )
@@ -392,6 +436,7 @@ class EngineBackend:
         return eng
 
     def invoke(self, worker: Worker, request: InvokeRequest) -> InvokeResult:
+        worker = _WORKERS_BY_NAME.get(worker.name, worker)  # env bound to the upstream
         eng = self._engine(worker)
         if isinstance(eng, InvokeResult):  # the load failed: that is the result
             del self._engines[worker.name]
@@ -574,3 +619,97 @@ def compare(case: Case, expected: Observed, actual: Observed) -> list[str]:
         diffs.append(f"  workerd raw: {expected.body[:600]!r}")
         diffs.append(f"  isogate raw: {actual.body[:600]!r}")
     return diffs
+
+
+# --------------------------------------------------------------------------- one case, both sides
+
+
+def _sink_diffs(expected: list[dict[str, Any]], actual: list[dict[str, Any]]) -> list[str]:
+    if expected == actual:
+        return []
+    lines = ["webhook sink records differ (workerd --- / isogate +++):"]
+    lines.extend(
+        "  " + line
+        for line in difflib.unified_diff(
+            json.dumps(expected, indent=1, ensure_ascii=False).splitlines(),
+            json.dumps(actual, indent=1, ensure_ascii=False).splitlines(),
+            "workerd",
+            "isogate",
+            lineterm="",
+            n=3,
+        )
+    )
+    return lines
+
+
+def check_workerd_serves(
+    workerd: Workerd, worker: Worker, case: Case, upstream: Any = None
+) -> Exchange:
+    """The case is sane on the reference: no unexpected 500s, no missing routes, and the
+    sink records it promises arrive. Returns the exchange for further checks."""
+    if upstream is not None:
+        upstream.reset()
+    ex = workerd.exchange(worker, case)
+    r = ex.response
+    if case.expect_error:
+        assert r.status == 500, f"expected workerd to fail with 500, got {r.status}: {r.body!r}"
+    else:
+        assert r.status != 500 or r.body != b"Internal Server Error", (
+            f"workerd failed on {worker.name}:{case.label}:\n{workerd.log_text()[-3000:]}"
+        )
+        assert r.body != b"no route", "the case's path has no route in the Worker"
+    if case.sink:
+        assert upstream is not None, "a case with sink records needs the upstream"
+        got = upstream.wait_sink(case.sink)
+        assert len(got) == case.sink, f"sink got {len(got)} records, expected {case.sink}: {got}"
+    return ex
+
+
+def check_isogate_matches(
+    workerd: Workerd,
+    isogate: IsogateBackend | str,
+    worker: Worker,
+    case: Case,
+    upstream: Any = None,
+) -> None:
+    """Same request to workerd, then to isogate; fail the test with a diff if they differ.
+
+    With an ``upstream`` (tests/conformance/upstream.py) its state is reset before each
+    side (flaky counters, sink), so both sides see the same upstream, and the sink
+    records of ``case.sink`` are compared as well.
+    """
+    import pytest
+
+    if isinstance(isogate, str):
+        if os.environ.get("CI"):
+            pytest.fail(isogate, pytrace=False)
+        pytest.skip(isogate)
+    if upstream is not None:
+        upstream.reset()
+    ex = workerd.exchange(worker, case)
+    want_sink = upstream.wait_sink(case.sink) if upstream is not None and case.sink else []
+    if upstream is not None:
+        upstream.reset()
+    try:
+        result = isogate.invoke(worker, ex.request)
+    except Exception as exc:  # the backend itself broke: still a clear, per-case failure
+        pytest.fail(
+            f"{worker.name}:{case.label}: isogate ({isogate.name}) raised "
+            f"{type(exc).__name__}: {str(exc)[:2000]}",
+            pytrace=False,
+        )
+    got_sink = (
+        upstream.wait_sink(case.sink, timeout=5.0) if upstream is not None and case.sink else []
+    )
+    actual = observe_isogate(result)
+    diffs = compare(case, ex.response, actual) + _sink_diffs(want_sink, got_sink)
+    if diffs:
+        logs = "\n".join(f"  {line}" for line in result.logs)
+        pytest.fail(
+            f"{worker.name}:{case.label} differs ({isogate.name}):\n"
+            f"request: {ex.request.method} {ex.request.url} headers={list(ex.request.headers)}"
+            f" body={ex.request.body[:200]!r}\n"
+            + "\n".join(diffs)
+            + (f"\nisogate console:\n{logs}" if logs else ""),
+            pytrace=False,
+        )
