@@ -25,6 +25,10 @@ class Case:
     #: Records the upstream's webhook sink must receive after the response (work the
     #: Worker left to ``ctx.waitUntil``); the test waits for them and compares them too.
     sink: int = 0
+    #: What workerd must answer (checked by the workerd-only test): status, and a
+    #: piece of text the body must contain. Documents the case's intent.
+    expect_status: int | None = None
+    expect_in_body: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -35,6 +39,8 @@ class Worker:
     syntax: str = "module"  # or "service-worker" (workerd: serviceWorkerScript)
     env: tuple[tuple[str, str], ...] = ()
     compatibility_flags: tuple[str, ...] = field(default=())
+    #: Folder of ``file`` when not tests/conformance/workers (e.g. tests/realworld/workers).
+    root: str | None = None
 
 
 #: env of Workers that fetch: the loopback upstream and a refused loopback port

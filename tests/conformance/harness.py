@@ -102,8 +102,13 @@ def _capnp_str(s: str) -> str:
     return '"' + "".join(out) + '"'
 
 
+def worker_path(worker: Worker) -> Path:
+    """The Worker's file: in ``worker.root`` if set (e.g. tests/realworld/workers), else here."""
+    return Path(worker.root or WORKERS_DIR) / worker.file
+
+
 def worker_source(worker: Worker) -> str:
-    return (WORKERS_DIR / worker.file).read_text(encoding="utf-8")
+    return worker_path(worker).read_text(encoding="utf-8")
 
 
 #: The upstream placeholders a corpus Worker's env values may contain; :func:`bind_env`
@@ -205,7 +210,7 @@ class Workerd:
     def start(self, timeout: float = 30.0) -> None:
         tmp = Path(self._tmp.name)
         for w in self.workers:
-            shutil.copyfile(WORKERS_DIR / w.file, tmp / w.file)
+            shutil.copyfile(worker_path(w), tmp / w.file)
         (tmp / "config.capnp").write_text(workerd_config(self.workers), encoding="utf-8")
         socks: list[socket.socket] = []
         args = [str(self.binary), "serve", "config.capnp"]
@@ -658,6 +663,15 @@ def check_workerd_serves(
             f"workerd failed on {worker.name}:{case.label}:\n{workerd.log_text()[-3000:]}"
         )
         assert r.body != b"no route", "the case's path has no route in the Worker"
+    if case.expect_status is not None:
+        assert r.status == case.expect_status, (
+            f"workerd answered {r.status}, expected {case.expect_status}: {r.body[:2000]!r}\n"
+            f"{workerd.log_text()[-2000:]}"
+        )
+    if case.expect_in_body is not None:
+        assert case.expect_in_body.encode() in r.body, (
+            f"{case.expect_in_body!r} not in workerd's body: {r.body[:2000]!r}"
+        )
     if case.sink:
         assert upstream is not None, "a case with sink records needs the upstream"
         got = upstream.wait_sink(case.sink)
@@ -698,9 +712,11 @@ def check_isogate_matches(
             f"{type(exc).__name__}: {str(exc)[:2000]}",
             pytrace=False,
         )
-    got_sink = (
-        upstream.wait_sink(case.sink, timeout=5.0) if upstream is not None and case.sink else []
-    )
+    got_sink: list[dict[str, Any]] = []
+    if upstream is not None and case.sink:
+        # Wait for the follow-up only when there was a response to follow up on.
+        ok = result.outcome is Outcome.OK
+        got_sink = upstream.wait_sink(case.sink, timeout=5.0 if ok else 0.0)
     actual = observe_isogate(result)
     diffs = compare(case, ex.response, actual) + _sink_diffs(want_sink, got_sink)
     if diffs:
