@@ -351,6 +351,7 @@ WORKERS: tuple[Worker, ...] = (
             "/order",
             "/deadlines",
             "/nested",
+            "/clamping",
             "/interval",
             "/clear",
             "/ids",

@@ -51,6 +51,28 @@ const routes = {
     });
     return log;
   },
+  // HTML clamps nested timeouts (depth > 5) to >= 4 ms; does the runtime? 30 nested
+  // zero-delay steps race one 60 ms timer: unclamped, all 30 run first (a 2 ms budget
+  // per step); clamped, about 18 do. Reported as facts, not counts, to stay stable.
+  async '/clamping'() {
+    let steps = 0;
+    let stepsWhenTimerFired = -1;
+    setTimeout(() => { stepsWhenTimerFired = steps; }, 60);
+    await new Promise((resolve) => {
+      const step = () => {
+        steps += 1;
+        if (steps < 30) setTimeout(step, 0);
+        else resolve();
+      };
+      setTimeout(step, 0);
+    });
+    await sleep(80);
+    return {
+      steps,
+      allStepsBeforeTimer: stepsWhenTimerFired === 30,
+      atLeastSixBeforeTimer: stepsWhenTimerFired >= 6,
+    };
+  },
   async '/interval'() {
     let count = 0;
     const seen = [];
