@@ -10,7 +10,14 @@ from collections.abc import Iterator
 import pytest
 
 from .corpus import WORKERS
-from .harness import IsogateBackend, Workerd, bind_env, make_isogate_backend, workerd_binary
+from .harness import (
+    IsogateBackend,
+    Workerd,
+    bind_env,
+    make_isogate_backend,
+    upstream_env,
+    workerd_binary,
+)
 from .upstream import Upstream
 
 
@@ -21,11 +28,6 @@ def upstream() -> Iterator[Upstream]:
         yield server
     finally:
         server.stop()
-
-
-def upstream_env(server: Upstream) -> dict[str, str]:
-    """The values of the env placeholders: the upstream, and a refused loopback port."""
-    return {"upstream": server.url, "closed": server.closed_url}
 
 
 @pytest.fixture(scope="session")

@@ -135,6 +135,11 @@ def bind_env(workers: Iterable[Worker], values: dict[str, str]) -> list[Worker]:
     return out
 
 
+def upstream_env(server: Any) -> dict[str, str]:
+    """Placeholder values for :func:`bind_env` from a running ``upstream.Upstream``."""
+    return {"upstream": server.url, "closed": server.closed_url}
+
+
 def workerd_config(workers: Iterable[Worker]) -> str:
     services = [f'    (name = {_capnp_str(OUTBOUND_SERVICE)}, network = (allow = ["local"]))']
     sockets = []

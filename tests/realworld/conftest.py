@@ -9,12 +9,12 @@ from collections.abc import Iterator
 
 import pytest
 
-from tests.conformance.conftest import upstream_env
 from tests.conformance.harness import (
     IsogateBackend,
     Workerd,
     bind_env,
     make_isogate_backend,
+    upstream_env,
     workerd_binary,
 )
 from tests.conformance.upstream import Upstream
