@@ -461,11 +461,65 @@ class EngineBackend:
         self._engines.clear()
 
 
+class WorkerdBackend:
+    """A second workerd standing in for isogate: the corpus compared with itself.
+
+    ``ISOGATE_CONFORMANCE_BACKEND=workerd`` calibrates the measuring stick: every case
+    must pass, which shows the answers are deterministic (same request, same bytes,
+    same sink records) and that the request handed to isogate (method, URL via the
+    ``host`` header, wire headers, body) carries everything the Worker sees.
+    """
+
+    name = "workerd"
+
+    def __init__(self, workers: list[Worker]) -> None:
+        binary = workerd_binary()
+        if binary is None:
+            raise RuntimeError("workerd not installed")
+        self._server = Workerd(workers, binary)
+        self._server.start()
+        self._client = httpx.Client(timeout=15.0, follow_redirects=False, trust_env=False)
+        self._client.headers.clear()
+
+    def invoke(self, worker: Worker, request: InvokeRequest) -> InvokeResult:
+        port = self._server.ports[worker.name]
+        target = request.url.split("/", 3)[3] if request.url.count("/") >= 3 else ""
+        self._client.cookies.clear()  # httpx would replay set-cookie from earlier answers
+        # The original host header goes along, so request.url is the same in the Worker.
+        req = self._client.build_request(
+            request.method,
+            f"http://127.0.0.1:{port}/{target}",
+            headers=list(request.headers),
+            content=request.body or None,
+        )
+        resp = self._client.send(req, stream=True)
+        try:
+            body = b"".join(resp.iter_raw())
+        finally:
+            resp.close()
+        headers = tuple((k.decode("latin-1"), v.decode("latin-1")) for k, v in resp.headers.raw)
+        if resp.status_code == 500 and body == b"Internal Server Error":
+            return InvokeResult(outcome=Outcome.JS_ERROR, detail="workerd: uncaught exception")
+        text = resp.reason_phrase
+        return InvokeResult(
+            outcome=Outcome.OK,
+            status=resp.status_code,
+            headers=headers,
+            body=body,
+            status_text="" if text == default_reason(resp.status_code) else text,
+        )
+
+    def close(self) -> None:
+        self._client.close()
+        self._server.stop()
+
+
 _WORKERS_BY_NAME: dict[str, Worker] = {}
 
 
 def make_isogate_backend(workers: list[Worker]) -> IsogateBackend | str:
-    """THE switch. ISOGATE_CONFORMANCE_BACKEND = runtime | engine | auto (default).
+    """THE switch. ISOGATE_CONFORMANCE_BACKEND = runtime | engine | auto (default), or
+    ``workerd`` (workerd against itself: calibrates the corpus, see WorkerdBackend).
 
     Returns a backend, or a string saying why none is available (tests then skip the
     isogate half and only check workerd).
@@ -476,6 +530,8 @@ def make_isogate_backend(workers: list[Worker]) -> IsogateBackend | str:
     order = ["runtime", "engine"] if choice == "auto" else [choice]
     for kind in order:
         try:
+            if kind == "workerd":
+                return WorkerdBackend(list(workers))
             return RuntimeBackend() if kind == "runtime" else EngineBackend()
         except Exception as exc:  # not written yet, or failed to start
             errors.append(f"{kind}: {type(exc).__name__}: {exc}")
