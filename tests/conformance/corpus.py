@@ -376,6 +376,7 @@ WORKERS: tuple[Worker, ...] = (
             "/cookies",
             "/gzip",
             "/errors",
+            "/init-extras",
             "/concurrent",
         ),
         env=UPSTREAM_ENV,

@@ -41,8 +41,10 @@ def req(
     )
 
 
-def worker(name: str, *cases: Case) -> Worker:
-    return Worker(name, name.replace("-", "_") + ".js", cases, env=UPSTREAM_ENV, root=ROOT)
+def worker(name: str, *cases: Case, syntax: str = "module") -> Worker:
+    return Worker(
+        name, name.replace("-", "_") + ".js", cases, env=UPSTREAM_ENV, root=ROOT, syntax=syntax
+    )
 
 
 def basic(user: str, password: str) -> tuple[tuple[str, str], ...]:
@@ -347,6 +349,13 @@ WORKERS: tuple[Worker, ...] = (
             headers=(("content-type", "application/octet-stream"),),
             body=bytes(range(256)) * 1562 + bytes(range(128)),
         ),
+    ),
+    worker(
+        "sw-legacy-proxy",
+        req("user", "/users/2", 200, '"via":"service-worker"', sink=1),
+        req("missing", "/users/8", 404, "user not found", sink=1),
+        req("health", "/health", 200, "ok"),
+        syntax="service-worker",
     ),
 )
 

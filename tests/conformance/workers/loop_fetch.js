@@ -170,6 +170,37 @@ const routes = {
     }
     return out;
   },
+  // RequestInit members Workers code passes around: which are accepted, which throw.
+  async '/init-extras'(env) {
+    const out = {};
+    const inits = {
+      cf: { cf: { cacheTtl: 60, cacheEverything: true } },
+      cacheNoStore: { cache: 'no-store' },
+      cacheNoCache: { cache: 'no-cache' },
+      cacheDefault: { cache: 'default' },
+      modeCors: { mode: 'cors' },
+      credentialsInclude: { credentials: 'include' },
+      keepalive: { keepalive: true },
+      integrity: { integrity: '' },
+      referrer: { referrer: 'https://example.com/' },
+      referrerPolicy: { referrerPolicy: 'no-referrer' },
+      priority: { priority: 'high' },
+      duplex: { method: 'POST', body: 'd', duplex: 'half' },
+      signalNull: { signal: null },
+      windowNull: { window: null },
+      unknownKey: { somethingElse: 1 },
+    };
+    for (const [label, init] of Object.entries(inits)) {
+      try {
+        const r = await fetch(env.UPSTREAM + '/echo/init', init);
+        const seen = await r.json();
+        out[label] = { status: r.status, headers: seen.headers.filter(([k]) => k !== 'host') };
+      } catch (e) {
+        out[label] = errorInfo(e);
+      }
+    }
+    return out;
+  },
   async '/concurrent'(env) {
     const ids = [1, 2, 3, 4, 5];
     const users = await Promise.all(ids.map((id) => fetch(`${env.UPSTREAM}/api/users/${id}`).then((r) => r.json())));
