@@ -111,11 +111,6 @@ def worker_source(worker: Worker) -> str:
     return worker_path(worker).read_text(encoding="utf-8")
 
 
-#: The upstream placeholders a corpus Worker's env values may contain; :func:`bind_env`
-#: replaces them (the upstream's port is only known at test time). Both runtimes get the
-#: same resolved values.
-UPSTREAM_PLACEHOLDERS = ("{upstream}", "{closed}")
-
 #: workerd's outbound network for every corpus Worker: loopback only. workerd's default
 #: "internet" service allows public addresses and refuses 127.0.0.1; tests must never
 #: reach anything else, so "local" (127.0.0.0/8, ::1) is the whole allow list.
@@ -123,7 +118,11 @@ OUTBOUND_SERVICE = "loopback-only"
 
 
 def bind_env(workers: Iterable[Worker], values: dict[str, str]) -> list[Worker]:
-    """The Workers with ``{upstream}``/``{closed}`` in env values replaced by ``values``."""
+    """The Workers with ``{name}`` in env values replaced by ``values[name]``.
+
+    Corpus env values may hold ``{upstream}``/``{closed}`` (see corpus.UPSTREAM_ENV): the
+    upstream's port is only known at test time. Both runtimes get the returned Workers.
+    """
     out = []
     for w in workers:
         env = []
@@ -366,13 +365,13 @@ def make_runtime(code_loader: Any) -> Any:
 
     EGRESS: Workers here fetch from a loopback upstream, which the default egress
     policy refuses. Once issue 18 lands, pass ``EGRESS_ALLOW`` as the operator's egress
-    allow list (setting ``egress.allow``, env ``ISOGATE_EGRESS__ALLOW``) below. The env
-    var is set already (worker processes inherit it) in case the runtime reads it there.
+    allow list (setting ``egress.allow``, env ``ISOGATE_EGRESS__ALLOW``) below -- as an
+    argument, not by setting the env var here: that would leak into every later test of
+    the session (e.g. one checking that 127.0.0.1 is refused by default).
     """
     from isogate.config.runtime import RuntimeSettings
     from isogate.runtime import Runtime
 
-    os.environ.setdefault("ISOGATE_EGRESS__ALLOW", json.dumps(list(EGRESS_ALLOW)))
     settings = RuntimeSettings(workers=1, threads_per_worker=2, default_timeout_ms=5000)
     # EGRESS: e.g. Runtime(settings, code_loader=..., egress=EgressSettings(allow=EGRESS_ALLOW))
     return Runtime(settings, code_loader=code_loader)
