@@ -1,4 +1,6 @@
-"""Session fixtures: one workerd serving the whole corpus, one isogate backend."""
+"""Session fixtures: a loopback upstream, one workerd serving the whole corpus, one isogate
+backend. Both runtimes get the corpus with ``{upstream}``/``{closed}`` bound to the same
+upstream (see ``harness.bind_env``)."""
 
 from __future__ import annotations
 
@@ -8,18 +10,35 @@ from collections.abc import Iterator
 import pytest
 
 from .corpus import WORKERS
-from .harness import IsogateBackend, Workerd, make_isogate_backend, workerd_binary
+from .harness import (
+    IsogateBackend,
+    Workerd,
+    bind_env,
+    make_isogate_backend,
+    upstream_env,
+    workerd_binary,
+)
+from .upstream import Upstream
 
 
 @pytest.fixture(scope="session")
-def workerd() -> Iterator[Workerd]:
+def upstream() -> Iterator[Upstream]:
+    server = Upstream().start()
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+@pytest.fixture(scope="session")
+def workerd(upstream: Upstream) -> Iterator[Workerd]:
     binary = workerd_binary()
     if binary is None:
         msg = "workerd not installed: run `npm ci` in the repo root (or set WORKERD_BIN)"
         if os.environ.get("CI"):  # never pass CI by skipping the whole suite
             pytest.fail(msg)
         pytest.skip(msg)
-    server = Workerd(list(WORKERS), binary)
+    server = Workerd(bind_env(WORKERS, upstream_env(upstream)), binary)
     server.start()
     try:
         yield server
@@ -28,9 +47,9 @@ def workerd() -> Iterator[Workerd]:
 
 
 @pytest.fixture(scope="session")
-def isogate() -> Iterator[IsogateBackend | str]:
+def isogate(upstream: Upstream) -> Iterator[IsogateBackend | str]:
     """A backend, or the reason there is none (tests then skip the isogate half)."""
-    backend = make_isogate_backend(list(WORKERS))
+    backend = make_isogate_backend(bind_env(WORKERS, upstream_env(upstream)))
     try:
         yield backend
     finally:

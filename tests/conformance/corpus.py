@@ -22,6 +22,13 @@ class Case:
     #: The Worker throws (or returns a non-Response): workerd answers 500, isogate
     #: reports Outcome.JS_ERROR. Only that mapping is checked, not bytes.
     expect_error: bool = False
+    #: Records the upstream's webhook sink must receive after the response (work the
+    #: Worker left to ``ctx.waitUntil``); the test waits for them and compares them too.
+    sink: int = 0
+    #: What workerd must answer (checked by the workerd-only test): status, and a
+    #: piece of text the body must contain. Documents the case's intent.
+    expect_status: int | None = None
+    expect_in_body: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -32,6 +39,13 @@ class Worker:
     syntax: str = "module"  # or "service-worker" (workerd: serviceWorkerScript)
     env: tuple[tuple[str, str], ...] = ()
     compatibility_flags: tuple[str, ...] = field(default=())
+    #: Folder of ``file`` when not tests/conformance/workers (e.g. tests/realworld/workers).
+    root: str | None = None
+
+
+#: env of Workers that fetch: the loopback upstream and a refused loopback port
+#: (placeholders bound by harness.bind_env when the upstream is running).
+UPSTREAM_ENV = (("UPSTREAM", "{upstream}"), ("CLOSED", "{closed}"))
 
 
 def get(label: str, path: str = "/", **kw: object) -> Case:
@@ -336,6 +350,88 @@ WORKERS: tuple[Worker, ...] = (
         ),
     ),
     Worker("stream-body", "stream_body.js", routes("/stream", "/tee")),
+    # ---- the event loop (issue 18): timers, fetch to the loopback upstream, abort,
+    # waitUntil. UPSTREAM/CLOSED are bound at test time (harness.bind_env).
+    Worker(
+        "loop-timers",
+        "loop_timers.js",
+        routes(
+            "/order",
+            "/deadlines",
+            "/nested",
+            "/clamping",
+            "/interval",
+            "/clear",
+            "/ids",
+            "/args",
+            "/bad-handler",
+            "/scheduler",
+            "/throwing-callback",
+            "/race",
+        ),
+    ),
+    Worker(
+        "loop-fetch",
+        "loop_fetch.js",
+        routes(
+            "/methods",
+            "/bodies",
+            "/request-body",
+            "/headers",
+            "/response",
+            "/statuses",
+            "/large",
+            "/cookies",
+            "/gzip",
+            "/errors",
+            "/init-extras",
+            "/concurrent",
+        ),
+        env=UPSTREAM_ENV,
+    ),
+    Worker(
+        "loop-redirects",
+        "loop_redirects.js",
+        (
+            *(
+                get(
+                    f"{mode}-{code}{'-abs' if absolute else ''}",
+                    f"/{mode}/{code}" + ("?abs=1" if absolute else ""),
+                )
+                for mode in ("follow", "manual")
+                for code in (301, 302, 303, 307, 308)
+                for absolute in (False, True)
+                if not absolute or mode == "follow"
+            ),
+            # workerd refuses redirect: "error" (a TypeError) whatever the status: one case
+            get("error-mode", "/error/302"),
+            *routes("/chain/3", "/chain/20", "/chain/21", "/odd"),
+        ),
+        env=UPSTREAM_ENV,
+    ),
+    Worker(
+        "loop-abort",
+        "loop_abort.js",
+        routes(
+            "/api",
+            "/fetch-already-aborted",
+            "/fetch-abort-during",
+            "/fetch-abort-reason",
+            "/fetch-timeout",
+            "/fetch-not-aborted",
+        ),
+        env=UPSTREAM_ENV,
+    ),
+    Worker(
+        "loop-wait-until",
+        "loop_wait_until.js",
+        (
+            get("timer-then-post", "/timer-then-post", sink=1),
+            get("two", "/two", sink=2),
+            get("returns-value", "/returns-value"),
+        ),
+        env=UPSTREAM_ENV,
+    ),
 )
 
 

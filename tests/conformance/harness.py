@@ -21,6 +21,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import ctypes
+import dataclasses
 import difflib
 import hashlib
 import http
@@ -101,12 +102,45 @@ def _capnp_str(s: str) -> str:
     return '"' + "".join(out) + '"'
 
 
+def worker_path(worker: Worker) -> Path:
+    """The Worker's file: in ``worker.root`` if set (e.g. tests/realworld/workers), else here."""
+    return Path(worker.root or WORKERS_DIR) / worker.file
+
+
 def worker_source(worker: Worker) -> str:
-    return (WORKERS_DIR / worker.file).read_text(encoding="utf-8")
+    return worker_path(worker).read_text(encoding="utf-8")
+
+
+#: workerd's outbound network for every corpus Worker: loopback only. workerd's default
+#: "internet" service allows public addresses and refuses 127.0.0.1; tests must never
+#: reach anything else, so "local" (127.0.0.0/8, ::1) is the whole allow list.
+OUTBOUND_SERVICE = "loopback-only"
+
+
+def bind_env(workers: Iterable[Worker], values: dict[str, str]) -> list[Worker]:
+    """The Workers with ``{name}`` in env values replaced by ``values[name]``.
+
+    Corpus env values may hold ``{upstream}``/``{closed}`` (see corpus.UPSTREAM_ENV): the
+    upstream's port is only known at test time. Both runtimes get the returned Workers.
+    """
+    out = []
+    for w in workers:
+        env = []
+        for k, v in w.env:
+            for name, value in values.items():
+                v = v.replace("{" + name + "}", value)
+            env.append((k, v))
+        out.append(dataclasses.replace(w, env=tuple(env)))
+    return out
+
+
+def upstream_env(server: Any) -> dict[str, str]:
+    """Placeholder values for :func:`bind_env` from a running ``upstream.Upstream``."""
+    return {"upstream": server.url, "closed": server.closed_url}
 
 
 def workerd_config(workers: Iterable[Worker]) -> str:
-    services = []
+    services = [f'    (name = {_capnp_str(OUTBOUND_SERVICE)}, network = (allow = ["local"]))']
     sockets = []
     for w in workers:
         bindings = ", ".join(f"(name = {_capnp_str(k)}, text = {_capnp_str(v)})" for k, v in w.env)
@@ -121,6 +155,7 @@ def workerd_config(workers: Iterable[Worker]) -> str:
             f"    (name = {_capnp_str(w.name)}, worker = ({code},\n"
             f"      compatibilityDate = {_capnp_str(COMPATIBILITY_DATE)},\n"
             f"      compatibilityFlags = [{flags}],\n"
+            f"      globalOutbound = {_capnp_str(OUTBOUND_SERVICE)},\n"
             f"      bindings = [{bindings}]))"
         )
         sockets.append(
@@ -179,7 +214,7 @@ class Workerd:
     def start(self, timeout: float = 30.0) -> None:
         tmp = Path(self._tmp.name)
         for w in self.workers:
-            shutil.copyfile(WORKERS_DIR / w.file, tmp / w.file)
+            shutil.copyfile(worker_path(w), tmp / w.file)
         (tmp / "config.capnp").write_text(workerd_config(self.workers), encoding="utf-8")
         socks: list[socket.socket] = []
         args = [str(self.binary), "serve", "config.capnp"]
@@ -321,15 +356,35 @@ def function_ref(worker: Worker) -> FunctionRef:
     )
 
 
+#: Where a test's Workers may fetch: the loopback upstream (tests/conformance/upstream.py).
+EGRESS_ALLOW = ("127.0.0.1",)
+
+
+def make_runtime(code_loader: Any) -> Any:
+    """THE place the tests build isogate's ``Runtime`` (conformance and realworld).
+
+    Workers here fetch from a loopback upstream, which the default egress policy
+    refuses: the operator's allow list (setting ``egress.allow``) is given as an
+    argument, not by setting ``ISOGATE_EGRESS__ALLOW`` here, which would leak into every
+    later test of the session (e.g. one checking that 127.0.0.1 is refused by default).
+    """
+    from isogate.config.egress import EgressSettings
+    from isogate.config.runtime import RuntimeSettings
+    from isogate.runtime import Runtime
+
+    settings = RuntimeSettings(
+        workers=1, threads_per_worker=2, default_timeout_ms=5000, default_cpu_ms=5000
+    )
+    egress = EgressSettings(allow=list(EGRESS_ALLOW))
+    return Runtime(settings, code_loader=code_loader, egress=egress)
+
+
 class RuntimeBackend:
     """The real path: ``isogate.runtime.Runtime`` (worker processes), on its own loop thread."""
 
     name = "runtime"
 
     def __init__(self) -> None:
-        from isogate.config.runtime import RuntimeSettings
-        from isogate.runtime import Runtime
-
         self._loop = asyncio.new_event_loop()
         self._thread = threading.Thread(target=self._loop.run_forever, daemon=True)
         self._thread.start()
@@ -338,16 +393,14 @@ class RuntimeBackend:
         async def load_code(ref: FunctionRef) -> str:  # used only if the runtime asks
             return worker_source(_WORKERS_BY_NAME[ref.name])
 
-        settings = RuntimeSettings(
-            workers=1, threads_per_worker=2, default_timeout_ms=2000, default_cpu_ms=2000
-        )
-        self._rt = Runtime(settings, code_loader=load_code)
+        self._rt = make_runtime(load_code)
         self._run(self._rt.start())
 
     def _run(self, coro: Any, timeout: float = 60.0) -> Any:
         return asyncio.run_coroutine_threadsafe(coro, self._loop).result(timeout)
 
     def invoke(self, worker: Worker, request: InvokeRequest) -> InvokeResult:
+        worker = _WORKERS_BY_NAME.get(worker.name, worker)  # env bound to the upstream
         ref = self._refs.get(worker.name) or self._refs.setdefault(
             worker.name, function_ref(worker)
         )
@@ -394,6 +447,7 @@ class EngineBackend:
         return eng
 
     def invoke(self, worker: Worker, request: InvokeRequest) -> InvokeResult:
+        worker = _WORKERS_BY_NAME.get(worker.name, worker)  # env bound to the upstream
         eng = self._engine(worker)
         if isinstance(eng, InvokeResult):  # the load failed: that is the result
             del self._engines[worker.name]
@@ -408,11 +462,65 @@ class EngineBackend:
         self._engines.clear()
 
 
+class WorkerdBackend:
+    """A second workerd standing in for isogate: the corpus compared with itself.
+
+    ``ISOGATE_CONFORMANCE_BACKEND=workerd`` calibrates the measuring stick: every case
+    must pass, which shows the answers are deterministic (same request, same bytes,
+    same sink records) and that the request handed to isogate (method, URL via the
+    ``host`` header, wire headers, body) carries everything the Worker sees.
+    """
+
+    name = "workerd"
+
+    def __init__(self, workers: list[Worker]) -> None:
+        binary = workerd_binary()
+        if binary is None:
+            raise RuntimeError("workerd not installed")
+        self._server = Workerd(workers, binary)
+        self._server.start()
+        self._client = httpx.Client(timeout=15.0, follow_redirects=False, trust_env=False)
+        self._client.headers.clear()
+
+    def invoke(self, worker: Worker, request: InvokeRequest) -> InvokeResult:
+        port = self._server.ports[worker.name]
+        target = request.url.split("/", 3)[3] if request.url.count("/") >= 3 else ""
+        self._client.cookies.clear()  # httpx would replay set-cookie from earlier answers
+        # The original host header goes along, so request.url is the same in the Worker.
+        req = self._client.build_request(
+            request.method,
+            f"http://127.0.0.1:{port}/{target}",
+            headers=list(request.headers),
+            content=request.body or None,
+        )
+        resp = self._client.send(req, stream=True)
+        try:
+            body = b"".join(resp.iter_raw())
+        finally:
+            resp.close()
+        headers = tuple((k.decode("latin-1"), v.decode("latin-1")) for k, v in resp.headers.raw)
+        if resp.status_code == 500 and body == b"Internal Server Error":
+            return InvokeResult(outcome=Outcome.JS_ERROR, detail="workerd: uncaught exception")
+        text = resp.reason_phrase
+        return InvokeResult(
+            outcome=Outcome.OK,
+            status=resp.status_code,
+            headers=headers,
+            body=body,
+            status_text="" if text == default_reason(resp.status_code) else text,
+        )
+
+    def close(self) -> None:
+        self._client.close()
+        self._server.stop()
+
+
 _WORKERS_BY_NAME: dict[str, Worker] = {}
 
 
 def make_isogate_backend(workers: list[Worker]) -> IsogateBackend | str:
-    """THE switch. ISOGATE_CONFORMANCE_BACKEND = runtime | engine | auto (default).
+    """THE switch. ISOGATE_CONFORMANCE_BACKEND = runtime | engine | auto (default), or
+    ``workerd`` (workerd against itself: calibrates the corpus, see WorkerdBackend).
 
     Returns a backend, or a string saying why none is available (tests then skip the
     isogate half and only check workerd).
@@ -423,6 +531,8 @@ def make_isogate_backend(workers: list[Worker]) -> IsogateBackend | str:
     order = ["runtime", "engine"] if choice == "auto" else [choice]
     for kind in order:
         try:
+            if kind == "workerd":
+                return WorkerdBackend(list(workers))
             return RuntimeBackend() if kind == "runtime" else EngineBackend()
         except Exception as exc:  # not written yet, or failed to start
             errors.append(f"{kind}: {type(exc).__name__}: {exc}")
@@ -576,3 +686,108 @@ def compare(case: Case, expected: Observed, actual: Observed) -> list[str]:
         diffs.append(f"  workerd raw: {expected.body[:600]!r}")
         diffs.append(f"  isogate raw: {actual.body[:600]!r}")
     return diffs
+
+
+# --------------------------------------------------------------------------- one case, both sides
+
+
+def _sink_diffs(expected: list[dict[str, Any]], actual: list[dict[str, Any]]) -> list[str]:
+    if expected == actual:
+        return []
+    lines = ["webhook sink records differ (workerd --- / isogate +++):"]
+    lines.extend(
+        "  " + line
+        for line in difflib.unified_diff(
+            json.dumps(expected, indent=1, ensure_ascii=False).splitlines(),
+            json.dumps(actual, indent=1, ensure_ascii=False).splitlines(),
+            "workerd",
+            "isogate",
+            lineterm="",
+            n=3,
+        )
+    )
+    return lines
+
+
+def check_workerd_serves(
+    workerd: Workerd, worker: Worker, case: Case, upstream: Any = None
+) -> Exchange:
+    """The case is sane on the reference: no unexpected 500s, no missing routes, and the
+    sink records it promises arrive. Returns the exchange for further checks."""
+    if upstream is not None:
+        upstream.reset()
+    ex = workerd.exchange(worker, case)
+    r = ex.response
+    if case.expect_error:
+        assert r.status == 500, f"expected workerd to fail with 500, got {r.status}: {r.body!r}"
+    else:
+        assert r.status != 500 or r.body != b"Internal Server Error", (
+            f"workerd failed on {worker.name}:{case.label}:\n{workerd.log_text()[-3000:]}"
+        )
+        assert r.body != b"no route", "the case's path has no route in the Worker"
+    if case.expect_status is not None:
+        assert r.status == case.expect_status, (
+            f"workerd answered {r.status}, expected {case.expect_status}: {r.body[:2000]!r}\n"
+            f"{workerd.log_text()[-2000:]}"
+        )
+    if case.expect_in_body is not None:
+        assert case.expect_in_body.encode() in r.body, (
+            f"{case.expect_in_body!r} not in workerd's body: {r.body[:2000]!r}"
+        )
+    if case.sink:
+        assert upstream is not None, "a case with sink records needs the upstream"
+        got = upstream.wait_sink(case.sink)
+        assert len(got) == case.sink, f"sink got {len(got)} records, expected {case.sink}: {got}"
+    return ex
+
+
+def check_isogate_matches(
+    workerd: Workerd,
+    isogate: IsogateBackend | str,
+    worker: Worker,
+    case: Case,
+    upstream: Any = None,
+) -> None:
+    """Same request to workerd, then to isogate; fail the test with a diff if they differ.
+
+    With an ``upstream`` (tests/conformance/upstream.py) its state is reset before each
+    side (flaky counters, sink), so both sides see the same upstream, and the sink
+    records of ``case.sink`` are compared as well.
+    """
+    import pytest
+
+    if isinstance(isogate, str):
+        if os.environ.get("CI"):
+            pytest.fail(isogate, pytrace=False)
+        pytest.skip(isogate)
+    if upstream is not None:
+        upstream.reset()
+    ex = workerd.exchange(worker, case)
+    want_sink = upstream.wait_sink(case.sink) if upstream is not None and case.sink else []
+    if upstream is not None:
+        upstream.reset()
+    try:
+        result = isogate.invoke(worker, ex.request)
+    except Exception as exc:  # the backend itself broke: still a clear, per-case failure
+        pytest.fail(
+            f"{worker.name}:{case.label}: isogate ({isogate.name}) raised "
+            f"{type(exc).__name__}: {str(exc)[:2000]}",
+            pytrace=False,
+        )
+    got_sink: list[dict[str, Any]] = []
+    if upstream is not None and case.sink:
+        # Wait for the follow-up only when there was a response to follow up on.
+        ok = result.outcome is Outcome.OK
+        got_sink = upstream.wait_sink(case.sink, timeout=5.0 if ok else 0.0)
+    actual = observe_isogate(result)
+    diffs = compare(case, ex.response, actual) + _sink_diffs(want_sink, got_sink)
+    if diffs:
+        logs = "\n".join(f"  {line}" for line in result.logs)
+        pytest.fail(
+            f"{worker.name}:{case.label} differs ({isogate.name}):\n"
+            f"request: {ex.request.method} {ex.request.url} headers={list(ex.request.headers)}"
+            f" body={ex.request.body[:200]!r}\n"
+            + "\n".join(diffs)
+            + (f"\nisogate console:\n{logs}" if logs else ""),
+            pytrace=False,
+        )
