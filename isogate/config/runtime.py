@@ -73,9 +73,9 @@ class RuntimeSettings(BaseModel):
     max_concurrency_per_function: int = Field(
         4, ge=1, description="executors one function may occupy at once"
     )
-    max_queue: int = Field(1024, ge=0, description="invocations waiting for an executor")
+    max_queue: int = Field(4096, ge=0, description="invocations waiting for an executor")
     max_queue_per_tenant: int = Field(
-        256,
+        1024,
         ge=0,
         description=(
             "invocations of one tenant waiting for an executor; more are answered 429"

@@ -62,12 +62,19 @@ CodeLoaderFn = Callable[[FunctionRef], Awaitable[str]]
 RuntimeFactory = Callable[[RuntimeSettings, CodeLoaderFn], RuntimeLike]
 
 
-def default_runtime(settings: RuntimeSettings, loader: CodeLoaderFn) -> RuntimeLike:
-    """The real isolate runtime (worker processes)."""
+def default_runtime(
+    settings: RuntimeSettings,
+    loader: CodeLoaderFn,
+    *,
+    egress: Any = None,
+    own_addresses: list[tuple[str, int]] | None = None,
+) -> RuntimeLike:
+    """The real isolate runtime (worker processes); ``fetch`` from functions follows
+    ``egress`` (EgressSettings) and never reaches the gateway's own addresses."""
     # imported here so the gateway imports without the runtime's heavy dependencies
     from isogate.runtime import Runtime
 
-    runtime: Any = Runtime(settings, code_loader=loader)
+    runtime: Any = Runtime(settings, code_loader=loader, egress=egress, own_addresses=own_addresses)
     return runtime
 
 
@@ -151,7 +158,15 @@ async def open_services(
         async def load_code(ref: FunctionRef) -> str:
             return await code.load(ref.sha256)
 
-        runtime = (runtime_factory or default_runtime)(settings.runtime, load_code)
+        if runtime_factory is not None:
+            runtime = runtime_factory(settings.runtime, load_code)
+        else:
+            runtime = default_runtime(
+                settings.runtime,
+                load_code,
+                egress=settings.egress,
+                own_addresses=[(settings.host, settings.port)],
+            )
         holder: dict[str, RuntimeLike] = {"rt": runtime}
         metrics = GatewayMetrics(
             lambda: _safe_stats(holder["rt"]), settings.metrics_max_series_per_tenant

@@ -616,10 +616,7 @@ class Executor:
             self.complete(
                 flight.id,
                 op,
-                error_payload(
-                    "Error",
-                    f"Too many subrequests: this invocation may make {self._max_subrequests}",
-                ),
+                error_payload("Error", f"Too many subrequests (limit {self._max_subrequests})."),
             )
             return
         if self._io is None:

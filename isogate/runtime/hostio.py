@@ -21,7 +21,7 @@ from typing import Any
 from isogate.config.egress import EgressSettings
 
 from .egress import EgressPolicy
-from .fetcher import FetchFailure, FetchResult, FetchSpec, fetch, new_client
+from .fetcher import FetchFailure, FetchResult, FetchSpec, fetch, local_addresses, new_client
 from .isolate import error_payload
 
 log = logging.getLogger("isogate.runtime.hostio")
@@ -38,7 +38,11 @@ class HostIO:
         own_addresses: list[tuple[str, int]] | None = None,
     ) -> None:
         self._settings = egress
-        self._policy = EgressPolicy.from_settings(egress, own_addresses or [])
+        own = own_addresses or []
+        wildcard = any(h in ("0.0.0.0", "::", "") for h, _ in own)
+        self._policy = EgressPolicy(
+            egress, listen=own, local_addresses=local_addresses() if wildcard else ()
+        )
         self._loop = asyncio.new_event_loop()
         self._ready = threading.Event()
         self._client: Any = None

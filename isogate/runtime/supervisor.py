@@ -76,7 +76,7 @@ SWEEP_INTERVAL_S = 0.05
 #: thread goes straight from one call to the next instead of sleeping in read() and being
 #: woken (on these VMs a cross-CPU wake-up cost ~20 µs of the writer's time, the largest
 #: single cost of the gateway's side of a warm call). Only warm, fast functions queue there.
-PIPELINE_DEPTH = 2
+PIPELINE_DEPTH = 16
 #: a function pipelines only while its calls take less than this (moving average)
 PIPELINE_MAX_RUN_MS = 2.0
 

@@ -303,6 +303,8 @@ function checkRedirect(r) {
 
 let requestInternals; // (req) -> {method, url, redirect, headers} or undefined
 let makeRequest; // (method, url, headersList, guard, bodyState, redirect) -> Request
+let requestParts; // (genuine Request) -> {method, url, list, st, redirect}, read from its slots
+let makeFetchResponse; // (status, statusText, list, bodyState, url, redirected) -> Response
 
 // A RequestInit's signal: undefined (absent), null (none) or an AbortSignal.
 function checkRequestSignal(s) {
@@ -431,6 +433,10 @@ class Request extends Body {
       return r;
     };
     requestInternals = (r) => (r !== null && typeof r === 'object' && #method in r ? r : undefined);
+    requestParts = (r) => ({
+      __proto__: null, method: r.#method, url: r.#url, list: headersList(r.#headers),
+      st: bodyOf(r), redirect: r.#redirect,
+    });
     requestSignalOf = (r) => (r !== null && typeof r === 'object' && #method in r && r.#signal !== null
       ? r.#signal : undefined);
   }
@@ -465,6 +471,8 @@ class Response extends Body {
   #statusText = '';
   #headers;
   #type = 'default';
+  #url = '';
+  #redirected = false;
   constructor(body = null, init = undefined) {
     super(BODY_TOKEN);
     if (body === BODY_TOKEN) return; // internal construction
@@ -560,10 +568,10 @@ class Response extends Body {
     return this.#status >= 200 && this.#status <= 299;
   }
   get redirected() {
-    return false;
+    return this.#redirected;
   }
   get url() {
-    return '';
+    return this.#url;
   }
   get webSocket() {
     return null;
@@ -580,11 +588,24 @@ class Response extends Body {
     r.#status = this.#status;
     r.#statusText = this.#statusText;
     r.#type = this.#type;
+    r.#url = this.#url;
+    r.#redirected = this.#redirected;
     r.#headers = headersFromList(headersList(this.#headers), GUARD_NONE);
     setBody(r, cloneBodyState(bodyOf(this)));
     return r;
   }
   static {
+    // A response fetch() received: its headers are immutable, like workerd's.
+    makeFetchResponse = (status, statusText, list, st, url, redirected) => {
+      const r = new Response(BODY_TOKEN);
+      r.#status = status;
+      r.#statusText = statusText;
+      r.#headers = headersFromList(list, GUARD_IMMUTABLE);
+      r.#url = url;
+      r.#redirected = redirected;
+      setBody(r, st);
+      return r;
+    };
     responseWire = (r, maxBody) => {
       if (r === null || typeof r !== 'object' || !(#status in r)) {
         throw new TypeError_('not a Response');

@@ -35,8 +35,8 @@ const MAX_ERROR_STACK = 16384;
 const LOG_MAX_LINES = 1000;
 const LOG_MAX_BYTES = 64 * 1024;
 const LOG_TRUNCATED = '[console output truncated: over 1000 lines or 64 KiB]';
-// Timer delays are capped like in browsers (a 32-bit signed count of milliseconds).
-const MAX_TIMER_MS = 2147483647;
+// Timer delays are capped like workerd's (100 years, in milliseconds).
+const MAX_TIMER_MS = 3153600000000;
 
 const MapGet = uncurryThis(Map_.prototype.get);
 const MapSet = uncurryThis(Map_.prototype.set);
@@ -218,7 +218,7 @@ function setHostTimer(fn, delay, args = newList(), repeat = false) {
   if (inv === null || inv.ended) throw disallowed();
   let ms = +delay;
   if (!(ms > 0)) ms = 0; // NaN and negatives: 0
-  ms = ms > MAX_TIMER_MS ? 1 : Math_floor(ms);
+  ms = ms > MAX_TIMER_MS ? MAX_TIMER_MS : Math_floor(ms);
   const id = nextTimer++;
   MapSet(timers, id, { __proto__: null, id, inv, fn, args, ms, repeat });
   inv.pending++;

@@ -1,0 +1,87 @@
+// fetch(): the request travels to the host as data (a host operation, 90-host.js),
+// the worker's I/O loop performs it under the operator's egress policy, and the
+// result comes back as JSON that becomes a Response here. No Python object is ever
+// involved: only strings cross.
+
+// The request as the JSON the host reads: {method, url, headers, body, redirect}.
+// Built by hand from the request's own slots (a tenant's toJSON or getters never run).
+function fetchArgs(parts) {
+  let hs = '';
+  const list = parts.list;
+  for (let i = 0; i < list.length; i++) {
+    const e = list[i];
+    hs += (i ? ',' : '') + '[' + q(e[2] === undefined ? e[0] : e[2]) + ',' + q(e[1]) + ']';
+  }
+  const st = parts.st;
+  let body = 'null';
+  if (st !== undefined && st.kind !== KIND_NONE) {
+    if (st.used) throw usedError();
+    if (st.kind === KIND_BINARY) {
+      body = q(st.data);
+    } else {
+      const bytes = bodyBytes(st);
+      body = q(bytesToBinaryString(bytes, TypedArrayPrototypeGetLength(bytes)));
+    }
+    st.used = true;
+  }
+  return (
+    '{"method":' + q(parts.method) + ',"url":' + q(parts.url) + ',"headers":[' + hs +
+    '],"body":' + body + ',"redirect":' + q(parts.redirect) + '}'
+  );
+}
+
+// The host's result {status, statusText, headers, body, url, redirected} -> Response.
+function responseFromHost(v) {
+  const status = v.status | 0;
+  const h = new Headers();
+  const hs = v.headers;
+  for (let i = 0; i < hs.length; i++) {
+    try {
+      headersAppendRaw(h, normalizeHeaderName(hs[i][0]), normalizeHeaderValue(hs[i][1]));
+    } catch (e) {
+      // a header the platform cannot represent is dropped, as workerd does
+    }
+  }
+  const body = String_(v.body);
+  const st = isNullBodyStatus(status) ? emptyBody() : bodyState(KIND_BINARY, body, body.length);
+  return makeFetchResponse(status, String_(v.statusText), headersList(h), st, String_(v.url), v.redirected === true);
+}
+
+function fetch(input, init = undefined) {
+  let request;
+  try {
+    request = new Request(input, init);
+  } catch (e) {
+    return Promise_reject(e);
+  }
+  const signal = requestSignal(request);
+  if (signal !== undefined && signalAborted(signal)) return Promise_reject(signalReason(signal));
+  let argsJSON;
+  try {
+    argsJSON = fetchArgs(requestParts(request));
+  } catch (e) {
+    return Promise_reject(e);
+  }
+  const op = startHostOp('fetch', argsJSON); // throws outside a handler, like workerd
+  return new Promise_((resolve, reject) => {
+    let unregister;
+    if (signal !== undefined) {
+      unregister = onAbort(signal, () => {
+        cancelHostOp(op.id);
+        reject(signalReason(signal));
+      });
+    }
+    call(Promise_then, op.promise, (v) => {
+      if (unregister !== undefined) unregister();
+      try {
+        resolve(responseFromHost(v));
+      } catch (e) {
+        reject(e);
+      }
+    }, (e) => {
+      if (unregister !== undefined) unregister();
+      reject(e);
+    });
+  });
+}
+defineGlobal('fetch', fetch);
