@@ -237,6 +237,7 @@ def _function_ref(fn: Function) -> FunctionRef:
             sha256=ver.sha256,
             env=tuple(sorted(ver.env.items())),
             timeout_ms=ver.timeout_ms,
+            cpu_ms=ver.cpu_ms,
             incarnation=fn.created_at,
         )
     return ref

@@ -53,6 +53,7 @@ def _version(row: Any, prefix: str = "") -> Version:
         routes=tuple(col[prefix + "routes"]),
         public=bool(col[prefix + "public"]),
         created_at=col[prefix + "created_at"],
+        cpu_ms=col[prefix + "cpu_ms"],
     )
 
 
@@ -106,6 +107,8 @@ class FunctionStore(Protocol):
         route_patterns: list[str],
         public: bool,
         limits: DeployLimits | None = None,
+        *,
+        cpu_ms: int | None = None,
     ) -> Version: ...
     async def get(self, tenant: str | None, name: str) -> Function: ...
     async def get_many(self, names: Sequence[str]) -> dict[str, Function]: ...
@@ -184,8 +187,14 @@ class SqlFunctionStore:
         route_patterns: list[str],
         public: bool,
         limits: DeployLimits | None = None,
+        *,
+        cpu_ms: int | None = None,
     ) -> Version:
         """Store a new version and make it current. Another tenant's name: :class:`NameTaken`.
+
+        ``timeout_ms`` (wall time) and ``cpu_ms`` (CPU time) are the version's limits per
+        invocation, ``None`` for the runtime's defaults; the caller checks them against
+        the runtime's maxima.
 
         With ``limits``: a new function beyond the tenant's cap, or stored code beyond
         its bytes, raises :class:`LimitExceeded` (nothing is written); versions beyond
@@ -238,6 +247,7 @@ class SqlFunctionStore:
                     "size": len(source),
                     "env": env,
                     "timeout_ms": timeout_ms,
+                    "cpu_ms": cpu_ms,
                     "routes": patterns,
                     "public": public,
                     "created_at": now,

@@ -39,6 +39,8 @@ function_versions = Table(
     Column("size", BigInteger, nullable=False),
     Column("env", JSON, nullable=False),
     Column("timeout_ms", Integer, nullable=True),
+    # registry migration 4: CPU time one invocation may use (NULL: the runtime's default)
+    Column("cpu_ms", Integer, nullable=True),
     Column("routes", JSON, nullable=False),
     Column("public", Boolean, nullable=False),
     Column("created_at", Float, nullable=False),
