@@ -85,6 +85,25 @@ def _v4(conn: Connection) -> None:
         conn.exec_driver_sql(f"ALTER TABLE function_versions ADD COLUMN {ddl}")
 
 
+def _v5(conn: Connection) -> None:
+    # Blobs referenced today get a pin; blobs of versions dropped before this step have
+    # no row and are not collected (docs/operations.md).
+    tables.metadata.create_all(conn, tables=[tables.blob_pins], checkfirst=True)
+    now = time.time()
+    pinned = select(tables.blob_pins.c.sha256)
+    shas = (
+        conn.execute(
+            select(tables.function_versions.c.sha256)
+            .where(tables.function_versions.c.sha256.not_in(pinned))
+            .distinct()
+        )
+        .scalars()
+        .all()
+    )
+    if shas:
+        conn.execute(insert(tables.blob_pins), [{"sha256": s, "pinned_at": now} for s in shas])
+
+
 def _has_column(conn: Connection, table: str, column: str) -> bool:
     return any(c["name"] == column for c in inspect(conn).get_columns(table))
 
@@ -94,4 +113,5 @@ MIGRATIONS: list[tuple[int, str, Callable[[Connection], None]]] = [
     (2, "route ownership: route_hosts, hostless_route_grants, route_claim_lock", _v2),
     (3, "invocations keyed by tenant and function incarnation", _v3),
     (4, "function_versions.cpu_ms: per-version CPU time limit", _v4),
+    (5, "blob_pins: garbage collection of code blobs", _v5),
 ]

@@ -8,14 +8,14 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
-from sqlalchemy import delete, insert, text
+from sqlalchemy import delete, insert, select, text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from isogate.config import Settings
 from isogate.gateway.database import create_engine, migrate, schema_migrations
 from isogate.registry.blobs import LocalBlobStore
 from isogate.registry.functions import SqlFunctionStore
-from isogate.registry.tables import functions
+from isogate.registry.tables import blob_pins, functions
 
 
 @pytest.fixture
@@ -77,4 +77,8 @@ async def test_migration_adds_cpu_ms_to_an_existing_database(engine: AsyncEngine
     assert await migrate(engine) == []
     store = SqlFunctionStore(engine, LocalBlobStore(Path("/nonexistent"), 5), 5)
     old = await store.get("a", "old")
+    # step 5 pinned the blob of the version it found (collected only once unreferenced)
+    async with engine.connect() as conn:
+        pins = (await conn.execute(select(blob_pins.c.sha256))).scalars().all()
+    assert pins == ["ab" * 32]
     assert (old.current.timeout_ms, old.current.cpu_ms) == (100, None)
