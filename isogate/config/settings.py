@@ -116,6 +116,14 @@ class Settings(BaseSettings):
         ge=0,
         description="versions kept per function; older ones are dropped on deploy (0: all)",
     )
+    blob_gc_grace_seconds: float = Field(
+        3600.0,
+        gt=0,
+        description=(
+            "a code blob no version references is deleted once no deploy has used it for"
+            " this long (protects a deploy between its blob upload and its row)"
+        ),
+    )
     max_stored_bytes_per_tenant: int = Field(
         100 << 20, ge=0, description="bytes of code over a tenant's kept versions (0: no cap)"
     )

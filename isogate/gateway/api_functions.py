@@ -52,6 +52,20 @@ def _int_param(request: Request, name: str) -> int | None:
     return int(raw)
 
 
+def _check_limit(field: str, value: int | None, maximum: int) -> None:
+    """A function's own limit above the operator's maximum: 422 naming the field, shaped
+    like the schema's own refusals (``errors``: field and message)."""
+    if value is not None and value > maximum:
+        message = f"{field} must be at most {maximum}"
+        raise Problem(
+            422,
+            "invalid-function",
+            "Invalid function",
+            message,
+            errors=[{"field": field, "message": message}],
+        )
+
+
 def _count_route_refusal(svc: Any, exc: Exception) -> None:
     reason = {RouteConflict: "conflict", RouteForbidden: "not_allowed"}.get(type(exc), "limit")
     svc.metrics.route_refusals.labels(reason).inc()
@@ -72,11 +86,17 @@ async def deploy(request: Request) -> Response:
             raise Problem(
                 400, "invalid-encoding", "Invalid encoding", "code must be UTF-8"
             ) from None
-        spec = FunctionDeploy(
-            code=code,
-            public=_bool(request.query_params.get("public")),
-            timeout_ms=_int_param(request, "timeout_ms"),
-            routes=request.query_params.getlist("route"),
+        # through validate(): a bad value is a 422 naming the field (FunctionDeploy(...)
+        # raised a bare ValidationError, a 500, for ?timeout_ms=0)
+        spec = validate(
+            FunctionDeploy,
+            {
+                "code": code,
+                "public": _bool(request.query_params.get("public")),
+                "timeout_ms": _int_param(request, "timeout_ms"),
+                "cpu_ms": _int_param(request, "cpu_ms"),
+                "routes": request.query_params.getlist("route"),
+            },
         )
     elif is_json(mt):
         raw = await read_body(request, svc.settings.max_body_bytes)
@@ -100,13 +120,8 @@ async def deploy(request: Request) -> Response:
         raise Problem(422, "invalid-function", "Invalid function", "code is empty")
     if "\x00" in spec.code:
         raise Problem(400, "invalid-encoding", "Invalid encoding", "code may not contain NUL")
-    if spec.timeout_ms is not None and spec.timeout_ms > limits.max_timeout_ms:
-        raise Problem(
-            422,
-            "invalid-function",
-            "Invalid function",
-            f"timeout_ms must be at most {limits.max_timeout_ms}",
-        )
+    _check_limit("timeout_ms", spec.timeout_ms, limits.max_timeout_ms)
+    _check_limit("cpu_ms", spec.cpu_ms, limits.max_cpu_ms)
     blocked = svc.runtime.tenant_blocked(tenant)
     if blocked:
         raise Problem(
@@ -135,6 +150,7 @@ async def deploy(request: Request) -> Response:
                 versions=svc.settings.max_versions_per_function,
                 stored_bytes=svc.settings.max_stored_bytes_per_tenant,
             ),
+            cpu_ms=spec.cpu_ms,
         )
     except (RouteConflict, RouteForbidden, RouteLimit) as exc:
         _count_route_refusal(svc, exc)

@@ -153,6 +153,8 @@ def cmd_deploy(args: argparse.Namespace) -> int:
     }
     if args.timeout_ms is not None:
         body["timeout_ms"] = args.timeout_ms
+    if args.cpu_ms is not None:
+        body["cpu_ms"] = args.cpu_ms
     data = c.call("PUT", f"/v1/functions/{args.name}", json=body)
     _print(args, data, f"deployed {data['name']} version {data['version']} ({data['sha256'][:12]})")
     return 0
@@ -229,6 +231,7 @@ def cmd_functions(args: argparse.Namespace) -> int:
         lines = [f"{data['name']} (current v{data['version']}, routes: {data['routes'] or '-'})"]
         lines += [
             f"  v{v['version']:<4} {v['sha256'][:12]} {v['size']:>8} B  {v['created_at']}"
+            f"  {_limits(v)}"
             for v in data["versions"]
         ]
         _print(args, data, "\n".join(lines))
@@ -242,6 +245,15 @@ def cmd_functions(args: argparse.Namespace) -> int:
         params = {"version": args.version} if args.version else None
         print(c.call("GET", f"/v1/functions/{args.name}/code", params=params), end="")
     return 0
+
+
+def _limits(version: dict[str, Any]) -> str:
+    """A version's limits for ``functions show``: ``-`` where it takes the gateway's."""
+
+    def ms(value: int | None) -> str:
+        return "-" if value is None else f"{value}ms"
+
+    return f"timeout {ms(version.get('timeout_ms'))} cpu {ms(version.get('cpu_ms'))}"
 
 
 def _parse_rate(value: str) -> dict[str, int]:
@@ -480,6 +492,12 @@ def build_parser() -> argparse.ArgumentParser:
         type=int,
         metavar="MS",
         help="time limit of one invocation (default: the gateway's, 1000)",
+    )
+    s.add_argument(
+        "--cpu-ms",
+        type=int,
+        metavar="MS",
+        help="CPU time limit of one invocation (default: the gateway's, 500)",
     )
 
     s = _command(

@@ -6,6 +6,8 @@ section 6.3), which h11 would otherwise accept."""
 
 from __future__ import annotations
 
+import asyncio
+
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from isogate.gateway.problems import Problem
@@ -58,3 +60,68 @@ class CloseUnreadBody:
             await send(message)
 
         await self.app(scope, guarded_receive, guarded_send)
+
+
+# ------------------------------------------------------------- aborting stalled connections
+#
+# After the write timeout (a client that stopped reading) the response is given up and
+# Hypercorn closes the connection, but asyncio's close() first flushes what the transport
+# still buffers: the socket, and its file descriptor, stayed open until the peer read or
+# reset (issue 24, item 3). ASGI gives the app no handle on the transport, so Hypercorn's
+# TCP server is wrapped to remember each connection's writer by its (client, server)
+# addresses, the pair a scope carries; :func:`abort_connection` drops the transport
+# without flushing.
+
+_LIVE: dict[tuple[object, object], asyncio.StreamWriter] = {}
+_installed = False
+
+
+def install() -> None:
+    """Make Hypercorn's TCP connections abortable by :func:`abort_connection` (once)."""
+    global _installed
+    if _installed:
+        return
+    from hypercorn.asyncio.tcp_server import TCPServer
+    from hypercorn.utils import parse_socket_addr
+
+    run = TCPServer.run
+
+    async def tracked_run(self: TCPServer) -> None:
+        key: tuple[object, object] | None = None
+        try:
+            sock = self.writer.get_extra_info("socket")
+            key = (
+                parse_socket_addr(sock.family, sock.getpeername()),
+                parse_socket_addr(sock.family, sock.getsockname()),
+            )
+            _LIVE[key] = self.writer
+        except (OSError, AttributeError):  # gone already, or not a socket: Hypercorn copes
+            key = None
+        try:
+            await run(self)
+        finally:
+            if key is not None and _LIVE.get(key) is self.writer:
+                del _LIVE[key]
+
+    TCPServer.run = tracked_run  # type: ignore[method-assign]
+    _installed = True
+
+
+def abort_connection(scope: Scope) -> bool:
+    """Drop the connection of ``scope`` at once, discarding unsent bytes; returns whether
+    it did. HTTP/2 connections are aborted only when the connection itself is backed up
+    (its buffer at the high-water mark): a stream stalled by its own flow-control window
+    must not take the other streams down with it."""
+    client, server = scope.get("client"), scope.get("server")
+    writer = _LIVE.get((tuple(client) if client else None, tuple(server) if server else None))
+    if writer is None:
+        return False
+    transport = writer.transport
+    if transport.is_closing() and transport.get_write_buffer_size() == 0:
+        return False
+    if scope.get("http_version") == "2":
+        high = transport.get_write_buffer_limits()[1]
+        if transport.get_write_buffer_size() < max(high, 1):
+            return False
+    transport.abort()
+    return True

@@ -22,6 +22,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 from isogate.config import Settings
 from isogate.gateway.auth_failures import FUNCTION_ANSWERED
 from isogate.gateway.bodies import read_body
+from isogate.gateway.connection_guard import abort_connection
 from isogate.gateway.outcomes import (
     outcome_problem,
     responses_full,
@@ -237,6 +238,7 @@ def _function_ref(fn: Function) -> FunctionRef:
             sha256=ver.sha256,
             env=tuple(sorted(ver.env.items())),
             timeout_ms=ver.timeout_ms,
+            cpu_ms=ver.cpu_ms,
             incarnation=fn.created_at,
         )
     return ref
@@ -298,9 +300,15 @@ class _FunctionResponse:
                         }
                     )
         except TimeoutError:
-            # the client stopped reading: give the response up (Hypercorn then closes the
-            # connection) and free the body instead of keeping it for the client
-            log.info("client %s stopped reading a response; closing", scope.get("client"))
+            # the client stopped reading: give the response up, free the body instead of
+            # keeping it for the client, and drop the connection now: a plain close
+            # waited for the client to take the transport's buffer, holding the socket
+            aborted = abort_connection(scope)
+            log.info(
+                "client %s stopped reading a response; %s",
+                scope.get("client"),
+                "connection aborted" if aborted else "closing",
+            )
         finally:
             if self.lease is not None:
                 self.lease.release()

@@ -122,6 +122,7 @@ RESULTS: dict[str, Any] = {
             "public": {"type": "boolean"},
             "routes": {"type": "array", "items": STR},
             "timeout_ms": {"type": ["integer", "null"]},
+            "cpu_ms": {"type": ["integer", "null"]},
             "created_at": TIME,
             "updated_at": TIME,
         }
@@ -133,6 +134,7 @@ RESULTS: dict[str, Any] = {
             "size": INT,
             "env": {"type": "array", "items": STR, "description": "names only"},
             "timeout_ms": {"type": ["integer", "null"]},
+            "cpu_ms": {"type": ["integer", "null"]},
             "routes": {"type": "array", "items": STR},
             "public": {"type": "boolean"},
             "created_at": TIME,

@@ -58,7 +58,12 @@ class FunctionDeploy(_Body):
 
     code: str
     env: dict[str, Annotated[str, StringConstraints(max_length=4096)]] = Field(default_factory=dict)
-    timeout_ms: int | None = Field(None, ge=1)
+    timeout_ms: int | None = Field(
+        None, ge=1, description="wall time of one invocation, ms (at most runtime.max_timeout_ms)"
+    )
+    cpu_ms: int | None = Field(
+        None, ge=1, description="CPU time of one invocation, ms (at most runtime.max_cpu_ms)"
+    )
     routes: list[Annotated[str, StringConstraints(max_length=255)]] = Field(
         default_factory=list, max_length=20
     )

@@ -14,7 +14,7 @@ from hypercorn.config import Config, Sockets
 from hypercorn.utils import LifespanFailureError, wrap_app
 
 from isogate.config import Settings
-from isogate.gateway import h2_guard
+from isogate.gateway import connection_guard, h2_guard
 from isogate.gateway.app import create_app
 from isogate.gateway.services import RuntimeFactory
 
@@ -28,6 +28,7 @@ class StartupError(Exception):
 def hypercorn_config(settings: Settings) -> Config:
     """Hypercorn settings for one gateway process."""
     h2_guard.install()  # an early answer on an h2 stream must not reset its neighbours
+    connection_guard.install()  # a write timeout aborts the connection, unflushed
     config = Config()
     host = settings.host
     if ":" in host and not host.startswith("["):

@@ -17,6 +17,7 @@ from isogate.gateway.database import create_engine, migrate, ping
 from isogate.gateway.deploy_checks import DeployChecks
 from isogate.gateway.metrics import GatewayMetrics
 from isogate.gateway.response_buffers import ResponseBuffers
+from isogate.periodic import Periodic
 from isogate.quota import passwords
 from isogate.quota.key_cache import InMemoryKeyCache
 from isogate.quota.keys import KeyStore, SqlKeyStore
@@ -139,6 +140,7 @@ async def open_services(
     invocations: SqlInvocationLog | None = None
     runtime: RuntimeLike | None = None
     redis_backend: Any = None
+    collector: Periodic | None = None
     exits = contextlib.AsyncExitStack()  # backends opened as context managers (S3 client)
     try:
         applied = await migrate(engine)
@@ -149,7 +151,18 @@ async def open_services(
             open_hostless_routes=settings.open_hostless_routes,
             max_routes_per_tenant=settings.max_routes_per_tenant,
         )
-        functions = SqlFunctionStore(engine, blobs, timeout, route_policy)
+        functions = SqlFunctionStore(
+            engine, blobs, timeout, route_policy, settings.blob_gc_grace_seconds
+        )
+        # blobs orphaned within the grace (a function deleted soon after its deploy) are
+        # collected by this pass; the rest go right after the prune or delete
+        collector = Periodic(
+            functions.collect,
+            max(60.0, settings.blob_gc_grace_seconds / 4),
+            name="blob-gc",
+            log=log,
+            failure="blob collection failed",
+        )
         code = CodeLoader(blobs, InMemoryCodeCache(settings.code_cache_bytes))
         keys = SqlKeyStore(engine, timeout, settings.key_max_ttl_seconds)
         limiter = InMemoryLimiter(SqlUsageStore(engine, timeout))
@@ -200,9 +213,11 @@ async def open_services(
             from isogate.gateway.redis_backend import attach_redis
 
             redis_backend = await attach_redis(svc)
+        collector.start()
         yield svc
     finally:
         for closer in (
+            collector.stop if collector else None,
             redis_backend.close if redis_backend else None,
             runtime.close if runtime else None,
             limiter.close if limiter else None,

@@ -67,6 +67,7 @@ def version_view(v: Version) -> dict[str, Any]:
         "size": v.size,
         "env": sorted(v.env),
         "timeout_ms": v.timeout_ms,
+        "cpu_ms": v.cpu_ms,
         "routes": list(v.routes),
         "public": v.public,
         "created_at": iso(v.created_at),
@@ -83,6 +84,7 @@ def function_view(f: Function) -> dict[str, Any]:
         "public": f.current.public,
         "routes": list(f.current.routes),
         "timeout_ms": f.current.timeout_ms,
+        "cpu_ms": f.current.cpu_ms,
         "created_at": iso(f.created_at),
         "updated_at": iso(f.updated_at),
     }

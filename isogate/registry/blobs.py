@@ -40,6 +40,7 @@ class BlobStore(Protocol):
     async def put(self, data: bytes) -> str: ...
     async def get(self, sha256: str) -> bytes: ...
     async def ping(self) -> None: ...
+    async def delete(self, sha256: str) -> None: ...
 
 
 class LocalBlobStore:
@@ -98,6 +99,15 @@ class LocalBlobStore:
         try:
             async with asyncio.timeout(self._timeout):
                 return await asyncio.to_thread(self._read, sha256)
+        except TimeoutError:
+            raise StoreUnavailable("blob store timed out") from None
+
+    async def delete(self, sha256: str) -> None:
+        """Remove the blob (absent already: nothing to do)."""
+        path = self._path(sha256)
+        try:
+            async with asyncio.timeout(self._timeout):
+                await asyncio.to_thread(path.unlink, True)
         except TimeoutError:
             raise StoreUnavailable("blob store timed out") from None
 

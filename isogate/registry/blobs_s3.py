@@ -111,6 +111,12 @@ class S3BlobStore:
             raise BlobMissing(f"blob {sha256[:12]} is corrupt")
         return data
 
+    async def delete(self, sha256: str) -> None:
+        """Remove the blob's object (S3 answers success when it is absent already)."""
+        key = self.key(sha256)
+        async with self._call("delete"):
+            await self._client.delete_object(Bucket=self._bucket, Key=key)
+
     async def ping(self) -> None:
         """Raise :class:`StoreUnavailable` unless the bucket answers."""
         try:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 import time
 from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
@@ -13,7 +14,7 @@ from sqlalchemy import Select, bindparam, delete, func, insert, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
-from isogate.registry.blobs import BlobStore
+from isogate.registry.blobs import BlobStore, sha256_hex
 from isogate.registry.errors import (
     FunctionNotFound,
     InvalidFunction,
@@ -25,7 +26,15 @@ from isogate.registry.errors import (
 from isogate.registry.models import Function, Version
 from isogate.registry.names import MAX_ROUTES, check_function_name, normalize_route
 from isogate.registry.route_claims import RoutePolicy, check_claims, lock_claims
-from isogate.registry.tables import function_versions, functions, invocations, routes
+from isogate.registry.tables import (
+    blob_pins,
+    function_versions,
+    functions,
+    invocations,
+    routes,
+)
+
+log = logging.getLogger(__name__)
 
 MAX_ENV = 64
 MAX_ENV_VALUE = 4096
@@ -53,6 +62,7 @@ def _version(row: Any, prefix: str = "") -> Version:
         routes=tuple(col[prefix + "routes"]),
         public=bool(col[prefix + "public"]),
         created_at=col[prefix + "created_at"],
+        cpu_ms=col[prefix + "cpu_ms"],
     )
 
 
@@ -106,6 +116,8 @@ class FunctionStore(Protocol):
         route_patterns: list[str],
         public: bool,
         limits: DeployLimits | None = None,
+        *,
+        cpu_ms: int | None = None,
     ) -> Version: ...
     async def get(self, tenant: str | None, name: str) -> Function: ...
     async def get_many(self, names: Sequence[str]) -> dict[str, Function]: ...
@@ -127,11 +139,13 @@ class SqlFunctionStore:
         blobs: BlobStore,
         timeout: float,
         route_policy: RoutePolicy | None = None,
+        gc_grace_seconds: float = 3600.0,
     ) -> None:
         self._engine = engine
         self._blobs = blobs
         self._timeout = timeout
         self._route_policy = route_policy or RoutePolicy()
+        self._gc_grace = gc_grace_seconds
 
     @asynccontextmanager
     async def _read(self) -> AsyncIterator[AsyncConnection]:
@@ -184,8 +198,14 @@ class SqlFunctionStore:
         route_patterns: list[str],
         public: bool,
         limits: DeployLimits | None = None,
+        *,
+        cpu_ms: int | None = None,
     ) -> Version:
         """Store a new version and make it current. Another tenant's name: :class:`NameTaken`.
+
+        ``timeout_ms`` (wall time) and ``cpu_ms`` (CPU time) are the version's limits per
+        invocation, ``None`` for the runtime's defaults; the caller checks them against
+        the runtime's maxima.
 
         With ``limits``: a new function beyond the tenant's cap, or stored code beyond
         its bytes, raises :class:`LimitExceeded` (nothing is written); versions beyond
@@ -199,8 +219,12 @@ class SqlFunctionStore:
             row = (await conn.execute(select(functions).where(functions.c.name == name))).first()
         if row is not None and row.tenant != tenant:
             raise NameTaken(f"function name {name!r} is taken")
+        # Pin first (committed), then the blob, then the row: a collection that runs
+        # meanwhile sees a fresh pin and keeps the blob (see collect()).
+        await self._pin(sha256_hex(source))
         sha = await self._blobs.put(source)  # the blob first: no row without its blob
         now = time.time()
+        dropped: list[str] = []
         try:
             async with self._write() as conn:
                 # FOR UPDATE (PostgreSQL; SQLite is serial anyway): concurrent deploys of one
@@ -238,16 +262,19 @@ class SqlFunctionStore:
                     "size": len(source),
                     "env": env,
                     "timeout_ms": timeout_ms,
+                    "cpu_ms": cpu_ms,
                     "routes": patterns,
                     "public": public,
                     "created_at": now,
                 }
                 await conn.execute(insert(function_versions).values(**values))
                 if limits is not None:
-                    await self._enforce(conn, tenant, name, version, row is None, limits)
+                    dropped = await self._enforce(conn, tenant, name, version, row is None, limits)
                 await self._claim_routes(conn, tenant, name, patterns)
         except IntegrityError:
             raise NameTaken(f"function {name!r} was changed concurrently; retry") from None
+        if dropped:
+            await self._collect_quietly(dropped)
         return Version(**{**values, "routes": tuple(patterns)})
 
     @staticmethod
@@ -258,8 +285,10 @@ class SqlFunctionStore:
         version: int,
         new_function: bool,
         limits: DeployLimits,
-    ) -> None:
-        """Apply ``limits`` inside the deploy's transaction (raising rolls it back)."""
+    ) -> list[str]:
+        """Apply ``limits`` inside the deploy's transaction (raising rolls it back);
+        returns the blob addresses of the versions it dropped."""
+        dropped: list[str] = []
         if new_function and limits.functions:
             count = (
                 await conn.execute(
@@ -269,8 +298,19 @@ class SqlFunctionStore:
             if count > limits.functions:
                 raise LimitExceeded(f"at most {limits.functions} functions per tenant")
         if limits.versions:
-            # Old versions go (rollback reaches the newest ``versions``); the blobs stay,
-            # content-addressed and possibly shared with other versions.
+            # Old versions go (rollback reaches the newest ``versions``); their blobs are
+            # collected afterwards if nothing else references them (content-addressed:
+            # shared by versions, functions, tenants).
+            old = function_versions.c.version <= version - limits.versions
+            dropped = list(
+                (
+                    await conn.execute(
+                        select(function_versions.c.sha256).where(
+                            (function_versions.c.name == name) & old
+                        )
+                    )
+                ).scalars()
+            )
             await conn.execute(
                 delete(function_versions).where(
                     (function_versions.c.name == name)
@@ -290,6 +330,7 @@ class SqlFunctionStore:
                     f"stored code would exceed {limits.stored_bytes} bytes for this tenant;"
                     " delete functions first"
                 )
+        return dropped
 
     async def get(self, tenant: str | None, name: str) -> Function:
         """The function and its current version; ``tenant=None`` skips the owner check."""
@@ -383,13 +424,88 @@ class SqlFunctionStore:
         return _version(ver)
 
     async def delete(self, tenant: str, name: str) -> None:
-        """Delete the function, its versions, routes and records (blobs stay: shared)."""
+        """Delete the function, its versions, routes and records; then its blobs that
+        nothing else references."""
         async with self._write() as conn:
             await self._owned(conn, tenant, name)
+            shas = list(
+                (
+                    await conn.execute(
+                        select(function_versions.c.sha256).where(function_versions.c.name == name)
+                    )
+                ).scalars()
+            )
             await conn.execute(delete(routes).where(routes.c.function == name))
             await conn.execute(delete(invocations).where(invocations.c.function == name))
             await conn.execute(delete(function_versions).where(function_versions.c.name == name))
             await conn.execute(delete(functions).where(functions.c.name == name))
+        await self._collect_quietly(shas)
+
+    async def _pin(self, sha: str) -> None:
+        """Record that a deploy uses ``sha`` now (committed before the blob is written)."""
+        now = time.time()
+        async with self._write() as conn:
+            # Waits for a collection holding this blob's row (PostgreSQL row lock, SQLite
+            # write lock): after it, the blob is either kept or gone, and put() rewrites
+            # a blob that is gone.
+            updated = await conn.execute(
+                update(blob_pins).where(blob_pins.c.sha256 == sha).values(pinned_at=now)
+            )
+            if updated.rowcount == 0:
+                if conn.dialect.name == "postgresql":
+                    from sqlalchemy.dialects.postgresql import insert as upsert
+                else:
+                    from sqlalchemy.dialects.sqlite import insert as upsert
+                stmt = upsert(blob_pins).values(sha256=sha, pinned_at=now)
+                await conn.execute(
+                    stmt.on_conflict_do_update(index_elements=["sha256"], set_={"pinned_at": now})
+                )
+
+    async def _collect_quietly(self, shas: Sequence[str]) -> None:
+        """Collect after a change that is already committed: a failure is only logged
+        (the periodic pass retries)."""
+        try:
+            await self.collect(shas)
+        except Exception as exc:
+            log.warning("blob collection failed: %s", exc.__class__.__name__)
+
+    async def collect(self, shas: Sequence[str] | None = None, limit: int = 500) -> int:
+        """Delete blobs no version references and no deploy used within the grace period
+        (``shas``: only those; ``None``: any, up to ``limit``). Returns how many went.
+
+        Safe against a concurrent deploy of the same code: a deploy pins the blob (a
+        committed row update) before uploading it and inserts its version row within
+        seconds, far inside the grace. Each blob is deleted inside the transaction that
+        deletes its pin row, so a deploy pinning it meanwhile waits on that row until
+        the blob is gone, and then its upload writes it again; a deploy that pinned
+        first makes the pin fresh, and the blob stays. A grace period alone would not do:
+        a deploy of code whose blob was orphaned long ago re-uses it without writing.
+        """
+        cutoff = time.time() - self._gc_grace
+        unreferenced = (
+            ~select(function_versions.c.sha256)
+            .where(function_versions.c.sha256 == blob_pins.c.sha256)
+            .exists()
+        )
+        due = (blob_pins.c.pinned_at < cutoff) & unreferenced
+        query = select(blob_pins.c.sha256).where(due)
+        if shas is not None:
+            if not shas:
+                return 0
+            query = query.where(blob_pins.c.sha256.in_(sorted(set(shas))))
+        async with self._read() as conn:
+            candidates = list((await conn.execute(query.limit(limit))).scalars())
+        gone = 0
+        for sha in candidates:
+            async with self._write() as conn:
+                # re-checked under the row's lock: a pin or a version since the read wins
+                deleted = await conn.execute(
+                    delete(blob_pins).where((blob_pins.c.sha256 == sha) & due)
+                )
+                if deleted.rowcount == 1:
+                    await self._blobs.delete(sha)  # raising rolls the row back: retried
+                    gone += 1
+        return gone
 
     async def routes(self) -> dict[str, str]:
         """Every claimed route: pattern → function name."""

@@ -10,7 +10,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 
-from sqlalchemy import Column, Connection, Float, String, delete, insert, inspect, select
+from sqlalchemy import Column, Connection, Float, Integer, String, delete, insert, inspect, select
 from sqlalchemy.schema import CreateColumn
 
 from isogate.registry import tables
@@ -78,6 +78,32 @@ def _v3(conn: Connection) -> None:
     conn.execute(delete(tables.invocations))
 
 
+def _v4(conn: Connection) -> None:
+    # A fresh database got the column from step 1 (it creates the tables as they are now).
+    if not _has_column(conn, "function_versions", "cpu_ms"):
+        ddl = CreateColumn(Column("cpu_ms", Integer)).compile(dialect=conn.dialect)
+        conn.exec_driver_sql(f"ALTER TABLE function_versions ADD COLUMN {ddl}")
+
+
+def _v5(conn: Connection) -> None:
+    # Blobs referenced today get a pin; blobs of versions dropped before this step have
+    # no row and are not collected (docs/operations.md).
+    tables.metadata.create_all(conn, tables=[tables.blob_pins], checkfirst=True)
+    now = time.time()
+    pinned = select(tables.blob_pins.c.sha256)
+    shas = (
+        conn.execute(
+            select(tables.function_versions.c.sha256)
+            .where(tables.function_versions.c.sha256.not_in(pinned))
+            .distinct()
+        )
+        .scalars()
+        .all()
+    )
+    if shas:
+        conn.execute(insert(tables.blob_pins), [{"sha256": s, "pinned_at": now} for s in shas])
+
+
 def _has_column(conn: Connection, table: str, column: str) -> bool:
     return any(c["name"] == column for c in inspect(conn).get_columns(table))
 
@@ -86,4 +112,6 @@ MIGRATIONS: list[tuple[int, str, Callable[[Connection], None]]] = [
     (1, "functions, function_versions, routes, invocations", _v1),
     (2, "route ownership: route_hosts, hostless_route_grants, route_claim_lock", _v2),
     (3, "invocations keyed by tenant and function incarnation", _v3),
+    (4, "function_versions.cpu_ms: per-version CPU time limit", _v4),
+    (5, "blob_pins: garbage collection of code blobs", _v5),
 ]

@@ -18,6 +18,9 @@ class Version:
     routes: tuple[str, ...]
     public: bool
     created_at: float
+    #: CPU time one invocation may use (``None``: the runtime's default); ``timeout_ms``
+    #: is wall time
+    cpu_ms: int | None = None
 
 
 @dataclass(frozen=True, slots=True)

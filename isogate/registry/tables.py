@@ -39,6 +39,8 @@ function_versions = Table(
     Column("size", BigInteger, nullable=False),
     Column("env", JSON, nullable=False),
     Column("timeout_ms", Integer, nullable=True),
+    # registry migration 4: CPU time one invocation may use (NULL: the runtime's default)
+    Column("cpu_ms", Integer, nullable=True),
     Column("routes", JSON, nullable=False),
     Column("public", Boolean, nullable=False),
     Column("created_at", Float, nullable=False),
@@ -72,6 +74,16 @@ invocations = Table(
 )
 
 Index("ix_invocations_function_time", invocations.c.function, invocations.c.time)
+
+#: registry migration 5: one row per stored code blob, ``pinned_at`` the last time a deploy
+#: used it (written before the blob is uploaded); the garbage collector deletes a blob
+#: only with its row, when no version references it and the pin is older than the grace.
+blob_pins = Table(
+    "blob_pins",
+    metadata,
+    Column("sha256", String(64), primary_key=True),
+    Column("pinned_at", Float, nullable=False),
+)
 
 #: Hostnames the operator assigned to tenants: a tenant claims host patterns only on its own.
 route_hosts = Table(

@@ -218,7 +218,7 @@ def test_keys_help_lists_and_describes_actions(tmp_path: Path) -> None:
 
 def test_deploy_help_describes_every_option(tmp_path: Path) -> None:
     text = _help(tmp_path, "deploy")
-    for option in ("--env", "--route", "--timeout-ms", "--public", "--url", "--json"):
+    for option in ("--env", "--route", "--timeout-ms", "--cpu-ms", "--public", "--url", "--json"):
         assert option in text, option
     lines = text.splitlines()
     for option in ("--env", "--route"):  # the repeatable ones say so

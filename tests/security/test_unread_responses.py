@@ -10,6 +10,7 @@ loses its response. Measured on the real gateway process (``/proc/<pid>/status``
 from __future__ import annotations
 
 import contextlib
+import os
 import re
 import socket
 import time
@@ -114,3 +115,57 @@ def test_unread_responses_do_not_pin_memory(gw: GatewayProcess) -> None:
             for s in socks:
                 with contextlib.suppress(OSError):
                     s.close()
+
+
+def open_fds(pid: int) -> int:
+    return len(os.listdir(f"/proc/{pid}/fd"))
+
+
+def test_stalled_connections_are_closed_after_the_write_timeout(gw: GatewayProcess) -> None:
+    """Item 3's leftover: the write timeout freed the body, but the socket stayed open
+    until the peer read (asyncio flushes before it closes). Now the transport is aborted:
+    the client sees the connection reset, and the gateway's descriptors return."""
+    assert gw.proc is not None
+    pid = gw.proc.pid
+    with httpx.Client(base_url=gw.url, timeout=60) as http:
+        creds = {"name": "staller", "password": "password-123"}
+        r = http.post("/v1/tenants", json=creds, headers={"Authorization": f"Bearer {ADMIN}"})
+        assert r.status_code == 201, r.text
+        token = http.post("/v1/auth/token", json=creds).json()["access_token"]
+        r = http.put(
+            "/v1/functions/big-stall",
+            headers={"Authorization": f"Bearer {token}"},
+            json={"code": BIG_JS, "public": True},
+        )
+        assert r.status_code == 201, r.text
+        assert len(http.get("/fn/big-stall").content) == BIG  # warm
+    baseline = open_fds(pid)
+    socks: list[socket.socket] = []
+    try:
+        for _ in range(8):
+            s = socket.socket()
+            s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+            s.connect(("127.0.0.1", gw.port))
+            s.sendall(b"GET /fn/big-stall HTTP/1.1\r\nHost: gw\r\n\r\n")
+            socks.append(s)
+        deadline = time.monotonic() + 30
+        while open_fds(pid) < baseline + len(socks) and time.monotonic() < deadline:
+            time.sleep(0.05)  # accepted: one descriptor per connection
+        assert open_fds(pid) >= baseline + len(socks)
+        # nobody reads; after the write timeout the gateway lets go of every connection
+        deadline = time.monotonic() + 20 * WRITE_TIMEOUT
+        while open_fds(pid) > baseline + 2:
+            assert time.monotonic() < deadline, (open_fds(pid), baseline)
+            time.sleep(0.2)
+        # each client finds its connection gone: reset, or EOF after a partial response
+        for s in socks:
+            s.settimeout(10)
+            got = 0
+            with contextlib.suppress(ConnectionResetError):
+                while chunk := s.recv(65536):
+                    got += len(chunk)
+                    assert got < BIG, "the whole response arrived: nothing was cut"
+    finally:
+        for s in socks:
+            with contextlib.suppress(OSError):
+                s.close()
