@@ -26,6 +26,25 @@ from .isolate import error_payload
 
 log = logging.getLogger("isogate.runtime.hostio")
 
+
+def _send_headers_in_given_order() -> None:
+    """Make h11 (httpx's HTTP/1.1 writer) send request headers in the order given.
+
+    h11 always moves Host to the front (RFC 9112 says a client SHOULD); workerd sends
+    Content-Length first, and upstreams that echo or sign headers see the difference
+    (tests/conformance, loop-fetch). The fetcher builds the order itself. This runs
+    in runtime worker processes only, whose sole HTTP client is the fetcher's.
+    """
+    import h11._writers as writers
+
+    def write_headers(headers: Any, write: Callable[[bytes], Any]) -> None:
+        for raw_name, _name, value in headers._full_items:
+            write(b"%s: %s\r\n" % (raw_name, value))
+        write(b"\r\n")
+
+    writers.write_headers = write_headers
+
+
 Deliver = Callable[[str], None]
 
 
@@ -56,6 +75,7 @@ class HostIO:
         self._ready.wait()
 
     def _run(self) -> None:
+        _send_headers_in_given_order()
         asyncio.set_event_loop(self._loop)
         self._client = new_client()
         self._ready.set()

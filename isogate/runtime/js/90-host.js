@@ -237,26 +237,34 @@ function clearHostTimer(id) {
   touch(t.inv);
 }
 
-function setTimeout(callback, delay = 0, ...args) {
+// Parameters with defaults: the functions' lengths are 0, like workerd's.
+function setTimeout(callback = undefined, delay = 0, ...args) {
   if (typeof callback !== 'function') {
-    throw new TypeError_("Failed to execute 'setTimeout' on 'ServiceWorkerGlobalScope': parameter 1 is not of type 'Function'.");
+    throw new TypeError_("Failed to execute 'setTimeout' on 'ServiceWorkerGlobalScope': parameter 1 is not of type 'function'.");
   }
   return setHostTimer(callback, delay, args, false);
 }
 
-function setInterval(callback, delay = 0, ...args) {
+function setInterval(callback = undefined, delay = 0, ...args) {
   if (typeof callback !== 'function') {
-    throw new TypeError_("Failed to execute 'setInterval' on 'ServiceWorkerGlobalScope': parameter 1 is not of type 'Function'.");
+    throw new TypeError_("Failed to execute 'setInterval' on 'ServiceWorkerGlobalScope': parameter 1 is not of type 'function'.");
   }
   return setHostTimer(callback, delay, args, true);
 }
 
-function clearTimeout(id) {
+function clearTimer(name, n, id) {
+  if (n === 0) {
+    throw new TypeError_("Failed to execute '" + name + "' on 'ServiceWorkerGlobalScope': parameter 1 is not of type 'Number'.");
+  }
   if (id !== undefined && id !== null) clearHostTimer(id);
 }
 
-function clearInterval(id) {
-  if (id !== undefined && id !== null) clearHostTimer(id);
+function clearTimeout(id = undefined) {
+  clearTimer('clearTimeout', arguments.length, id);
+}
+
+function clearInterval(id = undefined) {
+  clearTimer('clearInterval', arguments.length, id);
 }
 
 const scheduler = {
@@ -503,7 +511,7 @@ function fire(timer) {
     inv.pending--;
   }
   try {
-    Reflect_apply(t.fn, undefined, t.args);
+    Reflect_apply(t.fn, globalThis, t.args); // `this` is the global scope, as in workerd
   } catch (e) {
     reportUncaught(e);
   }
