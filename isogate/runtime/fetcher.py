@@ -541,6 +541,8 @@ async def _send_checked(
     wire_headers = [("Host", url.netloc.decode("ascii")), *headers]
     if body is not None:
         wire_headers.insert(0, ("Content-Length", str(len(body))))
+    elif method not in ("GET", "HEAD"):
+        wire_headers.insert(0, ("Content-Length", "0"))  # as workerd sends it
     extensions: dict[str, object] = {
         "timeout": httpx.Timeout(timeout_s).as_dict(),
     }

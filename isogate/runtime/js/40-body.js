@@ -351,6 +351,9 @@ class Request extends Body {
     }
     if (opts.method !== undefined) this.#method = normalizeMethod(opts.method);
     if (opts.redirect !== undefined) this.#redirect = checkRedirect(opts.redirect);
+    if (opts.cache !== undefined) {
+      throw new Error_("The 'cache' field on 'RequestInitializerDict' is not implemented.");
+    }
     let headers;
     if (opts.headers !== undefined) headers = new Headers(opts.headers);
     else headers = headersFromList(headerSource || newList(), GUARD_NONE);
@@ -377,7 +380,7 @@ class Request extends Body {
       setBody(this, state);
     } else if (inputBody && inputBody.kind !== KIND_NONE) {
       // The new request takes over the input's body; the input becomes used.
-      if (inputBody.used) throw usedError();
+      if (inputBody.used) throw new TypeError_('Cannot reconstruct a Request with a used body.');
       setBody(this, bodyState(inputBody.kind, inputBody.data, inputBody.length));
       inputBody.used = true;
     }

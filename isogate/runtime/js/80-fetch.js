@@ -6,11 +6,11 @@
 // The request as the JSON the host reads: {method, url, headers, body, redirect}.
 // Built by hand from the request's own slots (a tenant's toJSON or getters never run).
 function fetchArgs(parts) {
+  // in workerd's wire order and spelling (its common headers first, values joined)
   let hs = '';
-  const list = parts.list;
+  const list = headersToWire(parts.list);
   for (let i = 0; i < list.length; i++) {
-    const e = list[i];
-    hs += (i ? ',' : '') + '[' + q(e[2] === undefined ? e[0] : e[2]) + ',' + q(e[1]) + ']';
+    hs += (i ? ',' : '') + '[' + q(list[i][0]) + ',' + q(list[i][1]) + ']';
   }
   const st = parts.st;
   let body = 'null';
@@ -47,7 +47,16 @@ function responseFromHost(v) {
   return makeFetchResponse(status, String_(v.statusText), headersList(h), st, String_(v.url), v.redirected === true);
 }
 
-function fetch(input, init = undefined) {
+// An aborted fetch rejects with a fresh copy of a DOMException reason (workerd does).
+function abortError(reason) {
+  if (isDOMException(reason)) return new DOMException(reason.message, reason.name);
+  return reason;
+}
+
+function fetch(input = undefined, init = undefined) {
+  if (arguments.length === 0) {
+    return Promise_reject(new TypeError_("Failed to execute 'fetch' on 'ServiceWorkerGlobalScope': parameter 1 is not of type 'Request or string'."));
+  }
   let request;
   try {
     request = new Request(input, init);
@@ -55,7 +64,7 @@ function fetch(input, init = undefined) {
     return Promise_reject(e);
   }
   const signal = requestSignal(request);
-  if (signal !== undefined && signalAborted(signal)) return Promise_reject(signalReason(signal));
+  if (signal !== undefined && signalAborted(signal)) return Promise_reject(abortError(signalReason(signal)));
   let argsJSON;
   try {
     argsJSON = fetchArgs(requestParts(request));
@@ -68,7 +77,7 @@ function fetch(input, init = undefined) {
     if (signal !== undefined) {
       unregister = onAbort(signal, () => {
         cancelHostOp(op.id);
-        reject(signalReason(signal));
+        reject(abortError(signalReason(signal)));
       });
     }
     call(Promise_then, op.promise, (v) => {
