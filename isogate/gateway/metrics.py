@@ -62,6 +62,20 @@ class _RuntimeCollector(Collector):
         for reason, n in (s.crashes_by_reason or {"signal": s.crashes}).items():
             crashes.add_metric([reason], n)
         yield crashes
+        egress = CounterMetricFamily(
+            "isogate_egress_requests",
+            "fetch() calls of functions by tenant and outcome: 'allowed' (answered), "
+            "'refused' (egress policy or subrequest limit), 'error' (network), 'cancelled'",
+            labels=["tenant", "outcome"],
+        )
+        for (tenant, outcome), n in sorted(s.egress.items()):
+            egress.add_metric([tenant, outcome], n)
+        yield egress
+        yield GaugeMetricFamily(
+            "isogate_invocations_waiting",
+            "invocations in flight that await timers or fetch (hold no executor)",
+            value=s.waiting,
+        )
         yield CounterMetricFamily(
             "isogate_runtime_retried_invocations",
             "invocations run again because their worker died before they started",

@@ -234,7 +234,8 @@ class Executor:
         while self._completions:
             flight_id, op, payload = self._completions.popleft()
             flight = self._flights.get(flight_id)
-            if flight is not None and flight.tasks.pop(op, None) is not None:
+            if flight is not None and op in flight.tasks:  # not cancelled meanwhile
+                del flight.tasks[op]
                 self._eval(flight, host_call("deliver", str(op), payload))
         now = time.monotonic()
         timers = self._timers
@@ -613,6 +614,8 @@ class Executor:
         flight.subrequests += 1
         flight.tasks[op] = None
         if flight.subrequests > self._max_subrequests:
+            if self._io is not None:
+                self._io.count(flight.warm.sandbox.tenant or "", "refused")
             self.complete(
                 flight.id,
                 op,

@@ -112,20 +112,21 @@ class HostIO:
                 max_redirects=self._settings.max_redirects,
             )
         except asyncio.CancelledError:
-            self._count(tenant, "cancelled")
+            self.count(tenant, "cancelled")
             raise
         except Exception:  # a bug here must still answer the tenant, without Python text
             log.exception("fetch failed in the host")
-            self._count(tenant, "error")
+            self.count(tenant, "error")
             deliver(error_payload("TypeError", "Network connection lost."))
             return
-        self._count(tenant, outcome.outcome)
+        self.count(tenant, outcome.outcome)
         if isinstance(outcome, FetchFailure):
             deliver(error_payload(outcome.name, outcome.message))
             return
         deliver(_result_payload(outcome))
 
-    def _count(self, tenant: str, outcome: str) -> None:
+    def count(self, tenant: str, outcome: str) -> None:
+        """Count one fetch of ``tenant`` with ``outcome`` (for metrics)."""
         with self._lock:
             self._counts[(tenant, outcome)] += 1
 

@@ -238,6 +238,8 @@ class Runtime:
         #: calls of each tenant awaiting host operations (runtime.max_waiting_per_tenant)
         self._waiting: dict[str, int] = {}
         self._after_logs = 0  # "after" frames: logs of ctx.waitUntil() work
+        #: fetch() calls of functions: (tenant, outcome) -> count
+        self._egress_counts: dict[tuple[str, str], int] = {}
         self._retried = 0  # calls run again because their worker died before they started
         self._run_ms: dict[str, float] = {}  # moving average of each function's run time
         self._closing = False
@@ -477,6 +479,10 @@ class Runtime:
                 self._waiting[tenant] = self._waiting.get(tenant, 0) + 1
                 call.released = True
                 self._finish(ex, call.pending)
+        elif op == "egress":
+            for tenant, outcome, n in msg.get("c") or ():
+                key = (str(tenant), str(outcome))
+                self._egress_counts[key] = self._egress_counts.get(key, 0) + int(n)
         elif op == "after":
             # what a function logged after its response (ctx.waitUntil work)
             self._after_logs += 1
@@ -1205,6 +1211,8 @@ class Runtime:
             check_crashes=self.validation_crashes,
             crashes_by_reason=dict(self._crash_reasons),
             retried=self._retried,
+            egress=dict(self._egress_counts),
+            waiting=sum(self._waiting.values()),
         )
 
     def worker_pids(self) -> list[int]:

@@ -154,3 +154,7 @@ class RuntimeStats:
     crashes_by_reason: dict[str, int] = field(default_factory=dict)
     #: calls run again because their worker died before they started
     retried: int = 0
+    #: fetch() calls of functions: (tenant, outcome) -> count
+    egress: dict[tuple[str, str], int] = field(default_factory=dict)
+    #: invocations awaiting timers or fetch (they hold no executor)
+    waiting: int = 0

@@ -89,6 +89,7 @@ def _start_io(egress_json: str) -> tuple[Any, Any]:
 
 
 RSS_POLL_S = 0.01
+EGRESS_REPORT_S = 0.5
 
 
 def _rss_bytes() -> int:
@@ -199,6 +200,19 @@ def main(argv: list[str] | None = None) -> int:
     ).start()
     write_all(control_fd, pack({"op": "ready", "pid": os.getpid(), "executors": len(pairs)}))
 
+    if io is not None:
+
+        def report_egress() -> None:
+            # fetch() counts for the gateway's isogate_egress_requests_total
+            import time
+
+            while True:
+                time.sleep(EGRESS_REPORT_S)
+                counts = io.take_counts()
+                if counts:
+                    write_all(control_fd, pack({"op": "egress", "c": counts}))
+
+        threading.Thread(target=report_egress, name="isogate-egress", daemon=True).start()
     # The supervisor stops us by closing stdin (and the request pipes, which ends
     # every executor's loop); a dead supervisor does the same.
     while os.read(0, 4096):

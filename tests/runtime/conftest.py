@@ -35,8 +35,8 @@ async def make_runtime() -> AsyncIterator[Callable[..., Awaitable[Runtime]]]:
     """Start runtimes with custom settings; all are closed at the end of the test."""
     started: list[Runtime] = []
 
-    async def make(**settings: object) -> Runtime:
-        rt = Runtime(RuntimeSettings(**settings))  # type: ignore[arg-type]
+    async def make(egress: object = None, **settings: object) -> Runtime:
+        rt = Runtime(RuntimeSettings(**settings), egress=egress)  # type: ignore[arg-type]
         await rt.start()
         started.append(rt)
         return rt
