@@ -560,8 +560,9 @@ async def _send_checked(
             if ip != allowed[-1]:
                 continue  # the next checked address of the same name
             reason = _connect_reason(exc)
-            message = LOST if reason is None else f"fetch to {shown} failed: {reason}"
-            raise _Failed("Error", message) from None
+            if reason is None:  # refused, reset, unreachable: workerd's plain Error
+                raise _Failed("Error", LOST) from None
+            raise _type_error(f"fetch to {shown} failed: {reason}") from None
         except httpx.TimeoutException:
             raise _type_error(
                 f"fetch to {shown} failed: the server did not answer in time"

@@ -204,9 +204,14 @@ class Runtime:
         own_addresses: list[tuple[str, int]] | None = None,
     ) -> None:
         """``worker_home`` is HOME for worker processes (default: a private temp dir).
-        ``egress`` (EgressSettings) enables ``fetch`` from functions under that policy;
+        ``egress`` (EgressSettings, default: public addresses only) is the policy of
+        ``fetch`` from functions;
         ``own_addresses`` are the gateway's listening addresses, never reachable."""
         self.settings = settings
+        if egress is None:  # the default policy: public addresses only
+            from isogate.config.egress import EgressSettings
+
+            egress = EgressSettings()
         self._egress = egress
         self._own_addresses = list(own_addresses or [])
         self._code_loader = code_loader
@@ -492,13 +497,14 @@ class Runtime:
             call = w.calls.pop(msg["id"], None)
             if call is None:
                 return
-            if call.waiting:
+            waited = call.waiting  # its CPU place was released at its "wait" frame
+            if waited:
                 self._unwait(call)
             if op == "need_code":
                 w.sent_code.discard(call.pending.ref.key)
                 if call.abandoned:  # nobody is left to send the code: the executor is free
                     self._finish(call.executor, call.pending)
-            elif call.waiting:
+            elif waited:
                 self._mirror(call.executor, msg)
             else:
                 # The executor is free as of this answer: hand it its next call now, not

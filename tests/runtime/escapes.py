@@ -246,11 +246,12 @@ CASES: list[Case] = [
         handler(
             "const r = new Request('file:///etc/passwd');"
             " const t = await r.text();"
-            " return new Response(r.url + '|' + t.length + '|' + typeof fetch);",
+            " let f; try { await fetch(r); f = 'fetched'; } catch (e) { f = e.message; }"
+            " return new Response(r.url + '|' + t.length + '|' + f);",
             is_async=True,
         ),
         OK,
-        b"file:///etc/passwd|0|undefined",
+        b"file:///etc/passwd|0|Fetch API cannot load: file:///etc/passwd",
     ),
     Case(
         "wasm-host-imports",

@@ -68,7 +68,10 @@ async def test_a_thousand_waiting_calls_share_two_executors(make_runtime) -> Non
     results = await asyncio.gather(*(rt.invoke(f, get()) for _ in range(1000)))
     assert {r.outcome for r in results} == {Outcome.OK}
     assert {r.body for r in results} == {b"ok"}
+    # every place was given back exactly once (a waiting call frees its CPU place at its
+    # "wait" frame, not again at its answer)
     assert rt.stats().waiting == 0
+    assert [(ex.inflight, ex.waiting) for ex in rt._executors()] == [(0, 0), (0, 0)]
 
 
 async def test_timers_order_and_clear(make_runtime) -> None:

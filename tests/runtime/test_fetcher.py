@@ -122,7 +122,9 @@ async def test_redirects(upstream: Upstream, client) -> None:
     doc = json.loads(r.body)
     assert doc["method"] == "GET" and doc["body"] == ""
     names = {k.lower() for k, _ in doc["headers"]}
-    assert "content-type" not in names and "x-keep" in names
+    # workerd keeps Content-Type on a redirect that drops the body (the Fetch standard
+    # would drop it): recorded in tests/conformance, loop-redirects
+    assert "content-type" in names and "content-length" not in names and "x-keep" in names
     r = await run(client, f"{base}/redirect?status=303&to=/echo", "PUT", body=b"data")
     assert json.loads(r.body)["method"] == "GET"
     for status in (307, 308):
@@ -147,9 +149,13 @@ async def test_redirects(upstream: Upstream, client) -> None:
         f"{base}/redirect?status=302&to=/redirect%3Fstatus%3D302%26to%3D%2Fecho",
         max_redirects=0,
     )
-    assert isinstance(r, FetchFailure) and "too many redirects" in r.message
+    assert isinstance(r, FetchFailure) and "Too many redirects." in r.message
     r = await run(client, f"{base}/redirect?status=302&to=ftp://example/", redirect="follow")
-    assert isinstance(r, FetchFailure) and r.name == "TypeError" and "scheme" in r.message
+    # a redirect to another scheme: workerd loses the connection (loop-redirects)
+    assert isinstance(r, FetchFailure) and (r.name, r.message) == (
+        "Error",
+        "Network connection lost.",
+    )
 
 
 async def test_redirect_to_refused_address_is_not_followed(upstream: Upstream, client) -> None:

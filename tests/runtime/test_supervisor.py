@@ -116,14 +116,14 @@ async def test_a_long_queue_of_slow_calls_is_not_scanned_when_no_executor_is_idl
     assert [p.ref for p in rt._queues["t"]] == [p.ref for p in slow]  # order kept
 
 
-async def test_an_idle_executor_takes_one_slow_or_two_fast_queued_calls() -> None:
+async def test_an_idle_executor_takes_one_slow_or_a_pipeline_of_fast_queued_calls() -> None:
     rt, (ex,) = runtime_with_executors(1)
     fast = ref(0)
     ex.warm[fast.key] = 1.0
     rt._run_ms[fast.key] = 0.1
-    a, b, c = queue(rt, [fast, fast, fast])
+    calls = queue(rt, [fast] * (sup.PIPELINE_DEPTH + 1))
     rt._drain_queue()
-    assert a.future.result() is ex and b.future.result() is ex and not c.future.done()
+    assert all(c.future.result() is ex for c in calls[:-1]) and not calls[-1].future.done()
     rt2, (ex2,) = runtime_with_executors(1)
     s1, s2 = queue(rt2, [ref(1), ref(2)])
     rt2._drain_queue()
