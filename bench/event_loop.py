@@ -41,6 +41,7 @@ def ref(name: str, source: str, **kw: object) -> FunctionRef:
 
 class _Ok(http.server.BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
+    wbufsize = 1 << 16  # one write per response (else Nagle + delayed ACK: ~40 ms each)
 
     def do_GET(self) -> None:
         self.send_response(200)
@@ -113,6 +114,7 @@ async def main(calls: int, delay_ms: int) -> None:
             "fn",
             f"export default {{ async fetch() {{ for (let i = 0; i < {m}; i++)"
             f" await (await fetch('{upstream}')).text(); return new Response('ok') }} }}",
+            timeout_ms=10_000,
         )
         f_cpu, f_wall = await _cpu_ms(rt, fetches, rounds=10)
         print(
