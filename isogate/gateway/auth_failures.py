@@ -216,19 +216,20 @@ class AuthFailureLimit:
         if wait is not None:
             await rate_limited(wait).response()(scope, receive, send)
             return
-        status = 0
 
         async def watch(message: Message) -> None:
-            nonlocal status
-            if message["type"] == "http.response.start":
-                status = message["status"]
+            # Counted before the 401 goes out: a client that sends its next attempt as
+            # soon as it reads this answer must already find the failure counted (in
+            # Redis too), or one attempt slips past the limit.
+            if (
+                message["type"] == "http.response.start"
+                and message["status"] == 401
+                and not scope.get(FUNCTION_ANSWERED)
+            ):
+                await self.failures.failed(address)
             await send(message)
 
-        try:
-            await self.app(scope, receive, watch)
-        finally:
-            if status == 401 and not scope.get(FUNCTION_ANSWERED):
-                await self.failures.failed(address)
+        await self.app(scope, receive, watch)
 
     def _maybe_attach_redis(self, scope: Scope) -> None:
         if self.failures._script is not None:

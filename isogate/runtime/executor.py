@@ -196,7 +196,10 @@ class Executor:
                 wait = due if prewarm is None else prewarm if due is None else min(due, prewarm)
                 events = poll.poll(None if wait is None else max(0, int(wait * 1000 + 0.999)))
                 if not events:
-                    if prewarm is not None and (due is None or due > 0):
+                    # pre-warm only when the idle wait itself ran out, not when a timer
+                    # or deadline woke us: under steady load the pool must not grow
+                    # (blank isolates are ~5.5 MB each) in the gaps between calls
+                    if prewarm is not None and (due is None or prewarm <= due):
                         self._warming = True
                         self._prewarm_one(spare)
                     self._run_due()
@@ -600,7 +603,7 @@ class Executor:
         for inv, result in step.done:
             flight = flights.get(inv)
             if flight is not None and not flight.responded:
-                self._respond(flight, result)
+                self._respond(flight, result, from_step=True)
         for inv, logs in step.fin:
             flight = flights.get(inv)
             if flight is not None:
@@ -609,6 +612,10 @@ class Executor:
                         {"op": "after", "id": flight.call, "ex": self.index, "l": list(logs)}
                     )
                 self._land(flight)
+        for inv, _ in step.done:
+            flight = flights.get(inv)
+            if flight is not None and flight.responded:  # still going: ctx.waitUntil()
+                self._watch(flight)
 
     def _fetch(self, flight: Flight, op: int, args: Any) -> None:
         flight.subrequests += 1
@@ -631,7 +638,7 @@ class Executor:
             args, remaining, lambda payload: self.complete(flight.id, op, payload), tenant
         )
 
-    def _respond(self, flight: Flight, result: InvokeResult) -> None:
+    def _respond(self, flight: Flight, result: InvokeResult, *, from_step: bool = False) -> None:
         """Send ``flight``'s response; its ``waitUntil`` work may go on (bounded)."""
         warm = flight.warm
         if result.error is not None and result.error.stack and warm.prepared is not None:
@@ -655,9 +662,11 @@ class Executor:
             evicted=evicted,
             waited=flight.waiting,
         )
-        # ctx.waitUntil() work continues, within its own wall limit (and the CPU budget)
+        # ctx.waitUntil() work continues, within its own wall limit (and the CPU budget);
+        # watched only if it outlives this step (most flights end with their response)
         flight.deadline = time.monotonic() + self._wait_until_s
-        self._watch(flight)
+        if not from_step:
+            self._watch(flight)
 
     def _stop(self, flight: Flight, reason: str, logs: tuple[str, ...]) -> None:
         """``flight`` ran out of time (``reason``: wall, cpu) or failed: answer it if it
