@@ -359,7 +359,9 @@ teardown() {
   trap - EXIT INT TERM
   if [ -z "$RUN" ]; then exit "$rc"; fi
   if [ "$rc" -ne 0 ] && [ -d "$RUN/log" ]; then
-    log "logs kept in $RUN/log (last lines of each:)"
+    rm -rf "$CACHE/last-logs" && cp -r "$RUN/log" "$CACHE/last-logs"
+    cp -r /var/log/pods/"$NS"_* "$CACHE/last-logs/" 2>/dev/null
+    log "logs copied to $CACHE/last-logs (last lines of each:)"
     for f in "$RUN"/log/*.log; do echo "== $f" >&2; tail -n 15 "$f" >&2; done
   fi
   if [ "$KEEP" = 1 ]; then log "ISOGATE_K8S_KEEP=1: cluster left running in $RUN"; exit "$rc"; fi
@@ -416,7 +418,7 @@ teardown() {
     | while read -r m; do umount -l "$m" 2>/dev/null; done
   awk '$2 ~ "^/run/netns/cni-" {print $2}' /proc/self/mounts \
     | while read -r m; do [ -e "$m" ] || umount -l "$m" 2>/dev/null; done
-  rm -rf "$RUN"
+  rm -rf "$RUN" /var/log/pods/"$NS"_*
   log "teardown done"
   exit "$rc"
 }
