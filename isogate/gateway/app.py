@@ -13,7 +13,7 @@ from starlette.middleware import Middleware
 from starlette.routing import Route
 
 from isogate.config import Settings
-from isogate.gateway import api_functions, api_keys, api_tenants, ops
+from isogate.gateway import api_functions, api_keys, api_secrets, api_tenants, ops
 from isogate.gateway.api_admin import admin_routes
 from isogate.gateway.auth_failures import AuthFailureLimit
 from isogate.gateway.connection_guard import CloseUnreadBody
@@ -49,6 +49,11 @@ def routes() -> list[Route]:
         Route("/v1/functions/{name}/rollback", api_functions.rollback, methods=["POST"]),
         Route("/v1/functions/{name}/invocations", api_functions.list_invocations, methods=["GET"]),
         *admin_routes(),
+        Route("/v1/functions/{name}/secrets", api_secrets.list_secrets, methods=["GET"]),
+        Route("/v1/functions/{name}/secrets/{secret}", api_secrets.put_secret, methods=["PUT"]),
+        Route(
+            "/v1/functions/{name}/secrets/{secret}", api_secrets.delete_secret, methods=["DELETE"]
+        ),
         Route("/healthz", ops.healthz, methods=["GET"]),
         Route("/readyz", ops.readyz, methods=["GET"]),
         Route("/metrics", ops.metrics, methods=["GET"]),

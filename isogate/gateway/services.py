@@ -39,6 +39,8 @@ from isogate.runtime.types import (
     RuntimeStats,
     ValidationResult,
 )
+from isogate.state.crypto import Keyring, load_key_file, parse_keyring
+from isogate.state.secrets import SecretCache, SqlSecretStore
 
 log = logging.getLogger(__name__)
 
@@ -97,6 +99,8 @@ class Services:
     runtime: RuntimeLike
     tokens: TokenIssuer
     metrics: GatewayMetrics
+    secrets: SqlSecretStore | None = None  # function secrets (encrypted in SQL)
+    secret_cache: SecretCache | None = None  # opened secrets per function, this replica
     redis: Any = None  # the RedisBackend when redis_url is set
     deploy_checks: DeployChecks = field(default_factory=DeployChecks)
     route_grants: SqlRouteGrants | None = None  # hostnames and host-less grants (admin)
@@ -127,6 +131,20 @@ class Services:
         return []
 
 
+def load_keyring(settings: Settings) -> Keyring | None:
+    """The master keyring of secrets: the setting, else (embedded database only) the key
+    generated in ``data_dir``; None when neither applies (secrets answer 503)."""
+    if settings.secrets_master_key is not None:
+        return Keyring(parse_keyring(settings.secrets_master_key.get_secret_value()))
+    if settings.embedded_database:
+        return Keyring(load_key_file(settings.secrets_key_path))
+    log.warning(
+        "no secrets_master_key (ISOGATE_SECRETS_MASTER_KEY) with a shared database: "
+        "function secrets are disabled until it is set on every replica"
+    )
+    return None
+
+
 @contextlib.asynccontextmanager
 async def open_services(
     settings: Settings, runtime_factory: RuntimeFactory | None = None
@@ -134,6 +152,7 @@ async def open_services(
     """Open the engine, migrate, open stores and start the runtime; close all on exit."""
     timeout = settings.store_timeout_seconds
     tokens = TokenIssuer(load_jwt_secret(settings), settings.token_ttl_seconds)
+    keyring = load_keyring(settings)
     passwords.configure(settings.password_hash_threads, settings.password_hash_queue)
     engine = create_engine(settings)
     limiter: InMemoryLimiter | None = None
@@ -166,6 +185,13 @@ async def open_services(
         code = CodeLoader(blobs, InMemoryCodeCache(settings.code_cache_bytes))
         keys = SqlKeyStore(engine, timeout, settings.key_max_ttl_seconds)
         limiter = InMemoryLimiter(SqlUsageStore(engine, timeout))
+        secret_store = SqlSecretStore(
+            engine,
+            timeout,
+            keyring,
+            settings.secret_max_bytes,
+            settings.max_secrets_per_function,
+        )
         invocations = SqlInvocationLog(engine, timeout, settings.invocation_retention)
 
         async def load_code(ref: FunctionRef) -> str:
@@ -204,6 +230,8 @@ async def open_services(
             tokens=tokens,
             metrics=metrics,
             route_grants=SqlRouteGrants(engine, timeout),
+            secrets=secret_store,
+            secret_cache=SecretCache(secret_store, settings.function_cache_ttl_seconds),
             responses=ResponseBuffers(
                 settings.response_buffer_bytes_total,
                 settings.response_buffer_bytes_per_connection,

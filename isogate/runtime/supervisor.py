@@ -1048,7 +1048,8 @@ class Runtime:
                         "tenant": ref.tenant,
                         "timeout_ms": int(limit * 1000),
                         "cpu_ms": self._cpu_limit(ref),
-                        "env": ref.env,  # msgpack packs tuples as arrays
+                        # msgpack packs tuples as arrays; secrets last: they win
+                        "env": ref.env + ref.secrets if ref.secrets else ref.env,
                         "src": source,
                     },
                     "req": {
