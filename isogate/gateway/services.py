@@ -137,7 +137,8 @@ def load_keyring(settings: Settings) -> Keyring | None:
     if settings.secrets_master_key is not None:
         return Keyring(parse_keyring(settings.secrets_master_key.get_secret_value()))
     if settings.embedded_database:
-        return Keyring(load_key_file(settings.secrets_key_path))
+        path = settings.secrets_key_path
+        return Keyring(load_key_file(path), reload=lambda: load_key_file(path))
     log.warning(
         "no secrets_master_key (ISOGATE_SECRETS_MASTER_KEY) with a shared database: "
         "function secrets are disabled until it is set on every replica"

@@ -20,6 +20,7 @@ import contextlib
 import os
 import re
 import secrets
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -111,11 +112,18 @@ def save_key_file(path: Path, keys: list[tuple[str, bytes]]) -> None:
 class Keyring:
     """Master keys by id; seals with the current one, opens with whichever wrapped it."""
 
-    def __init__(self, keys: list[tuple[str, bytes]]) -> None:
+    def __init__(
+        self,
+        keys: list[tuple[str, bytes]],
+        reload: Callable[[], list[tuple[str, bytes]]] | None = None,
+    ) -> None:
         if not keys:
             raise KeyringError(f"{SETTING}: no key")
         self.current_id = keys[0][0]
         self._keys = {i: AESGCM(k) for i, k in keys}
+        #: re-reads the generated key file when a secret names a key this process has
+        #: not seen (``isogate secrets rotate-master`` ran beside a running gateway)
+        self._reload = reload
 
     @property
     def ids(self) -> list[str]:
@@ -123,6 +131,10 @@ class Keyring:
         return list(self._keys)
 
     def _master(self, key_id: str) -> AESGCM:
+        if key_id not in self._keys and self._reload is not None:
+            with contextlib.suppress(OSError, KeyringError):
+                for i, k in self._reload():
+                    self._keys.setdefault(i, AESGCM(k))
         try:
             return self._keys[key_id]
         except KeyError:
