@@ -162,7 +162,23 @@ RESULTS: dict[str, Any] = {
     ),
     "InvocationList": _obj({"invocations": {"type": "array", "items": _ref("Invocation")}}),
     "Status": _obj({"status": STR}),
+    "SecretValue": _obj({"value": STR}),
+    "Secret": _obj({"name": STR, "updated_at": {"type": "number"}}),
+    "SecretList": _obj({"secrets": {"type": "array", "items": _ref("Secret")}}),
 }
+
+
+def _secret_put() -> dict[str, Any]:
+    op = _op(
+        "set a secret (env.NAME on the function's next call; never shown again)",
+        "200",
+        BEARER,
+        "SecretValue",
+        "Secret",
+        "404 415 422 503",
+    )
+    op["requestBody"]["content"]["text/plain"] = {"schema": STR}
+    return op
 
 
 def openapi_document() -> dict[str, Any]:
@@ -247,6 +263,22 @@ def openapi_document() -> dict[str, Any]:
             "get": _op(
                 "latest invocation records", "200", BEARER, None, "InvocationList", "404 422"
             ),
+        },
+        "/v1/functions/{name}/secrets": {
+            "parameters": fn,
+            "get": _op(
+                "names and update times of the function's secrets (never values)",
+                "200",
+                BEARER,
+                None,
+                "SecretList",
+                "404",
+            ),
+        },
+        "/v1/functions/{name}/secrets/{secret}": {
+            "parameters": [*fn, _name_param("secret")],
+            "put": _secret_put(),
+            "delete": _op("delete a secret", "204", BEARER, codes="404 422"),
         },
         "/fn/{name}": {"parameters": fn, **any_method},
         "/fn/{name}/{path}": {"parameters": [*fn, _name_param("path")], **any_method},
