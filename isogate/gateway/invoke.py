@@ -125,7 +125,9 @@ async def _invoke(
         if mount_prefix is not None:
             url = unmounted_url(url, mount_prefix)
         ref = _function_ref(fn, await _secrets_of(svc, fn))
-        req = InvokeRequest(method=request.method, url=url, headers=headers, body=body)
+        req = InvokeRequest(
+            method=request.method, url=url, headers=headers, body=body, invocation_id=inv_id
+        )
         rt = svc.settings.runtime
         limit_ms = min(ver.timeout_ms or rt.default_timeout_ms, rt.max_timeout_ms)
         deadline = (limit_ms + rt.queue_timeout_ms) / 1000 + svc.settings.runtime_grace_seconds

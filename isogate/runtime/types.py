@@ -86,6 +86,9 @@ class InvokeRequest:
     url: str
     headers: tuple[tuple[str, str], ...] = ()
     body: bytes = b""
+    #: the id the gateway gave this invocation (``X-Invocation-Id``): what the
+    #: runtime's logs of it name (e.g. errors of its ``ctx.waitUntil`` work)
+    invocation_id: str = ""
 
 
 @dataclass(frozen=True, slots=True)
