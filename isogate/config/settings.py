@@ -107,6 +107,14 @@ class Settings(BaseSettings):
     )
     secret_max_bytes: int = Field(5120, ge=1, le=1 << 20, description="largest secret value")
     max_secrets_per_function: int = Field(64, ge=1, le=1000)
+    kv_max_value_bytes: int = Field(
+        1 << 20, ge=1, le=25 << 20, description="largest KV value (stored in SQL)"
+    )
+    kv_max_metadata_bytes: int = Field(1024, ge=0, le=64 << 10, description="KV metadata, JSON")
+    kv_max_namespaces_per_tenant: int = Field(100, ge=1)
+    kv_ops_per_day: int = Field(
+        100_000, ge=1, description="KV operations (API and bindings) per tenant per UTC day"
+    )
     token_ttl_seconds: int = Field(900, ge=30, le=86400, description="lifetime of login tokens")
     max_body_bytes: int = Field(
         2 << 20, ge=1024, description="largest control-plane request body (deploys included)"

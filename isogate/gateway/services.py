@@ -40,6 +40,7 @@ from isogate.runtime.types import (
     ValidationResult,
 )
 from isogate.state.crypto import Keyring, load_key_file, parse_keyring
+from isogate.state.kv import KvLimits, SqlKvStore
 from isogate.state.secrets import SecretCache, SqlSecretStore
 
 log = logging.getLogger(__name__)
@@ -101,6 +102,7 @@ class Services:
     metrics: GatewayMetrics
     secrets: SqlSecretStore | None = None  # function secrets (encrypted in SQL)
     secret_cache: SecretCache | None = None  # opened secrets per function, this replica
+    kv: SqlKvStore | None = None  # tenants' KV namespaces
     redis: Any = None  # the RedisBackend when redis_url is set
     deploy_checks: DeployChecks = field(default_factory=DeployChecks)
     route_grants: SqlRouteGrants | None = None  # hostnames and host-less grants (admin)
@@ -233,6 +235,16 @@ async def open_services(
             route_grants=SqlRouteGrants(engine, timeout),
             secrets=secret_store,
             secret_cache=SecretCache(secret_store, settings.function_cache_ttl_seconds),
+            kv=SqlKvStore(
+                engine,
+                timeout,
+                KvLimits(
+                    max_value_bytes=settings.kv_max_value_bytes,
+                    max_metadata_bytes=settings.kv_max_metadata_bytes,
+                    max_namespaces=settings.kv_max_namespaces_per_tenant,
+                    ops_per_day=settings.kv_ops_per_day,
+                ),
+            ),
             responses=ResponseBuffers(
                 settings.response_buffer_bytes_total,
                 settings.response_buffer_bytes_per_connection,
