@@ -24,6 +24,7 @@ from isogate.registry.errors import RouteConflict, RouteForbidden, RouteLimit
 from isogate.registry.functions import DeployLimits
 from isogate.registry.names import check_function_name
 from isogate.runtime.types import JSErrorInfo, ValidationResult
+from isogate.state.bindings import Binding, InvalidBinding, check_bindings
 
 JS_TYPES = {"application/javascript", "text/javascript", "application/ecmascript"}
 
@@ -133,6 +134,7 @@ async def deploy(request: Request) -> Response:
             headers={"Retry-After": str(int(blocked) + 1)},
         )
     svc.deploy_checks.count(tenant, svc.settings.max_deploys_per_minute)
+    bindings = await _check_bindings(svc, tenant, spec)
     check = await _check_code(request, tenant, spec)
     if not check.ok:
         raise _code_problem(check)
@@ -155,6 +157,8 @@ async def deploy(request: Request) -> Response:
     except (RouteConflict, RouteForbidden, RouteLimit) as exc:
         _count_route_refusal(svc, exc)
         raise
+    if svc.bindings is not None:
+        await svc.bindings.save(name, version.version, bindings)
     svc.resolver.invalidate(name)
     svc.runtime.unquarantine(name)
     # The first invocation after a deploy should find everything at hand: the code
@@ -248,6 +252,18 @@ async def list_invocations(request: Request) -> Response:
         name, max(1, min(limit, 1000)), tenant=tenant, incarnation=fn.created_at
     )
     return json_response({"invocations": [invocation_view(r) for r in records]})
+
+
+async def _check_bindings(svc: Any, tenant: str, spec: FunctionDeploy) -> list[Binding]:
+    """The deploy's bindings (isogate.state.bindings); 400 naming the one refused."""
+    if not spec.bindings or svc.kv is None:
+        return []
+    try:
+        return await check_bindings(spec.bindings, tenant, set(spec.env), svc.kv)
+    except InvalidBinding as exc:
+        raise Problem(
+            400, "invalid-binding", "Invalid binding", str(exc), binding=exc.binding
+        ) from None
 
 
 async def _check_code(request: Request, tenant: str, spec: FunctionDeploy) -> ValidationResult:

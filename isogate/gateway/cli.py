@@ -151,6 +151,8 @@ def cmd_deploy(args: argparse.Namespace) -> int:
         "routes": args.route,
         "public": args.public,
     }
+    if args.bind:
+        body["bindings"] = _bindings(args.bind)
     if args.timeout_ms is not None:
         body["timeout_ms"] = args.timeout_ms
     if args.cpu_ms is not None:
@@ -158,6 +160,18 @@ def cmd_deploy(args: argparse.Namespace) -> int:
     data = c.call("PUT", f"/v1/functions/{args.name}", json=body)
     _print(args, data, f"deployed {data['name']} version {data['version']} ({data['sha256'][:12]})")
     return 0
+
+
+def _bindings(pairs: list[str]) -> dict[str, dict[str, str]]:
+    """``--bind NAME=kv:NAMESPACE`` → the deploy body's ``bindings``."""
+    out: dict[str, dict[str, str]] = {}
+    for p in pairs:
+        name, eq, target = p.partition("=")
+        kind, colon, value = target.partition(":")
+        if not (eq and colon and name and value):
+            raise ClientError(f"--bind {p!r}: expected NAME=kv:NAMESPACE", EXIT_USAGE)
+        out[name] = {kind: value}
+    return out
 
 
 def _reason(exc: OSError | UnicodeDecodeError) -> str:
@@ -475,6 +489,13 @@ def build_parser() -> argparse.ArgumentParser:
         default=[],
         metavar="KEY=VALUE",
         help="a variable the function reads as env.KEY; repeat for several",
+    )
+    s.add_argument(
+        "--bind",
+        action="append",
+        default=[],
+        metavar="NAME=kv:NAMESPACE",
+        help="bind env.NAME to one of your KV namespaces; repeat for several",
     )
     s.add_argument(
         "--public", action="store_true", help="callable without an API key (no rate limit)"

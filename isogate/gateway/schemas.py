@@ -68,6 +68,11 @@ class FunctionDeploy(_Body):
         default_factory=list, max_length=20
     )
     public: bool = False
+    #: ``env.NAME`` → a resource of the tenant, e.g. ``{"CACHE": {"kv": "cache"}}``
+    bindings: dict[
+        Annotated[str, StringConstraints(max_length=64)],
+        dict[Literal["kv"], NameStr],
+    ] = Field(default_factory=dict, max_length=32)
 
 
 class Rollback(_Body):

@@ -39,6 +39,7 @@ from isogate.runtime.types import (
     RuntimeStats,
     ValidationResult,
 )
+from isogate.state.bindings import SqlBindingStore
 from isogate.state.crypto import Keyring, load_key_file, parse_keyring
 from isogate.state.kv import KvLimits, SqlKvStore
 from isogate.state.secrets import SecretCache, SqlSecretStore
@@ -103,6 +104,7 @@ class Services:
     secrets: SqlSecretStore | None = None  # function secrets (encrypted in SQL)
     secret_cache: SecretCache | None = None  # opened secrets per function, this replica
     kv: SqlKvStore | None = None  # tenants' KV namespaces
+    bindings: SqlBindingStore | None = None  # bindings per function version
     redis: Any = None  # the RedisBackend when redis_url is set
     deploy_checks: DeployChecks = field(default_factory=DeployChecks)
     route_grants: SqlRouteGrants | None = None  # hostnames and host-less grants (admin)
@@ -235,6 +237,7 @@ async def open_services(
             route_grants=SqlRouteGrants(engine, timeout),
             secrets=secret_store,
             secret_cache=SecretCache(secret_store, settings.function_cache_ttl_seconds),
+            bindings=SqlBindingStore(engine, timeout),
             kv=SqlKvStore(
                 engine,
                 timeout,
