@@ -124,7 +124,7 @@ async def _invoke(
         url = str(request.url)
         if mount_prefix is not None:
             url = unmounted_url(url, mount_prefix)
-        ref = _function_ref(fn, await _secrets_of(svc, fn))
+        ref = _function_ref(fn, await _secrets_of(svc, fn), await _kv_bindings_of(svc, fn))
         req = InvokeRequest(
             method=request.method, url=url, headers=headers, body=body, invocation_id=inv_id
         )
@@ -243,12 +243,33 @@ async def _secrets_of(svc: Services, fn: Function) -> FunctionSecrets | None:
         ) from None
 
 
-def _function_ref(fn: Function, secrets: FunctionSecrets | None = None) -> FunctionRef:
+async def _kv_bindings_of(svc: Services, fn: Function) -> tuple[tuple[str, str], ...]:
+    """The current version's KV bindings (env name, namespace), cached per replica."""
+    if svc.binding_cache is None:
+        return ()
+    ver = fn.current
+    return await svc.binding_cache.kv_of(fn.name, ver.version, ver.created_at)
+
+
+def _function_ref(
+    fn: Function,
+    secrets: FunctionSecrets | None = None,
+    kv_bindings: tuple[tuple[str, str], ...] = (),
+) -> FunctionRef:
     ver = fn.current
     rev, values = (secrets.revision, secrets.values) if secrets is not None else ("", ())
     # created_at too: a deleted name deployed again starts over at version 1, maybe with
     # the same code but other env or limits (or by another tenant)
-    ident = (fn.name, fn.tenant, ver.version, ver.sha256, ver.created_at, fn.created_at, rev)
+    ident = (
+        fn.name,
+        fn.tenant,
+        ver.version,
+        ver.sha256,
+        ver.created_at,
+        fn.created_at,
+        rev,
+        kv_bindings,
+    )
     ref = _REFS.get(ident)
     if ref is None:
         if len(_REFS) > 10_000:
@@ -264,6 +285,7 @@ def _function_ref(fn: Function, secrets: FunctionSecrets | None = None) -> Funct
             incarnation=fn.created_at,
             secrets=values,
             secrets_rev=rev,
+            kv_bindings=kv_bindings,
         )
     return ref
 

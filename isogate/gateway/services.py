@@ -39,9 +39,10 @@ from isogate.runtime.types import (
     RuntimeStats,
     ValidationResult,
 )
-from isogate.state.bindings import SqlBindingStore
+from isogate.state.bindings import BindingCache, SqlBindingStore
 from isogate.state.crypto import Keyring, load_key_file, parse_keyring
 from isogate.state.kv import KvLimits, SqlKvStore
+from isogate.state.kv_host import kv_host
 from isogate.state.secrets import SecretCache, SqlSecretStore
 
 log = logging.getLogger(__name__)
@@ -105,6 +106,7 @@ class Services:
     secret_cache: SecretCache | None = None  # opened secrets per function, this replica
     kv: SqlKvStore | None = None  # tenants' KV namespaces
     bindings: SqlBindingStore | None = None  # bindings per function version
+    binding_cache: BindingCache | None = None
     redis: Any = None  # the RedisBackend when redis_url is set
     deploy_checks: DeployChecks = field(default_factory=DeployChecks)
     route_grants: SqlRouteGrants | None = None  # hostnames and host-less grants (admin)
@@ -190,6 +192,7 @@ async def open_services(
         code = CodeLoader(blobs, InMemoryCodeCache(settings.code_cache_bytes))
         keys = SqlKeyStore(engine, timeout, settings.key_max_ttl_seconds)
         limiter = InMemoryLimiter(SqlUsageStore(engine, timeout))
+        binding_store = SqlBindingStore(engine, timeout)
         secret_store = SqlSecretStore(
             engine,
             timeout,
@@ -237,7 +240,8 @@ async def open_services(
             route_grants=SqlRouteGrants(engine, timeout),
             secrets=secret_store,
             secret_cache=SecretCache(secret_store, settings.function_cache_ttl_seconds),
-            bindings=SqlBindingStore(engine, timeout),
+            bindings=binding_store,
+            binding_cache=BindingCache(binding_store),
             kv=SqlKvStore(
                 engine,
                 timeout,
@@ -253,6 +257,9 @@ async def open_services(
                 settings.response_buffer_bytes_per_connection,
             ),
         )
+        if svc.kv is not None and hasattr(runtime, "kv_host"):
+            # KV calls of functions come from the workers to this process (state/kv_host)
+            runtime.kv_host = kv_host(svc.kv)  # type: ignore[attr-defined]
         if settings.redis_url:
             from isogate.gateway.redis_backend import attach_redis
 

@@ -57,6 +57,8 @@ from .messages import (
     FnSpec,
     FromWorker,
     Invoke,
+    KvCall,
+    KvReply,
     NeedCode,
     Result,
     ToExecutor,
@@ -289,6 +291,8 @@ class Executor:
             elif type(msg) is Evict:
                 self._evict(msg.key)
                 self._send(Evicted(self.index, (msg.key,)))
+            elif type(msg) is KvReply:
+                self.complete(str(msg.id), msg.n, msg.p)
             elif type(msg) is Cancel:
                 flight = self._flights.get(str(msg.id))
                 if flight is not None and not flight.responded:
@@ -609,6 +613,8 @@ class Executor:
                     task.cancel()
             elif kind == "fetch":
                 self._fetch(flight, op, args)
+            elif kind == "kv":
+                self._kv(flight, op, args)
             else:
                 flight.tasks[op] = None
                 self.complete(inv, op, error_payload("TypeError", f"unknown operation: {kind}"))
@@ -647,6 +653,19 @@ class Executor:
         flight.tasks[op] = self._io.fetch(
             args, remaining, lambda payload: self.complete(flight.id, op, payload), tenant
         )
+
+    def _kv(self, flight: Flight, op: int, args: Any) -> None:
+        """A KV operation: the gateway process performs it (this process has no database)
+        and answers with :class:`KvReply`; it counts as a subrequest, as in Workers."""
+        flight.subrequests += 1
+        flight.tasks[op] = None
+        if flight.subrequests > self._max_subrequests:
+            limit = self._max_subrequests
+            self.complete(
+                flight.id, op, error_payload("Error", f"Too many subrequests (limit {limit}).")
+            )
+            return
+        self._send(KvCall(flight.call, self.index, op, json.dumps(args)))
 
     def _respond(self, flight: Flight, result: InvokeResult, *, from_step: bool = False) -> None:
         """Send ``flight``'s response; its ``waitUntil`` work may go on (bounded)."""
@@ -764,7 +783,7 @@ class Executor:
                 return InvokeResult(Outcome.LOAD_ERROR, error=exc.info)
             ticket = self._watchdog.arm(sandbox.isolate, timeout_s)
             try:
-                result = sandbox.load(prepared, fn.env, self._max_response_body)
+                result = sandbox.load(prepared, fn.env, self._max_response_body, fn.kv)
             except HostError:  # V8 raised out of the load script: answer, drop the context
                 result = InvokeResult(
                     Outcome.LOAD_ERROR,

@@ -178,12 +178,18 @@ class Sandbox:
         return False
 
     def load(
-        self, prepared: PreparedSource, env: tuple[tuple[str, str], ...], max_response_body: int
+        self,
+        prepared: PreparedSource,
+        env: tuple[tuple[str, str], ...],
+        max_response_body: int,
+        kv_names: tuple[str, ...] = (),
     ) -> InvokeResult:
-        """Run the tenant's top level and register its handler."""
+        """Run the tenant's top level and register its handler (``kv_names``: its KV
+        bindings, objects whose methods are host operations)."""
         config = json.dumps(
             {
                 "env": [list(kv) for kv in env],
+                "kv": list(kv_names),
                 "maxResponseBody": max_response_body,
                 "module": prepared.module,
             }

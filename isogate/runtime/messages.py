@@ -35,6 +35,7 @@ class FnSpec(msgspec.Struct, array_like=True, omit_defaults=True):
     cpu_ms: int
     env: tuple[Header, ...] = ()
     src: str | None = None
+    kv: tuple[str, ...] = ()  # names of its KV bindings (env.NAME objects in JS)
 
 
 class HttpRequest(msgspec.Struct, array_like=True, omit_defaults=True):
@@ -163,8 +164,35 @@ class Egress(_Frame, tag="egress"):
     c: tuple[tuple[str, str, int], ...] = ()
 
 
-ToExecutor = Invoke | Evict | Cancel
-FromWorker = Result | NeedCode | Wait | After | Blanks | Evicted | Ready | SelfTest | Egress
+# -- host operations the gateway performs (issue 23: KV) ----------------------------------
+# The worker process has no database access: a KV call of a function travels from its
+# executor to the supervisor (gateway process) and its answer back, as data.
+
+
+class KvCall(_Frame, tag="kv"):
+    """Executor -> supervisor: call ``id``'s host operation ``n`` on a KV binding;
+    ``a`` is the prelude's JSON (binding, method, key, value...)."""
+
+    id: int
+    ex: int
+    n: int
+    a: str
+
+
+class KvReply(_Frame, tag="kv_reply"):
+    """Supervisor -> executor: the delivery payload of ``KvCall`` ``n`` of call ``id``
+    (JSON ``{"v": ...}`` or ``{"e": {name, message}}``)."""
+
+    id: int
+    ex: int
+    n: int
+    p: str
+
+
+ToExecutor = Invoke | Evict | Cancel | KvReply
+FromWorker = (
+    Result | NeedCode | Wait | After | Blanks | Evicted | Ready | SelfTest | Egress | KvCall
+)
 Message = ToExecutor | FromWorker
 
 _encoder = msgspec.msgpack.Encoder()

@@ -48,6 +48,8 @@ from .messages import (
     Evict,
     Evicted,
     FromWorker,
+    KvCall,
+    KvReply,
     NeedCode,
     Ready,
     Result,
@@ -125,6 +127,10 @@ class Runtime(WorkerPool, Admission):
         self._abandoned_queued = 0  # callers gone before their call started
         self._abandoned_running = 0  # callers gone while their call ran
         self._ids = itertools.count(1)
+        #: performs a function's KV operation: (its ref, the prelude's JSON) -> delivery
+        #: payload; set by the gateway (isogate.state.kv_host). Unset: KV calls fail.
+        self.kv_host: Callable[[FunctionRef, str], Awaitable[str]] | None = None
+        self._kv_tasks: set[asyncio.Task[None]] = set()
         self._quarantine = Quarantine(settings)
         #: crash suspects (quarantine.py): routing runs them alone on a worker
         self._suspects = self._quarantine.suspects
@@ -218,6 +224,13 @@ class Runtime(WorkerPool, Admission):
                 self._finish(ex, call.pending)
                 if call.abandoned:  # its caller left before this frame came: end it now
                     self._cancel(call)
+        elif kind is KvCall:
+            assert isinstance(msg, KvCall)
+            call = w.calls.get(msg.id)
+            if call is not None:
+                task = asyncio.create_task(self._kv_call(call, msg))
+                self._kv_tasks.add(task)
+                task.add_done_callback(self._kv_tasks.discard)
         elif kind is After:
             # what a function logged after its response (ctx.waitUntil work), named by
             # the invocation id its caller was given (X-Invocation-Id)
@@ -250,6 +263,22 @@ class Runtime(WorkerPool, Admission):
                 ex.warm.pop(key, None)
         elif kind is Ready and w.ready and not w.ready.done():
             w.ready.set_result(None)
+
+    async def _kv_call(self, call: _Call, msg: KvCall) -> None:
+        """Perform a function's KV operation here (the gateway process) and send the
+        answer back to its executor; a failure answers the function, never the worker."""
+        host = self.kv_host
+        if host is None:
+            payload = '{"e":{"name":"Error","message":"KV is not available here"}}'
+        else:
+            try:
+                payload = await host(call.pending.ref, msg.a)
+            except Exception:
+                log.exception("KV operation failed")
+                payload = '{"e":{"name":"Error","message":"KV operation failed"}}'
+        ex = call.executor
+        with contextlib.suppress(Exception):  # the worker died meanwhile: nobody to tell
+            ex.worker.send(ex.index, KvReply(msg.id, msg.ex, msg.n, payload))
 
     def _on_answer(self, w: _Worker, msg: Result | NeedCode) -> None:
         call = w.calls.pop(msg.id, None)

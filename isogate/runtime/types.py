@@ -54,6 +54,8 @@ class FunctionRef:
     #: names ``secrets_rev`` instead (a digest of ciphertexts that changes with any write)
     secrets: tuple[tuple[str, str], ...] = field(default=(), compare=False, repr=False)
     secrets_rev: str = ""
+    #: KV bindings: (env name, namespace name of the tenant)
+    kv_bindings: tuple[tuple[str, str], ...] = ()
     source: str | None = field(default=None, compare=False, repr=False)
     #: identity of this version inside the runtime (warm sets, quarantine); computed once
     #: because routing looks it up several times per invocation. It names the tenant,
@@ -71,6 +73,7 @@ class FunctionRef:
                     self.timeout_ms,
                     self.cpu_ms,
                     self.secrets_rev,
+                    self.kv_bindings,
                 )
             ).encode()
         ).hexdigest()[:16]

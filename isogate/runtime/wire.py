@@ -43,7 +43,8 @@ def invoke_message(
 ) -> Invoke:
     """The :class:`Invoke` of ``ref`` on ``req`` (``source`` when the worker needs it)."""
     env = ref.env + ref.secrets if ref.secrets else ref.env  # secrets last: they win
-    fn = FnSpec(ref.key, ref.tenant, timeout_ms, cpu_ms, env, source)
+    kv = tuple(name for name, _ in ref.kv_bindings)
+    fn = FnSpec(ref.key, ref.tenant, timeout_ms, cpu_ms, env, source, kv)
     http = HttpRequest(req.method, req.url, req.headers, req.body)
     return Invoke(call_id, ex, fn, http, req.invocation_id)
 

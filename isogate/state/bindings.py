@@ -10,7 +10,8 @@ from __future__ import annotations
 
 import asyncio
 import re
-from collections.abc import AsyncIterator, Mapping
+import time
+from collections.abc import AsyncIterator, Callable, Mapping
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 
@@ -120,3 +121,32 @@ class SqlBindingStore:
                 .order_by(function_bindings.c.name)
             )
             return [Binding(r.name, r.kind, r.target) for r in rows]
+
+
+class BindingCache:
+    """Bindings per function version on one replica (they never change for a version,
+    except once: they are written just after the version is stored, so an empty answer
+    for a version younger than :data:`SETTLE_SECONDS` is not kept)."""
+
+    SETTLE_SECONDS = 10.0
+
+    def __init__(self, store: SqlBindingStore, clock: Callable[[], float] = time.time) -> None:
+        self._store = store
+        self._clock = clock
+        self._items: dict[tuple[str, int, float], tuple[tuple[str, str], ...]] = {}
+
+    async def kv_of(
+        self, function: str, version: int, created_at: float
+    ) -> tuple[tuple[str, str], ...]:
+        """(env name, namespace) of the version's KV bindings."""
+        ident = (function, version, created_at)
+        found = self._items.get(ident)
+        if found is not None:
+            return found
+        bindings = await self._store.load(function, version)
+        kv = tuple((b.name, b.target) for b in bindings if b.kind == "kv")
+        if kv or self._clock() - created_at > self.SETTLE_SECONDS:
+            if len(self._items) > 10_000:
+                self._items.clear()
+            self._items[ident] = kv
+        return kv

@@ -393,12 +393,19 @@ function install(factory, configJSON) {
     envObj = {};
     const env = config.env;
     for (let i = 0; i < env.length; i++) envObj[env[i][0]] = env[i][1];
+    const kv = config.kv || [];
+    for (let i = 0; i < kv.length; i++) envObj[kv[i]] = new KvNamespace(kv[i]);
     maxResponseBody = config.maxResponseBody;
     if (!config.module) {
       // Service-worker syntax: like workerd, bindings are globals of the script.
       for (let i = 0; i < env.length; i++) {
         Object_defineProperty(globalThis, env[i][0], {
           value: env[i][1], writable: true, configurable: true, enumerable: true,
+        });
+      }
+      for (let i = 0; i < kv.length; i++) {
+        Object_defineProperty(globalThis, kv[i], {
+          value: envObj[kv[i]], writable: true, configurable: true, enumerable: true,
         });
       }
     }
