@@ -16,6 +16,13 @@ that takes a blank isolate finds its next contexts ready too), and one spare con
 each tenant isolate with room. A cold start then costs only compiling and running the
 tenant's top level; a burst of new functions makes contexts or isolates on demand only
 once those are used up.
+
+Why one module of ~900 lines: everything here is the state of one thread (its flights,
+timers, deadlines, warm contexts, pools of isolates and the memory budget over them),
+touched without locks because only that thread touches it; the event loop, the host
+operations and the pools call into each other on every step. The messages it speaks are
+in messages.py, the isolates in isolate.py, the caches it shares with its sibling
+threads (LruCache) at the end.
 """
 
 from __future__ import annotations

@@ -48,6 +48,8 @@ class Gone(StrEnum):
 
 @dataclass(eq=False)
 class _Executor:
+    """The supervisor's mirror of one executor thread: its places, warm set, pipes."""
+
     worker: _Worker
     index: int
     inflight: int = 0  # calls reserved on it (running, or waiting in its pipe)
@@ -85,6 +87,8 @@ class _Executor:
 
 @dataclass(eq=False)
 class _Pending:
+    """One invocation from admission to its answer (queued, then exchanged)."""
+
     ref: FunctionRef
     request: InvokeRequest
     future: asyncio.Future[InvokeResult | _Executor]
@@ -105,7 +109,7 @@ class _Call:
     deadline: float  # monotonic: past it, the isolate ignored its watchdog
     future: asyncio.Future[FromWorker | Gone]
     #: the caller gave up (cancelled) while the worker still runs the call: the executor
-    #: is released when the answer arrives
+    #: is released when the answer arrives (a waiting call is sent a Cancel)
     abandoned: bool = False
     #: the answer arrived and the executor was released then (not when the caller resumes)
     released: bool = False
@@ -114,6 +118,8 @@ class _Call:
 
 
 class _Worker:
+    """One worker process slot: its process, executors, and the calls sent to it."""
+
     def __init__(self, slot: int) -> None:
         self.slot = slot
         self.proc: asyncio.subprocess.Process | None = None

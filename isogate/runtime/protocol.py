@@ -66,11 +66,20 @@ decode_from_worker = typed(messages.from_worker)
 
 
 class FrameDecoder:
-    """Incremental decoder: feed bytes, iterate complete messages."""
+    """Incremental decoder: feed bytes, iterate complete messages.
 
-    def __init__(self, decode: Callable[[bytes], Any] = unpack) -> None:
+    A frame whose payload does not decode raises ProtocolError, unless ``skip`` is
+    given: it is then told, and the frame is passed over (the frames around it are
+    kept)."""
+
+    def __init__(
+        self,
+        decode: Callable[[bytes], Any] = unpack,
+        skip: Callable[[ProtocolError], None] | None = None,
+    ) -> None:
         self._buf = bytearray()
         self._decode = decode
+        self._skip = skip
 
     def feed(self, data: bytes) -> Iterator[Any]:
         buf = self._buf
@@ -85,16 +94,29 @@ class FrameDecoder:
                 break
             body = bytes(buf[start + HEADER.size : start + HEADER.size + size])
             start += HEADER.size + size
-            yield self._decode(body)
+            if self._skip is None:
+                yield self._decode(body)
+                continue
+            try:
+                message = self._decode(body)
+            except ProtocolError as exc:
+                self._skip(exc)
+                continue
+            yield message
         del buf[:start]
 
 
 class FrameReader:
     """Blocking reader of frames from a file descriptor, with an optional timeout."""
 
-    def __init__(self, fd: int, decode: Callable[[bytes], Any] = unpack) -> None:
+    def __init__(
+        self,
+        fd: int,
+        decode: Callable[[bytes], Any] = unpack,
+        skip: Callable[[ProtocolError], None] | None = None,
+    ) -> None:
         self._fd = fd
-        self._decoder = FrameDecoder(decode)
+        self._decoder = FrameDecoder(decode, skip)
         self._ready: list[Any] = []
         self._poll = select.poll()
         self._poll.register(fd, select.POLLIN)

@@ -120,6 +120,13 @@ def _guard_rss(limit_bytes: int) -> None:
             os._exit(70)
 
 
+def _bad_frame(exc: Exception) -> None:
+    """A request frame that is no message of messages.py: a supervisor bug. The executor
+    serves on (other tenants' calls share it); the call it carried, unanswered, is
+    ended by the supervisor's deadline sweep."""
+    os.write(2, f"executor: malformed request frame skipped: {exc}\n".encode())
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="isogate-runtime-worker")
     parser.add_argument("--config", required=True, help="RuntimeSettings as JSON")
@@ -171,7 +178,7 @@ def main(argv: list[str] | None = None) -> int:
     executors = [
         Executor(
             i,
-            inbox=FrameReader(request_fd, decode_to_executor),
+            inbox=FrameReader(request_fd, decode_to_executor, skip=_bad_frame),
             watchdog=watchdog,
             send=sender(result_fd),
             sources=sources,
