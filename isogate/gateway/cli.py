@@ -575,9 +575,10 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("name", help="function name")
     s.add_argument("--version", type=int, help="version number (default: the current one)")
 
-    from isogate.gateway import cli_secrets
+    from isogate.gateway import cli_kv, cli_secrets
 
     cli_secrets.add_commands(sub, client, server)
+    cli_kv.add_commands(sub, client)
 
     k = _group(
         sub,

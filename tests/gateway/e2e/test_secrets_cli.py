@@ -82,3 +82,34 @@ def test_secrets_cli_and_rotation(uncached: GatewayProcess, tmp_path: Path) -> N
     r = run(uncached, tmp_path, "secrets", "delete", fn, "TOKEN", token=t.token)
     assert r.returncode == 1 and "Secret not found" in r.stderr
     t.http.close()
+
+
+def test_kv_cli_and_deploy_bind(uncached: GatewayProcess, tmp_path: Path) -> None:
+    t = Tenant(uncached.url, unique("kvcli"))
+    tok = t.token
+    assert run(uncached, tmp_path, "kv", "create", "cache", token=tok).returncode == 0
+    r = run(uncached, tmp_path, "kv", "put", "cache", "a/b", "--metadata", '{"m":1}', token=tok)
+    assert r.returncode == 0, r.stderr
+    r = run(uncached, tmp_path, "kv", "put", "cache", "c", stdin="from stdin", token=tok)
+    assert r.returncode == 0, r.stderr
+    r = run(uncached, tmp_path, "kv", "get", "cache", "c", token=tok)
+    assert r.returncode == 0 and r.stdout == "from stdin"
+    r = run(uncached, tmp_path, "kv", "keys", "cache", "--limit", "1", token=tok)
+    assert r.returncode == 0 and r.stdout.startswith("a/b\n(more: --cursor ")
+    src = tmp_path / "kv.js"
+    src.write_text(
+        "export default { async fetch(req, env) "
+        "{ return new Response(await env.CACHE.get('c')) } };"
+    )
+    fn = unique("kvfn")
+    r = run(uncached, tmp_path, "deploy", fn, str(src), "--bind", "CACHE=kv:nope", token=tok)
+    assert r.returncode == 1 and "CACHE" in r.stderr
+    r = run(uncached, tmp_path, "deploy", fn, str(src), "--bind", "CACHE=kv:cache", token=tok)
+    assert r.returncode == 0, r.stderr
+    key = t.key(functions=[fn])["key"]
+    r = httpx.get(f"{uncached.url}/fn/{fn}", headers={"x-api-key": key}, timeout=30)
+    assert r.text == "from stdin"
+    assert run(uncached, tmp_path, "kv", "rm", "cache", "c", token=tok).returncode == 0
+    r = run(uncached, tmp_path, "kv", "get", "cache", "c", token=tok)
+    assert r.returncode == 1 and "KV key not found" in r.stderr
+    t.http.close()
