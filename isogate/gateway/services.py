@@ -159,7 +159,6 @@ async def open_services(
     """Open the engine, migrate, open stores and start the runtime; close all on exit."""
     timeout = settings.store_timeout_seconds
     tokens = TokenIssuer(load_jwt_secret(settings), settings.token_ttl_seconds)
-    keyring = load_keyring(settings)
     passwords.configure(settings.password_hash_threads, settings.password_hash_queue)
     engine = create_engine(settings)
     limiter: InMemoryLimiter | None = None
@@ -172,6 +171,7 @@ async def open_services(
         applied = await migrate(engine)
         for step in applied:
             log.info("migrated %s", step)
+        keyring = load_keyring(settings)  # after the database answered: its errors first
         blobs = await exits.enter_async_context(open_blob_store(settings))
         route_policy = RoutePolicy(
             open_hostless_routes=settings.open_hostless_routes,
