@@ -841,6 +841,11 @@ class Executor:
         waited: bool = False,
     ) -> None:
         err = r.error
+        info = None
+        if err is not None:  # positions as ints: the supervisor's decoder checks types
+            line = None if err.line is None else int(err.line)
+            column = None if err.column is None else int(err.column)
+            info = ErrorInfo(err.name, err.message, err.stack, line, column)
         self._send(
             Result(
                 call,
@@ -851,7 +856,7 @@ class Executor:
                 r.headers,
                 r.body,
                 r.logs,
-                ErrorInfo(err.name, err.message, err.stack, err.line, err.column) if err else None,
+                info,
                 r.detail,
                 cold,
                 load_ms,
