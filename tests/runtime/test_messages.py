@@ -16,6 +16,8 @@ from isogate.runtime.messages import (
     FnSpec,
     HttpRequest,
     Invoke,
+    KvCall,
+    KvReply,
     NeedCode,
     Ready,
     Result,
@@ -34,12 +36,13 @@ TO_EXECUTOR = [
     Invoke(
         7,
         1,
-        FnSpec("f@1:ab:cd", "acme", 1000, 50, (("K", "v"),), "export default {}"),
+        FnSpec("f@1:ab:cd", "acme", 1000, 50, (("K", "v"),), "export default {}", ("CACHE",)),
         HttpRequest("POST", "http://x/y", (("content-type", "text/plain"),), b"\x00\xffbody"),
         "inv_0123",
     ),
     Evict(0, "f@1:ab:cd"),
     Cancel(7, 1),
+    KvReply(7, 1, 3, '{"v":{"value":"\u00ff","metadata":null}}'),
 ]
 FROM_WORKER = [
     Result(7, 1, "ok", 200, "OK", (("a", "b"),), b"\x00hi", ("[log] x",), None, "", True),
@@ -52,6 +55,7 @@ FROM_WORKER = [
     Ready(4242, 2),
     SelfTest(True, "1,234.5"),
     Egress((("acme", "allowed", 3),)),
+    KvCall(7, 1, 3, '{"b":"CACHE","m":"get","k":"a"}'),
 ]
 
 
