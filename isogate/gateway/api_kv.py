@@ -61,9 +61,15 @@ async def create_namespace(request: Request) -> Response:
 
 
 async def list_namespaces(request: Request) -> Response:
+    """The tenant's namespaces, and its KV operations today against the daily quota."""
     tenant = await require_tenant(request)
+    store = _store(request)
     return json_response(
-        {"namespaces": [_ns_view(n) for n in await _store(request).namespaces(tenant)]}
+        {
+            "namespaces": [_ns_view(n) for n in await store.namespaces(tenant)],
+            "ops_today": await store.usage(tenant),
+            "ops_per_day": store.limits.ops_per_day,
+        }
     )
 
 

@@ -167,7 +167,13 @@ RESULTS: dict[str, Any] = {
     "SecretList": _obj({"secrets": {"type": "array", "items": _ref("Secret")}}),
     "KvNamespaceCreate": _obj({"name": STR}),
     "KvNamespace": _obj({"name": STR, "created_at": {"type": "number"}}),
-    "KvNamespaceList": _obj({"namespaces": {"type": "array", "items": _ref("KvNamespace")}}),
+    "KvNamespaceList": _obj(
+        {
+            "namespaces": {"type": "array", "items": _ref("KvNamespace")},
+            "ops_today": INT,
+            "ops_per_day": INT,
+        }
+    ),
     "KvKeyList": _obj(
         {
             "keys": {

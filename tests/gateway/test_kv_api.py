@@ -107,3 +107,5 @@ async def test_kv_limits_and_quota(tmp_path) -> None:
         assert statuses == [204] * 5 + [429] * 2, statuses
         r = await c.get("/v1/kv/n/keys/k", headers=bearer(tok))
         assert_problem(r, 429, "kv-quota-exceeded")
+        r = await c.get("/v1/kv", headers=bearer(tok))
+        assert r.json()["ops_today"] == 5 and r.json()["ops_per_day"] == 5
