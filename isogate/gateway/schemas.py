@@ -73,6 +73,8 @@ class FunctionDeploy(_Body):
         Annotated[str, StringConstraints(max_length=64)],
         dict[Literal["kv"], NameStr],
     ] = Field(default_factory=dict, max_length=32)
+    #: the module's name; ``.ts``/``.mts``: TypeScript, its types erased at deploy
+    main_module: Annotated[str, StringConstraints(max_length=255)] | None = None
 
 
 class Rollback(_Body):
