@@ -166,18 +166,18 @@ def _vars(config: Path, raw: Any, unsupported: list[str]) -> dict[str, str]:
 
 def _routes(config: Path, data: dict[str, Any], unsupported: list[str]) -> list[str]:
     raw = data.get("routes", [])
-    if "route" in data:
-        raw = [data["route"], *raw] if isinstance(raw, list) else raw
     if not isinstance(raw, list):
         raise ProjectError(f"{config}: routes must be a list")
+    labelled = [(f"routes[{i}]", r) for i, r in enumerate(raw)]
+    if "route" in data:
+        labelled.insert(0, ("route", data["route"]))
     out = []
-    for i, r in enumerate(raw):
+    for label, r in labelled:
         if isinstance(r, dict):
-            extra = sorted(set(r) - {"pattern"})
-            unsupported.extend(f"routes[{i}].{k}" for k in extra)
+            unsupported.extend(f"{label}.{k}" for k in sorted(set(r) - {"pattern"}))
             r = r.get("pattern")
         if not isinstance(r, str) or not r:
-            raise ProjectError(f"{config}: routes[{i}] must be a pattern string")
+            raise ProjectError(f"{config}: {label} must be a pattern string")
         out.append(r)
     return out
 
