@@ -230,13 +230,19 @@ def find_esbuild(project_dir: Path) -> list[str]:
 
 def bundle(project: WranglerProject) -> str:
     """The Worker as one ES module: ``project.main`` bundled as wrangler bundles it."""
-    root = project.path.parent
-    cmd = find_esbuild(root)
+    return bundle_entry(project.main, project.path.parent)
+
+
+def bundle_entry(main: Path, root: Path, esbuild: list[str] | None = None) -> str:
+    """``main`` bundled into one ES module with :data:`ESBUILD_FLAGS`, run in ``root``
+    (``tsconfig.json`` and ``node_modules`` are found from there, as wrangler finds them).
+    """
+    cmd = esbuild or find_esbuild(root)
     with tempfile.TemporaryDirectory(prefix="isogate-bundle-") as tmp:
         out = Path(tmp) / "worker.js"
         try:
             proc = subprocess.run(
-                [*cmd, str(project.main), *ESBUILD_FLAGS, f"--outfile={out}"],
+                [*cmd, str(main), *ESBUILD_FLAGS, f"--outfile={out}"],
                 cwd=root,
                 capture_output=True,
                 text=True,
@@ -248,7 +254,7 @@ def bundle(project: WranglerProject) -> str:
         except subprocess.TimeoutExpired:
             raise ProjectError(f"esbuild took longer than {BUNDLE_TIMEOUT_S:.0f} s") from None
         if proc.returncode != 0:
-            raise ProjectError(f"esbuild could not bundle {project.main.name}: {_first(proc)}")
+            raise ProjectError(f"esbuild could not bundle {main.name}: {_first(proc)}")
         return out.read_text(encoding="utf-8")
 
 

@@ -233,7 +233,9 @@ def test_cli_deploys_the_project_and_it_answers(tmp_path: Path, gateway) -> None
     secret = json.loads(key.stdout)["key"]
     r = run(d, home, "invoke", "hello-hono", "--key", secret, ISOGATE_URL=gw.url)
     assert (r.returncode, r.stdout) == (0, "Hello, world!\n"), r
-    r = run(d, home, "invoke", "hello-hono", "--key", secret, "--path", "json/7", ISOGATE_URL=gw.url)
+    r = run(
+        d, home, "invoke", "hello-hono", "--key", secret, "--path", "json/7", ISOGATE_URL=gw.url
+    )
     assert (r.returncode, r.stdout.strip()) == (0, '{"id":"7"}'), r
 
 
