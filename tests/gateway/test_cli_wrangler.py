@@ -136,6 +136,31 @@ def test_bad_configs_are_one_clear_error(tmp_path: Path, config: str, says: str)
     assert says in str(err.value) and "\n" not in str(err.value)
 
 
+def test_environments_and_other_sections_are_named(tmp_path: Path) -> None:
+    config = TOML + '\n[env.production]\nname = "prod"\n\n[[d1_databases]]\nbinding = "DB"\n'
+    d = project(tmp_path, config)
+    p = wrangler.load_project(d / "wrangler.toml")
+    assert p.unsupported == ["compatibility_flags", "d1_databases", "env"]
+
+
+def test_esbuild_lookup_order(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    d = tmp_path / "a" / "b"
+    d.mkdir(parents=True)
+    binary = tmp_path / "a" / "node_modules" / ".bin" / "esbuild"
+    binary.parent.mkdir(parents=True)
+    binary.write_text("#!/bin/sh\n")
+    binary.chmod(0o755)
+    monkeypatch.delenv("ISOGATE_ESBUILD", raising=False)
+    assert wrangler.find_esbuild(d) == [str(binary)]  # a parent's node_modules, as in Node
+    monkeypatch.setenv("ISOGATE_ESBUILD", "/opt/esbuild")
+    assert wrangler.find_esbuild(d) == ["/opt/esbuild"]
+    monkeypatch.delenv("ISOGATE_ESBUILD")
+    binary.unlink()
+    monkeypatch.setenv("PATH", str(tmp_path / "nothing-here"))
+    with pytest.raises(wrangler.ProjectError, match="esbuild not found"):
+        wrangler.find_esbuild(d)
+
+
 # ------------------------------------------------------------------------------ bundle
 
 
