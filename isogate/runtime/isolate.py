@@ -186,9 +186,13 @@ class Sandbox:
                 "env": [list(kv) for kv in env],
                 "maxResponseBody": max_response_body,
                 "module": prepared.module,
+                "async": prepared.top_level_await,
             }
         )
         text = self.eval_str(load_script(prepared, config), SCRIPT_NAME)
+        if prepared.top_level_await and _pending(text):
+            # the module's promise settled (or not) in the microtasks after that eval
+            text = self.eval_str(LOADED_SCRIPT)
         result = _parse_load(text)
         if result.error is not None:  # positions in the tenant's code, not the wrapper's
             result = replace(result, error=prepared.locate(result.error))
@@ -232,6 +236,16 @@ class Sandbox:
 #: what a caller is told when its handler's promise can never settle
 NEVER_SETTLES = "The script will never generate a response."
 STEP_SCRIPT = "__isogate.step()"
+LOADED_SCRIPT = "__isogate.loaded()"
+
+
+def _pending(text: str | None) -> bool:
+    """The load answered that a top-level await is still to settle."""
+    try:
+        data = json.loads(text) if text is not None else None
+    except ValueError:
+        return False
+    return isinstance(data, dict) and data.get("pending") is True
 
 
 def start_script(inv: str, request: InvokeRequest) -> str:

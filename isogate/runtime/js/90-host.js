@@ -414,6 +414,51 @@ function install(factory, configJSON) {
     return '{"ok":false,"error":' + describeError(e) + ',"logs":' + listJSON(consoleBuffer.drain()) + '}';
   }
   registering = false;
+  if (config.module && config.async) {
+    // Top-level await: the namespace arrives once the module's promise settles. The
+    // host asks for the outcome with loaded() after this script (and its microtasks)
+    // ran; workerd allows no I/O at the top level, so nothing else can settle it.
+    pendingLoad = { done: false, ns: undefined, error: undefined };
+    const state = pendingLoad;
+    call(Promise_then, exported, (ns) => { state.done = true; state.ns = ns; },
+      (e) => { state.done = true; state.error = e; state.failed = true; });
+    return '{"ok":true,"pending":true,"logs":' + listJSON(consoleBuffer.drain()) + '}';
+  }
+  let handler;
+  try {
+    handler = config.module ? exported.default : exported;
+  } catch (e) {
+    return '{"ok":false,"error":' + describeError(e) + ',"logs":' + listJSON(consoleBuffer.drain()) + '}';
+  }
+  return register(handler);
+}
+
+let pendingLoad;
+
+// The outcome of a module with top-level await (see install).
+function loadedModule() {
+  const state = pendingLoad;
+  if (state === undefined) throw new TypeError_('__isogate.loaded() may only be called by the host');
+  pendingLoad = undefined;
+  if (!state.done) {
+    return '{"ok":false,"error":' + describeError(new TypeError_(
+      'the module\'s top-level await did not settle: I/O is not allowed in global scope',
+    )) + ',"logs":' + listJSON(consoleBuffer.drain()) + '}';
+  }
+  if (state.failed) {
+    return '{"ok":false,"error":' + describeError(state.error) + ',"logs":' + listJSON(consoleBuffer.drain()) + '}';
+  }
+  let exported;
+  try {
+    exported = state.ns.default;
+  } catch (e) {
+    return '{"ok":false,"error":' + describeError(e) + ',"logs":' + listJSON(consoleBuffer.drain()) + '}';
+  }
+  return register(exported);
+}
+
+// Takes the default export (undefined for a script) as the handler.
+function register(exported) {
   try {
     if (exported !== undefined) {
       if ((typeof exported !== 'object' && typeof exported !== 'function') || exported === null) {
@@ -669,7 +714,8 @@ const WARMUP_REQUESTS = [
 // Module syntax, so that install() defines no globals for its env.
 const WARMUP_CONFIG = '{"env":[["WARM","1"]],"maxResponseBody":1048576,"module":true}';
 function warmupModule() {
-  return { fetch: () => Response_.json({ warm: true }, { headers: { 'x-warm': '1' } }) };
+  // a module's namespace, as the source wrapper returns it
+  return { default: { fetch: () => Response_.json({ warm: true }, { headers: { 'x-warm': '1' } }) } };
 }
 
 function warmup(n) {
@@ -714,6 +760,6 @@ if (!('self' in globalThis)) {
 // The host entry points: not writable, not configurable, frozen. A tenant can
 // shadow nothing here, so Python's `__isogate.invoke(...)` always reaches us.
 Object_defineProperty(globalThis, '__isogate', {
-  value: Object_freeze({ load, invoke, deliver, fire, step, end, warmup }),
+  value: Object_freeze({ load, loaded: loadedModule, invoke, deliver, fire, step, end, warmup }),
   writable: false, configurable: false, enumerable: false,
 });
