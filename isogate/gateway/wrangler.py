@@ -2,7 +2,9 @@
 and bundle its ``main`` with esbuild the way wrangler does.
 
 What is read: ``name``, ``main``, ``compatibility_date``, ``vars`` (string values),
-``routes``/``route``, ``triggers.crons`` and ``kv_namespaces``. Everything else the file
+``routes``/``route``, ``triggers.crons``, ``kv_namespaces``, and the bundling settings
+(``minify``, ``define``, ``alias``, ``keep_names``, ``jsx_factory``, ``jsx_fragment``,
+``tsconfig``, ``no_bundle``). Everything else the file
 holds is named in one warning (:attr:`WranglerProject.unsupported`), never silently
 dropped. Errors are :class:`ProjectError` with one line of text; the CLI turns them
 into ``error: ...`` and exit code 2.
@@ -40,10 +42,16 @@ _IGNORED_QUIETLY = frozenset({"$schema", "account_id", "workers_dev", "preview_u
 _READ = frozenset(
     {"name", "main", "compatibility_date", "vars", "routes", "route", "triggers", "kv_namespaces"}
 )
+#: wrangler's bundling settings, passed on to esbuild as wrangler passes them.
+_BUNDLING = frozenset(
+    {"minify", "define", "alias", "keep_names", "jsx_factory", "jsx_fragment", "tsconfig"}
+)
 _DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 
 #: esbuild flags of wrangler's bundle (wrangler/src/deployment-bundle/bundle.ts): one
-#: ESM file, the Workers export conditions, JSX in .js files, names kept.
+#: ESM file, the Workers export conditions, JSX in .js files, names kept, NODE_ENV
+#: defined as production, .txt/.html imported as text (wrangler's default module rules;
+#: the value is the same string, inlined here because isogate takes one module).
 ESBUILD_FLAGS = (
     "--bundle",
     "--format=esm",
@@ -55,6 +63,11 @@ ESBUILD_FLAGS = (
     "--loader:.js=jsx",
     "--loader:.mjs=jsx",
     "--loader:.cjs=jsx",
+    '--define:process.env.NODE_ENV="production"',
+    '--define:global.process.env.NODE_ENV="production"',
+    '--define:globalThis.process.env.NODE_ENV="production"',
+    "--loader:.txt=text",
+    "--loader:.html=text",
     "--external:cloudflare:*",
     "--external:node:*",
     "--log-level=error",
@@ -84,6 +97,10 @@ class WranglerProject:
     kv: dict[str, str] = field(default_factory=dict)
     #: Settings found in the file that isogate does not apply (one warning names them).
     unsupported: list[str] = field(default_factory=list)
+    #: esbuild flags from the config's bundling settings (``minify``, ``define``, ...).
+    esbuild_flags: list[str] = field(default_factory=list)
+    #: ``no_bundle = true``: ``main`` is deployed as it is.
+    no_bundle: bool = False
 
     def bindings(self) -> dict[str, dict[str, str]]:
         """The deploy body's ``bindings``: each KV namespace by its binding name."""
@@ -132,7 +149,8 @@ def _str(path: Path, key: str, value: Any) -> str:
 def load_project(config: Path) -> WranglerProject:
     """Read a wrangler config file; raise :class:`ProjectError` on what cannot work."""
     data = _parse(config)
-    unsupported = sorted(k for k in data if k not in _READ and k not in _IGNORED_QUIETLY)
+    known = _READ | _BUNDLING | _IGNORED_QUIETLY | {"no_bundle"}
+    unsupported = sorted(k for k in data if k not in known)
     if "main" not in data:
         raise ProjectError(f"{config}: no 'main' (the Worker's entry module) is set")
     main = (config.parent / _str(config, "main", data["main"])).resolve()
@@ -149,7 +167,34 @@ def load_project(config: Path) -> WranglerProject:
     project.routes = _routes(config, data, project.unsupported)
     project.crons = _crons(config, data.get("triggers", {}), project.unsupported)
     project.kv = _kv(config, data.get("kv_namespaces", []))
+    project.esbuild_flags = _bundling(config, data)
+    project.no_bundle = data.get("no_bundle") is True
     return project
+
+
+def _bundling(config: Path, data: dict[str, Any]) -> list[str]:
+    """wrangler's bundling settings as esbuild flags (as wrangler hands them to esbuild)."""
+    flags: list[str] = []
+    for key, prefix in (("define", "--define:"), ("alias", "--alias:")):
+        table = data.get(key, {})
+        if not isinstance(table, dict) or not all(isinstance(v, str) for v in table.values()):
+            raise ProjectError(f"{config}: {key} must be a table of strings")
+        flags += [f"{prefix}{k}={v}" for k, v in table.items()]
+    if data.get("minify") is True:
+        flags.append("--minify")
+    if data.get("keep_names") is False:
+        flags.append("--keep-names=false")  # a marker: _flags drops wrangler's --keep-names
+    for key, flag in (
+        ("jsx_factory", "--jsx-factory="),
+        ("jsx_fragment", "--jsx-fragment="),
+        ("tsconfig", "--tsconfig="),
+    ):
+        if key in data:
+            value = _str(config, key, data[key])
+            if key == "tsconfig":
+                value = str((config.parent / value).resolve())
+            flags.append(flag + value)
+    return flags
 
 
 def _vars(config: Path, raw: Any, unsupported: list[str]) -> dict[str, str]:
@@ -230,10 +275,17 @@ def find_esbuild(project_dir: Path) -> list[str]:
 
 def bundle(project: WranglerProject) -> str:
     """The Worker as one ES module: ``project.main`` bundled as wrangler bundles it."""
-    return bundle_entry(project.main, project.path.parent)
+    if project.no_bundle:
+        try:
+            return project.main.read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError) as exc:
+            raise ProjectError(f"cannot read {project.main}: {exc}") from None
+    return bundle_entry(project.main, project.path.parent, extra=project.esbuild_flags)
 
 
-def bundle_entry(main: Path, root: Path, esbuild: list[str] | None = None) -> str:
+def bundle_entry(
+    main: Path, root: Path, esbuild: list[str] | None = None, extra: list[str] | None = None
+) -> str:
     """``main`` bundled into one ES module with :data:`ESBUILD_FLAGS`, run in ``root``
     (``tsconfig.json`` and ``node_modules`` are found from there, as wrangler finds them).
     """
@@ -242,7 +294,7 @@ def bundle_entry(main: Path, root: Path, esbuild: list[str] | None = None) -> st
         out = Path(tmp) / "worker.js"
         try:
             proc = subprocess.run(
-                [*cmd, str(main), *ESBUILD_FLAGS, f"--outfile={out}"],
+                [*cmd, str(main), *_flags(extra or []), f"--outfile={out}"],
                 cwd=root,
                 capture_output=True,
                 text=True,
@@ -256,6 +308,12 @@ def bundle_entry(main: Path, root: Path, esbuild: list[str] | None = None) -> st
         if proc.returncode != 0:
             raise ProjectError(f"esbuild could not bundle {main.name}: {_first(proc)}")
         return out.read_text(encoding="utf-8")
+
+
+def _flags(extra: list[str]) -> list[str]:
+    """:data:`ESBUILD_FLAGS` with the project's own; ``keep_names = false`` drops one."""
+    base = [f for f in ESBUILD_FLAGS if not ("--keep-names=false" in extra and f == "--keep-names")]
+    return base + [f for f in extra if f != "--keep-names=false"]
 
 
 def _first(proc: subprocess.CompletedProcess[str]) -> str:

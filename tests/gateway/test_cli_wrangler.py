@@ -175,6 +175,28 @@ def test_bundle_is_one_esm_module_with_default_export(tmp_path: Path) -> None:
     assert code.rstrip().endswith("export {\n  index_default as default\n};")
 
 
+def test_bundling_settings_reach_esbuild(tmp_path: Path) -> None:
+    need_esbuild()
+    config = (
+        "minify = true\nkeep_names = false\n" + TOML + '[define]\n"__VERSION__" = "\\"1.2.3\\""\n'
+    )
+    d = project(tmp_path, config)
+    (d / "src" / "index.ts").write_text(
+        "declare const __VERSION__: string;\n"
+        "export default { fetch() { return new Response(__VERSION__); } };\n"
+    )
+    p = wrangler.load_project(d / "wrangler.toml")
+    assert p.unsupported == ["compatibility_flags"]
+    code = wrangler.bundle(p)
+    assert '"1.2.3"' in code and "__VERSION__" not in code
+    assert len(code.strip().splitlines()) == 1  # minified
+
+
+def test_no_bundle_deploys_main_as_it_is(tmp_path: Path) -> None:
+    d = project(tmp_path, 'main = "src/greet.ts"\nno_bundle = true\n')
+    assert wrangler.bundle(wrangler.load_project(d / "wrangler.toml")) == GREET
+
+
 def test_bundle_error_is_one_line_with_position(tmp_path: Path) -> None:
     need_esbuild()
     d = project(tmp_path, TOML)
