@@ -27,7 +27,13 @@ THREAD_STACK = 16 << 20  # bytes; V8's own stack limit (~1 MB) stays well inside
 def _set_flags(heap_limit_mb: int, expose_gc: bool = False) -> None:
     import _STPyV8
 
-    flags = [f"--max-old-space-size={heap_limit_mb}", "--stack-size=984"]
+    flags = [
+        f"--max-old-space-size={heap_limit_mb}",
+        "--stack-size=984",
+        # eval, new Function and their kin throw EvalError, as on workerd (and tenant
+        # code can then never compile code it did not upload); the prelude needs none
+        "--disallow-code-generation-from-strings",
+    ]
     if expose_gc:  # runtime.debug_gc_every: stress runs only
         flags.append("--expose-gc")
     # One flag per call: an unknown flag silently voids the ones after it.

@@ -287,6 +287,10 @@ WORKERS: tuple[Worker, ...] = (
         ),
     ),
     Worker("globals", "globals.js", routes("/")),
+    # workerd's global surface (issue 25): navigator, code generation refused; the
+    # worker ends as esbuild ends every bundle (`export { app as default }`)
+    Worker("code-generation", "code_generation.js", routes("/", "/navigator")),
+    Worker("feature-detect", "feature_detect.js", routes("/")),
     # ---- handler shapes
     Worker("async-handler", "async_handler.js", routes("/", "/deep")),
     Worker("named-fetch", "named_fetch.js", routes("/")),
