@@ -166,7 +166,9 @@ def _put_function(args: argparse.Namespace, name: str, body: dict[str, Any]) -> 
     try:
         data = c.call("PUT", f"/v1/functions/{name}", json=body)
     except ClientError as exc:
-        if body.get("bindings") and "bindings" in str(exc):
+        # A gateway without KV refuses the unknown field (422 "Extra inputs"): say what
+        # that means for this deploy; other refusals (an unknown namespace) pass as they are.
+        if body.get("bindings") and "bindings" in str(exc) and "not permitted" in str(exc):
             raise ClientError(
                 "this gateway does not accept KV bindings (kv_namespaces "
                 + ", ".join(body["bindings"])
