@@ -8,6 +8,7 @@ the CLI runs as the installed console script against a real ``isogate serve``.
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -310,3 +311,43 @@ def test_cli_kv_bindings_deploy_or_one_clear_line(tmp_path: Path, gateway) -> No
             assert "ns-1" in line or "CACHE" in line, r
     else:
         assert r.stdout.startswith("deployed with-kv version 1"), r
+
+
+def test_readme_wrangler_example_prints_what_it_says(tmp_path: Path, gateway) -> None:  # type: ignore[no-untyped-def]
+    """README's "Deploying a wrangler project" block, run in bash against the gateway.
+
+    The one change: ``npm init``/``npm install`` (a registry download) becomes a link to
+    the repository's ``node_modules``, which holds the same esbuild and hono.
+    """
+    gw, home = gateway
+    readme = (REPO / "README.md").read_text()
+    section = readme.split("## Deploying a wrangler project", 1)[1].split("\n## ", 1)[0]
+    block = re.findall(r"```sh\n(.*?)```", section, re.S)[0]
+    install = "npm init -y >/dev/null && npm install --save-dev esbuild && npm install hono"
+    assert install in block
+    block = block.replace(install, f"ln -s {NODE_MODULES} node_modules")
+    key = run(tmp_path, home, "keys", "create", ISOGATE_URL=gw.url).stdout.splitlines()[0]
+    env = {k: v for k, v in os.environ.items() if not k.startswith("ISOGATE_")}
+    env.update(
+        HOME=str(home),
+        XDG_CONFIG_HOME=str(home / "config"),
+        ISOGATE_URL=gw.url,
+        KEY=key,
+        PATH=f"{Path(sys.executable).parent}{os.pathsep}{env.get('PATH', '')}",
+    )
+    r = subprocess.run(
+        ["bash", "-euc", block],
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        stdin=subprocess.DEVNULL,
+    )
+    claims = [ln.split("# ", 1)[1] for ln in block.splitlines() if ln.startswith("# ")]
+    out = r.stdout.splitlines()
+    assert r.returncode == 0, r
+    assert one_line(r.stderr) == claims[0], r  # the warning
+    assert re.fullmatch(r"deployed shop version 1 \([0-9a-f]{12}\)", out[0]), r
+    assert claims[1].startswith("deployed shop version 1 (")
+    assert out[1] == block.split("# ")[-1].strip(), r  # the invoke's answer
