@@ -24,8 +24,11 @@ from isogate.registry.errors import RouteConflict, RouteForbidden, RouteLimit
 from isogate.registry.functions import DeployLimits
 from isogate.registry.names import check_function_name
 from isogate.runtime.types import JSErrorInfo, ValidationResult
+from isogate.runtime.typescript import TypeScriptError, strip_types
 
 JS_TYPES = {"application/javascript", "text/javascript", "application/ecmascript"}
+#: a raw TypeScript body (its types are erased at deploy: runtime/typescript.py)
+TS_TYPES = {"application/typescript", "text/typescript", "application/x-typescript"}
 
 
 def _name(request: Request) -> str:
@@ -78,7 +81,7 @@ async def deploy(request: Request) -> Response:
     svc = services(request)
     limits = svc.settings.runtime
     mt = media_type(request)
-    if mt in JS_TYPES:
+    if mt in JS_TYPES or mt in TS_TYPES:
         raw = await read_body(request, min(limits.max_source_bytes, svc.settings.max_body_bytes))
         try:
             code = raw.decode("utf-8")
@@ -96,6 +99,7 @@ async def deploy(request: Request) -> Response:
                 "timeout_ms": _int_param(request, "timeout_ms"),
                 "cpu_ms": _int_param(request, "cpu_ms"),
                 "routes": request.query_params.getlist("route"),
+                "main_module": "worker.ts" if mt in TS_TYPES else None,
             },
         )
     elif is_json(mt):
@@ -120,6 +124,7 @@ async def deploy(request: Request) -> Response:
         raise Problem(422, "invalid-function", "Invalid function", "code is empty")
     if "\x00" in spec.code:
         raise Problem(400, "invalid-encoding", "Invalid encoding", "code may not contain NUL")
+    spec = _erase_types(spec)
     _check_limit("timeout_ms", spec.timeout_ms, limits.max_timeout_ms)
     _check_limit("cpu_ms", spec.cpu_ms, limits.max_cpu_ms)
     blocked = svc.runtime.tenant_blocked(tenant)
@@ -265,6 +270,18 @@ async def _check_code(request: Request, tenant: str, spec: FunctionDeploy) -> Va
             raise Problem(
                 503, "runtime-unavailable", "Runtime unavailable", "code validation timed out"
             ) from None
+
+
+def _erase_types(spec: FunctionDeploy) -> FunctionDeploy:
+    """A TypeScript main module as the JavaScript that runs (and is stored): its types
+    erased in place, so every position V8 reports is one in the uploaded TypeScript."""
+    if not (spec.main_module or "").endswith((".ts", ".mts")):
+        return spec
+    try:
+        code = strip_types(spec.code)
+    except TypeScriptError as exc:
+        raise _code_problem(ValidationResult(ok=False, error=exc.info, reason="invalid")) from None
+    return spec.model_copy(update={"code": code})
 
 
 def _code_problem(check: ValidationResult) -> Problem:

@@ -68,6 +68,8 @@ class FunctionDeploy(_Body):
         default_factory=list, max_length=20
     )
     public: bool = False
+    #: the module's name; ``.ts``/``.mts``: TypeScript, its types erased at deploy
+    main_module: Annotated[str, StringConstraints(max_length=255)] | None = None
 
 
 class Rollback(_Body):
