@@ -24,8 +24,8 @@ from isogate.registry.errors import RouteConflict, RouteForbidden, RouteLimit
 from isogate.registry.functions import DeployLimits
 from isogate.registry.names import check_function_name
 from isogate.runtime.types import JSErrorInfo, ValidationResult
-from isogate.state.bindings import Binding, InvalidBinding, check_bindings
 from isogate.runtime.typescript import TypeScriptError, strip_types
+from isogate.state.bindings import Binding, InvalidBinding, check_bindings
 
 JS_TYPES = {"application/javascript", "text/javascript", "application/ecmascript"}
 #: a raw TypeScript body (its types are erased at deploy: runtime/typescript.py)
