@@ -4,7 +4,8 @@
 // outputs cannot be recomputed from the state. The host calls
 // seedRandom(<32 random bytes as a binary string>) before every invocation;
 // the seed is XORed into the key and buffered output is discarded.
-// crypto.subtle is not provided.
+// crypto.subtle (below) is a host operation: keys stay in the host (isogate/runtime/
+// webcrypto.py) and a CryptoKey holds only an opaque handle.
 
 const rngKey = new Uint32Array_(8);
 const rngBlock = new Uint32Array_(16);
@@ -146,6 +147,317 @@ class Crypto {
     return s;
   }
 }
+
+// ---- crypto.subtle ------------------------------------------------------------------
+// Each method reads its arguments into plain data (WebIDL conversions happen here,
+// while the tenant's objects are at hand), hands them to the host as a 'crypto' host
+// operation and turns the host's plain answer back into ArrayBuffers, CryptoKeys and
+// DOMExceptions. The host normalises algorithms and does the work.
+
+const keySlots = new WeakMap_();  // CryptoKey -> {h, type, extractable, algorithm, usages}
+const WeakMapGet = uncurryThis(WeakMap_.prototype.get);
+const WeakMapSet = uncurryThis(WeakMap_.prototype.set);
+let keysToFree = newList();
+const FinalizationRegistry_ = globalThis.FinalizationRegistry;
+const FinalizationRegistryRegister = FinalizationRegistry_ ? uncurryThis(FinalizationRegistry_.prototype.register) : undefined;
+// A collected CryptoKey's handle goes back to the host with the next crypto operation.
+const keyRegistry = FinalizationRegistry_ ? new FinalizationRegistry_((h) => {
+  keysToFree[keysToFree.length] = h;
+}) : undefined;
+const KEY_USAGES = { __proto__: null, encrypt: 1, decrypt: 1, sign: 1, verify: 1, deriveKey: 1, deriveBits: 1, wrapKey: 1, unwrapKey: 1 };
+const KEY_FORMATS = { __proto__: null, raw: 1, spki: 1, pkcs8: 1, jwk: 1 };
+const BYTES_MEMBERS = ['iv', 'counter', 'additionalData', 'salt', 'info', 'label', 'publicExponent'];
+const NUMBER_MEMBERS = ['length', 'tagLength', 'iterations', 'saltLength', 'modulusLength'];
+const JWK_STRINGS = ['kty', 'use', 'alg', 'crv', 'x', 'y', 'd', 'n', 'e', 'p', 'q', 'dp', 'dq', 'qi', 'k'];
+const BAD = { __proto__: null, bad: true }; // a member of the wrong type: the host says TypeError
+
+class CryptoKey {
+  constructor(token) {
+    if (token !== BODY_TOKEN) throw new TypeError_('Illegal constructor');
+  }
+  get type() { return slots(this).type; }
+  get extractable() { return slots(this).extractable; }
+  get algorithm() { return slots(this).algorithm; }
+  get usages() { return slots(this).usages; }
+}
+Object_defineProperty(CryptoKey.prototype, Symbol_toStringTag, { value: 'CryptoKey', configurable: true });
+
+function slots(key) {
+  const s = (typeof key === 'object' && key !== null) ? WeakMapGet(keySlots, key) : undefined;
+  if (s === undefined) throw new TypeError_('Illegal invocation');
+  return s;
+}
+
+function keyHandle(key, what) {
+  const s = (typeof key === 'object' && key !== null) ? WeakMapGet(keySlots, key) : undefined;
+  if (s === undefined) throw new TypeError_(`${what} is not of type 'CryptoKey'.`);
+  return s.h;
+}
+
+function makeKey(info) {
+  const key = new CryptoKey(BODY_TOKEN);
+  const a = info.a;
+  const algorithm = { name: a.name };
+  if (a.namedCurve !== undefined) algorithm.namedCurve = a.namedCurve;
+  if (a.modulusLength !== undefined) algorithm.modulusLength = a.modulusLength;
+  if (a.publicExponent !== undefined) algorithm.publicExponent = binaryStringToBytes(a.publicExponent);
+  if (a.length !== undefined) algorithm.length = a.length;
+  if (a.hash !== undefined) algorithm.hash = { name: a.hash.name };
+  const usages = [];
+  for (let i = 0; i < info.u.length; i++) usages[i] = info.u[i];
+  WeakMapSet(keySlots, key, {
+    __proto__: null, h: info.h, type: info.t, extractable: info.x, algorithm, usages,
+  });
+  if (keyRegistry !== undefined) FinalizationRegistryRegister(keyRegistry, key, info.h);
+  return key;
+}
+
+function bufferArg(v, what) {
+  const b = viewBufferSource(v);
+  if (b === undefined) throw new TypeError_(`${what} is not of type '(ArrayBuffer or ArrayBufferView)'.`);
+  return bytesToBinaryString(b, TypedArrayPrototypeGetByteLength(b));
+}
+
+function hashArg(v) {
+  if (typeof v === 'object' && v !== null) {
+    const name = v.name;
+    if (name === undefined) return BAD;
+    return { __proto__: null, name: toDOMString(name) };
+  }
+  return { __proto__: null, name: toDOMString(v) };
+}
+
+// An AlgorithmIdentifier as plain data: the members any algorithm dictionary has.
+function algorithmArg(alg) {
+  if (typeof alg !== 'object' || alg === null) {
+    if (typeof alg === 'function') throw new TypeError_('Algorithm must be an object or a string.');
+    return { __proto__: null, name: toDOMString(alg) };
+  }
+  const name = alg.name;
+  if (name === undefined) throw new TypeError_("Algorithm: required member 'name' is undefined.");
+  const out = { __proto__: null, name: toDOMString(name) };
+  const h = alg.hash;
+  if (h !== undefined) out.hash = hashArg(h);
+  const c = alg.namedCurve;
+  if (c !== undefined) out.namedCurve = toDOMString(c);
+  for (let i = 0; i < BYTES_MEMBERS.length; i++) {
+    const m = BYTES_MEMBERS[i];
+    const v = alg[m];
+    if (v === undefined) continue;
+    const b = viewBufferSource(v);
+    out[m] = b === undefined ? BAD : bytesToBinaryString(b, TypedArrayPrototypeGetByteLength(b));
+  }
+  for (let i = 0; i < NUMBER_MEMBERS.length; i++) {
+    const m = NUMBER_MEMBERS[i];
+    const v = alg[m];
+    if (v === undefined) continue;
+    const n = +v; // ToNumber (throws for symbols, BigInts)
+    out[m] = Number_isFinite(n) ? n : BAD;
+  }
+  const pub = alg.public;
+  if (pub !== undefined) {
+    const s = (typeof pub === 'object' && pub !== null) ? WeakMapGet(keySlots, pub) : undefined;
+    out.public = s === undefined ? BAD : s.h;
+  }
+  return out;
+}
+
+function usagesArg(v) {
+  if (typeof v !== 'object' || v === null || typeof v[Symbol_iterator] !== 'function') {
+    throw new TypeError_("Failed to convert keyUsages: not a sequence.");
+  }
+  const out = newList();
+  for (const u of v) {
+    const s = toDOMString(u);
+    if (KEY_USAGES[s] !== 1) throw new TypeError_(`'${s}' is not a valid KeyUsage.`);
+    out[out.length] = s;
+  }
+  return out;
+}
+
+function formatArg(v) {
+  const s = toDOMString(v);
+  if (KEY_FORMATS[s] !== 1) throw new TypeError_(`'${s}' is not a valid KeyFormat.`);
+  return s;
+}
+
+function jwkArg(v) {
+  if (v === undefined || v === null) v = {};
+  if (typeof v !== 'object' && typeof v !== 'function') throw new TypeError_('keyData is not a JsonWebKey.');
+  const out = { __proto__: null };
+  for (let i = 0; i < JWK_STRINGS.length; i++) {
+    const m = JWK_STRINGS[i];
+    const x = v[m];
+    if (x !== undefined) out[m] = toDOMString(x);
+  }
+  const ext = v.ext;
+  if (ext !== undefined) out.ext = !!ext;
+  const ops = v.key_ops;
+  if (ops !== undefined) {
+    if (typeof ops !== 'object' || ops === null) throw new TypeError_('key_ops is not a sequence.');
+    const list = newList();
+    for (const o of ops) list[list.length] = toDOMString(o);
+    out.key_ops = list;
+  }
+  if (v.oth !== undefined) out.oth = true;
+  return out;
+}
+
+function keyDataArg(format, data) {
+  if (format === 'jwk') {
+    if (viewBufferSource(data) !== undefined) throw new TypeError_('keyData for jwk must be a JsonWebKey.');
+    return jwkArg(data);
+  }
+  const b = viewBufferSource(data);
+  if (b === undefined) throw new TypeError_('keyData is not a BufferSource.');
+  return bytesToBinaryString(b, TypedArrayPrototypeGetByteLength(b));
+}
+
+function cryptoError(x) {
+  const name = String_(x[0]);
+  const message = String_(x[1]);
+  if (name === 'TypeError') return new TypeError_(message);
+  return new DOMException(message, name);
+}
+
+function fromHost(v) {
+  if (v.x !== undefined) throw cryptoError(v.x);
+  if (v.b !== undefined) return TypedArrayPrototypeGetBuffer(binaryStringToBytes(v.b));
+  const j = v.j;
+  if (typeof j === 'object' && j !== null) {
+    if (j.key !== undefined) return makeKey(j.key);
+    if (j.pair !== undefined) return { publicKey: makeKey(j.pair[0]), privateKey: makeKey(j.pair[1]) };
+  }
+  return j;
+}
+
+// Run `method` with the arguments built by `build` (which may throw: the promise rejects).
+function subtleOp(self, nargs, min, name, build) {
+  try {
+    if (WeakMapGet(subtleBrand, self) !== true) throw new TypeError_('Illegal invocation');
+    if (nargs < min) {
+      throw new TypeError_(`Failed to execute '${name}' on 'SubtleCrypto': ${min} arguments required, but only ${nargs} present.`);
+    }
+    const args = build();
+    args.m = name;
+    if (keysToFree.length) {
+      args.free = keysToFree;
+      keysToFree = newList();
+    }
+    const op = startHostOp('crypto', JSON_stringify(args));
+    return call(Promise_then, op.promise, fromHost);
+  } catch (e) {
+    return Promise_reject(e);
+  }
+}
+
+const subtleBrand = new WeakMap_();
+class SubtleCrypto {
+  constructor(token) {
+    if (token !== BODY_TOKEN) throw new TypeError_('Illegal constructor');
+    WeakMapSet(subtleBrand, this, true);
+  }
+  digest(algorithm, data) {
+    return subtleOp(this, arguments.length, 2, 'digest', () => ({
+      __proto__: null, alg: algorithmArg(algorithm), d: bufferArg(data, 'data'),
+    }));
+  }
+  encrypt(algorithm, key, data) {
+    return subtleOp(this, arguments.length, 3, 'encrypt', () => ({
+      __proto__: null, alg: algorithmArg(algorithm), k: keyHandle(key, 'key'), d: bufferArg(data, 'data'),
+    }));
+  }
+  decrypt(algorithm, key, data) {
+    return subtleOp(this, arguments.length, 3, 'decrypt', () => ({
+      __proto__: null, alg: algorithmArg(algorithm), k: keyHandle(key, 'key'), d: bufferArg(data, 'data'),
+    }));
+  }
+  sign(algorithm, key, data) {
+    return subtleOp(this, arguments.length, 3, 'sign', () => ({
+      __proto__: null, alg: algorithmArg(algorithm), k: keyHandle(key, 'key'), d: bufferArg(data, 'data'),
+    }));
+  }
+  verify(algorithm, key, signature, data) {
+    return subtleOp(this, arguments.length, 4, 'verify', () => ({
+      __proto__: null, alg: algorithmArg(algorithm), k: keyHandle(key, 'key'),
+      s: bufferArg(signature, 'signature'), d: bufferArg(data, 'data'),
+    }));
+  }
+  generateKey(algorithm, extractable, keyUsages) {
+    return subtleOp(this, arguments.length, 3, 'generateKey', () => ({
+      __proto__: null, alg: algorithmArg(algorithm), x: !!extractable, u: usagesArg(keyUsages),
+    }));
+  }
+  importKey(format, keyData, algorithm, extractable, keyUsages) {
+    return subtleOp(this, arguments.length, 5, 'importKey', () => {
+      const f = formatArg(format);
+      return {
+        __proto__: null, f, d: keyDataArg(f, keyData), alg: algorithmArg(algorithm),
+        x: !!extractable, u: usagesArg(keyUsages),
+      };
+    });
+  }
+  exportKey(format, key) {
+    return subtleOp(this, arguments.length, 2, 'exportKey', () => ({
+      __proto__: null, f: formatArg(format), k: keyHandle(key, 'key'),
+    }));
+  }
+  deriveBits(algorithm, baseKey, length = null) {
+    return subtleOp(this, arguments.length, 2, 'deriveBits', () => {
+      const alg = algorithmArg(algorithm);
+      const k = keyHandle(baseKey, 'baseKey');
+      let l = null;
+      if (length !== null && length !== undefined) {
+        l = +length;
+        if (!Number_isFinite(l) || l < 0 || l > 4294967295) throw new TypeError_('length is outside the range of unsigned long.');
+        l = Math_floor(l);
+      }
+      return { __proto__: null, alg, k, l };
+    });
+  }
+  deriveKey(algorithm, baseKey, derivedKeyType, extractable, keyUsages) {
+    return subtleOp(this, arguments.length, 5, 'deriveKey', () => ({
+      __proto__: null, alg: algorithmArg(algorithm), k: keyHandle(baseKey, 'baseKey'),
+      t: algorithmArg(derivedKeyType), x: !!extractable, u: usagesArg(keyUsages),
+    }));
+  }
+  wrapKey(format, key, wrappingKey, wrapAlgorithm) {
+    return subtleOp(this, arguments.length, 4, 'wrapKey', () => ({
+      __proto__: null, f: formatArg(format), k: keyHandle(key, 'key'),
+      w: keyHandle(wrappingKey, 'wrappingKey'), alg: algorithmArg(wrapAlgorithm),
+    }));
+  }
+  unwrapKey(format, wrappedKey, unwrappingKey, unwrapAlgorithm, unwrappedKeyAlgorithm, extractable, keyUsages) {
+    return subtleOp(this, arguments.length, 7, 'unwrapKey', () => ({
+      __proto__: null, f: formatArg(format), d: bufferArg(wrappedKey, 'wrappedKey'),
+      w: keyHandle(unwrappingKey, 'unwrappingKey'), alg: algorithmArg(unwrapAlgorithm),
+      t: algorithmArg(unwrappedKeyAlgorithm), x: !!extractable, u: usagesArg(keyUsages),
+    }));
+  }
+  // Workers extra: synchronous, constant time over the bytes (for equal lengths).
+  timingSafeEqual(a, b) {
+    if (WeakMapGet(subtleBrand, this) !== true) throw new TypeError_('Illegal invocation');
+    const x = viewBufferSource(a);
+    const y = viewBufferSource(b);
+    if (x === undefined || y === undefined) {
+      throw new TypeError_("Failed to execute 'timingSafeEqual' on 'SubtleCrypto': parameters must be ArrayBuffer or ArrayBufferView.");
+    }
+    const n = TypedArrayPrototypeGetByteLength(x);
+    if (n !== TypedArrayPrototypeGetByteLength(y)) throw new TypeError_('Input buffers must have the same byte length.');
+    let diff = 0;
+    for (let i = 0; i < n; i++) diff |= x[i] ^ y[i];
+    return diff === 0;
+  }
+}
+Object_defineProperty(SubtleCrypto.prototype, Symbol_toStringTag, { value: 'SubtleCrypto', configurable: true });
+const subtleInstance = new SubtleCrypto(BODY_TOKEN);
+Object_defineProperty(Crypto.prototype, 'subtle', {
+  get() { return subtleInstance; }, enumerable: true, configurable: true,
+});
+Object_defineProperty(Crypto.prototype, Symbol_toStringTag, { value: 'Crypto', configurable: true });
+defineGlobal('SubtleCrypto', SubtleCrypto);
+defineGlobal('CryptoKey', CryptoKey);
+
 defineGlobal('Crypto', Crypto);
 // workerd: `crypto` is a writable, enumerable, configurable data property.
 Object_defineProperty(globalThis, 'crypto', {
