@@ -148,8 +148,12 @@ def _int_bytes(n: int, size: int | None = None) -> bytes:
 
 # ---- algorithm normalisation --------------------------------------------------------
 
-HASHES = {"SHA-1": hashes.SHA1, "SHA-256": hashes.SHA256, "SHA-384": hashes.SHA384,
-          "SHA-512": hashes.SHA512}
+HASHES = {
+    "SHA-1": hashes.SHA1,
+    "SHA-256": hashes.SHA256,
+    "SHA-384": hashes.SHA384,
+    "SHA-512": hashes.SHA512,
+}
 HASH_BLOCK_BITS = {"SHA-1": 512, "SHA-256": 512, "SHA-384": 1024, "SHA-512": 1024}
 CURVES = {"P-256": ec.SECP256R1, "P-384": ec.SECP384R1, "P-521": ec.SECP521R1}
 CURVE_BYTES = {"P-256": 32, "P-384": 48, "P-521": 66}
@@ -193,8 +197,14 @@ REQUIRED: dict[tuple[str, str], tuple[tuple[str, str], ...]] = {
     ("importKey", "ECDH"): (("namedCurve", "string"),),
     ("deriveBits", "ECDH"): (("public", "key"),),
     ("deriveBits", "X25519"): (("public", "key"),),
-    **{("generateKey", a): (("modulusLength", "long"), ("publicExponent", "bytes"),
-                            ("hash", "hash")) for a in RSA},
+    **{
+        ("generateKey", a): (
+            ("modulusLength", "long"),
+            ("publicExponent", "bytes"),
+            ("hash", "hash"),
+        )
+        for a in RSA
+    },
     **{("importKey", a): (("hash", "hash"),) for a in RSA},
     ("deriveBits", "PBKDF2"): (("salt", "bytes"), ("iterations", "long"), ("hash", "hash")),
     ("deriveBits", "HKDF"): (("hash", "hash"), ("salt", "bytes"), ("info", "bytes")),
@@ -275,8 +285,7 @@ PAIR_USAGES = {  # (public, private)
     "ECDH": (set(), {"deriveKey", "deriveBits"}),
     "X25519": (set(), {"deriveKey", "deriveBits"}),
 }
-ORDER = ("encrypt", "decrypt", "sign", "verify", "deriveKey", "deriveBits", "wrapKey",
-         "unwrapKey")
+ORDER = ("encrypt", "decrypt", "sign", "verify", "deriveKey", "deriveBits", "wrapKey", "unwrapKey")
 
 
 def _usages(v: Any) -> list[str]:
@@ -297,8 +306,9 @@ def _check_usages(usages: list[str], allowed: set[str]) -> None:
 
 def _need(key: Key, alg_name: str, usage: str) -> None:
     if key.algorithm["name"] != alg_name:
-        raise _fail("InvalidAccessError",
-                    f"key algorithm {key.algorithm['name']} does not match {alg_name}")
+        raise _fail(
+            "InvalidAccessError", f"key algorithm {key.algorithm['name']} does not match {alg_name}"
+        )
     if usage not in key.usages:
         raise _fail("InvalidAccessError", f"key does not support the '{usage}' operation")
 
@@ -308,8 +318,12 @@ def _need(key: Key, alg_name: str, usage: str) -> None:
 
 def _rsa_alg(name: str, pub: rsa.RSAPublicKey, hash_name: str) -> dict[str, Any]:
     e = pub.public_numbers().e
-    return {"name": name, "modulusLength": pub.key_size, "publicExponent": _int_bytes(e),
-            "hash": {"name": hash_name}}
+    return {
+        "name": name,
+        "modulusLength": pub.key_size,
+        "publicExponent": _int_bytes(e),
+        "hash": {"name": hash_name},
+    }
 
 
 def _pub_of(material: Any) -> Any:
@@ -352,14 +366,22 @@ def _check_material(name: str, n: dict[str, Any], material: Any, private: bool) 
 
 
 JWK_ALG = {
-    ("HMAC", "SHA-1"): "HS1", ("HMAC", "SHA-256"): "HS256", ("HMAC", "SHA-384"): "HS384",
+    ("HMAC", "SHA-1"): "HS1",
+    ("HMAC", "SHA-256"): "HS256",
+    ("HMAC", "SHA-384"): "HS384",
     ("HMAC", "SHA-512"): "HS512",
-    ("RSASSA-PKCS1-v1_5", "SHA-1"): "RS1", ("RSASSA-PKCS1-v1_5", "SHA-256"): "RS256",
-    ("RSASSA-PKCS1-v1_5", "SHA-384"): "RS384", ("RSASSA-PKCS1-v1_5", "SHA-512"): "RS512",
-    ("RSA-PSS", "SHA-1"): "PS1", ("RSA-PSS", "SHA-256"): "PS256",
-    ("RSA-PSS", "SHA-384"): "PS384", ("RSA-PSS", "SHA-512"): "PS512",
-    ("RSA-OAEP", "SHA-1"): "RSA-OAEP", ("RSA-OAEP", "SHA-256"): "RSA-OAEP-256",
-    ("RSA-OAEP", "SHA-384"): "RSA-OAEP-384", ("RSA-OAEP", "SHA-512"): "RSA-OAEP-512",
+    ("RSASSA-PKCS1-v1_5", "SHA-1"): "RS1",
+    ("RSASSA-PKCS1-v1_5", "SHA-256"): "RS256",
+    ("RSASSA-PKCS1-v1_5", "SHA-384"): "RS384",
+    ("RSASSA-PKCS1-v1_5", "SHA-512"): "RS512",
+    ("RSA-PSS", "SHA-1"): "PS1",
+    ("RSA-PSS", "SHA-256"): "PS256",
+    ("RSA-PSS", "SHA-384"): "PS384",
+    ("RSA-PSS", "SHA-512"): "PS512",
+    ("RSA-OAEP", "SHA-1"): "RSA-OAEP",
+    ("RSA-OAEP", "SHA-256"): "RSA-OAEP-256",
+    ("RSA-OAEP", "SHA-384"): "RSA-OAEP-384",
+    ("RSA-OAEP", "SHA-512"): "RSA-OAEP-512",
 }
 AES_JWK = {"AES-CTR": "CTR", "AES-CBC": "CBC", "AES-GCM": "GCM", "AES-KW": "KW"}
 
@@ -384,8 +406,7 @@ def _is_enc(usages: list[str]) -> bool:
     return any(u in ("encrypt", "decrypt", "wrapKey", "unwrapKey") for u in usages)
 
 
-def import_key(fmt: str, data: Any, n: dict[str, Any], extractable: bool,
-               usages: list[str]) -> Key:
+def import_key(fmt: str, data: Any, n: dict[str, Any], extractable: bool, usages: list[str]) -> Key:
     """WebCrypto's importKey steps for the normalised algorithm ``n``."""
     name = n["name"]
     if fmt not in ("raw", "jwk", "pkcs8", "spki"):
@@ -410,7 +431,8 @@ def import_key(fmt: str, data: Any, n: dict[str, Any], extractable: bool,
         try:
             if name in ("ECDSA", "ECDH"):
                 material = ec.EllipticCurvePublicKey.from_encoded_point(
-                    CURVES[n["namedCurve"]](), raw)
+                    CURVES[n["namedCurve"]](), raw
+                )
             elif name == "Ed25519":
                 material = ed25519.Ed25519PublicKey.from_public_bytes(raw)
             else:
@@ -444,8 +466,12 @@ def import_key(fmt: str, data: Any, n: dict[str, Any], extractable: bool,
         _jwk_common(data, "EC", usages, extractable)
         if data.get("crv") != n["namedCurve"]:
             raise _fail("DataError", "JWK crv does not match namedCurve")
-        if name == "ECDSA" and data.get("alg") is not None and data["alg"] != {
-                "P-256": "ES256", "P-384": "ES384", "P-521": "ES512"}[n["namedCurve"]]:
+        if (
+            name == "ECDSA"
+            and data.get("alg") is not None
+            and data["alg"]
+            != {"P-256": "ES256", "P-384": "ES384", "P-521": "ES512"}[n["namedCurve"]]
+        ):
             raise _fail("DataError", "JWK alg does not match the curve")
         curve = CURVES[n["namedCurve"]]()
         size = CURVE_BYTES[n["namedCurve"]]
@@ -454,13 +480,15 @@ def import_key(fmt: str, data: Any, n: dict[str, Any], extractable: bool,
             raise _fail("DataError", "JWK x or y has the wrong length")
         try:
             pubn = ec.EllipticCurvePublicNumbers(
-                int.from_bytes(xb, "big"), int.from_bytes(yb, "big"), curve)
+                int.from_bytes(xb, "big"), int.from_bytes(yb, "big"), curve
+            )
             if private:
                 db = _b64u_decode(data["d"], "d")
                 if len(db) != size:
                     raise _fail("DataError", "JWK d has the wrong length")
                 material = ec.EllipticCurvePrivateNumbers(
-                    int.from_bytes(db, "big"), pubn).private_key()
+                    int.from_bytes(db, "big"), pubn
+                ).private_key()
             else:
                 material = pubn.public_key()
         except ValueError:
@@ -490,8 +518,9 @@ def import_key(fmt: str, data: Any, n: dict[str, Any], extractable: bool,
         if alg is not None and alg != JWK_ALG[(name, n["hash"])]:
             raise _fail("DataError", "JWK alg does not match the algorithm")
         try:
-            pubn = rsa.RSAPublicNumbers(_int_b64u(data.get("e"), "e"),
-                                        _int_b64u(data.get("n"), "n"))
+            pubn = rsa.RSAPublicNumbers(
+                _int_b64u(data.get("e"), "e"), _int_b64u(data.get("n"), "n")
+            )
             if private:
                 if "oth" in data:
                     raise _fail("NotSupportedError", "multi-prime RSA keys are not supported")
@@ -504,12 +533,18 @@ def import_key(fmt: str, data: Any, n: dict[str, Any], extractable: bool,
             raise _fail("DataError", "invalid RSA JWK") from None
     if private and not usages:
         raise _fail("SyntaxError", "usages cannot be empty for a private key")
-    return Key("private" if private else "public", extractable,
-               _alg_for(name, n, material), usages, material)
+    return Key(
+        "private" if private else "public",
+        extractable,
+        _alg_for(name, n, material),
+        usages,
+        material,
+    )
 
 
-def _import_secret(fmt: str, data: Any, n: dict[str, Any], extractable: bool,
-                   usages: list[str]) -> Key:
+def _import_secret(
+    fmt: str, data: Any, n: dict[str, Any], extractable: bool, usages: list[str]
+) -> Key:
     name = n["name"]
     if name in ("PBKDF2", "HKDF"):
         if fmt != "raw":
@@ -528,8 +563,11 @@ def _import_secret(fmt: str, data: Any, n: dict[str, Any], extractable: bool,
         _jwk_common(data, "oct", usages, extractable)
         raw = _b64u_decode(data.get("k"), "k")
     if name == "HMAC":
-        if fmt == "jwk" and data.get("alg") is not None and data["alg"] != JWK_ALG[("HMAC",
-                                                                                     n["hash"])]:
+        if (
+            fmt == "jwk"
+            and data.get("alg") is not None
+            and data["alg"] != JWK_ALG[("HMAC", n["hash"])]
+        ):
             raise _fail("DataError", "JWK alg does not match the hash")
         bits = len(raw) * 8
         if bits == 0:
@@ -543,8 +581,11 @@ def _import_secret(fmt: str, data: Any, n: dict[str, Any], extractable: bool,
     else:
         if len(raw) not in (16, 24, 32):
             raise _fail("DataError", "AES key data must be 128, 192 or 256 bits")
-        if fmt == "jwk" and data.get("alg") is not None and \
-                data["alg"] != f"A{len(raw) * 8}{AES_JWK[name]}":
+        if (
+            fmt == "jwk"
+            and data.get("alg") is not None
+            and data["alg"] != f"A{len(raw) * 8}{AES_JWK[name]}"
+        ):
             raise _fail("DataError", "JWK alg does not match the key")
         alg = {"name": name, "length": len(raw) * 8}
     if not usages:
@@ -579,26 +620,35 @@ def export_key(fmt: str, key: Key) -> Any:
         if key.type != "public" or name in RSA:
             raise _fail("InvalidAccessError", "only public EC/OKP keys export as raw")
         if name in ("ECDSA", "ECDH"):
-            return m.public_bytes(serialization.Encoding.X962,
-                                  serialization.PublicFormat.UncompressedPoint)
+            return m.public_bytes(
+                serialization.Encoding.X962, serialization.PublicFormat.UncompressedPoint
+            )
         return m.public_bytes_raw()
     if fmt == "spki":
         if key.type != "public":
             raise _fail("InvalidAccessError", "only public keys export as spki")
-        return m.public_bytes(serialization.Encoding.DER,
-                              serialization.PublicFormat.SubjectPublicKeyInfo)
+        return m.public_bytes(
+            serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo
+        )
     if fmt == "pkcs8":
         if key.type != "private":
             raise _fail("InvalidAccessError", "only private keys export as pkcs8")
-        return m.private_bytes(serialization.Encoding.DER, serialization.PrivateFormat.PKCS8,
-                               serialization.NoEncryption())
+        return m.private_bytes(
+            serialization.Encoding.DER,
+            serialization.PrivateFormat.PKCS8,
+            serialization.NoEncryption(),
+        )
     # jwk
     if name in ("ECDSA", "ECDH"):
         crv = key.algorithm["namedCurve"]
         size = CURVE_BYTES[crv]
         pubn = _pub_of(m).public_numbers()
-        jwk = {"kty": "EC", "crv": crv, "x": _b64u(_int_bytes(pubn.x, size)),
-               "y": _b64u(_int_bytes(pubn.y, size))}
+        jwk = {
+            "kty": "EC",
+            "crv": crv,
+            "x": _b64u(_int_bytes(pubn.x, size)),
+            "y": _b64u(_int_bytes(pubn.y, size)),
+        }
         if key.type == "private":
             jwk["d"] = _b64u(_int_bytes(m.private_numbers().private_value, size))
     elif name in ("Ed25519", "X25519"):
@@ -607,12 +657,22 @@ def export_key(fmt: str, key: Key) -> Any:
             jwk["d"] = _b64u(m.private_bytes_raw())
     else:
         pubn = _pub_of(m).public_numbers()
-        jwk = {"kty": "RSA", "alg": JWK_ALG[(name, key.algorithm["hash"]["name"])],
-               "n": _b64u(_int_bytes(pubn.n)), "e": _b64u(_int_bytes(pubn.e))}
+        jwk = {
+            "kty": "RSA",
+            "alg": JWK_ALG[(name, key.algorithm["hash"]["name"])],
+            "n": _b64u(_int_bytes(pubn.n)),
+            "e": _b64u(_int_bytes(pubn.e)),
+        }
         if key.type == "private":
             pn = m.private_numbers()
-            for k, v in (("d", pn.d), ("p", pn.p), ("q", pn.q), ("dp", pn.dmp1),
-                         ("dq", pn.dmq1), ("qi", pn.iqmp)):
+            for k, v in (
+                ("d", pn.d),
+                ("p", pn.p),
+                ("q", pn.q),
+                ("dp", pn.dmp1),
+                ("dq", pn.dmq1),
+                ("qi", pn.iqmp),
+            ):
                 jwk[k] = _b64u(_int_bytes(v))
     jwk["key_ops"] = list(key.usages)
     jwk["ext"] = key.extractable
@@ -670,8 +730,10 @@ def generate_key(n: dict[str, Any], extractable: bool, usages: list[str]) -> Key
     priv_usages = [u for u in usages if u in priv_allowed]
     if not priv_usages:
         raise _fail("SyntaxError", "usages cannot be empty for a private key")
-    return (Key("public", True, alg, pub_usages, private.public_key()),
-            Key("private", extractable, alg, priv_usages, private))
+    return (
+        Key("public", True, alg, pub_usages, private.public_key()),
+        Key("private", extractable, alg, priv_usages, private),
+    )
 
 
 # ---- operations ---------------------------------------------------------------------------
@@ -728,14 +790,19 @@ def verify(n: dict[str, Any], key: Key, sig: bytes, data: bytes) -> bool:
             size = _ec_sig_size(key)
             if len(sig) != 2 * size:
                 return False
-            der = encode_dss_signature(int.from_bytes(sig[:size], "big"),
-                                       int.from_bytes(sig[size:], "big"))
+            der = encode_dss_signature(
+                int.from_bytes(sig[:size], "big"), int.from_bytes(sig[size:], "big")
+            )
             m.verify(der, data, ec.ECDSA(_hash(n["hash"])))
         elif name == "Ed25519":
             m.verify(sig, data)
         elif name == "RSA-PSS":
-            m.verify(sig, data, _pss(n, key.algorithm["hash"]["name"]),
-                     _hash(key.algorithm["hash"]["name"]))
+            m.verify(
+                sig,
+                data,
+                _pss(n, key.algorithm["hash"]["name"]),
+                _hash(key.algorithm["hash"]["name"]),
+            )
         else:
             m.verify(sig, data, apadding.PKCS1v15(), _hash(key.algorithm["hash"]["name"]))
     except (InvalidSignature, ValueError):
@@ -757,7 +824,7 @@ def _aes_ctr(key: bytes, counter: bytes, length: int, data: bytes) -> bytes:
     first = data[: before_wrap * 16]
     enc = Cipher(algorithms.AES(key), modes.CTR(counter)).encryptor()
     out = enc.update(first) + enc.finalize()
-    rest = data[before_wrap * 16:]
+    rest = data[before_wrap * 16 :]
     if rest:
         wrapped = (c & ~mask).to_bytes(16, "big")
         enc = Cipher(algorithms.AES(key), modes.CTR(wrapped)).encryptor()
@@ -842,8 +909,9 @@ def decrypt(n: dict[str, Any], key: Key, data: bytes, usage: str = "decrypt") ->
         if not iv:
             raise _fail("OperationError", "AES-GCM iv must not be empty")
         try:
-            dec = Cipher(algorithms.AES(m), modes.GCM(iv, data[len(data) - tag:],
-                                                      min_tag_length=4)).decryptor()
+            dec = Cipher(
+                algorithms.AES(m), modes.GCM(iv, data[len(data) - tag :], min_tag_length=4)
+            ).decryptor()
             if n.get("additionalData"):
                 dec.authenticate_additional_data(n["additionalData"])
             return dec.update(data[: len(data) - tag]) + dec.finalize()
@@ -862,8 +930,9 @@ def decrypt(n: dict[str, Any], key: Key, data: bytes, usage: str = "decrypt") ->
         raise _fail("OperationError", "AES-KW unwrap failed") from None
 
 
-def derive_bits(n: dict[str, Any], key: Key, length: Any, table: KeyTable,
-                usage: str = "deriveBits") -> bytes:
+def derive_bits(
+    n: dict[str, Any], key: Key, length: Any, table: KeyTable, usage: str = "deriveBits"
+) -> bytes:
     name = n["name"]
     _need(key, name, usage)
     if length is not None:
@@ -904,11 +973,11 @@ def derive_bits(n: dict[str, Any], key: Key, length: Any, table: KeyTable,
         if iterations == 0:
             raise _fail("OperationError", "iterations must not be zero")
         if iterations > MAX_PBKDF2_ITERATIONS:
-            raise _fail("NotSupportedError",
-                        f"PBKDF2 iteration counts above {MAX_PBKDF2_ITERATIONS} "
-                        "are not supported")
-        return PBKDF2HMAC(_hash(n["hash"]), length // 8, n["salt"], iterations).derive(
-            key.material)
+            raise _fail(
+                "NotSupportedError",
+                f"PBKDF2 iteration counts above {MAX_PBKDF2_ITERATIONS} are not supported",
+            )
+        return PBKDF2HMAC(_hash(n["hash"]), length // 8, n["salt"], iterations).derive(key.material)
     try:
         return HKDF(_hash(n["hash"]), length // 8, n["salt"], n["info"]).derive(key.material)
     except ValueError as exc:
@@ -940,8 +1009,13 @@ def _key_info(table: KeyTable, key: Key) -> dict[str, Any]:
     alg = dict(key.algorithm)
     if "publicExponent" in alg:
         alg["publicExponent"] = _wire(alg["publicExponent"])
-    return {"h": table.add(key), "t": key.type, "x": key.extractable, "a": alg,
-            "u": list(key.usages)}
+    return {
+        "h": table.add(key),
+        "t": key.type,
+        "x": key.extractable,
+        "a": alg,
+        "u": list(key.usages),
+    }
 
 
 def _out(v: Any) -> Any:
@@ -985,8 +1059,13 @@ def call(table: KeyTable, a: dict[str, Any]) -> Any:
     if method == "importKey":
         n = normalize("importKey", a.get("alg"))
         usages = _usages(a.get("u"))
-        return {"j": {"key": _key_info(table, import_key(
-            a.get("f"), a.get("d"), n, bool(a.get("x")), usages))}}
+        return {
+            "j": {
+                "key": _key_info(
+                    table, import_key(a.get("f"), a.get("d"), n, bool(a.get("x")), usages)
+                )
+            }
+        }
     if method == "exportKey":
         return _out(export_key(a.get("f"), table.get(a.get("k"))))
     if method == "deriveBits":
