@@ -291,11 +291,8 @@ ORDER = ("encrypt", "decrypt", "sign", "verify", "deriveKey", "deriveBits", "wra
 def _usages(v: Any) -> list[str]:
     if type(v) is not list or any(u not in ORDER for u in v):
         raise _fail("TypeError", "keyUsages contains an unknown usage")
-    seen: list[str] = []
-    for u in v:
-        if u not in seen:
-            seen.append(u)
-    return seen
+    # deduplicated, in the order WebCrypto lists the recognised usages (as workerd)
+    return [u for u in ORDER if u in v]
 
 
 def _check_usages(usages: list[str], allowed: set[str]) -> None:
@@ -594,28 +591,32 @@ def _import_secret(
 
 
 def export_key(fmt: str, key: Key) -> Any:
-    """WebCrypto's exportKey steps: bytes, or a JWK dict."""
+    """WebCrypto's exportKey steps: bytes, or a JWK dict (members in workerd's order)."""
     name = key.algorithm["name"]
-    if name in ("PBKDF2", "HKDF"):
-        raise _fail("NotSupportedError", f"{name} keys cannot be exported")
     if fmt not in ("raw", "jwk", "pkcs8", "spki"):
         raise _fail("TypeError", f"unknown key format {fmt}")
-    if not key.extractable:
+    if not key.extractable:  # checked first, as workerd does
         raise _fail("InvalidAccessError", "key is not extractable")
+    if name in ("PBKDF2", "HKDF"):
+        raise _fail("NotSupportedError", f"{name} keys cannot be exported")
     m = key.material
+    jwk: dict[str, Any] = {}
     if key.type == "secret":
         if fmt == "raw":
             return m
         if fmt != "jwk":
             raise _fail("NotSupportedError", f"secret keys cannot be exported as {fmt}")
-        jwk: dict[str, Any] = {"kty": "oct", "k": _b64u(m)}
         if name == "HMAC":
-            jwk["alg"] = JWK_ALG[("HMAC", key.algorithm["hash"]["name"])]
+            alg = JWK_ALG[("HMAC", key.algorithm["hash"]["name"])]
         else:
-            jwk["alg"] = f"A{len(m) * 8}{AES_JWK[name]}"
-        jwk["key_ops"] = list(key.usages)
-        jwk["ext"] = key.extractable
-        return jwk
+            alg = f"A{len(m) * 8}{AES_JWK[name]}"
+        return {
+            "kty": "oct",
+            "key_ops": list(key.usages),
+            "alg": alg,
+            "ext": key.extractable,
+            "k": _b64u(m),
+        }
     if fmt == "raw":
         if key.type != "public" or name in RSA:
             raise _fail("InvalidAccessError", "only public EC/OKP keys export as raw")
@@ -645,6 +646,8 @@ def export_key(fmt: str, key: Key) -> Any:
         pubn = _pub_of(m).public_numbers()
         jwk = {
             "kty": "EC",
+            "key_ops": list(key.usages),
+            "ext": key.extractable,
             "crv": crv,
             "x": _b64u(_int_bytes(pubn.x, size)),
             "y": _b64u(_int_bytes(pubn.y, size)),
@@ -652,14 +655,19 @@ def export_key(fmt: str, key: Key) -> Any:
         if key.type == "private":
             jwk["d"] = _b64u(_int_bytes(m.private_numbers().private_value, size))
     elif name in ("Ed25519", "X25519"):
-        jwk = {"kty": "OKP", "crv": name, "x": _b64u(_pub_of(m).public_bytes_raw())}
+        jwk = {"kty": "OKP", "key_ops": list(key.usages)}
+        if name == "Ed25519":
+            jwk["alg"] = "EdDSA"
+        jwk.update(ext=key.extractable, crv=name, x=_b64u(_pub_of(m).public_bytes_raw()))
         if key.type == "private":
             jwk["d"] = _b64u(m.private_bytes_raw())
     else:
         pubn = _pub_of(m).public_numbers()
         jwk = {
             "kty": "RSA",
+            "key_ops": list(key.usages),
             "alg": JWK_ALG[(name, key.algorithm["hash"]["name"])],
+            "ext": key.extractable,
             "n": _b64u(_int_bytes(pubn.n)),
             "e": _b64u(_int_bytes(pubn.e)),
         }
@@ -674,8 +682,6 @@ def export_key(fmt: str, key: Key) -> Any:
                 ("qi", pn.iqmp),
             ):
                 jwk[k] = _b64u(_int_bytes(v))
-    jwk["key_ops"] = list(key.usages)
-    jwk["ext"] = key.extractable
     return jwk
 
 

@@ -197,12 +197,16 @@ function keyHandle(key, what) {
 function makeKey(info) {
   const key = new CryptoKey(BODY_TOKEN);
   const a = info.a;
-  const algorithm = { name: a.name };
-  if (a.namedCurve !== undefined) algorithm.namedCurve = a.namedCurve;
-  if (a.modulusLength !== undefined) algorithm.modulusLength = a.modulusLength;
-  if (a.publicExponent !== undefined) algorithm.publicExponent = binaryStringToBytes(a.publicExponent);
-  if (a.length !== undefined) algorithm.length = a.length;
-  if (a.hash !== undefined) algorithm.hash = { name: a.hash.name };
+  // members in the host's order (workerd's): name first, then the algorithm's own
+  const algorithm = {};
+  const names = Object_keys(a);
+  for (let i = 0; i < names.length; i++) {
+    const m = names[i];
+    const v = a[m];
+    if (m === 'publicExponent') algorithm[m] = binaryStringToBytes(v);
+    else if (m === 'hash') algorithm[m] = { name: v.name };
+    else algorithm[m] = v;
+  }
   const usages = [];
   for (let i = 0; i < info.u.length; i++) usages[i] = info.u[i];
   WeakMapSet(keySlots, key, {
