@@ -216,10 +216,24 @@ function makeKey(info) {
   return key;
 }
 
-function bufferArg(v, what) {
-  const b = viewBufferSource(v);
-  if (b === undefined) throw new TypeError_(`${what} is not of type '(ArrayBuffer or ArrayBufferView)'.`);
+// The bytes of a BufferSource as a binary string (a copy, taken now); undefined when v
+// is not one. A detached buffer holds no bytes (WebIDL), it is not an error.
+function bufferBytes(v) {
+  let b;
+  try {
+    b = viewBufferSource(v);
+  } catch (e) {
+    if (TypedArrayPrototypeGetSymbolToStringTag(v) !== undefined || isDataView(v) || isArrayBuffer(v)) return '';
+    throw e;
+  }
+  if (b === undefined) return undefined;
   return bytesToBinaryString(b, TypedArrayPrototypeGetByteLength(b));
+}
+
+function bufferArg(v, what) {
+  const s = bufferBytes(v);
+  if (s === undefined) throw new TypeError_(`${what} is not of type '(ArrayBuffer or ArrayBufferView)'.`);
+  return s;
 }
 
 function hashArg(v) {
@@ -248,8 +262,8 @@ function algorithmArg(alg) {
     const m = BYTES_MEMBERS[i];
     const v = alg[m];
     if (v === undefined) continue;
-    const b = viewBufferSource(v);
-    out[m] = b === undefined ? BAD : bytesToBinaryString(b, TypedArrayPrototypeGetByteLength(b));
+    const b = bufferBytes(v);
+    out[m] = b === undefined ? BAD : b;
   }
   for (let i = 0; i < NUMBER_MEMBERS.length; i++) {
     const m = NUMBER_MEMBERS[i];
@@ -309,12 +323,12 @@ function jwkArg(v) {
 
 function keyDataArg(format, data) {
   if (format === 'jwk') {
-    if (viewBufferSource(data) !== undefined) throw new TypeError_('keyData for jwk must be a JsonWebKey.');
+    if (bufferBytes(data) !== undefined) throw new TypeError_('keyData for jwk must be a JsonWebKey.');
     return jwkArg(data);
   }
-  const b = viewBufferSource(data);
+  const b = bufferBytes(data);
   if (b === undefined) throw new TypeError_('keyData is not a BufferSource.');
-  return bytesToBinaryString(b, TypedArrayPrototypeGetByteLength(b));
+  return b;
 }
 
 function cryptoError(x) {
