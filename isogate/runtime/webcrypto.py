@@ -712,6 +712,10 @@ def generate_key(n: dict[str, Any], extractable: bool, usages: list[str]) -> Key
         return Key("secret", extractable, alg, usages, material)
     pub_allowed, priv_allowed = PAIR_USAGES[name]
     _check_usages(usages, pub_allowed | priv_allowed)
+    pub_usages = [u for u in usages if u in pub_allowed]
+    priv_usages = [u for u in usages if u in priv_allowed]
+    # (an RSA key is not generated only to be refused: same answer, no CPU spent)
+    empty_private = not priv_usages
     if name in ("ECDSA", "ECDH"):
         if n["namedCurve"] not in CURVES:
             raise _fail("NotSupportedError", f"curve {n['namedCurve']} is not supported")
@@ -727,14 +731,14 @@ def generate_key(n: dict[str, Any], extractable: bool, usages: list[str]) -> Key
             raise _fail("OperationError", "publicExponent must be 3 or 65537")
         if bits < 256 or bits > MAX_RSA_BITS or bits % 8:
             raise _fail("OperationError", f"modulusLength must be 256..{MAX_RSA_BITS}")
+        if empty_private:
+            raise _fail("SyntaxError", "usages cannot be empty for a private key")
         try:
             private = rsa.generate_private_key(e, bits)
         except ValueError as exc:
             raise _fail("OperationError", str(exc)) from None
     alg = _alg_for(name, n, private)
-    pub_usages = [u for u in usages if u in pub_allowed]
-    priv_usages = [u for u in usages if u in priv_allowed]
-    if not priv_usages:
+    if empty_private:
         raise _fail("SyntaxError", "usages cannot be empty for a private key")
     return (
         Key("public", True, alg, pub_usages, private.public_key()),
