@@ -280,6 +280,67 @@ function algorithmArg(alg) {
   return out;
 }
 
+// Algorithm normalisation's refusals, checked here so that they reject the promise
+// before any other microtask runs (as WebCrypto's synchronous steps do); the host
+// normalises again and does the rest.
+const SHA = ['SHA-1', 'SHA-256', 'SHA-384', 'SHA-512'];
+const AES_ALGS = ['AES-CTR', 'AES-CBC', 'AES-GCM', 'AES-KW'];
+const RSA_ALGS = ['RSASSA-PKCS1-v1_5', 'RSA-PSS', 'RSA-OAEP'];
+const OP_ALGORITHMS = {
+  __proto__: null,
+  digest: SHA,
+  sign: ['HMAC', 'ECDSA', 'Ed25519', 'RSASSA-PKCS1-v1_5', 'RSA-PSS'],
+  verify: ['HMAC', 'ECDSA', 'Ed25519', 'RSASSA-PKCS1-v1_5', 'RSA-PSS'],
+  encrypt: ['AES-CTR', 'AES-CBC', 'AES-GCM', 'RSA-OAEP'],
+  decrypt: ['AES-CTR', 'AES-CBC', 'AES-GCM', 'RSA-OAEP'],
+  generateKey: ['HMAC', ...AES_ALGS, 'ECDSA', 'ECDH', 'Ed25519', 'X25519', ...RSA_ALGS],
+  importKey: ['HMAC', ...AES_ALGS, 'ECDSA', 'ECDH', 'Ed25519', 'X25519', ...RSA_ALGS, 'PBKDF2', 'HKDF'],
+  deriveBits: ['ECDH', 'X25519', 'PBKDF2', 'HKDF'],
+  wrapKey: ['AES-KW', 'AES-CTR', 'AES-CBC', 'AES-GCM', 'RSA-OAEP'],
+  unwrapKey: ['AES-KW', 'AES-CTR', 'AES-CBC', 'AES-GCM', 'RSA-OAEP'],
+};
+// the algorithms whose parameters for an operation include a hash
+const HASHED = { __proto__: null, HMAC: 1, 'RSASSA-PKCS1-v1_5': 1, 'RSA-PSS': 1, 'RSA-OAEP': 1, PBKDF2: 1, HKDF: 1 };
+
+function registered(list, name) {
+  const up = StringPrototypeToUpperCase(name);
+  for (let i = 0; i < list.length; i++) if (StringPrototypeToUpperCase(list[i]) === up) return list[i];
+  return undefined;
+}
+
+function notSupported(what) {
+  return new DOMException(`Unrecognized or unimplemented algorithm: ${what}`, 'NotSupportedError');
+}
+
+function checkAlgorithm(op, alg) {
+  const name = registered(OP_ALGORITHMS[op], alg.name);
+  if (name === undefined) throw notSupported(alg.name);
+  const h = alg.hash;
+  const hashed = HASHED[name] === 1 || (name === 'ECDSA' && (op === 'sign' || op === 'verify'));
+  if (hashed && h !== undefined && h !== BAD && registered(SHA, h.name) === undefined) throw notSupported(h.name);
+  if (op === 'generateKey') {
+    // what generateKey refuses before generating anything
+    if (registered(AES_ALGS, name) !== undefined && typeof alg.length === 'number' &&
+        alg.length !== 128 && alg.length !== 192 && alg.length !== 256) {
+      throw new DOMException('AES key length must be 128, 192 or 256 bits', 'OperationError');
+    }
+    if ((name === 'ECDSA' || name === 'ECDH') && alg.namedCurve !== undefined &&
+        alg.namedCurve !== 'P-256' && alg.namedCurve !== 'P-384' && alg.namedCurve !== 'P-521') {
+      throw new DOMException(`curve ${alg.namedCurve} is not supported`, 'NotSupportedError');
+    }
+    if (registered(RSA_ALGS, name) !== undefined && typeof alg.publicExponent === 'string') {
+      const e = alg.publicExponent;
+      let ok = false;
+      let i = 0;
+      while (i < e.length && StringPrototypeCharCodeAt(e, i) === 0) i++;
+      const rest = StringPrototypeSlice(e, i);
+      ok = rest === '\x03' || rest === '\x01\x00\x01';
+      if (!ok) throw new DOMException('publicExponent must be 3 or 65537', 'OperationError');
+    }
+  }
+  return alg;
+}
+
 function usagesArg(v) {
   if (typeof v !== 'object' || v === null || typeof v[Symbol_iterator] !== 'function') {
     throw new TypeError_("Failed to convert keyUsages: not a sequence.");
@@ -377,40 +438,40 @@ class SubtleCrypto {
   }
   digest(algorithm, data) {
     return subtleOp(this, arguments.length, 2, 'digest', () => ({
-      __proto__: null, alg: algorithmArg(algorithm), d: bufferArg(data, 'data'),
+      __proto__: null, alg: checkAlgorithm('digest', algorithmArg(algorithm)), d: bufferArg(data, 'data'),
     }));
   }
   encrypt(algorithm, key, data) {
     return subtleOp(this, arguments.length, 3, 'encrypt', () => ({
-      __proto__: null, alg: algorithmArg(algorithm), k: keyHandle(key, 'key'), d: bufferArg(data, 'data'),
+      __proto__: null, alg: checkAlgorithm('encrypt', algorithmArg(algorithm)), k: keyHandle(key, 'key'), d: bufferArg(data, 'data'),
     }));
   }
   decrypt(algorithm, key, data) {
     return subtleOp(this, arguments.length, 3, 'decrypt', () => ({
-      __proto__: null, alg: algorithmArg(algorithm), k: keyHandle(key, 'key'), d: bufferArg(data, 'data'),
+      __proto__: null, alg: checkAlgorithm('decrypt', algorithmArg(algorithm)), k: keyHandle(key, 'key'), d: bufferArg(data, 'data'),
     }));
   }
   sign(algorithm, key, data) {
     return subtleOp(this, arguments.length, 3, 'sign', () => ({
-      __proto__: null, alg: algorithmArg(algorithm), k: keyHandle(key, 'key'), d: bufferArg(data, 'data'),
+      __proto__: null, alg: checkAlgorithm('sign', algorithmArg(algorithm)), k: keyHandle(key, 'key'), d: bufferArg(data, 'data'),
     }));
   }
   verify(algorithm, key, signature, data) {
     return subtleOp(this, arguments.length, 4, 'verify', () => ({
-      __proto__: null, alg: algorithmArg(algorithm), k: keyHandle(key, 'key'),
+      __proto__: null, alg: checkAlgorithm('verify', algorithmArg(algorithm)), k: keyHandle(key, 'key'),
       s: bufferArg(signature, 'signature'), d: bufferArg(data, 'data'),
     }));
   }
   generateKey(algorithm, extractable, keyUsages) {
     return subtleOp(this, arguments.length, 3, 'generateKey', () => ({
-      __proto__: null, alg: algorithmArg(algorithm), x: !!extractable, u: usagesArg(keyUsages),
+      __proto__: null, alg: checkAlgorithm('generateKey', algorithmArg(algorithm)), x: !!extractable, u: usagesArg(keyUsages),
     }));
   }
   importKey(format, keyData, algorithm, extractable, keyUsages) {
     return subtleOp(this, arguments.length, 5, 'importKey', () => {
       const f = formatArg(format);
       return {
-        __proto__: null, f, d: keyDataArg(f, keyData), alg: algorithmArg(algorithm),
+        __proto__: null, f, d: keyDataArg(f, keyData), alg: checkAlgorithm('importKey', algorithmArg(algorithm)),
         x: !!extractable, u: usagesArg(keyUsages),
       };
     });
@@ -422,7 +483,7 @@ class SubtleCrypto {
   }
   deriveBits(algorithm, baseKey, length = null) {
     return subtleOp(this, arguments.length, 2, 'deriveBits', () => {
-      const alg = algorithmArg(algorithm);
+      const alg = checkAlgorithm('deriveBits', algorithmArg(algorithm));
       const k = keyHandle(baseKey, 'baseKey');
       let l = null;
       if (length !== null && length !== undefined) {
@@ -435,21 +496,21 @@ class SubtleCrypto {
   }
   deriveKey(algorithm, baseKey, derivedKeyType, extractable, keyUsages) {
     return subtleOp(this, arguments.length, 5, 'deriveKey', () => ({
-      __proto__: null, alg: algorithmArg(algorithm), k: keyHandle(baseKey, 'baseKey'),
-      t: algorithmArg(derivedKeyType), x: !!extractable, u: usagesArg(keyUsages),
+      __proto__: null, alg: checkAlgorithm('deriveBits', algorithmArg(algorithm)), k: keyHandle(baseKey, 'baseKey'),
+      t: checkAlgorithm('importKey', algorithmArg(derivedKeyType)), x: !!extractable, u: usagesArg(keyUsages),
     }));
   }
   wrapKey(format, key, wrappingKey, wrapAlgorithm) {
     return subtleOp(this, arguments.length, 4, 'wrapKey', () => ({
       __proto__: null, f: formatArg(format), k: keyHandle(key, 'key'),
-      w: keyHandle(wrappingKey, 'wrappingKey'), alg: algorithmArg(wrapAlgorithm),
+      w: keyHandle(wrappingKey, 'wrappingKey'), alg: checkAlgorithm('wrapKey', algorithmArg(wrapAlgorithm)),
     }));
   }
   unwrapKey(format, wrappedKey, unwrappingKey, unwrapAlgorithm, unwrappedKeyAlgorithm, extractable, keyUsages) {
     return subtleOp(this, arguments.length, 7, 'unwrapKey', () => ({
       __proto__: null, f: formatArg(format), d: bufferArg(wrappedKey, 'wrappedKey'),
-      w: keyHandle(unwrappingKey, 'unwrappingKey'), alg: algorithmArg(unwrapAlgorithm),
-      t: algorithmArg(unwrappedKeyAlgorithm), x: !!extractable, u: usagesArg(keyUsages),
+      w: keyHandle(unwrappingKey, 'unwrappingKey'), alg: checkAlgorithm('unwrapKey', algorithmArg(unwrapAlgorithm)),
+      t: checkAlgorithm('importKey', algorithmArg(unwrappedKeyAlgorithm)), x: !!extractable, u: usagesArg(keyUsages),
     }));
   }
   // Workers extra: synchronous, constant time over the bytes (for equal lengths).
