@@ -158,12 +158,31 @@ const keySlots = new WeakMap_();  // CryptoKey -> {h, type, extractable, algorit
 const WeakMapGet = uncurryThis(WeakMap_.prototype.get);
 const WeakMapSet = uncurryThis(WeakMap_.prototype.set);
 let keysToFree = newList();
-const FinalizationRegistry_ = globalThis.FinalizationRegistry;
-const FinalizationRegistryRegister = FinalizationRegistry_ ? uncurryThis(FinalizationRegistry_.prototype.register) : undefined;
-// A collected CryptoKey's handle goes back to the host with the next crypto operation.
-const keyRegistry = FinalizationRegistry_ ? new FinalizationRegistry_((h) => {
-  keysToFree[keysToFree.length] = h;
-}) : undefined;
+// Handles of collected CryptoKeys go back to the host with the next crypto operation.
+// Found by sweeping WeakRefs (a FinalizationRegistry's callbacks need the embedder to
+// run V8's platform tasks, which this host does not): a sweep runs whenever the keys
+// made since the last one reach the number that survived it (amortised O(1) per key).
+const WeakRefDeref = WeakRef_ !== undefined ? uncurryThis(WeakRef_.prototype.deref) : undefined;
+let liveKeys = newList(); // {r: WeakRef(CryptoKey), h: handle}
+let sweepAt = 256;
+
+function sweepKeys() {
+  const keep = newList();
+  for (let i = 0; i < liveKeys.length; i++) {
+    const e = liveKeys[i];
+    if (WeakRefDeref(e.r) === undefined) keysToFree[keysToFree.length] = e.h;
+    else keep[keep.length] = e;
+  }
+  liveKeys = keep;
+  sweepAt = keep.length * 2 + 256;
+}
+
+function trackKey(key, h) {
+  if (WeakRefDeref === undefined) return; // no WeakRef: handles live as long as the sandbox
+  liveKeys[liveKeys.length] = { __proto__: null, r: new WeakRef_(key), h };
+  if (liveKeys.length >= sweepAt) sweepKeys();
+}
+
 const KEY_USAGES = { __proto__: null, encrypt: 1, decrypt: 1, sign: 1, verify: 1, deriveKey: 1, deriveBits: 1, wrapKey: 1, unwrapKey: 1 };
 const KEY_FORMATS = { __proto__: null, raw: 1, spki: 1, pkcs8: 1, jwk: 1 };
 const BYTES_MEMBERS = ['iv', 'counter', 'additionalData', 'salt', 'info', 'label', 'publicExponent'];
@@ -212,7 +231,7 @@ function makeKey(info) {
   WeakMapSet(keySlots, key, {
     __proto__: null, h: info.h, type: info.t, extractable: info.x, algorithm, usages,
   });
-  if (keyRegistry !== undefined) FinalizationRegistryRegister(keyRegistry, key, info.h);
+  trackKey(key, info.h);
   return key;
 }
 
