@@ -199,7 +199,6 @@ class CryptoKey {
   get algorithm() { return slots(this).algorithm; }
   get usages() { return slots(this).usages; }
 }
-Object_defineProperty(CryptoKey.prototype, Symbol_toStringTag, { value: 'CryptoKey', configurable: true });
 
 function slots(key) {
   const s = (typeof key === 'object' && key !== null) ? WeakMapGet(keySlots, key) : undefined;
@@ -547,12 +546,11 @@ class SubtleCrypto {
     return diff === 0;
   }
 }
-Object_defineProperty(SubtleCrypto.prototype, Symbol_toStringTag, { value: 'SubtleCrypto', configurable: true });
+// No Symbol.toStringTag on Crypto, SubtleCrypto or CryptoKey: workerd has none.
 const subtleInstance = new SubtleCrypto(BODY_TOKEN);
 Object_defineProperty(Crypto.prototype, 'subtle', {
   get() { return subtleInstance; }, enumerable: true, configurable: true,
 });
-Object_defineProperty(Crypto.prototype, Symbol_toStringTag, { value: 'Crypto', configurable: true });
 defineGlobal('SubtleCrypto', SubtleCrypto);
 defineGlobal('CryptoKey', CryptoKey);
 

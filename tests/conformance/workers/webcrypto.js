@@ -3,8 +3,7 @@
 // Left out, where workerd departs from WebCrypto/WebIDL and isogate follows the standard
 // (docs/compatibility.md): an algorithm without a name (workerd NotSupportedError, WebIDL
 // TypeError), an unknown usage string (workerd SyntaxError, WebIDL TypeError), an unknown key
-// format (workerd NotSupportedError, WebIDL enum: TypeError), and
-// Symbol.toStringTag of SubtleCrypto/CryptoKey (workerd has none).
+// format (workerd NotSupportedError, WebIDL enum: TypeError).
 const S = crypto.subtle;
 const enc = (s) => new TextEncoder().encode(s);
 const hex = (b) => [...new Uint8Array(b)].map((x) => x.toString(16).padStart(2, '0')).join('');
@@ -119,7 +118,8 @@ const routes = {
       safeEqual: [S.timingSafeEqual(enc('ab'), enc('ab')), S.timingSafeEqual(enc('ab'), enc('ac'))],
       safeEqualLen: (() => { try { S.timingSafeEqual(enc('a'), enc('ab')); return 'no error'; } catch (e) { return e.name; } })(),
       ctor: (() => { try { new CryptoKey(); return 'made'; } catch (e) { return e.name; } })(),
-      tags: [typeof SubtleCrypto, typeof CryptoKey, crypto.subtle instanceof SubtleCrypto, hk instanceof CryptoKey],
+      tags: [typeof SubtleCrypto, typeof CryptoKey, crypto.subtle instanceof SubtleCrypto, hk instanceof CryptoKey,
+        String(crypto.subtle), String(hk)],
     };
   },
 };
