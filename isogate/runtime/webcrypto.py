@@ -40,7 +40,9 @@ from cryptography.hazmat.primitives.kdf.pbkdf2 import PBKDF2HMAC
 MAX_KEYS = 4096
 #: workerd's bound on PBKDF2 work (one call may not run unbounded CPU in the host)
 MAX_PBKDF2_ITERATIONS = 100_000
-MAX_RSA_BITS = 8192
+#: RSA key generation runs uninterruptibly in the executor thread (8192 bits can take
+#: seconds of CPU while the thread's other invocations wait): bounded like PBKDF2
+MAX_RSA_BITS = 4096
 
 
 class CryptoFailure(Exception):
