@@ -1139,7 +1139,8 @@ def run(owner: Any, args: Any) -> str:
             result = call(table, args)
     except CryptoFailure as exc:
         result = {"x": [exc.name, exc.message]}
-    except (KeyError, TypeError, ValueError, OverflowError) as exc:
-        # malformed input the checks above did not name: an OperationError, never a crash
+    except Exception as exc:  # the executor thread is shared by tenants
+        # malformed input the checks above did not name, or a refusal of the library's
+        # (e.g. UnsupportedAlgorithm): an OperationError for this call, never a crash
         result = {"x": ["OperationError", type(exc).__name__]}
     return json.dumps({"v": result}, ensure_ascii=False)
