@@ -275,6 +275,11 @@ WORKERS: tuple[Worker, ...] = (
     Worker("textdecoder", "textdecoder.js", routes("/")),
     Worker("base64", "base64.js", routes("/")),
     Worker("crypto", "crypto.js", routes("/")),
+    Worker(
+        "webcrypto",
+        "webcrypto.js",
+        routes("/digest", "/hmac", "/aes", "/asymmetric", "/derive", "/errors"),
+    ),
     Worker("structured-clone", "structured_clone.js", routes("/")),
     Worker("microtasks", "microtasks.js", routes("/")),
     Worker("dom-exception", "dom_exception.js", routes("/")),

@@ -24,7 +24,6 @@ IDS = [f"{w.name}:{c.label}" for w, c in CASES]
 KNOWN_DIFFERENCES = {
     "stream-body:stream": "no ReadableStream constructor (bodies are strings/bytes/Blobs)",
     "stream-body:tee": "no ReadableStream constructor (bodies are strings/bytes/Blobs)",
-    "crypto:root": "no crypto.subtle (only getRandomValues and randomUUID)",
     "globals:root": "no FormData, streams, performance, caches, WebSocket...; WeakRef present",
     "content-encoding:gzip-no-accept": "workerd gzips bodies marked Content-Encoding: gzip; isogate does not",
     "content-encoding:gzip-accept": "workerd gzips bodies marked Content-Encoding: gzip; isogate does not",
