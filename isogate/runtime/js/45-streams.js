@@ -1802,6 +1802,64 @@ function loadStreams() {
     }
   }
 
+  // ---- CompressionStream / DecompressionStream ---------------------------------
+  // The host's zlib does the work (a "zlib" host operation per chunk, see
+  // isogate/runtime/compression.py); the compressor lives in the host by handle
+  // and is freed at the end of the stream or of the invocation.
+  const FORMATS = { __proto__: null, gzip: true, deflate: true, 'deflate-raw': true };
+  function zlibTransform(format, mode) {
+    const f = toDOMString(format);
+    if (FORMATS[f] !== true) throw new TypeError_("Failed to construct '" + (mode === 'c' ? 'Compression' : 'Decompression') + "Stream': Unsupported compression format: '" + f + "'");
+    let handle = null;
+    let t;
+    const op = (args) => startHostOp('zlib', args).promise;
+    const open = () => {
+      if (handle === null) handle = op('{"a":"new","f":' + q(f) + ',"m":"' + mode + '"}');
+      return handle;
+    };
+    const emit = (out) => {
+      if (typeof out === 'string' && out.length > 0) tcEnqueue(t.controller, binaryStringToBytes(out));
+    };
+    t = createTransform(noop, (chunk) => {
+      const bytes = copyBufferSource(chunk);
+      if (bytes === undefined) throw new TypeError_('The chunk must be a BufferSource');
+      const data = bytesToBinaryString(bytes, TypedArrayPrototypeGetLength(bytes));
+      return then(open(), (h) => then(op('{"a":"data","h":' + (h | 0) + ',"d":' + q(data) + '}'), emit));
+    }, () => then(open(), (h) => then(op('{"a":"end","h":' + (h | 0) + '}'), emit)), (reason) => {
+      if (handle !== null) then(handle, (h) => op('{"a":"drop","h":' + (h | 0) + '}'), noop);
+      return undefined;
+    }, 1, () => 1, 0, () => 1);
+    return t;
+  }
+  class CompressionStream {
+    #t;
+    constructor(format) {
+      this.#t = zlibTransform(format, 'c');
+    }
+    get readable() {
+      if (!(#t in this)) throw new TypeError_(ILLEGAL_INVOCATION);
+      return this.#t.readable.obj;
+    }
+    get writable() {
+      if (!(#t in this)) throw new TypeError_(ILLEGAL_INVOCATION);
+      return this.#t.writable.obj;
+    }
+  }
+  class DecompressionStream {
+    #t;
+    constructor(format) {
+      this.#t = zlibTransform(format, 'd');
+    }
+    get readable() {
+      if (!(#t in this)) throw new TypeError_(ILLEGAL_INVOCATION);
+      return this.#t.readable.obj;
+    }
+    get writable() {
+      if (!(#t in this)) throw new TypeError_(ILLEGAL_INVOCATION);
+      return this.#t.writable.obj;
+    }
+  }
+
   // ---- hooks for the bodies (40-body.js) ---------------------------------------
   // Reads a whole stream: resolves with a Uint8Array of its bytes (strings are
   // UTF-8 encoded, like workerd refuses them... we accept views only).
@@ -1879,7 +1937,8 @@ function loadStreams() {
       ReadableStreamDefaultController, ReadableByteStreamController, ReadableStreamBYOBRequest,
       WritableStream, WritableStreamDefaultWriter, WritableStreamDefaultController,
       TransformStream, TransformStreamDefaultController, ByteLengthQueuingStrategy,
-      CountQueuingStrategy, TextEncoderStream, TextDecoderStream,
+      CountQueuingStrategy, TextEncoderStream, TextDecoderStream, CompressionStream,
+      DecompressionStream,
     },
     rsRecord, readAll, bytesStream, isLocked,
     isDisturbed: (s) => s.disturbed,
@@ -1895,7 +1954,8 @@ const STREAM_GLOBALS = [
   'ReadableStreamDefaultController', 'ReadableByteStreamController', 'ReadableStreamBYOBRequest',
   'WritableStream', 'WritableStreamDefaultWriter', 'WritableStreamDefaultController',
   'TransformStream', 'TransformStreamDefaultController', 'ByteLengthQueuingStrategy',
-  'CountQueuingStrategy', 'TextEncoderStream', 'TextDecoderStream',
+  'CountQueuingStrategy', 'TextEncoderStream', 'TextDecoderStream', 'CompressionStream',
+  'DecompressionStream',
 ];
 function defineLazyGlobal(name, load) {
   Object_defineProperty(globalThis, name, {
