@@ -54,13 +54,17 @@ def main() -> None:
         boxes.append(box)
     after = rss_kib()
     times.sort()
-    print(json.dumps({
-        "n": args.n,
-        "touch": args.touch,
-        "rss_kib_per_sandbox": round((after - before) / args.n, 1),
-        "ms_per_sandbox_p50": round(times[len(times) // 2] * 1000, 2),
-        "ms_per_sandbox_min": round(times[0] * 1000, 2),
-    }))
+    print(
+        json.dumps(
+            {
+                "n": args.n,
+                "touch": args.touch,
+                "rss_kib_per_sandbox": round((after - before) / args.n, 1),
+                "ms_per_sandbox_p50": round(times[len(times) // 2] * 1000, 2),
+                "ms_per_sandbox_min": round(times[0] * 1000, 2),
+            }
+        )
+    )
     for box in boxes:
         box.close()
     first.close()

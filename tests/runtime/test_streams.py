@@ -188,12 +188,24 @@ async def test_bodies_are_streams(runtime) -> None:
         InvokeRequest("POST", "http://example.com/", (), b"incoming"),
     )
     assert got == [
-        False, "stream", True, "TypeError",
-        True, True, False, "locked:TypeError",
-        "abc", True, True,
+        False,
+        "stream",
+        True,
+        "TypeError",
+        True,
+        True,
+        False,
+        "locked:TypeError",
+        "abc",
+        True,
+        True,
         {"a": 1},
-        "twice", "twice",
-        True, 2, "incoming", True,
+        "twice",
+        "twice",
+        True,
+        2,
+        "incoming",
+        True,
         "not bytes:TypeError",
         "blob",
     ]
@@ -277,11 +289,11 @@ async def test_compression_streams_round_trip_and_match_zlib(runtime) -> None:
 
 
 class _Upstream(http.server.BaseHTTPRequestHandler):
-    def do_POST(self) -> None:  # noqa: N802
+    def do_POST(self) -> None:
         body = self.rfile.read(int(self.headers.get("content-length") or 0))
         self._send(b"got:" + body)
 
-    def do_GET(self) -> None:  # noqa: N802
+    def do_GET(self) -> None:
         self._send(b"upstream says hello")
 
     def _send(self, data: bytes) -> None:

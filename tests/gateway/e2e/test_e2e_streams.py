@@ -41,7 +41,7 @@ GZIP = """export default { async fetch(req) {
 
 
 class _Upstream(http.server.BaseHTTPRequestHandler):
-    def do_GET(self) -> None:  # noqa: N802
+    def do_GET(self) -> None:
         data = b"from the upstream, " * 100
         self.send_response(200)
         self.send_header("content-type", "text/plain")
