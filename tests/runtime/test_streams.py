@@ -339,3 +339,27 @@ async def test_fetch_with_stream_bodies(make_runtime, upstream: str) -> None:
     assert r.outcome is Outcome.OK, (r.error, r.detail)
     assert r.body == b"UPSTREAM SAYS HELLO"
     assert dict(r.headers)["x-posted"] == "got:streamed"
+
+
+async def test_streams_load_only_on_first_use(runtime) -> None:
+    # The area is an accessor on globalThis until something reads it: handling a
+    # request (with a body) and answering does not load it; reading a body as a
+    # stream does, and once read the global is a plain writable data property.
+    got = await run_json(
+        runtime,
+        """
+        const lazy = () => typeof Object.getOwnPropertyDescriptor(globalThis, 'ReadableStream').get;
+        const before = [lazy(), await req.text(), lazy()];
+        const r = new Response('x');
+        r.headers.set('a', 'b');
+        before.push(lazy());
+        const stream = new Response('y').body;
+        const isStream = stream instanceof ReadableStream;
+        const d = Object.getOwnPropertyDescriptor(globalThis, 'ReadableStream');
+        globalThis.TransformStream = 1;
+        return Response.json([...before, isStream, d.writable, d.enumerable,
+          d.value === stream.constructor, TransformStream]);
+        """,
+        InvokeRequest("POST", "http://example.com/", (), b"body"),
+    )
+    assert got == ["function", "body", "function", "function", True, True, False, True, 1]
