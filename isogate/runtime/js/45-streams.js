@@ -86,12 +86,17 @@ function loadStreams() {
     }
     return Number_(init.highWaterMark);
   }
-  const byteSize = function size(chunk) {
-    return chunk.byteLength;
-  };
-  const countSize = function size() {
-    return 1;
-  };
+  // Method definitions: named `size`, no prototype, not constructors (WebIDL).
+  const byteSize = {
+    size(chunk) {
+      return chunk.byteLength;
+    },
+  }.size;
+  const countSize = {
+    size() {
+      return 1;
+    },
+  }.size;
   class ByteLengthQueuingStrategy {
     #hwm;
     constructor(init) {
