@@ -100,10 +100,22 @@ async def test_byte_streams_and_byob_readers(runtime) -> None:
         out.push(Array.from((await qr.read(new Uint8Array(8))).value));
         out.push((await qr.read(new Uint8Array(8))).done);
         try { new ReadableStream().getReader({ mode: 'byob' }); } catch (e) { out.push(e.name); }
+        // pull() waits for the promise start() returned
+        const log = [];
+        let go;
+        const slow = new ReadableStream({ type: 'bytes',
+          start() { return new Promise(r => { go = r; }); },
+          pull(c) { log.push('pull'); c.enqueue(new Uint8Array([9])); c.close(); } });
+        const pending = slow.getReader().read();
+        await scheduler.wait(5);
+        log.push('started');
+        go();
+        log.push(Array.from((await pending).value).join());
+        out.push(log);
         return Response.json(out);
         """,
     )
-    assert got == [[7, 8], 4, [1, 2], [3, 4, 5], True, "TypeError"]
+    assert got == [[7, 8], 4, [1, 2], [3, 4, 5], True, "TypeError", ["started", "pull", "9"]]
 
 
 async def test_writable_transform_pipes_and_text_streams(runtime) -> None:

@@ -353,7 +353,10 @@ function loadStreams() {
     return out;
   }
   function newByteController(s, start, pull, cancel, hwm, autoAllocate) {
-    const c = newDefaultController.call(undefined, s, () => undefined, pull, cancel, hwm, (ch) => ch.byteLength);
+    // The shared set-up runs start() as a promise we settle once the byte
+    // controller exists, so pulls wait for the source's own start().
+    const startD = deferred();
+    const c = newDefaultController(s, () => startD.promise, pull, cancel, hwm, (ch) => ch.byteLength);
     c.byte = true;
     c.pendingIntos = [];
     c.autoAllocate = autoAllocate;
@@ -372,10 +375,13 @@ function loadStreams() {
       basePull(req);
     };
     c.obj = new ReadableByteStreamController(TOKEN, c);
-    then(Promise_resolve(start(c.obj)), () => {
-      c.started = true;
-      callPullIfNeeded(c);
-    }, (e) => controllerError(c, e));
+    try {
+      startD.resolve(start(c.obj));
+    } catch (e) {
+      markHandled(startD.promise);
+      startD.reject(e);
+      throw e;
+    }
     return c;
   }
   function byteEnqueue(c, chunk) {
@@ -1866,8 +1872,9 @@ function loadStreams() {
   }
 
   // ---- hooks for the bodies (40-body.js) ---------------------------------------
-  // Reads a whole stream: resolves with a Uint8Array of its bytes (strings are
-  // UTF-8 encoded, like workerd refuses them... we accept views only).
+  // Reads a whole stream: resolves with a Uint8Array of its bytes, or null once
+  // more than `limit` bytes came (the stream is then cancelled). Chunks must be
+  // ArrayBuffers or views; anything else fails with a TypeError, like workerd.
   function readAll(s, limit) {
     const r = newReaderRecord(s, false);
     const chunks = [];
