@@ -42,6 +42,7 @@ from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
 from . import webcrypto
+from .compression import ZlibStreams
 from .isolate import (
     Host,
     HostError,
@@ -127,6 +128,8 @@ class Flight:
     timers: dict[int, int] = field(default_factory=dict)
     #: host operations running on the I/O loop: op id -> a handle to cancel it
     tasks: dict[int, Any] = field(default_factory=dict)
+    #: CompressionStream/DecompressionStream state (made on first use; goes with the flight)
+    zlib: ZlibStreams | None = None
 
 
 def estimate_cost(source: str, *, new_isolate: bool) -> int:
@@ -632,6 +635,11 @@ class Executor:
                 flight.cpu_left -= used
                 flight.tasks[op] = None
                 self.complete(inv, op, payload)
+            elif kind == "zlib":  # short and CPU-bound: done here, delivered next eval
+                if flight.zlib is None:
+                    flight.zlib = ZlibStreams()
+                flight.tasks[op] = None
+                self.complete(inv, op, flight.zlib.apply(args))
             else:
                 flight.tasks[op] = None
                 self.complete(inv, op, error_payload("TypeError", f"unknown operation: {kind}"))

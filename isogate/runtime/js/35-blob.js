@@ -100,7 +100,7 @@ class Blob {
   }
   stream() {
     const b = this.#bytes;
-    return new ReadableStream(BODY_TOKEN, bodyState(KIND_BYTES, b, TypedArrayPrototypeGetLength(b)));
+    return bytesBodyStream(b);
   }
   static {
     blobData = (v) => (v !== null && typeof v === 'object' && #bytes in v ? pair(v.#bytes, v.#type) : undefined);

@@ -348,8 +348,21 @@ function newCtx(inv) {
   });
 }
 
-function onResponse(inv, r) {
+function onResponse(inv, r, drained) {
   if (inv.settled || inv.ended) return;
+  if (drained !== true) {
+    // A streamed body: wait for all of it (the gateway still sends whole bodies).
+    let wait;
+    try {
+      wait = responseBodyPending(r, maxResponseBody);
+    } catch (e) {
+      wait = undefined;
+    }
+    if (wait !== undefined) {
+      call(Promise_then, wait, () => onResponse(inv, r, true), (e) => onFailure(inv, e));
+      return;
+    }
+  }
   inv.settled = true;
   inv.response = r;
   touch(inv);
