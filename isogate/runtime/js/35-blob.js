@@ -4,6 +4,9 @@
 
 let blobData; // (v) -> [bytes, type] for a Blob made here, else undefined
 let makeBlob; // (bytes we own, type) -> Blob
+let blobWithBytes; // (a Blob made here, bytes we own) -> it, now holding those bytes
+let isFile; // (v) -> is v a File made here
+let fileNameOf; // (File made here) -> its name
 
 // A Blob type: '' if any character is outside U+0020-U+007E, else lower-cased.
 function normalizeBlobType(t) {
@@ -110,6 +113,10 @@ class Blob {
       b.#type = normalizeBlobType(type) === '' ? '' : type;
       return b;
     };
+    blobWithBytes = (b, bytes) => {
+      b.#bytes = bytes;
+      return b;
+    };
   }
 }
 defineGlobal('Blob', Blob);
@@ -138,6 +145,10 @@ class File extends Blob {
   }
   get lastModified() {
     return this.#lastModified;
+  }
+  static {
+    isFile = (v) => v !== null && typeof v === 'object' && #name in v;
+    fileNameOf = (v) => v.#name;
   }
 }
 defineGlobal('File', File);

@@ -69,6 +69,14 @@ function extractBody(init) {
         contentType: blob[1] === '' ? null : blob[1],
       };
     }
+    const entries = formDataEntries(init);
+    if (entries !== undefined) {
+      const m = serializeMultipart(entries);
+      return {
+        state: bodyState(KIND_BYTES, m.bytes, TypedArrayPrototypeGetLength(m.bytes)),
+        contentType: m.contentType,
+      };
+    }
     const form = serializeSearchParams(init);
     if (form !== undefined) {
       return {
@@ -219,6 +227,15 @@ class Body {
       consumeBody(st);
       const type = this.headers.get('content-type');
       return Promise_resolve(makeBlob(bodyBytes(st), type === null ? '' : mimeTypeString(type)));
+    } catch (e) {
+      return Promise_reject(e);
+    }
+  }
+  formData() {
+    try {
+      const st = this.#body;
+      consumeBody(st);
+      return Promise_resolve(parseFormDataBody(bodyBytes(st), this.headers.get('content-type')));
     } catch (e) {
       return Promise_reject(e);
     }
