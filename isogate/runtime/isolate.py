@@ -23,6 +23,7 @@ from typing import Any
 
 import STPyV8
 
+from .encodings import needs_tables, tables_script
 from .prelude import prelude_source
 from .source import (
     SCRIPT_NAME,
@@ -188,6 +189,8 @@ class Sandbox:
                 "module": prepared.module,
             }
         )
+        if needs_tables(prepared.script):  # before the tenant's code: decode is synchronous
+            self.context.eval(tables_script(), "isogate:encodings")
         text = self.eval_str(load_script(prepared, config), SCRIPT_NAME)
         result = _parse_load(text)
         if result.error is not None:  # positions in the tenant's code, not the wrapper's
