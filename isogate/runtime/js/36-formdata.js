@@ -122,14 +122,16 @@ defineGlobal('FormData', FormData);
 // ---- multipart/form-data --------------------------------------------------------
 
 // Names and filenames in a Content-Disposition header: LF, CR and '"'
-// percent-encoded (HTML's "multipart/form-data encoding algorithm").
+// percent-encoded (HTML's "multipart/form-data encoding algorithm"); names
+// (not filenames) have their line breaks normalised to CRLF first.
 function escapeMultipartName(s) {
   return StringPrototypeReplace(StringPrototypeReplace(StringPrototypeReplace(s, /\n/g, '%0A'), /\r/g, '%0D'),
     /"/g, '%22');
 }
+const normalizeLineBreaks = (s) => StringPrototypeReplace(s, /\r\n|\r|\n/g, '\r\n');
 
-// A fresh boundary from the prelude's CSPRNG-independent source: it only has to
-// be unlikely to occur in the data (browsers and workerd use random ones too).
+// A fresh boundary: it only has to be unlikely to occur in the data (browsers
+// and workerd use random ones too), so Math.random is enough.
 function makeBoundary() {
   let s = '----formdata-isogate-';
   for (let i = 0; i < 24; i++) s += NumberPrototypeToString(Math_trunc(Math_random() * 16), 16);
@@ -148,9 +150,10 @@ function serializeMultipart(list) {
   for (let i = 0; i < list.length; i++) {
     const name = list[i][0];
     const value = list[i][1];
-    let head = '--' + boundary + '\r\nContent-Disposition: form-data; name="' + escapeMultipartName(name) + '"';
+    let head = '--' + boundary + '\r\nContent-Disposition: form-data; name="' +
+      escapeMultipartName(normalizeLineBreaks(name)) + '"';
     if (typeof value === 'string') {
-      add(encodeUTF8(head + '\r\n\r\n' + value + '\r\n', false));
+      add(encodeUTF8(head + '\r\n\r\n' + normalizeLineBreaks(value) + '\r\n', false));
     } else {
       const blob = blobData(value);
       head += '; filename="' + escapeMultipartName(fileNameOf(value)) + '"\r\nContent-Type: ' +
@@ -169,10 +172,80 @@ function serializeMultipart(list) {
   return { bytes, contentType: 'multipart/form-data; boundary=' + boundary };
 }
 
-// A parameter of a Content-Type / Content-Disposition value (quoted or token),
-// case-insensitive name; undefined when absent.
-function headerParam(value, name) {
-  const s = value;
+// ---- MIME types (MIME Sniffing Standard: parse and serialise) ----------------------
+
+const TOKEN_RE = /^[!#$%&'*+\-.^_\x60|~0-9A-Za-z]+$/;
+const isHttpToken = (s) => RegExpPrototypeTest(TOKEN_RE, s);
+const isHttpWs = (c) => c === ' ' || c === '\t' || c === '\n' || c === '\r';
+// Quoted-string code points: TAB, U+0020-U+007E, U+0080-U+00FF.
+const QUOTED_OK_RE = /^[\t\u0020-\u007e\u0080-\u00ff]*$/;
+
+function trimHttpWs(s) {
+  let a = 0;
+  let b = s.length;
+  while (a < b && isHttpWs(s[a])) a++;
+  while (b > a && isHttpWs(s[b - 1])) b--;
+  return StringPrototypeSlice(s, a, b);
+}
+
+// -> {essence, params: list of [name, value], text: serialised} or null (failure).
+function parseMimeType(input) {
+  const s = trimHttpWs(input);
+  let i = StringPrototypeIndexOf(s, '/');
+  if (i <= 0) return null;
+  const type = StringPrototypeSlice(s, 0, i);
+  let j = StringPrototypeIndexOf(s, ';', i + 1);
+  if (j < 0) j = s.length;
+  const subtype = trimHttpWs(StringPrototypeSlice(s, i + 1, j));
+  if (!isHttpToken(type) || subtype === '' || !isHttpToken(subtype)) return null;
+  const essence = asciiLowerCase(type) + '/' + asciiLowerCase(subtype);
+  const params = newList();
+  const seen = { __proto__: null };
+  let text = essence;
+  i = j;
+  while (i < s.length) {
+    i++; // ';'
+    while (i < s.length && isHttpWs(s[i])) i++;
+    let k = i;
+    while (k < s.length && s[k] !== ';' && s[k] !== '=') k++;
+    const name = asciiLowerCase(StringPrototypeSlice(s, i, k));
+    i = k;
+    if (i < s.length && s[i] === ';') continue;
+    if (i >= s.length) break;
+    i++; // '='
+    let value;
+    if (s[i] === '"') {
+      value = '';
+      i++;
+      while (i < s.length && s[i] !== '"') {
+        if (s[i] === '\\' && i + 1 < s.length) i++;
+        value += s[i++];
+      }
+      while (i < s.length && s[i] !== ';') i++;
+    } else {
+      k = i;
+      while (k < s.length && s[k] !== ';') k++;
+      value = trimHttpWs(StringPrototypeSlice(s, i, k));
+      i = k;
+      if (value === '') continue;
+    }
+    if (name !== '' && isHttpToken(name) && RegExpPrototypeTest(QUOTED_OK_RE, value) && !(name in seen)) {
+      seen[name] = true;
+      params[params.length] = pair(name, value);
+      text += ';' + name + '=' + (value !== '' && isHttpToken(value) ? value
+        : '"' + StringPrototypeReplace(value, /["\\]/g, '\\$&') + '"');
+    }
+  }
+  return { essence, params, text };
+}
+
+function mimeParam(mime, name) {
+  for (let i = 0; i < mime.params.length; i++) if (mime.params[i][0] === name) return mime.params[i][1];
+  return undefined;
+}
+
+// A Content-Disposition parameter (quoted or token), case-insensitive name.
+function dispositionParam(s, name) {
   let i = StringPrototypeIndexOf(s, ';');
   while (i >= 0 && i < s.length) {
     i++;
@@ -185,11 +258,12 @@ function headerParam(value, name) {
       continue;
     }
     j++;
+    while (j < s.length && (s[j] === ' ' || s[j] === '\t')) j++;
     let v = '';
     if (s[j] === '"') {
       j++;
       while (j < s.length && s[j] !== '"') {
-        if (s[j] === '\\' && j + 1 < s.length) j++;
+        if (s[j] === '\\' && j + 1 < s.length && (s[j + 1] === '"' || s[j + 1] === '\\')) j++;
         v += s[j++];
       }
       j++;
@@ -215,66 +289,99 @@ function binaryToText(s) {
   return utf8DecodeBytes(b, TypedArrayPrototypeGetLength(b));
 }
 
-// Parse a multipart/form-data body (a binary string) -> entry list.
-function parseMultipart(data, boundary) {
+const skipPadding = (data, at) => {
+  while (data[at] === ' ' || data[at] === '\t') at++;
+  return at;
+};
+
+// Parse a multipart/form-data body (a binary string; `delim` is "--" + the
+// boundary's UTF-8 bytes as a binary string) -> entry list. Strict like the
+// Fetch Standard's parser: no preamble, CRLF-terminated header lines, a
+// Content-Disposition with a name in every part, a close delimiter.
+function parseMultipart(data, delim) {
   const list = newList();
-  const delim = '--' + boundary;
-  let at = StringPrototypeIndexOf(data, delim);
-  if (at < 0) throw formError('No initial boundary string (or you have a truncated message).');
-  at += delim.length;
+  if (StringPrototypeSlice(data, 0, delim.length) !== delim) {
+    throw formError('FormData parsing failed: the body does not start with the boundary.');
+  }
+  let at = delim.length;
   for (;;) {
-    if (StringPrototypeSlice(data, at, at + 2) === '--') return list;
-    // Transport padding, then CRLF.
-    while (data[at] === ' ' || data[at] === '\t') at++;
-    if (StringPrototypeSlice(data, at, at + 2) !== '\r\n') throw formError('Boundary string not followed by CRLF.');
+    if (StringPrototypeSlice(data, at, at + 2) === '--') {
+      at = skipPadding(data, at + 2);
+      if (at < data.length && StringPrototypeSlice(data, at, at + 2) !== '\r\n') {
+        throw formError('FormData parsing failed: junk after the close delimiter.');
+      }
+      return list;
+    }
+    at = skipPadding(data, at);
+    if (StringPrototypeSlice(data, at, at + 2) !== '\r\n') {
+      throw formError('FormData parsing failed: a boundary is not followed by CRLF.');
+    }
     at += 2;
-    const headEnd = StringPrototypeIndexOf(data, '\r\n\r\n', at - 2);
-    if (headEnd < 0) throw formError('No subpart header terminator (or you have a truncated message).');
-    const headLines = headEnd < at ? newList() : StringPrototypeSplit(StringPrototypeSlice(data, at, headEnd), '\r\n');
     let name;
     let filename;
-    let type = '';
-    for (let i = 0; i < headLines.length; i++) {
-      const line = headLines[i];
+    let type = null; // no Content-Type: files are text/plain; an invalid one: ''
+    let lines = 0;
+    for (;;) {
+      const eol = StringPrototypeIndexOf(data, '\r\n', at);
+      if (eol < 0) throw formError('FormData parsing failed: truncated part headers.');
+      const line = StringPrototypeSlice(data, at, eol);
+      at = eol + 2;
+      if (line === '') break;
+      lines++;
+      if (RegExpPrototypeTest(/[\0\r\n]/, line)) throw formError('FormData parsing failed: invalid header line.');
       const colon = StringPrototypeIndexOf(line, ':');
-      if (colon <= 0) continue;
-      const key = asciiLowerCase(trimAsciiWhitespace(StringPrototypeSlice(line, 0, colon)));
+      const key = colon < 0 ? '' : trimAsciiWhitespace(StringPrototypeSlice(line, 0, colon));
+      if (!isHttpToken(key)) throw formError('FormData parsing failed: invalid header line.');
       const val = binaryToText(trimAsciiWhitespace(StringPrototypeSlice(line, colon + 1)));
-      if (key === 'content-disposition') {
-        name = headerParam(val, 'name');
-        filename = headerParam(val, 'filename');
-      } else if (key === 'content-type') {
-        type = val;
+      const lower = asciiLowerCase(key);
+      if (lower === 'content-disposition') {
+        name = dispositionParam(val, 'name');
+        filename = dispositionParam(val, 'filename');
+      } else if (lower === 'content-type') {
+        // Like Fetch's "extract a MIME type": the last valid value wins.
+        const values = StringPrototypeSplit(val, ',');
+        let found = false;
+        for (let k = 0; k < values.length; k++) {
+          const m = parseMimeType(values[k]);
+          if (m !== null) {
+            type = m.text;
+            found = true;
+          }
+        }
+        if (!found && type === null) type = '';
       }
     }
-    if (name === undefined) throw formError('Content-Disposition header for FormData part must have a "name" parameter.');
-    const bodyStart = headEnd + 4;
-    const end = StringPrototypeIndexOf(data, '\r\n' + delim, bodyStart);
-    if (end < 0) throw formError('No subpart terminator (or you have a truncated message).');
-    const raw = StringPrototypeSlice(data, bodyStart, end);
+    if (lines === 0 || name === undefined) {
+      throw formError('FormData parsing failed: a part has no Content-Disposition with a name.');
+    }
+    const end = StringPrototypeIndexOf(data, '\r\n' + delim, at);
+    if (end < 0) throw formError('FormData parsing failed: no delimiter after a part.');
+    const raw = StringPrototypeSlice(data, at, end);
     if (filename === undefined) list[list.length] = pair(name, binaryToText(raw));
     else list[list.length] = pair(name, makeFile(binaryStringToBytes(raw), type, filename));
     at = end + 2 + delim.length;
   }
 }
 
+// A parsed file part: its type (default text/plain, like browsers), lastModified 0.
 function makeFile(bytes, type, name) {
-  const f = new File([], name, { type: normalizeBlobType(type) === '' ? '' : type });
+  const f = new File([], name, { type: type === null ? 'text/plain' : type, lastModified: 0 });
   return blobWithBytes(f, bytes);
 }
 
 // Body.formData(): bytes (a Uint8Array) and the Content-Type (or null) -> FormData.
 function parseFormDataBody(bytes, contentType) {
-  const ct = contentType === null ? '' : contentType;
-  const semi = StringPrototypeIndexOf(ct, ';');
-  const essence = asciiLowerCase(trimAsciiWhitespace(semi < 0 ? ct : StringPrototypeSlice(ct, 0, semi)));
+  const mime = contentType === null ? null : parseMimeType(contentType);
+  const essence = mime === null ? '' : mime.essence;
   if (essence === 'multipart/form-data') {
-    const boundary = headerParam(ct, 'boundary');
+    const boundary = mimeParam(mime, 'boundary');
     if (boundary === undefined || boundary === '') {
       throw formError('No boundary string in Content-Type header. The multipart/form-data MIME type requires a ' +
         'boundary parameter.');
     }
-    return makeFormData(parseMultipart(bytesToBinaryString(bytes, TypedArrayPrototypeGetLength(bytes)), boundary));
+    const b = encodeUTF8(boundary, false);
+    const delim = '--' + bytesToBinaryString(b, TypedArrayPrototypeGetLength(b));
+    return makeFormData(parseMultipart(bytesToBinaryString(bytes, TypedArrayPrototypeGetLength(bytes)), delim));
   }
   if (essence === 'application/x-www-form-urlencoded') {
     return makeFormData(parseFormUrlencoded(utf8DecodeBytes(bytes, TypedArrayPrototypeGetLength(bytes))));
