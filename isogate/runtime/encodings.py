@@ -145,7 +145,7 @@ def _as_string(codes: list[int]) -> str:
 #: Characters a JS string literal cannot hold as themselves (or that would make the
 #: source ill-formed UTF-16). Everything else is kept literal: the tables are mostly
 #: CJK, so a two-byte source (2 bytes a character) is smaller than \\u escapes (6).
-_UNSAFE = re.compile("[\\x00-\\x1f\"\\\\\u2028\u2029\ud800-\udfff]")
+_UNSAFE = re.compile('[\\x00-\\x1f"\\\\\u2028\u2029\ud800-\udfff]')
 
 
 def _js_string(s: str) -> str:
