@@ -18,9 +18,16 @@ function normalizeBlobType(t) {
   return asciiLowerCase(s);
 }
 
-// ToIntegerOrInfinity, then a position relative to the end when negative.
+// WebIDL [Clamp] long long (round half to even), then a position relative to
+// the end when negative.
 function relativeIndex(v, size) {
-  const n = Math_trunc(Number_(v)) || 0;
+  const x = Number_(v);
+  let n = 0;
+  if (x === x) {
+    const f = Math_floor(x);
+    const d = x - f;
+    n = d > 0.5 || (d === 0.5 && f % 2 !== 0) ? f + 1 : f;
+  }
   return n < 0 ? Math_max(size + n, 0) : Math_min(n, size);
 }
 
@@ -31,8 +38,20 @@ class Blob {
     const chunks = newList();
     let total = 0;
     if (parts !== undefined) {
+      // sequence<BlobPart>: any iterable object (not a string).
       if (!Array_isArray(parts)) {
-        throw new TypeError_("Failed to construct 'Blob': constructor parameter 1 is not of type 'Array'.");
+        const it = parts !== null && typeof parts === 'object' ? getIteratorMethod(parts) : undefined;
+        if (it === undefined) {
+          throw new TypeError_("Failed to construct 'Blob': constructor parameter 1 is not of type 'Array'.");
+        }
+        const list = [];
+        const iter = Reflect_apply(it, parts, []);
+        for (;;) {
+          const step = iter.next();
+          if (step.done) break;
+          list[list.length] = step.value;
+        }
+        parts = list;
       }
       const n = parts.length;
       for (let i = 0; i < n; i++) {
