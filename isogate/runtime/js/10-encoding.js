@@ -516,7 +516,7 @@ defineGlobal('TextEncoder', TextEncoder);
 
 // ---- TextDecoder --------------------------------------------------------------
 
-// Labels: ENCODING_LABELS (12-encoding-legacy.js), per the Encoding Standard.
+// Labels: encodingOfLabel (12-encoding-legacy.js), per the Encoding Standard.
 // windows-1252 bytes 0x80-0x9F (the rest map to the same code point).
 const WINDOWS_1252 = [
   0x20ac, 0x81, 0x201a, 0x192, 0x201e, 0x2026, 0x2020, 0x2021, 0x2c6, 0x2030, 0x160, 0x2039,
@@ -543,7 +543,7 @@ class TextDecoder {
   #decoder = null; // a legacy encoding's decoder, kept while streaming
   constructor(label = 'utf-8', options = undefined) {
     const key = StringPrototypeToLowerCase(trimAsciiWhitespace(toDOMString(label)));
-    const enc = ENCODING_LABELS[key];
+    const enc = encodingOfLabel(key);
     // The replacement encoding is not one TextDecoder may use; legacy encodings
     // need the host's tables (present when the function's source names TextDecoder).
     if (enc === undefined || enc === 'replacement' ||

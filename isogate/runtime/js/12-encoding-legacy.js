@@ -14,7 +14,9 @@ function installEncodingTables(t) {
   encodingTables = t;
 }
 
-const ENCODING_LABEL_LIST = [
+// Built on first use (a function that never decodes keeps none of it).
+function encodingLabelList() {
+  return [
   ['utf-8', 'unicode-1-1-utf-8 unicode11utf8 unicode20utf8 utf-8 utf8 x-unicode20utf8'],
   ['ibm866', '866 cp866 csibm866 ibm866'],
   ['iso-8859-2', 'csisolatin2 iso-8859-2 iso-ir-101 iso8859-2 iso88592 iso_8859-2 iso_8859-2:1987 l2 latin2'],
@@ -61,12 +63,22 @@ const ENCODING_LABEL_LIST = [
   ['utf-16be', 'unicodefffe utf-16be'],
   ['utf-16le', 'csunicode iso-10646-ucs-2 ucs-2 unicode unicodefeff utf-16 utf-16le'],
   ['x-user-defined', 'x-user-defined'],
-];
+  ];
+}
 
-const ENCODING_LABELS = { __proto__: null };
-for (let i = 0; i < ENCODING_LABEL_LIST.length; i++) {
-  const labels = StringPrototypeSplit(ENCODING_LABEL_LIST[i][1], ' ');
-  for (let j = 0; j < labels.length; j++) ENCODING_LABELS[labels[j]] = ENCODING_LABEL_LIST[i][0];
+let encodingLabels = null;
+// The encoding name of a (trimmed, lower-cased) label, or undefined.
+function encodingOfLabel(key) {
+  if (encodingLabels === null) {
+    const map = { __proto__: null };
+    const list = encodingLabelList();
+    for (let i = 0; i < list.length; i++) {
+      const labels = StringPrototypeSplit(list[i][1], ' ');
+      for (let j = 0; j < labels.length; j++) map[labels[j]] = list[i][0];
+    }
+    encodingLabels = map;
+  }
+  return encodingLabels[key];
 }
 
 // Decoder handler results besides a code point.
