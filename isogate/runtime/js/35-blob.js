@@ -120,9 +120,24 @@ class Blob {
       return Promise_reject(e);
     }
   }
+  // A byte stream of the contents. With a constructible ReadableStream (issue 20,
+  // item 2) it is a real one; until then the prelude's one-chunk body stream.
   stream() {
     const b = this.#bytes;
-    return new ReadableStream(BODY_TOKEN, bodyState(KIND_BYTES, b, TypedArrayPrototypeGetLength(b)));
+    const n = TypedArrayPrototypeGetLength(b);
+    let s;
+    try {
+      s = new ReadableStream({
+        type: 'bytes',
+        start(c) {
+          if (n) c.enqueue(copyBytes(b));
+          c.close();
+        },
+      });
+    } catch {
+      s = new ReadableStream(BODY_TOKEN, bodyState(KIND_BYTES, b, n));
+    }
+    return s;
   }
   static {
     blobData = (v) => (v !== null && typeof v === 'object' && #bytes in v ? pair(v.#bytes, v.#type) : undefined);
