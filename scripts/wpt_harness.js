@@ -87,3 +87,4 @@ async function __finish() {
   await Promise.race([Promise.all([__chain, ...__pending]), timeout]);
   return __results.map((t) => [t.name, t.status || 'TIMEOUT', t.message.slice(0, 200)]);
 }
+function assert_regexp_match(s, re, d) { if (!re.test(s)) __fail(`${d || ''} ${format_value(s)} does not match ${re}`); }
