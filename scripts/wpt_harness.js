@@ -85,6 +85,6 @@ function step_timeout(f, ms) { return setTimeout(f, ms); }
 async function __finish() {
   const timeout = new Promise((r) => setTimeout(r, 5000, 'timeout'));
   await Promise.race([Promise.all([__chain, ...__pending]), timeout]);
-  return __results.map((t) => [t.name, t.status || 'TIMEOUT', t.message.slice(0, 200)]);
+  return __results.map((t) => [t.name, t.status || 'TIMEOUT', t.message.slice(0, 400)]);
 }
 function assert_regexp_match(s, re, d) { if (!re.test(s)) __fail(`${d || ''} ${format_value(s)} does not match ${re}`); }

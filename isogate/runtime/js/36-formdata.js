@@ -17,9 +17,11 @@ function entryValue(value, filename, given) {
   return new File([value], name, file ? { type: blob[1], lastModified: value.lastModified } : { type: blob[1] });
 }
 
+// Missing arguments, worded like workerd (the first missing one's type).
 function needArgs(method, n, got) {
   if (got < n) {
-    throw new TypeError_(`Failed to execute '${method}' on 'FormData': ${n} arguments required, but only ${got} present.`);
+    const type = got === 0 ? 'string' : 'File or Blob or string';
+    throw new TypeError_(`Failed to execute '${method}' on 'FormData': parameter ${got + 1} is not of type '${type}'.`);
   }
 }
 
@@ -27,11 +29,8 @@ const makeFormDataIterator = makeIteratorClass();
 
 class FormData {
   #list = newList();
-  constructor(form = undefined) {
-    if (form !== undefined) {
-      throw new TypeError_("Failed to construct 'FormData': parameter 1 is not of type 'undefined'.");
-    }
-  }
+  // Like workerd, an argument (an HTML form elsewhere) is ignored.
+  constructor() {}
   append(name, value, filename = undefined) {
     needArgs('append', 2, arguments.length);
     const l = this.#list;
@@ -95,7 +94,7 @@ class FormData {
   }
   forEach(callback, thisArg = undefined) {
     if (typeof callback !== 'function') {
-      throw new TypeError_("Failed to execute 'forEach' on 'FormData': parameter 1 is not of type 'Function'.");
+      throw new TypeError_("Failed to execute 'forEach' on 'FormData': parameter 1 is not of type 'function'.");
     }
     for (let i = 0; i < this.#list.length; i++) {
       const e = this.#list[i];
@@ -314,7 +313,7 @@ function parseMultipart(data, delim) {
     }
     at = skipPadding(data, at);
     if (StringPrototypeSlice(data, at, at + 2) !== '\r\n') {
-      throw formError('FormData parsing failed: a boundary is not followed by CRLF.');
+      throw formError('Boundary string was not succeeded by CRLF, LF, or \'--\'.');
     }
     at += 2;
     let name;
@@ -323,7 +322,7 @@ function parseMultipart(data, delim) {
     let lines = 0;
     for (;;) {
       const eol = StringPrototypeIndexOf(data, '\r\n', at);
-      if (eol < 0) throw formError('FormData parsing failed: truncated part headers.');
+      if (eol < 0) throw formError('No multipart message header termination found.');
       const line = StringPrototypeSlice(data, at, eol);
       at = eol + 2;
       if (line === '') break;
@@ -352,10 +351,10 @@ function parseMultipart(data, delim) {
       }
     }
     if (lines === 0 || name === undefined) {
-      throw formError('FormData parsing failed: a part has no Content-Disposition with a name.');
+      throw formError('No valid Content-Disposition header found in FormData part.');
     }
     const end = StringPrototypeIndexOf(data, '\r\n' + delim, at);
-    if (end < 0) throw formError('FormData parsing failed: no delimiter after a part.');
+    if (end < 0) throw formError('No subsequent boundary string after multipart message.');
     const raw = StringPrototypeSlice(data, at, end);
     if (filename === undefined) list[list.length] = pair(name, binaryToText(raw));
     else list[list.length] = pair(name, makeFile(binaryStringToBytes(raw), type, filename));
@@ -377,7 +376,7 @@ function parseFormDataBody(bytes, contentType) {
     const boundary = mimeParam(mime, 'boundary');
     if (boundary === undefined || boundary === '') {
       throw formError('No boundary string in Content-Type header. The multipart/form-data MIME type requires a ' +
-        'boundary parameter.');
+        'boundary parameter, e.g. \'Content-Type: multipart/form-data; boundary="abcd"\'. See RFC 7578, section 4.');
     }
     const b = encodeUTF8(boundary, false);
     const delim = '--' + bytesToBinaryString(b, TypedArrayPrototypeGetLength(b));
