@@ -71,7 +71,7 @@ def _single_byte(name: str) -> str:
             # to the C1 controls of the same value; elsewhere undefined is an error.
             cp = b if name.startswith("windows-") and b <= 0x9F else 0
         out.append(_SINGLE_BYTE_FIXES.get(name, {}).get(b, cp))
-    return "".join(map(chr, out))
+    return _as_string(out)
 
 
 def _double(codec: str, count: int, to_bytes) -> list[int]:  # type: ignore[no-untyped-def]
@@ -138,8 +138,13 @@ def _gb18030_ranges() -> list[int]:
     return ranges
 
 
+#: What a table holds for an unmapped pointer: U+FFFF is no index's value, and unlike
+#: U+0000 it needs no escape in the script (a sixth of the entries are unmapped).
+UNMAPPED = "\uffff"
+
+
 def _as_string(codes: list[int]) -> str:
-    return "".join(chr(c) if c <= 0xFFFF else "\0" for c in codes)
+    return "".join(chr(c) if 0 < c <= 0xFFFF else UNMAPPED for c in codes)
 
 
 #: Characters a JS string literal cannot hold as themselves (or that would make the

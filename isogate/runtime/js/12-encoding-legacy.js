@@ -89,11 +89,11 @@ const EOQ = -1;
 
 const isAscii = (b) => b >= 0 && b <= 0x7f;
 
-// index[pointer] of a table string (0 = unmapped) -> code point or null.
+// index[pointer] of a table string (U+FFFF = unmapped) -> code point or null.
 function indexAt(table, pointer) {
   if (pointer < 0 || pointer >= table.length) return null;
   const c = StringPrototypeCharCodeAt(table, pointer);
-  return c === 0 ? null : c;
+  return c === 0xffff ? null : c;
 }
 
 // A decoder: {step(byte) -> code point | D_*, restore: bytes to read again, extra}.
@@ -105,7 +105,7 @@ function singleByteDecoder(name) {
       if (b === EOQ) return D_FINISHED;
       if (b < 0x80) return b;
       const c = StringPrototypeCharCodeAt(table, b - 0x80);
-      return c === 0 ? D_ERROR : c;
+      return c === 0xffff ? D_ERROR : c;
     },
   };
 }
