@@ -23,6 +23,7 @@ from typing import Any
 
 import STPyV8
 
+from .encodings import needs_tables, tables_script
 from .prelude import prelude_source
 from .source import (
     SCRIPT_NAME,
@@ -195,6 +196,8 @@ class Sandbox:
                 "async": prepared.top_level_await,
             }
         )
+        if needs_tables(prepared.script):  # before the tenant's code: decode is synchronous
+            self.context.eval(tables_script(), "isogate:encodings")
         text = self.eval_str(load_script(prepared, config), SCRIPT_NAME)
         if prepared.top_level_await and _pending(text):
             # the module's promise settled (or not) in the microtasks after that eval

@@ -92,6 +92,14 @@ function extractBody(init) {
         contentType: blob[1] === '' ? null : blob[1],
       };
     }
+    const entries = formDataEntries(init);
+    if (entries !== undefined) {
+      const m = serializeMultipart(entries);
+      return {
+        state: bodyState(KIND_BYTES, m.bytes, TypedArrayPrototypeGetLength(m.bytes)),
+        contentType: m.contentType,
+      };
+    }
     const form = serializeSearchParams(init);
     if (form !== undefined) {
       return {
@@ -183,6 +191,15 @@ class Body {
       return Promise_reject(e);
     }
     return consumeWith(this.#body, (st) => makeBlob(bodyBytes(st), type === null ? '' : mimeTypeString(type)));
+  }
+  formData() {
+    try {
+      const st = this.#body;
+      consumeBody(st);
+      return Promise_resolve(parseFormDataBody(bodyBytes(st), this.headers.get('content-type')));
+    } catch (e) {
+      return Promise_reject(e);
+    }
   }
   text() {
     return consumeWith(this.#body, bodyText);

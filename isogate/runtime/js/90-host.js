@@ -738,6 +738,13 @@ function warmupModule() {
   return { default: { fetch: () => Response_.json({ warm: true }, { headers: { 'x-warm': '1' } }) } };
 }
 
+// The legacy encodings' tables (isogate/runtime/encodings.py), handed over by the
+// host before a function's code is loaded; refused after (tenants must not swap them).
+function encodings(t) {
+  if (loaded) throw new TypeError_('__isogate.encodings() may only be called by the host');
+  installEncodingTables(t);
+}
+
 function warmup(n) {
   if (loaded) throw new TypeError_('__isogate.warmup() may only be called by the host');
   if (n < WARMUP_REQUESTS.length) {
@@ -780,6 +787,6 @@ if (!('self' in globalThis)) {
 // The host entry points: not writable, not configurable, frozen. A tenant can
 // shadow nothing here, so Python's `__isogate.invoke(...)` always reaches us.
 Object_defineProperty(globalThis, '__isogate', {
-  value: Object_freeze({ load, loaded: loadedModule, invoke, deliver, fire, step, end, warmup }),
+  value: Object_freeze({ load, loaded: loadedModule, invoke, deliver, fire, step, end, warmup, encodings }),
   writable: false, configurable: false, enumerable: false,
 });
