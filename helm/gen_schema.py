@@ -31,6 +31,7 @@ MANAGED = {
     "data_dir",
     "admin_token",
     "jwt_secret",
+    "secrets_master_key",
     "database_url",
     "redis_url",
     "shutdown_timeout_seconds",
@@ -187,6 +188,7 @@ def values_schema() -> dict[str, Any]:
                 "redisUrl",
                 "s3AccessKey",
                 "s3SecretKey",
+                "secretsMasterKey",
             )
         },
         "key names inside the Secret",
@@ -229,6 +231,11 @@ def values_schema() -> dict[str, Any]:
                     "description": "HS256 key, at least 32 bytes; empty: generated",
                 },
                 "adminToken": S,
+                "secretsMasterKey": {
+                    "type": "string",
+                    "description": "master keyring of function secrets, ID:BASE64[,...]; "
+                    "empty: generated",
+                },
                 "existingSecret": S,
                 "existingSecretKeys": secret_keys,
             }

@@ -15,7 +15,15 @@ from contextvars import ContextVar
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    SecretStr,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 from pydantic_settings import (
     BaseSettings,
     PydanticBaseSettingsSource,
@@ -90,6 +98,22 @@ class Settings(BaseSettings):
     open_registration: bool = Field(True, description="anyone may create a tenant")
     jwt_secret: SecretStr | None = Field(
         None, description="HS256 key of control-plane tokens; unset: generated in data_dir"
+    )
+    secrets_master_key: SecretStr | None = Field(
+        None,
+        description="master keyring of function secrets: ID:BASE64 (32-byte keys), "
+        "comma-separated, the first current; unset: generated in data_dir (embedded "
+        "database only)",
+    )
+    secret_max_bytes: int = Field(5120, ge=1, le=1 << 20, description="largest secret value")
+    max_secrets_per_function: int = Field(64, ge=1, le=1000)
+    kv_max_value_bytes: int = Field(
+        1 << 20, ge=1, le=25 << 20, description="largest KV value (stored in SQL)"
+    )
+    kv_max_metadata_bytes: int = Field(1024, ge=0, le=64 << 10, description="KV metadata, JSON")
+    kv_max_namespaces_per_tenant: int = Field(100, ge=1)
+    kv_ops_per_day: int = Field(
+        100_000, ge=1, description="KV operations (API and bindings) per tenant per UTC day"
     )
     token_ttl_seconds: int = Field(900, ge=30, le=86400, description="lifetime of login tokens")
     max_body_bytes: int = Field(
@@ -270,6 +294,15 @@ class Settings(BaseSettings):
     runtime: RuntimeSettings = Field(default_factory=RuntimeSettings)
     egress: EgressSettings = Field(default_factory=EgressSettings)
 
+    @field_validator("secrets_master_key")
+    @classmethod
+    def _check_master_key(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is not None:
+            from isogate.state.crypto import parse_keyring
+
+            parse_keyring(value.get_secret_value(), where="the keyring")
+        return value
+
     @model_validator(mode="after")
     def _check(self) -> Settings:
         if self.database_url is not None and not self.database_url.startswith(
@@ -314,6 +347,16 @@ class Settings(BaseSettings):
     def jwt_secret_path(self) -> Path:
         """Where the generated token-signing key is kept (mode 0600)."""
         return self.data_dir / "jwt_secret"
+
+    @property
+    def secrets_key_path(self) -> Path:
+        """Where the generated master key of secrets is kept (mode 0600, embedded only)."""
+        return self.data_dir / "secrets_master_key"
+
+    @property
+    def embedded_database(self) -> bool:
+        """Whether the metadata database is a SQLite file (not shared by replicas)."""
+        return self.database_url is None or self.database_url.startswith("sqlite")
 
     @property
     def effective_database_url(self) -> str:

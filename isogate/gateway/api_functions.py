@@ -24,8 +24,12 @@ from isogate.registry.errors import RouteConflict, RouteForbidden, RouteLimit
 from isogate.registry.functions import DeployLimits
 from isogate.registry.names import check_function_name
 from isogate.runtime.types import JSErrorInfo, ValidationResult
+from isogate.runtime.typescript import TypeScriptError, strip_types
+from isogate.state.bindings import Binding, InvalidBinding, check_bindings
 
 JS_TYPES = {"application/javascript", "text/javascript", "application/ecmascript"}
+#: a raw TypeScript body (its types are erased at deploy: runtime/typescript.py)
+TS_TYPES = {"application/typescript", "text/typescript", "application/x-typescript"}
 
 
 def _name(request: Request) -> str:
@@ -78,7 +82,7 @@ async def deploy(request: Request) -> Response:
     svc = services(request)
     limits = svc.settings.runtime
     mt = media_type(request)
-    if mt in JS_TYPES:
+    if mt in JS_TYPES or mt in TS_TYPES:
         raw = await read_body(request, min(limits.max_source_bytes, svc.settings.max_body_bytes))
         try:
             code = raw.decode("utf-8")
@@ -96,6 +100,7 @@ async def deploy(request: Request) -> Response:
                 "timeout_ms": _int_param(request, "timeout_ms"),
                 "cpu_ms": _int_param(request, "cpu_ms"),
                 "routes": request.query_params.getlist("route"),
+                "main_module": "worker.ts" if mt in TS_TYPES else None,
             },
         )
     elif is_json(mt):
@@ -120,6 +125,7 @@ async def deploy(request: Request) -> Response:
         raise Problem(422, "invalid-function", "Invalid function", "code is empty")
     if "\x00" in spec.code:
         raise Problem(400, "invalid-encoding", "Invalid encoding", "code may not contain NUL")
+    spec = _erase_types(spec)
     _check_limit("timeout_ms", spec.timeout_ms, limits.max_timeout_ms)
     _check_limit("cpu_ms", spec.cpu_ms, limits.max_cpu_ms)
     blocked = svc.runtime.tenant_blocked(tenant)
@@ -133,6 +139,7 @@ async def deploy(request: Request) -> Response:
             headers={"Retry-After": str(int(blocked) + 1)},
         )
     svc.deploy_checks.count(tenant, svc.settings.max_deploys_per_minute)
+    bindings = await _check_bindings(svc, tenant, spec)
     check = await _check_code(request, tenant, spec)
     if not check.ok:
         raise _code_problem(check)
@@ -155,6 +162,8 @@ async def deploy(request: Request) -> Response:
     except (RouteConflict, RouteForbidden, RouteLimit) as exc:
         _count_route_refusal(svc, exc)
         raise
+    if svc.bindings is not None:
+        await svc.bindings.save(name, version.version, bindings)
     svc.resolver.invalidate(name)
     svc.runtime.unquarantine(name)
     # The first invocation after a deploy should find everything at hand: the code
@@ -250,6 +259,18 @@ async def list_invocations(request: Request) -> Response:
     return json_response({"invocations": [invocation_view(r) for r in records]})
 
 
+async def _check_bindings(svc: Any, tenant: str, spec: FunctionDeploy) -> list[Binding]:
+    """The deploy's bindings (isogate.state.bindings); 400 naming the one refused."""
+    if not spec.bindings or svc.kv is None:
+        return []
+    try:
+        return await check_bindings(spec.bindings, tenant, set(spec.env), svc.kv)
+    except InvalidBinding as exc:
+        raise Problem(
+            400, "invalid-binding", "Invalid binding", str(exc), binding=exc.binding
+        ) from None
+
+
 async def _check_code(request: Request, tenant: str, spec: FunctionDeploy) -> ValidationResult:
     """Load the code once, as the runtime will, in a check process (never an executor)."""
     svc = services(request)
@@ -265,6 +286,18 @@ async def _check_code(request: Request, tenant: str, spec: FunctionDeploy) -> Va
             raise Problem(
                 503, "runtime-unavailable", "Runtime unavailable", "code validation timed out"
             ) from None
+
+
+def _erase_types(spec: FunctionDeploy) -> FunctionDeploy:
+    """A TypeScript main module as the JavaScript that runs (and is stored): its types
+    erased in place, so every position V8 reports is one in the uploaded TypeScript."""
+    if not (spec.main_module or "").endswith((".ts", ".mts")):
+        return spec
+    try:
+        code = strip_types(spec.code)
+    except TypeScriptError as exc:
+        raise _code_problem(ValidationResult(ok=False, error=exc.info, reason="invalid")) from None
+    return spec.model_copy(update={"code": code})
 
 
 def _code_problem(check: ValidationResult) -> Problem:

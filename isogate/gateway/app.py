@@ -13,7 +13,7 @@ from starlette.middleware import Middleware
 from starlette.routing import Route
 
 from isogate.config import Settings
-from isogate.gateway import api_functions, api_keys, api_tenants, ops
+from isogate.gateway import api_functions, api_keys, api_kv, api_secrets, api_tenants, ops
 from isogate.gateway.api_admin import admin_routes
 from isogate.gateway.auth_failures import AuthFailureLimit
 from isogate.gateway.connection_guard import CloseUnreadBody
@@ -24,6 +24,8 @@ from isogate.gateway.services import RuntimeFactory, open_services
 from isogate.quota.errors import QuotaError
 from isogate.registry.errors import RegistryError
 from isogate.runtime.errors import RuntimeFailure
+from isogate.state.kv import KvError
+from isogate.state.secrets import InvalidSecret, SecretNotFound, SecretsUnavailable
 
 ALL_METHODS = sorted(DATA_PLANE_METHODS)
 
@@ -49,6 +51,18 @@ def routes() -> list[Route]:
         Route("/v1/functions/{name}/rollback", api_functions.rollback, methods=["POST"]),
         Route("/v1/functions/{name}/invocations", api_functions.list_invocations, methods=["GET"]),
         *admin_routes(),
+        Route("/v1/functions/{name}/secrets", api_secrets.list_secrets, methods=["GET"]),
+        Route("/v1/functions/{name}/secrets/{secret}", api_secrets.put_secret, methods=["PUT"]),
+        Route(
+            "/v1/functions/{name}/secrets/{secret}", api_secrets.delete_secret, methods=["DELETE"]
+        ),
+        Route("/v1/kv", api_kv.create_namespace, methods=["POST"]),
+        Route("/v1/kv", api_kv.list_namespaces, methods=["GET"]),
+        Route("/v1/kv/{ns}", api_kv.delete_namespace, methods=["DELETE"]),
+        Route("/v1/kv/{ns}/keys", api_kv.list_keys, methods=["GET"]),
+        Route("/v1/kv/{ns}/keys/{key:path}", api_kv.get_key, methods=["GET"]),
+        Route("/v1/kv/{ns}/keys/{key:path}", api_kv.put_key, methods=["PUT"]),
+        Route("/v1/kv/{ns}/keys/{key:path}", api_kv.delete_key, methods=["DELETE"]),
         Route("/healthz", ops.healthz, methods=["GET"]),
         Route("/readyz", ops.readyz, methods=["GET"]),
         Route("/metrics", ops.metrics, methods=["GET"]),
@@ -86,6 +100,10 @@ def create_app(settings: Settings, runtime_factory: RuntimeFactory | None = None
             Problem: handle_exception,
             QuotaError: handle_exception,
             RegistryError: handle_exception,
+            KvError: handle_exception,
+            SecretNotFound: handle_exception,
+            InvalidSecret: handle_exception,
+            SecretsUnavailable: handle_exception,
             # a runtime restart (no worker to validate a deploy): a 503 problem; left to
             # the catch-all below, Starlette re-raised it and Hypercorn logged a traceback
             RuntimeFailure: handle_exception,

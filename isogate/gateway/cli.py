@@ -140,7 +140,10 @@ def _env_pairs(pairs: list[str]) -> dict[str, str]:
 
 
 def cmd_deploy(args: argparse.Namespace) -> int:
-    c = _client(args)
+    if args.file is None:
+        return _deploy_wrangler(args)
+    if args.name is None:
+        raise ClientError("deploy NAME FILE: both are needed without a wrangler config", EXIT_USAGE)
     try:
         code = Path(args.file).read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as exc:
@@ -151,13 +154,84 @@ def cmd_deploy(args: argparse.Namespace) -> int:
         "routes": args.route,
         "public": args.public,
     }
+    if args.bind:
+        body["bindings"] = _bindings(args.bind)
+    return _put_function(args, args.name, body)
+
+
+def _put_function(args: argparse.Namespace, name: str, body: dict[str, Any]) -> int:
+    c = _client(args)
     if args.timeout_ms is not None:
         body["timeout_ms"] = args.timeout_ms
     if args.cpu_ms is not None:
         body["cpu_ms"] = args.cpu_ms
-    data = c.call("PUT", f"/v1/functions/{args.name}", json=body)
+    try:
+        data = c.call("PUT", f"/v1/functions/{name}", json=body)
+    except ClientError as exc:
+        # A gateway without KV refuses the unknown field (422 "Extra inputs"): say what
+        # that means for this deploy; other refusals (an unknown namespace) pass as they are.
+        if body.get("bindings") and "bindings" in str(exc) and "not permitted" in str(exc):
+            raise ClientError(
+                "this gateway does not accept KV bindings (kv_namespaces "
+                + ", ".join(body["bindings"])
+                + f"): {exc}",
+                exc.exit_code,
+                exc.problem,
+            ) from None
+        raise
     _print(args, data, f"deployed {data['name']} version {data['version']} ({data['sha256'][:12]})")
     return 0
+
+
+def _bindings(pairs: list[str]) -> dict[str, dict[str, str]]:
+    """``--bind NAME=kv:NAMESPACE`` → the deploy body's ``bindings``."""
+    out: dict[str, dict[str, str]] = {}
+    for p in pairs:
+        name, eq, target = p.partition("=")
+        kind, colon, value = target.partition(":")
+        if not (eq and colon and name and value):
+            raise ClientError(f"--bind {p!r}: expected NAME=kv:NAMESPACE", EXIT_USAGE)
+        out[name] = {kind: value}
+    return out
+
+
+def _deploy_wrangler(args: argparse.Namespace) -> int:
+    """``isogate deploy [NAME]`` in a wrangler project: config read, main bundled."""
+    from isogate.gateway import wrangler
+
+    try:
+        if args.wrangler_config:
+            config: Path | None = Path(args.wrangler_config)
+        else:
+            config = wrangler.find_config(Path.cwd())
+        if config is None:
+            raise ClientError(
+                "no FILE given and no wrangler.toml, wrangler.json or wrangler.jsonc here",
+                EXIT_USAGE,
+            )
+        project = wrangler.load_project(config)
+        name = args.name or project.name
+        if not name:
+            raise ClientError(f"{config}: no 'name' set; give the function NAME", EXIT_USAGE)
+        if project.unsupported:
+            print(
+                f"warning: {config.name}: not supported by isogate, not applied: "
+                + ", ".join(project.unsupported),
+                file=sys.stderr,
+            )
+        code = wrangler.bundle(project)
+    except wrangler.ProjectError as exc:
+        raise ClientError(str(exc), EXIT_USAGE) from None
+    body: dict[str, Any] = {
+        "code": code,
+        "env": {**project.vars, **_env_pairs(args.env)},
+        "routes": [*project.routes, *args.route],
+        "public": args.public,
+    }
+    bindings = {**project.bindings(), **_bindings(args.bind)} if args.bind else project.bindings()
+    if bindings:
+        body["bindings"] = bindings
+    return _put_function(args, name, body)
 
 
 def _reason(exc: OSError | UnicodeDecodeError) -> str:
@@ -463,18 +537,42 @@ def build_parser() -> argparse.ArgumentParser:
         "deploy a new version of a function",
         "Upload FILE as a new version of function NAME and make it current.\n"
         "Each deploy sets every option anew (options are not inherited from the\n"
-        "previous version); --env and --route may be given several times.",
+        "previous version); --env and --route may be given several times.\n\n"
+        "Without FILE, in a wrangler project (wrangler.json, wrangler.jsonc or\n"
+        "wrangler.toml here, or --wrangler-config): main is bundled with esbuild as\n"
+        "wrangler bundles it; name, vars, routes and kv_namespaces come from the\n"
+        "config (NAME, --env and --route add to or override them); settings isogate\n"
+        "does not apply are named in one warning.",
         parents=(client,),
         func=cmd_deploy,
     )
-    s.add_argument("name", help="function name (unique on the gateway)")
-    s.add_argument("file", help="JavaScript file: a module with export default { fetch }")
+    s.add_argument(
+        "name", nargs="?", help="function name (unique on the gateway; default: wrangler's name)"
+    )
+    s.add_argument(
+        "file",
+        nargs="?",
+        help="JavaScript file: a module with export default { fetch } "
+        "(default: bundle the wrangler project here)",
+    )
+    s.add_argument(
+        "--wrangler-config",
+        metavar="FILE",
+        help="the wrangler.toml/wrangler.json(c) to deploy (default: the one here)",
+    )
     s.add_argument(
         "--env",
         action="append",
         default=[],
         metavar="KEY=VALUE",
         help="a variable the function reads as env.KEY; repeat for several",
+    )
+    s.add_argument(
+        "--bind",
+        action="append",
+        default=[],
+        metavar="NAME=kv:NAMESPACE",
+        help="bind env.NAME to one of your KV namespaces; repeat for several",
     )
     s.add_argument(
         "--public", action="store_true", help="callable without an API key (no rate limit)"
@@ -553,6 +651,11 @@ def build_parser() -> argparse.ArgumentParser:
     s = _command(f, "code", "print a version's source code", parents=(client,), func=cmd_functions)
     s.add_argument("name", help="function name")
     s.add_argument("--version", type=int, help="version number (default: the current one)")
+
+    from isogate.gateway import cli_kv, cli_secrets
+
+    cli_secrets.add_commands(sub, client, server)
+    cli_kv.add_commands(sub, client)
 
     k = _group(
         sub,

@@ -1,6 +1,6 @@
 """The metadata database: engine creation and the versioned migration runner.
 
-Each package (``quota``, ``registry``) owns its tables and an append-only list of
+Each package (``quota``, ``registry``, ``state``) owns its tables and an append-only list of
 migration steps; this runner applies the missing ones in order and records them in
 ``schema_migrations``. Embedded SQLite uses one pooled connection (a serial database:
 no lock-upgrade failures between concurrent writers) with WAL and foreign keys on.
@@ -38,6 +38,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 from isogate.config import Settings
 from isogate.quota import migrations as quota_migrations
 from isogate.registry import migrations as registry_migrations
+from isogate.state import migrations as state_migrations
 
 Step = tuple[int, str, Callable[[Connection], None]]
 
@@ -55,6 +56,7 @@ schema_migrations = Table(
 COMPONENTS: dict[str, list[Step]] = {
     quota_migrations.COMPONENT: quota_migrations.MIGRATIONS,
     registry_migrations.COMPONENT: registry_migrations.MIGRATIONS,
+    state_migrations.COMPONENT: state_migrations.MIGRATIONS,
 }
 
 

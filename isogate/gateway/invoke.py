@@ -42,6 +42,7 @@ from isogate.registry.models import Function, InvocationRecord
 from isogate.registry.names import check_function_name, is_operator_path
 from isogate.runtime.errors import RuntimeFailure
 from isogate.runtime.types import FunctionRef, InvokeRequest, InvokeResult, Outcome
+from isogate.state.secrets import FunctionSecrets, SecretsUnavailable
 
 log = logging.getLogger(__name__)
 
@@ -123,8 +124,10 @@ async def _invoke(
         url = str(request.url)
         if mount_prefix is not None:
             url = unmounted_url(url, mount_prefix)
-        ref = _function_ref(fn)
-        req = InvokeRequest(method=request.method, url=url, headers=headers, body=body)
+        ref = _function_ref(fn, await _secrets_of(svc, fn), await _kv_bindings_of(svc, fn))
+        req = InvokeRequest(
+            method=request.method, url=url, headers=headers, body=body, invocation_id=inv_id
+        )
         rt = svc.settings.runtime
         limit_ms = min(ver.timeout_ms or rt.default_timeout_ms, rt.max_timeout_ms)
         deadline = (limit_ms + rt.queue_timeout_ms) / 1000 + svc.settings.runtime_grace_seconds
@@ -222,11 +225,51 @@ async def _unless_client_leaves(
 _REFS: dict[tuple[str, str, int, str, float, float], FunctionRef] = {}
 
 
-def _function_ref(fn: Function) -> FunctionRef:
+async def _secrets_of(svc: Services, fn: Function) -> FunctionSecrets | None:
+    """The function's opened secrets (cached per replica); a 503 without detail when
+    they cannot be opened (the operator's log says why; the tenant learns nothing)."""
+    if svc.secret_cache is None:
+        return None
+    try:
+        return await svc.secret_cache.get(fn.name, fn.tenant, fn.created_at)
+    except SecretsUnavailable as exc:
+        log.error("secrets of %s cannot be opened: %s", fn.name, exc)
+        raise Problem(
+            503,
+            "secrets-unavailable",
+            "Secrets unavailable",
+            "the function's secrets cannot be read now",
+            {"Retry-After": str(svc.settings.retry_after_seconds)},
+        ) from None
+
+
+async def _kv_bindings_of(svc: Services, fn: Function) -> tuple[tuple[str, str], ...]:
+    """The current version's KV bindings (env name, namespace), cached per replica."""
+    if svc.binding_cache is None:
+        return ()
     ver = fn.current
+    return await svc.binding_cache.kv_of(fn.name, ver.version, ver.created_at)
+
+
+def _function_ref(
+    fn: Function,
+    secrets: FunctionSecrets | None = None,
+    kv_bindings: tuple[tuple[str, str], ...] = (),
+) -> FunctionRef:
+    ver = fn.current
+    rev, values = (secrets.revision, secrets.values) if secrets is not None else ("", ())
     # created_at too: a deleted name deployed again starts over at version 1, maybe with
     # the same code but other env or limits (or by another tenant)
-    ident = (fn.name, fn.tenant, ver.version, ver.sha256, ver.created_at, fn.created_at)
+    ident = (
+        fn.name,
+        fn.tenant,
+        ver.version,
+        ver.sha256,
+        ver.created_at,
+        fn.created_at,
+        rev,
+        kv_bindings,
+    )
     ref = _REFS.get(ident)
     if ref is None:
         if len(_REFS) > 10_000:
@@ -240,6 +283,9 @@ def _function_ref(fn: Function) -> FunctionRef:
             timeout_ms=ver.timeout_ms,
             cpu_ms=ver.cpu_ms,
             incarnation=fn.created_at,
+            secrets=values,
+            secrets_rev=rev,
+            kv_bindings=kv_bindings,
         )
     return ref
 

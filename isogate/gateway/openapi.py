@@ -162,7 +162,57 @@ RESULTS: dict[str, Any] = {
     ),
     "InvocationList": _obj({"invocations": {"type": "array", "items": _ref("Invocation")}}),
     "Status": _obj({"status": STR}),
+    "SecretValue": _obj({"value": STR}),
+    "Secret": _obj({"name": STR, "updated_at": {"type": "number"}}),
+    "SecretList": _obj({"secrets": {"type": "array", "items": _ref("Secret")}}),
+    "KvNamespaceCreate": _obj({"name": STR}),
+    "KvNamespace": _obj({"name": STR, "created_at": {"type": "number"}}),
+    "KvNamespaceList": _obj(
+        {
+            "namespaces": {"type": "array", "items": _ref("KvNamespace")},
+            "ops_today": INT,
+            "ops_per_day": INT,
+        }
+    ),
+    "KvKeyList": _obj(
+        {
+            "keys": {
+                "type": "array",
+                "items": _obj({"name": STR, "expiration": INT, "metadata": {}}, required=["name"]),
+            },
+            "list_complete": {"type": "boolean"},
+            "cursor": STR,
+        },
+        required=["keys", "list_complete"],
+    ),
 }
+
+
+def _secret_put() -> dict[str, Any]:
+    op = _op(
+        "set a secret (env.NAME on the function's next call; never shown again)",
+        "200",
+        BEARER,
+        "SecretValue",
+        "Secret",
+        "404 415 422 503",
+    )
+    op["requestBody"]["content"]["text/plain"] = {"schema": STR}
+    return op
+
+
+def _kv_put() -> dict[str, Any]:
+    op = _op("write a value (raw body)", "204", BEARER, codes="404 413 422 429")
+    op["parameters"] = [
+        {"name": "expiration", "in": "query", "schema": {"type": "number"}},
+        {"name": "expiration_ttl", "in": "query", "schema": {"type": "number"}},
+        {"name": "X-KV-Metadata", "in": "header", "schema": STR},
+    ]
+    op["requestBody"] = {
+        "required": True,
+        "content": {"application/octet-stream": {"schema": {"type": "string"}}},
+    }
+    return op
 
 
 def openapi_document() -> dict[str, Any]:
@@ -247,6 +297,53 @@ def openapi_document() -> dict[str, Any]:
             "get": _op(
                 "latest invocation records", "200", BEARER, None, "InvocationList", "404 422"
             ),
+        },
+        "/v1/functions/{name}/secrets": {
+            "parameters": fn,
+            "get": _op(
+                "names and update times of the function's secrets (never values)",
+                "200",
+                BEARER,
+                None,
+                "SecretList",
+                "404",
+            ),
+        },
+        "/v1/functions/{name}/secrets/{secret}": {
+            "parameters": [*fn, _name_param("secret")],
+            "put": _secret_put(),
+            "delete": _op("delete a secret", "204", BEARER, codes="404 422"),
+        },
+        "/v1/kv": {
+            "post": _op(
+                "create a KV namespace", "201", BEARER, "KvNamespaceCreate", "KvNamespace", "409"
+            ),
+            "get": _op("list your KV namespaces", "200", BEARER, result="KvNamespaceList"),
+        },
+        "/v1/kv/{ns}": {
+            "parameters": [_name_param("ns")],
+            "delete": _op("delete a KV namespace and its keys", "204", BEARER, codes="404"),
+        },
+        "/v1/kv/{ns}/keys": {
+            "parameters": [
+                _name_param("ns"),
+                {"name": "prefix", "in": "query", "schema": STR},
+                {"name": "limit", "in": "query", "schema": INT},
+                {"name": "cursor", "in": "query", "schema": STR},
+            ],
+            "get": _op("list keys", "200", BEARER, None, "KvKeyList", "404 422 429"),
+        },
+        "/v1/kv/{ns}/keys/{key}": {
+            "parameters": [_name_param("ns"), _name_param("key")],
+            "get": _op(
+                "read a value (metadata in X-KV-Metadata)",
+                "200",
+                BEARER,
+                codes="404 422 429",
+                ok_content={"application/octet-stream": {"schema": {"type": "string"}}},
+            ),
+            "put": _kv_put(),
+            "delete": _op("delete a key", "204", BEARER, codes="404 422 429"),
         },
         "/fn/{name}": {"parameters": fn, **any_method},
         "/fn/{name}/{path}": {"parameters": [*fn, _name_param("path")], **any_method},

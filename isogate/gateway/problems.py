@@ -19,6 +19,8 @@ from isogate.gateway.ratelimit_headers import rate_headers
 from isogate.quota import errors as qe
 from isogate.registry import errors as re_
 from isogate.runtime.errors import RuntimeStartError
+from isogate.state import kv
+from isogate.state import secrets as st
 
 log = logging.getLogger(__name__)
 
@@ -92,6 +94,14 @@ _MAP: dict[type[Exception], tuple[int, str, str]] = {
     re_.HostTaken: (409, "host-taken", "Hostname taken"),
     re_.BlobMissing: (503, "code-unavailable", "Code unavailable"),
     re_.LimitExceeded: (403, "limit-exceeded", "Tenant limit exceeded"),
+    st.SecretNotFound: (404, "secret-not-found", "Secret not found"),
+    st.InvalidSecret: (422, "invalid-secret", "Invalid secret"),
+    st.SecretsUnavailable: (503, "secrets-unavailable", "Secrets unavailable"),
+    kv.NamespaceNotFound: (404, "kv-namespace-not-found", "KV namespace not found"),
+    kv.NamespaceExists: (409, "kv-namespace-exists", "KV namespace exists"),
+    kv.KvKeyNotFound: (404, "kv-key-not-found", "KV key not found"),
+    kv.InvalidKv: (422, "invalid-kv", "Invalid KV request"),
+    kv.KvQuotaExceeded: (429, "kv-quota-exceeded", "KV quota exhausted"),
     RuntimeStartError: (503, "runtime-unavailable", "Runtime unavailable"),
 }
 

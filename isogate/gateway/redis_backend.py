@@ -141,6 +141,11 @@ class RedisBackend:
         self.bus.on("function", function_changed)
         self.bus.on_reset(self.key_cache.clear)
         self.bus.on_reset(resolver.clear)
+        secret_cache = svc.secret_cache
+        if secret_cache is not None:  # a secret set or deleted: the next call sees it
+            secret_cache.on_invalidate = lambda name: self.bus.publish("secrets", name)
+            self.bus.on("secrets", secret_cache.forget)
+            self.bus.on_reset(secret_cache.clear)
 
         svc.code.shared = RedisCodeCache(
             self.client, prefix, timeout, on_redis_failure=failures.labels("code_cache").inc

@@ -68,6 +68,13 @@ class FunctionDeploy(_Body):
         default_factory=list, max_length=20
     )
     public: bool = False
+    #: ``env.NAME`` → a resource of the tenant, e.g. ``{"CACHE": {"kv": "cache"}}``
+    bindings: dict[
+        Annotated[str, StringConstraints(max_length=64)],
+        dict[Literal["kv"], NameStr],
+    ] = Field(default_factory=dict, max_length=32)
+    #: the module's name; ``.ts``/``.mts``: TypeScript, its types erased at deploy
+    main_module: Annotated[str, StringConstraints(max_length=255)] | None = None
 
 
 class Rollback(_Body):

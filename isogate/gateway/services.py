@@ -39,6 +39,11 @@ from isogate.runtime.types import (
     RuntimeStats,
     ValidationResult,
 )
+from isogate.state.bindings import BindingCache, SqlBindingStore
+from isogate.state.crypto import Keyring, load_key_file, parse_keyring
+from isogate.state.kv import KvLimits, SqlKvStore
+from isogate.state.kv_host import kv_host
+from isogate.state.secrets import SecretCache, SqlSecretStore
 
 log = logging.getLogger(__name__)
 
@@ -97,6 +102,11 @@ class Services:
     runtime: RuntimeLike
     tokens: TokenIssuer
     metrics: GatewayMetrics
+    secrets: SqlSecretStore | None = None  # function secrets (encrypted in SQL)
+    secret_cache: SecretCache | None = None  # opened secrets per function, this replica
+    kv: SqlKvStore | None = None  # tenants' KV namespaces
+    bindings: SqlBindingStore | None = None  # bindings per function version
+    binding_cache: BindingCache | None = None
     redis: Any = None  # the RedisBackend when redis_url is set
     deploy_checks: DeployChecks = field(default_factory=DeployChecks)
     route_grants: SqlRouteGrants | None = None  # hostnames and host-less grants (admin)
@@ -127,6 +137,21 @@ class Services:
         return []
 
 
+def load_keyring(settings: Settings) -> Keyring | None:
+    """The master keyring of secrets: the setting, else (embedded database only) the key
+    generated in ``data_dir``; None when neither applies (secrets answer 503)."""
+    if settings.secrets_master_key is not None:
+        return Keyring(parse_keyring(settings.secrets_master_key.get_secret_value()))
+    if settings.embedded_database:
+        path = settings.secrets_key_path
+        return Keyring(load_key_file(path), reload=lambda: load_key_file(path))
+    log.warning(
+        "no secrets_master_key (ISOGATE_SECRETS_MASTER_KEY) with a shared database: "
+        "function secrets are disabled until it is set on every replica"
+    )
+    return None
+
+
 @contextlib.asynccontextmanager
 async def open_services(
     settings: Settings, runtime_factory: RuntimeFactory | None = None
@@ -146,6 +171,7 @@ async def open_services(
         applied = await migrate(engine)
         for step in applied:
             log.info("migrated %s", step)
+        keyring = load_keyring(settings)  # after the database answered: its errors first
         blobs = await exits.enter_async_context(open_blob_store(settings))
         route_policy = RoutePolicy(
             open_hostless_routes=settings.open_hostless_routes,
@@ -166,6 +192,14 @@ async def open_services(
         code = CodeLoader(blobs, InMemoryCodeCache(settings.code_cache_bytes))
         keys = SqlKeyStore(engine, timeout, settings.key_max_ttl_seconds)
         limiter = InMemoryLimiter(SqlUsageStore(engine, timeout))
+        binding_store = SqlBindingStore(engine, timeout)
+        secret_store = SqlSecretStore(
+            engine,
+            timeout,
+            keyring,
+            settings.secret_max_bytes,
+            settings.max_secrets_per_function,
+        )
         invocations = SqlInvocationLog(engine, timeout, settings.invocation_retention)
 
         async def load_code(ref: FunctionRef) -> str:
@@ -204,11 +238,28 @@ async def open_services(
             tokens=tokens,
             metrics=metrics,
             route_grants=SqlRouteGrants(engine, timeout),
+            secrets=secret_store,
+            secret_cache=SecretCache(secret_store, settings.function_cache_ttl_seconds),
+            bindings=binding_store,
+            binding_cache=BindingCache(binding_store),
+            kv=SqlKvStore(
+                engine,
+                timeout,
+                KvLimits(
+                    max_value_bytes=settings.kv_max_value_bytes,
+                    max_metadata_bytes=settings.kv_max_metadata_bytes,
+                    max_namespaces=settings.kv_max_namespaces_per_tenant,
+                    ops_per_day=settings.kv_ops_per_day,
+                ),
+            ),
             responses=ResponseBuffers(
                 settings.response_buffer_bytes_total,
                 settings.response_buffer_bytes_per_connection,
             ),
         )
+        if svc.kv is not None and hasattr(runtime, "kv_host"):
+            # KV calls of functions come from the workers to this process (state/kv_host)
+            runtime.kv_host = kv_host(svc.kv)  # type: ignore[attr-defined]
         if settings.redis_url:
             from isogate.gateway.redis_backend import attach_redis
 

@@ -16,6 +16,13 @@ that takes a blank isolate finds its next contexts ready too), and one spare con
 each tenant isolate with room. A cold start then costs only compiling and running the
 tenant's top level; a burst of new functions makes contexts or isolates on demand only
 once those are used up.
+
+Why one module of ~900 lines: everything here is the state of one thread (its flights,
+timers, deadlines, warm contexts, pools of isolates and the memory budget over them),
+touched without locks because only that thread touches it; the event loop, the host
+operations and the pools call into each other on every step. The messages it speaks are
+in messages.py, the isolates in isolate.py, the caches it shares with its sibling
+threads (LruCache) at the end.
 """
 
 from __future__ import annotations
@@ -34,6 +41,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
+from . import webcrypto
+from .compression import ZlibStreams
 from .isolate import (
     Host,
     HostError,
@@ -47,6 +56,23 @@ from .isolate import (
     parse_logs,
     start_script,
 )
+from .messages import (
+    After,
+    Blanks,
+    Cancel,
+    ErrorInfo,
+    Evict,
+    Evicted,
+    FnSpec,
+    FromWorker,
+    Invoke,
+    KvCall,
+    KvReply,
+    NeedCode,
+    Result,
+    ToExecutor,
+    Wait,
+)
 from .protocol import FrameReader
 from .source import PreparedSource
 from .types import InvokeRequest, InvokeResult, JSErrorInfo, Outcome
@@ -57,7 +83,7 @@ if TYPE_CHECKING:
 
 log = logging.getLogger("isogate.runtime.executor")
 
-Send = Callable[[dict[str, Any]], None]
+Send = Callable[[FromWorker], None]
 V = TypeVar("V")
 IDLE_BEFORE_PREWARM = 0.02  # seconds idle before making a blank isolate (~8 ms of work)
 IDLE_BEFORE_SPARE = 0.002  # seconds idle before making a spare context (~1.5 ms of work)
@@ -85,6 +111,7 @@ class Flight:
 
     id: str  # the supervisor's call id, as text (the prelude's invocation id)
     call: int
+    inv: str  # the gateway's invocation id (X-Invocation-Id): what logs name
     warm: Warm
     deadline: float  # monotonic: wall time limit (after the response: waitUntil's)
     cpu_left: float  # seconds of CPU time it may still use
@@ -101,6 +128,8 @@ class Flight:
     timers: dict[int, int] = field(default_factory=dict)
     #: host operations running on the I/O loop: op id -> a handle to cancel it
     tasks: dict[int, Any] = field(default_factory=dict)
+    #: CompressionStream/DecompressionStream state (made on first use; goes with the flight)
+    zlib: ZlibStreams | None = None
 
 
 def estimate_cost(source: str, *, new_isolate: bool) -> int:
@@ -176,7 +205,7 @@ class Executor:
     def run(self) -> None:
         self._clock = time.pthread_getcpuclockid(threading.get_ident())
         if self._prewarm == 0:
-            self._send({"op": "blanks", "ex": self.index, "n": 0, "iso": Host.live})
+            self._send(Blanks(self.index, 0, Host.live))
         poll = select.poll()
         inbox = self._inbox.fileno()
         poll.register(inbox, select.POLLIN)
@@ -263,28 +292,29 @@ class Executor:
         with contextlib.suppress(BlockingIOError):
             os.write(self._wake_w, b"\0")
 
-    def _handle(self, msg: dict[str, Any]) -> None:
+    def _handle(self, msg: ToExecutor) -> None:
         """One message. Nothing a function does may end this thread, which other
         tenants' functions share: an unexpected failure answers the call it belongs to
         and the loop goes on (issue 15)."""
-        op = msg.get("op")
         try:
-            if op == "invoke":
+            if type(msg) is Invoke:
                 self._invoke(msg)
-            elif op == "evict":
-                self._evict(msg["key"])
-                self._send({"op": "evicted", "ex": self.index, "keys": [msg["key"]]})
-            elif op == "cancel":
-                flight = self._flights.get(str(msg.get("id")))
-                if flight is not None:
+            elif type(msg) is Evict:
+                self._evict(msg.key)
+                self._send(Evicted(self.index, (msg.key,)))
+            elif type(msg) is KvReply:
+                self.complete(str(msg.id), msg.n, msg.p)
+            elif type(msg) is Cancel:
+                flight = self._flights.get(str(msg.id))
+                if flight is not None and not flight.responded:
                     self._expire(flight, caller_left=True)
         except OSError:
             raise  # the result pipe is gone: the supervisor is gone or restarting us
         except Exception:
-            log.exception("executor %d: %s failed", self.index, op)
-            if op == "invoke" and "id" in msg:
-                key = msg.get("fn", {}).get("key")
-                flight = self._flights.get(str(msg["id"]))
+            log.exception("executor %d: %s failed", self.index, type(msg).__name__)
+            if type(msg) is Invoke:
+                key = msg.fn.key
+                flight = self._flights.get(str(msg.id))
                 if flight is not None:
                     self._land(flight)
                 if key:
@@ -296,7 +326,7 @@ class Executor:
                 )
                 if flight is None or not flight.responded:
                     self._reply(
-                        msg["id"],
+                        msg.id,
                         failed,
                         cold=False,
                         load_ms=0.0,
@@ -365,7 +395,7 @@ class Executor:
             self._report_pool()  # the whole pool is ready
 
     def _report_pool(self) -> None:
-        self._send({"op": "blanks", "ex": self.index, "n": len(self._blanks), "iso": Host.live})
+        self._send(Blanks(self.index, len(self._blanks), Host.live))
 
     def _close_all(self) -> None:
         for flight in list(self._flights.values()):
@@ -459,10 +489,10 @@ class Executor:
             self._spare_wanted.append(host)
         return sandbox, new_isolate
 
-    def _invoke(self, msg: dict[str, Any]) -> None:
-        fn = msg["fn"]
-        key: str = fn["key"]
-        timeout_ms = int(fn["timeout_ms"])
+    def _invoke(self, msg: Invoke) -> None:
+        fn = msg.fn
+        key = fn.key
+        timeout_ms = fn.timeout_ms
         timeout_s = timeout_ms / 1000.0
         started = time.monotonic()
         evicted: list[str] = []
@@ -470,31 +500,30 @@ class Executor:
         load_ms = 0.0
         warm = self._warm.get(key)
         if warm is None:
-            source = fn.get("src")
+            source = fn.src
             if source is not None:
                 self._sources.put(key, source)
             else:
                 source = self._sources.get(key)
             if source is None:
-                self._send({"op": "need_code", "id": msg["id"], "ex": self.index})
+                self._send(NeedCode(msg.id, self.index))
                 return
             t0 = time.perf_counter()
             loaded = self._load(key, source, fn, timeout_s)
             load_ms = (time.perf_counter() - t0) * 1000
             if isinstance(loaded, InvokeResult):
-                self._reply(
-                    msg["id"], loaded, cold=True, load_ms=load_ms, run_ms=0.0, evicted=[key]
-                )
+                self._reply(msg.id, loaded, cold=True, load_ms=load_ms, run_ms=0.0, evicted=[key])
                 return
             warm = loaded
             cold = True
             evicted = self._fit(key)
         else:
             self._warm.move_to_end(key)
-        cpu_ms = int(fn.get("cpu_ms") or timeout_ms)
+        cpu_ms = fn.cpu_ms or timeout_ms
         flight = Flight(
-            id=str(msg["id"]),
-            call=msg["id"],
+            id=str(msg.id),
+            call=msg.id,
+            inv=msg.inv or str(msg.id),
             warm=warm,
             deadline=started + timeout_s,
             cpu_left=cpu_ms / 1000.0,
@@ -507,15 +536,13 @@ class Executor:
         self._flights[flight.id] = flight
         warm.flights += 1
         self._watch(flight)
-        req = msg["req"]
-        request = InvokeRequest(
-            method=req["m"], url=req["u"], headers=tuple(tuple(h) for h in req["h"]), body=req["b"]
-        )
+        req = msg.req
+        request = InvokeRequest(method=req.m, url=req.u, headers=req.h, body=req.b)
         self._eval(flight, start_script(flight.id, request))
         if not flight.ended and not flight.responded and not flight.waiting:
             # it awaits a host operation: its CPU place is free for another call
             flight.waiting = True
-            self._send({"op": "wait", "id": flight.call, "ex": self.index})
+            self._send(Wait(flight.call, self.index))
         self._calls += 1
         if self._gc_every and self._calls % self._gc_every == 0 and key in self._warm:
             self._collect(self._warm[key].sandbox)
@@ -597,6 +624,22 @@ class Executor:
                     task.cancel()
             elif kind == "fetch":
                 self._fetch(flight, op, args)
+            elif kind == "kv":
+                self._kv(flight, op, args)
+            elif kind == "crypto":
+                # runs here, in this thread: its CPU counts toward the invocation's limit
+                t0 = time.thread_time()
+                payload = webcrypto.run(flight.warm.sandbox, args)
+                used = time.thread_time() - t0
+                flight.cpu_used += used
+                flight.cpu_left -= used
+                flight.tasks[op] = None
+                self.complete(inv, op, payload)
+            elif kind == "zlib":  # short and CPU-bound: done here, delivered next eval
+                if flight.zlib is None:
+                    flight.zlib = ZlibStreams()
+                flight.tasks[op] = None
+                self.complete(inv, op, flight.zlib.apply(args))
             else:
                 flight.tasks[op] = None
                 self.complete(inv, op, error_payload("TypeError", f"unknown operation: {kind}"))
@@ -608,9 +651,7 @@ class Executor:
             flight = flights.get(inv)
             if flight is not None:
                 if logs:
-                    self._send(
-                        {"op": "after", "id": flight.call, "ex": self.index, "l": list(logs)}
-                    )
+                    self._send(After(flight.call, self.index, tuple(logs), flight.inv))
                 self._land(flight)
         for inv, _ in step.done:
             flight = flights.get(inv)
@@ -637,6 +678,19 @@ class Executor:
         flight.tasks[op] = self._io.fetch(
             args, remaining, lambda payload: self.complete(flight.id, op, payload), tenant
         )
+
+    def _kv(self, flight: Flight, op: int, args: Any) -> None:
+        """A KV operation: the gateway process performs it (this process has no database)
+        and answers with :class:`KvReply`; it counts as a subrequest, as in Workers."""
+        flight.subrequests += 1
+        flight.tasks[op] = None
+        if flight.subrequests > self._max_subrequests:
+            limit = self._max_subrequests
+            self.complete(
+                flight.id, op, error_payload("Error", f"Too many subrequests (limit {limit}).")
+            )
+            return
+        self._send(KvCall(flight.call, self.index, op, json.dumps(args)))
 
     def _respond(self, flight: Flight, result: InvokeResult, *, from_step: bool = False) -> None:
         """Send ``flight``'s response; its ``waitUntil`` work may go on (bounded)."""
@@ -678,6 +732,8 @@ class Executor:
                     logs=logs,
                     detail=f"CPU time limit of {flight.cpu_ms} ms exceeded",
                 )
+            elif reason == "gone":
+                result = InvokeResult(Outcome.TIMEOUT, logs=logs, detail="the caller went away")
             elif reason == "wall":
                 result = InvokeResult(
                     Outcome.TIMEOUT,
@@ -694,16 +750,15 @@ class Executor:
         elif logs or reason in ("cpu", "wall"):
             late = list(logs)
             late.append(f"[warn] ctx.waitUntil() work stopped: {reason} time limit")
-            self._send({"op": "after", "id": flight.call, "ex": self.index, "l": late})
+            self._send(After(flight.call, self.index, tuple(late), flight.inv))
         self._land(flight)
 
     def _expire(self, flight: Flight, *, caller_left: bool = False) -> None:
-        """``flight``'s deadline passed while it waited (or its caller went away)."""
+        """``flight``'s deadline passed while it waited, or its caller went away
+        (:class:`Cancel`): its timers and fetches end with it; the answer nobody reads
+        still goes back, since it is what frees the call's places in the supervisor."""
         logs = self._end_in_js(flight, enter=True)
-        if caller_left:
-            self._land(flight)
-        else:
-            self._stop(flight, "wall", logs)
+        self._stop(flight, "gone" if caller_left else "wall", logs)
 
     def _land(self, flight: Flight) -> None:
         """``flight`` is over: forget it, stop its operations, release its context."""
@@ -742,10 +797,8 @@ class Executor:
         finally:
             sandbox.leave()
 
-    def _load(
-        self, key: str, source: str, fn: dict[str, Any], timeout_s: float
-    ) -> Warm | InvokeResult:
-        sandbox, new_isolate = self._sandbox_for(fn["tenant"])
+    def _load(self, key: str, source: str, fn: FnSpec, timeout_s: float) -> Warm | InvokeResult:
+        sandbox, new_isolate = self._sandbox_for(fn.tenant)
         sandbox.enter()
         ok = False
         try:
@@ -755,9 +808,7 @@ class Executor:
                 return InvokeResult(Outcome.LOAD_ERROR, error=exc.info)
             ticket = self._watchdog.arm(sandbox.isolate, timeout_s)
             try:
-                result = sandbox.load(
-                    prepared, tuple(tuple(kv) for kv in fn["env"]), self._max_response_body
-                )
+                result = sandbox.load(prepared, fn.env, self._max_response_body, fn.kv)
             except HostError:  # V8 raised out of the load script: answer, drop the context
                 result = InvokeResult(
                     Outcome.LOAD_ERROR,
@@ -768,7 +819,7 @@ class Executor:
             if fired:
                 sandbox.burn_termination()
                 return InvokeResult(
-                    Outcome.TIMEOUT, detail=f"top-level code exceeded {fn['timeout_ms']} ms"
+                    Outcome.TIMEOUT, detail=f"top-level code exceeded {fn.timeout_ms} ms"
                 )
             if result.outcome is not Outcome.OK:
                 return result
@@ -778,7 +829,7 @@ class Executor:
             if not ok:
                 self._close(sandbox)  # nothing half-installed: the failed context is dropped
         sandbox.function_key = key
-        sandbox.tenant = fn["tenant"]
+        sandbox.tenant = fn.tenant
         warm = Warm(sandbox, estimate_cost(source, new_isolate=new_isolate), prepared)
         self._warm[key] = warm
         self._used += warm.cost
@@ -807,38 +858,33 @@ class Executor:
         evicted: list[str],
         waited: bool = False,
     ) -> None:
+        err = r.error
+        info = None
+        if err is not None:  # positions as ints: the supervisor's decoder checks types
+            line = None if err.line is None else int(err.line)
+            column = None if err.column is None else int(err.column)
+            info = ErrorInfo(err.name, err.message, err.stack, line, column)
         self._send(
-            {
-                "op": "result",
-                "id": call,
-                "ex": self.index,
-                "o": r.outcome.value,
-                "s": r.status,
-                "st": r.status_text,
-                "h": [list(h) for h in r.headers],
-                "b": r.body,
-                "l": list(r.logs),
-                "e": _error(r.error) if r.error else None,
-                "d": r.detail,
-                "cold": cold,
-                "lt": load_ms,
-                "rt": run_ms,
-                "ev": evicted,
-                "bl": len(self._blanks),
-                "iso": Host.live,
-                "w": waited,
-            }
+            Result(
+                call,
+                self.index,
+                r.outcome.value,
+                r.status,
+                r.status_text,
+                r.headers,
+                r.body,
+                r.logs,
+                info,
+                r.detail,
+                cold,
+                load_ms,
+                run_ms,
+                tuple(evicted),
+                len(self._blanks),
+                Host.live,
+                waited,
+            )
         )
-
-
-def _error(info: JSErrorInfo) -> dict[str, Any]:
-    return {
-        "name": info.name,
-        "message": info.message,
-        "stack": info.stack,
-        "line": info.line,
-        "column": info.column,
-    }
 
 
 class LruCache(Generic[V]):

@@ -11,6 +11,10 @@ address; the request is then sent *to the address that was checked* (the URL's h
 replaced by the IP literal, the ``Host`` header and TLS name kept), so a DNS answer
 that changes between check and connect cannot redirect it (DNS rebinding).
 
+Why one module of ~670 lines: one fetch's path (spec parsing, the egress check of each
+hop, redirects, body limits, the answer as data) is one sequence whose steps share its
+limits and its error mapping; the policy itself lives in egress.py.
+
 Decisions that mirror workerd (checked against workerd 1.2024x on a 127.0.0.1 upstream):
 no ``Accept-Encoding`` or ``User-Agent`` is added; a response with ``Content-Encoding:
 gzip`` or ``br`` is decoded transparently while its ``Content-Encoding`` and

@@ -23,6 +23,7 @@ from typing import Any
 
 import STPyV8
 
+from .encodings import needs_tables, tables_script
 from .prelude import prelude_source
 from .source import (
     SCRIPT_NAME,
@@ -178,17 +179,29 @@ class Sandbox:
         return False
 
     def load(
-        self, prepared: PreparedSource, env: tuple[tuple[str, str], ...], max_response_body: int
+        self,
+        prepared: PreparedSource,
+        env: tuple[tuple[str, str], ...],
+        max_response_body: int,
+        kv_names: tuple[str, ...] = (),
     ) -> InvokeResult:
-        """Run the tenant's top level and register its handler."""
+        """Run the tenant's top level and register its handler (``kv_names``: its KV
+        bindings, objects whose methods are host operations)."""
         config = json.dumps(
             {
                 "env": [list(kv) for kv in env],
+                "kv": list(kv_names),
                 "maxResponseBody": max_response_body,
                 "module": prepared.module,
+                "async": prepared.top_level_await,
             }
         )
+        if needs_tables(prepared.script):  # before the tenant's code: decode is synchronous
+            self.context.eval(tables_script(), "isogate:encodings")
         text = self.eval_str(load_script(prepared, config), SCRIPT_NAME)
+        if prepared.top_level_await and _pending(text):
+            # the module's promise settled (or not) in the microtasks after that eval
+            text = self.eval_str(LOADED_SCRIPT)
         result = _parse_load(text)
         if result.error is not None:  # positions in the tenant's code, not the wrapper's
             result = replace(result, error=prepared.locate(result.error))
@@ -232,6 +245,16 @@ class Sandbox:
 #: what a caller is told when its handler's promise can never settle
 NEVER_SETTLES = "The script will never generate a response."
 STEP_SCRIPT = "__isogate.step()"
+LOADED_SCRIPT = "__isogate.loaded()"
+
+
+def _pending(text: str | None) -> bool:
+    """The load answered that a top-level await is still to settle."""
+    try:
+        data = json.loads(text) if text is not None else None
+    except ValueError:
+        return False
+    return isinstance(data, dict) and data.get("pending") is True
 
 
 def start_script(inv: str, request: InvokeRequest) -> str:

@@ -1,10 +1,15 @@
 """Checking and preparing a tenant's source before it runs.
 
-V8 here compiles classic scripts only. A Worker in module syntax is accepted by
-rewriting its single ``export default`` into an assignment; the position of that
-token comes from V8's own parser (the "Unexpected token 'export'" error), so strings,
-comments and template literals can never be mistaken for it. ``import`` and every
-other ``export`` form are rejected with the line and column V8 reports.
+stpyv8 reaches V8's classic-script compiler only (no module API). An ES module is
+therefore read with tree-sitter's JavaScript grammar (a real ECMAScript parser, in C)
+and turned into the body of a strict function by edits that move no line and no
+column of the tenant's code: ``export`` keywords become spaces, ``export default``
+an assignment to a variable exactly as long as ``export``, ``export { … }`` clauses
+spaces, ``import.meta`` a variable of the same length. The exports come back from
+the wrapper as a namespace object of live getters. A module with top-level ``await``
+is wrapped in an ``async`` function. V8 then compiles the result: it, not the
+tree-sitter grammar, decides what is valid, and its error positions are the
+tenant's.
 """
 
 from __future__ import annotations
@@ -14,6 +19,8 @@ import re
 from dataclasses import dataclass
 
 import STPyV8
+import tree_sitter
+import tree_sitter_javascript
 
 from .types import JSErrorInfo
 
@@ -21,6 +28,10 @@ from .types import JSErrorInfo
 #: so that rewriting ``export default`` moves no column of the tenant's code.
 SCRIPT_NAME = "worker.js"
 EXPORT_VAR = "__ig$d"
+#: ``import.meta`` becomes this variable: exactly as long as ``import.meta``
+META_VAR = "__ig$import"
+#: what ``import.meta.url`` is for the main module
+MODULE_URL = "file:///worker.js"
 #: how the runtime evaluates the wrapped code (``Sandbox.load``); the deploy check
 #: compiles the very same text, so what deploys, loads
 LOAD_CALL = "__isogate.load("
@@ -31,10 +42,6 @@ _POSITION = re.compile(
 _JS_NAME = re.compile(r"^(?P<name>[A-Z]\w{0,40}Error): (?P<message>.*)", re.DOTALL)
 #: a frame of the tenant's code in a V8 stack trace
 _FRAME = re.compile(re.escape(SCRIPT_NAME) + r":(?P<line>\d+):(?P<col>\d+)")
-_DECLARATION = re.compile(
-    r"(?:async\s+)?function\s*\*?\s*(?P<fn>[A-Za-z_$][\w$]*)|class\s+(?P<cls>[A-Za-z_$][\w$]*)"
-)
-_EXPORT_DEFAULT = re.compile(r"export\s+default\b")
 
 
 _ASTRAL = re.compile("[\U00010000-\U0010ffff]")
@@ -81,6 +88,8 @@ class PreparedSource:
     module: bool
     offset: int = 0
     lines: int = 1
+    #: the module awaits at its top level: the wrapper is an async function
+    top_level_await: bool = False
 
     def position(self, line: int | None, column: int | None) -> tuple[int | None, int | None]:
         """A 1-based (line, column) of the load script as one in the tenant's code."""
@@ -176,6 +185,257 @@ def _compile(engine: STPyV8.JSEngine, text: str) -> JSErrorInfo | None:
     return None
 
 
+def _parser() -> tree_sitter.Parser:
+    global _PARSER
+    if _PARSER is None:
+        _PARSER = tree_sitter.Parser(tree_sitter.Language(tree_sitter_javascript.language()))
+    return _PARSER
+
+
+_PARSER: tree_sitter.Parser | None = None
+#: nodes whose body is a scope of its own: an ``await`` inside is not top-level
+_FUNCTIONS = frozenset(
+    {
+        "function_declaration",
+        "function_expression",
+        "generator_function_declaration",
+        "generator_function",
+        "arrow_function",
+        "method_definition",
+        "class_static_block",
+        "field_definition",
+    }
+)
+_DECLARATIONS = frozenset(
+    {
+        "function_declaration",
+        "generator_function_declaration",
+        "class_declaration",
+    }
+)
+
+
+@dataclass
+class _Module:
+    """What the syntax tree says about a module, as edits that keep every position."""
+
+    text: str
+    edits: list[tuple[int, int, str]]
+    #: exported name -> the JavaScript expression that reads it (a live binding)
+    exports: dict[str, str]
+    tail: list[str]
+    module: bool = False
+    top_level_await: bool = False
+
+
+def _span(node: tree_sitter.Node) -> tuple[int, int]:
+    return node.start_byte // 2, node.end_byte // 2
+
+
+def _where(text: str, index: int) -> tuple[int, int]:
+    """1-based line and column (UTF-16 units) of ``index`` in ``text``."""
+    line = text.count("\n", 0, index) + 1
+    return line, index - (text.rfind("\n", 0, index) + 1) + 1
+
+
+def _refuse(text: str, node: tree_sitter.Node, message: str) -> SourceError:
+    line, column = _where(text, _span(node)[0])
+    return SourceError(JSErrorInfo(name="SyntaxError", message=message, line=line, column=column))
+
+
+def _bound_names(node: tree_sitter.Node) -> list[str]:
+    """Identifiers a declaration binds (also inside destructuring patterns)."""
+    names: list[str] = []
+    if node.type in _DECLARATIONS:
+        name = node.child_by_field_name("name")
+        return [name.text.decode("utf-16-le", "surrogatepass")] if name else []
+
+    def walk(n: tree_sitter.Node, binding: bool) -> None:
+        if n.type in ("identifier", "shorthand_property_identifier_pattern") and binding:
+            names.append(n.text.decode("utf-16-le", "surrogatepass"))
+            return
+        if n.type == "variable_declarator":
+            walk(n.child_by_field_name("name"), True)
+            return
+        if n.type == "pair_pattern":
+            walk(n.child_by_field_name("value"), True)
+            return
+        if n.type in ("assignment_pattern", "object_assignment_pattern"):
+            walk(n.child_by_field_name("left"), True)
+            return
+        for c in n.named_children:
+            walk(c, binding or n.type.endswith("pattern"))
+
+    walk(node, False)
+    return names
+
+
+def _name(node: tree_sitter.Node) -> str:
+    """An export specifier's name (an identifier, ``default`` or a string)."""
+    raw = node.text.decode("utf-16-le", "surrogatepass")
+    if node.type == "string":
+        return (
+            json.loads(raw)
+            if raw.startswith('"')
+            else json.loads('"' + raw[1:-1].replace('"', '\\"') + '"')
+        )
+    return raw
+
+
+def _analyse(text: str, joined: frozenset[int] = frozenset()) -> _Module:
+    """Read ``text``'s syntax tree; ``joined``: offsets of ``export`` tokens whose line
+    break after the keyword the grammar is to read as a space (see :func:`prepare`)."""
+    parsed = text
+    for at in joined:
+        end = at + len("export")
+        stop = end
+        while stop < len(parsed) and parsed[stop] in " \t\r\n\u2028\u2029":
+            stop += 1
+        parsed = parsed[:end] + " " * (stop - end) + parsed[stop:]
+    tree = _parser().parse(parsed.encode("utf-16-le", "surrogatepass"), encoding="utf16")
+    mod = _Module(text=text, edits=[], exports={}, tail=[])
+    for stmt in tree.root_node.children:
+        if stmt.type == "import_statement":
+            raise _refuse(
+                text,
+                stmt,
+                "import statements need the imported module in the upload: bundle into one file",
+            )
+        if stmt.type != "export_statement":
+            continue
+        mod.module = True
+        _export(mod, stmt)
+    _scan(mod, tree.root_node, top=True)
+    return mod
+
+
+def _export(mod: _Module, stmt: tree_sitter.Node) -> None:
+    text = mod.text
+    if stmt.child_by_field_name("source") is not None:
+        raise _refuse(
+            text,
+            stmt,
+            "re-exports from another module need that module in the upload: bundle into one file",
+        )
+    start, end = _span(stmt)
+    kw = stmt.children[0]  # `export`
+    default = next((c for c in stmt.children if c.type == "default"), None)
+    decl = stmt.child_by_field_name("declaration")
+    value = stmt.child_by_field_name("value")
+    clause = next((c for c in stmt.children if c.type == "export_clause"), None)
+    if default is not None:
+        if "default" in mod.exports:
+            raise _refuse(text, stmt, "a second `export default` in one module")
+        target = decl if decl is not None else value
+        named = (
+            target is not None
+            and target.type
+            in (
+                "function_declaration",
+                "generator_function_declaration",
+                "class_declaration",
+                "function_expression",
+                "generator_function",
+                "class",
+            )
+            and target.child_by_field_name("name") is not None
+        )
+        ks, _ = _span(kw)
+        _, de = _span(default)
+        if named:
+            # `export default function f() {}` stays a hoisted declaration named f.
+            mod.edits.append((ks, de, _blank(text[ks:de])))
+            fname = (
+                _bound_names(target)[0]
+                if target.type in _DECLARATIONS
+                else (target.child_by_field_name("name").text.decode("utf-16-le", "surrogatepass"))
+            )
+            mod.exports["default"] = fname
+        else:
+            # `export` becomes the variable, `default` an `=`: no column of the
+            # tenant's code moves (also with a line break between).
+            ds, _ = _span(default)
+            mod.edits.append((ks, ks + 6, EXPORT_VAR))
+            mod.edits.append((ds, de, "=      "))
+            if target is not None and target.type in (
+                "function_expression",
+                "class",
+                "generator_function",
+                "function_declaration",
+                "class_declaration",
+                "generator_function_declaration",
+            ):
+                # an anonymous declaration becomes an expression: end it
+                mod.edits.append((_span(target)[1], _span(target)[1], ";"))
+            mod.exports["default"] = EXPORT_VAR
+        return
+    if decl is not None:
+        ks, ke = _span(kw)
+        mod.edits.append((ks, ke, " " * (ke - ks)))
+        for n in _bound_names(decl):
+            mod.exports[n] = n
+        return
+    if clause is not None:
+        mod.edits.append((start, end, _blank(text[start:end])))
+        for spec in clause.named_children:
+            if spec.type != "export_specifier":
+                continue
+            local = spec.child_by_field_name("name")
+            alias = spec.child_by_field_name("alias")
+            if local.type == "string":
+                raise _refuse(
+                    text, spec, "a string name can only be re-exported from another module"
+                )
+            name = _name(alias if alias is not None else local)
+            if name in mod.exports:
+                raise _refuse(text, spec, f"duplicate export {name!r}")
+            mod.exports[name] = _name(local)
+        return
+    raise _refuse(text, stmt, "this export form is not supported")
+
+
+_QUERY: tree_sitter.Query | None = None
+
+
+def _scan(mod: _Module, node: tree_sitter.Node, *, top: bool) -> None:
+    """Find ``import.meta`` (anywhere) and ``await`` at the top level (a query, in C)."""
+    global _QUERY
+    if _QUERY is None:
+        _QUERY = tree_sitter.Query(
+            _parser().language,
+            '(meta_property) @meta (await_expression) @await (for_in_statement "await") @await',
+        )
+    found = tree_sitter.QueryCursor(_QUERY).captures(node)
+    for n in found.get("meta", []):
+        if not n.text.decode("utf-16-le", "surrogatepass").startswith("import"):
+            continue  # new.target
+        s, e = _span(n)
+        mod.module = True
+        # `import.meta` -> a variable of the same length (`import . meta`: padded)
+        mod.edits.append((s, e, META_VAR + _blank(mod.text[s + len(META_VAR) : e])))
+    for n in found.get("await", []):
+        if not top:
+            break
+        p = n.parent
+        while p is not None and p.type not in _FUNCTIONS:
+            p = p.parent
+        if p is None:
+            mod.top_level_await = True
+            mod.module = True
+            break
+
+
+def _apply(text: str, edits: list[tuple[int, int, str]]) -> str:
+    out = []
+    at = 0
+    for s, e, r in sorted(edits):
+        out.append(text[at:s])
+        out.append(r)
+        at = e
+    out.append(text[at:])
+    return "".join(out)
+
+
 def prepare(source: str, engine: STPyV8.JSEngine) -> PreparedSource:
     """Validate ``source`` and return the script that loads it.
 
@@ -184,68 +444,56 @@ def prepare(source: str, engine: STPyV8.JSEngine) -> PreparedSource:
     also for what parses only outside the wrapper the runtime loads it in (a ``with``
     statement in a module, which runs in strict mode).
     """
-    text = to_js_source(source)  # columns are then UTF-16 units, as V8 counts them
-    module = False
-    tail = ""
-    for _ in range(3):
-        info = _compile(engine, text)
+    original = to_js_source(source)  # columns are then UTF-16 units, as V8 counts them
+    joined: frozenset[int] = frozenset()
+    for _ in range(MAX_REREADS):
+        prepared = _wrap(original, joined)
+        # The same text the runtime evaluates, compiled the same way: V8 is the judge
+        # of what is valid, and a strict-mode error (`with`, octal literals) is found here.
+        info = _compile(engine, load_script(prepared, ""))
         if info is None:
-            break
-        line, column = info.line, info.column
-        if line is None or column is None:
-            raise SourceError(info)
-        if "Cannot use import statement" in info.message:
-            raise SourceError(
-                JSErrorInfo(
-                    name="SyntaxError",
-                    message="import statements are not supported: bundle into one file",
-                    line=line,
-                    column=column,
-                )
-            )
-        if info.message != "Unexpected token 'export'":
-            raise SourceError(info)
-        start = _offset(text, line, column - 1)
-        m = _EXPORT_DEFAULT.match(text, start)
-        if not m or module:
-            what = "a second `export default`" if module and m else "this export form"
-            raise SourceError(
-                JSErrorInfo(
-                    name="SyntaxError",
-                    message=f"{what} is not supported: use `export default {{ fetch }}`",
-                    line=line,
-                    column=column,
-                )
-            )
-        module = True
-        rest = text[m.end() :]
-        between = text[start + len("export") : m.end() - len("default")]
-        decl = _DECLARATION.match(rest.lstrip())
-        if decl:
-            # `export default function f() {}` stays a hoisted declaration named f.
-            text = text[:start] + _blank(text[start : m.end()]) + rest
-            tail = f"\n;{EXPORT_VAR} = {decl['fn'] or decl['cls']};"
-        else:
-            # `export` becomes the variable, `default` an `=`: every line and column of
-            # the tenant's code stays where it was (also with a line break between).
-            text = text[:start] + EXPORT_VAR + between + "=      " + rest
-    else:  # pragma: no cover - the loop always breaks or raises
-        raise SourceError(JSErrorInfo(name="SyntaxError", message="cannot parse the source"))
-    strict = '"use strict";' if module else ""
-    # Everything stays on the tenant's line numbers: the wrapper opens on line 1.
-    prefix = f"(function(){{{strict}var {EXPORT_VAR};"
-    prepared = PreparedSource(
-        script=f"{prefix}{text}{tail}\n;return {EXPORT_VAR};}})",
-        module=module,
-        offset=len(LOAD_CALL) + len(prefix),
-        lines=text.count("\n") + 1,
-    )
-    # The same text the runtime evaluates, compiled the same way: a strict-mode error
-    # the bare code does not have (`with`, octal literals, `delete x`) is found here.
-    info = _compile(engine, load_script(prepared, ""))
-    if info is not None:
+            return prepared
         line, column = prepared.position(info.line, info.column)
+        if info.message == "Unexpected token 'export'" and line is not None and column:
+            # tree-sitter's grammar reads `export` before a line break as a name
+            # (`export\ndefault …`); V8 says it is the keyword: read it again so.
+            at = _offset(original, line, column - 1)
+            if original.startswith("export", at) and at not in joined:
+                joined = joined | {at}
+                continue
         raise SourceError(
             JSErrorInfo(name=info.name, message=info.message, line=line, column=column)
         )
-    return prepared
+    raise SourceError(
+        JSErrorInfo(name="SyntaxError", message="too many export statements split across lines")
+    )
+
+
+#: how often the syntax tree may be read again at V8's word (see prepare)
+MAX_REREADS = 20
+
+
+def _wrap(original: str, joined: frozenset[int]) -> PreparedSource:
+    """The tenant's code as the body of the wrapper function ``__isogate.load`` runs."""
+    mod = _analyse(original, joined)
+    text = _apply(original, mod.edits)
+    if mod.module:
+        getters = ",".join(
+            f"get {json.dumps(name)}(){{return {local}}}" for name, local in mod.exports.items()
+        )
+        prefix = (
+            f'({"async " if mod.top_level_await else ""}function(){{"use strict";'
+            f"var {EXPORT_VAR},{META_VAR}={{url:{json.dumps(MODULE_URL)}}};"
+        )
+        tail = f"\n;return {{__proto__:null,{getters}}};}})"
+    else:
+        prefix = "(function(){"
+        tail = "\n;})"
+    # Everything stays on the tenant's line numbers: the wrapper opens on line 1.
+    return PreparedSource(
+        script=f"{prefix}{text}{tail}",
+        module=mod.module,
+        offset=len(LOAD_CALL) + len(prefix),
+        lines=text.count("\n") + 1,
+        top_level_await=mod.top_level_await,
+    )

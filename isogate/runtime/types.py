@@ -49,6 +49,13 @@ class FunctionRef:
     #: (by its owner or by another tenant) starts over at version 1, maybe with the same
     #: code, and must never meet the previous incarnation's warm context
     incarnation: float = 0.0
+    #: the function's secrets, added to ``env`` in the isolate (they win over a variable
+    #: of the same name); not in repr or comparisons, and not in :attr:`key`, which
+    #: names ``secrets_rev`` instead (a digest of ciphertexts that changes with any write)
+    secrets: tuple[tuple[str, str], ...] = field(default=(), compare=False, repr=False)
+    secrets_rev: str = ""
+    #: KV bindings: (env name, namespace name of the tenant)
+    kv_bindings: tuple[tuple[str, str], ...] = ()
     source: str | None = field(default=None, compare=False, repr=False)
     #: identity of this version inside the runtime (warm sets, quarantine); computed once
     #: because routing looks it up several times per invocation. It names the tenant,
@@ -58,7 +65,17 @@ class FunctionRef:
 
     def __post_init__(self) -> None:
         ident = hashlib.sha256(
-            repr((self.tenant, self.incarnation, self.env, self.timeout_ms, self.cpu_ms)).encode()
+            repr(
+                (
+                    self.tenant,
+                    self.incarnation,
+                    self.env,
+                    self.timeout_ms,
+                    self.cpu_ms,
+                    self.secrets_rev,
+                    self.kv_bindings,
+                )
+            ).encode()
         ).hexdigest()[:16]
         key = f"{self.name}@{self.version}:{self.sha256[:16]}:{ident}"
         object.__setattr__(self, "key", key)
@@ -72,6 +89,9 @@ class InvokeRequest:
     url: str
     headers: tuple[tuple[str, str], ...] = ()
     body: bytes = b""
+    #: the id the gateway gave this invocation (``X-Invocation-Id``): what the
+    #: runtime's logs of it name (e.g. errors of its ``ctx.waitUntil`` work)
+    invocation_id: str = ""
 
 
 @dataclass(frozen=True, slots=True)

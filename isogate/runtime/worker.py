@@ -27,7 +27,13 @@ THREAD_STACK = 16 << 20  # bytes; V8's own stack limit (~1 MB) stays well inside
 def _set_flags(heap_limit_mb: int, expose_gc: bool = False) -> None:
     import _STPyV8
 
-    flags = [f"--max-old-space-size={heap_limit_mb}", "--stack-size=984"]
+    flags = [
+        f"--max-old-space-size={heap_limit_mb}",
+        "--stack-size=984",
+        # eval, new Function and their kin throw EvalError, as on workerd (and tenant
+        # code can then never compile code it did not upload); the prelude needs none
+        "--disallow-code-generation-from-strings",
+    ]
     if expose_gc:  # runtime.debug_gc_every: stress runs only
         flags.append("--expose-gc")
     # One flag per call: an unknown flag silently voids the ones after it.
@@ -120,6 +126,13 @@ def _guard_rss(limit_bytes: int) -> None:
             os._exit(70)
 
 
+def _bad_frame(exc: Exception) -> None:
+    """A request frame that is no message of messages.py: a supervisor bug. The executor
+    serves on (other tenants' calls share it); the call it carried, unanswered, is
+    ended by the supervisor's deadline sweep."""
+    os.write(2, f"executor: malformed request frame skipped: {exc}\n".encode())
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="isogate-runtime-worker")
     parser.add_argument("--config", required=True, help="RuntimeSettings as JSON")
@@ -143,7 +156,8 @@ def main(argv: list[str] | None = None) -> int:
     threading.stack_size(THREAD_STACK)
 
     from .executor import Executor, prepared_cache, source_cache
-    from .protocol import FrameReader, pack, write_all
+    from .messages import Egress, FromWorker, Ready, SelfTest
+    from .protocol import FrameReader, decode_to_executor, frame, write_all
     from .watchdog import Watchdog
 
     if args.self_test:
@@ -151,7 +165,7 @@ def main(argv: list[str] | None = None) -> int:
         t = threading.Thread(target=lambda: result.update(self_test()))
         t.start()
         t.join()
-        write_all(control_fd, pack({"op": "self_test", **result}))
+        write_all(control_fd, frame(SelfTest(bool(result.get("ok")), str(result.get("intl")))))
         return 0
 
     fds = [int(x) for x in args.pipes.split(",") if x]
@@ -163,14 +177,14 @@ def main(argv: list[str] | None = None) -> int:
     budget = config["memory_budget_mb"] * 1_000_000 // max(1, len(pairs))
     io, egress_settings = _start_io(args.egress)
 
-    def sender(fd: int) -> Callable[[dict[str, Any]], None]:
+    def sender(fd: int) -> Callable[[FromWorker], None]:
         # Each executor thread owns its result pipe: no lock, no hand-off.
-        return lambda message: write_all(fd, pack(message))
+        return lambda message: write_all(fd, frame(message))
 
     executors = [
         Executor(
             i,
-            inbox=FrameReader(request_fd),
+            inbox=FrameReader(request_fd, decode_to_executor, skip=_bad_frame),
             watchdog=watchdog,
             send=sender(result_fd),
             sources=sources,
@@ -198,7 +212,7 @@ def main(argv: list[str] | None = None) -> int:
     threading.Thread(
         target=_guard_rss, args=(rss_limit << 20,), name="isogate-rss-guard", daemon=True
     ).start()
-    write_all(control_fd, pack({"op": "ready", "pid": os.getpid(), "executors": len(pairs)}))
+    write_all(control_fd, frame(Ready(os.getpid(), len(pairs))))
 
     if io is not None:
 
@@ -210,7 +224,7 @@ def main(argv: list[str] | None = None) -> int:
                 time.sleep(EGRESS_REPORT_S)
                 counts = io.take_counts()
                 if counts:
-                    write_all(control_fd, pack({"op": "egress", "c": counts}))
+                    write_all(control_fd, frame(Egress(tuple(counts))))
 
         threading.Thread(target=report_egress, name="isogate-egress", daemon=True).start()
     # The supervisor stops us by closing stdin (and the request pipes, which ends

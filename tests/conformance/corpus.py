@@ -275,6 +275,11 @@ WORKERS: tuple[Worker, ...] = (
     Worker("textdecoder", "textdecoder.js", routes("/")),
     Worker("base64", "base64.js", routes("/")),
     Worker("crypto", "crypto.js", routes("/")),
+    Worker(
+        "webcrypto",
+        "webcrypto.js",
+        routes("/digest", "/hmac", "/aes", "/asymmetric", "/derive", "/errors"),
+    ),
     Worker("structured-clone", "structured_clone.js", routes("/")),
     Worker("microtasks", "microtasks.js", routes("/")),
     Worker("dom-exception", "dom_exception.js", routes("/")),
@@ -287,6 +292,10 @@ WORKERS: tuple[Worker, ...] = (
         ),
     ),
     Worker("globals", "globals.js", routes("/")),
+    # workerd's global surface (issue 25): navigator, code generation refused; the
+    # worker ends as esbuild ends every bundle (`export { app as default }`)
+    Worker("code-generation", "code_generation.js", routes("/", "/navigator")),
+    Worker("feature-detect", "feature_detect.js", routes("/")),
     # ---- handler shapes
     Worker("async-handler", "async_handler.js", routes("/", "/deep")),
     Worker("named-fetch", "named_fetch.js", routes("/")),

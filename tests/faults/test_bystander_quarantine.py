@@ -3,7 +3,7 @@ shared the worker process when it crashed.
 
 The runtime strikes a function only for a crash it was alone on the worker for; after
 an ambiguous crash every function in flight becomes a suspect whose next call runs
-alone (isogate/runtime/supervisor.py, ``_on_crash`` and ``_pick_solo``)."""
+alone (isogate/runtime/pool.py ``_on_crash``, admission.py ``_pick_solo``)."""
 
 from __future__ import annotations
 

@@ -189,6 +189,7 @@ def _pod_env(objs: list[dict[str, Any]]) -> dict[str, str]:
             env[e["name"]] = {
                 "ISOGATE_DATABASE_URL": "postgresql://u:p@db/isogate",
                 "ISOGATE_REDIS_URL": "redis://redis:6379/0",
+                "ISOGATE_SECRETS_MASTER_KEY": "ext:" + base64.b64encode(b"k" * 32).decode(),
             }.get(e["name"], "x" * 40)
         else:
             env[e["name"]] = base64.b64decode(data[ref["key"]]).decode()

@@ -6,8 +6,12 @@ Real worker processes; upstreams on 127.0.0.1 only."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import http.server
 import json
+import logging
+import select
+import socket
 import threading
 from collections.abc import Iterator
 from typing import ClassVar
@@ -216,3 +220,111 @@ async def test_fetch_abort_rejects_with_abort_error(make_runtime) -> None:
       catch (e) { return new Response(e.name); }
     } }"""
     assert (await rt.invoke(fn(src), get())).body == b"AbortError"
+
+
+async def test_wait_until_errors_are_logged_with_the_invocation_id(
+    make_runtime, caplog: pytest.LogCaptureFixture
+) -> None:
+    rt = await make_runtime(workers=1, threads_per_worker=1)
+    src = """export default { async fetch(req, env, ctx) {
+      ctx.waitUntil(scheduler.wait(50).then(() => { throw new Error('late boom') }));
+      return new Response('first');
+    } }"""
+    caplog.set_level(logging.INFO, logger="isogate.runtime")
+    r = await rt.invoke(fn(src), get(invocation_id="inv_0123456789abcdef01234567"))
+    assert (r.outcome, r.body) == (Outcome.OK, b"first")
+    for _ in range(100):  # the error comes in an "after" frame, once the timer fired
+        if any("late boom" in rec.getMessage() for rec in caplog.records):
+            break
+        await asyncio.sleep(0.05)
+    (line,) = [rec.getMessage() for rec in caplog.records if "late boom" in rec.getMessage()]
+    # named by the id the gateway gave the caller, not the supervisor's call number
+    assert line.startswith("invocation inv_0123456789abcdef01234567 (after its response)")
+
+
+LONG_TIMER = """export default { async fetch(req) {
+  await scheduler.wait(60000);
+  return new Response('late');
+} }"""
+
+
+async def _until(predicate, what: str) -> None:
+    for _ in range(400):
+        if predicate():
+            return
+        await asyncio.sleep(0.05)
+    raise AssertionError(f"never: {what}")
+
+
+async def test_a_caller_leaving_a_waiting_call_ends_it_in_the_executor(make_runtime) -> None:
+    # One waiting place for the tenant: while the abandoned call holds it, the tenant
+    # is refused; the Cancel sent when its caller leaves ends the call in the executor
+    # (its 60 s timer dropped), whose answer frees the place long before the timer.
+    rt = await make_runtime(
+        workers=1, threads_per_worker=1, max_waiting_per_tenant=1, max_timeout_ms=120_000
+    )
+    # its wall limit (120 s) is far past how long the test waits: only a Cancel ends it
+    f = fn(LONG_TIMER, name="sleeps", timeout_ms=120_000)
+    task = asyncio.create_task(rt.invoke(f, get()))
+    await _until(lambda: rt.stats().waiting == 1, "the call waits")
+    busy = await rt.invoke(fn(TIMER, name="quick"), get())
+    assert busy.outcome is Outcome.BUSY  # the tenant's one waiting place is taken
+    task.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await task
+    await _until(lambda: rt.stats().waiting == 0, "the executor ends the waiting call")
+    assert [(ex.inflight, ex.waiting) for ex in rt._executors()] == [(0, 0)]
+    assert not any(w.calls for w in rt._workers)  # answered: nothing left in flight
+    r = await rt.invoke(fn(TIMER, name="quick"), get())
+    assert (r.outcome, r.body) == (Outcome.OK, b"ok")
+    assert rt.stats().abandoned_running == 1
+
+
+class _Stalling(http.server.BaseHTTPRequestHandler):
+    """Accepts a request and never answers; notes when the client hangs up."""
+
+    seen: ClassVar[list[str]] = []
+    hung_up: ClassVar[threading.Event] = threading.Event()
+
+    def do_GET(self) -> None:
+        type(self).seen.append(self.path)
+        sock = self.connection
+        for _ in range(600):  # 30 s at most
+            readable, _, _ = select.select([sock], [], [], 0.05)
+            if readable:
+                with contextlib.suppress(OSError):
+                    if sock.recv(1, socket.MSG_PEEK) == b"":
+                        type(self).hung_up.set()
+                        return
+
+    def log_message(self, *args: object) -> None:
+        pass
+
+
+async def test_a_caller_leaving_a_call_awaiting_fetch_cancels_the_fetch(make_runtime) -> None:
+    handler = type("H", (_Stalling,), {"seen": [], "hung_up": threading.Event()})
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        base = f"http://127.0.0.1:{server.server_address[1]}"
+        rt = await make_runtime(
+            workers=1, threads_per_worker=1, egress=LOOPBACK, max_timeout_ms=120_000
+        )
+        src = f"""export default {{ async fetch() {{
+          const r = await fetch('{base}/slow');
+          return new Response('got ' + r.status);
+        }} }}"""
+        task = asyncio.create_task(rt.invoke(fn(src, timeout_ms=120_000), get()))
+        await _until(lambda: handler.seen == ["/slow"] and rt.stats().waiting == 1, "fetching")
+        task.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await task
+        # ended in the executor while the upstream still holds the request: the fetch
+        # is cancelled (its connection closed), the waiting place freed
+        await _until(lambda: rt.stats().waiting == 0, "the executor ends the fetching call")
+        await _until(handler.hung_up.is_set, "the upstream connection is closed")
+        assert not any(w.calls for w in rt._workers)
+    finally:
+        server.shutdown()
+        server.server_close()

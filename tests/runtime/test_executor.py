@@ -18,7 +18,8 @@ from isogate.runtime.executor import (
     prepared_cache,
     source_cache,
 )
-from isogate.runtime.protocol import FrameReader, pack, write_all
+from isogate.runtime.messages import Blanks, FnSpec, HttpRequest, Invoke, Result
+from isogate.runtime.protocol import FrameReader, decode_to_executor, frame, write_all
 from isogate.runtime.source import PreparedSource
 from isogate.runtime.watchdog import Watchdog
 
@@ -54,24 +55,24 @@ class _ScriptedInbox(FrameReader):
     """A real pipe that stays silent until the executor's pool is complete; then it
     carries ``messages`` (all at once) and ends."""
 
-    def __init__(self, messages: list[dict[str, Any]] | None = None) -> None:
+    def __init__(self, messages: list[Invoke] | None = None) -> None:
         read_fd, self.write_fd = os.pipe()
-        super().__init__(read_fd)
+        super().__init__(read_fd, decode_to_executor)
         self.messages = list(messages or [])
         self.pool_complete = False
 
     def release(self) -> None:
         self.pool_complete = True
         for message in self.messages:
-            write_all(self.write_fd, pack(message))
+            write_all(self.write_fd, frame(message))
         os.close(self.write_fd)
 
 
 def _run_executor(
     prewarm: int, per_isolate: int = 8, inbox: _ScriptedInbox | None = None
-) -> list[dict[str, Any]]:
+) -> list[Any]:
     """Run an executor thread until its inbox ends; what it sent."""
-    sent: list[dict[str, Any]] = []
+    sent: list[Any] = []
     inbox = inbox or _ScriptedInbox()
     executor = Executor(
         0,
@@ -100,7 +101,7 @@ def _run_executor(
 
 def _prewarm_reports(prewarm: int) -> list[int]:
     """The blank counts an executor reports while filling a pool of ``prewarm``."""
-    return [m["n"] for m in _run_executor(prewarm) if m["op"] == "blanks"]
+    return [m.n for m in _run_executor(prewarm) if isinstance(m, Blanks)]
 
 
 def test_an_executor_reports_ready_after_a_few_blanks_then_its_full_pool() -> None:
@@ -114,14 +115,10 @@ def test_a_pool_smaller_than_the_ready_mark_is_reported_when_full() -> None:
     assert _prewarm_reports(0) == [0]
 
 
-def _invoke(n: int, tenant: str, name: str) -> dict[str, Any]:
+def _invoke(n: int, tenant: str, name: str) -> Invoke:
     code = f"export default {{ fetch() {{ return new Response('{name}') }} }}"
-    return {
-        "op": "invoke",
-        "id": n,
-        "fn": {"key": f"{name}@1", "tenant": tenant, "timeout_ms": 1000, "env": [], "src": code},
-        "req": {"m": "GET", "u": "http://x/", "h": [], "b": b""},
-    }
+    fn = FnSpec(f"{name}@1", tenant, 1000, 1000, (), code)
+    return Invoke(n, 0, fn, HttpRequest("GET", "http://x/"))
 
 
 def test_a_pooled_isolate_brings_ready_contexts_to_the_tenant_that_takes_it(
@@ -144,7 +141,7 @@ def test_a_pooled_isolate_brings_ready_contexts_to_the_tenant_that_takes_it(
 
     monkeypatch.setattr(executor_module, "Sandbox", CountingSandbox)
     sent = _run_executor(prewarm=1, per_isolate=4, inbox=inbox)
-    results = {m["id"]: m for m in sent if m["op"] == "result"}
-    assert [results[i]["b"] for i in range(1, 6)] == [b"f0", b"g0", b"f1", b"f2", b"f3"]
+    results = {m.id: m for m in sent if isinstance(m, Result)}
+    assert [results[i].b for i in range(1, 6)] == [b"f0", b"g0", b"f1", b"f2", b"f3"]
     assert made_during_calls == ["context"]  # only tenant u's new isolate
-    assert results[2]["iso"] == results[1]["iso"] + 1
+    assert results[2].iso == results[1].iso + 1

@@ -10,28 +10,54 @@ from __future__ import annotations
 import os
 import threading
 
+import msgpack
+import pytest
+
+import isogate.runtime.executor as executor_module
 from isogate.runtime.executor import Executor, prepared_cache, source_cache
-from isogate.runtime.protocol import FrameReader, pack, write_all
+from isogate.runtime.messages import Blanks, FnSpec, HttpRequest, Invoke, Result
+from isogate.runtime.protocol import (
+    HEADER,
+    FrameReader,
+    decode_from_worker,
+    decode_to_executor,
+    frame,
+    write_all,
+)
 from isogate.runtime.watchdog import Watchdog
 
 HELLO = "export default { fetch() { return new Response('hello') } }"
+GET = HttpRequest("GET", "http://example.com/")
 
 
-def _invoke(call_id: int, key: str, source: str, req: object) -> bytes:
-    fn = {"key": key, "tenant": "t1", "timeout_ms": 2000, "env": [], "src": source}
-    return pack({"op": "invoke", "id": call_id, "ex": 0, "fn": fn, "req": req})
+def _invoke(call_id: int, key: str, source: str) -> bytes:
+    return frame(Invoke(call_id, 0, FnSpec(key, "t1", 2000, 2000, (), source), GET))
 
 
-def test_an_unexpected_host_failure_answers_the_call_and_the_thread_serves_on() -> None:
+def test_an_unexpected_host_failure_answers_the_call_and_the_thread_serves_on(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    real_start = executor_module.start_script
+    calls = 0
+
+    def start_script(*args: object) -> str:
+        # the host fails unexpectedly building the first call's script
+        nonlocal calls
+        calls += 1
+        if calls == 1:
+            raise RuntimeError("unexpected")
+        return real_start(*args)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(executor_module, "start_script", start_script)
     requests_r, requests_w = os.pipe()
     results_r, results_w = os.pipe()
     watchdog = Watchdog()
     watchdog.start()
     executor = Executor(
         0,
-        inbox=FrameReader(requests_r),
+        inbox=FrameReader(requests_r, decode_to_executor, skip=lambda exc: None),
         watchdog=watchdog,
-        send=lambda m: write_all(results_w, pack(m)),
+        send=lambda m: write_all(results_w, frame(m)),
         sources=source_cache(1 << 20),
         prepared=prepared_cache(1 << 20),
         prewarm=0,
@@ -45,19 +71,22 @@ def test_an_unexpected_host_failure_answers_the_call_and_the_thread_serves_on() 
         thread.start()
     finally:
         threading.stack_size(old)
-    results = FrameReader(results_r)
+    results = FrameReader(results_r, decode_from_worker)
     try:
-        assert results.read(timeout=30)["op"] == "blanks"
-        # a request the host cannot even build (no method, URL or headers): a host error
-        write_all(requests_w, _invoke(1, "f@1", HELLO, {"b": b""}))
+        assert isinstance(results.read(timeout=30), Blanks)
+        write_all(requests_w, _invoke(1, "f@1", HELLO))
         failed = results.read(timeout=30)
-        assert (failed["op"], failed["id"], failed["o"]) == ("result", 1, "load_error")
-        assert failed["e"]["message"] == "the function could not be run"
+        assert isinstance(failed, Result)
+        assert (failed.id, failed.o) == (1, "load_error")
+        assert failed.e is not None and failed.e.message == "the function could not be run"
         assert thread.is_alive()
-        good = {"m": "GET", "u": "http://example.com/", "h": [], "b": b""}
-        write_all(requests_w, _invoke(2, "f@1", HELLO, good))
+        # a frame that is no message (a supervisor bug) is passed over, not fatal
+        junk = msgpack.packb({"op": "invoke", "id": 9}, use_bin_type=True)
+        write_all(requests_w, HEADER.pack(len(junk)) + junk)
+        write_all(requests_w, _invoke(2, "f@1", HELLO))
         served = results.read(timeout=30)
-        assert (served["id"], served["o"], served["s"], served["b"]) == (2, "ok", 200, b"hello")
+        assert isinstance(served, Result)
+        assert (served.id, served.o, served.s, served.b) == (2, "ok", 200, b"hello")
     finally:
         os.close(requests_w)
         thread.join(30)

@@ -176,7 +176,7 @@ async def test_bad_code_is_rejected_with_line_and_column(runtime: Runtime) -> No
     cases = {
         "let a = 1;\nlet b = ;": (2, 9),
         "import x from 'y';\nexport default {}": (1, 1),
-        "const a = 1;\n  export const b = 2;": (2, 3),
+        "const a = 1;\n  export * as ns from './x';": (2, 3),
         "export default { fetch() {} }\nexport default { fetch() {} }": (2, 1),
     }
     for source, (line, column) in cases.items():

@@ -9,6 +9,7 @@ from typing import Any
 
 from isogate.config.runtime import RuntimeSettings
 from isogate.runtime import supervisor as sup
+from isogate.runtime.messages import NeedCode, Result
 from isogate.runtime.types import FunctionRef, InvokeRequest, Outcome
 
 REF = FunctionRef(name="f", version=1, tenant="t", sha256="ab" * 32)
@@ -152,7 +153,7 @@ async def test_an_answer_frees_its_executor_for_the_next_queued_call_at_once() -
     caller = asyncio.create_task(rt._run(pending, ex))
     await asyncio.sleep(0)  # the caller now waits for the answer
     (waiting,) = queue(rt, [ref(2)])
-    answer = {"op": "result", "id": 1, "o": Outcome.OK.value, "s": 200, "bl": 3, "iso": 5}
+    answer = Result(1, 0, Outcome.OK.value, s=200, bl=3, iso=5)
     rt._on_message(ex.worker, answer)
     # before the caller's task has resumed, the queued call already has the executor
     assert not caller.done() and waiting.future.result() is ex and ex.inflight == 1
@@ -169,7 +170,7 @@ async def test_an_abandoned_call_asking_for_code_frees_its_executor() -> None:
     _, call = in_flight(rt, ex, ref(1))
     ex.worker.solo = ref(1).key
     call.abandoned = True
-    rt._on_message(ex.worker, {"op": "need_code", "id": 1})
+    rt._on_message(ex.worker, NeedCode(1, 0))
     assert ex.inflight == 0 and ex.worker.solo is None
 
 
@@ -196,7 +197,7 @@ async def test_a_crash_retries_calls_that_had_not_started() -> None:
         w.calls[i] = call
         calls.append(call)
     await rt._on_crash(w, DeadProc())  # type: ignore[arg-type]
-    assert [c.future.result()["op"] for c in calls] == ["crashed", "retry", "retry"]
+    assert [c.future.result() for c in calls] == ["crashed", "retry", "retry"]
     stats = rt.stats()
     assert stats.crashes_by_reason["signal"] == 1
     # a runtime fault: the function that was running is not struck (quarantine_crashes=1)

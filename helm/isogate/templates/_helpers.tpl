@@ -120,7 +120,7 @@ app.kubernetes.io/component: gateway
 {{- fail "more than one pod (replicaCount > 1, autoscaling or keda) needs database.enabled, redis.enabled and s3.enabled: the embedded SQLite file, code folder and in-process quotas are per pod and would not be shared" -}}
 {{- end -}}
 {{- if .Values.secrets.existingSecret -}}
-{{- if or .Values.secrets.jwtSecret .Values.secrets.adminToken .Values.database.url .Values.redis.url .Values.s3.accessKey .Values.s3.secretKey -}}
+{{- if or .Values.secrets.jwtSecret .Values.secrets.adminToken .Values.secrets.secretsMasterKey .Values.database.url .Values.redis.url .Values.s3.accessKey .Values.s3.secretKey -}}
 {{- fail "with secrets.existingSecret, put the JWT key, admin token, URLs and S3 keys into that Secret, not into values" -}}
 {{- end -}}
 {{- else -}}
@@ -151,6 +151,22 @@ app.kubernetes.io/component: gateway
 {{- index $existing.data $key -}}
 {{- else -}}
 {{- randAlphaNum 64 | b64enc -}}
+{{- end -}}
+{{- end -}}
+{{- end -}}
+
+{{/* The secrets master keyring: the one given, else the one already in the cluster, else
+     a new ID:BASE64 entry of 32 random bytes. Base64-encoded. */}}
+{{- define "isogate.masterKeyValue" -}}
+{{- $ctx := index . 0 -}}{{- $key := index . 1 -}}{{- $given := index . 2 -}}
+{{- if $given -}}
+{{- $given | b64enc -}}
+{{- else -}}
+{{- $existing := lookup "v1" "Secret" $ctx.Release.Namespace (include "isogate.fullname" $ctx) -}}
+{{- if and $existing $existing.data (hasKey $existing.data $key) -}}
+{{- index $existing.data $key -}}
+{{- else -}}
+{{- printf "helm%s:%s" (randNumeric 8) (randBytes 32) | b64enc -}}
 {{- end -}}
 {{- end -}}
 {{- end -}}

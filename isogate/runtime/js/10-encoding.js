@@ -516,17 +516,7 @@ defineGlobal('TextEncoder', TextEncoder);
 
 // ---- TextDecoder --------------------------------------------------------------
 
-// workerd decodes utf-8, utf-16le and windows-1252 (which the Encoding Standard
-// also uses for the latin1 / ascii labels). Labels per the Encoding Standard.
-const ENCODING_LABELS = { __proto__: null };
-for (const [name, labels] of [
-  ['utf-8', 'unicode-1-1-utf-8 unicode11utf8 unicode20utf8 utf-8 utf8 x-unicode20utf8'],
-  ['utf-16le', 'csunicode iso-10646-ucs-2 ucs-2 unicode unicodefeff utf-16 utf-16le'],
-  ['windows-1252', 'ansi_x3.4-1968 ascii cp1252 cp819 csisolatin1 ibm819 iso-8859-1 iso-ir-100 ' +
-    'iso8859-1 iso88591 iso_8859-1 iso_8859-1:1987 l1 latin1 us-ascii windows-1252 x-cp1252'],
-]) {
-  for (const label of StringPrototypeSplit(labels, ' ')) ENCODING_LABELS[label] = name;
-}
+// Labels: encodingOfLabel (12-encoding-legacy.js), per the Encoding Standard.
 // windows-1252 bytes 0x80-0x9F (the rest map to the same code point).
 const WINDOWS_1252 = [
   0x20ac, 0x81, 0x201a, 0x192, 0x201e, 0x2026, 0x2020, 0x2021, 0x2c6, 0x2030, 0x160, 0x2039,
@@ -550,10 +540,17 @@ class TextDecoder {
   #fatal;
   #ignoreBOM;
   #state = { pending: newList(), bomSeen: false };
+  #decoder = null; // a legacy encoding's decoder, kept while streaming
   constructor(label = 'utf-8', options = undefined) {
     const key = StringPrototypeToLowerCase(trimAsciiWhitespace(toDOMString(label)));
-    const enc = ENCODING_LABELS[key];
-    if (enc === undefined) throw new RangeError_(`"${label}" is not a valid encoding.`);
+    const enc = encodingOfLabel(key);
+    // The replacement encoding is not one TextDecoder may use; legacy encodings
+    // need the host's tables (present when the function's source names TextDecoder).
+    if (enc === undefined || enc === 'replacement' ||
+      (encodingTables === null && enc !== 'utf-8' && enc !== 'utf-16le' && enc !== 'windows-1252' &&
+        needsTables(enc))) {
+      throw new RangeError_(`"${label}" is not a valid encoding.`);
+    }
     this.#encoding = enc;
     const opts = options == null ? {} : options;
     this.#fatal = !!opts.fatal;
@@ -585,6 +582,15 @@ class TextDecoder {
       s = decodeUTF8(bytes, 0, n, this.#fatal, stream, state);
     } else if (this.#encoding === 'utf-16le') {
       s = decodeUTF16LE(bytes, n, this.#fatal, stream, state);
+    } else if (this.#encoding !== 'windows-1252') {
+      if (this.#decoder === null) this.#decoder = legacyDecoder(this.#encoding);
+      try {
+        s = runLegacyDecoder(this.#decoder, bytes, n, this.#fatal, !stream);
+      } catch (e) {
+        this.#decoder = null;
+        throw e;
+      }
+      if (!stream) this.#decoder = null;
     } else {
       const units = newList();
       for (let i = 0; i < n; i++) {
@@ -596,7 +602,8 @@ class TextDecoder {
     // Strip one leading BOM per stream unless ignoreBOM (Encoding Standard).
     if (!this.#ignoreBOM && !state.bomSeen && s.length) {
       state.bomSeen = true;
-      if (this.#encoding !== 'windows-1252' && StringPrototypeCharCodeAt(s, 0) === 0xfeff) {
+      const e = this.#encoding;
+      if ((e === 'utf-8' || e === 'utf-16le' || e === 'utf-16be') && StringPrototypeCharCodeAt(s, 0) === 0xfeff) {
         s = StringPrototypeSlice(s, 1);
       }
     }

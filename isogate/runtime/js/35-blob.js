@@ -4,6 +4,9 @@
 
 let blobData; // (v) -> [bytes, type] for a Blob made here, else undefined
 let makeBlob; // (bytes we own, type) -> Blob
+let blobWithBytes; // (a Blob made here, bytes we own) -> it, now holding those bytes
+let isFile; // (v) -> is v a File made here
+let fileNameOf; // (File made here) -> its name
 
 // A Blob type: '' if any character is outside U+0020-U+007E, else lower-cased.
 function normalizeBlobType(t) {
@@ -15,9 +18,16 @@ function normalizeBlobType(t) {
   return asciiLowerCase(s);
 }
 
-// ToIntegerOrInfinity, then a position relative to the end when negative.
+// WebIDL [Clamp] long long (round half to even), then a position relative to
+// the end when negative.
 function relativeIndex(v, size) {
-  const n = Math_trunc(Number_(v)) || 0;
+  const x = Number_(v);
+  let n = 0;
+  if (x === x) {
+    const f = Math_floor(x);
+    const d = x - f;
+    n = d > 0.5 || (d === 0.5 && f % 2 !== 0) ? f + 1 : f;
+  }
   return n < 0 ? Math_max(size + n, 0) : Math_min(n, size);
 }
 
@@ -28,8 +38,20 @@ class Blob {
     const chunks = newList();
     let total = 0;
     if (parts !== undefined) {
+      // sequence<BlobPart>: any iterable object (not a string).
       if (!Array_isArray(parts)) {
-        throw new TypeError_("Failed to construct 'Blob': constructor parameter 1 is not of type 'Array'.");
+        const it = parts !== null && typeof parts === 'object' ? getIteratorMethod(parts) : undefined;
+        if (it === undefined) {
+          throw new TypeError_("Failed to construct 'Blob': constructor parameter 1 is not of type 'Array'.");
+        }
+        const list = [];
+        const iter = Reflect_apply(it, parts, []);
+        for (;;) {
+          const step = iter.next();
+          if (step.done) break;
+          list[list.length] = step.value;
+        }
+        parts = list;
       }
       const n = parts.length;
       for (let i = 0; i < n; i++) {
@@ -98,9 +120,11 @@ class Blob {
       return Promise_reject(e);
     }
   }
+  // A byte stream of the contents. With a constructible ReadableStream (issue 20,
+  // item 2) it is a real one; until then the prelude's one-chunk body stream.
   stream() {
     const b = this.#bytes;
-    return new ReadableStream(BODY_TOKEN, bodyState(KIND_BYTES, b, TypedArrayPrototypeGetLength(b)));
+    return bytesBodyStream(b);
   }
   static {
     blobData = (v) => (v !== null && typeof v === 'object' && #bytes in v ? pair(v.#bytes, v.#type) : undefined);
@@ -108,6 +132,10 @@ class Blob {
       const b = new Blob();
       b.#bytes = bytes;
       b.#type = normalizeBlobType(type) === '' ? '' : type;
+      return b;
+    };
+    blobWithBytes = (b, bytes) => {
+      b.#bytes = bytes;
       return b;
     };
   }
@@ -138,6 +166,10 @@ class File extends Blob {
   }
   get lastModified() {
     return this.#lastModified;
+  }
+  static {
+    isFile = (v) => v !== null && typeof v === 'object' && #name in v;
+    fileNameOf = (v) => v.#name;
   }
 }
 defineGlobal('File', File);

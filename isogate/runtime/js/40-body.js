@@ -1,15 +1,17 @@
 // Body, Request and Response (Fetch Standard as workerd implements it), plus
 // the host hooks requestFromWire(w) and responseToWire(r).
 //
-// Bodies are held synchronously in private state, never as streams:
+// Bodies held in memory stay in private state until someone asks for a stream:
 //   {kind: 'none'}                          no body (null)
 //   {kind: 'string', str}                   a string body, kept as given
 //   {kind: 'bytes', bytes, length}          a Uint8Array copy we own
 //   {kind: 'binary', str}                   a binary string (one char per byte)
 //                                           from the host (request bodies)
-// `.body` gives a minimal one-chunk reader object (getReader/read/cancel,
-// async iteration) that `new Response(request.body)` accepts, so the common
-// echo/proxy pattern works; it is not a full ReadableStream.
+//   {kind: 'stream', rs}                    a ReadableStream given as the body
+// `.body` makes a real ReadableStream (45-streams.js, loaded on first use) over
+// the bytes; `rs` is then that stream's record. A body is used when it was
+// consumed or its stream disturbed. `new Response(request.body)` of an untouched
+// in-memory body takes the data over directly (the echo/proxy path stays sync).
 
 const Promise_reject = Promise.reject.bind(Promise);
 
@@ -17,15 +19,37 @@ const KIND_NONE = 0;
 const KIND_STRING = 1;
 const KIND_BYTES = 2;
 const KIND_BINARY = 3;
+const KIND_STREAM = 4;
 
 function bodyState(kind, data, length) {
-  return { __proto__: null, kind, data, length, used: false, stream: null };
+  return { __proto__: null, kind, data, length, used: false, stream: null, rs: null, tooLarge: false };
+}
+function streamBodyState(rs) {
+  const st = bodyState(KIND_STREAM, null, 0);
+  st.rs = rs;
+  st.stream = rs.obj;
+  return st;
+}
+// Used: consumed, or its stream read from or cancelled.
+const bodyDisturbed = (st) => st.used || (st.rs !== null && st.rs.disturbed);
+const bodyLocked = (st) => st.rs !== null && st.rs.reader !== null;
+// The ReadableStream of a body state (made on first use).
+function bodyStream(st) {
+  if (st.stream === null) {
+    st.stream = streams().bytesStream(() => bodyBytes(st), () => {
+      st.used = true;
+    });
+    st.rs = streams().rsRecord(st.stream);
+    st.rs.bodySource = st;
+  }
+  return st.stream;
 }
 const emptyBody = () => bodyState(KIND_NONE, null, 0);
 
 // The byte length of a body state (string bodies: their UTF-8/WTF-8 length).
 function bodyByteLength(st) {
   if (st.kind === KIND_NONE) return 0;
+  if (st.kind === KIND_STREAM) return -1; // unknown
   if (st.kind === KIND_STRING) return utf8Length(st.data);
   if (st.kind === KIND_BINARY) return st.data.length;
   return st.length;
@@ -50,7 +74,6 @@ function bodyText(st) {
 }
 
 // Extract a body from a BodyInit: -> {state, contentType}.
-let bodyStreamSource; // (stream) -> body state it reads, or undefined
 function extractBody(init) {
   if (init === null || init === undefined) return { state: emptyBody(), contentType: null };
   if (typeof init === 'string') {
@@ -69,6 +92,14 @@ function extractBody(init) {
         contentType: blob[1] === '' ? null : blob[1],
       };
     }
+    const entries = formDataEntries(init);
+    if (entries !== undefined) {
+      const m = serializeMultipart(entries);
+      return {
+        state: bodyState(KIND_BYTES, m.bytes, TypedArrayPrototypeGetLength(m.bytes)),
+        contentType: m.contentType,
+      };
+    }
     const form = serializeSearchParams(init);
     if (form !== undefined) {
       return {
@@ -76,13 +107,19 @@ function extractBody(init) {
         contentType: 'application/x-www-form-urlencoded;charset=UTF-8',
       };
     }
-    const src = bodyStreamSource(init);
-    if (src !== undefined) {
-      // Taking a body's stream consumes it (the source becomes used).
-      if (src.used) throw new TypeError_('This ReadableStream is disturbed (has already been read from), and cannot be used as a body.');
-      src.used = true;
-      const st = bodyState(src.kind, src.data, src.length);
-      return { state: st, contentType: null };
+    const rs = streamsLoaded() ? streams().rsRecord(init) : undefined;
+    if (rs !== undefined) {
+      if (rs.disturbed) throw new TypeError_('This ReadableStream is disturbed (has already been read from), and cannot be used as a body.');
+      if (rs.reader !== null) throw new TypeError_('This ReadableStream is currently locked to a reader.');
+      const src = rs.bodySource;
+      if (src !== undefined && !src.used) {
+        // An untouched in-memory body's stream: take its data over; the
+        // stream counts as read (its source body becomes used).
+        src.used = true;
+        rs.disturbed = true;
+        return { state: bodyState(src.kind, src.data, src.length), contentType: null };
+      }
+      return { state: streamBodyState(rs), contentType: null };
     }
   }
   // Anything else is stringified (WebIDL union falls back to USVString, but
@@ -96,85 +133,31 @@ function usedError() {
 
 // Consume a body: mark used (a null body never becomes used, like workerd).
 function consumeBody(st) {
-  if (st.used) throw usedError();
+  if (bodyDisturbed(st)) throw usedError();
+  if (bodyLocked(st)) throw new TypeError_('This ReadableStream is currently locked to a reader.');
   if (st.kind !== KIND_NONE) st.used = true;
+}
+
+// Consume a body and call fn(state holding all its bytes): synchronously for
+// in-memory bodies, after reading the whole stream otherwise.
+function consumeWith(st, fn) {
+  try {
+    consumeBody(st);
+    if (st.rs !== null) {
+      return call(Promise_then, streams().readAll(st.rs), (b) => fn(bodyState(KIND_BYTES, b, TypedArrayPrototypeGetLength(b))));
+    }
+    return Promise_resolve(fn(st));
+  } catch (e) {
+    return Promise_reject(e);
+  }
 }
 
 function copyArrayBuffer(bytes) {
   return TypedArrayPrototypeGetBuffer(bytes);
 }
 
-// ---- the minimal body stream -------------------------------------------------------
-
-class BodyStreamReader {
-  #state;
-  #done = false;
-  constructor(token, st) {
-    if (token !== BODY_TOKEN) throw new TypeError_('Illegal constructor');
-    this.#state = st;
-  }
-  read() {
-    try {
-      if (this.#done || this.#state === null) return Promise_resolve({ value: undefined, done: true });
-      this.#done = true;
-      const st = this.#state;
-      const bytes = bodyBytes(st);
-      st.used = true;
-      if (TypedArrayPrototypeGetLength(bytes) === 0) return Promise_resolve({ value: undefined, done: true });
-      return Promise_resolve({ value: bytes, done: false });
-    } catch (e) {
-      return Promise_reject(e);
-    }
-  }
-  releaseLock() {
-    if (this.#state !== null) this.#state.stream.locked = false;
-  }
-  cancel() {
-    if (this.#state !== null) this.#state.used = true;
-    this.#done = true;
-    return Promise_resolve(undefined);
-  }
-  get closed() {
-    return Promise_resolve(undefined);
-  }
-}
-
 const BODY_TOKEN = Symbol_('body');
-class ReadableStream {
-  #state;
-  constructor(token, st) {
-    if (token !== BODY_TOKEN) {
-      throw new TypeError_('ReadableStream construction is not supported by isogate (bodies are not streamed)');
-    }
-    this.#state = st;
-  }
-  get locked() {
-    return this.#state.locked === true || this.#state.used;
-  }
-  getReader(options = undefined) {
-    if (this.locked) throw new TypeError_('This ReadableStream is currently locked to a reader.');
-    this.#state.locked = true;
-    return new BodyStreamReader(BODY_TOKEN, this.#state);
-  }
-  cancel() {
-    this.#state.used = true;
-    return Promise_resolve(undefined);
-  }
-  async *values() {
-    const reader = this.getReader();
-    for (;;) {
-      const r = await reader.read();
-      if (r.done) return;
-      yield r.value;
-    }
-  }
-  static {
-    bodyStreamSource = (v) => (v !== null && typeof v === 'object' && #state in v ? v.#state : undefined);
-  }
-}
-Object_defineProperty(ReadableStream.prototype, Symbol_asyncIterator, {
-  value: ReadableStream.prototype.values, writable: true, enumerable: false, configurable: true,
-});
+const streamsLoaded = () => streamsNS !== null;
 
 // ---- Body (the shared base, like workerd's hidden Body class) -------------------------
 
@@ -189,57 +172,40 @@ class Body {
   get body() {
     const st = this.#body;
     if (st.kind === KIND_NONE) return null;
-    if (st.stream === null) st.stream = new ReadableStream(BODY_TOKEN, st);
-    return st.stream;
+    return bodyStream(st);
   }
   get bodyUsed() {
-    return this.#body.used;
+    return bodyDisturbed(this.#body);
   }
   arrayBuffer() {
-    try {
-      const st = this.#body;
-      consumeBody(st);
-      return Promise_resolve(copyArrayBuffer(bodyBytes(st)));
-    } catch (e) {
-      return Promise_reject(e);
-    }
+    return consumeWith(this.#body, (st) => copyArrayBuffer(bodyBytes(st)));
   }
   bytes() {
+    return consumeWith(this.#body, bodyBytes);
+  }
+  blob() {
+    let type;
     try {
-      const st = this.#body;
-      consumeBody(st);
-      return Promise_resolve(bodyBytes(st));
+      type = this.headers.get('content-type');
     } catch (e) {
       return Promise_reject(e);
     }
+    return consumeWith(this.#body, (st) => makeBlob(bodyBytes(st), type === null ? '' : mimeTypeString(type)));
   }
-  blob() {
+  formData() {
     try {
       const st = this.#body;
       consumeBody(st);
-      const type = this.headers.get('content-type');
-      return Promise_resolve(makeBlob(bodyBytes(st), type === null ? '' : mimeTypeString(type)));
+      return Promise_resolve(parseFormDataBody(bodyBytes(st), this.headers.get('content-type')));
     } catch (e) {
       return Promise_reject(e);
     }
   }
   text() {
-    try {
-      const st = this.#body;
-      consumeBody(st);
-      return Promise_resolve(bodyText(st));
-    } catch (e) {
-      return Promise_reject(e);
-    }
+    return consumeWith(this.#body, bodyText);
   }
   json() {
-    try {
-      const st = this.#body;
-      consumeBody(st);
-      return Promise_resolve(JSON_parse(bodyText(st)));
-    } catch (e) {
-      return Promise_reject(e);
-    }
+    return consumeWith(this.#body, (st) => JSON_parse(bodyText(st)));
   }
   static {
     bodyOf = (o) => (o !== null && typeof o === 'object' && #body in o ? o.#body : undefined);
@@ -265,8 +231,25 @@ function mimeTypeString(s) {
 }
 
 function cloneBodyState(st) {
-  if (st.used) throw new TypeError_('This ReadableStream is currently locked to a reader,');
-  // Bodies are immutable once extracted, so clones can share the data.
+  if (bodyDisturbed(st) || bodyLocked(st)) throw new TypeError_('This ReadableStream is currently locked to a reader,');
+  if (st.kind === KIND_STREAM) {
+    // A stream body is teed: this body keeps one branch, the clone the other.
+    const pair = streams().tee(st.rs);
+    st.rs = pair[0];
+    st.stream = pair[0].obj;
+    return streamBodyState(pair[1]);
+  }
+  // Bodies held in memory are immutable once extracted, so clones share the data.
+  return bodyState(st.kind, st.data, st.length);
+}
+
+// A body moved to a new Request (the old one becomes used).
+function takeBodyState(st) {
+  if (st.kind === KIND_STREAM) {
+    st.used = true;
+    return streamBodyState(st.rs);
+  }
+  st.used = true;
   return bodyState(st.kind, st.data, st.length);
 }
 
@@ -380,9 +363,8 @@ class Request extends Body {
       setBody(this, state);
     } else if (inputBody && inputBody.kind !== KIND_NONE) {
       // The new request takes over the input's body; the input becomes used.
-      if (inputBody.used) throw new TypeError_('Cannot reconstruct a Request with a used body.');
-      setBody(this, bodyState(inputBody.kind, inputBody.data, inputBody.length));
-      inputBody.used = true;
+      if (bodyDisturbed(inputBody)) throw new TypeError_('Cannot reconstruct a Request with a used body.');
+      setBody(this, takeBodyState(inputBody));
     }
   }
   get method() {
@@ -617,7 +599,9 @@ class Response extends Body {
         throw new TypeError_('Return value from serve handler must not be an error response (like Response.error()).');
       }
       const st = bodyOf(r);
-      if (st.used) throw usedError();
+      if (st.tooLarge) return { __proto__: null, tooLarge: true };
+      if (st.kind === KIND_STREAM) throw new TypeError_('the body stream was not read');
+      if (bodyDisturbed(st)) throw usedError();
       // Over the cap before touching the data: a huge string may be a rope that
       // would have to be flattened (hundreds of MB) just to be rejected.
       if (maxBody !== undefined) {
@@ -692,4 +676,31 @@ function requestFromWire(w) {
 
 function responseToWire(r, maxBody) {
   return responseWire(r, maxBody);
+}
+
+// The host sends a response once its whole body is known: a stream body is read
+// to the end first (at most maxBody + 1 bytes). Returns undefined when there is
+// nothing to wait for, else a promise that settles when the body is in memory
+// (it rejects with the stream's error).
+function responseBodyPending(r, maxBody) {
+  const st = bodyOf(r);
+  if (st === undefined || st.kind !== KIND_STREAM || bodyDisturbed(st) || bodyLocked(st)) return undefined;
+  st.used = true;
+  return call(Promise_then, streams().readAll(st.rs, maxBody), (b) => {
+    if (b === null) {
+      st.tooLarge = true;
+      return;
+    }
+    st.kind = KIND_BYTES;
+    st.data = b;
+    st.length = TypedArrayPrototypeGetLength(b);
+    st.rs = null;
+    st.stream = null;
+    st.used = false;
+  });
+}
+
+// For Blob.stream(): a byte stream over a copy of the bytes.
+function bytesBodyStream(b) {
+  return bodyStream(bodyState(KIND_BYTES, b, TypedArrayPrototypeGetLength(b)));
 }

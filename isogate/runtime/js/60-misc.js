@@ -205,3 +205,23 @@ function queueMicrotask(callback) {
   });
 }
 defineGlobal('queueMicrotask', queueMicrotask);
+
+// ---- navigator -------------------------------------------------------------------------
+// As workerd: a Navigator nobody can construct, its three properties read-only data
+// properties of the instance, the global itself enumerable.
+
+class Navigator {
+  constructor() {
+    throw new TypeError_('Illegal constructor');
+  }
+}
+const navigatorObj = Object_create(Navigator.prototype);
+for (const [name, value] of [['platform', ''], ['hardwareConcurrency', 1], ['userAgent', 'Cloudflare-Workers']]) {
+  Object_defineProperty(navigatorObj, name, {
+    value, writable: false, enumerable: true, configurable: true,
+  });
+}
+defineGlobal('Navigator', Navigator);
+Object_defineProperty(globalThis, 'navigator', {
+  value: navigatorObj, writable: true, enumerable: true, configurable: true,
+});

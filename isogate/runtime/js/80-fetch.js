@@ -15,7 +15,8 @@ function fetchArgs(parts) {
   const st = parts.st;
   let body = 'null';
   if (st !== undefined && st.kind !== KIND_NONE) {
-    if (st.used) throw usedError();
+    if (bodyDisturbed(st)) throw usedError();
+    if (bodyLocked(st)) throw new TypeError_('This ReadableStream is currently locked to a reader.');
     if (st.kind === KIND_BINARY) {
       body = q(st.data);
     } else {
@@ -65,9 +66,28 @@ function fetch(input = undefined, init = undefined) {
   }
   const signal = requestSignal(request);
   if (signal !== undefined && signalAborted(signal)) return Promise_reject(abortError(signalReason(signal)));
+  const parts = requestParts(request);
+  const st = parts.st;
+  if (st !== undefined && st.kind === KIND_STREAM) {
+    // A stream body is read to the end first; the host sends it in one piece.
+    try {
+      consumeBody(st);
+    } catch (e) {
+      return Promise_reject(e);
+    }
+    return call(Promise_then, streams().readAll(st.rs), (b) => {
+      parts.st = bodyState(KIND_BYTES, b, TypedArrayPrototypeGetLength(b));
+      return fetchParts(parts, signal);
+    });
+  }
+  return fetchParts(parts, signal);
+}
+
+function fetchParts(parts, signal) {
+  if (signal !== undefined && signalAborted(signal)) return Promise_reject(abortError(signalReason(signal)));
   let argsJSON;
   try {
-    argsJSON = fetchArgs(requestParts(request));
+    argsJSON = fetchArgs(parts);
   } catch (e) {
     return Promise_reject(e);
   }

@@ -348,8 +348,21 @@ function newCtx(inv) {
   });
 }
 
-function onResponse(inv, r) {
+function onResponse(inv, r, drained) {
   if (inv.settled || inv.ended) return;
+  if (drained !== true) {
+    // A streamed body: wait for all of it (the gateway still sends whole bodies).
+    let wait;
+    try {
+      wait = responseBodyPending(r, maxResponseBody);
+    } catch (e) {
+      wait = undefined;
+    }
+    if (wait !== undefined) {
+      call(Promise_then, wait, () => onResponse(inv, r, true), (e) => onFailure(inv, e));
+      return;
+    }
+  }
   inv.settled = true;
   inv.response = r;
   touch(inv);
@@ -393,12 +406,19 @@ function install(factory, configJSON) {
     envObj = {};
     const env = config.env;
     for (let i = 0; i < env.length; i++) envObj[env[i][0]] = env[i][1];
+    const kv = config.kv || [];
+    for (let i = 0; i < kv.length; i++) envObj[kv[i]] = new KvNamespace(kv[i]);
     maxResponseBody = config.maxResponseBody;
     if (!config.module) {
       // Service-worker syntax: like workerd, bindings are globals of the script.
       for (let i = 0; i < env.length; i++) {
         Object_defineProperty(globalThis, env[i][0], {
           value: env[i][1], writable: true, configurable: true, enumerable: true,
+        });
+      }
+      for (let i = 0; i < kv.length; i++) {
+        Object_defineProperty(globalThis, kv[i], {
+          value: envObj[kv[i]], writable: true, configurable: true, enumerable: true,
         });
       }
     }
@@ -414,6 +434,51 @@ function install(factory, configJSON) {
     return '{"ok":false,"error":' + describeError(e) + ',"logs":' + listJSON(consoleBuffer.drain()) + '}';
   }
   registering = false;
+  if (config.module && config.async) {
+    // Top-level await: the namespace arrives once the module's promise settles. The
+    // host asks for the outcome with loaded() after this script (and its microtasks)
+    // ran; workerd allows no I/O at the top level, so nothing else can settle it.
+    pendingLoad = { done: false, ns: undefined, error: undefined };
+    const state = pendingLoad;
+    call(Promise_then, exported, (ns) => { state.done = true; state.ns = ns; },
+      (e) => { state.done = true; state.error = e; state.failed = true; });
+    return '{"ok":true,"pending":true,"logs":' + listJSON(consoleBuffer.drain()) + '}';
+  }
+  let handler;
+  try {
+    handler = config.module ? exported.default : exported;
+  } catch (e) {
+    return '{"ok":false,"error":' + describeError(e) + ',"logs":' + listJSON(consoleBuffer.drain()) + '}';
+  }
+  return register(handler);
+}
+
+let pendingLoad;
+
+// The outcome of a module with top-level await (see install).
+function loadedModule() {
+  const state = pendingLoad;
+  if (state === undefined) throw new TypeError_('__isogate.loaded() may only be called by the host');
+  pendingLoad = undefined;
+  if (!state.done) {
+    return '{"ok":false,"error":' + describeError(new TypeError_(
+      'the module\'s top-level await did not settle: I/O is not allowed in global scope',
+    )) + ',"logs":' + listJSON(consoleBuffer.drain()) + '}';
+  }
+  if (state.failed) {
+    return '{"ok":false,"error":' + describeError(state.error) + ',"logs":' + listJSON(consoleBuffer.drain()) + '}';
+  }
+  let exported;
+  try {
+    exported = state.ns.default;
+  } catch (e) {
+    return '{"ok":false,"error":' + describeError(e) + ',"logs":' + listJSON(consoleBuffer.drain()) + '}';
+  }
+  return register(exported);
+}
+
+// Takes the default export (undefined for a script) as the handler.
+function register(exported) {
   try {
     if (exported !== undefined) {
       if ((typeof exported !== 'object' && typeof exported !== 'function') || exported === null) {
@@ -669,7 +734,15 @@ const WARMUP_REQUESTS = [
 // Module syntax, so that install() defines no globals for its env.
 const WARMUP_CONFIG = '{"env":[["WARM","1"]],"maxResponseBody":1048576,"module":true}';
 function warmupModule() {
-  return { fetch: () => Response_.json({ warm: true }, { headers: { 'x-warm': '1' } }) };
+  // a module's namespace, as the source wrapper returns it
+  return { default: { fetch: () => Response_.json({ warm: true }, { headers: { 'x-warm': '1' } }) } };
+}
+
+// The legacy encodings' tables (isogate/runtime/encodings.py), handed over by the
+// host before a function's code is loaded; refused after (tenants must not swap them).
+function encodings(t) {
+  if (loaded) throw new TypeError_('__isogate.encodings() may only be called by the host');
+  installEncodingTables(t);
 }
 
 function warmup(n) {
@@ -714,6 +787,6 @@ if (!('self' in globalThis)) {
 // The host entry points: not writable, not configurable, frozen. A tenant can
 // shadow nothing here, so Python's `__isogate.invoke(...)` always reaches us.
 Object_defineProperty(globalThis, '__isogate', {
-  value: Object_freeze({ load, invoke, deliver, fire, step, end, warmup }),
+  value: Object_freeze({ load, loaded: loadedModule, invoke, deliver, fire, step, end, warmup, encodings }),
   writable: false, configurable: false, enumerable: false,
 });

@@ -1,0 +1,93 @@
+"""Function secrets: ``PUT``/``DELETE /v1/functions/{name}/secrets/{secret}``, list.
+
+A value is accepted as ``text/plain`` (the raw value) or JSON ``{"value": "…"}``; it is
+never answered, logged or echoed in a problem. The next call of the function gets it in
+``env`` (every replica: the cache is invalidated through Redis).
+"""
+
+from __future__ import annotations
+
+import json
+
+from starlette.requests import Request
+from starlette.responses import Response
+
+from isogate.gateway.auth import require_tenant
+from isogate.gateway.bodies import is_json, media_type, read_body
+from isogate.gateway.problems import Problem
+from isogate.gateway.views import json_response, services
+from isogate.registry.names import check_function_name
+from isogate.state.secrets import SecretInfo, check_secret_name
+
+
+def _view(info: SecretInfo) -> dict[str, object]:
+    return {"name": info.name, "updated_at": info.updated_at}
+
+
+def _names(request: Request) -> tuple[str, str]:
+    return (
+        check_function_name(request.path_params["name"]),
+        check_secret_name(request.path_params["secret"]),
+    )
+
+
+def _value(raw: bytes, json_body: bool) -> str:
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError:
+        raise Problem(
+            400, "invalid-encoding", "Invalid encoding", "a secret must be UTF-8"
+        ) from None
+    if not json_body:
+        return text
+    try:
+        body = json.loads(text)
+    except ValueError:
+        body = None
+    # the problem never quotes the body: it is (meant to be) a secret
+    if not isinstance(body, dict) or set(body) != {"value"} or not isinstance(body["value"], str):
+        raise Problem(
+            422,
+            "invalid-request",
+            "Invalid request",
+            'send {"value": "<string>"} as JSON, or the raw value as text/plain',
+        )
+    return body["value"]
+
+
+async def put_secret(request: Request) -> Response:
+    """Create or replace one secret of an owned function."""
+    tenant = await require_tenant(request)
+    function, name = _names(request)
+    svc = services(request)
+    mt = media_type(request)
+    if mt != "text/plain" and not is_json(mt):
+        raise Problem(
+            415,
+            "unsupported-media-type",
+            "Unsupported media type",
+            'send the value as text/plain or JSON {"value": ...}',
+        )
+    limit = svc.settings.secret_max_bytes
+    raw = await read_body(request, limit * 6 + 64)  # room for JSON escapes
+    info = await svc.secrets.put(tenant, function, name, _value(raw, is_json(mt)))
+    svc.secret_cache.invalidate(function)
+    return json_response(_view(info))
+
+
+async def delete_secret(request: Request) -> Response:
+    """Remove one secret; the next call no longer sees it."""
+    tenant = await require_tenant(request)
+    function, name = _names(request)
+    svc = services(request)
+    await svc.secrets.delete(tenant, function, name)
+    svc.secret_cache.invalidate(function)
+    return Response(status_code=204)
+
+
+async def list_secrets(request: Request) -> Response:
+    """Names and update times of an owned function's secrets; never values."""
+    tenant = await require_tenant(request)
+    function = check_function_name(request.path_params["name"])
+    infos = await services(request).secrets.list(tenant, function)
+    return json_response({"secrets": [_view(i) for i in infos]})

@@ -1,0 +1,113 @@
+"""CompressionStream/DecompressionStream as a host operation: the host's zlib.
+
+The prelude (45-streams.js) asks for ``["zlib", args]`` operations; each is short and
+CPU-bound, so the executor performs it in its own thread and delivers the result with
+its next eval. A compressor lives in the host, named by a small integer handle that is
+only meaningful for the invocation (flight) that opened it: a flight holds a
+:class:`ZlibStreams`, which goes away with the flight, so nothing outlives its
+invocation. Bytes cross as *binary strings* (one char per byte) inside JSON.
+
+Operations (``args``):
+    {"a": "new", "f": "gzip" | "deflate" | "deflate-raw", "m": "c" | "d"} -> handle
+    {"a": "data", "h": handle, "d": bytes} -> output bytes so far
+    {"a": "end", "h": handle} -> the last output bytes (the handle is freed)
+    {"a": "drop", "h": handle} -> null (cancelled stream; freed)
+"""
+
+from __future__ import annotations
+
+import json
+import zlib
+from typing import Any
+
+from .isolate import error_payload
+
+#: zlib window bits per CompressionStream format (WHATWG Compression Standard)
+WBITS = {"gzip": 31, "deflate": 15, "deflate-raw": -15}
+#: live (de)compressors one invocation may hold at a time
+MAX_STREAMS = 16
+#: bytes one chunk may decompress to: bounds a "zip bomb" chunk's memory
+MAX_CHUNK_OUTPUT = 16 * 1024 * 1024
+
+
+class ZlibError(Exception):
+    """A (de)compression failure the function sees as a TypeError."""
+
+
+class ZlibStreams:
+    """One invocation's open compressors and decompressors, by handle."""
+
+    def __init__(self) -> None:
+        self._open: dict[int, Any] = {}
+        self._next = 1
+
+    def apply(self, args: Any) -> str:
+        """Perform one operation; the delivery payload (a value or a TypeError)."""
+        try:
+            return json.dumps({"v": self._apply(args)})
+        except ZlibError as e:
+            return error_payload("TypeError", str(e))
+        except (zlib.error, KeyError, TypeError, ValueError, UnicodeEncodeError):
+            return error_payload("TypeError", "The compressed data is invalid.")
+
+    def _apply(self, args: Any) -> Any:
+        if not isinstance(args, dict):
+            raise ZlibError("bad zlib operation")
+        action = args.get("a")
+        if action == "new":
+            wbits = WBITS.get(args.get("f"))  # type: ignore[arg-type]
+            if wbits is None:
+                raise ZlibError("Unsupported compression format")
+            if len(self._open) >= MAX_STREAMS:
+                raise ZlibError(f"Too many open compression streams (limit {MAX_STREAMS}).")
+            if args.get("m") == "c":
+                obj: Any = (True, zlib.compressobj(wbits=wbits))
+            else:
+                obj = (False, zlib.decompressobj(wbits=wbits))
+            handle = self._next
+            self._next += 1
+            self._open[handle] = obj
+            return handle
+        handle = args.get("h")
+        obj = self._open.get(handle)  # type: ignore[arg-type]
+        if obj is None:
+            raise ZlibError("The compression stream is closed.")
+        if action == "drop":
+            del self._open[handle]  # type: ignore[arg-type]
+            return None
+        if action == "data":
+            data = str(args.get("d", "")).encode("latin-1")
+            return _out(self._data(obj, data))
+        if action == "end":
+            del self._open[handle]  # type: ignore[arg-type]
+            return _out(self._end(obj))
+        raise ZlibError("bad zlib operation")
+
+    @staticmethod
+    def _data(pair: tuple[bool, Any], data: bytes) -> bytes:
+        compress, obj = pair
+        if compress:
+            return obj.compress(data)
+        if obj.eof:
+            if data:
+                raise ZlibError("Trailing bytes after end of compressed data")
+            return b""
+        out = obj.decompress(data, MAX_CHUNK_OUTPUT)
+        if obj.unconsumed_tail:
+            raise ZlibError(f"A chunk decompresses to more than {MAX_CHUNK_OUTPUT} bytes.")
+        if obj.eof and obj.unused_data:
+            raise ZlibError("Trailing bytes after end of compressed data")
+        return out
+
+    @staticmethod
+    def _end(pair: tuple[bool, Any]) -> bytes:
+        compress, obj = pair
+        if compress:
+            return obj.flush()
+        if not obj.eof:
+            raise ZlibError("Compressed input was truncated.")
+        return b""
+
+
+def _out(data: bytes) -> str:
+    return data.decode("latin-1")

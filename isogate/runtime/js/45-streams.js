@@ -1,0 +1,1987 @@
+// WHATWG Streams (ReadableStream, WritableStream, TransformStream, the queuing
+// strategies) and TextEncoderStream/TextDecoderStream, written compactly after the
+// spec's abstract operations.
+//
+// Lazy by area: everything lives inside loadStreams(), which V8 only pre-parses
+// until the first use (a getter on globalThis or a body's `.body`), so a function
+// that never touches streams pays neither heap nor start-up for them. Tenant
+// contexts refuse code generation from strings, so the laziness is a function
+// that is called once, not eval.
+//
+// Internals are plain records; the public objects only hold one (a private
+// field), so tenant code can never reach or replace the state machines.
+
+let streamsNS = null;
+function streams() {
+  if (streamsNS === null) streamsNS = loadStreams();
+  return streamsNS;
+}
+
+function loadStreams() {
+  const then = (p, f, r) => call(Promise_then, p, f, r);
+  const noop = () => {};
+  const markHandled = (p) => {
+    then(p, undefined, noop);
+    return p;
+  };
+  const rejected = (e) => markHandled(Promise_reject(e));
+  function deferred() {
+    const d = { __proto__: null, promise: null, resolve: null, reject: null, settled: false };
+    d.promise = new Promise_((a, b) => {
+      d.resolve = (v) => {
+        d.settled = true;
+        a(v);
+      };
+      d.reject = (e) => {
+        d.settled = true;
+        b(e);
+      };
+    });
+    return d;
+  }
+  const rejectedDeferred = (e) => {
+    const d = deferred();
+    markHandled(d.promise);
+    d.reject(e);
+    return d;
+  };
+  // Calls a method of an underlying source/sink as a promise.
+  function promiseCall(fn, self, args) {
+    if (fn === undefined) return Promise_resolve(undefined);
+    try {
+      return Promise_resolve(Reflect_apply(fn, self, args));
+    } catch (e) {
+      return Promise_reject(e);
+    }
+  }
+  function getMethod(obj, name) {
+    if (obj === undefined || obj === null) return undefined;
+    const m = obj[name];
+    if (m === undefined || m === null) return undefined;
+    if (typeof m !== 'function') throw new TypeError_(name + ' must be a function');
+    return m;
+  }
+  const iterResult = (value, done) => ({ value, done });
+
+  // ---- queuing strategies --------------------------------------------------------
+  function extractHWM(strategy, def) {
+    const h = strategy == null ? undefined : strategy.highWaterMark;
+    if (h === undefined) return def;
+    const n = Number_(h);
+    if (n !== n || n < 0) throw new RangeError_('Invalid highWaterMark');
+    return n;
+  }
+  function extractSize(strategy) {
+    const s = strategy == null ? undefined : strategy.size;
+    if (s === undefined) return () => 1;
+    if (typeof s !== 'function') throw new TypeError_('size must be a function');
+    return (chunk) => s(chunk);
+  }
+  function strategyInit(init, what) {
+    if (init === null || typeof init !== 'object') {
+      throw new TypeError_("Failed to construct '" + what + "': parameter 1 is not of type 'QueuingStrategyInit'.");
+    }
+    if (init.highWaterMark === undefined) {
+      throw new TypeError_("Failed to construct '" + what + "': required member highWaterMark is undefined.");
+    }
+    return Number_(init.highWaterMark);
+  }
+  // Method definitions: named `size`, no prototype, not constructors (WebIDL).
+  const byteSize = {
+    size(chunk) {
+      return chunk.byteLength;
+    },
+  }.size;
+  const countSize = {
+    size() {
+      return 1;
+    },
+  }.size;
+  class ByteLengthQueuingStrategy {
+    #hwm;
+    constructor(init) {
+      this.#hwm = strategyInit(init, 'ByteLengthQueuingStrategy');
+    }
+    get highWaterMark() {
+      if (!(#hwm in this)) throw new TypeError_(ILLEGAL_INVOCATION);
+      return this.#hwm;
+    }
+    get size() {
+      if (!(#hwm in this)) throw new TypeError_(ILLEGAL_INVOCATION);
+      return byteSize;
+    }
+  }
+  class CountQueuingStrategy {
+    #hwm;
+    constructor(init) {
+      this.#hwm = strategyInit(init, 'CountQueuingStrategy');
+    }
+    get highWaterMark() {
+      if (!(#hwm in this)) throw new TypeError_(ILLEGAL_INVOCATION);
+      return this.#hwm;
+    }
+    get size() {
+      if (!(#hwm in this)) throw new TypeError_(ILLEGAL_INVOCATION);
+      return countSize;
+    }
+  }
+
+  // ---- queue-with-sizes ----------------------------------------------------------
+  function enqueueValueWithSize(c, value, size) {
+    const n = Number_(size);
+    if (n !== n || n < 0 || n === Infinity) throw new RangeError_('Invalid chunk size');
+    c.queue[c.queue.length] = { __proto__: null, value, size: n };
+    c.queueTotalSize += n;
+  }
+  function dequeueValue(c) {
+    const pair = c.queue.shift();
+    c.queueTotalSize -= pair.size;
+    if (c.queueTotalSize < 0) c.queueTotalSize = 0;
+    return pair.value;
+  }
+  function resetQueue(c) {
+    c.queue = [];
+    c.queueTotalSize = 0;
+  }
+
+  // ---- ReadableStream ------------------------------------------------------------
+  const TOKEN = Symbol_('streams');
+  let rsRecord; // (obj) -> record or undefined
+  let readerRecord;
+  let newRSObject; // (record) -> ReadableStream
+
+  function newStreamRecord() {
+    return {
+      __proto__: null, state: 'readable', reader: null, storedError: undefined,
+      disturbed: false, controller: null, obj: null,
+    };
+  }
+  const isLocked = (s) => s.reader !== null;
+
+  function rsCancel(s, reason) {
+    s.disturbed = true;
+    if (s.state === 'closed') return Promise_resolve(undefined);
+    if (s.state === 'errored') return Promise_reject(s.storedError);
+    rsClose(s);
+    const r = s.reader;
+    if (r !== null && r.byob) {
+      const reqs = r.readIntoRequests;
+      r.readIntoRequests = [];
+      for (let i = 0; i < reqs.length; i++) reqs[i].close();
+    }
+    const p = s.controller.cancelSteps(reason);
+    return then(p, () => undefined);
+  }
+  function rsClose(s) {
+    s.state = 'closed';
+    const r = s.reader;
+    if (r === null) return;
+    r.closed.resolve(undefined);
+    if (!r.byob) {
+      const reqs = r.readRequests;
+      r.readRequests = [];
+      for (let i = 0; i < reqs.length; i++) reqs[i].close();
+    }
+  }
+  function rsError(s, e) {
+    s.state = 'errored';
+    s.storedError = e;
+    const r = s.reader;
+    if (r === null) return;
+    markHandled(r.closed.promise);
+    r.closed.reject(e);
+    const reqs = r.byob ? r.readIntoRequests : r.readRequests;
+    if (r.byob) r.readIntoRequests = [];
+    else r.readRequests = [];
+    for (let i = 0; i < reqs.length; i++) reqs[i].error(e);
+  }
+  function numReadRequests(s) {
+    return s.reader !== null && !s.reader.byob ? s.reader.readRequests.length : 0;
+  }
+  function fulfillReadRequest(s, chunk, done) {
+    const req = s.reader.readRequests.shift();
+    if (done) req.close();
+    else req.chunk(chunk);
+  }
+
+  // default controller
+  function newDefaultController(s, start, pull, cancel, hwm, size) {
+    const c = {
+      __proto__: null, stream: s, queue: [], queueTotalSize: 0, started: false,
+      closeRequested: false, pullAgain: false, pulling: false, hwm, size,
+      pullAlgorithm: pull, cancelAlgorithm: cancel, obj: null, byte: false,
+    };
+    c.cancelSteps = (reason) => {
+      resetQueue(c);
+      const p = c.cancelAlgorithm(reason);
+      clearAlgorithms(c);
+      return p;
+    };
+    c.pullSteps = (req) => {
+      if (c.queue.length > 0) {
+        const chunk = dequeueValue(c);
+        if (c.closeRequested && c.queue.length === 0) {
+          clearAlgorithms(c);
+          rsClose(s);
+        } else {
+          callPullIfNeeded(c);
+        }
+        req.chunk(chunk);
+      } else {
+        s.reader.readRequests[s.reader.readRequests.length] = req;
+        callPullIfNeeded(c);
+      }
+    };
+    c.releaseSteps = noop;
+    s.controller = c;
+    c.obj = new ReadableStreamDefaultController(TOKEN, c);
+    let startResult;
+    startResult = start(c.obj);
+    then(Promise_resolve(startResult), () => {
+      c.started = true;
+      callPullIfNeeded(c);
+    }, (e) => controllerError(c, e));
+    return c;
+  }
+  function clearAlgorithms(c) {
+    c.pullAlgorithm = () => Promise_resolve(undefined);
+    c.cancelAlgorithm = () => Promise_resolve(undefined);
+    c.size = () => 1;
+  }
+  function canCloseOrEnqueue(c) {
+    return !c.closeRequested && c.stream.state === 'readable';
+  }
+  function desiredSize(c) {
+    const st = c.stream.state;
+    if (st === 'errored') return null;
+    if (st === 'closed') return 0;
+    return c.hwm - c.queueTotalSize;
+  }
+  function shouldPull(c) {
+    const s = c.stream;
+    if (!canCloseOrEnqueue(c) || !c.started) return false;
+    if (isLocked(s) && (c.byte ? numReadAny(s) > 0 : numReadRequests(s) > 0)) return true;
+    return desiredSize(c) > 0;
+  }
+  function numReadAny(s) {
+    const r = s.reader;
+    if (r === null) return 0;
+    return r.byob ? r.readIntoRequests.length : r.readRequests.length;
+  }
+  function callPullIfNeeded(c) {
+    if (!shouldPull(c)) return;
+    if (c.pulling) {
+      c.pullAgain = true;
+      return;
+    }
+    c.pulling = true;
+    then(c.pullAlgorithm(), () => {
+      c.pulling = false;
+      if (c.pullAgain) {
+        c.pullAgain = false;
+        callPullIfNeeded(c);
+      }
+    }, (e) => controllerError(c, e));
+  }
+  function controllerClose(c) {
+    if (!canCloseOrEnqueue(c)) return;
+    c.closeRequested = true;
+    if (c.queue.length === 0) {
+      clearAlgorithms(c);
+      rsClose(c.stream);
+    }
+  }
+  function controllerEnqueue(c, chunk) {
+    if (!canCloseOrEnqueue(c)) return;
+    const s = c.stream;
+    if (isLocked(s) && numReadRequests(s) > 0) {
+      fulfillReadRequest(s, chunk, false);
+    } else {
+      let size;
+      try {
+        size = c.size(chunk);
+        enqueueValueWithSize(c, chunk, size);
+      } catch (e) {
+        controllerError(c, e);
+        throw e;
+      }
+    }
+    callPullIfNeeded(c);
+  }
+  function controllerError(c, e) {
+    if (c.stream.state !== 'readable') return;
+    resetQueue(c);
+    if (c.byte) c.pendingIntos = [];
+    clearAlgorithms(c);
+    rsError(c.stream, e);
+  }
+
+  class ReadableStreamDefaultController {
+    #c;
+    constructor(token, c) {
+      if (token !== TOKEN) throw new TypeError_('Illegal constructor');
+      this.#c = c;
+    }
+    get desiredSize() {
+      if (!(#c in this)) throw new TypeError_(ILLEGAL_INVOCATION);
+      return desiredSize(this.#c);
+    }
+    close() {
+      if (!(#c in this)) throw new TypeError_(ILLEGAL_INVOCATION);
+      if (!canCloseOrEnqueue(this.#c)) throw new TypeError_('The stream is not in a state that permits close');
+      controllerClose(this.#c);
+    }
+    enqueue(chunk = undefined) {
+      if (!(#c in this)) throw new TypeError_(ILLEGAL_INVOCATION);
+      if (!canCloseOrEnqueue(this.#c)) throw new TypeError_('The stream is not in a state that permits enqueue');
+      controllerEnqueue(this.#c, chunk);
+    }
+    error(e = undefined) {
+      if (!(#c in this)) throw new TypeError_(ILLEGAL_INVOCATION);
+      controllerError(this.#c, e);
+    }
+  }
+
+  // byte controller (simplified: chunks are copied in, BYOB reads are filled from
+  // the queue or through byobRequest.respond()).
+  function toBytes(chunk) {
+    if (!ArrayBuffer_isView(chunk)) throw new TypeError_('chunk must be an ArrayBufferView');
+    const len = chunk.byteLength;
+    if (len === 0) throw new TypeError_('chunk must not be empty');
+    const out = new Uint8Array_(len);
+    TypedArrayPrototypeSet(out, new Uint8Array_(chunk.buffer, chunk.byteOffset, len));
+    return out;
+  }
+  function newByteController(s, start, pull, cancel, hwm, autoAllocate) {
+    // The shared set-up runs start() as a promise we settle once the byte
+    // controller exists, so pulls wait for the source's own start().
+    const startD = deferred();
+    const c = newDefaultController(s, () => startD.promise, pull, cancel, hwm, (ch) => ch.byteLength);
+    c.byte = true;
+    c.pendingIntos = [];
+    c.autoAllocate = autoAllocate;
+    c.byobRequest = null;
+    const basePull = c.pullSteps;
+    c.pullSteps = (req) => {
+      if (c.queue.length === 0 && c.autoAllocate !== undefined) {
+        const view = new Uint8Array_(c.autoAllocate);
+        c.pendingIntos[c.pendingIntos.length] = {
+          __proto__: null, view, filled: 0, min: 1, ctor: Uint8Array_, elem: 1, auto: req,
+        };
+        s.reader.readRequests[s.reader.readRequests.length] = req;
+        callPullIfNeeded(c);
+        return;
+      }
+      basePull(req);
+    };
+    c.obj = new ReadableByteStreamController(TOKEN, c);
+    try {
+      startD.resolve(start(c.obj));
+    } catch (e) {
+      markHandled(startD.promise);
+      startD.reject(e);
+      throw e;
+    }
+    return c;
+  }
+  function byteEnqueue(c, chunk) {
+    if (!canCloseOrEnqueue(c)) return;
+    const s = c.stream;
+    const bytes = toBytes(chunk);
+    c.byobRequest = null;
+    if (c.pendingIntos.length > 0 && c.pendingIntos[0].auto !== undefined) {
+      c.pendingIntos.shift();
+      s.reader.readRequests = s.reader.readRequests.filter((r) => r !== undefined);
+    }
+    const r = s.reader;
+    if (r !== null && !r.byob && r.readRequests.length > 0) {
+      fulfillReadRequest(s, bytes, false);
+    } else if (r !== null && r.byob && r.readIntoRequests.length > 0) {
+      enqueueValueWithSize(c, bytes, bytes.byteLength);
+      fillPendingFromQueue(c);
+    } else {
+      enqueueValueWithSize(c, bytes, bytes.byteLength);
+    }
+    callPullIfNeeded(c);
+  }
+  function fillPendingFromQueue(c) {
+    const s = c.stream;
+    while (c.pendingIntos.length > 0 && c.queue.length > 0) {
+      const d = c.pendingIntos[0];
+      const room = d.view.byteLength - d.filled;
+      const head = c.queue[0];
+      const n = Math_min(room, head.value.byteLength);
+      new Uint8Array_(d.view.buffer, d.view.byteOffset + d.filled, n).set(head.value.subarray(0, n));
+      d.filled += n;
+      if (n === head.value.byteLength) {
+        c.queue.shift();
+      } else {
+        head.value = head.value.subarray(n);
+      }
+      head.size -= n;
+      c.queueTotalSize -= n;
+      if (d.filled >= d.min * d.elem) commitPending(c, d, false);
+      else break;
+    }
+    if (c.closeRequested && c.queue.length === 0 && c.stream.state === 'readable') {
+      clearAlgorithms(c);
+      rsClose(s);
+    }
+  }
+  function commitPending(c, d, done) {
+    c.pendingIntos.shift();
+    const s = c.stream;
+    const usable = d.filled - (d.filled % d.elem);
+    const view = new d.ctor(d.view.buffer, d.view.byteOffset, usable / d.elem);
+    const req = s.reader.readIntoRequests.shift();
+    if (done) req.close(view);
+    else req.chunk(view);
+  }
+  function byteClose(c) {
+    if (!canCloseOrEnqueue(c)) return;
+    if (c.queue.length > 0) {
+      c.closeRequested = true;
+      return;
+    }
+    if (c.pendingIntos.length > 0 && c.pendingIntos[0].filled % c.pendingIntos[0].elem !== 0) {
+      const e = new TypeError_('Insufficient bytes to fill elements in the given buffer');
+      controllerError(c, e);
+      throw e;
+    }
+    c.closeRequested = true;
+    clearAlgorithms(c);
+    const s = c.stream;
+    const r = s.reader;
+    if (r !== null && r.byob) {
+      while (c.pendingIntos.length > 0) commitPending(c, c.pendingIntos[0], true);
+    }
+    rsClose(s);
+  }
+  function byobRead(s, view, min, req) {
+    const c = s.controller;
+    s.disturbed = true;
+    if (s.state === 'errored') {
+      req.error(s.storedError);
+      return;
+    }
+    const ctor = view.constructor;
+    const elem = view.BYTES_PER_ELEMENT || 1;
+    const d = {
+      __proto__: null, view: new Uint8Array_(view.buffer, view.byteOffset, view.byteLength),
+      filled: 0, min, ctor: ctor === DataView_ ? DataView_ : ctor, elem,
+    };
+    if (s.state === 'closed') {
+      req.close(new d.ctor(view.buffer, view.byteOffset, 0));
+      return;
+    }
+    s.reader.readIntoRequests[s.reader.readIntoRequests.length] = req;
+    c.pendingIntos[c.pendingIntos.length] = d;
+    fillPendingFromQueue(c);
+    if (c.pendingIntos.length > 0 && c.closeRequested) {
+      const e = new TypeError_('Insufficient bytes to fill elements in the given buffer');
+      controllerError(c, e);
+      return;
+    }
+    callPullIfNeeded(c);
+  }
+  class ReadableStreamBYOBRequest {
+    #c;
+    #d;
+    constructor(token, c, d) {
+      if (token !== TOKEN) throw new TypeError_('Illegal constructor');
+      this.#c = c;
+      this.#d = d;
+    }
+    get view() {
+      if (!(#c in this)) throw new TypeError_(ILLEGAL_INVOCATION);
+      const d = this.#d;
+      if (d === null) return null;
+      return new Uint8Array_(d.view.buffer, d.view.byteOffset + d.filled, d.view.byteLength - d.filled);
+    }
+    respond(bytesWritten) {
+      if (!(#c in this)) throw new TypeError_(ILLEGAL_INVOCATION);
+      const c = this.#c;
+      const d = this.#d;
+      if (d === null) throw new TypeError_('This BYOB request has been invalidated');
+      const n = Number_(bytesWritten);
+      if (c.stream.state === 'closed') {
+        if (n !== 0) throw new TypeError_('bytesWritten must be 0 when the stream is closed');
+      } else if (!(n >= 0) || n > d.view.byteLength - d.filled || n === 0) {
+        throw new RangeError_('bytesWritten out of range');
+      }
+      this.#d = null;
+      c.byobRequest = null;
+      d.filled += n;
+      if (d.auto !== undefined) {
+        c.pendingIntos.shift();
+        const s = c.stream;
+        const i = s.reader.readRequests.indexOf(d.auto);
+        if (i >= 0) s.reader.readRequests.splice(i, 1);
+        if (n > 0) d.auto.chunk(new Uint8Array_(d.view.buffer, d.view.byteOffset, d.filled));
+        return;
+      }
+      if (c.stream.state === 'closed') {
+        commitPending(c, d, true);
+      } else if (d.filled >= d.min * d.elem) {
+        commitPending(c, d, false);
+      }
+      callPullIfNeeded(c);
+    }
+    respondWithNewView(view) {
+      if (!(#c in this)) throw new TypeError_(ILLEGAL_INVOCATION);
+      const d = this.#d;
+      if (d === null) throw new TypeError_('This BYOB request has been invalidated');
+      if (!ArrayBuffer_isView(view)) throw new TypeError_('view must be an ArrayBufferView');
+      d.view = new Uint8Array_(view.buffer, view.byteOffset - d.filled, d.view.byteLength);
+      this.respond(view.byteLength);
+    }
+  }
+  class ReadableByteStreamController {
+    #c;
+    constructor(token, c) {
+      if (token !== TOKEN) throw new TypeError_('Illegal constructor');
+      this.#c = c;
+    }
+    get byobRequest() {
+      if (!(#c in this)) throw new TypeError_(ILLEGAL_INVOCATION);
+      const c = this.#c;
+      if (c.byobRequest === null && c.pendingIntos.length > 0) {
+        c.byobRequest = new ReadableStreamBYOBRequest(TOKEN, c, c.pendingIntos[0]);
+      }
+      return c.byobRequest;
+    }
+    get desiredSize() {
+      if (!(#c in this)) throw new TypeError_(ILLEGAL_INVOCATION);
+      return desiredSize(this.#c);
+    }
+    close() {
+      if (!(#c in this)) throw new TypeError_(ILLEGAL_INVOCATION);
+      if (!canCloseOrEnqueue(this.#c)) throw new TypeError_('The stream is not in a state that permits close');
+      byteClose(this.#c);
+    }
+    enqueue(chunk) {
+      if (!(#c in this)) throw new TypeError_(ILLEGAL_INVOCATION);
+      if (!canCloseOrEnqueue(this.#c)) throw new TypeError_('The stream is not in a state that permits enqueue');
+      byteEnqueue(this.#c, chunk);
+    }
+    error(e = undefined) {
+      if (!(#c in this)) throw new TypeError_(ILLEGAL_INVOCATION);
+      controllerError(this.#c, e);
+    }
+  }
+
+  // readers
+  function newReaderRecord(s, byob) {
+    if (isLocked(s)) throw new TypeError_('This ReadableStream is currently locked to a reader.');
+    const r = {
+      __proto__: null, stream: s, byob, readRequests: [], readIntoRequests: [], closed: deferred(),
+    };
+    s.reader = r;
+    if (s.state === 'closed') r.closed.resolve(undefined);
+    else if (s.state === 'errored') {
+      markHandled(r.closed.promise);
+      r.closed.reject(s.storedError);
+    }
+    return r;
+  }
+  function readerRead(r, req) {
+    const s = r.stream;
+    s.disturbed = true;
+    if (s.state === 'closed') req.close();
+    else if (s.state === 'errored') req.error(s.storedError);
+    else s.controller.pullSteps(req);
+  }
+  function promiseReadRequest() {
+    const d = deferred();
+    return {
+      __proto__: null, promise: d.promise,
+      chunk: (v) => d.resolve(iterResult(v, false)),
+      close: (v) => d.resolve(iterResult(v, true)),
+      error: (e) => d.reject(e),
+    };
+  }
+  function readerRelease(r) {
+    const s = r.stream;
+    const e = new TypeError_('This ReadableStream reader has been released.');
+    if (s.state === 'readable') r.closed.reject(e);
+    else {
+      r.closed = deferred();
+      r.closed.reject(e);
+    }
+    markHandled(r.closed.promise);
+    s.controller.releaseSteps();
+    s.reader = null;
+    r.stream = null;
+    const reqs = r.byob ? r.readIntoRequests : r.readRequests;
+    r.readRequests = [];
+    r.readIntoRequests = [];
+    for (let i = 0; i < reqs.length; i++) reqs[i].error(e);
+    if (r.byob && s.controller.byte) s.controller.pendingIntos = [];
+  }
+  const releasedError = () => new TypeError_('This ReadableStream reader has been released.');
+
+  class ReadableStreamDefaultReader {
+    #r;
+    constructor(stream) {
+      const s = rsRecord(stream);
+      if (s === undefined) throw new TypeError_("Failed to construct 'ReadableStreamDefaultReader': parameter 1 is not of type 'ReadableStream'.");
+      this.#r = newReaderRecord(s, false);
+    }
+    get closed() {
+      if (!(#r in this)) return rejected(new TypeError_(ILLEGAL_INVOCATION));
+      return this.#r.closed.promise;
+    }
+    read() {
+      if (!(#r in this)) return rejected(new TypeError_(ILLEGAL_INVOCATION));
+      const r = this.#r;
+      if (r.stream === null) return rejected(releasedError());
+      const req = promiseReadRequest();
+      readerRead(r, req);
+      return req.promise;
+    }
+    releaseLock() {
+      if (!(#r in this)) throw new TypeError_(ILLEGAL_INVOCATION);
+      if (this.#r.stream !== null) readerRelease(this.#r);
+    }
+    cancel(reason = undefined) {
+      if (!(#r in this)) return rejected(new TypeError_(ILLEGAL_INVOCATION));
+      const r = this.#r;
+      if (r.stream === null) return rejected(releasedError());
+      return rsCancel(r.stream, reason);
+    }
+    static {
+      readerRecord = (o) => (o !== null && typeof o === 'object' && #r in o ? o.#r : undefined);
+    }
+  }
+  let byobReaderRecord;
+  class ReadableStreamBYOBReader {
+    #r;
+    constructor(stream) {
+      const s = rsRecord(stream);
+      if (s === undefined) throw new TypeError_("Failed to construct 'ReadableStreamBYOBReader': parameter 1 is not of type 'ReadableStream'.");
+      if (!s.controller.byte) throw new TypeError_('This stream is not a byte stream');
+      this.#r = newReaderRecord(s, true);
+    }
+    get closed() {
+      if (!(#r in this)) return rejected(new TypeError_(ILLEGAL_INVOCATION));
+      return this.#r.closed.promise;
+    }
+    read(view, options = undefined) {
+      if (!(#r in this)) return rejected(new TypeError_(ILLEGAL_INVOCATION));
+      if (!ArrayBuffer_isView(view)) return rejected(new TypeError_('read() needs an ArrayBufferView'));
+      if (view.byteLength === 0) return rejected(new TypeError_('view must have non-zero byteLength'));
+      if (view.buffer.byteLength === 0) return rejected(new TypeError_('view buffer is detached'));
+      let min = 1;
+      if (options != null && options.min !== undefined) {
+        min = Number_(options.min);
+        if (!(min >= 1)) return rejected(new TypeError_('min must be at least 1'));
+        const len = view.length === undefined ? view.byteLength : view.length;
+        if (min > len) return rejected(new RangeError_('min exceeds the view length'));
+      }
+      const r = this.#r;
+      if (r.stream === null) return rejected(releasedError());
+      const req = promiseReadRequest();
+      byobRead(r.stream, view, min, req);
+      return req.promise;
+    }
+    releaseLock() {
+      if (!(#r in this)) throw new TypeError_(ILLEGAL_INVOCATION);
+      if (this.#r.stream !== null) readerRelease(this.#r);
+    }
+    cancel(reason = undefined) {
+      if (!(#r in this)) return rejected(new TypeError_(ILLEGAL_INVOCATION));
+      const r = this.#r;
+      if (r.stream === null) return rejected(releasedError());
+      return rsCancel(r.stream, reason);
+    }
+    static {
+      byobReaderRecord = (o) => (o !== null && typeof o === 'object' && #r in o ? o.#r : undefined);
+    }
+  }
+
+  // Creates a stream record from JS algorithms (used by the prelude itself).
+  function createReadable(start, pull, cancel, hwm = 1, size = () => 1) {
+    const s = newStreamRecord();
+    newDefaultController(s, start, pull, cancel, hwm, size);
+    s.obj = newRSObject(s);
+    return s;
+  }
+
+  function setUpFromSource(s, source, strategy) {
+    const type = source == null ? undefined : source.type;
+    const start = getMethod(source, 'start');
+    const pull = getMethod(source, 'pull');
+    const cancel = getMethod(source, 'cancel');
+    if (type !== undefined && String_(type) !== 'bytes') throw new TypeError_('Invalid type: ' + type);
+    if (type !== undefined) {
+      if (strategy != null && strategy.size !== undefined) throw new RangeError_('A byte stream cannot have a size function');
+      const hwm = extractHWM(strategy, 0);
+      let auto = source.autoAllocateChunkSize;
+      if (auto !== undefined) {
+        auto = Number_(auto);
+        if (!(auto > 0)) throw new TypeError_('autoAllocateChunkSize must be positive');
+      }
+      let c;
+      c = newByteController(s, (ctl) => (start === undefined ? undefined : call(start, source, ctl)),
+        () => promiseCall(pull, source, [c.obj]), (r) => promiseCall(cancel, source, [r]), hwm, auto);
+      return;
+    }
+    const size = extractSize(strategy);
+    const hwm = extractHWM(strategy, 1);
+    let c;
+    c = newDefaultController(s, (ctl) => (start === undefined ? undefined : call(start, source, ctl)),
+      () => promiseCall(pull, source, [c.obj]), (r) => promiseCall(cancel, source, [r]), hwm, size);
+  }
+
+  class ReadableStream {
+    #s;
+    constructor(source = undefined, strategy = undefined) {
+      if (source === TOKEN) {
+        this.#s = strategy;
+        return;
+      }
+      if (source === null) throw new TypeError_("Failed to construct 'ReadableStream': parameter 1 is not an object.");
+      const s = newStreamRecord();
+      s.obj = this;
+      this.#s = s;
+      setUpFromSource(s, source, strategy);
+    }
+    get locked() {
+      if (!(#s in this)) throw new TypeError_(ILLEGAL_INVOCATION);
+      return isLocked(this.#s);
+    }
+    cancel(reason = undefined) {
+      if (!(#s in this)) return rejected(new TypeError_(ILLEGAL_INVOCATION));
+      if (isLocked(this.#s)) return rejected(new TypeError_('This ReadableStream is currently locked to a reader.'));
+      return rsCancel(this.#s, reason);
+    }
+    getReader(options = undefined) {
+      if (!(#s in this)) throw new TypeError_(ILLEGAL_INVOCATION);
+      const mode = options == null ? undefined : options.mode;
+      if (mode === undefined) return new ReadableStreamDefaultReader(this);
+      if (String_(mode) !== 'byob') throw new TypeError_('Invalid reader mode: ' + mode);
+      return new ReadableStreamBYOBReader(this);
+    }
+    pipeThrough(transform, options = undefined) {
+      if (!(#s in this)) throw new TypeError_(ILLEGAL_INVOCATION);
+      const readable = transform == null ? undefined : transform.readable;
+      const writable = transform == null ? undefined : transform.writable;
+      const rs = rsRecord(readable);
+      const ws = wsRecord(writable);
+      if (rs === undefined) throw new TypeError_('transform.readable must be a ReadableStream');
+      if (ws === undefined) throw new TypeError_('transform.writable must be a WritableStream');
+      if (isLocked(this.#s)) throw new TypeError_('This ReadableStream is currently locked to a reader.');
+      if (ws.writer !== null) throw new TypeError_('This WritableStream is currently locked to a writer.');
+      const o = pipeOptions(options);
+      markHandled(pipeTo(this.#s, ws, o));
+      return readable;
+    }
+    pipeTo(destination, options = undefined) {
+      if (!(#s in this)) return rejected(new TypeError_(ILLEGAL_INVOCATION));
+      const ws = wsRecord(destination);
+      if (ws === undefined) return rejected(new TypeError_('pipeTo() needs a WritableStream'));
+      let o;
+      try {
+        o = pipeOptions(options);
+      } catch (e) {
+        return rejected(e);
+      }
+      if (isLocked(this.#s)) return rejected(new TypeError_('This ReadableStream is currently locked to a reader.'));
+      if (ws.writer !== null) return rejected(new TypeError_('This WritableStream is currently locked to a writer.'));
+      return pipeTo(this.#s, ws, o);
+    }
+    tee() {
+      if (!(#s in this)) throw new TypeError_(ILLEGAL_INVOCATION);
+      const pair = tee(this.#s);
+      return [pair[0].obj, pair[1].obj];
+    }
+    values(options = undefined) {
+      if (!(#s in this)) throw new TypeError_(ILLEGAL_INVOCATION);
+      const preventCancel = options != null && !!options.preventCancel;
+      return asyncIterator(this.#s, preventCancel);
+    }
+    static from(asyncIterable) {
+      return readableFrom(asyncIterable).obj;
+    }
+    static {
+      rsRecord = (o) => (o !== null && typeof o === 'object' && #s in o ? o.#s : undefined);
+      newRSObject = (s) => new ReadableStream(TOKEN, s);
+    }
+  }
+  Object_defineProperty(ReadableStream.prototype, Symbol_asyncIterator, {
+    value: ReadableStream.prototype.values, writable: true, enumerable: false, configurable: true,
+  });
+
+  // async iteration
+  const AsyncIteratorPrototype = Object_getPrototypeOf(Object_getPrototypeOf(async function* () {}).prototype);
+  const RSAsyncIteratorPrototype = Object_create(AsyncIteratorPrototype);
+  const iterState = new WeakMap_();
+  function asyncIterator(s, preventCancel) {
+    const r = newReaderRecord(s, false);
+    const it = Object_create(RSAsyncIteratorPrototype);
+    iterState.set(it, { __proto__: null, reader: r, preventCancel, ongoing: null, done: false });
+    return it;
+  }
+  function iterNext(st) {
+    if (st.done) return Promise_resolve(iterResult(undefined, true));
+    const r = st.reader;
+    if (r.stream === null) return rejected(releasedError());
+    const d = deferred();
+    readerRead(r, {
+      __proto__: null,
+      chunk: (v) => d.resolve(iterResult(v, false)),
+      close: () => {
+        st.done = true;
+        readerRelease(r);
+        d.resolve(iterResult(undefined, true));
+      },
+      error: (e) => {
+        st.done = true;
+        readerRelease(r);
+        d.reject(e);
+      },
+    });
+    return d.promise;
+  }
+  function iterReturn(st, value) {
+    if (st.done) return Promise_resolve(iterResult(value, true));
+    st.done = true;
+    const r = st.reader;
+    if (r.stream === null) return rejected(releasedError());
+    if (!st.preventCancel) {
+      const s = r.stream;
+      const p = rsCancel(s, value);
+      readerRelease(r);
+      return then(p, () => iterResult(value, true));
+    }
+    readerRelease(r);
+    return Promise_resolve(iterResult(value, true));
+  }
+  Object_defineProperty(RSAsyncIteratorPrototype, 'next', {
+    value: function next() {
+      const st = iterState.get(this);
+      if (st === undefined) return rejected(new TypeError_(ILLEGAL_INVOCATION));
+      const run = () => iterNext(st);
+      st.ongoing = st.ongoing === null ? run() : then(st.ongoing, run, run);
+      return st.ongoing;
+    },
+    writable: true, enumerable: true, configurable: true,
+  });
+  Object_defineProperty(RSAsyncIteratorPrototype, 'return', {
+    value: function (value = undefined) {
+      const st = iterState.get(this);
+      if (st === undefined) return rejected(new TypeError_(ILLEGAL_INVOCATION));
+      const run = () => iterReturn(st, value);
+      st.ongoing = st.ongoing === null ? run() : then(st.ongoing, run, run);
+      return st.ongoing;
+    },
+    writable: true, enumerable: true, configurable: true,
+  });
+
+  function readableFrom(iterable) {
+    if (iterable === null || iterable === undefined) throw new TypeError_('ReadableStream.from() needs an iterable');
+    let method = iterable[Symbol_asyncIterator];
+    let iterator;
+    if (method === undefined || method === null) {
+      method = iterable[Symbol_iterator];
+      if (typeof method !== 'function') throw new TypeError_('ReadableStream.from() needs an iterable');
+      const syncIt = call(method, iterable);
+      if (syncIt === null || typeof syncIt !== 'object') throw new TypeError_('iterator is not an object');
+      const nextFn = syncIt.next;
+      iterator = {
+        next() {
+          try {
+            const r = call(nextFn, syncIt);
+            if (r === null || typeof r !== 'object') throw new TypeError_('iterator result is not an object');
+            const done = !!r.done;
+            return then(Promise_resolve(r.value), (v) => iterResult(v, done));
+          } catch (e) {
+            return Promise_reject(e);
+          }
+        },
+        return(v) {
+          const ret = syncIt.return;
+          if (ret === undefined || ret === null) return Promise_resolve(iterResult(v, true));
+          return promiseCall(ret, syncIt, [v]);
+        },
+      };
+    } else {
+      if (typeof method !== 'function') throw new TypeError_('Symbol.asyncIterator is not a function');
+      const it = call(method, iterable);
+      if (it === null || typeof it !== 'object') throw new TypeError_('iterator is not an object');
+      iterator = { next: () => promiseCall(it.next, it, []), return: (v) => {
+        const ret = it.return;
+        if (ret === undefined || ret === null) return Promise_resolve(undefined);
+        return promiseCall(ret, it, [v]);
+      } };
+    }
+    let s;
+    s = createReadable(noop, () => then(iterator.next(), (r) => {
+      if (r === null || typeof r !== 'object') throw new TypeError_('iterator result is not an object');
+      if (r.done) controllerClose(s.controller);
+      else controllerEnqueue(s.controller, r.value);
+    }), (reason) => then(iterator.return(reason), (r) => {
+      if (r !== undefined && (r === null || typeof r !== 'object')) throw new TypeError_('iterator result is not an object');
+    }), 0);
+    return s;
+  }
+
+  // tee (default streams; byte streams are teed as chunk copies)
+  function tee(s) {
+    const r = newReaderRecord(s, false);
+    let reading = false;
+    let readAgain = false;
+    let canceled1 = false;
+    let canceled2 = false;
+    let reason1;
+    let reason2;
+    let b1;
+    let b2;
+    const cancelD = deferred();
+    const isByte = s.controller.byte;
+    const clone = (v) => {
+      if (!isByte) return v;
+      const out = new Uint8Array_(v.byteLength);
+      out.set(v);
+      return out;
+    };
+    function pull() {
+      if (reading) {
+        readAgain = true;
+        return Promise_resolve(undefined);
+      }
+      reading = true;
+      readerRead(r, {
+        __proto__: null,
+        chunk: (v) => {
+          queueMicrotask_(() => {
+            readAgain = false;
+            if (!canceled1) enqueueAny(b1.controller, v);
+            if (!canceled2) enqueueAny(b2.controller, clone(v));
+            reading = false;
+            if (readAgain) pull();
+          });
+        },
+        close: () => {
+          reading = false;
+          if (!canceled1) closeAny(b1.controller);
+          if (!canceled2) closeAny(b2.controller);
+          if (!canceled1 || !canceled2) cancelD.resolve(undefined);
+        },
+        error: () => {
+          reading = false;
+        },
+      });
+      return Promise_resolve(undefined);
+    }
+    function cancel1(reason) {
+      canceled1 = true;
+      reason1 = reason;
+      if (canceled2) cancelD.resolve(rsCancel(s, [reason1, reason2]));
+      return cancelD.promise;
+    }
+    function cancel2(reason) {
+      canceled2 = true;
+      reason2 = reason;
+      if (canceled1) cancelD.resolve(rsCancel(s, [reason1, reason2]));
+      return cancelD.promise;
+    }
+    b1 = createReadable(noop, pull, cancel1);
+    b2 = createReadable(noop, pull, cancel2);
+    then(r.closed.promise, undefined, (e) => {
+      controllerError(b1.controller, e);
+      controllerError(b2.controller, e);
+      if (!canceled1 || !canceled2) cancelD.resolve(undefined);
+    });
+    return [b1, b2];
+  }
+  function enqueueAny(c, v) {
+    if (c.byte) byteEnqueue(c, v);
+    else controllerEnqueue(c, v);
+  }
+  function closeAny(c) {
+    if (c.byte) byteClose(c);
+    else controllerClose(c);
+  }
+  const queueMicrotask_ = (fn) => then(Promise_resolve(undefined), fn);
+
+  // ---- pipeTo ------------------------------------------------------------------
+  function pipeOptions(o) {
+    if (o !== undefined && o !== null && typeof o !== 'object' && typeof o !== 'function') {
+      throw new TypeError_('options must be an object');
+    }
+    const opts = o == null ? {} : o;
+    const signal = opts.signal;
+    if (signal !== undefined && abortSignalOf(signal) === undefined) {
+      throw new TypeError_("Failed to execute 'pipeTo': member signal is not of type 'AbortSignal'.");
+    }
+    return {
+      __proto__: null, preventAbort: !!opts.preventAbort, preventCancel: !!opts.preventCancel,
+      preventClose: !!opts.preventClose, signal,
+    };
+  }
+  function pipeTo(src, dest, o) {
+    const reader = newReaderRecord(src, false);
+    const writer = newWriterRecord(dest);
+    src.disturbed = true;
+    let shuttingDown = false;
+    let currentWrite = Promise_resolve(undefined);
+    const done = deferred();
+    let unregister;
+    function finalize(isError, error) {
+      writerRelease(writer);
+      if (reader.stream !== null) readerRelease(reader);
+      if (unregister !== undefined) unregister();
+      if (isError) done.reject(error);
+      else done.resolve(undefined);
+    }
+    function waitWrites() {
+      const w = currentWrite;
+      return then(w, () => (w !== currentWrite ? waitWrites() : undefined), () => undefined);
+    }
+    function shutdownWithAction(action, isError, error) {
+      if (shuttingDown) return;
+      shuttingDown = true;
+      const doIt = () => then(action(), () => finalize(isError, error), (e) => finalize(true, e));
+      if (dest.state === 'writable' && !wsCloseQueuedOrInFlight(dest)) then(waitWrites(), doIt);
+      else doIt();
+    }
+    function shutdown(isError, error) {
+      if (shuttingDown) return;
+      shuttingDown = true;
+      if (dest.state === 'writable' && !wsCloseQueuedOrInFlight(dest)) {
+        then(waitWrites(), () => finalize(isError, error));
+      } else finalize(isError, error);
+    }
+    if (o.signal !== undefined) {
+      const abortAlgorithm = () => {
+        const error = signalReason(o.signal);
+        const actions = [];
+        if (!o.preventAbort) {
+          actions.push(() => (dest.state === 'writable' ? wsAbort(dest, error) : Promise_resolve(undefined)));
+        }
+        if (!o.preventCancel) {
+          actions.push(() => (src.state === 'readable' ? rsCancel(src, error) : Promise_resolve(undefined)));
+        }
+        shutdownWithAction(() => Promise_.all(actions.map((a) => a())), true, error);
+      };
+      if (signalAborted(o.signal)) {
+        abortAlgorithm();
+        return done.promise;
+      }
+      unregister = onAbort(o.signal, abortAlgorithm);
+    }
+    function checkStates() {
+      if (src.state === 'errored') {
+        if (!o.preventAbort) shutdownWithAction(() => wsAbort(dest, src.storedError), true, src.storedError);
+        else shutdown(true, src.storedError);
+        return true;
+      }
+      if (dest.state === 'errored' || dest.state === 'erroring') {
+        const e = dest.storedError;
+        if (!o.preventCancel) shutdownWithAction(() => rsCancel(src, e), true, e);
+        else shutdown(true, e);
+        return true;
+      }
+      if (src.state === 'closed') {
+        if (!o.preventClose) shutdownWithAction(() => writerCloseWithErrorPropagation(writer), false);
+        else shutdown(false);
+        return true;
+      }
+      if (wsCloseQueuedOrInFlight(dest) || dest.state === 'closed') {
+        const e = new TypeError_('the destination writable stream closed before all data could be piped to it');
+        if (!o.preventCancel) shutdownWithAction(() => rsCancel(src, e), true, e);
+        else shutdown(true, e);
+        return true;
+      }
+      return false;
+    }
+    function loop() {
+      if (shuttingDown) return;
+      if (checkStates()) return;
+      then(writer.ready.promise, () => {
+        if (shuttingDown || checkStates()) return;
+        readerRead(reader, {
+          __proto__: null,
+          chunk: (v) => {
+            currentWrite = markHandled(writerWrite(writer, v));
+            queueMicrotask_(loop);
+          },
+          close: () => queueMicrotask_(loop),
+          error: () => queueMicrotask_(loop),
+        });
+      }, () => queueMicrotask_(loop));
+    }
+    then(reader.closed.promise, () => queueMicrotask_(loop), () => queueMicrotask_(loop));
+    then(writer.closed.promise, undefined, () => queueMicrotask_(loop));
+    loop();
+    return done.promise;
+  }
+
+  // ---- WritableStream ------------------------------------------------------------
+  let wsRecord;
+  function newWSRecord() {
+    return {
+      __proto__: null, state: 'writable', storedError: undefined, writer: null, controller: null,
+      writeRequests: [], inFlightWrite: null, closeRequest: null, inFlightClose: null,
+      pendingAbort: null, backpressure: false, obj: null,
+    };
+  }
+  function setUpWSController(ws, start, write, close, abort, hwm, size) {
+    const c = {
+      __proto__: null, stream: ws, queue: [], queueTotalSize: 0, started: false, hwm, size,
+      write, close, abort, obj: null, signal: null, abortController: null,
+    };
+    ws.controller = c;
+    c.abortController = new AbortController();
+    c.obj = new WritableStreamDefaultController(TOKEN, c);
+    updateBackpressure(ws, wsBackpressure(c));
+    then(Promise_resolve(start(c.obj)), () => {
+      c.started = true;
+      advanceQueue(c);
+    }, (e) => {
+      c.started = true;
+      dealWithRejection(ws, e);
+    });
+  }
+  const CLOSE_SENTINEL = { __proto__: null };
+  function wsDesired(c) {
+    return c.hwm - c.queueTotalSize;
+  }
+  function wsBackpressure(c) {
+    return wsDesired(c) <= 0;
+  }
+  function wsCloseQueuedOrInFlight(ws) {
+    return ws.closeRequest !== null || ws.inFlightClose !== null;
+  }
+  function updateBackpressure(ws, bp) {
+    const w = ws.writer;
+    if (w !== null && bp !== ws.backpressure) {
+      if (bp) w.ready = deferred();
+      else w.ready.resolve(undefined);
+    }
+    ws.backpressure = bp;
+  }
+  function wsAbort(ws, reason) {
+    if (ws.state === 'closed' || ws.state === 'errored') return Promise_resolve(undefined);
+    ws.controller.abortController.abort(reason);
+    if (ws.state === 'closed' || ws.state === 'errored') return Promise_resolve(undefined);
+    if (ws.pendingAbort !== null) return ws.pendingAbort.d.promise;
+    let wasAlreadyErroring = false;
+    if (ws.state === 'erroring') {
+      wasAlreadyErroring = true;
+      reason = undefined;
+    }
+    const d = deferred();
+    ws.pendingAbort = { __proto__: null, d, reason, wasAlreadyErroring };
+    if (!wasAlreadyErroring) startErroring(ws, reason);
+    return d.promise;
+  }
+  function wsClose(ws) {
+    if (ws.state === 'closed' || ws.state === 'errored') {
+      return rejected(new TypeError_('The stream is closed or errored'));
+    }
+    const d = deferred();
+    ws.closeRequest = d;
+    const w = ws.writer;
+    if (w !== null && ws.backpressure && ws.state === 'writable') w.ready.resolve(undefined);
+    const c = ws.controller;
+    enqueueValueWithSize(c, CLOSE_SENTINEL, 0);
+    advanceQueue(c);
+    return d.promise;
+  }
+  function startErroring(ws, reason) {
+    const c = ws.controller;
+    ws.state = 'erroring';
+    ws.storedError = reason;
+    const w = ws.writer;
+    if (w !== null) writerEnsureReadyRejected(w, reason);
+    if (ws.inFlightWrite === null && ws.inFlightClose === null && c.started) finishErroring(ws);
+  }
+  function finishErroring(ws) {
+    ws.state = 'errored';
+    const c = ws.controller;
+    resetQueue(c);
+    const e = ws.storedError;
+    const reqs = ws.writeRequests;
+    ws.writeRequests = [];
+    for (let i = 0; i < reqs.length; i++) reqs[i].reject(e);
+    if (ws.pendingAbort === null) {
+      rejectCloseAndClosed(ws);
+      return;
+    }
+    const a = ws.pendingAbort;
+    ws.pendingAbort = null;
+    if (a.wasAlreadyErroring) {
+      a.d.reject(e);
+      rejectCloseAndClosed(ws);
+      return;
+    }
+    const p = promiseCallAlg(c.abort, a.reason);
+    c.write = c.close = c.abort = undefined;
+    then(p, () => {
+      a.d.resolve(undefined);
+      rejectCloseAndClosed(ws);
+    }, (err) => {
+      a.d.reject(err);
+      rejectCloseAndClosed(ws);
+    });
+  }
+  function promiseCallAlg(fn, arg) {
+    if (fn === undefined) return Promise_resolve(undefined);
+    try {
+      return Promise_resolve(fn(arg));
+    } catch (e) {
+      return Promise_reject(e);
+    }
+  }
+  function rejectCloseAndClosed(ws) {
+    if (ws.closeRequest !== null) {
+      ws.closeRequest.reject(ws.storedError);
+      ws.closeRequest = null;
+    }
+    const w = ws.writer;
+    if (w !== null) {
+      markHandled(w.closed.promise);
+      w.closed.reject(ws.storedError);
+    }
+  }
+  function dealWithRejection(ws, e) {
+    if (ws.state === 'writable') {
+      startErroring(ws, e);
+      return;
+    }
+    finishErroring(ws);
+  }
+  function advanceQueue(c) {
+    const ws = c.stream;
+    if (!c.started || ws.inFlightWrite !== null) return;
+    if (ws.state === 'erroring') {
+      finishErroring(ws);
+      return;
+    }
+    if (c.queue.length === 0) return;
+    const value = c.queue[0].value;
+    if (value === CLOSE_SENTINEL) {
+      ws.inFlightClose = ws.closeRequest;
+      ws.closeRequest = null;
+      dequeueValue(c);
+      const p = promiseCallAlg(c.close, undefined);
+      c.write = c.close = c.abort = undefined;
+      then(p, () => {
+        ws.inFlightClose.resolve(undefined);
+        ws.inFlightClose = null;
+        if (ws.state === 'erroring') {
+          ws.storedError = undefined;
+          if (ws.pendingAbort !== null) {
+            ws.pendingAbort.d.resolve(undefined);
+            ws.pendingAbort = null;
+          }
+        }
+        ws.state = 'closed';
+        if (ws.writer !== null) ws.writer.closed.resolve(undefined);
+      }, (e) => {
+        ws.inFlightClose.reject(e);
+        ws.inFlightClose = null;
+        if (ws.pendingAbort !== null) {
+          ws.pendingAbort.d.reject(e);
+          ws.pendingAbort = null;
+        }
+        dealWithRejection(ws, e);
+      });
+      return;
+    }
+    ws.inFlightWrite = ws.writeRequests.shift();
+    const p = promiseCallAlg(c.write, value);
+    then(p, () => {
+      ws.inFlightWrite.resolve(undefined);
+      ws.inFlightWrite = null;
+      const state = ws.state;
+      dequeueValue(c);
+      if (!wsCloseQueuedOrInFlight(ws) && state === 'writable') updateBackpressure(ws, wsBackpressure(c));
+      advanceQueue(c);
+    }, (e) => {
+      ws.inFlightWrite.reject(e);
+      ws.inFlightWrite = null;
+      if (ws.state === 'writable') c.write = c.close = c.abort = undefined;
+      dealWithRejection(ws, e);
+    });
+  }
+  function wsControllerError(c, e) {
+    const ws = c.stream;
+    if (ws.state !== 'writable') return;
+    c.write = c.close = c.abort = undefined;
+    startErroring(ws, e);
+  }
+
+  class WritableStreamDefaultController {
+    #c;
+    constructor(token, c) {
+      if (token !== TOKEN) throw new TypeError_('Illegal constructor');
+      this.#c = c;
+    }
+    get signal() {
+      if (!(#c in this)) throw new TypeError_(ILLEGAL_INVOCATION);
+      return this.#c.abortController.signal;
+    }
+    error(e = undefined) {
+      if (!(#c in this)) throw new TypeError_(ILLEGAL_INVOCATION);
+      wsControllerError(this.#c, e);
+    }
+  }
+
+  // writers
+  function newWriterRecord(ws) {
+    if (ws.writer !== null) throw new TypeError_('This WritableStream is currently locked to a writer.');
+    const w = { __proto__: null, stream: ws, ready: deferred(), closed: deferred() };
+    ws.writer = w;
+    const st = ws.state;
+    if (st === 'writable') {
+      if (!(wsCloseQueuedOrInFlight(ws) || !ws.backpressure)) {
+        // pending ready
+      } else w.ready.resolve(undefined);
+    } else if (st === 'erroring') {
+      markHandled(w.ready.promise);
+      w.ready.reject(ws.storedError);
+    } else if (st === 'closed') {
+      w.ready.resolve(undefined);
+      w.closed.resolve(undefined);
+    } else {
+      markHandled(w.ready.promise);
+      w.ready.reject(ws.storedError);
+      markHandled(w.closed.promise);
+      w.closed.reject(ws.storedError);
+    }
+    return w;
+  }
+  function writerEnsureReadyRejected(w, e) {
+    if (w.ready.settled) w.ready = deferred();
+    markHandled(w.ready.promise);
+    w.ready.reject(e);
+  }
+  function writerRelease(w) {
+    const ws = w.stream;
+    if (ws === null) return;
+    const e = new TypeError_('This writer has been released.');
+    writerEnsureReadyRejected(w, e);
+    if (w.closed.settled) w.closed = deferred();
+    markHandled(w.closed.promise);
+    w.closed.reject(e);
+    ws.writer = null;
+    w.stream = null;
+  }
+  function writerWrite(w, chunk) {
+    const ws = w.stream;
+    if (ws === null) return rejected(new TypeError_('This writer has been released.'));
+    const c = ws.controller;
+    let size = 1;
+    try {
+      size = c.size(chunk);
+    } catch (e) {
+      wsControllerError(c, e);
+    }
+    if (ws !== w.stream) return rejected(new TypeError_('This writer has been released.'));
+    const st = ws.state;
+    if (st === 'errored') return rejected(ws.storedError);
+    if (wsCloseQueuedOrInFlight(ws) || st === 'closed') return rejected(new TypeError_('The stream is closing or closed'));
+    if (st === 'erroring') return rejected(ws.storedError);
+    const d = deferred();
+    ws.writeRequests[ws.writeRequests.length] = d;
+    try {
+      enqueueValueWithSize(c, chunk, size);
+    } catch (e) {
+      wsControllerError(c, e);
+      return d.promise;
+    }
+    if (!wsCloseQueuedOrInFlight(ws) && ws.state === 'writable') updateBackpressure(ws, wsBackpressure(c));
+    advanceQueue(c);
+    return d.promise;
+  }
+  function writerCloseWithErrorPropagation(w) {
+    const ws = w.stream;
+    const st = ws.state;
+    if (wsCloseQueuedOrInFlight(ws) || st === 'closed') return Promise_resolve(undefined);
+    if (st === 'errored') return Promise_reject(ws.storedError);
+    return wsClose(ws);
+  }
+  let writerRecordOf;
+  class WritableStreamDefaultWriter {
+    #w;
+    constructor(stream) {
+      const ws = wsRecord(stream);
+      if (ws === undefined) throw new TypeError_("Failed to construct 'WritableStreamDefaultWriter': parameter 1 is not of type 'WritableStream'.");
+      this.#w = newWriterRecord(ws);
+    }
+    get closed() {
+      if (!(#w in this)) return rejected(new TypeError_(ILLEGAL_INVOCATION));
+      return this.#w.closed.promise;
+    }
+    get ready() {
+      if (!(#w in this)) return rejected(new TypeError_(ILLEGAL_INVOCATION));
+      return this.#w.ready.promise;
+    }
+    get desiredSize() {
+      if (!(#w in this)) throw new TypeError_(ILLEGAL_INVOCATION);
+      const ws = this.#w.stream;
+      if (ws === null) throw new TypeError_('This writer has been released.');
+      if (ws.state === 'errored' || ws.state === 'erroring') return null;
+      if (ws.state === 'closed') return 0;
+      return wsDesired(ws.controller);
+    }
+    abort(reason = undefined) {
+      if (!(#w in this)) return rejected(new TypeError_(ILLEGAL_INVOCATION));
+      const ws = this.#w.stream;
+      if (ws === null) return rejected(new TypeError_('This writer has been released.'));
+      return wsAbort(ws, reason);
+    }
+    close() {
+      if (!(#w in this)) return rejected(new TypeError_(ILLEGAL_INVOCATION));
+      const ws = this.#w.stream;
+      if (ws === null) return rejected(new TypeError_('This writer has been released.'));
+      if (wsCloseQueuedOrInFlight(ws)) return rejected(new TypeError_('The stream is already closing'));
+      return wsClose(ws);
+    }
+    releaseLock() {
+      if (!(#w in this)) throw new TypeError_(ILLEGAL_INVOCATION);
+      writerRelease(this.#w);
+    }
+    write(chunk = undefined) {
+      if (!(#w in this)) return rejected(new TypeError_(ILLEGAL_INVOCATION));
+      return writerWrite(this.#w, chunk);
+    }
+    static {
+      writerRecordOf = (o) => (o !== null && typeof o === 'object' && #w in o ? o.#w : undefined);
+    }
+  }
+
+  function createWritable(start, write, close, abort, hwm = 1, size = () => 1) {
+    const ws = newWSRecord();
+    ws.obj = new WritableStream(TOKEN, ws);
+    setUpWSController(ws, start, write, close, abort, hwm, size);
+    return ws;
+  }
+  class WritableStream {
+    #ws;
+    constructor(sink = undefined, strategy = undefined) {
+      if (sink === TOKEN) {
+        this.#ws = strategy;
+        return;
+      }
+      if (sink === null) throw new TypeError_("Failed to construct 'WritableStream': parameter 1 is not an object.");
+      const size = extractSize(strategy);
+      const hwm = extractHWM(strategy, 1);
+      if (sink != null && sink.type !== undefined) throw new RangeError_('Invalid type is specified');
+      const start = getMethod(sink, 'start');
+      const write = getMethod(sink, 'write');
+      const close = getMethod(sink, 'close');
+      const abort = getMethod(sink, 'abort');
+      const ws = newWSRecord();
+      ws.obj = this;
+      this.#ws = ws;
+      let c;
+      setUpWSController(ws, (ctl) => {
+        c = ctl;
+        return start === undefined ? undefined : call(start, sink, ctl);
+      }, write === undefined ? undefined : (chunk) => call(write, sink, chunk, c),
+      close === undefined ? undefined : () => call(close, sink),
+      abort === undefined ? undefined : (r) => call(abort, sink, r), hwm, size);
+    }
+    get locked() {
+      if (!(#ws in this)) throw new TypeError_(ILLEGAL_INVOCATION);
+      return this.#ws.writer !== null;
+    }
+    abort(reason = undefined) {
+      if (!(#ws in this)) return rejected(new TypeError_(ILLEGAL_INVOCATION));
+      if (this.#ws.writer !== null) return rejected(new TypeError_('This WritableStream is currently locked to a writer.'));
+      return wsAbort(this.#ws, reason);
+    }
+    close() {
+      if (!(#ws in this)) return rejected(new TypeError_(ILLEGAL_INVOCATION));
+      if (this.#ws.writer !== null) return rejected(new TypeError_('This WritableStream is currently locked to a writer.'));
+      if (wsCloseQueuedOrInFlight(this.#ws)) return rejected(new TypeError_('The stream is already closing'));
+      return wsClose(this.#ws);
+    }
+    getWriter() {
+      if (!(#ws in this)) throw new TypeError_(ILLEGAL_INVOCATION);
+      return new WritableStreamDefaultWriter(this);
+    }
+    static {
+      wsRecord = (o) => (o !== null && typeof o === 'object' && #ws in o ? o.#ws : undefined);
+    }
+  }
+
+  // ---- TransformStream -----------------------------------------------------------
+  function createTransform(start, transform, flush, cancel, wHWM, wSize, rHWM, rSize) {
+    const t = {
+      __proto__: null, readable: null, writable: null, backpressure: false,
+      backpressureChange: null, controller: null,
+    };
+    const startD = deferred();
+    const startP = startD.promise;
+    t.writable = createWritable(() => startP, (chunk) => sinkWrite(t, chunk), () => sinkClose(t),
+      (reason) => sinkAbort(t, reason), wHWM, wSize);
+    t.readable = createReadable(() => startP, () => sourcePull(t), (reason) => sourceCancel(t, reason), rHWM, rSize);
+    setBackpressure(t, true);
+    const c = { __proto__: null, stream: t, transform, flush, cancel, obj: null, finishD: null };
+    t.controller = c;
+    c.obj = new TransformStreamDefaultController(TOKEN, c);
+    try {
+      startD.resolve(start(c.obj));
+    } catch (e) {
+      startD.reject(e);
+      throw e;
+    }
+    return t;
+  }
+  function setBackpressure(t, bp) {
+    if (t.backpressureChange !== null) t.backpressureChange.resolve(undefined);
+    t.backpressureChange = deferred();
+    t.backpressure = bp;
+  }
+  function tsError(t, e) {
+    controllerError(t.readable.controller, e);
+    tsErrorWritableAndUnblock(t, e);
+  }
+  function tsErrorWritableAndUnblock(t, e) {
+    clearTransformAlgs(t.controller);
+    wsControllerError(t.writable.controller, e);
+    if (t.backpressure) setBackpressure(t, false);
+  }
+  function clearTransformAlgs(c) {
+    c.transform = undefined;
+    c.flush = undefined;
+    c.cancel = undefined;
+  }
+  function tcEnqueue(c, chunk) {
+    const t = c.stream;
+    const rc = t.readable.controller;
+    if (!canCloseOrEnqueue(rc)) throw new TypeError_('Readable side is not in a state that permits enqueue');
+    try {
+      controllerEnqueue(rc, chunk);
+    } catch (e) {
+      tsErrorWritableAndUnblock(t, e);
+      throw t.readable.storedError;
+    }
+    const bp = !shouldPullish(rc);
+    if (bp !== t.backpressure) setBackpressure(t, true);
+  }
+  function shouldPullish(rc) {
+    const d = desiredSize(rc);
+    return d !== null && d > 0;
+  }
+  function tcError(c, e) {
+    tsError(c.stream, e);
+  }
+  function tcTerminate(c) {
+    const t = c.stream;
+    controllerClose(t.readable.controller);
+    tsErrorWritableAndUnblock(t, new TypeError_('TransformStream terminated'));
+  }
+  function performTransform(c, chunk) {
+    const p = c.transform === undefined ? defaultTransform(c, chunk) : promiseCallAlg(c.transform, chunk);
+    return then(p, undefined, (e) => {
+      tsError(c.stream, e);
+      throw e;
+    });
+  }
+  function defaultTransform(c, chunk) {
+    try {
+      tcEnqueue(c, chunk);
+      return Promise_resolve(undefined);
+    } catch (e) {
+      return Promise_reject(e);
+    }
+  }
+  function sinkWrite(t, chunk) {
+    const c = t.controller;
+    if (t.backpressure) {
+      return then(t.backpressureChange.promise, () => {
+        const ws = t.writable;
+        if (ws.state === 'erroring') throw ws.storedError;
+        return performTransform(c, chunk);
+      });
+    }
+    return performTransform(c, chunk);
+  }
+  function sinkAbort(t, reason) {
+    const c = t.controller;
+    if (c.finishD !== null) return c.finishD.promise;
+    const rs = t.readable;
+    c.finishD = deferred();
+    const p = promiseCallAlg(c.cancel, reason);
+    clearTransformAlgs(c);
+    then(p, () => {
+      if (rs.state === 'errored') c.finishD.reject(rs.storedError);
+      else {
+        controllerError(rs.controller, reason);
+        c.finishD.resolve(undefined);
+      }
+    }, (e) => {
+      controllerError(rs.controller, e);
+      c.finishD.reject(e);
+    });
+    return c.finishD.promise;
+  }
+  function sinkClose(t) {
+    const c = t.controller;
+    if (c.finishD !== null) return c.finishD.promise;
+    const rs = t.readable;
+    c.finishD = deferred();
+    const p = promiseCallAlg(c.flush, c.obj);
+    clearTransformAlgs(c);
+    then(p, () => {
+      if (rs.state === 'errored') c.finishD.reject(rs.storedError);
+      else {
+        controllerClose(rs.controller);
+        c.finishD.resolve(undefined);
+      }
+    }, (e) => {
+      controllerError(rs.controller, e);
+      c.finishD.reject(e);
+    });
+    return c.finishD.promise;
+  }
+  function sourcePull(t) {
+    setBackpressure(t, false);
+    return t.backpressureChange.promise;
+  }
+  function sourceCancel(t, reason) {
+    const c = t.controller;
+    if (c.finishD !== null) return c.finishD.promise;
+    const ws = t.writable;
+    c.finishD = deferred();
+    const p = promiseCallAlg(c.cancel, reason);
+    clearTransformAlgs(c);
+    then(p, () => {
+      if (ws.state === 'errored') c.finishD.reject(ws.storedError);
+      else {
+        wsControllerError(ws.controller, reason);
+        if (t.backpressure) setBackpressure(t, false);
+        c.finishD.resolve(undefined);
+      }
+    }, (e) => {
+      wsControllerError(ws.controller, e);
+      if (t.backpressure) setBackpressure(t, false);
+      c.finishD.reject(e);
+    });
+    return c.finishD.promise;
+  }
+  class TransformStreamDefaultController {
+    #c;
+    constructor(token, c) {
+      if (token !== TOKEN) throw new TypeError_('Illegal constructor');
+      this.#c = c;
+    }
+    get desiredSize() {
+      if (!(#c in this)) throw new TypeError_(ILLEGAL_INVOCATION);
+      return desiredSize(this.#c.stream.readable.controller);
+    }
+    enqueue(chunk = undefined) {
+      if (!(#c in this)) throw new TypeError_(ILLEGAL_INVOCATION);
+      tcEnqueue(this.#c, chunk);
+    }
+    error(reason = undefined) {
+      if (!(#c in this)) throw new TypeError_(ILLEGAL_INVOCATION);
+      tcError(this.#c, reason);
+    }
+    terminate() {
+      if (!(#c in this)) throw new TypeError_(ILLEGAL_INVOCATION);
+      tcTerminate(this.#c);
+    }
+  }
+  let transformRecord;
+  class TransformStream {
+    #t;
+    constructor(transformer = undefined, writableStrategy = undefined, readableStrategy = undefined) {
+      if (transformer === null) transformer = undefined;
+      const rSize = extractSize(readableStrategy);
+      const rHWM = extractHWM(readableStrategy, 0);
+      const wSize = extractSize(writableStrategy);
+      const wHWM = extractHWM(writableStrategy, 1);
+      if (transformer !== undefined && transformer.readableType !== undefined) throw new RangeError_('Invalid readableType');
+      if (transformer !== undefined && transformer.writableType !== undefined) throw new RangeError_('Invalid writableType');
+      const start = getMethod(transformer, 'start');
+      const transform = getMethod(transformer, 'transform');
+      const flush = getMethod(transformer, 'flush');
+      const cancel = getMethod(transformer, 'cancel');
+      let ctl;
+      this.#t = createTransform((c) => {
+        ctl = c;
+        return start === undefined ? undefined : call(start, transformer, c);
+      }, transform === undefined ? undefined : (chunk) => call(transform, transformer, chunk, ctl),
+      flush === undefined ? undefined : () => call(flush, transformer, ctl),
+      cancel === undefined ? undefined : (r) => call(cancel, transformer, r), wHWM, wSize, rHWM, rSize);
+    }
+    get readable() {
+      if (!(#t in this)) throw new TypeError_(ILLEGAL_INVOCATION);
+      return this.#t.readable.obj;
+    }
+    get writable() {
+      if (!(#t in this)) throw new TypeError_(ILLEGAL_INVOCATION);
+      return this.#t.writable.obj;
+    }
+    static {
+      transformRecord = (o) => (o !== null && typeof o === 'object' && #t in o ? o.#t : undefined);
+    }
+  }
+
+  // A TransformStream made by the prelude (text and compression streams):
+  // fn(chunk, enqueue) and flushFn(enqueue) run synchronously.
+  function makeInternalTransform(fn, flushFn) {
+    let c;
+    const t = createTransform((ctl) => {
+      c = ctl;
+    }, (chunk) => fn(chunk, (v) => tcEnqueue(t.controller, v)),
+    flushFn === undefined ? undefined : () => flushFn((v) => tcEnqueue(t.controller, v)),
+    undefined, 1, () => 1, 0, () => 1);
+    return t;
+  }
+
+  // ---- TextEncoderStream / TextDecoderStream ---------------------------------
+  class TextEncoderStream {
+    #t;
+    #pending = null; // a lead surrogate held over from the last chunk
+    constructor() {
+      this.#t = makeInternalTransform((chunk, enqueue) => {
+        let s = toDOMString(chunk);
+        if (this.#pending !== null) {
+          s = this.#pending + s;
+          this.#pending = null;
+        }
+        if (s.length > 0) {
+          const last = StringPrototypeCharCodeAt(s, s.length - 1);
+          if (last >= 0xd800 && last <= 0xdbff) {
+            this.#pending = StringPrototypeSlice(s, s.length - 1);
+            s = StringPrototypeSlice(s, 0, s.length - 1);
+          }
+        }
+        if (s.length > 0) enqueue(encodeUTF8(s, false));
+      }, (enqueue) => {
+        if (this.#pending !== null) enqueue(new Uint8Array_([0xef, 0xbf, 0xbd]));
+      });
+    }
+    get encoding() {
+      if (!(#t in this)) throw new TypeError_(ILLEGAL_INVOCATION);
+      return 'utf-8';
+    }
+    get readable() {
+      if (!(#t in this)) throw new TypeError_(ILLEGAL_INVOCATION);
+      return this.#t.readable.obj;
+    }
+    get writable() {
+      if (!(#t in this)) throw new TypeError_(ILLEGAL_INVOCATION);
+      return this.#t.writable.obj;
+    }
+  }
+  class TextDecoderStream {
+    #t;
+    #d;
+    constructor(label = 'utf-8', options = undefined) {
+      const d = new TextDecoder(label, options);
+      this.#d = d;
+      this.#t = makeInternalTransform((chunk, enqueue) => {
+        if (!ArrayBuffer_isView(chunk) && !(chunk instanceof ArrayBuffer_) &&
+          !(SharedArrayBuffer_ !== undefined && chunk instanceof SharedArrayBuffer_)) {
+          throw new TypeError_('TextDecoderStream needs BufferSource chunks');
+        }
+        const s = d.decode(chunk, { stream: true });
+        if (s.length > 0) enqueue(s);
+      }, (enqueue) => {
+        const s = d.decode();
+        if (s.length > 0) enqueue(s);
+      });
+    }
+    get encoding() {
+      if (!(#t in this)) throw new TypeError_(ILLEGAL_INVOCATION);
+      return this.#d.encoding;
+    }
+    get fatal() {
+      if (!(#t in this)) throw new TypeError_(ILLEGAL_INVOCATION);
+      return this.#d.fatal;
+    }
+    get ignoreBOM() {
+      if (!(#t in this)) throw new TypeError_(ILLEGAL_INVOCATION);
+      return this.#d.ignoreBOM;
+    }
+    get readable() {
+      if (!(#t in this)) throw new TypeError_(ILLEGAL_INVOCATION);
+      return this.#t.readable.obj;
+    }
+    get writable() {
+      if (!(#t in this)) throw new TypeError_(ILLEGAL_INVOCATION);
+      return this.#t.writable.obj;
+    }
+  }
+
+  // ---- CompressionStream / DecompressionStream ---------------------------------
+  // The host's zlib does the work (a "zlib" host operation per chunk, see
+  // isogate/runtime/compression.py); the compressor lives in the host by handle
+  // and is freed at the end of the stream or of the invocation.
+  const FORMATS = { __proto__: null, gzip: true, deflate: true, 'deflate-raw': true };
+  function zlibTransform(format, mode) {
+    const f = toDOMString(format);
+    if (FORMATS[f] !== true) throw new TypeError_("Failed to construct '" + (mode === 'c' ? 'Compression' : 'Decompression') + "Stream': Unsupported compression format: '" + f + "'");
+    let handle = null;
+    let t;
+    const op = (args) => startHostOp('zlib', args).promise;
+    const open = () => {
+      if (handle === null) handle = op('{"a":"new","f":' + q(f) + ',"m":"' + mode + '"}');
+      return handle;
+    };
+    const emit = (out) => {
+      if (typeof out === 'string' && out.length > 0) tcEnqueue(t.controller, binaryStringToBytes(out));
+    };
+    t = createTransform(noop, (chunk) => {
+      const bytes = copyBufferSource(chunk);
+      if (bytes === undefined) throw new TypeError_('The chunk must be a BufferSource');
+      const data = bytesToBinaryString(bytes, TypedArrayPrototypeGetLength(bytes));
+      return then(open(), (h) => then(op('{"a":"data","h":' + (h | 0) + ',"d":' + q(data) + '}'), emit));
+    }, () => then(open(), (h) => then(op('{"a":"end","h":' + (h | 0) + '}'), emit)), (reason) => {
+      if (handle !== null) then(handle, (h) => op('{"a":"drop","h":' + (h | 0) + '}'), noop);
+      return undefined;
+    }, 1, () => 1, 0, () => 1);
+    return t;
+  }
+  class CompressionStream {
+    #t;
+    constructor(format) {
+      this.#t = zlibTransform(format, 'c');
+    }
+    get readable() {
+      if (!(#t in this)) throw new TypeError_(ILLEGAL_INVOCATION);
+      return this.#t.readable.obj;
+    }
+    get writable() {
+      if (!(#t in this)) throw new TypeError_(ILLEGAL_INVOCATION);
+      return this.#t.writable.obj;
+    }
+  }
+  class DecompressionStream {
+    #t;
+    constructor(format) {
+      this.#t = zlibTransform(format, 'd');
+    }
+    get readable() {
+      if (!(#t in this)) throw new TypeError_(ILLEGAL_INVOCATION);
+      return this.#t.readable.obj;
+    }
+    get writable() {
+      if (!(#t in this)) throw new TypeError_(ILLEGAL_INVOCATION);
+      return this.#t.writable.obj;
+    }
+  }
+
+  // ---- hooks for the bodies (40-body.js) ---------------------------------------
+  // Reads a whole stream: resolves with a Uint8Array of its bytes, or null once
+  // more than `limit` bytes came (the stream is then cancelled). Chunks must be
+  // ArrayBuffers or views; anything else fails with a TypeError, like workerd.
+  function readAll(s, limit) {
+    const r = newReaderRecord(s, false);
+    const chunks = [];
+    let total = 0;
+    const d = deferred();
+    function step() {
+      readerRead(r, {
+        __proto__: null,
+        chunk: (v) => {
+          let b;
+          if (ArrayBuffer_isView(v)) b = new Uint8Array_(v.buffer, v.byteOffset, v.byteLength);
+          else if (v instanceof ArrayBuffer_) b = new Uint8Array_(v);
+          else {
+            const e = new TypeError_('This ReadableStream did not return bytes.');
+            rsCancel(s, e);
+            readerRelease(r);
+            d.reject(e);
+            return;
+          }
+          total += b.byteLength;
+          if (limit !== undefined && total > limit) {
+            rsCancel(s, undefined);
+            d.resolve(null);
+            return;
+          }
+          const copy = new Uint8Array_(b.byteLength);
+          TypedArrayPrototypeSet(copy, b);
+          chunks[chunks.length] = copy;
+          step();
+        },
+        close: () => {
+          readerRelease(r);
+          const out = new Uint8Array_(total);
+          let at = 0;
+          for (let i = 0; i < chunks.length; i++) {
+            TypedArrayPrototypeSet(out, chunks[i], at);
+            at += chunks[i].byteLength;
+          }
+          d.resolve(out);
+        },
+        error: (e) => {
+          readerRelease(r);
+          d.reject(e);
+        },
+      });
+    }
+    step();
+    return d.promise;
+  }
+  // A one-chunk byte stream over lazily produced bytes (a body held in memory).
+  function bytesStream(getBytes, onRead) {
+    const s = newStreamRecord();
+    let c;
+    c = newByteController(s, () => undefined, () => {
+      onRead();
+      const b = getBytes();
+      if (TypedArrayPrototypeGetLength(b) > 0) byteEnqueue(c, b);
+      byteClose(c);
+      return Promise_resolve(undefined);
+    }, () => {
+      onRead();
+      return Promise_resolve(undefined);
+    }, 0, undefined);
+    s.obj = newRSObject(s);
+    return s.obj;
+  }
+
+  return {
+    __proto__: null,
+    globals: {
+      __proto__: null, ReadableStream, ReadableStreamDefaultReader, ReadableStreamBYOBReader,
+      ReadableStreamDefaultController, ReadableByteStreamController, ReadableStreamBYOBRequest,
+      WritableStream, WritableStreamDefaultWriter, WritableStreamDefaultController,
+      TransformStream, TransformStreamDefaultController, ByteLengthQueuingStrategy,
+      CountQueuingStrategy, TextEncoderStream, TextDecoderStream, CompressionStream,
+      DecompressionStream,
+    },
+    rsRecord, readAll, bytesStream, isLocked,
+    isDisturbed: (s) => s.disturbed,
+    tee,
+    makeInternalTransform,
+  };
+}
+
+// The globals: accessors until first use, then plain data properties (writable,
+// configurable, like the other web APIs). Reading any of them loads the area.
+const STREAM_GLOBALS = [
+  'ReadableStream', 'ReadableStreamDefaultReader', 'ReadableStreamBYOBReader',
+  'ReadableStreamDefaultController', 'ReadableByteStreamController', 'ReadableStreamBYOBRequest',
+  'WritableStream', 'WritableStreamDefaultWriter', 'WritableStreamDefaultController',
+  'TransformStream', 'TransformStreamDefaultController', 'ByteLengthQueuingStrategy',
+  'CountQueuingStrategy', 'TextEncoderStream', 'TextDecoderStream', 'CompressionStream',
+  'DecompressionStream',
+];
+function defineLazyGlobal(name, load) {
+  Object_defineProperty(globalThis, name, {
+    get() {
+      const v = load(name);
+      defineGlobal(name, v);
+      return v;
+    },
+    set(v) {
+      defineGlobal(name, v);
+    },
+    enumerable: false, configurable: true,
+  });
+}
+for (let i = 0; i < STREAM_GLOBALS.length; i++) {
+  defineLazyGlobal(STREAM_GLOBALS[i], (name) => streams().globals[name]);
+}

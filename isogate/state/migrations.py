@@ -1,0 +1,38 @@
+"""Versioned schema migrations of this package (see :mod:`isogate.registry.migrations`).
+
+Its own component (``state``), migrated after ``registry`` (its tables reference
+``functions``), so its step numbers never collide with the other packages'.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from sqlalchemy import Connection
+
+from isogate.state import tables
+
+COMPONENT = "state"
+
+
+def _v1(conn: Connection) -> None:
+    tables.metadata.create_all(conn, tables=[tables.function_secrets], checkfirst=True)
+
+
+def _v2(conn: Connection) -> None:
+    tables.metadata.create_all(
+        conn,
+        tables=[
+            tables.kv_namespaces,
+            tables.kv_entries,
+            tables.kv_usage,
+            tables.function_bindings,
+        ],
+        checkfirst=True,
+    )
+
+
+MIGRATIONS: list[tuple[int, str, Callable[[Connection], None]]] = [
+    (1, "function_secrets: envelope-encrypted secrets of functions", _v1),
+    (2, "kv_namespaces, kv_entries, kv_usage, function_bindings", _v2),
+]

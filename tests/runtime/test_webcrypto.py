@@ -1,0 +1,487 @@
+"""crypto.subtle inside functions (issue 20): round trips through real isolates and the
+host's ``cryptography``, WebCrypto's error names, usage/extractable refusals, handle
+isolation between tenants, and CPU spent in host crypto counted toward ``cpu_ms``."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from isogate.runtime import Runtime
+from isogate.runtime.types import Outcome
+
+from .conftest import fn, get
+
+# Helpers every function below starts with (hex, text bytes, a check list).
+PRE = """
+const S = crypto.subtle;
+const enc = (s) => new TextEncoder().encode(s);
+const hex = (b) => [...new Uint8Array(b)].map((x) => x.toString(16).padStart(2, '0')).join('');
+async function errName(p) { try { await p; return 'resolved'; } catch (e) { return e.name; } }
+"""
+
+
+def wrap(body: str) -> str:
+    return (
+        PRE
+        + "export default { async fetch(request) { const out = {};\n"
+        + body
+        + ("\nreturn Response.json(out); } }")
+    )
+
+
+async def run(runtime: Runtime, body: str, **kw: object) -> dict:
+    r = await runtime.invoke(fn(wrap(body), timeout_ms=20_000, **kw), get())
+    assert r.outcome is Outcome.OK, (r.outcome, r.error, r.logs, r.detail)
+    return json.loads(r.body)
+
+
+async def test_digest_known_answers(runtime: Runtime) -> None:
+    got = await run(
+        runtime,
+        """
+        for (const h of ['SHA-1', 'sha-256', {name: 'SHA-384'}, 'SHA-512'])
+          out[typeof h === 'string' ? h : h.name] = hex(await S.digest(h, enc('abc')));
+        out.view = hex(await S.digest('SHA-256', new DataView(enc('xabc').buffer, 1)));
+        out.md5 = await errName(S.digest('MD5', enc('')));
+        out.noarg = await errName(S.digest('SHA-256'));
+        out.bad = await errName(S.digest('SHA-256', 'text'));
+        """,
+    )
+    assert got["SHA-1"] == "a9993e364706816aba3e25717850c26c9cd0d89d"
+    assert (
+        got["sha-256"]
+        == got["view"]
+        == ("ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad")
+    )
+    assert got["SHA-384"].startswith("cb00753f45a35e8b")
+    assert got["SHA-512"].startswith("ddaf35a193617aba")
+    assert (got["md5"], got["noarg"], got["bad"]) == ("NotSupportedError", "TypeError", "TypeError")
+
+
+async def test_hmac_sign_verify_and_key_attributes(runtime: Runtime) -> None:
+    got = await run(
+        runtime,
+        """
+        const k = await S.importKey('raw', enc('key'), {name: 'HMAC', hash: 'SHA-256'}, false,
+                                    ['sign', 'verify']);
+        out.attrs = [k.type, k.extractable, k.algorithm.name, k.algorithm.hash.name,
+                     k.algorithm.length, k.usages, String(k), k instanceof CryptoKey];
+        const sig = await S.sign('HMAC', k, enc('The quick brown fox jumps over the lazy dog'));
+        out.sig = hex(sig);
+        out.ok = await S.verify('HMAC', k, sig, enc('The quick brown fox jumps over the lazy dog'));
+        out.bad = await S.verify('HMAC', k, sig, enc('tampered'));
+        out.export = await errName(S.exportKey('raw', k));
+        const g = await S.generateKey({name: 'HMAC', hash: 'SHA-512'}, true, ['sign']);
+        out.glen = [g.algorithm.length, (await S.exportKey('raw', g)).byteLength];
+        out.verifyUsage = await errName(S.verify('HMAC', g, sig, enc('x')));
+        out.jwk = await S.exportKey('jwk', g);
+        out.emptyUsages = await errName(S.importKey('raw', enc('k'), {name: 'HMAC', hash: 'SHA-1'}, true, []));
+        out.badUsage = await errName(S.importKey('raw', enc('k'), {name: 'HMAC', hash: 'SHA-1'}, true, ['encrypt']));
+        out.unknownUsage = await errName(S.importKey('raw', enc('k'), {name: 'HMAC', hash: 'SHA-1'}, true, ['fly']));
+        out.noHash = await errName(S.importKey('raw', enc('k'), {name: 'HMAC'}, true, ['sign']));
+        out.fmt = await errName(S.importKey('pem', enc('k'), {name: 'HMAC', hash: 'SHA-1'}, true, ['sign']));
+        out.ctor = (() => { try { new CryptoKey(); return 'made'; } catch (e) { return e.name; } })();
+        """,
+    )
+    assert got["attrs"] == [
+        "secret",
+        False,
+        "HMAC",
+        "SHA-256",
+        24,
+        ["sign", "verify"],
+        "[object Object]",
+        True,
+    ]
+    assert got["sig"] == "f7bc83f430538424b13298e6aa6fb143ef4d59a14946175997479dbc2d1a3cd8"
+    assert got["ok"] is True and got["bad"] is False
+    assert got["export"] == "InvalidAccessError"
+    assert got["glen"] == [1024, 128]
+    assert got["verifyUsage"] == "InvalidAccessError"
+    assert got["jwk"]["kty"] == "oct" and got["jwk"]["alg"] == "HS512"
+    assert got["jwk"]["key_ops"] == ["sign"] and got["jwk"]["ext"] is True
+    assert got["emptyUsages"] == "SyntaxError" and got["badUsage"] == "SyntaxError"
+    assert got["unknownUsage"] == "TypeError" and got["noHash"] == "TypeError"
+    assert got["fmt"] == "TypeError" and got["ctor"] == "TypeError"
+
+
+async def test_aes_modes_round_trip_and_refusals(runtime: Runtime) -> None:
+    got = await run(
+        runtime,
+        """
+        const data = enc('attack at dawn, attack at dusk!!');
+        const iv = new Uint8Array(16).fill(7);
+        for (const [name, p] of [['AES-GCM', {iv: iv.subarray(0, 12), additionalData: enc('ad')}],
+                                 ['AES-CBC', {iv}], ['AES-CTR', {counter: iv, length: 64}]]) {
+          const k = await S.generateKey({name, length: 256}, true, ['encrypt', 'decrypt']);
+          const ct = await S.encrypt({name, ...p}, k, data);
+          out[name] = [ct.byteLength, new TextDecoder().decode(await S.decrypt({name, ...p}, k, ct))];
+        }
+        // AES-CBC with a known key (NIST SP 800-38A F.2.1, first block)
+        const kb = new Uint8Array([0x2b,0x7e,0x15,0x16,0x28,0xae,0xd2,0xa6,0xab,0xf7,0x15,0x88,0x09,0xcf,0x4f,0x3c]);
+        const civ = new Uint8Array(16).map((_, i) => i);
+        const pt = new Uint8Array([0x6b,0xc1,0xbe,0xe2,0x2e,0x40,0x9f,0x96,0xe9,0x3d,0x7e,0x11,0x73,0x93,0x17,0x2a]);
+        const ck = await S.importKey('raw', kb, 'AES-CBC', false, ['encrypt']);
+        out.cbc = hex(await S.encrypt({name: 'AES-CBC', iv: civ}, ck, pt)).slice(0, 32);
+        const gk = await S.generateKey({name: 'AES-GCM', length: 128}, false, ['encrypt', 'decrypt']);
+        const ct = await S.encrypt({name: 'AES-GCM', iv: new Uint8Array(12)}, gk, data);
+        const bad = new Uint8Array(ct); bad[0] ^= 1;
+        out.tamper = await errName(S.decrypt({name: 'AES-GCM', iv: new Uint8Array(12)}, gk, bad));
+        out.shortTag = (await S.encrypt({name: 'AES-GCM', iv: new Uint8Array(12), tagLength: 96}, gk, data)).byteLength;
+        out.badTag = await errName(S.encrypt({name: 'AES-GCM', iv: new Uint8Array(12), tagLength: 100}, gk, data));
+        out.cbcIv = await errName(S.encrypt({name: 'AES-CBC', iv: new Uint8Array(8)}, ck, data));
+        out.wrongAlg = await errName(S.encrypt({name: 'AES-CBC', iv}, gk, data));
+        out.decryptUsage = await errName(S.decrypt({name: 'AES-CBC', iv: civ}, ck, new Uint8Array(16)));
+        out.len = await errName(S.generateKey({name: 'AES-GCM', length: 64}, true, ['encrypt']));
+        out.raw = await errName(S.importKey('raw', new Uint8Array(15), 'AES-GCM', true, ['encrypt']));
+        out.kwUsage = await errName(S.generateKey({name: 'AES-KW', length: 128}, true, ['encrypt']));
+        """,
+    )
+    assert got["AES-GCM"] == [32 + 16, "attack at dawn, attack at dusk!!"]
+    assert got["AES-CBC"] == [48, "attack at dawn, attack at dusk!!"]
+    assert got["AES-CTR"] == [32, "attack at dawn, attack at dusk!!"]
+    assert got["cbc"] == "7649abac8119b246cee98e9b12e9197d"
+    assert got["tamper"] == "OperationError" and got["shortTag"] == 32 + 12
+    assert got["badTag"] == "OperationError" and got["cbcIv"] == "OperationError"
+    assert got["wrongAlg"] == "InvalidAccessError" and got["decryptUsage"] == "InvalidAccessError"
+    assert got["len"] == "OperationError" and got["raw"] == "DataError"
+    assert got["kwUsage"] == "SyntaxError"
+
+
+async def test_aes_ctr_counter_wraps_in_its_low_bits(runtime: Runtime) -> None:
+    # With length 8 the counter block's low byte wraps to 0 without carrying: the third
+    # block must use the counter ...ff00 (what WebCrypto says), not ...0100.
+    got = await run(
+        runtime,
+        """
+        const k = await S.importKey('raw', new Uint8Array(16), 'AES-CTR', true, ['encrypt']);
+        const ctr = new Uint8Array(16); ctr[14] = 0xff; ctr[15] = 0xfe;
+        const ks = await S.encrypt({name: 'AES-CTR', counter: ctr, length: 8}, k, new Uint8Array(48));
+        const e = await S.importKey('raw', new Uint8Array(16), 'AES-CBC', true, ['encrypt']);
+        const blk = new Uint8Array(16); blk[14] = 0xff;
+        const ref = await S.encrypt({name: 'AES-CBC', iv: new Uint8Array(16)}, e, blk);
+        out.third = hex(ks).slice(64, 96);
+        out.ref = hex(ref).slice(0, 32);
+        """,
+    )
+    assert got["third"] == got["ref"]
+
+
+async def test_signatures_ecdsa_ed25519_rsa(runtime: Runtime) -> None:
+    got = await run(
+        runtime,
+        """
+        const msg = enc('payload');
+        const cases = [
+          [{name: 'ECDSA', namedCurve: 'P-256'}, {name: 'ECDSA', hash: 'SHA-256'}],
+          [{name: 'ECDSA', namedCurve: 'P-384'}, {name: 'ECDSA', hash: 'SHA-384'}],
+          [{name: 'ECDSA', namedCurve: 'P-521'}, {name: 'ECDSA', hash: 'SHA-512'}],
+          [{name: 'Ed25519'}, {name: 'Ed25519'}],
+          [{name: 'RSASSA-PKCS1-v1_5', modulusLength: 2048, publicExponent: new Uint8Array([1, 0, 1]), hash: 'SHA-256'}, 'RSASSA-PKCS1-v1_5'],
+          [{name: 'RSA-PSS', modulusLength: 2048, publicExponent: new Uint8Array([1, 0, 1]), hash: 'SHA-256'}, {name: 'RSA-PSS', saltLength: 32}],
+        ];
+        out.r = [];
+        for (const [g, s] of cases) {
+          const p = await S.generateKey(g, true, ['sign', 'verify']);
+          const sig = await S.sign(s, p.privateKey, msg);
+          const ok = await S.verify(s, p.publicKey, sig, msg);
+          const no = await S.verify(s, p.publicKey, sig, enc('other'));
+          // through spki / pkcs8 / jwk and back
+          const spki = await S.exportKey('spki', p.publicKey);
+          const pub2 = await S.importKey('spki', spki, g, true, ['verify']);
+          const jwk = await S.exportKey('jwk', p.privateKey);
+          const priv2 = await S.importKey('jwk', jwk, g, false, ['sign']);
+          const pk8 = await S.importKey('pkcs8', await S.exportKey('pkcs8', p.privateKey), g, false, ['sign']);
+          const ok2 = await S.verify(s, pub2, await S.sign(s, priv2, msg), msg)
+                      && await S.verify(s, pub2, await S.sign(s, pk8, msg), msg);
+          out.r.push([g.name, p.publicKey.type, p.privateKey.type, p.publicKey.usages, p.privateKey.usages,
+                      sig.byteLength, ok, no, ok2, jwk.kty, p.publicKey.extractable]);
+        }
+        const p = await S.generateKey({name: 'ECDSA', namedCurve: 'P-256'}, false, ['sign', 'verify']);
+        out.signWithPublic = await errName(S.sign({name: 'ECDSA', hash: 'SHA-256'}, p.publicKey, msg));
+        out.exportPrivate = await errName(S.exportKey('pkcs8', p.privateKey));
+        out.rawPublic = (await S.exportKey('raw', p.publicKey)).byteLength;
+        out.rawPrivate = await errName(S.exportKey('raw', p.publicKey.type === 'public' ? p.privateKey : null));
+        out.curve = await errName(S.generateKey({name: 'ECDSA', namedCurve: 'P-192'}, true, ['sign']));
+        out.noPrivUsage = await errName(S.generateKey({name: 'ECDSA', namedCurve: 'P-256'}, true, ['verify']));
+        out.exp = await errName(S.generateKey({name: 'RSA-PSS', modulusLength: 2048, publicExponent: new Uint8Array([7]), hash: 'SHA-256'}, true, ['sign']));
+        out.rsaAlg = (await S.generateKey({name: 'RSA-OAEP', modulusLength: 1024, publicExponent: new Uint8Array([1, 0, 1]), hash: 'SHA-1'}, true, ['encrypt', 'decrypt'])).publicKey.algorithm;
+        out.rsaAlg.publicExponent = Array.from(out.rsaAlg.publicExponent);
+        out.badSpki = await errName(S.importKey('spki', new Uint8Array([1, 2, 3]), {name: 'ECDSA', namedCurve: 'P-256'}, true, ['verify']));
+        """,
+    )
+    sizes = {"P-256": 64, "P-384": 96, "P-521": 132}
+    for row, curve in zip(got["r"][:3], sizes, strict=True):
+        assert row == [
+            "ECDSA",
+            "public",
+            "private",
+            ["verify"],
+            ["sign"],
+            sizes[curve],
+            True,
+            False,
+            True,
+            "EC",
+            True,
+        ]
+    assert got["r"][3][0] == "Ed25519" and got["r"][3][5:10] == [64, True, False, True, "OKP"]
+    assert got["r"][4][5:10] == [256, True, False, True, "RSA"]
+    assert got["r"][5][5:10] == [256, True, False, True, "RSA"]
+    assert got["signWithPublic"] == "InvalidAccessError"
+    assert got["exportPrivate"] == "InvalidAccessError"
+    assert got["rawPublic"] == 65 and got["rawPrivate"] == "InvalidAccessError"
+    assert got["curve"] == "NotSupportedError" and got["noPrivUsage"] == "SyntaxError"
+    assert got["exp"] == "OperationError"
+    assert got["rsaAlg"] == {
+        "name": "RSA-OAEP",
+        "modulusLength": 1024,
+        "publicExponent": [1, 0, 1],
+        "hash": {"name": "SHA-1"},
+    }
+    assert got["badSpki"] == "DataError"
+
+
+async def test_key_agreement_and_derivation(runtime: Runtime) -> None:
+    got = await run(
+        runtime,
+        """
+        for (const g of [{name: 'ECDH', namedCurve: 'P-256'}, {name: 'ECDH', namedCurve: 'P-521'}, {name: 'X25519'}]) {
+          const a = await S.generateKey(g, true, ['deriveBits', 'deriveKey']);
+          const b = await S.generateKey(g, true, ['deriveBits']);
+          const ab = await S.deriveBits({name: g.name, public: b.publicKey}, a.privateKey, null);
+          const ba = await S.deriveBits({name: g.name, public: a.publicKey}, b.privateKey, null);
+          const k = await S.deriveKey({name: g.name, public: b.publicKey}, a.privateKey,
+                                      {name: 'AES-GCM', length: 128}, true, ['encrypt']);
+          out[g.namedCurve || g.name] = [hex(ab) === hex(ba), ab.byteLength, k.algorithm.length,
+                                         a.publicKey.usages.length];
+        }
+        const a = await S.generateKey({name: 'ECDH', namedCurve: 'P-256'}, true, ['deriveBits']);
+        const c = await S.generateKey({name: 'ECDH', namedCurve: 'P-384'}, true, ['deriveBits']);
+        out.curveMismatch = await errName(S.deriveBits({name: 'ECDH', public: c.publicKey}, a.privateKey, 256));
+        out.privateAsPublic = await errName(S.deriveBits({name: 'ECDH', public: a.privateKey}, a.privateKey, 256));
+        out.tooLong = await errName(S.deriveBits({name: 'ECDH', public: a.publicKey}, a.privateKey, 264));
+        out.noDeriveKey = await errName(S.deriveKey({name: 'ECDH', public: a.publicKey}, a.privateKey, {name: 'AES-GCM', length: 128}, true, ['encrypt']));
+        // PBKDF2 (RFC 6070 vector 2) and HKDF (RFC 5869 test case 1)
+        const pw = await S.importKey('raw', enc('password'), 'PBKDF2', false, ['deriveBits', 'deriveKey']);
+        out.pbkdf2 = hex(await S.deriveBits({name: 'PBKDF2', salt: enc('salt'), iterations: 2, hash: 'SHA-1'}, pw, 160));
+        const ikm = await S.importKey('raw', new Uint8Array(22).fill(0x0b), 'HKDF', false, ['deriveBits']);
+        const salt = new Uint8Array(13).map((_, i) => i);
+        const info = new Uint8Array(10).map((_, i) => 0xf0 + i);
+        out.hkdf = hex(await S.deriveBits({name: 'HKDF', hash: 'SHA-256', salt, info}, ikm, 336));
+        const dk = await S.deriveKey({name: 'PBKDF2', salt: enc('s'), iterations: 1000, hash: 'SHA-256'}, pw,
+                                     {name: 'HMAC', hash: 'SHA-256', length: 256}, true, ['sign']);
+        out.dk = [dk.algorithm.name, dk.algorithm.length, (await S.exportKey('raw', dk)).byteLength];
+        out.pbkdf2Extractable = await errName(S.importKey('raw', enc('p'), 'PBKDF2', true, ['deriveBits']));
+        out.pbkdf2Null = await errName(S.deriveBits({name: 'PBKDF2', salt: enc('s'), iterations: 1, hash: 'SHA-1'}, pw, null));
+        out.pbkdf2Zero = await errName(S.deriveBits({name: 'PBKDF2', salt: enc('s'), iterations: 0, hash: 'SHA-1'}, pw, 128));
+        out.pbkdf2Odd = await errName(S.deriveBits({name: 'PBKDF2', salt: enc('s'), iterations: 1, hash: 'SHA-1'}, pw, 129));
+        out.exportKdf = await errName(S.exportKey('raw', pw));
+        """,
+    )
+    assert got["P-256"] == [True, 32, 128, 0]
+    assert got["P-521"] == [True, 66, 128, 0]
+    assert got["X25519"] == [True, 32, 128, 0]
+    assert got["curveMismatch"] == "InvalidAccessError"
+    assert got["privateAsPublic"] == "InvalidAccessError"
+    assert got["tooLong"] == "OperationError" and got["noDeriveKey"] == "InvalidAccessError"
+    assert got["pbkdf2"] == "ea6c014dc72d6f8ccd1ed92ace1d41f0d8de8957"
+    assert got["hkdf"] == (
+        "3cb25f25faacd57a90434f64d0362f2a2d2d0a90cf1a5a4c5db02d56ecc4c5bf34007208d5b887185865"
+    )
+    assert got["dk"] == ["HMAC", 256, 32]
+    assert got["pbkdf2Extractable"] == "SyntaxError"
+    assert got["pbkdf2Null"] == got["pbkdf2Zero"] == got["pbkdf2Odd"] == "OperationError"
+    assert got["exportKdf"] == "InvalidAccessError"  # never extractable (as workerd)
+
+
+async def test_rsa_oaep_and_wrap_unwrap(runtime: Runtime) -> None:
+    got = await run(
+        runtime,
+        """
+        const r = await S.generateKey({name: 'RSA-OAEP', modulusLength: 2048, publicExponent: new Uint8Array([1, 0, 1]), hash: 'SHA-256'},
+                                      true, ['encrypt', 'decrypt', 'wrapKey', 'unwrapKey']);
+        const ct = await S.encrypt({name: 'RSA-OAEP', label: enc('l')}, r.publicKey, enc('secret'));
+        out.oaep = new TextDecoder().decode(await S.decrypt({name: 'RSA-OAEP', label: enc('l')}, r.privateKey, ct));
+        out.label = await errName(S.decrypt({name: 'RSA-OAEP', label: enc('x')}, r.privateKey, ct));
+        const aes = await S.generateKey({name: 'AES-GCM', length: 256}, true, ['encrypt', 'decrypt']);
+        const kw = await S.generateKey({name: 'AES-KW', length: 256}, false, ['wrapKey', 'unwrapKey']);
+        const raw = await S.exportKey('raw', aes);
+        for (const [fmt, wk, alg] of [['raw', kw, 'AES-KW'], ['jwk', r.publicKey, {name: 'RSA-OAEP'}],
+                                      ['raw', r.publicKey, {name: 'RSA-OAEP'}]]) {
+          const wrapped = await S.wrapKey(fmt, aes, wk, alg);
+          const uk = wk === kw ? kw : r.privateKey;
+          const back = await S.unwrapKey(fmt, wrapped, uk, alg, 'AES-GCM', true, ['decrypt']);
+          out[fmt + wrapped.byteLength] = hex(await S.exportKey('raw', back)) === hex(raw);
+        }
+        const hm = await S.generateKey({name: 'HMAC', hash: 'SHA-256'}, false, ['sign']);
+        out.notExtractable = await errName(S.wrapKey('raw', hm, kw, 'AES-KW'));
+        const nouse = await S.generateKey({name: 'AES-KW', length: 128}, true, ['unwrapKey']);
+        out.noWrapUsage = await errName(S.wrapKey('raw', aes, nouse, 'AES-KW'));
+        out.unwrapGarbage = await errName(S.unwrapKey('raw', new Uint8Array(40), kw, 'AES-KW', 'AES-GCM', true, ['decrypt']));
+        """,
+    )
+    assert got["oaep"] == "secret" and got["label"] == "OperationError"
+    assert got["raw40"] is True and got["jwk256"] is True and got["raw256"] is True
+    assert got["notExtractable"] == "InvalidAccessError"
+    assert got["noWrapUsage"] == "InvalidAccessError"
+    assert got["unwrapGarbage"] == "OperationError"
+
+
+async def test_random_uuid_get_random_values_timing_safe_equal(runtime: Runtime) -> None:
+    got = await run(
+        runtime,
+        """
+        out.uuid = crypto.randomUUID();
+        out.rv = crypto.getRandomValues(new Uint8Array(32)).some((b) => b !== 0);
+        out.eq = [S.timingSafeEqual(enc('abc'), enc('abc')), S.timingSafeEqual(enc('abc'), enc('abd')),
+                  S.timingSafeEqual(new Uint8Array([1, 2]).buffer, new DataView(new Uint8Array([0, 1, 2]).buffer, 1))];
+        try { S.timingSafeEqual(enc('a'), enc('ab')); out.len = 'no error'; } catch (e) { out.len = e.name; }
+        out.tags = [Object.prototype.toString.call(crypto.subtle), crypto.subtle === crypto.subtle,
+                    crypto.subtle instanceof SubtleCrypto];
+        """,
+    )
+    assert len(got["uuid"]) == 36 and got["uuid"][14] == "4"
+    assert got["rv"] is True
+    assert got["eq"] == [True, False, True] and got["len"] == "TypeError"
+    assert got["tags"] == ["[object Object]", True, True]  # no toStringTag, as workerd
+
+
+async def test_jwk_import_checks(runtime: Runtime) -> None:
+    got = await run(
+        runtime,
+        """
+        const p = await S.generateKey({name: 'ECDSA', namedCurve: 'P-256'}, true, ['sign', 'verify']);
+        const jwk = await S.exportKey('jwk', p.publicKey);
+        const alg = {name: 'ECDSA', namedCurve: 'P-256'};
+        out.ok = (await S.importKey('jwk', jwk, alg, true, ['verify'])).type;
+        out.crv = await errName(S.importKey('jwk', {...jwk, crv: 'P-384'}, alg, true, ['verify']));
+        out.kty = await errName(S.importKey('jwk', {...jwk, kty: 'RSA'}, alg, true, ['verify']));
+        out.ops = await errName(S.importKey('jwk', {...jwk, key_ops: ['sign']}, alg, true, ['verify']));
+        out.ext = await errName(S.importKey('jwk', {...jwk, ext: false}, alg, true, ['verify']));
+        out.x = await errName(S.importKey('jwk', {...jwk, x: 'AAAA'}, alg, true, ['verify']));
+        out.buffer = await errName(S.importKey('jwk', new Uint8Array(3), alg, true, ['verify']));
+        out.pubSign = await errName(S.importKey('jwk', jwk, alg, true, ['sign']));
+        const oct = {kty: 'oct', k: 'AAECAwQFBgcICQoLDA0ODw', alg: 'A128GCM'};
+        out.aes = (await S.importKey('jwk', oct, 'AES-GCM', true, ['encrypt'])).algorithm.length;
+        out.aesAlg = await errName(S.importKey('jwk', {...oct, alg: 'A256GCM'}, 'AES-GCM', true, ['encrypt']));
+        out.b64 = await errName(S.importKey('jwk', {...oct, k: 'AAEC+/=='}, 'AES-GCM', true, ['encrypt']));
+        """,
+    )
+    assert got["ok"] == "public"
+    for name in ("crv", "kty", "ops", "ext", "x", "pubSign"):
+        assert got[name] == ("SyntaxError" if name == "pubSign" else "DataError"), name
+    assert got["buffer"] == "TypeError"
+    assert got["aes"] == 128 and got["aesAlg"] == "DataError" and got["b64"] == "DataError"
+
+
+async def test_keys_do_not_cross_tenants(runtime: Runtime) -> None:
+    # A handle is an index into the calling sandbox's own table: the same number in
+    # another tenant's sandbox names nothing (or that tenant's own key), never this key.
+    maker = wrap(
+        """
+        const k = await S.importKey('raw', enc('tenant-one-secret'), {name: 'HMAC', hash: 'SHA-256'}, false, ['sign']);
+        out.sig = hex(await S.sign('HMAC', k, enc('m')));
+        """
+    )
+    r = await runtime.invoke(fn(maker, tenant="t1"), get())
+    sig_one = json.loads(r.body)["sig"]
+    # the other tenant forges CryptoKeys it cannot make (the class refuses), then
+    # reaches for the host with raw handles through every door the prelude has
+    probe = wrap(
+        """
+        out.forge = await errName(S.sign('HMAC', Object.create(CryptoKey.prototype), enc('m')));
+        out.plain = await errName(S.sign('HMAC', {type: 'secret'}, enc('m')));
+        const mine = await S.importKey('raw', enc('tenant-two-secret'), {name: 'HMAC', hash: 'SHA-256'}, false, ['sign']);
+        out.mine = hex(await S.sign('HMAC', mine, enc('m')));
+        """
+    )
+    r = await runtime.invoke(fn(probe, tenant="t2"), get())
+    got = json.loads(r.body)
+    assert got["forge"] == got["plain"] == "TypeError"
+    assert got["mine"] != sig_one
+
+    from isogate.runtime import webcrypto
+
+    a, b = object.__new__(type("SandboxA", (), {})), object.__new__(type("SandboxB", (), {}))
+    handle = json.loads(
+        webcrypto.run(
+            a,
+            {
+                "m": "importKey",
+                "f": "raw",
+                "d": "k",
+                "alg": {"name": "HMAC", "hash": {"name": "SHA-1"}},
+                "x": False,
+                "u": ["sign"],
+            },
+        )
+    )["v"]["j"]["key"]["h"]
+    ok = json.loads(webcrypto.run(a, {"m": "sign", "alg": {"name": "HMAC"}, "k": handle, "d": ""}))
+    other = json.loads(
+        webcrypto.run(b, {"m": "sign", "alg": {"name": "HMAC"}, "k": handle, "d": ""})
+    )
+    assert "b" in ok["v"]
+    assert other["v"]["x"][0] == "InvalidAccessError"
+    # freed handles are gone
+    json.loads(webcrypto.run(a, {"m": "free", "free": [handle]}))
+    gone = json.loads(
+        webcrypto.run(a, {"m": "sign", "alg": {"name": "HMAC"}, "k": handle, "d": ""})
+    )
+    assert gone["v"]["x"][0] == "InvalidAccessError"
+
+
+async def test_collected_keys_free_their_handles(runtime: Runtime) -> None:
+    # 4 x 1,500 keys made and dropped in one sandbox: more than the table holds at once,
+    # so the handles of collected CryptoKeys must have gone back to the host.
+    src = wrap(
+        """
+        out.n = 0;
+        for (let i = 0; i < 1500; i++) {
+          await S.importKey('raw', new Uint8Array(16), 'AES-GCM', false, ['encrypt']);
+          const junk = []; for (let j = 0; j < 200; j++) junk.push({a: new Array(50)});
+          out.n++;
+        }
+        """
+    )
+    f = fn(src, timeout_ms=60_000, cpu_ms=60_000)
+    for _ in range(4):
+        assert json.loads((await runtime.invoke(f, get())).body) == {"n": 1500}
+
+
+def test_key_table_is_bounded() -> None:
+    from isogate.runtime import webcrypto
+
+    owner = type("Owner", (), {})()
+    req = {
+        "m": "importKey",
+        "f": "raw",
+        "d": "k",
+        "alg": {"name": "HMAC", "hash": "SHA-1"},
+        "x": False,
+        "u": ["sign"],
+    }
+    for _ in range(webcrypto.MAX_KEYS):
+        assert "j" in json.loads(webcrypto.run(owner, req))["v"]
+    over = json.loads(webcrypto.run(owner, req))["v"]
+    assert over["x"][0] == "OperationError"
+    webcrypto.drop(owner)
+    assert "j" in json.loads(webcrypto.run(owner, req))["v"]
+
+
+@pytest.mark.parametrize("cpu_ms", [150])
+async def test_busy_crypto_loop_is_stopped_by_cpu_ms(runtime: Runtime, cpu_ms: int) -> None:
+    # Each PBKDF2 call runs in the host (not in V8): its CPU must still count.
+    src = wrap(
+        """
+        const pw = await S.importKey('raw', enc('pw'), 'PBKDF2', false, ['deriveBits']);
+        for (;;) await S.deriveBits({name: 'PBKDF2', salt: enc('s'), iterations: 100000, hash: 'SHA-512'}, pw, 256);
+        """
+    )
+    r = await runtime.invoke(fn(src, timeout_ms=60_000, cpu_ms=cpu_ms), get())
+    assert r.outcome is Outcome.CPU_LIMIT, (r.outcome, r.detail)
+    # and the sandbox still serves the next call
+    ok = await runtime.invoke(fn(wrap("out.d = hex(await S.digest('SHA-1', enc('')));")), get())
+    assert json.loads(ok.body)["d"] == "da39a3ee5e6b4b0d3255bfef95601890afd80709"
