@@ -115,6 +115,24 @@ class Settings(BaseSettings):
     kv_ops_per_day: int = Field(
         100_000, ge=1, description="KV operations (API and bindings) per tenant per UTC day"
     )
+    async_max_queued_per_tenant: int = Field(
+        1000, ge=1, description="unfinished asynchronous invocations per tenant (429 beyond)"
+    )
+    async_max_attempts: int = Field(
+        3, ge=1, le=20, description="runs of an asynchronous invocation interrupted by crashes"
+    )
+    async_result_retention_seconds: float = Field(
+        86400.0, ge=1, description="how long a finished asynchronous invocation is kept"
+    )
+    async_concurrency: int = Field(
+        4, ge=1, le=1024, description="asynchronous invocations one replica runs at once"
+    )
+    async_poll_interval_seconds: float = Field(
+        0.5, gt=0, le=60, description="how often a replica looks for queued invocations"
+    )
+    async_lease_grace_seconds: float = Field(
+        30.0, gt=0, description="slack on a claim's lease beyond the longest run"
+    )
     token_ttl_seconds: int = Field(900, ge=30, le=86400, description="lifetime of login tokens")
     max_body_bytes: int = Field(
         2 << 20, ge=1024, description="largest control-plane request body (deploys included)"

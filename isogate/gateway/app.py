@@ -13,7 +13,15 @@ from starlette.middleware import Middleware
 from starlette.routing import Route
 
 from isogate.config import Settings
-from isogate.gateway import api_functions, api_keys, api_kv, api_secrets, api_tenants, ops
+from isogate.gateway import (
+    api_functions,
+    api_invocations,
+    api_keys,
+    api_kv,
+    api_secrets,
+    api_tenants,
+    ops,
+)
 from isogate.gateway.api_admin import admin_routes
 from isogate.gateway.auth_failures import AuthFailureLimit
 from isogate.gateway.connection_guard import CloseUnreadBody
@@ -63,6 +71,7 @@ def routes() -> list[Route]:
         Route("/v1/kv/{ns}/keys/{key:path}", api_kv.get_key, methods=["GET"]),
         Route("/v1/kv/{ns}/keys/{key:path}", api_kv.put_key, methods=["PUT"]),
         Route("/v1/kv/{ns}/keys/{key:path}", api_kv.delete_key, methods=["DELETE"]),
+        Route("/v1/invocations/{id}", api_invocations.get_invocation, methods=["GET"]),
         Route("/healthz", ops.healthz, methods=["GET"]),
         Route("/readyz", ops.readyz, methods=["GET"]),
         Route("/metrics", ops.metrics, methods=["GET"]),

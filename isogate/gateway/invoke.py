@@ -20,6 +20,7 @@ from starlette.responses import Response
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from isogate.config import Settings
+from isogate.gateway import api_invocations
 from isogate.gateway.auth_failures import FUNCTION_ANSWERED
 from isogate.gateway.bodies import read_body
 from isogate.gateway.connection_guard import abort_connection
@@ -111,6 +112,9 @@ async def _invoke(
             if key is not None:  # a keyed refusal still tells the key's limits
                 extra_headers.update(rate_headers(await svc.limiter.peek(key.id, key.policy)))
             raise
+        respond_async = api_invocations.wants_async(request)  # Prefer: respond-async
+        if respond_async:  # a full queue refuses before the quota counts the call
+            await api_invocations.check_room(svc, fn)
         if key is not None:
             try:
                 decision = await svc.limiter.acquire(key.id, key.policy)
@@ -124,6 +128,10 @@ async def _invoke(
         url = str(request.url)
         if mount_prefix is not None:
             url = unmounted_url(url, mount_prefix)
+        if respond_async:  # recorded in SQL, answered 202; gateway.async_runner runs it
+            return await api_invocations.accept(
+                svc, fn, key, inv_id, request.method, url, headers, body, extra_headers
+            )
         ref = _function_ref(fn, await _secrets_of(svc, fn), await _kv_bindings_of(svc, fn))
         req = InvokeRequest(
             method=request.method, url=url, headers=headers, body=body, invocation_id=inv_id

@@ -39,6 +39,7 @@ from isogate.runtime.types import (
     RuntimeStats,
     ValidationResult,
 )
+from isogate.state.async_queue import SqlAsyncQueue
 from isogate.state.bindings import BindingCache, SqlBindingStore
 from isogate.state.crypto import Keyring, load_key_file, parse_keyring
 from isogate.state.kv import KvLimits, SqlKvStore
@@ -111,6 +112,8 @@ class Services:
     deploy_checks: DeployChecks = field(default_factory=DeployChecks)
     route_grants: SqlRouteGrants | None = None  # hostnames and host-less grants (admin)
     responses: ResponseBuffers | None = None  # response bodies held for their clients
+    async_queue: SqlAsyncQueue | None = None  # Prefer: respond-async invocations (SQL)
+    async_runner: Any = None  # the AsyncRunner of this replica (gateway.async_runner)
 
     async def check_ready(self) -> list[str]:
         """What is not ready (empty list: ready): the runtime and the database.
@@ -166,6 +169,7 @@ async def open_services(
     runtime: RuntimeLike | None = None
     redis_backend: Any = None
     collector: Periodic | None = None
+    async_runner: Any = None
     exits = contextlib.AsyncExitStack()  # backends opened as context managers (S3 client)
     try:
         applied = await migrate(engine)
@@ -252,6 +256,13 @@ async def open_services(
                     ops_per_day=settings.kv_ops_per_day,
                 ),
             ),
+            async_queue=SqlAsyncQueue(
+                engine,
+                timeout,
+                max_per_tenant=settings.async_max_queued_per_tenant,
+                max_attempts=settings.async_max_attempts,
+                retention_seconds=settings.async_result_retention_seconds,
+            ),
             responses=ResponseBuffers(
                 settings.response_buffer_bytes_total,
                 settings.response_buffer_bytes_per_connection,
@@ -265,9 +276,15 @@ async def open_services(
 
             redis_backend = await attach_redis(svc)
         collector.start()
+        from isogate.gateway.async_runner import AsyncRunner  # it imports the data plane
+
+        assert svc.async_queue is not None
+        async_runner = svc.async_runner = AsyncRunner(svc, svc.async_queue)
+        async_runner.start()
         yield svc
     finally:
         for closer in (
+            async_runner.stop if async_runner else None,  # before the runtime closes
             collector.stop if collector else None,
             redis_backend.close if redis_backend else None,
             runtime.close if runtime else None,

@@ -32,7 +32,12 @@ def _v2(conn: Connection) -> None:
     )
 
 
+def _v3(conn: Connection) -> None:
+    tables.metadata.create_all(conn, tables=[tables.async_invocations], checkfirst=True)
+
+
 MIGRATIONS: list[tuple[int, str, Callable[[Connection], None]]] = [
     (1, "function_secrets: envelope-encrypted secrets of functions", _v1),
     (2, "kv_namespaces, kv_entries, kv_usage, function_bindings", _v2),
+    (3, "async_invocations: the queue and results of Prefer: respond-async calls", _v3),
 ]

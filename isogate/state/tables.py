@@ -12,6 +12,7 @@ from sqlalchemy import (
     Column,
     Float,
     ForeignKeyConstraint,
+    Index,
     Integer,
     LargeBinary,
     String,
@@ -79,4 +80,38 @@ function_bindings = Table(
     Column("kind", String(16), nullable=False),
     Column("target", String(63), nullable=False),
     ForeignKeyConstraint(["function"], ["functions.name"], ondelete="CASCADE"),
+)
+
+#: state migration 3: asynchronous invocations (``Prefer: respond-async``): the database is
+#: the queue. A row is claimed by ``UPDATE … WHERE status = 'queued'`` (one winner), run
+#: under a lease (``lease_until``) that a crashed replica lets expire, then holds the result
+#: until ``expires_at``. No foreign key to ``functions``: a result outlives a redeploy.
+async_invocations = Table(
+    "async_invocations",
+    metadata,
+    Column("id", String(32), primary_key=True),
+    Column("tenant", String(63), nullable=False),
+    Column("function", String(63), nullable=False),
+    Column("incarnation", Float, nullable=False),
+    Column("key_id", String(64), nullable=True),
+    Column("status", String(16), nullable=False),
+    Column("attempts", Integer, nullable=False),
+    Column("max_attempts", Integer, nullable=False),
+    Column("method", String(16), nullable=False),
+    Column("url", String(8192), nullable=False),
+    Column("headers", JSON, nullable=False),
+    Column("body", LargeBinary, nullable=False),
+    Column("claimed_by", String(32), nullable=True),
+    Column("lease_until", Float, nullable=True),
+    Column("response_status", Integer, nullable=True),
+    Column("response_headers", JSON, nullable=True),
+    Column("response_body", LargeBinary, nullable=True),
+    Column("error", String(4096), nullable=True),
+    Column("created_at", Float, nullable=False),
+    Column("started_at", Float, nullable=True),
+    Column("finished_at", Float, nullable=True),
+    Column("expires_at", Float, nullable=True),
+    Index("ix_async_invocations_status_created", "status", "created_at"),
+    Index("ix_async_invocations_tenant_status", "tenant", "status"),
+    Index("ix_async_invocations_expires", "expires_at"),
 )

@@ -36,7 +36,9 @@ async def test_concurrent_migrate_on_fresh_database(tmp_path: Path, pg_url: str)
                     )
                 )
             ).scalar()
-            assert tables == 17  # 12 + 4 of state 2 (kv_*, function_bindings) + schema_migrations
+            # 12 + 4 of state 2 (kv_*, function_bindings) + 1 of state 3 (async_invocations)
+            # + schema_migrations
+            assert tables == 18
         assert await migrate(engines[1]) == []
     finally:
         for e in engines:
