@@ -174,6 +174,39 @@ RESULTS: dict[str, Any] = {
             "ops_per_day": INT,
         }
     ),
+    "AsyncAccepted": _obj({"id": STR, "status": STR, "location": STR}),
+    "AsyncInvocation": _obj(
+        {
+            "id": STR,
+            "function": STR,
+            "status": {"type": "string", "enum": ["queued", "running", "succeeded", "failed"]},
+            "attempts": INT,
+            "max_attempts": INT,
+            "created_at": {"type": "number"},
+            "started_at": {"type": ["number", "null"]},
+            "finished_at": {"type": ["number", "null"]},
+            "expires_at": {"type": ["number", "null"]},
+            "duration_ms": {"type": ["number", "null"]},
+            "error": {"type": ["string", "null"]},
+            "response": {
+                "oneOf": [
+                    {"type": "null"},
+                    _obj(
+                        {
+                            "status": INT,
+                            "headers": {
+                                "type": "array",
+                                "items": {"type": "array", "items": STR},
+                            },
+                            "body": STR,
+                            "body_base64": STR,
+                        },
+                        required=["status", "headers"],
+                    ),
+                ]
+            },
+        }
+    ),
     "KvKeyList": _obj(
         {
             "keys": {
@@ -230,6 +263,19 @@ def openapi_document() -> dict[str, Any]:
             "description": "the function's response, or a problem of the gateway",
             "content": {"*/*": {"schema": {}}},
         }
+        op["responses"]["202"] = {
+            "description": "Prefer: respond-async: recorded; the result at Location "
+            "(GET /v1/invocations/{id})",
+            "content": _json("AsyncAccepted"),
+        }
+        op["parameters"] = [
+            {
+                "name": "Prefer",
+                "in": "header",
+                "description": "respond-async: answer 202 at once and run the call later",
+                "schema": STR,
+            }
+        ]
         any_method[m] = op
     fn = [_name_param("name")]
     paths: dict[str, Any] = {
@@ -344,6 +390,18 @@ def openapi_document() -> dict[str, Any]:
             ),
             "put": _kv_put(),
             "delete": _op("delete a key", "204", BEARER, codes="404 422 429"),
+        },
+        "/v1/invocations/{id}": {
+            "parameters": [_name_param("id")],
+            "get": _op(
+                "an asynchronous invocation: status, the function's response, timings "
+                "(the tenant's token or the API key that made the call)",
+                "200",
+                KEY,
+                None,
+                "AsyncInvocation",
+                "401 404",
+            ),
         },
         "/fn/{name}": {"parameters": fn, **any_method},
         "/fn/{name}/{path}": {"parameters": [*fn, _name_param("path")], **any_method},

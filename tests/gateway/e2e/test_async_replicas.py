@@ -1,0 +1,83 @@
+"""Asynchronous invocations across two replicas sharing one SQL queue (PostgreSQL + Redis +
+S3 by default): work accepted on either replica is run once by one of them, and a replica
+restarted while it holds running and queued work loses none of it and runs none twice."""
+
+from __future__ import annotations
+
+import secrets
+import time
+from collections.abc import Iterator
+
+import httpx
+import pytest
+
+from .conftest import Tenant, unique
+from .replicas import BACKENDS, Pair, start_pair, tenant_on
+from .test_async_invocations import ASYNC, COUNTER
+
+
+@pytest.fixture(scope="module", params=BACKENDS)
+def replicas(
+    request: pytest.FixtureRequest,
+    tmp_path_factory: pytest.TempPathFactory,
+    redis_url: str,
+    redis_prefix: str,
+) -> Iterator[Pair]:
+    pair = start_pair(
+        request,
+        tmp_path_factory.mktemp("async-replicas"),
+        redis_url,
+        f"{redis_prefix}async-{request.param}:",
+        request.param,
+        extra={
+            "ISOGATE_ASYNC_CONCURRENCY": "2",
+            "ISOGATE_ASYNC_POLL_INTERVAL_SECONDS": "0.1",
+        },
+    )
+    yield pair
+    codes = pair.stop()
+    assert codes == [0, 0], (pair.a.log.read_text()[-3000:], pair.b.log.read_text()[-3000:])
+
+
+def _status(t: Tenant, url: str, location: str) -> dict:
+    r = httpx.get(url + location, headers=t.auth, timeout=30)
+    assert r.status_code == 200, r.text
+    return r.json()
+
+
+def test_accepted_on_both_run_once_through_a_restart(replicas: Pair) -> None:
+    t = tenant_on(replicas, unique("ar"))
+    ns = unique("c")
+    assert httpx.post(replicas.a.url + "/v1/kv", json={"name": ns}, headers=t.auth).is_success
+    fn = unique("count")
+    r = t.deploy(fn, COUNTER, bindings={"C": {"kv": ns}}, timeout_ms=10000)
+    assert r.status_code == 201, r.text
+    key = {"x-api-key": t.key(functions=[fn])["key"]}
+    tag = secrets.token_hex(4)
+    accepted: list[tuple[str, str]] = []
+    for i in range(12):  # 4 run at once across the pair (2 each); the rest wait
+        url = (replicas.a, replicas.b)[i % 2].url
+        r = httpx.post(f"{url}/fn/{fn}?k={tag}-{i}&ms=800", headers={**key, **ASYNC}, timeout=30)
+        assert r.status_code == 202, r.text
+        accepted.append((f"{tag}-{i}", r.headers["location"]))
+    # restart A while work is running and queued: what A held is given back and run once
+    deadline = time.monotonic() + 30
+    while not any(_status(t, replicas.b.url, loc)["status"] == "running" for _, loc in accepted):
+        assert time.monotonic() < deadline
+        time.sleep(0.05)
+    assert replicas.a.stop() == 0
+    replicas.a.start()
+    for k, loc in accepted:
+        deadline = time.monotonic() + 90
+        while (view := _status(t, replicas.b.url, loc))["status"] not in ("succeeded", "failed"):
+            assert time.monotonic() < deadline, view
+            time.sleep(0.1)
+        assert view["status"] == "succeeded", view
+        assert view["response"]["body"] == "run 1 ", view  # never run twice
+        r = httpx.get(f"{replicas.a.url}/v1/kv/{ns}/keys/{k}", headers=t.auth, timeout=30)
+        assert r.text == "1", (k, r.text)
+    # the result is the same from either replica; the other tenant sees nothing
+    other = tenant_on(replicas, unique("ao"))
+    for replica in (replicas.a, replicas.b):
+        assert httpx.get(replica.url + accepted[0][1], headers=key).status_code == 200
+        assert httpx.get(replica.url + accepted[0][1], headers=other.auth).status_code == 404
