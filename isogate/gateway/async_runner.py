@@ -67,6 +67,7 @@ class AsyncRunner:
         self._running: dict[asyncio.Task[None], Job] = {}
         self._wake = asyncio.Event()
         self._loop_task: asyncio.Task[None] | None = None
+        self._stopping = False
         s = svc.settings
         self._purger = Periodic(
             queue.purge,
@@ -99,7 +100,9 @@ class AsyncRunner:
         (another replica, or this one after its restart, runs them)."""
         task, self._loop_task = self._loop_task, None
         if task is not None:
-            task.cancel()
+            # not cancelled mid-claim: rows it claimed would sit until their lease lapsed
+            self._stopping = True
+            self._wake.set()
             with contextlib.suppress(asyncio.CancelledError):
                 await task
         await self._purger.stop()
@@ -115,11 +118,13 @@ class AsyncRunner:
 
     async def _loop(self) -> None:
         interval = self._svc.settings.async_poll_interval_seconds
-        while True:
+        while not self._stopping:
             with contextlib.suppress(TimeoutError):
                 async with asyncio.timeout(interval):
                     await self._wake.wait()
             self._wake.clear()
+            if self._stopping:
+                return
             try:
                 await self._queue.expire_leases()
                 room = self._svc.settings.async_concurrency - len(self._running)
