@@ -153,6 +153,20 @@ def _link(
                     if n != "default" and n not in mod.exports:
                         mod.exports[n] = f"{NS}[{j}][{json.dumps(n)}]"
         names[name] = list(mod.exports)
+        # what an ES module imports by name must be exported (V8's own check at link)
+        for imp, target in deps[name]:
+            if mset.modules[index[target]].type != "esm":
+                continue
+            wanted = [i for _, i in imp.bindings] + [i for _, i in imp.reexports]
+            for imported in wanted:
+                if imported != "*" and imported not in names[target]:
+                    raise _error(
+                        name,
+                        imp.line,
+                        imp.column,
+                        f"The requested module {imp.specifier!r} does not provide an export "
+                        f"named {imported!r}",
+                    )
     tla = any(m.top_level_await for m in analysed.values())
     head = f"{LOAD_CALL}({'async ' if tla else ''}function(){{var {NS}=[],__ig$a=atob;"
     lines = [head]

@@ -140,13 +140,17 @@ class PreparedSource:
     def locate(self, info: JSErrorInfo) -> JSErrorInfo:
         """``info`` with the line and column of its first frame in the tenant's code."""
         line = column = None
+        module = SCRIPT_NAME
         for m in _FRAME.finditer(info.stack):  # the first frame in the tenant's code
-            line, column = self.position(int(m["line"]), int(m["col"]))
+            module, line, column = self.where(int(m["line"]), int(m["col"]))
             if line is not None:
                 break
+        message = info.message
+        if self.modules and line is not None:  # which module of the set
+            message = f"{message} (in {module})"
         return JSErrorInfo(
             name=info.name,
-            message=info.message,
+            message=message,
             stack=self.map_stack(info.stack),
             line=line,
             column=column,

@@ -18,6 +18,7 @@ import cjs from "./lib/c.js";
 import txt from "./hello.txt";
 import data from "./d.bin";
 import j from "./conf.json";
+import wasm from "./add.wasm";
 export { helper } from "./lib/util.js";
 export default {
   fetch(request) {
@@ -26,6 +27,7 @@ export default {
     return Response.json({
       util: util(), twice: t(21), count: u.count, cjs: cjs.x, txt,
       data: [...new Uint8Array(data)], json: j.a,
+      wasm: new WebAssembly.Instance(wasm).exports.add(40, 2),
     });
   },
 };
@@ -72,6 +74,14 @@ PARTS = [
     ("hello.txt", "text/plain", "héllo".encode()),
     ("d.bin", "application/octet-stream", bytes([0, 1, 255])),
     ("conf.json", "application/json", b'{"a": 5}'),
+    # (module (func (export "add") (param i32 i32) (result i32) local.get 0 local.get 1 i32.add))
+    (
+        "add.wasm",
+        "application/wasm",
+        bytes.fromhex(
+            "0061736d0100000001070160027f7f017f030201000707010361646400000a09010700200020016a0b"
+        ),
+    ),
 ]
 
 
