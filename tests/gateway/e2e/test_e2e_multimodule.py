@@ -111,6 +111,7 @@ def test_a_multipart_upload_deploys_and_answers(tenant: Tenant) -> None:
         "txt": "héllo",
         "data": [0, 1, 255],
         "json": 5,
+        "wasm": 42,
     }
     # the namespace import reads the exporter's live binding
     assert call(tenant, key, fn).json()["count"] == 2
