@@ -230,3 +230,12 @@ async def test_a_top_level_failure_names_the_module(checker: Runtime) -> None:
     assert not v.ok and v.error is not None
     assert (v.error.name, v.error.line, v.error.column) == ("TypeError", 2, 15)
     assert v.error.message == "Cannot read properties of null (reading 'y') (in lib/f.js)"
+
+
+def test_export_across_lines_in_a_dependency() -> None:
+    # tree-sitter reads `export` before a line break as a name; V8's word decides
+    got = run(
+        'import d from "./a.js";\nconst out = d;\n',
+        esm("a.js", "const x = 1;\nexport\n  default\n  x + 1;\n"),
+    )
+    assert got == 2

@@ -239,3 +239,30 @@ def test_limits(tenant: Tenant) -> None:
     assert r.json()["module"] == "big.txt"
     r = deploy_modules(tenant, unique("mmmain"), [ok], main="other.js")
     assert r.status_code == 422, r.text
+
+
+def test_malformed_multipart_uploads_are_problems(tenant: Tenant) -> None:
+    fn = unique("mmform")
+    main = [("index.js", "application/javascript+module", b"export default {fetch() {}}")]
+    body, ctype = multipart("index.js", [*main, ("x.coffee", "text/coffeescript", b"x")])
+    r = upload(tenant, fn, body, ctype)
+    assert (r.status_code, r.json()["type"].rsplit("/", 1)[1]) == (422, "invalid-module")
+    assert r.json()["module"] == "x.coffee"
+    # no metadata part
+    body, ctype = multipart("index.js", main)
+    body = body.split(b"--isogate-test-boundary\r\n", 2)
+    body = b"--isogate-test-boundary\r\n" + body[2]
+    r = upload(tenant, fn, body, ctype)
+    assert r.status_code == 422 and "metadata" in r.json()["detail"], r.text
+    # no boundary
+    r = upload(tenant, fn, b"garbage", "multipart/form-data")
+    assert r.status_code == 400, r.text
+    # an option the form does not know
+    body, ctype = multipart("index.js", main, compatibility_flags=["x"])
+    assert upload(tenant, fn, body, ctype).status_code == 422
+    # options in the metadata apply
+    body, ctype = multipart("index.js", main, env={"A": "1"}, timeout_ms=500)
+    r = upload(tenant, fn, body, ctype)
+    assert r.status_code == 201, r.text
+    fn_view = tenant.http.get(f"/v1/functions/{fn}", headers=tenant.auth).json()
+    assert fn_view["versions"][-1]["timeout_ms"] == 500, fn_view
