@@ -87,9 +87,11 @@ def link(stored: str, engine: STPyV8.JSEngine) -> PreparedSource:
     mset = loads(stored)
     joined: dict[str, frozenset[int]] = {}
     for _ in range(20):
-        prepared, texts = _link(mset, joined)
+        prepared, texts, missing = _link(mset, joined)
         info = _compile(engine, load_script(prepared, ""))
         if info is None:
+            if missing is not None:
+                raise missing
             return prepared
         name, line, column = prepared.where(info.line, info.column)
         text = texts.get(name)
@@ -104,7 +106,7 @@ def link(stored: str, engine: STPyV8.JSEngine) -> PreparedSource:
 
 def _link(
     mset: ModuleSet, joined: dict[str, frozenset[int]]
-) -> tuple[PreparedSource, dict[str, str]]:
+) -> tuple[PreparedSource, dict[str, str], SourceError | None]:
     index = {m.name: i for i, m in enumerate(mset.modules)}
     analysed: dict[str, _Module] = {}
     texts: dict[str, str] = {}
@@ -137,6 +139,7 @@ def _link(
     order = _order(mset.main, deps)
     # exported names, dependencies first (for `export *`)
     names: dict[str, list[str]] = {}
+    missing: SourceError | None = None
     for name in order:
         mod = analysed.get(name)
         if mod is None:
@@ -153,20 +156,23 @@ def _link(
                     if n != "default" and n not in mod.exports:
                         mod.exports[n] = f"{NS}[{j}][{json.dumps(n)}]"
         names[name] = list(mod.exports)
-        # what an ES module imports by name must be exported (V8's own check at link)
+        # what an ES module imports by name must be exported (V8's own check at
+        # link); reported after V8 compiled the script, which may first need the
+        # tree read again (`export` before a line break)
         for imp, target in deps[name]:
-            if mset.modules[index[target]].type != "esm":
+            if mset.modules[index[target]].type != "esm" or missing is not None:
                 continue
             wanted = [i for _, i in imp.bindings] + [i for _, i in imp.reexports]
             for imported in wanted:
                 if imported != "*" and imported not in names[target]:
-                    raise _error(
+                    missing = _error(
                         name,
                         imp.line,
                         imp.column,
                         f"The requested module {imp.specifier!r} does not provide an export "
                         f"named {imported!r}",
                     )
+                    break
     tla = any(m.top_level_await for m in analysed.values())
     head = f"{LOAD_CALL}({'async ' if tla else ''}function(){{var {NS}=[],__ig$a=atob;"
     lines = [head]
@@ -231,7 +237,7 @@ def _link(
         top_level_await=tla,
         modules=tuple(table),
     )
-    return prepared, texts
+    return prepared, texts, missing
 
 
 def _value(m) -> str:
