@@ -24,11 +24,10 @@ def _view(info: SecretInfo) -> dict[str, object]:
     return {"name": info.name, "updated_at": info.updated_at}
 
 
-def _names(request: Request) -> tuple[str, str]:
-    return (
-        check_function_name(request.path_params["name"]),
-        check_secret_name(request.path_params["secret"]),
-    )
+async def _names(request: Request, tenant: str) -> tuple[str, str]:
+    function = check_function_name(request.path_params["name"])
+    await services(request).secrets.require_owned(tenant, function)
+    return function, check_secret_name(request.path_params["secret"])
 
 
 def _value(raw: bytes, json_body: bool) -> str:
@@ -58,7 +57,7 @@ def _value(raw: bytes, json_body: bool) -> str:
 async def put_secret(request: Request) -> Response:
     """Create or replace one secret of an owned function."""
     tenant = await require_tenant(request)
-    function, name = _names(request)
+    function, name = await _names(request, tenant)
     svc = services(request)
     mt = media_type(request)
     if mt != "text/plain" and not is_json(mt):
@@ -78,7 +77,7 @@ async def put_secret(request: Request) -> Response:
 async def delete_secret(request: Request) -> Response:
     """Remove one secret; the next call no longer sees it."""
     tenant = await require_tenant(request)
-    function, name = _names(request)
+    function, name = await _names(request, tenant)
     svc = services(request)
     await svc.secrets.delete(tenant, function, name)
     svc.secret_cache.invalidate(function)

@@ -123,6 +123,13 @@ class SqlSecretStore:
         if owner != tenant:  # another tenant's function looks like no function at all
             raise FunctionNotFound(f"no function {function!r}")
 
+    async def require_owned(self, tenant: str, function: str) -> None:
+        """:class:`FunctionNotFound` unless ``tenant`` owns ``function``. The API asks this
+        before it looks at anything else in a request, so another tenant learns nothing
+        (not even which secret names or media types would be accepted)."""
+        async with self._conn(write=False) as conn:
+            await self._owned(conn, tenant, function, lock=False)
+
     async def put(self, tenant: str, function: str, name: str, value: str) -> SecretInfo:
         """Set (create or replace) a secret of an owned function."""
         check_secret_name(name)

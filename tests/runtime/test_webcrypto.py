@@ -448,7 +448,9 @@ async def test_collected_keys_free_their_handles(runtime: Runtime) -> None:
     )
     f = fn(src, timeout_ms=60_000, cpu_ms=60_000)
     for _ in range(4):
-        assert json.loads((await runtime.invoke(f, get())).body) == {"n": 1500}
+        r = await runtime.invoke(f, get())
+        assert r.outcome is Outcome.OK, (r.outcome, r.detail)
+        assert json.loads(r.body) == {"n": 1500}
 
 
 def test_key_table_is_bounded() -> None:

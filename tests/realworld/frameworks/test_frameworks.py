@@ -28,71 +28,10 @@ from .corpus import all_cases
 CASES = all_cases()
 IDS = [f"{w.name}:{c.label}" for w, c in CASES]
 
-#: case id -> why isogate's answer differs from workerd's today (the missing API). Strict:
-#: a case that starts to match fails here, so the list only shrinks as the web-platform
-#: work (crypto.subtle, ReadableStream) lands. docs/compatibility.md lists the same.
-KNOWN_DIFFERENCES: dict[str, str] = {
-    "fw-hono-middleware:etag": (
-        "no crypto.subtle: hono's etag() hashes the body with crypto.subtle.digest (SHA-1)"
-    ),
-    "fw-hono-middleware:etag-not-modified": (
-        "no crypto.subtle: hono's etag() hashes the body with crypto.subtle.digest (SHA-1)"
-    ),
-    "fw-hono-middleware:basic-good": (
-        "no crypto.subtle: hono's basicAuth compares credentials by crypto.subtle.digest (SHA-256)"
-    ),
-    "fw-hono-middleware:bearer-good": (
-        "no crypto.subtle: hono's bearerAuth compares tokens by crypto.subtle.digest (SHA-256)"
-    ),
-    "fw-hono-jwt:no-token": (
-        "no crypto.subtle: hono's jwt() refuses to run without crypto.subtle.importKey"
-    ),
-    "fw-hono-jwt:good": (
-        "no crypto.subtle: hono/jwt verifies HS256 with crypto.subtle (importKey, verify)"
-    ),
-    "fw-hono-jwt:expired": (
-        "no crypto.subtle: hono/jwt verifies HS256 with crypto.subtle (importKey, verify)"
-    ),
-    "fw-hono-jwt:bad-signature": (
-        "no crypto.subtle: hono/jwt verifies HS256 with crypto.subtle (importKey, verify)"
-    ),
-    "fw-hono-jwt:sign-verify": (
-        "no crypto.subtle: hono/jwt signs HS256 with crypto.subtle (importKey, sign)"
-    ),
-    "fw-hono-jsx:streamed-suspense": (
-        "no ReadableStream: hono/jsx/streaming renderToReadableStream"
-    ),
-    "fw-jose-jwks:es256": (
-        "no crypto.subtle: jose verifies ES256 with crypto.subtle (importKey, verify)"
-    ),
-    "fw-jose-jwks:rs256": (
-        "no crypto.subtle: jose verifies RS256 with crypto.subtle (importKey, verify)"
-    ),
-    "fw-jose-jwks:hs256": (
-        "no crypto.subtle: jose verifies HS256 with crypto.subtle (importKey, verify)"
-    ),
-    "fw-jose-jwks:wrong-audience": (
-        "no crypto.subtle: jose checks the signature (crypto.subtle) before the claims"
-    ),
-    "fw-jose-jwks:expired": (
-        "no crypto.subtle: jose checks the signature (crypto.subtle) before the claims"
-    ),
-    "fw-jose-jwks:forged": (
-        "no crypto.subtle: jose verifies ES256 with crypto.subtle (importKey, verify)"
-    ),
-    "fw-worker-jwt:decode": (
-        "no crypto.subtle: @tsndr/cloudflare-worker-jwt throws 'SubtleCrypto not supported!' at load"
-    ),
-    "fw-worker-jwt:verify": (
-        "no crypto.subtle: @tsndr/cloudflare-worker-jwt throws 'SubtleCrypto not supported!' at load"
-    ),
-    "fw-worker-jwt:verify-bad": (
-        "no crypto.subtle: @tsndr/cloudflare-worker-jwt throws 'SubtleCrypto not supported!' at load"
-    ),
-    "fw-worker-jwt:roundtrip": (
-        "no crypto.subtle: @tsndr/cloudflare-worker-jwt throws 'SubtleCrypto not supported!' at load"
-    ),
-}
+#: case id -> why isogate's answer differs from workerd's (the missing API). Strict: a
+#: case that starts to match fails here, so the list only shrinks; empty since
+#: crypto.subtle and ReadableStream landed. docs/compatibility.md says the same.
+KNOWN_DIFFERENCES: dict[str, str] = {}
 
 _CALIBRATING = os.environ.get("ISOGATE_CONFORMANCE_BACKEND") == "workerd"
 MATCH_CASES = [
