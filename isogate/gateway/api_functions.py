@@ -8,6 +8,7 @@ import binascii
 import contextlib
 import email.parser
 import email.policy
+from collections.abc import Callable
 from typing import Any
 
 from starlette.requests import Request
@@ -31,6 +32,7 @@ from isogate.runtime.modules import CONTENT_TYPES as MODULE_TYPES
 from isogate.runtime.modules import Module, ModuleSet, ModuleSetError, is_module_set
 from isogate.runtime.modules import check as check_modules
 from isogate.runtime.modules import dumps as dumps_modules
+from isogate.runtime.modules import loads as loads_modules
 from isogate.runtime.types import JSErrorInfo, ValidationResult
 from isogate.runtime.typescript import TypeScriptError, strip_types
 from isogate.state.bindings import Binding, InvalidBinding, check_bindings
@@ -141,6 +143,10 @@ async def deploy(request: Request) -> Response:
     if "\x00" in spec.code:
         raise Problem(400, "invalid-encoding", "Invalid encoding", "code may not contain NUL")
     spec = _erase_types(spec)
+    if is_module_set(spec.code):  # also a set sent as `code`: the same checks
+        _module_set_problems(
+            lambda: check_modules(loads_modules(spec.code), *(limits.max_source_bytes,) * 2)
+        )
     _check_limit("timeout_ms", spec.timeout_ms, limits.max_timeout_ms)
     _check_limit("cpu_ms", spec.cpu_ms, limits.max_cpu_ms)
     blocked = svc.runtime.tenant_blocked(tenant)
@@ -337,8 +343,17 @@ def _module_set(main: object, modules: list[Module], limits: Any) -> str:
                 ) from None
         out.append(m)
     mset = ModuleSet(main=main, modules=tuple(out))
+    _module_set_problems(
+        lambda: check_modules(mset, limits.max_source_bytes, limits.max_source_bytes)
+    )
+    return dumps_modules(mset)
+
+
+def _module_set_problems(check: Callable[[], None]) -> None:
+    """``check()``; a ModuleSetError as the client's problem (413 or 422, naming the
+    module)."""
     try:
-        check_modules(mset, limits.max_source_bytes, limits.max_source_bytes)
+        check()
     except ModuleSetError as exc:
         if exc.status == 413:
             raise Problem(
@@ -347,7 +362,6 @@ def _module_set(main: object, modules: list[Module], limits: Any) -> str:
         raise Problem(
             422, "invalid-module", "Invalid module", str(exc), module=exc.module
         ) from None
-    return dumps_modules(mset)
 
 
 def _module_content(name: str, kind: str, data: bytes) -> str | bytes:

@@ -8,6 +8,8 @@ import json
 
 import pytest
 
+from isogate.runtime.modules import MAGIC, Module, ModuleSet, dumps
+
 from .conftest import Tenant, unique
 
 pytestmark = pytest.mark.timeout(300)
@@ -266,3 +268,17 @@ def test_malformed_multipart_uploads_are_problems(tenant: Tenant) -> None:
     assert r.status_code == 201, r.text
     fn_view = tenant.http.get(f"/v1/functions/{fn}", headers=tenant.auth).json()
     assert fn_view["versions"][-1]["timeout_ms"] == 500, fn_view
+
+
+def test_a_set_sent_as_code_gets_the_same_checks(tenant: Tenant) -> None:
+    mset = ModuleSet(
+        "index.js",
+        (
+            Module("index.js", "esm", "export default {fetch() {}}"),
+            Module("../up.js", "esm", ""),
+        ),
+    )
+    r = tenant.deploy(unique("mmcode"), dumps(mset))
+    assert r.status_code == 422 and r.json()["module"] == "../up.js", r.text
+    r = tenant.deploy(unique("mmcode"), MAGIC + "{not json")
+    assert r.status_code == 422, r.text
