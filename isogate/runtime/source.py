@@ -105,8 +105,8 @@ class PreparedSource:
             if first <= line < first + lines:
                 at = line - first + 1
                 if at == 1 and column is not None:
-                    if column <= offset:
-                        return SCRIPT_NAME, None, None
+                    if column <= offset:  # the module's wrapper (its imports' bindings)
+                        return name, None, None
                     column -= offset
                 return name, at, column
         return SCRIPT_NAME, None, None

@@ -182,6 +182,14 @@ async def test_errors_name_the_module_line_and_column(checker: Runtime) -> None:
             [MAIN, esm("a.js", "export default 1;\n  null.x;")],
             ("TypeError", 2, 8, None),
         ),
+        "an import and a declaration of one name": (
+            [
+                MAIN,
+                esm("a.js", 'import { q } from "./b.js";\nlet q = 2;\nexport default q;'),
+                esm("b.js", "export const q = 1;"),
+            ],
+            ("SyntaxError", 2, 5, "Identifier 'q' has already been declared (in a.js)"),
+        ),
         "bad json": (
             [
                 MAIN,
