@@ -3,7 +3,12 @@
 from __future__ import annotations
 
 import asyncio
+import base64
+import binascii
 import contextlib
+import email.parser
+import email.policy
+from collections.abc import Callable
 from typing import Any
 
 from starlette.requests import Request
@@ -23,6 +28,11 @@ from isogate.gateway.views import (
 from isogate.registry.errors import RouteConflict, RouteForbidden, RouteLimit
 from isogate.registry.functions import DeployLimits
 from isogate.registry.names import check_function_name
+from isogate.runtime.modules import CONTENT_TYPES as MODULE_TYPES
+from isogate.runtime.modules import Module, ModuleSet, ModuleSetError, is_module_set
+from isogate.runtime.modules import check as check_modules
+from isogate.runtime.modules import dumps as dumps_modules
+from isogate.runtime.modules import loads as loads_modules
 from isogate.runtime.types import JSErrorInfo, ValidationResult
 from isogate.runtime.typescript import TypeScriptError, strip_types
 from isogate.state.bindings import Binding, InvalidBinding, check_bindings
@@ -103,15 +113,22 @@ async def deploy(request: Request) -> Response:
                 "main_module": "worker.ts" if mt in TS_TYPES else None,
             },
         )
+    elif mt == "multipart/form-data":
+        raw = await read_body(request, svc.settings.max_body_bytes)
+        spec = validate(FunctionDeploy, _multipart(raw, request.headers["content-type"], limits))
     elif is_json(mt):
         raw = await read_body(request, svc.settings.max_body_bytes)
-        spec = validate(FunctionDeploy, parse_json(raw))
+        doc = parse_json(raw)
+        if isinstance(doc, dict) and "modules" in doc:
+            doc = _json_modules(doc, limits)
+        spec = validate(FunctionDeploy, doc)
     else:
         raise Problem(
             415,
             "unsupported-media-type",
             "Unsupported media type",
-            "send application/javascript source or application/json {code, ...}",
+            "send application/javascript source, application/json {code, ...} or "
+            "{main_module, modules, ...}, or multipart/form-data with a metadata part",
         )
     try:
         source = spec.code.encode("utf-8")
@@ -126,6 +143,10 @@ async def deploy(request: Request) -> Response:
     if "\x00" in spec.code:
         raise Problem(400, "invalid-encoding", "Invalid encoding", "code may not contain NUL")
     spec = _erase_types(spec)
+    if is_module_set(spec.code):  # also a set sent as `code`: the same checks
+        _module_set_problems(
+            lambda: check_modules(loads_modules(spec.code), *(limits.max_source_bytes,) * 2)
+        )
     _check_limit("timeout_ms", spec.timeout_ms, limits.max_timeout_ms)
     _check_limit("cpu_ms", spec.cpu_ms, limits.max_cpu_ms)
     blocked = svc.runtime.tenant_blocked(tenant)
@@ -207,7 +228,9 @@ async def get_code(request: Request) -> Response:
     source = await svc.code.load(ver.sha256)
     return Response(
         source,
-        media_type="application/javascript",
+        media_type="application/vnd.isogate.modules+json"
+        if is_module_set(source)
+        else "application/javascript",
         headers={"X-Function-Version": str(ver.version), "ETag": f'"{ver.sha256}"'},
     )
 
@@ -298,6 +321,141 @@ def _erase_types(spec: FunctionDeploy) -> FunctionDeploy:
     except TypeScriptError as exc:
         raise _code_problem(ValidationResult(ok=False, error=exc.info, reason="invalid")) from None
     return spec.model_copy(update={"code": code})
+
+
+def _module_set(main: object, modules: list[Module], limits: Any) -> str:
+    """The stored text of an uploaded module set; TypeScript modules (``.ts``/``.mts``)
+    with their types erased, so what is checked and stored is what runs."""
+    if not isinstance(main, str):
+        raise Problem(422, "invalid-function", "Invalid function", "main_module is required")
+    out = []
+    for m in modules:
+        if m.type in ("esm", "commonjs") and m.name.endswith((".ts", ".mts")):
+            try:
+                m = Module(m.name, m.type, strip_types(m.content))  # type: ignore[arg-type]
+            except TypeScriptError as exc:
+                info = exc.info
+                info = JSErrorInfo(
+                    info.name, f"{info.message} (in {m.name})", "", info.line, info.column
+                )
+                raise _code_problem(
+                    ValidationResult(ok=False, error=info, reason="invalid")
+                ) from None
+        out.append(m)
+    mset = ModuleSet(main=main, modules=tuple(out))
+    _module_set_problems(
+        lambda: check_modules(mset, limits.max_source_bytes, limits.max_source_bytes)
+    )
+    return dumps_modules(mset)
+
+
+def _module_set_problems(check: Callable[[], None]) -> None:
+    """``check()``; a ModuleSetError as the client's problem (413 or 422, naming the
+    module)."""
+    try:
+        check()
+    except ModuleSetError as exc:
+        if exc.status == 413:
+            raise Problem(
+                413, "module-too-large", "Module too large", str(exc), module=exc.module
+            ) from None
+        raise Problem(
+            422, "invalid-module", "Invalid module", str(exc), module=exc.module
+        ) from None
+
+
+def _module_content(name: str, kind: str, data: bytes) -> str | bytes:
+    if kind in ("data", "wasm"):
+        return data
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError:
+        raise Problem(
+            400,
+            "invalid-encoding",
+            "Invalid encoding",
+            f"module {name!r} must be UTF-8",
+            module=name,
+        ) from None
+
+
+def _multipart(raw: bytes, content_type: str, limits: Any) -> dict[str, Any]:
+    """A Cloudflare-style upload: a ``metadata`` part (JSON naming ``main_module``, and
+    any of the JSON form's options), every other part a module named by its part name
+    (or file name) whose Content-Type gives its type (modules.CONTENT_TYPES)."""
+    msg = email.parser.BytesParser(policy=email.policy.HTTP).parsebytes(
+        b"Content-Type: " + content_type.encode("latin-1") + b"\r\n\r\n" + raw
+    )
+    if not msg.is_multipart():
+        raise Problem(
+            400, "invalid-request", "Invalid request", "the multipart body could not be read"
+        )
+    meta: dict[str, Any] | None = None
+    modules: list[Module] = []
+    for part in msg.iter_parts():
+        name = part.get_param("name", header="content-disposition") or ""
+        data = part.get_payload(decode=True) or b""
+        if name == "metadata":
+            meta = parse_json(data)
+            if not isinstance(meta, dict):
+                raise Problem(
+                    422, "invalid-request", "Invalid request", "metadata must be a JSON object"
+                )
+            continue
+        path = part.get_filename() or name
+        ctype = part.get_content_type()
+        kind = MODULE_TYPES.get(ctype)
+        if kind is None:
+            raise Problem(
+                422,
+                "invalid-module",
+                "Invalid module",
+                f"module {path!r}: unsupported Content-Type {ctype!r}",
+                module=path,
+            )
+        modules.append(Module(path, kind, _module_content(path, kind, data)))
+    if meta is None:
+        raise Problem(422, "invalid-request", "Invalid request", "a metadata part is required")
+    doc = {k: v for k, v in meta.items() if k != "main_module"}
+    doc["code"] = _module_set(meta.get("main_module"), modules, limits)
+    return doc
+
+
+def _json_modules(doc: dict[str, Any], limits: Any) -> dict[str, Any]:
+    """``{"main_module", "modules": [{"name", "type", "content"}], …}``: content base64
+    for ``data`` and ``wasm`` modules."""
+    items = doc.get("modules")
+    if not isinstance(items, list) or "code" in doc:
+        raise Problem(
+            422, "invalid-function", "Invalid function", "modules must be a list, without code"
+        )
+    modules = []
+    for item in items:
+        if not isinstance(item, dict) or not all(
+            isinstance(item.get(k), str) for k in ("name", "type", "content")
+        ):
+            raise Problem(
+                422,
+                "invalid-module",
+                "Invalid module",
+                "every module is an object with string name, type and content",
+            )
+        name, kind, content = item["name"], item["type"], item["content"]
+        if kind in ("data", "wasm"):
+            try:
+                content = base64.b64decode(content, validate=True)
+            except (ValueError, binascii.Error):
+                raise Problem(
+                    422,
+                    "invalid-module",
+                    "Invalid module",
+                    f"module {name!r}: content must be base64",
+                    module=name,
+                ) from None
+        modules.append(Module(name, kind, content))
+    rest = {k: v for k, v in doc.items() if k not in ("modules", "main_module")}
+    rest["code"] = _module_set(doc.get("main_module"), modules, limits)
+    return rest
 
 
 def _code_problem(check: ValidationResult) -> Problem:

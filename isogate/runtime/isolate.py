@@ -24,6 +24,8 @@ from typing import Any
 import STPyV8
 
 from .encodings import needs_tables, tables_script
+from .linker import link
+from .modules import ModuleSetError, is_module_set
 from .prelude import prelude_source
 from .source import (
     SCRIPT_NAME,
@@ -437,7 +439,14 @@ def result_from(data: dict[str, Any]) -> InvokeResult:
 
 
 def check_source(source: str) -> PreparedSource:
-    """Validate a tenant's source (an isolate must be entered). Raises SourceError."""
+    """Validate a tenant's source (an isolate must be entered). Raises SourceError.
+
+    A stored module set (runtime/modules.py) is linked into one load script."""
+    if is_module_set(source):
+        try:
+            return link(source, STPyV8.JSEngine())
+        except ModuleSetError as exc:
+            raise SourceError(JSErrorInfo(name="SyntaxError", message=str(exc))) from None
     return prepare(source, STPyV8.JSEngine())
 
 

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import json
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import STPyV8
 import tree_sitter
@@ -90,9 +90,32 @@ class PreparedSource:
     lines: int = 1
     #: the module awaits at its top level: the wrapper is an async function
     top_level_await: bool = False
+    #: a linked module set (runtime/linker.py): each module's name, first line of the
+    #: load script, columns before its code on that line, and its number of lines
+    modules: tuple[tuple[str, int, int, int], ...] = ()
+
+    def where(self, line: int | None, column: int | None) -> tuple[str, int | None, int | None]:
+        """The module (its name; ``SCRIPT_NAME`` for a single script) and 1-based
+        position in it of a position of the load script."""
+        if not self.modules:
+            return (SCRIPT_NAME, *self.position(line, column))
+        if line is None or line < 1:
+            return SCRIPT_NAME, None, None
+        for name, first, offset, lines in self.modules:
+            if first <= line < first + lines:
+                at = line - first + 1
+                if at == 1 and column is not None:
+                    if column <= offset:  # the module's wrapper (its imports' bindings)
+                        return name, None, None
+                    column -= offset
+                return name, at, column
+        return SCRIPT_NAME, None, None
 
     def position(self, line: int | None, column: int | None) -> tuple[int | None, int | None]:
         """A 1-based (line, column) of the load script as one in the tenant's code."""
+        if self.modules:
+            _, line, column = self.where(line, column)
+            return line, column
         if line is None or line < 1:
             return None, None
         if line > self.lines:  # in the wrapper's tail: the end of the tenant's code
@@ -107,23 +130,27 @@ class PreparedSource:
         """``stack`` with the tenant's frames on line 1 moved back by the wrapper."""
 
         def fix(m: re.Match[str]) -> str:
-            line, col = self.position(int(m["line"]), int(m["col"]))
+            name, line, col = self.where(int(m["line"]), int(m["col"]))
             if line is None:
                 return "isogate"  # a frame of the wrapper, not of the tenant's code
-            return f"{SCRIPT_NAME}:{line}:{col if col is not None else 1}"
+            return f"{name}:{line}:{col if col is not None else 1}"
 
         return _FRAME.sub(fix, stack)
 
     def locate(self, info: JSErrorInfo) -> JSErrorInfo:
         """``info`` with the line and column of its first frame in the tenant's code."""
         line = column = None
+        module = SCRIPT_NAME
         for m in _FRAME.finditer(info.stack):  # the first frame in the tenant's code
-            line, column = self.position(int(m["line"]), int(m["col"]))
+            module, line, column = self.where(int(m["line"]), int(m["col"]))
             if line is not None:
                 break
+        message = info.message
+        if self.modules and line is not None:  # which module of the set
+            message = f"{message} (in {module})"
         return JSErrorInfo(
             name=info.name,
-            message=info.message,
+            message=message,
             stack=self.map_stack(info.stack),
             line=line,
             column=column,
@@ -226,6 +253,26 @@ class _Module:
     tail: list[str]
     module: bool = False
     top_level_await: bool = False
+    #: linking (runtime/linker.py): imports and re-exports, collected, not refused
+    linking: bool = False
+    imports: list[Import] = field(default_factory=list)
+
+
+@dataclass
+class Import:
+    """An ``import`` or ``export … from`` of a linked module.
+
+    ``bindings``: (local name, imported name; ``*`` the namespace) of an import;
+    ``reexports``: (exported name, imported name; ``*`` the namespace), or ``star``
+    for ``export * from``. ``line``/``column``: 1-based, of the statement.
+    """
+
+    specifier: str
+    line: int
+    column: int
+    bindings: list[tuple[str, str]] = field(default_factory=list)
+    reexports: list[tuple[str, str]] = field(default_factory=list)
+    star: bool = False
 
 
 def _span(node: tree_sitter.Node) -> tuple[int, int]:
@@ -282,9 +329,10 @@ def _name(node: tree_sitter.Node) -> str:
     return raw
 
 
-def _analyse(text: str, joined: frozenset[int] = frozenset()) -> _Module:
+def _analyse(text: str, joined: frozenset[int] = frozenset(), *, linking: bool = False) -> _Module:
     """Read ``text``'s syntax tree; ``joined``: offsets of ``export`` tokens whose line
-    break after the keyword the grammar is to read as a space (see :func:`prepare`)."""
+    break after the keyword the grammar is to read as a space (see :func:`prepare`);
+    ``linking``: imports and re-exports are collected (blanked) instead of refused."""
     parsed = text
     for at in joined:
         end = at + len("export")
@@ -293,8 +341,11 @@ def _analyse(text: str, joined: frozenset[int] = frozenset()) -> _Module:
             stop += 1
         parsed = parsed[:end] + " " * (stop - end) + parsed[stop:]
     tree = _parser().parse(parsed.encode("utf-16-le", "surrogatepass"), encoding="utf16")
-    mod = _Module(text=text, edits=[], exports={}, tail=[])
+    mod = _Module(text=text, edits=[], exports={}, tail=[], linking=linking)
     for stmt in tree.root_node.children:
+        if stmt.type == "import_statement" and linking:
+            _import(mod, stmt)
+            continue
         if stmt.type == "import_statement":
             raise _refuse(
                 text,
@@ -311,6 +362,9 @@ def _analyse(text: str, joined: frozenset[int] = frozenset()) -> _Module:
 
 def _export(mod: _Module, stmt: tree_sitter.Node) -> None:
     text = mod.text
+    if stmt.child_by_field_name("source") is not None and mod.linking:
+        _reexport(mod, stmt)
+        return
     if stmt.child_by_field_name("source") is not None:
         raise _refuse(
             text,
@@ -392,6 +446,62 @@ def _export(mod: _Module, stmt: tree_sitter.Node) -> None:
             mod.exports[name] = _name(local)
         return
     raise _refuse(text, stmt, "this export form is not supported")
+
+
+def _specifier(mod: _Module, stmt: tree_sitter.Node) -> Import:
+    src = stmt.child_by_field_name("source")
+    line, column = _where(mod.text, _span(stmt)[0])
+    s, e = _span(stmt)
+    mod.edits.append((s, e, _blank(mod.text[s:e])))
+    mod.module = True
+    return Import(specifier=_name(src), line=line, column=column)
+
+
+def _import(mod: _Module, stmt: tree_sitter.Node) -> None:
+    """``import … from "spec"`` becomes spaces; its bindings are kept for the linker."""
+    imp = _specifier(mod, stmt)
+    clause = next((c for c in stmt.named_children if c.type == "import_clause"), None)
+    for part in clause.named_children if clause is not None else ():
+        if part.type == "identifier":
+            imp.bindings.append((_name(part), "default"))
+        elif part.type == "namespace_import":
+            ident = next(c for c in part.named_children if c.type == "identifier")
+            imp.bindings.append((_name(ident), "*"))
+        elif part.type == "named_imports":
+            for spec in part.named_children:
+                if spec.type != "import_specifier":
+                    continue
+                name = spec.child_by_field_name("name")
+                alias = spec.child_by_field_name("alias")
+                local = alias if alias is not None else name
+                if local.type == "string":
+                    raise _refuse(mod.text, spec, "a string import needs a local name (as …)")
+                imp.bindings.append((_name(local), _name(name)))
+    mod.imports.append(imp)
+
+
+def _reexport(mod: _Module, stmt: tree_sitter.Node) -> None:
+    """``export … from "spec"``: spaces; the names are the linker's to export."""
+    imp = _specifier(mod, stmt)
+    clause = next((c for c in stmt.children if c.type == "export_clause"), None)
+    ns = next((c for c in stmt.named_children if c.type == "namespace_export"), None)
+    if clause is not None:
+        for spec in clause.named_children:
+            if spec.type != "export_specifier":
+                continue
+            name = spec.child_by_field_name("name")
+            alias = spec.child_by_field_name("alias")
+            imp.reexports.append((_name(alias if alias is not None else name), _name(name)))
+    elif ns is not None:
+        ident = ns.named_children[-1]
+        imp.reexports.append((_name(ident), "*"))
+    else:
+        imp.star = True
+    for exported, _ in imp.reexports:
+        if exported in mod.exports:
+            raise _refuse(mod.text, stmt, f"duplicate export {exported!r}")
+        mod.exports[exported] = ""  # the linker fills in the expression
+    mod.imports.append(imp)
 
 
 _QUERY: tree_sitter.Query | None = None
