@@ -12,18 +12,16 @@ loses its runtime worker) lets it expire and the row goes back to ``queued`` unt
 
 from __future__ import annotations
 
-import asyncio
 import secrets
 import time
-from collections.abc import AsyncIterator, Callable
-from contextlib import asynccontextmanager
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import delete, func, insert, select, update
-from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+from sqlalchemy.ext.asyncio import AsyncEngine
 
-from isogate.registry.errors import StoreUnavailable
+from isogate.state.sql import SqlStore
 from isogate.state.tables import async_invocations as t
 
 QUEUED, RUNNING, SUCCEEDED, FAILED = "queued", "running", "succeeded", "failed"
@@ -64,7 +62,7 @@ def new_id() -> str:
     return "inv_" + secrets.token_hex(12)
 
 
-class SqlAsyncQueue:
+class SqlAsyncQueue(SqlStore):
     """Asynchronous invocations in the metadata database (SQLite or PostgreSQL)."""
 
     def __init__(
@@ -77,22 +75,11 @@ class SqlAsyncQueue:
         retention_seconds: float,
         clock: Callable[[], float] = time.time,
     ) -> None:
-        self._engine = engine
-        self._timeout = timeout
+        super().__init__(engine, timeout)
         self.max_per_tenant = max_per_tenant
         self.max_attempts = max_attempts
         self.retention_seconds = retention_seconds
         self._clock = clock
-
-    @asynccontextmanager
-    async def _conn(self, write: bool) -> AsyncIterator[AsyncConnection]:
-        try:
-            async with asyncio.timeout(self._timeout):
-                ctx = self._engine.begin() if write else self._engine.connect()
-                async with ctx as conn:
-                    yield conn
-        except TimeoutError:
-            raise StoreUnavailable("metadata store timed out") from None
 
     async def unfinished(self, tenant: str) -> int:
         """How many of the tenant's invocations are queued or running."""

@@ -8,18 +8,15 @@ Kinds today: ``kv`` (a KV namespace of the tenant, see :mod:`isogate.state.kv`).
 
 from __future__ import annotations
 
-import asyncio
 import re
 import time
-from collections.abc import AsyncIterator, Callable, Mapping
-from contextlib import asynccontextmanager
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
 from sqlalchemy import delete, insert, select
-from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
-from isogate.registry.errors import StoreUnavailable
 from isogate.state.kv import NamespaceNotFound, SqlKvStore
+from isogate.state.sql import SqlStore
 from isogate.state.tables import function_bindings
 
 BINDING_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]{0,63}")
@@ -70,22 +67,8 @@ async def check_bindings(
     return out
 
 
-class SqlBindingStore:
+class SqlBindingStore(SqlStore):
     """Bindings per (function, version) in the metadata database."""
-
-    def __init__(self, engine: AsyncEngine, timeout: float) -> None:
-        self._engine = engine
-        self._timeout = timeout
-
-    @asynccontextmanager
-    async def _conn(self, write: bool) -> AsyncIterator[AsyncConnection]:
-        try:
-            async with asyncio.timeout(self._timeout):
-                ctx = self._engine.begin() if write else self._engine.connect()
-                async with ctx as conn:
-                    yield conn
-        except TimeoutError:
-            raise StoreUnavailable("metadata store timed out") from None
 
     async def save(self, function: str, version: int, bindings: list[Binding]) -> None:
         async with self._conn(write=True) as conn:

@@ -13,14 +13,12 @@ which is eventually consistent; ``cacheTtl`` is accepted and ignored).
 
 from __future__ import annotations
 
-import asyncio
 import base64
 import json
 import re
 import secrets
 import time
-from collections.abc import AsyncIterator, Callable
-from contextlib import asynccontextmanager
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -28,7 +26,8 @@ from sqlalchemy import delete, insert, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
-from isogate.registry.errors import LimitExceeded, StoreUnavailable
+from isogate.registry.errors import LimitExceeded
+from isogate.state.sql import SqlStore
 from isogate.state.tables import kv_entries, kv_namespaces, kv_usage
 
 NAMESPACE_NAME = re.compile(r"[a-z0-9][a-z0-9_-]{0,62}")
@@ -123,7 +122,7 @@ def _cursor_in(cursor: str) -> str:
         raise InvalidKv("invalid cursor") from None
 
 
-class SqlKvStore:
+class SqlKvStore(SqlStore):
     """Namespaces and entries in the metadata database."""
 
     def __init__(
@@ -133,20 +132,9 @@ class SqlKvStore:
         limits: KvLimits,
         clock: Callable[[], float] = time.time,
     ) -> None:
-        self._engine = engine
-        self._timeout = timeout
+        super().__init__(engine, timeout)
         self.limits = limits
         self._clock = clock
-
-    @asynccontextmanager
-    async def _conn(self, write: bool) -> AsyncIterator[AsyncConnection]:
-        try:
-            async with asyncio.timeout(self._timeout):
-                ctx = self._engine.begin() if write else self._engine.connect()
-                async with ctx as conn:
-                    yield conn
-        except TimeoutError:
-            raise StoreUnavailable("metadata store timed out") from None
 
     # ------------------------------------------------------------------ namespaces
 

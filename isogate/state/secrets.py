@@ -6,20 +6,19 @@ opened only to build a call's ``env``; names and update times are all anyone rea
 
 from __future__ import annotations
 
-import asyncio
 import hashlib
 import re
 import time
-from collections.abc import AsyncIterator, Callable
-from contextlib import asynccontextmanager
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from sqlalchemy import delete, func, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
-from isogate.registry.errors import FunctionNotFound, LimitExceeded, StoreUnavailable
+from isogate.registry.errors import FunctionNotFound, LimitExceeded
 from isogate.registry.tables import functions
 from isogate.state.crypto import Keyring, KeyringError, Sealed
+from isogate.state.sql import SqlStore
 from isogate.state.tables import function_secrets
 
 #: a secret's name: what ``env.NAME`` can spell (the same alphabet as env vars)
@@ -77,7 +76,7 @@ def check_secret_name(name: str) -> str:
     return name
 
 
-class SqlSecretStore:
+class SqlSecretStore(SqlStore):
     """Secrets of functions in the metadata database; ``keyring`` None: refused (503)."""
 
     def __init__(
@@ -89,22 +88,11 @@ class SqlSecretStore:
         max_per_function: int,
         clock: Callable[[], float] = time.time,
     ) -> None:
-        self._engine = engine
-        self._timeout = timeout
+        super().__init__(engine, timeout)
         self.keyring = keyring
         self._max_bytes = max_bytes
         self._max_count = max_per_function
         self._clock = clock
-
-    @asynccontextmanager
-    async def _conn(self, write: bool) -> AsyncIterator[AsyncConnection]:
-        try:
-            async with asyncio.timeout(self._timeout):
-                ctx = self._engine.begin() if write else self._engine.connect()
-                async with ctx as conn:
-                    yield conn
-        except TimeoutError:
-            raise StoreUnavailable("metadata store timed out") from None
 
     def _ring(self) -> Keyring:
         if self.keyring is None:
