@@ -110,6 +110,14 @@ def _wait_reading_stdin(pid: int) -> None:
     raise AssertionError("isogate never waited for the password")
 
 
+def _as_from_a_terminal() -> None:
+    """SIGINT as a shell gives it to a command it runs: default action, not blocked. A child
+    inherits both from the test process, where a thread or a library may have changed them
+    (then Ctrl-C would never reach the prompt and the test would measure that instead)."""
+    signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT})
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 def test_ctrl_c_at_a_prompt(tmp_path: Path) -> None:
     p = subprocess.Popen(
         [ISOGATE, "tenant", "create", "acme"],
@@ -118,6 +126,7 @@ def test_ctrl_c_at_a_prompt(tmp_path: Path) -> None:
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
+        preexec_fn=_as_from_a_terminal,
     )
     try:
         _wait_reading_stdin(p.pid)
@@ -139,6 +148,7 @@ def test_ctrl_c_stops_serve_and_its_workers_quietly(tmp_path: Path) -> None:
         stderr=subprocess.PIPE,
         text=True,
         start_new_session=True,  # its own process group, as a terminal's foreground job
+        preexec_fn=_as_from_a_terminal,
     )
     try:
         for _ in range(900):
