@@ -22,6 +22,7 @@ import jwt
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
 
 from tests.conformance.corpus import Case, Worker
+from tests.realworld.corpus import req
 
 #: Placeholder root; conftest replaces it with the folder of the bundles.
 UNBUNDLED = "<bundled at test time>"
@@ -56,27 +57,6 @@ def bearer(t: str) -> tuple[tuple[str, str], ...]:
 
 def basic(user: str, password: str) -> tuple[tuple[str, str], ...]:
     return (("authorization", "Basic " + base64.b64encode(f"{user}:{password}".encode()).decode()),)
-
-
-def req(
-    label: str,
-    path: str,
-    status: int,
-    contains: str | None = None,
-    *,
-    method: str = "GET",
-    headers: tuple[tuple[str, str], ...] = (),
-    body: bytes = b"",
-) -> Case:
-    return Case(
-        label=label,
-        path=path,
-        method=method,
-        headers=headers,
-        body=body,
-        expect_status=status,
-        expect_in_body=contains,
-    )
 
 
 def app(name: str, entry: str, *cases: Case, env: tuple[tuple[str, str], ...] = ()) -> Worker:
