@@ -13,7 +13,9 @@ than through a host operation. It is generated here, once per process, from:
   Canonical_Combining_Class=Virama (joiners after a virama).
 
 Nothing here is written by hand: a new release of either package changes the tables the
-next time a worker starts (~0.1 s of CPU, once per process, with the prelude). The tables
+next time the runtime starts. Making them takes ~0.1 s of CPU; the runtime makes them
+once and saves them for its worker and code-checker processes (:func:`save`,
+:func:`load`), a process on its own makes them with its first prelude. The tables
 add ~40 KB to the prelude's source, which V8 keeps once per isolate (docs/benchmarks.md).
 ``tests/runtime/test_idna.py`` checks them against both packages and the JS mapping
 against ``idna``'s table for code points of every row.
@@ -47,8 +49,10 @@ compilers, and an isolate that parsed one non-ASCII host grew by ~1.5 MB that wa
 from __future__ import annotations
 
 import bisect
-from functools import cache
+import hashlib
+import threading
 from itertools import groupby
+from pathlib import Path
 
 import idna
 import unicodedata2
@@ -246,13 +250,52 @@ def _property_runs(t: _Table) -> str:
     return "".join(runs)
 
 
-@cache
+#: the tables of this process, once made or loaded
+_tables: str | None = None
+_lock = threading.Lock()
+
+
+def _stamp() -> str:
+    """The first line of the tables: what made them (a saved copy is used only by the
+    same code with the same packages)."""
+    code = hashlib.sha256(Path(__file__).read_bytes()).hexdigest()[:16]
+    return (
+        f"// UTS #46 tables by isogate/runtime/uts46.py {code} from idna {idna.__version__}"
+        f" and unicodedata2 (Unicode {unicodedata2.unidata_version})"
+    )
+
+
 def tables_js() -> str:
     """The prelude's ``uts46Tables()``: a function returning [runs, maps, props]."""
-    t = _Table()
-    runs, maps = _mapping_runs(t)
-    return (
-        f"// UTS #46 {uts46data.__version__} from idna {idna.__version__} and unicodedata2"
-        " (isogate/runtime/uts46.py)\n"
-        f"function uts46Tables() {{ return ['{runs}', '{maps}', '{_property_runs(t)}']; }}"
-    )
+    global _tables
+    with _lock:
+        if _tables is None:
+            t = _Table()
+            runs, maps = _mapping_runs(t)
+            _tables = (
+                f"{_stamp()}\n"
+                f"function uts46Tables() {{ return ['{runs}', '{maps}', '{_property_runs(t)}']; }}"
+            )
+        return _tables
+
+
+def save(path: str) -> None:
+    """Write the tables to ``path`` for processes started later (:func:`load`): the
+    runtime makes them once, and its workers and code checkers, restarted or not, do not
+    spend ~0.1 s of CPU each making them again."""
+    Path(path).write_text(tables_js(), encoding="ascii")
+
+
+def load(path: str) -> bool:
+    """Use the tables :func:`save` wrote, if the same code and packages made them;
+    False (they are made on first use) when the file is missing or from elsewhere."""
+    global _tables
+    try:
+        text = Path(path).read_text(encoding="ascii")
+    except (OSError, UnicodeDecodeError):
+        return False
+    if text.split("\n", 1)[0] != _stamp() or "\nfunction uts46Tables() { return ['" not in text:
+        return False
+    with _lock:
+        _tables = text
+    return True

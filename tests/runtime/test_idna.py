@@ -12,7 +12,9 @@ from __future__ import annotations
 
 import bisect
 import json
+import os
 import unicodedata
+from pathlib import Path
 
 import idna
 import unicodedata2
@@ -21,6 +23,7 @@ from idna import idnadata, uts46data
 from isogate.runtime import uts46
 from isogate.runtime.prelude import prelude_source
 
+from .conftest import fn, get
 from .test_prelude import js
 
 # ---- the tables --------------------------------------------------------------------------
@@ -118,6 +121,33 @@ def test_ascii_needs_no_table() -> None:
             assert chr(uts46data.uts46_statuses[i]) == "V"
         assert unicodedata2.bidirectional(chr(cp)) not in ("R", "AL", "AN")
         assert unicodedata2.category(chr(cp))[0] != "M"
+
+
+def test_saved_tables_are_used_only_when_they_match(tmp_path) -> None:
+    path = str(tmp_path / "tables.js")
+    uts46.save(path)
+    saved = (tmp_path / "tables.js").read_text(encoding="ascii")
+    assert saved == uts46.tables_js()
+    assert uts46.load(path)
+    stale = saved.replace(idna.__version__, "0.0", 1)
+    (tmp_path / "stale.js").write_text(stale, encoding="ascii")
+    assert not uts46.load(str(tmp_path / "stale.js"))  # other idna: made again instead
+    assert not uts46.load(str(tmp_path / "missing.js"))
+    assert uts46.tables_js() == saved
+
+
+async def test_the_runtime_makes_the_tables_once_for_its_processes(make_runtime) -> None:
+    rt = await make_runtime(workers=1, threads_per_worker=1)
+    saved = rt._tables
+    assert saved and Path(saved).read_text(encoding="ascii") == uts46.tables_js()
+    pid = rt.worker_pids()[0]
+    with open(f"/proc/{pid}/cmdline", "rb") as f:
+        assert f"--uts46-tables\0{saved}".encode() in f.read()
+    src = "export default { fetch() { return new Response(new URL('http://B\u00fccher.example/').host) } }"
+    r = await rt.invoke(fn(src), get())
+    assert r.outcome.value == "ok" and r.body == b"xn--bcher-kva.example"
+    await rt.close()
+    assert not os.path.exists(saved)
 
 
 # ---- the JS mapping against idna's table ---------------------------------------------
