@@ -18,7 +18,7 @@ once and saves them for its worker and code-checker processes (:func:`save`,
 :func:`load`), a process on its own makes them with its first prelude. The tables
 add ~40 KB to the prelude's source, which V8 keeps once per isolate (docs/benchmarks.md).
 ``tests/runtime/test_idna.py`` checks them against both packages and the JS mapping
-against ``idna``'s table for code points of every row.
+against ``idna``'s table for code points of every row it can (~8,000).
 
 Encoding (ASCII, so the prelude stays a one-byte string in V8). The JS looks entries up
 in the text itself with a binary search rather than decoding the tables into arrays
