@@ -193,9 +193,100 @@ def test_bundling_settings_reach_esbuild(tmp_path: Path) -> None:
     assert len(code.strip().splitlines()) == 1  # minified
 
 
-def test_no_bundle_deploys_main_as_it_is(tmp_path: Path) -> None:
-    d = project(tmp_path, 'main = "src/greet.ts"\nno_bundle = true\n')
-    assert wrangler.bundle(wrangler.load_project(d / "wrangler.toml")) == GREET
+def names(p: wrangler.WranglerProject) -> tuple[str, list[tuple[str, str]]]:
+    main, mods = wrangler.module_set(p)
+    return main, [(m.name, m.type) for m in mods]
+
+
+def test_no_bundle_uploads_main_and_what_the_rules_match(tmp_path: Path) -> None:
+    d = project(tmp_path, 'main = "src/index.ts"\nno_bundle = true\n')
+    src = d / "src"
+    (src / "page.html").write_text("<p>hi</p>")
+    (src / "lib").mkdir()
+    (src / "lib" / "blob.bin").write_bytes(b"\0\1")
+    (src / "lib" / "add.wasm").write_bytes(b"\0asm")
+    (src / "lib" / "util.js").write_text("export const u = 1;\n")
+    (src / "node_modules").mkdir()
+    (src / "node_modules" / "dep.txt").write_text("never")
+    (src / ".hidden").mkdir()
+    (src / ".hidden" / "x.txt").write_text("never")
+    p = wrangler.load_project(d / "wrangler.toml")
+    # wrangler's default rules: text, data, wasm; JavaScript only when a rule names it
+    assert names(p) == (
+        "index.ts",
+        [
+            ("index.ts", "esm"),
+            ("lib/add.wasm", "wasm"),
+            ("lib/blob.bin", "data"),
+            ("page.html", "text"),
+        ],
+    )
+    # the project's rules first; `fallthrough` keeps the default Text rule alive too
+    (d / "wrangler.toml").write_text(
+        'main = "src/index.ts"\nno_bundle = true\nbase_dir = "."\n'
+        'rules = [{ type = "ESModule", globs = ["**/*.ts", "src/lib/*.js"] },\n'
+        '  { type = "Text", globs = ["**/*.md"], fallthrough = true }]\n'
+    )
+    (d / "README.md").write_text("# readme")
+    p = wrangler.load_project(d / "wrangler.toml")
+    assert names(p) == (
+        "src/index.ts",
+        [
+            ("src/index.ts", "esm"),
+            ("README.md", "text"),
+            ("src/greet.ts", "esm"),
+            ("src/lib/add.wasm", "wasm"),
+            ("src/lib/blob.bin", "data"),
+            ("src/lib/util.js", "esm"),
+            ("src/page.html", "text"),
+        ],
+    )
+    assert p.unsupported == []
+    # find_additional_modules = false: main alone
+    (d / "wrangler.toml").write_text(
+        'main = "src/index.ts"\nno_bundle = true\nfind_additional_modules = false\nminify = true\n'
+    )
+    p = wrangler.load_project(d / "wrangler.toml")
+    assert names(p) == ("index.ts", [("index.ts", "esm")])
+    assert p.unsupported == ["minify (not applied with no_bundle)"]
+
+
+def test_module_rules_as_wrangler_reads_them(tmp_path: Path) -> None:
+    d = project(tmp_path, 'main = "src/index.ts"\nrules = [{ type = "Text", globs = ["*.md"] }]\n')
+    # bundled: the rules are named, not applied; --no-bundle applies them
+    assert wrangler.load_project(d / "wrangler.toml").unsupported == [
+        "rules (applied with no_bundle only)"
+    ]
+    (d / "src" / "a.md").write_text("a")
+    p = wrangler.load_project(d / "wrangler.toml", no_bundle=True)
+    assert names(p)[1] == [("index.ts", "esm"), ("a.md", "text")]
+    # a Text rule without fallthrough hides wrangler's default Text rule; a file only the
+    # hidden rule matches is an error, as wrangler makes it
+    (d / "src" / "b.txt").write_text("b")
+    with pytest.raises(wrangler.ProjectError, match=r"b.txt matches the default Text rule"):
+        wrangler.module_set(p)
+    for bad, says in (
+        ('rules = [{ type = "PythonModule", globs = ["*.py"] }]', "not supported by isogate"),
+        ('rules = [{ type = "Text" }]', "globs must be a list"),
+        ("rules = 3", "rules must be a list"),
+        ("find_additional_modules = 1", "find_additional_modules must be"),
+    ):
+        (d / "wrangler.toml").write_text(f'main = "src/index.ts"\n{bad}\n')
+        with pytest.raises(wrangler.ProjectError, match=says):
+            wrangler.load_project(d / "wrangler.toml")
+    # fallthrough on the first keeps the second; the second (without) hides the default
+    (d / "wrangler.toml").write_text(
+        'main = "src/index.ts"\nno_bundle = true\nrules = [\n'
+        '  { type = "Text", globs = ["**/*.md"], fallthrough = true },\n'
+        '  { type = "Text", globs = ["**/*.txt"] },\n'
+        '  { type = "Text", globs = ["**/*.csv"] }]\n'
+    )
+    (d / "src" / "c.csv").write_text("c")
+    with pytest.raises(wrangler.ProjectError, match=r"c.csv matches the rules\[2\] Text rule"):
+        wrangler.module_set(wrangler.load_project(d / "wrangler.toml"))
+    (d / "src" / "c.csv").unlink()
+    p = wrangler.load_project(d / "wrangler.toml")
+    assert names(p)[1] == [("index.ts", "esm"), ("a.md", "text"), ("b.txt", "text")]
 
 
 def test_bundle_error_is_one_line_with_position(tmp_path: Path) -> None:
