@@ -150,7 +150,9 @@ def _link(
         "__ig$x=Reflect.apply,__ig$dp=Object.defineProperty,__ig$sl=Object.seal,"
         "__ig$gn=Object.getPrototypeOf(function*(){}).prototype.next,"
         + ("__ig$an=Object.getPrototypeOf(async function*(){}).prototype.next," if tla else "")
-        + "__ig$m=function(o){__ig$dp(o,Symbol.toStringTag,{value:'Module'});return __ig$sl(o)};"
+        + "__ig$m=function(o){__ig$dp(o,Symbol.toStringTag,{value:'Module'});return __ig$sl(o)},"
+        # `export default <expression>` is in its dead zone until that statement ran
+        "__ig$u={},__ig$re=ReferenceError;"
     )
     lines = [head]
     table = []
@@ -164,7 +166,7 @@ def _link(
             body, moved = _rewrite(texts[m.name], mod, live)
             url = json.dumps("file:///" + m.name)
             getters = ",".join(
-                f"get {json.dumps(n)}(){{return {live.get(mod.exports[n], mod.exports[n])}}}"
+                f"get {json.dumps(n)}(){{{_read(live.get(mod.exports[n], mod.exports[n]))}}}"
                 for n in sorted(mod.exports, key=_code_units)
             )
             # A generator: its first step (to the `yield`) is the module's instantiation
@@ -174,7 +176,7 @@ def _link(
             consts = ",".join(f"{local}=void 0" for local in live)
             prefix = (
                 f'{NS}[{i}]={"async " if mod.top_level_await else ""}function*(){{"use strict";'
-                f"var {EXPORT_VAR},{META_VAR}={{url:{url}}};"
+                f"var {EXPORT_VAR}=__ig$u,{META_VAR}={{url:{url}}};"
                 + (f"const {consts};" if consts else "")
                 + f"yield[__ig$m({{__proto__:null,{getters}}})];"
             )
@@ -302,6 +304,17 @@ def _member(j: int, name: str) -> str:
     if _IDENTIFIER.fullmatch(name):
         return f"{NS}[{j}].{name}"
     return f"{NS}[{j}][{json.dumps(name)}]"
+
+
+def _read(expr: str) -> str:
+    """A namespace getter's body: ``expr``; the default export's variable throws as
+    V8 does for a binding in its dead zone until the export statement ran."""
+    if expr != EXPORT_VAR:
+        return f"return {expr}"
+    return (
+        f"if({expr}===__ig$u)throw new __ig$re(\"Cannot access 'default' before "
+        f'initialization");return {expr}'
+    )
 
 
 def _code_units(name: str) -> bytes:

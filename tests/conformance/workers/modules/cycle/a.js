@@ -8,3 +8,4 @@ export class A { who() { return 'A'; } }
 let seen;
 try { seen = bval; } catch (e) { seen = `${e.name}: ${e.message}`; }
 log.push(`a.js saw bval: ${seen}`);
+export default 'A';

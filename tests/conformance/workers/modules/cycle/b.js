@@ -10,3 +10,9 @@ export { early };
 // a function declaration of a module still on the way can be called already
 export const hoisted = [typeof ping, ping(0), cls];
 export const fromStar = typeof fromC === 'function' ? fromC() : fromC;
+// a's default export (an expression) is in its dead zone too, read through a namespace
+import * as nsA from './a.js';
+let dflt;
+try { dflt = nsA.default; } catch (e) { dflt = `${e.name}: ${e.message}`; }
+export const later = () => nsA.default;
+export { dflt };

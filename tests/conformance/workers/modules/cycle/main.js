@@ -1,6 +1,6 @@
 // An import cycle: a.js <-> b.js (c.js imports b.js, and itself) (issue 25).
 import { ping, trace, log } from './a.js';
-import { pong, early, hoisted, fromStar } from './b.js';
+import { pong, early, hoisted, fromStar, dflt, later } from './b.js';
 import { selfView } from './c.js';
 log.push('main.js');
 export default {
@@ -15,6 +15,7 @@ export default {
       out.early = early;
       out.hoisted = hoisted;
       out.fromStar = fromStar;
+      out.dflt = [dflt, later()];
     } else if (path === '/self') {
       out.self = selfView();
     }
