@@ -140,23 +140,54 @@ def _env_pairs(pairs: list[str]) -> dict[str, str]:
 
 
 def cmd_deploy(args: argparse.Namespace) -> int:
-    if args.file is None:
+    if not args.file:
         return _deploy_wrangler(args)
     if args.name is None:
         raise ClientError("deploy NAME FILE: both are needed without a wrangler config", EXIT_USAGE)
-    try:
-        code = Path(args.file).read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
-        raise ClientError(f"cannot read {args.file}: {_reason(exc)}", EXIT_USAGE) from None
-    body: dict[str, Any] = {
-        "code": code,
-        "env": _env_pairs(args.env),
-        "routes": args.route,
-        "public": args.public,
-    }
+    if args.no_bundle:
+        raise ClientError("--no-bundle is for wrangler projects (without FILE)", EXIT_USAGE)
+    first = Path(args.file[0])
+    body: dict[str, Any]
+    if len(args.file) == 1 and not first.is_dir():
+        if args.main:
+            raise ClientError(
+                "--main picks the main module of several files or a folder", EXIT_USAGE
+            )
+        try:
+            code = first.read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError) as exc:
+            raise ClientError(f"cannot read {first}: {_reason(exc)}", EXIT_USAGE) from None
+        body = {"code": code}
+        if first.suffix in (".ts", ".mts"):  # the gateway erases its types
+            body["main_module"] = first.name
+    else:
+        body = _module_set(args.file, args.main)
+    body.update(env=_env_pairs(args.env), routes=args.route, public=args.public)
     if args.bind:
         body["bindings"] = _bindings(args.bind)
     return _put_function(args, args.name, body)
+
+
+def _module_set(files: list[str], main: str | None) -> dict[str, Any]:
+    """``deploy NAME DIR`` or ``deploy NAME FILE FILE...``: the JSON module-set form."""
+    from isogate.cli import module_files
+
+    paths = [Path(f) for f in files]
+    try:
+        if len(paths) == 1:
+            found = module_files.from_directory(paths[0], main)
+        else:
+            if any(p.is_dir() for p in paths):
+                raise module_files.ModuleFilesError("give one folder, or files")
+            if main is not None:  # the main module first: names are relative to its folder
+                chosen = [p for p in paths if p.resolve() == Path(main).resolve()]
+                if not chosen:
+                    raise module_files.ModuleFilesError(f"--main {main} is not among the files")
+                paths = chosen + [p for p in paths if p not in chosen]
+            found = module_files.from_files(paths)
+        return module_files.deploy_body(*found)
+    except module_files.ModuleFilesError as exc:
+        raise ClientError(str(exc), EXIT_USAGE) from None
 
 
 def _put_function(args: argparse.Namespace, name: str, body: dict[str, Any]) -> int:
@@ -197,6 +228,7 @@ def _bindings(pairs: list[str]) -> dict[str, dict[str, str]]:
 
 def _deploy_wrangler(args: argparse.Namespace) -> int:
     """``isogate deploy [NAME]`` in a wrangler project: config read, main bundled."""
+    from isogate.cli import module_files
     from isogate.gateway import wrangler
 
     try:
@@ -209,7 +241,7 @@ def _deploy_wrangler(args: argparse.Namespace) -> int:
                 "no FILE given and no wrangler.toml, wrangler.json or wrangler.jsonc here",
                 EXIT_USAGE,
             )
-        project = wrangler.load_project(config)
+        project = wrangler.load_project(config, no_bundle=args.no_bundle)
         name = args.name or project.name
         if not name:
             raise ClientError(f"{config}: no 'name' set; give the function NAME", EXIT_USAGE)
@@ -219,11 +251,13 @@ def _deploy_wrangler(args: argparse.Namespace) -> int:
                 + ", ".join(project.unsupported),
                 file=sys.stderr,
             )
-        code = wrangler.bundle(project)
-    except wrangler.ProjectError as exc:
+        if project.no_bundle:  # the modules as they are, found by wrangler's rules
+            body: dict[str, Any] = module_files.deploy_body(*wrangler.module_set(project))
+        else:
+            body = {"code": wrangler.bundle(project)}
+    except (wrangler.ProjectError, module_files.ModuleFilesError) as exc:
         raise ClientError(str(exc), EXIT_USAGE) from None
-    body: dict[str, Any] = {
-        "code": code,
+    body |= {
         "env": {**project.vars, **_env_pairs(args.env)},
         "routes": [*project.routes, *args.route],
         "public": args.public,
@@ -538,11 +572,19 @@ def build_parser() -> argparse.ArgumentParser:
         "Upload FILE as a new version of function NAME and make it current.\n"
         "Each deploy sets every option anew (options are not inherited from the\n"
         "previous version); --env and --route may be given several times.\n\n"
+        "Several FILEs, or one folder, are uploaded unbundled as one module set:\n"
+        "the first FILE (or --main; in a folder index.js, index.ts, src/index.js, ...)\n"
+        "is the main module, the others are named by their path from its folder and\n"
+        "typed by extension (.js .mjs .ts: ES module, .cjs: CommonJS, .txt .html\n"
+        ".sql: text, .json, .bin: data, .wasm); a folder's node_modules and\n"
+        "dot-folders are left out.\n\n"
         "Without FILE, in a wrangler project (wrangler.json, wrangler.jsonc or\n"
         "wrangler.toml here, or --wrangler-config): main is bundled with esbuild as\n"
         "wrangler bundles it; name, vars, routes and kv_namespaces come from the\n"
         "config (NAME, --env and --route add to or override them); settings isogate\n"
-        "does not apply are named in one warning.",
+        "does not apply are named in one warning. With --no-bundle (or no_bundle =\n"
+        "true) main and the files wrangler's module rules match are uploaded as\n"
+        "they are, as wrangler deploy --no-bundle does.",
         parents=(client,),
         func=cmd_deploy,
     )
@@ -551,9 +593,19 @@ def build_parser() -> argparse.ArgumentParser:
     )
     s.add_argument(
         "file",
-        nargs="?",
-        help="JavaScript file: a module with export default { fetch } "
-        "(default: bundle the wrangler project here)",
+        nargs="*",
+        help="JavaScript or TypeScript file: a module with export default { fetch }; "
+        "several files or a folder: a module set (default: the wrangler project here)",
+    )
+    s.add_argument(
+        "--main",
+        metavar="FILE",
+        help="the main module of several files or a folder (its path in the folder)",
+    )
+    s.add_argument(
+        "--no-bundle",
+        action="store_true",
+        help="wrangler project: upload main and the modules its rules match, unbundled",
     )
     s.add_argument(
         "--wrangler-config",

@@ -442,3 +442,102 @@ def test_readme_wrangler_example_prints_what_it_says(tmp_path: Path, gateway) ->
     assert re.fullmatch(r"deployed shop version 1 \([0-9a-f]{12}\)", out[0]), r
     assert claims[1].startswith("deployed shop version 1 (")
     assert out[1] == block.split("# ")[-1].strip(), r  # the invoke's answer
+
+
+def test_readme_module_set_examples_print_what_they_say(tmp_path: Path, gateway) -> None:  # type: ignore[no-untyped-def]
+    """README's "Uploading several modules": the curl upload, then the CLI's folder and
+    files deploys, run in bash against the gateway; each prints what the README says."""
+    gw, home = gateway
+    readme = (REPO / "README.md").read_text()
+    section = readme.split("## Uploading several modules", 1)[1].split("\n## ", 1)[0]
+    blocks = re.findall(r"```sh\n(.*?)```", section, re.S)
+    script = "\n".join(blocks[:2])
+    key = run(tmp_path, home, "keys", "create", ISOGATE_URL=gw.url).stdout.splitlines()[0]
+    import httpx
+
+    creds = {"name": "acme", "password": "correct horse battery"}
+    token = httpx.post(gw.url + "/v1/auth/token", json=creds).json()["access_token"]
+    env = {k: v for k, v in os.environ.items() if not k.startswith("ISOGATE_")}
+    env.update(
+        HOME=str(home),
+        XDG_CONFIG_HOME=str(home / "config"),
+        ISOGATE_URL=gw.url,
+        GW=gw.url,
+        TOKEN=token,
+        KEY=key,
+        PATH=f"{Path(sys.executable).parent}{os.pathsep}{env.get('PATH', '')}",
+    )
+    r = subprocess.run(
+        ["bash", "-euc", script],
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        stdin=subprocess.DEVNULL,
+    )
+    assert r.returncode == 0, r
+    assert "Traceback" not in r.stderr and not r.stderr.strip(), r
+    # curl prints no line break after its bodies: the curl part is one line
+    assert re.fullmatch(
+        r'\{"name": ?"multi", ?"version": ?1, ?"sha256": ?"[0-9a-f]{64}"\}\*\*\* hello modules'
+        r"deployed multi version 2 \([0-9a-f]{12}\)\n"
+        r"deployed multi version 3 \([0-9a-f]{12}\)\n"
+        r"\*\*\* hello modules\n",
+        r.stdout,
+    ), r
+    claims = [ln.split("# ", 1)[1] for ln in blocks[1].splitlines() if "# deployed" in ln]
+    assert claims == ["deployed multi version 2 (…)", "deployed multi version 3 (…)"]
+
+
+def test_cli_deploys_module_sets(tmp_path: Path, gateway) -> None:  # type: ignore[no-untyped-def]
+    """``deploy NAME DIR``, ``deploy NAME FILE...``, ``--main``, a wrangler project with
+    ``--no-bundle``; and what is refused, in one line with exit code 2."""
+    gw, home = gateway
+    d = tmp_path / "w"
+    (d / "src" / "lib").mkdir(parents=True)
+    (d / "src" / "index.ts").write_text(
+        'import { count, inc } from "./lib/count.js";\nimport hi from "./hi.txt";\n'
+        "export default { fetch(): Response { inc(); inc(); return new Response(`${hi} ${count}`) } };\n"
+    )
+    (d / "src" / "lib" / "count.js").write_text(
+        "export let count = 0;\nexport function inc() { count++ }\n"
+    )
+    (d / "src" / "hi.txt").write_text("hi")
+    (d / "wrangler.toml").write_text(
+        'name = "nb"\nmain = "src/index.ts"\nrules = [{ type = "ESModule", globs = ["**/*.js"] }]\n'
+    )
+    key = run(tmp_path, home, "keys", "create", ISOGATE_URL=gw.url).stdout.splitlines()[0]
+
+    def answer(fn: str) -> str:
+        r = run(d, home, "invoke", fn, "--key", key, ISOGATE_URL=gw.url)
+        assert r.returncode == 0, r
+        return r.stdout
+
+    r = run(d, home, "deploy", "--no-bundle", ISOGATE_URL=gw.url)
+    assert (r.returncode, r.stderr) == (0, ""), r
+    assert r.stdout.startswith("deployed nb version 1"), r
+    assert answer("nb") == "hi 2\n"  # the second call: the module's state lives on
+    r = run(d, home, "deploy", "dir", "src", ISOGATE_URL=gw.url)
+    assert r.returncode == 0 and r.stdout.startswith("deployed dir version 1"), r
+    assert answer("dir") == "hi 2\n"
+    files = ["src/lib/count.js", "src/hi.txt", "src/index.ts"]
+    r = run(d, home, "deploy", "files", *files, "--main", "src/index.ts", ISOGATE_URL=gw.url)
+    assert r.returncode == 0 and r.stdout.startswith("deployed files version 1"), r
+    assert answer("files") == "hi 2\n"
+    for args, says in (
+        (["x", "src/index.ts", "src/lib/count.js", "notes.md"], "no such file"),
+        (["x", "src/lib/count.js", "src/index.ts"], "outside"),
+        (["x", "src", "--main", "hi.txt"], "must be an ES module"),
+        (["x", "src/index.ts", "--main", "src/index.ts"], "--main picks"),
+        (["x", "src/index.ts", "--no-bundle"], "--no-bundle is for wrangler"),
+    ):
+        r = run(d, home, "deploy", *args, ISOGATE_URL=gw.url)
+        assert r.returncode == 2, (args, r)
+        assert says in one_line(r.stderr), (args, r)
+    # the gateway's refusal names the module, line and column
+    (d / "src" / "lib" / "count.js").write_text("export let count = 0;\nexport function inc( {\n")
+    r = run(d, home, "deploy", "dir", "src", ISOGATE_URL=gw.url)
+    assert r.returncode == 1, r
+    line = one_line(r.stderr)
+    assert "lib/count.js" in line and "line 2" in line, r
