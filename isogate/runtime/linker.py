@@ -12,7 +12,9 @@ what runs.
 
 Bindings are live: every read of an imported name (found by runtime/references.py) is
 rewritten into a read through the exporter's namespace, ``__ig$n[3].count`` (a call as
-``(0,__ig$n[3].f)(…)``, so ``this`` stays undefined). That rewrite lengthens lines:
+``__ig$f(__ig$n[3].f)(…)`` through an identity function, so ``this`` stays undefined,
+and like the name it replaces it starts with an identifier, so no automatic semicolon
+insertion changes). That rewrite lengthens lines:
 ``PreparedSource.modules`` maps each line of the script back to a module's name and
 line, ``PreparedSource.shifts`` each column back to the tenant's column.
 """
@@ -152,7 +154,12 @@ def _link(
         + ("__ig$an=Object.getPrototypeOf(async function*(){}).prototype.next," if tla else "")
         + "__ig$m=function(o){__ig$dp(o,Symbol.toStringTag,{value:'Module'});return __ig$sl(o)},"
         # `export default <expression>` is in its dead zone until that statement ran
-        "__ig$u={},__ig$re=ReferenceError;"
+        "__ig$u={},__ig$re=ReferenceError,__ig$te=TypeError,"
+        # the callee of a call of an import: the function, or one that throws V8's
+        # TypeError naming the import (after the arguments ran, as V8 throws)
+        "__ig$f=function(f,n){return typeof f==='function'?f:function(){"
+        "throw new __ig$te(n+' is not a function')}},"
+        "__ig$o=function(f,n){return f==null?f:__ig$f(f,n)};"
     )
     lines = [head]
     table = []
@@ -342,7 +349,11 @@ def _rewrite(
     for ref in mod.references:
         expr = live[ref.name]
         if ref.kind == "call":
-            expr = f"(0,{expr})"  # called with `this` undefined, as an import is
+            # called with `this` undefined, as an import is; not `(0,f)`: a line starting
+            # with `(` would continue the line before it (no automatic semicolon)
+            expr = f"__ig$f({expr},{json.dumps(ref.name)})"
+        elif ref.kind == "optional-call":  # `f?.()`: undefined or null stays so
+            expr = f"__ig$o({expr},{json.dumps(ref.name)})"
         elif ref.kind == "shorthand":
             expr = f"{ref.name}:{expr}"
         edits.append((ref.start, ref.end, expr))

@@ -74,8 +74,8 @@ _BLANKED = frozenset({"import_statement", "export_clause", "namespace_export"})
 class Reference:
     """A read of an imported name: ``start``/``end`` in UTF-16 units of the module's
     text; ``kind``: ``read``, ``call`` (the callee of a call or tagged template: called
-    with ``this`` undefined, as an import is) or ``shorthand`` (``{ name }`` in an
-    object literal)."""
+    with ``this`` undefined, as an import is), ``optional-call`` (``name?.()``) or
+    ``shorthand`` (``{ name }`` in an object literal)."""
 
     start: int
     end: int
@@ -212,11 +212,12 @@ def references(tree: tree_sitter.Tree, names: frozenset[str]) -> list[Reference]
         )
     scopes = _Scopes()
     out: list[Reference] = []
+    wanted = {n.encode("utf-16-le", "surrogatepass"): n for n in names}  # no decoding
     found = tree_sitter.QueryCursor(_QUERY).captures(tree.root_node)
     for capture, nodes in found.items():
         for node in nodes:
-            name = _text(node)
-            if name not in names:
+            name = wanted.get(node.text)
+            if name is None:
                 continue
             kind = "shorthand" if capture == "short" else _kind(node)
             if kind is None:
@@ -236,7 +237,7 @@ def _kind(node: tree_sitter.Node) -> str | None:
     if parent.type == "unary_expression" and _text(parent.children[0]) == "delete":
         return None  # `delete name` stays V8's strict-mode SyntaxError
     if parent.type == "call_expression" and field == "function":
-        return "call"
+        return "optional-call" if parent.child_by_field_name("optional_chain") else "call"
     return "read"
 
 

@@ -23,7 +23,7 @@ def test_reads_calls_and_shorthands() -> None:
         ("a", "shorthand"),
         ("a", "call"),
         ("a", "read"),
-        ("a", "call"),
+        ("a", "optional-call"),
         ("a", "read"),
         ("a", "read"),
     ]

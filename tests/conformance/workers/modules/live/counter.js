@@ -10,3 +10,5 @@ export class K { static tag = 'k'; }
 export default function whoAmI() { return this === undefined ? 'undefined' : typeof this; }
 export const log = [];
 log.push('counter.js');
+export const notFn = 5;
+export let nothing = null;

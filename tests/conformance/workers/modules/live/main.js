@@ -1,5 +1,5 @@
 // Named imports between the modules of one upload are live bindings (issue 25).
-import whoAmI, { count, inc, reset, obj, swap, later, setLater, K, log } from './counter.js';
+import whoAmI, { count, inc, reset, obj, swap, later, setLater, K, log, notFn, nothing } from './counter.js';
 import * as ns from './counter.js';
 import { count as c2, renamed, ns as ns2, snapshot, inc as inc2 } from './reexport.js';
 
@@ -42,6 +42,17 @@ export default {
       out.thisOfTag = whoAmI``;
       out.thisViaNamespace = ns.default();
       out.optional = inc?.(0);
+      out.optionalNull = nothing?.();
+      const order = [];
+      try { notFn(order.push('argument ran')); } catch (e) { out.notFn = `${e.name}: ${e.message}`; }
+      out.order = order;
+      try { notFn`x`; } catch (e) { out.notFnTag = `${e.name}: ${e.message}`; }
+      try { notFn?.(); } catch (e) { out.notFnOptional = `${e.name}: ${e.message}`; }
+      try { new notFn(); } catch (e) { out.notCtor = e.name; }
+      // no semicolons: a call of an import on the next line is a statement of its own
+      let asi = count
+      inc()
+      out.asi = [asi, count]
       out.newK = new K() instanceof K;
       out.staticK = K.tag;
     } else if (path === '/shadowing') {
