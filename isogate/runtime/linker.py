@@ -10,8 +10,13 @@ dependencies first, a module already on the way skipped: import cycles work as E
 modules do. V8 compiles the whole script once, so the deploy check compiles exactly
 what runs.
 
-Bindings are live: every read of an imported name (found by runtime/references.py) is
-rewritten into a read through the exporter's namespace, ``__ig$n[3].count`` (a call as
+Bindings are live. An import whose value cannot change once its module ran (a
+``const``, a function or class nothing assigns, a ``let`` only the top level assigns,
+``export default <expression>``, a namespace: :class:`_Stability`) is a constant copied
+when the importing module's code starts, as fast as a local; that needs every module it
+imports to have run first, so a module on an import cycle copies nothing. Every read of
+any other import (found by runtime/references.py) is rewritten into a read through the
+exporter's namespace, ``__ig$n[3].count`` (a call as
 ``__ig$f(__ig$n[3].f)(…)`` through an identity function, so ``this`` stays undefined,
 and like the name it replaces it starts with an identifier, so no automatic semicolon
 insertion changes). That rewrite lengthens lines:
@@ -144,6 +149,8 @@ def _link(
         deps[m.name] = found
     order = _order(mset.main, deps)
     missing = _exports(mset, index, analysed, deps, order)
+    cyclic = _cyclic(order, deps)
+    stable = _Stability(mset, analysed, deps)
     tla = any(m.top_level_await for m in analysed.values())
     aw = "await " if tla else ""
     head = (
@@ -169,23 +176,41 @@ def _link(
         fn = f"{NS}[{i}]=function(){{"
         if m.name in analysed:
             mod = analysed[m.name]
-            live = _bindings(deps[m.name], index)
+            every = _bindings(deps[m.name], index)
+            # An import whose value cannot change once this module runs is a constant
+            # copied when its code starts (as fast as a local); the others are read
+            # live, through the namespace at every use. Copies need every module this
+            # one imports to have run before it, which a module in a cycle cannot know.
+            copied = (
+                {}
+                if m.name in cyclic
+                else {
+                    local: expr
+                    for imp, target in deps[m.name]
+                    for local, imported in imp.bindings
+                    if (expr := every[local]) and stable(target, imported)
+                }
+            )
+            live = {k: v for k, v in every.items() if k not in copied}
             body, moved = _rewrite(texts[m.name], mod, live)
             url = json.dumps("file:///" + m.name)
             getters = ",".join(
-                f"get {json.dumps(n)}(){{{_read(live.get(mod.exports[n], mod.exports[n]))}}}"
+                f"get {json.dumps(n)}(){{{_read(every.get(mod.exports[n], mod.exports[n]))}}}"
                 for n in sorted(mod.exports, key=_code_units)
             )
             # A generator: its first step (to the `yield`) is the module's instantiation
             # (hoisted functions, the namespace object; bindings in their dead zone); the
-            # second runs its code. Every import is a constant that is never read (its
-            # reads are rewritten), so V8 refuses a redeclaration or an assignment of it.
+            # second runs its code. Every import is a constant: a live one is never read
+            # (its reads are rewritten), a copied one is set when the code starts; so V8
+            # refuses a redeclaration or an assignment of an import, as for a module.
             consts = ",".join(f"{local}=void 0" for local in live)
+            copies = ",".join(f"{local}={expr}" for local, expr in copied.items())
             prefix = (
                 f'{NS}[{i}]={"async " if mod.top_level_await else ""}function*(){{"use strict";'
                 f"var {EXPORT_VAR}=__ig$u,{META_VAR}={{url:{url}}};"
                 + (f"const {consts};" if consts else "")
                 + f"yield[__ig$m({{__proto__:null,{getters}}})];"
+                + (f"const {copies};" if copies else "")
             )
             tail = "\n;};"
             shifts += [
@@ -303,6 +328,75 @@ def _exports(
     return None
 
 
+def _cyclic(order: list[str], deps: dict[str, list[tuple[Import, str]]]) -> set[str]:
+    """The modules on an import cycle (a module importing itself too)."""
+
+    def reaches(start: str, goal: str) -> bool:
+        seen: set[str] = set()
+        todo = [t for _, t in deps.get(start, [])]
+        while todo:
+            n = todo.pop()
+            if n == goal:
+                return True
+            if n not in seen:
+                seen.add(n)
+                todo += [t for _, t in deps.get(n, [])]
+        return False
+
+    return {n for n in order if reaches(n, n)}
+
+
+class _Stability:
+    """Whether an export keeps one value once its module ran: a ``const``, a function or
+    class never assigned, ``export default <expression>``, a ``let``/``var`` no code
+    assigns after its declaration (runtime/references.py ``writes``), a namespace, a
+    re-export of such a binding, or anything of a CommonJS, text, data, JSON or
+    WebAssembly module (its namespace is filled once, when it ran)."""
+
+    def __init__(
+        self,
+        mset: ModuleSet,
+        analysed: dict[str, _Module],
+        deps: dict[str, list[tuple[Import, str]]],
+    ) -> None:
+        self._mset = mset
+        self._analysed = analysed
+        #: (module, exported name) -> (module, name) it comes from (``*``: namespace)
+        self._origin: dict[tuple[str, str], tuple[str, str]] = {}
+        for name, mod in analysed.items():
+            bound = {}
+            for imp, target in deps[name]:
+                for exported, imported in imp.reexports:
+                    self._origin[(name, exported)] = (target, imported)
+                for local, imported in imp.bindings:
+                    bound[local] = (target, imported)
+                if imp.star:
+                    for n in list(mod.exports):
+                        if mod.exports[n] == _member(_index(mset, target), n):
+                            self._origin.setdefault((name, n), (target, n))
+            for exported, expr in mod.exports.items():
+                if expr in bound:  # `export { x }` of an imported x
+                    self._origin[(name, exported)] = bound[expr]
+
+    def __call__(self, module: str, name: str, depth: int = 0) -> bool:
+        if name == "*" or module not in self._analysed:
+            return True
+        if depth > 50:  # a chain of re-exports this long: read it live
+            return False
+        origin = self._origin.get((module, name))
+        if origin is not None:
+            return self(*origin, depth + 1)
+        mod = self._analysed[module]
+        expr = mod.exports.get(name)
+        if expr is None:
+            return False
+        return expr == EXPORT_VAR or expr not in mod.written
+
+
+def _index(mset: ModuleSet, name: str) -> int:
+    return next(i for i, m in enumerate(mset.modules) if m.name == name)
+
+
 _IDENTIFIER = re.compile(r"[A-Za-z_$][\w$]*", re.ASCII)
 
 
@@ -347,7 +441,9 @@ def _rewrite(
     result, length in the result, length in ``text``), 1-based."""
     edits = list(mod.edits)
     for ref in mod.references:
-        expr = live[ref.name]
+        expr = live.get(ref.name)
+        if expr is None:  # a copied import: read as it is
+            continue
         if ref.kind == "call":
             # called with `this` undefined, as an import is; not `(0,f)`: a line starting
             # with `(` would continue the line before it (no automatic semicolon)

@@ -229,6 +229,73 @@ def references(tree: tree_sitter.Tree, names: frozenset[str]) -> list[Reference]
     return out
 
 
+_PATTERNS = frozenset(
+    {
+        "array_pattern",
+        "object_pattern",
+        "assignment_pattern",
+        "object_assignment_pattern",
+        "rest_pattern",
+        "pair_pattern",
+    }
+)
+_WRITES: tree_sitter.Query | None = None
+
+
+def writes(tree: tree_sitter.Tree, names: frozenset[str]) -> set[str]:
+    """Which of ``names`` (top-level bindings of the module) an assignment, update or
+    destructuring assignment in a function, method or class field may change after the
+    module ran (not a shadowing declaration's); assignments of the top level itself are
+    over once the module ran."""
+    global _WRITES
+    if not names:
+        return set()
+    if _WRITES is None:
+        _WRITES = tree_sitter.Query(
+            tree.language, "(identifier) @id (shorthand_property_identifier_pattern) @id"
+        )
+    scopes = _Scopes()
+    out: set[str] = set()
+    wanted = {n.encode("utf-16-le", "surrogatepass"): n for n in names}
+    for node in tree_sitter.QueryCursor(_WRITES).captures(tree.root_node).get("id", []):
+        name = wanted.get(node.text)
+        if name is None or name in out or not _assigned(node) or not _deferred(node):
+            continue
+        if not _shadowed_or_blanked(node, name, scopes):
+            out.add(name)
+    return out
+
+
+def _deferred(node: tree_sitter.Node) -> bool:
+    """``node`` runs later than the module's top level: in a function or a class field."""
+    p = node.parent
+    while p is not None:
+        if p.type in FUNCTIONS or p.type == "field_definition":
+            return True
+        p = p.parent
+    return False
+
+
+def _assigned(node: tree_sitter.Node) -> bool:
+    """``node`` is the target of an assignment (not of a declaration)."""
+    while True:
+        parent = node.parent
+        field = _field(node)
+        if parent.type in ("assignment_expression", "augmented_assignment_expression"):
+            return field == "left"
+        if parent.type == "update_expression":
+            return True
+        if parent.type == "for_in_statement":
+            return field == "left" and parent.child_by_field_name("kind") is None
+        if parent.type not in _PATTERNS or (
+            parent.type in ("assignment_pattern", "object_assignment_pattern") and field != "left"
+        ):
+            return False
+        if parent.type == "pair_pattern" and field != "value":
+            return False
+        node = parent
+
+
 def _kind(node: tree_sitter.Node) -> str | None:
     parent = node.parent
     field = _field(node)

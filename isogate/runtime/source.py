@@ -23,7 +23,7 @@ import STPyV8
 import tree_sitter
 import tree_sitter_javascript
 
-from .references import Reference, bound_names, references
+from .references import Reference, bound_names, references, writes
 from .types import JSErrorInfo
 
 #: the wrapper's variable that receives the default export. Exactly as long as ``export``
@@ -282,6 +282,9 @@ class _Module:
     imports: list[Import] = field(default_factory=list)
     #: linking: reads of imported names (runtime/references.py), made live by the linker
     references: list[Reference] = field(default_factory=list)
+    #: linking: exported top-level names the module assigns after their declaration
+    #: (the others keep their first value: an importer may hold a copy)
+    written: set[str] = field(default_factory=set)
 
 
 @dataclass
@@ -359,6 +362,8 @@ def _analyse(text: str, joined: frozenset[int] = frozenset(), *, linking: bool =
     if linking:
         imported = frozenset(local for imp in mod.imports for local, _ in imp.bindings)
         mod.references = references(tree, imported)
+        local = frozenset(v for v in mod.exports.values() if v and v != EXPORT_VAR)
+        mod.written = writes(tree, local - imported)
     return mod
 
 

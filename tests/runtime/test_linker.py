@@ -329,7 +329,8 @@ async def test_positions_stay_the_tenants_after_imports_are_rewritten(checker: R
         # a throw after two rewritten reads on its line: the column is the source's
         "after rewrites": (
             'import { v, f } from "./lib.js";\nconst x = v + f(v) + null.y;\nexport default {};\n',
-            esm("lib.js", "export const v = 1;\nexport function f(a) { return a }\n"),
+            # v is assigned by f: read live, through its namespace (the line is rewritten)
+            esm("lib.js", "export let v = 1;\nexport function f(a) { v = a; return a }\n"),
             ("TypeError", 2, 27),
         ),
         # the dead zone of an import in a cycle: at the read of the imported name
@@ -344,3 +345,47 @@ async def test_positions_stay_the_tenants_after_imports_are_rewritten(checker: R
         v = await checker.validate(dumps(mset))
         assert not v.ok and v.error is not None, label
         assert (v.error.name, v.error.line, v.error.column) == want, (label, v.error)
+
+
+def test_imports_that_cannot_change_are_copied_the_others_read_live() -> None:
+    from isogate.runtime.linker import _link  # the script before V8 compiles it
+
+    lib = esm(
+        "lib.js",
+        "export let n = 0;\nexport function bump() { n++ }\nexport const k = 1;\n"
+        "export let once;\nonce = 2;\nexport default class {}\n",
+    )
+    mset = ModuleSet(
+        "index.js",
+        (
+            esm(
+                "index.js",
+                'import C, { n, bump, k, once } from "./lib.js";\n'
+                "export default { fetch() { return [n, bump, k, once, C] } };\n",
+            ),
+            lib,
+        ),
+    )
+    prepared = _link(mset, {})[0]
+    main = prepared.script.split("\n")[1]
+    # a const, a function never assigned, a let assigned only at the top level and a
+    # default class keep their value once lib.js ran: copied when index.js starts
+    assert (
+        "const C=__ig$n[1].default,bump=__ig$n[1].bump,k=__ig$n[1].k,once=__ig$n[1].once;" in main
+    )
+    # n changes whenever bump() runs: every read goes through the namespace
+    assert "const n=void 0;" in main
+    assert prepared.shifts and "[__ig$n[1].n, bump, k, once, C]" in prepared.script
+    # a module on a cycle copies nothing: what it imports may not have run yet
+    cyc = ModuleSet(
+        "index.js",
+        (
+            esm(
+                "index.js",
+                'import { k } from "./lib.js";\nexport const j = 1;\nexport default { fetch() { return k } };\n',
+            ),
+            esm("lib.js", 'import { j } from "./index.js";\nexport const k = () => j;\n'),
+        ),
+    )
+    prepared = _link(cyc, {})[0]
+    assert "const k=void 0;" in prepared.script and "const j=void 0;" in prepared.script
