@@ -36,7 +36,7 @@ def _missing(msg: str) -> None:
 @pytest.fixture(scope="session")
 def fw_workers(tmp_path_factory: pytest.TempPathFactory) -> list[Worker]:
     """Every app bundled into a temporary folder (never committed), as the CLI bundles."""
-    from isogate.gateway.wrangler import bundle_entry
+    from isogate.cli.wrangler import bundle_entry
 
     if not ESBUILD.exists() or not (REPO / "node_modules" / "hono").is_dir():
         _missing("esbuild and the framework packages are not installed: run `npm ci`")
@@ -53,7 +53,7 @@ def _split(out: Path) -> list[Worker]:
     """Every app built in one esbuild run with code splitting (wrangler's flags, ES
     modules): ``<entry>.js`` per app and ``chunk-*.js`` modules they share. Each split
     Worker uploads its entry and every chunk (only those it imports run)."""
-    from isogate.gateway.wrangler import ESBUILD_FLAGS
+    from isogate.cli.wrangler import ESBUILD_FLAGS
 
     entries = sorted({ENTRIES[w.name] for w in SPLIT_WORKERS})
     proc = subprocess.run(
