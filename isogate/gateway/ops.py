@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hmac
+import json
 
 from prometheus_client import CONTENT_TYPE_LATEST
 from starlette.requests import Request
@@ -11,12 +12,13 @@ from starlette.responses import Response
 from isogate.gateway.auth import bearer
 from isogate.gateway.openapi import openapi_document
 from isogate.gateway.problems import Problem
+from isogate.gateway.shapes.ops import Status
 from isogate.gateway.views import json_response, services
 
 
 async def healthz(request: Request) -> Response:
     """Liveness: the process answers."""
-    return json_response({"status": "ok"})
+    return json_response(Status(status="ok"))
 
 
 async def readyz(request: Request) -> Response:
@@ -40,8 +42,8 @@ async def readyz(request: Request) -> Response:
         )
     degraded = await svc.check_degraded()
     if degraded:
-        return json_response({"status": "ready", "degraded": degraded})
-    return json_response({"status": "ready"})
+        return json_response(Status(status="ready", degraded=degraded))
+    return json_response(Status(status="ready"))
 
 
 async def metrics(request: Request) -> Response:
@@ -64,4 +66,6 @@ async def metrics(request: Request) -> Response:
 
 async def openapi(request: Request) -> Response:
     """The OpenAPI 3.1 description of every route."""
-    return json_response(openapi_document())
+    return Response(
+        json.dumps(openapi_document(), ensure_ascii=False), media_type="application/json"
+    )

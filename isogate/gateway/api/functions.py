@@ -17,8 +17,16 @@ from starlette.responses import Response
 from isogate.gateway.auth import require_tenant
 from isogate.gateway.bodies import is_json, media_type, parse_json, read_body, too_large, validate
 from isogate.gateway.problems import Problem
-from isogate.gateway.schemas import FunctionDeploy, Rollback
+from isogate.gateway.shapes.functions import (
+    Deployed,
+    FunctionDeploy,
+    FunctionDetail,
+    FunctionList,
+    InvocationList,
+    Rollback,
+)
 from isogate.gateway.views import (
+    function_fields,
     function_view,
     invocation_view,
     json_response,
@@ -195,7 +203,7 @@ async def deploy(request: Request) -> Response:
     with contextlib.suppress(Exception):
         await svc.resolver.resolve(name)
     return json_response(
-        {"name": name, "version": version.version, "sha256": version.sha256},
+        Deployed(name=name, version=version.version, sha256=version.sha256),
         201,
         {"Location": f"/v1/functions/{name}"},
     )
@@ -205,7 +213,7 @@ async def list_functions(request: Request) -> Response:
     """The tenant's functions."""
     tenant = await require_tenant(request)
     fns = await services(request).functions.list(tenant)
-    return json_response({"functions": [function_view(f) for f in fns]})
+    return json_response(FunctionList(functions=[function_view(f) for f in fns]))
 
 
 async def get_function(request: Request) -> Response:
@@ -214,9 +222,8 @@ async def get_function(request: Request) -> Response:
     name = _name(request)
     store = services(request).functions
     fn = await store.get(tenant, name)
-    view = function_view(fn)
-    view["versions"] = [version_view(v) for v in await store.versions(tenant, name)]
-    return json_response(view)
+    versions = [version_view(v) for v in await store.versions(tenant, name)]
+    return json_response(FunctionDetail(**function_fields(fn), versions=versions))
 
 
 async def get_code(request: Request) -> Response:
@@ -253,7 +260,7 @@ async def rollback(request: Request) -> Response:
         raise
     svc.resolver.invalidate(name)
     svc.runtime.unquarantine(name)
-    return json_response({"name": name, "version": ver.version, "sha256": ver.sha256})
+    return json_response(Deployed(name=name, version=ver.version, sha256=ver.sha256))
 
 
 async def delete_function(request: Request) -> Response:
@@ -279,7 +286,7 @@ async def list_invocations(request: Request) -> Response:
     records = await svc.invocations.recent(
         name, max(1, min(limit, 1000)), tenant=tenant, incarnation=fn.created_at
     )
-    return json_response({"invocations": [invocation_view(r) for r in records]})
+    return json_response(InvocationList(invocations=[invocation_view(r) for r in records]))
 
 
 async def _check_bindings(svc: Any, tenant: str, spec: FunctionDeploy) -> list[Binding]:

@@ -18,6 +18,7 @@ from starlette.responses import Response
 from isogate.gateway.auth import require_tenant
 from isogate.gateway.problems import Problem
 from isogate.gateway.services import Services
+from isogate.gateway.shapes.invocations import AsyncAccepted, AsyncInvocation
 from isogate.gateway.views import json_response, services
 from isogate.quota.models import ApiKey
 from isogate.registry.models import Function
@@ -88,7 +89,7 @@ async def accept(
         svc.async_runner.wake()
     location = f"/v1/invocations/{inv_id}"
     return json_response(
-        {"id": inv_id, "status": "queued", "location": location},
+        AsyncAccepted(id=inv_id, status="queued", location=location),
         202,
         {**extra_headers, "Location": location, "Preference-Applied": PREFERENCE},
     )
@@ -102,7 +103,7 @@ def _body_view(raw: bytes | None) -> dict[str, str]:
         return {"body_base64": base64.b64encode(data).decode("ascii")}
 
 
-def invocation_view(row: dict[str, Any]) -> dict[str, Any]:
+def invocation_view(row: dict[str, Any]) -> AsyncInvocation:
     """The public view of an invocation row (never the request it carried)."""
     view: dict[str, Any] = {
         "id": row["id"],
@@ -128,7 +129,7 @@ def invocation_view(row: dict[str, Any]) -> dict[str, Any]:
             "headers": [list(h) for h in row["response_headers"] or []],
             **_body_view(row["response_body"]),
         }
-    return view
+    return AsyncInvocation.model_validate(view)
 
 
 def _unauthorized() -> Problem:

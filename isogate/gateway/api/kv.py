@@ -17,6 +17,7 @@ from starlette.responses import Response
 from isogate.gateway.auth import require_tenant
 from isogate.gateway.bodies import is_json, media_type, parse_json, read_body
 from isogate.gateway.problems import Problem
+from isogate.gateway.shapes.kv import KvKeyList, KvNamespace, KvNamespaceList
 from isogate.gateway.views import json_response, services
 from isogate.state.kv import InvalidKv, KvKeyNotFound, Namespace, SqlKvStore
 
@@ -29,8 +30,8 @@ def _store(request: Request) -> SqlKvStore:
     return store
 
 
-def _ns_view(ns: Namespace) -> dict[str, Any]:
-    return {"name": ns.name, "created_at": ns.created_at}
+def _ns_view(ns: Namespace) -> KvNamespace:
+    return KvNamespace(name=ns.name, created_at=ns.created_at)
 
 
 def _number(request: Request, name: str) -> float | None:
@@ -65,11 +66,11 @@ async def list_namespaces(request: Request) -> Response:
     tenant = await require_tenant(request)
     store = _store(request)
     return json_response(
-        {
-            "namespaces": [_ns_view(n) for n in await store.namespaces(tenant)],
-            "ops_today": await store.usage(tenant),
-            "ops_per_day": store.limits.ops_per_day,
-        }
+        KvNamespaceList(
+            namespaces=[_ns_view(n) for n in await store.namespaces(tenant)],
+            ops_today=await store.usage(tenant),
+            ops_per_day=store.limits.ops_per_day,
+        )
     )
 
 
@@ -93,7 +94,7 @@ async def list_keys(request: Request) -> Response:
     body: dict[str, Any] = {"keys": listing.keys, "list_complete": listing.list_complete}
     if listing.cursor:
         body["cursor"] = listing.cursor
-    return json_response(body)
+    return json_response(KvKeyList.model_validate(body))
 
 
 def _key(request: Request) -> str:

@@ -15,13 +15,14 @@ from starlette.responses import Response
 from isogate.gateway.auth import require_tenant
 from isogate.gateway.bodies import is_json, media_type, read_body
 from isogate.gateway.problems import Problem
+from isogate.gateway.shapes.secrets import Secret, SecretList
 from isogate.gateway.views import json_response, services
 from isogate.registry.names import check_function_name
 from isogate.state.secrets import SecretInfo, check_secret_name
 
 
-def _view(info: SecretInfo) -> dict[str, object]:
-    return {"name": info.name, "updated_at": info.updated_at}
+def _view(info: SecretInfo) -> Secret:
+    return Secret(name=info.name, updated_at=info.updated_at)
 
 
 async def _names(request: Request, tenant: str) -> tuple[str, str]:
@@ -89,4 +90,4 @@ async def list_secrets(request: Request) -> Response:
     tenant = await require_tenant(request)
     function = check_function_name(request.path_params["name"])
     infos = await services(request).secrets.list(tenant, function)
-    return json_response({"secrets": [_view(i) for i in infos]})
+    return json_response(SecretList(secrets=[_view(i) for i in infos]))
