@@ -19,6 +19,7 @@ import contextlib
 import logging
 import time
 
+from isogate.gateway.errors import RuntimeFailed
 from isogate.gateway.invoke import (
     _BAD_VALUE,
     _TOKEN,
@@ -187,9 +188,7 @@ class AsyncRunner:
             return
         problem = outcome_problem(result, svc.settings.retry_after_seconds)
         if problem is None and not 200 <= (result.status or 200) <= 599:
-            problem = Problem(
-                502, "runtime-error", "Runtime error", "the function sent an invalid status"
-            )
+            problem = RuntimeFailed("the function sent an invalid status")
         status = problem.status if problem else (result.status or 200)
         _record(svc, fn, job.id, status, result.outcome.value, started, result)
         if result.outcome is Outcome.CRASHED:

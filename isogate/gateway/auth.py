@@ -18,6 +18,7 @@ import jwt
 from starlette.requests import Request
 
 from isogate.config import Settings
+from isogate.gateway.errors import Unauthorized
 from isogate.gateway.problems import Problem
 
 ALGORITHM = "HS256"
@@ -104,9 +105,7 @@ class TokenIssuer:
 
 
 def _unauthorized(detail: str) -> Problem:
-    return Problem(
-        401, "unauthorized", "Unauthorized", detail, {"WWW-Authenticate": 'Bearer realm="isogate"'}
-    )
+    return Unauthorized(detail, {"WWW-Authenticate": 'Bearer realm="isogate"'})
 
 
 def bearer(request: Request) -> str | None:

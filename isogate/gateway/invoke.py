@@ -24,6 +24,7 @@ from isogate.gateway.api import invocations as api_invocations
 from isogate.gateway.auth_failures import FUNCTION_ANSWERED
 from isogate.gateway.bodies import read_body
 from isogate.gateway.connection_guard import abort_connection
+from isogate.gateway.errors import NotFound, RuntimeFailed, SecretsUnreadable
 from isogate.gateway.outcomes import (
     outcome_problem,
     responses_full,
@@ -43,7 +44,8 @@ from isogate.registry.models import Function, InvocationRecord
 from isogate.registry.names import check_function_name, is_operator_path
 from isogate.runtime.errors import RuntimeFailure
 from isogate.runtime.types import FunctionRef, InvokeRequest, InvokeResult, Outcome
-from isogate.state.secrets import FunctionSecrets, SecretsUnavailable
+from isogate.state.errors import SecretsUnavailable
+from isogate.state.secrets import FunctionSecrets
 
 log = logging.getLogger(__name__)
 
@@ -242,10 +244,7 @@ async def _secrets_of(svc: Services, fn: Function) -> FunctionSecrets | None:
         return await svc.secret_cache.get(fn.name, fn.tenant, fn.created_at)
     except SecretsUnavailable as exc:
         log.error("secrets of %s cannot be opened: %s", fn.name, exc)
-        raise Problem(
-            503,
-            "secrets-unavailable",
-            "Secrets unavailable",
+        raise SecretsUnreadable(
             "the function's secrets cannot be read now",
             {"Retry-After": str(svc.settings.retry_after_seconds)},
         ) from None
@@ -383,7 +382,7 @@ def _function_response(
 ) -> _FunctionResponse:
     status = result.status or 200
     if not 200 <= status <= 599:
-        raise Problem(502, "runtime-error", "Runtime error", "the function sent an invalid status")
+        raise RuntimeFailed("the function sent an invalid status")
     raw = [
         (k.lower().encode("latin-1"), v.encode("latin-1", "replace"))
         for k, v in result.headers
@@ -517,7 +516,7 @@ async def invoke_by_route(scope: Scope, receive: Receive, send: Send) -> None:
         if name is None:
             name = await svc.resolver.match_route(host, scope["path"])
         if name is None:
-            raise Problem(404, "not-found", "Not found", "no route matches this path")
+            raise NotFound("no route matches this path")
         fn = await svc.resolver.resolve(name)
     except Exception as exc:
         response = to_problem(exc).response()

@@ -10,8 +10,8 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from isogate.gateway.auth import bearer
+from isogate.gateway.errors import NotReady, Unauthorized
 from isogate.gateway.openapi import openapi_document
-from isogate.gateway.problems import Problem
 from isogate.gateway.shapes.ops import Status
 from isogate.gateway.views import json_response, services
 
@@ -29,17 +29,10 @@ async def readyz(request: Request) -> Response:
     """
     svc = getattr(request.app.state, "services", None)
     if svc is None:
-        raise Problem(503, "not-ready", "Not ready", "starting", {"Retry-After": "1"})
+        raise NotReady("starting", {"Retry-After": "1"})
     failing = await svc.check_ready()
     if failing:
-        raise Problem(
-            503,
-            "not-ready",
-            "Not ready",
-            "not ready: " + ", ".join(failing),
-            {"Retry-After": "1"},
-            failing=failing,
-        )
+        raise NotReady("not ready: " + ", ".join(failing), {"Retry-After": "1"}, failing=failing)
     degraded = await svc.check_degraded()
     if degraded:
         return json_response(Status(status="ready", degraded=degraded))
@@ -54,10 +47,7 @@ async def metrics(request: Request) -> Response:
     if token is not None:
         given = bearer(request) or ""
         if not hmac.compare_digest(given.encode(), token.get_secret_value().encode()):
-            raise Problem(
-                401,
-                "unauthorized",
-                "Unauthorized",
+            raise Unauthorized(
                 "/metrics needs 'Authorization: Bearer <metrics token>'",
                 {"WWW-Authenticate": 'Bearer realm="isogate-metrics"'},
             )

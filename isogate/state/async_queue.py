@@ -21,14 +21,11 @@ from typing import Any
 from sqlalchemy import delete, func, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from isogate.state.errors import QueueFull
 from isogate.state.sql import SqlStore
 from isogate.state.tables import async_invocations as t
 
 QUEUED, RUNNING, SUCCEEDED, FAILED = "queued", "running", "succeeded", "failed"
-
-
-class QueueFull(Exception):
-    """The tenant already has as many unfinished asynchronous invocations as allowed."""
 
 
 @dataclass(frozen=True)

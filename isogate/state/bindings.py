@@ -15,6 +15,7 @@ from dataclasses import dataclass
 
 from sqlalchemy import delete, insert, select
 
+from isogate.state.errors import InvalidBinding
 from isogate.state.kv import NamespaceNotFound, SqlKvStore
 from isogate.state.sql import SqlStore
 from isogate.state.tables import function_bindings
@@ -22,14 +23,6 @@ from isogate.state.tables import function_bindings
 BINDING_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]{0,63}")
 KINDS = ("kv",)
 MAX_BINDINGS = 32
-
-
-class InvalidBinding(ValueError):
-    """A binding refused at deploy; ``binding`` names it."""
-
-    def __init__(self, binding: str, message: str) -> None:
-        super().__init__(message)
-        self.binding = binding
 
 
 @dataclass(frozen=True, slots=True)

@@ -27,6 +27,12 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from isogate.registry.errors import LimitExceeded
+from isogate.state.errors import (
+    InvalidKv,
+    KvQuotaExceeded,
+    NamespaceExists,
+    NamespaceNotFound,
+)
 from isogate.state.sql import SqlStore
 from isogate.state.tables import kv_entries, kv_namespaces, kv_usage
 
@@ -34,30 +40,6 @@ NAMESPACE_NAME = re.compile(r"[a-z0-9][a-z0-9_-]{0,62}")
 MAX_KEY_BYTES = 512
 MAX_LIST = 1000
 MIN_TTL = 60
-
-
-class KvError(Exception):
-    """Base of KV errors."""
-
-
-class NamespaceNotFound(KvError):
-    """No such namespace of this tenant."""
-
-
-class NamespaceExists(KvError):
-    """The tenant already has a namespace with this name."""
-
-
-class KvKeyNotFound(KvError):
-    """No such key (or it expired)."""
-
-
-class InvalidKv(KvError):
-    """A key, value, metadata, expiration or cursor the store refuses."""
-
-
-class KvQuotaExceeded(KvError):
-    """The tenant's KV operations of the day are used up."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -18,23 +18,12 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 from isogate.registry.errors import FunctionNotFound, LimitExceeded
 from isogate.registry.tables import functions
 from isogate.state.crypto import Keyring, KeyringError, Sealed
+from isogate.state.errors import InvalidSecret, SecretNotFound, SecretsUnavailable
 from isogate.state.sql import SqlStore
 from isogate.state.tables import function_secrets
 
 #: a secret's name: what ``env.NAME`` can spell (the same alphabet as env vars)
 SECRET_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]{0,63}")
-
-
-class SecretNotFound(LookupError):
-    """No such secret on an owned function."""
-
-
-class InvalidSecret(ValueError):
-    """A name or value the store refuses (the message never holds the value)."""
-
-
-class SecretsUnavailable(RuntimeError):
-    """Secrets cannot be used: no master key configured, or one a secret needs is missing."""
 
 
 @dataclass(frozen=True, slots=True)

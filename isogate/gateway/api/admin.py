@@ -20,7 +20,14 @@ from starlette.routing import Route
 
 from isogate.gateway.auth import bearer, is_admin
 from isogate.gateway.bodies import json_body
-from isogate.gateway.problems import Problem
+from isogate.gateway.errors import (
+    AdminDisabled,
+    AdminOnly,
+    InvalidRequest,
+    RouteNotFound,
+    TenantNotFound,
+    Unauthorized,
+)
 from isogate.gateway.shapes.admin import (
     HostAssign,
     HostAssigned,
@@ -42,18 +49,11 @@ def _grants(request: Request) -> SqlRouteGrants:
     """The route grants store, once the caller is known to be the operator."""
     settings = services(request).settings
     if settings.admin_token is None:
-        raise Problem(
-            403, "admin-disabled", "Admin API disabled", "set admin_token to use the admin API"
-        )
+        raise AdminDisabled("set admin_token to use the admin API")
     if not is_admin(request, settings):
         if bearer(request) is not None:  # a tenant's token, or a wrong one
-            raise Problem(
-                403, "admin-only", "Admin only", "this call needs the admin token, not a tenant's"
-            )
-        raise Problem(
-            401,
-            "unauthorized",
-            "Unauthorized",
+            raise AdminOnly("this call needs the admin token, not a tenant's")
+        raise Unauthorized(
             "send the admin token as 'Authorization: Bearer <token>'",
             {"WWW-Authenticate": 'Bearer realm="isogate-admin"'},
         )
@@ -64,14 +64,14 @@ def _grants(request: Request) -> SqlRouteGrants:
 
 async def _existing_tenant(request: Request, tenant: str) -> str:
     if not await services(request).tenants.exists(tenant):
-        raise Problem(404, "tenant-not-found", "Tenant not found", f"no tenant {tenant[:63]!r}")
+        raise TenantNotFound(f"no tenant {tenant[:63]!r}")
     return tenant
 
 
 def _pattern(request: Request) -> str:
     pattern = request.query_params.get("pattern")
     if not pattern:
-        raise Problem(422, "invalid-request", "Invalid request", "pass ?pattern=[host]/path[*]")
+        raise InvalidRequest("pass ?pattern=[host]/path[*]")
     return pattern
 
 
@@ -101,7 +101,7 @@ async def release_route(request: Request) -> Response:
     grants = _grants(request)
     function = await grants.release(_pattern(request))
     if function is None:
-        raise Problem(404, "route-not-found", "Route not found", "nobody holds this pattern")
+        raise RouteNotFound("nobody holds this pattern")
     _invalidate(request, [function])
     return Response(status_code=204)
 
@@ -124,9 +124,7 @@ async def assign_host(request: Request) -> Response:
     domain = services(request).settings.functions_domain
     if domain is not None and (host == domain or host.endswith("." + domain)):
         # NAME.<functions_domain> are the functions' own origins, matched first
-        raise Problem(
-            422, "invalid-request", "Invalid request", f"{host} is under functions_domain"
-        )
+        raise InvalidRequest(f"{host} is under functions_domain")
     created = await grants.assign_host(host, tenant)
     return json_response(HostAssigned(host=host, tenant=tenant), 201 if created else 200)
 

@@ -16,10 +16,11 @@ from starlette.responses import Response
 
 from isogate.gateway.auth import require_tenant
 from isogate.gateway.bodies import is_json, media_type, parse_json, read_body
-from isogate.gateway.problems import Problem
+from isogate.gateway.errors import InvalidRequest, UnsupportedMediaType
 from isogate.gateway.shapes.kv import KvKeyList, KvNamespace, KvNamespaceList
 from isogate.gateway.views import json_response, services
-from isogate.state.kv import InvalidKv, KvKeyNotFound, Namespace, SqlKvStore
+from isogate.state.errors import InvalidKv, KvKeyNotFound
+from isogate.state.kv import Namespace, SqlKvStore
 
 METADATA_HEADER = "x-kv-metadata"
 
@@ -51,12 +52,10 @@ async def create_namespace(request: Request) -> Response:
     """Create a namespace of the tenant: ``{"name": "cache"}``."""
     tenant = await require_tenant(request)
     if not is_json(media_type(request)):
-        raise Problem(
-            415, "unsupported-media-type", "Unsupported media type", "send application/json"
-        )
+        raise UnsupportedMediaType("send application/json")
     body = parse_json(await read_body(request, 4096))
     if not isinstance(body, dict) or not isinstance(body.get("name"), str) or len(body) != 1:
-        raise Problem(422, "invalid-request", "Invalid request", 'send {"name": "<namespace>"}')
+        raise InvalidRequest('send {"name": "<namespace>"}')
     ns = await _store(request).create_namespace(tenant, body["name"])
     return json_response(_ns_view(ns), 201, {"Location": f"/v1/kv/{ns.name}"})
 

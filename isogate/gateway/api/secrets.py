@@ -14,7 +14,7 @@ from starlette.responses import Response
 
 from isogate.gateway.auth import require_tenant
 from isogate.gateway.bodies import is_json, media_type, read_body
-from isogate.gateway.problems import Problem
+from isogate.gateway.errors import InvalidEncoding, InvalidRequest, UnsupportedMediaType
 from isogate.gateway.shapes.secrets import Secret, SecretList
 from isogate.gateway.views import json_response, services
 from isogate.registry.names import check_function_name
@@ -35,9 +35,7 @@ def _value(raw: bytes, json_body: bool) -> str:
     try:
         text = raw.decode("utf-8")
     except UnicodeDecodeError:
-        raise Problem(
-            400, "invalid-encoding", "Invalid encoding", "a secret must be UTF-8"
-        ) from None
+        raise InvalidEncoding("a secret must be UTF-8") from None
     if not json_body:
         return text
     try:
@@ -46,12 +44,7 @@ def _value(raw: bytes, json_body: bool) -> str:
         body = None
     # the problem never quotes the body: it is (meant to be) a secret
     if not isinstance(body, dict) or set(body) != {"value"} or not isinstance(body["value"], str):
-        raise Problem(
-            422,
-            "invalid-request",
-            "Invalid request",
-            'send {"value": "<string>"} as JSON, or the raw value as text/plain',
-        )
+        raise InvalidRequest('send {"value": "<string>"} as JSON, or the raw value as text/plain')
     return body["value"]
 
 
@@ -62,12 +55,7 @@ async def put_secret(request: Request) -> Response:
     svc = services(request)
     mt = media_type(request)
     if mt != "text/plain" and not is_json(mt):
-        raise Problem(
-            415,
-            "unsupported-media-type",
-            "Unsupported media type",
-            'send the value as text/plain or JSON {"value": ...}',
-        )
+        raise UnsupportedMediaType('send the value as text/plain or JSON {"value": ...}')
     limit = svc.settings.secret_max_bytes
     raw = await read_body(request, limit * 6 + 64)  # room for JSON escapes
     info = await svc.secrets.put(tenant, function, name, _value(raw, is_json(mt)))
