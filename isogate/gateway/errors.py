@@ -122,10 +122,6 @@ class InvalidCode(Problem):
     """Source that does not compile (``line``, ``column`` in extra)."""
 
 
-class InvalidBindingRequest(Problem):
-    """A binding of a deploy the state store refused (``binding`` in extra)."""
-
-
 # 401, 403, 404
 
 
