@@ -11,13 +11,19 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from pydantic import ValidationError
 from starlette.requests import Request
 from starlette.responses import Response
 
 from isogate.gateway.auth import require_tenant
 from isogate.gateway.bodies import is_json, media_type, parse_json, read_body
 from isogate.gateway.errors import InvalidRequest, UnsupportedMediaType
-from isogate.gateway.shapes.kv import KvKeyList, KvNamespace, KvNamespaceList
+from isogate.gateway.shapes.kv import (
+    KvKeyList,
+    KvNamespace,
+    KvNamespaceCreate,
+    KvNamespaceList,
+)
 from isogate.gateway.views import json_response, services
 from isogate.state.errors import InvalidKv, KvKeyNotFound
 from isogate.state.kv import Namespace, SqlKvStore
@@ -53,10 +59,11 @@ async def create_namespace(request: Request) -> Response:
     tenant = await require_tenant(request)
     if not is_json(media_type(request)):
         raise UnsupportedMediaType("send application/json")
-    body = parse_json(await read_body(request, 4096))
-    if not isinstance(body, dict) or not isinstance(body.get("name"), str) or len(body) != 1:
-        raise InvalidRequest('send {"name": "<namespace>"}')
-    ns = await _store(request).create_namespace(tenant, body["name"])
+    try:
+        body = KvNamespaceCreate.model_validate(parse_json(await read_body(request, 4096)))
+    except ValidationError:
+        raise InvalidRequest('send {"name": "<namespace>"}') from None
+    ns = await _store(request).create_namespace(tenant, body.name)
     return json_response(_ns_view(ns), 201, {"Location": f"/v1/kv/{ns.name}"})
 
 

@@ -9,13 +9,14 @@ from __future__ import annotations
 
 import json
 
+from pydantic import ValidationError
 from starlette.requests import Request
 from starlette.responses import Response
 
 from isogate.gateway.auth import require_tenant
 from isogate.gateway.bodies import is_json, media_type, read_body
 from isogate.gateway.errors import InvalidEncoding, InvalidRequest, UnsupportedMediaType
-from isogate.gateway.shapes.secrets import Secret, SecretList
+from isogate.gateway.shapes.secrets import Secret, SecretList, SecretValue
 from isogate.gateway.views import json_response, services
 from isogate.registry.names import check_function_name
 from isogate.state.secrets import SecretInfo, check_secret_name
@@ -39,13 +40,12 @@ def _value(raw: bytes, json_body: bool) -> str:
     if not json_body:
         return text
     try:
-        body = json.loads(text)
-    except ValueError:
-        body = None
-    # the problem never quotes the body: it is (meant to be) a secret
-    if not isinstance(body, dict) or set(body) != {"value"} or not isinstance(body["value"], str):
-        raise InvalidRequest('send {"value": "<string>"} as JSON, or the raw value as text/plain')
-    return body["value"]
+        return SecretValue.model_validate(json.loads(text)).value
+    except (ValueError, ValidationError):
+        # the problem never quotes the body: it is (meant to be) a secret
+        raise InvalidRequest(
+            'send {"value": "<string>"} as JSON, or the raw value as text/plain'
+        ) from None
 
 
 async def put_secret(request: Request) -> Response:
