@@ -301,7 +301,7 @@ class Executor:
                 self._invoke(msg)
             elif type(msg) is Evict:
                 self._evict(msg.key)
-                self._send(Evicted(self.index, (msg.key,)))
+                self._send(Evicted(self.index, (msg.key,), Host.live))
             elif type(msg) is KvReply:
                 self.complete(str(msg.id), msg.n, msg.p)
             elif type(msg) is Cancel:
