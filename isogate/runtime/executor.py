@@ -13,7 +13,7 @@ isolate costs a fraction of a new isolate, since V8's per-isolate compilation ca
 already holds the prelude. Made ahead of demand in idle time: a pool of blank isolates,
 each holding ``functions_per_isolate`` contexts with the prelude already run (a tenant
 that takes a blank isolate finds its next contexts ready too), and one spare context in
-each tenant isolate with room. A cold start then costs only compiling and running the
+each tenant isolate with room once it holds two functions. A cold start then costs only compiling and running the
 tenant's top level; a burst of new functions makes contexts or isolates on demand only
 once those are used up.
 
@@ -484,8 +484,12 @@ class Executor:
         elif (
             self._hosts.get(tenant) is host
             and not host.spares
+            and host.contexts >= 2  # a tenant with one function may never load another
             and not (self._spare_wanted and self._spare_wanted[-1] is host)
         ):
+            # A tenant that loaded a second function gets its next context made in idle
+            # time. Not after its first: with many tenants of one function each, a spare
+            # per isolate was ~0.35 MB per tenant that nobody used (bench/callpath.py)
             self._spare_wanted.append(host)
         return sandbox, new_isolate
 
