@@ -195,9 +195,9 @@ async def _memory(n: int, idle_s: float) -> dict:
         if (
             idle_s
             and label == "a tenant each"
-            and "idle_isolate_seconds" in RuntimeSettings.model_fields
+            and "idle_evict_seconds" in RuntimeSettings.model_fields
         ):
-            kw["idle_isolate_seconds"] = idle_s
+            kw["idle_evict_seconds"] = idle_s
         settings = RuntimeSettings(
             workers=1, threads_per_worker=1, prewarm_isolates=0, memory_budget_mb=100_000, **kw
         )
@@ -219,7 +219,7 @@ async def _memory(n: int, idle_s: float) -> dict:
             await asyncio.sleep(0.5)
             warm_kb = rtbench.rss_kb(pid)
             res = {"per_fn_mb": (warm_kb - base) / 1024 / n, "load_s": load_s, "base_mb": base / 1024}  # fmt: skip
-            if "idle_isolate_seconds" in kw:
+            if "idle_evict_seconds" in kw:
                 await asyncio.sleep(idle_s * 2 + 1)
                 res["after_idle_mb"] = (rtbench.rss_kb(pid) - base) / 1024
                 res["isolates_after_idle"] = rt.stats().isolates
