@@ -22,8 +22,8 @@ import httpx
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from isogate.config import load_settings  # noqa: E402
-from isogate.gateway.app import create_app  # noqa: E402
+from isogate.config import load_settings
+from isogate.gateway.app import create_app
 
 HELLO = (
     "export default { fetch() { return new Response(JSON.stringify({hello: 'world'}), "

@@ -99,7 +99,11 @@ def load(url: str, headers: dict[str, str], conc: int, dur: int, lua: Path, pids
 def phase_http(tmp: Path, dur: int, rounds: int, lua: Path) -> dict:
     bare = BareJson()
     gw = ab.Gateway(tmp, "callpath").start()
+    # the prototype bounding any work on the runtime hop: the same gateway with its
+    # runtime call answered in process (bench/all.py's "canned" mode)
+    canned = ab.Gateway(tmp, "canned", profiled="canned").start()
     try:
+        canned.deploy("hello", HELLO_JSON)
         gw.deploy("hello", HELLO_JSON)
         with httpx.Client(base_url=gw.url, timeout=30) as c:
             c.put(
@@ -118,6 +122,7 @@ def phase_http(tmp: Path, dur: int, rounds: int, lua: Path) -> dict:
             ("bare c=64", bare.url, {}, 64, bpid),
             ("keyed c=64", f"{gw.url}/fn/hello", gw.key_header, 64, gpid),
             ("public c=64", f"{gw.url}/fn/pub", {}, 64, gpid),
+            ("canned c=64", f"{canned.url}/fn/hello", canned.key_header, 64, [canned.proc.pid]),
         ]
         for rnd in range(rounds):
             for label, url, headers, conc, pids in plan:
@@ -126,6 +131,7 @@ def phase_http(tmp: Path, dur: int, rounds: int, lua: Path) -> dict:
                 ab.log(f"round {rnd + 1} {label}: {r['rps']:,.0f}/s p50 {r['p50_ms']:.2f} ms, CPU {r['cpu_us']:.0f} µs/req, worker {r['worker_us']:.0f} µs/req, errors {r['errors']}")  # fmt: skip
         return runs
     finally:
+        canned.stop()
         gw.stop()
         bare.stop()
 
@@ -183,21 +189,19 @@ def phase_seed(tmp: Path, n: int, rounds: int) -> dict:
 
 async def _memory(n: int, idle_s: float) -> dict:
     """RSS per warm function through the Runtime API (1 worker, 1 executor, no pool):
-    ``n`` functions of one tenant, then ``n`` tenants with one function each; then, for
-    the tenants, the RSS after the idle-eviction time."""
+    ``n`` functions of one tenant, then ``n`` tenants with one function each; then (a
+    third runtime, whose ``idle_evict_seconds`` is ``idle_s``) the RSS left once the
+    tenants' functions stayed idle past that time."""
     from isogate.config.runtime import RuntimeSettings
     from isogate.runtime import InvokeRequest, Runtime
 
     req = InvokeRequest("GET", "http://x/")
     out: dict[str, Any] = {}
-    for label in ("one tenant", "a tenant each"):
-        kw: dict[str, Any] = {}
-        if (
-            idle_s
-            and label == "a tenant each"
-            and "idle_evict_seconds" in RuntimeSettings.model_fields
-        ):
-            kw["idle_evict_seconds"] = idle_s
+    labels = ["one tenant", "a tenant each"]
+    if idle_s and "idle_evict_seconds" in RuntimeSettings.model_fields:
+        labels.append("evicted")
+    for label in labels:
+        kw: dict[str, Any] = {"idle_evict_seconds": idle_s} if label == "evicted" else {}
         settings = RuntimeSettings(
             workers=1, threads_per_worker=1, prewarm_isolates=0, memory_budget_mb=100_000, **kw
         )
@@ -219,7 +223,7 @@ async def _memory(n: int, idle_s: float) -> dict:
             await asyncio.sleep(0.5)
             warm_kb = rtbench.rss_kb(pid)
             res = {"per_fn_mb": (warm_kb - base) / 1024 / n, "load_s": load_s, "base_mb": base / 1024}  # fmt: skip
-            if "idle_evict_seconds" in kw:
+            if label == "evicted":  # the functions loaded first may be gone already
                 await asyncio.sleep(idle_s * 2 + 1)
                 res["after_idle_mb"] = (rtbench.rss_kb(pid) - base) / 1024
                 res["isolates_after_idle"] = rt.stats().isolates
@@ -267,6 +271,8 @@ def http_rows(rows: list, h: dict, rps: Any, ok: Any, raw_us: float) -> None:
     rows.append(("gateway process CPU per request, c=64 keyed", f"{kc:.0f} µs", f"{bc:.0f} µs", f"{kc / bc:.2f}x (≤ 1.4x: {ok(kc / bc <= 1.4)})"))  # fmt: skip
     pc = med([x["cpu_us"] for x in h["public c=64"]])
     rows.append(("  the same, public", f"{pc:.0f} µs", f"{bc:.0f} µs", f"{pc / bc:.2f}x"))
+    cr, cc = rps("canned c=64"), med([x["cpu_us"] for x in h["canned c=64"]])
+    rows.append(("  ceiling: keyed, runtime call answered in process, c=64", f"{cr:,.0f}/s, {cc:.0f} µs CPU", f"{rps('bare c=64'):,.0f}/s, {bc:.0f} µs", f"{cr / rps('bare c=64'):.2f} req/s, {cc / bc:.2f}x CPU"))  # fmt: skip
     wk = med([x["worker_us"] for x in h["keyed c=64"]])
     rows.append(("runtime worker CPU per call (hello-world, c=64)", f"{wk:.0f} µs", f"raw call {raw_us:.1f} µs", f"{wk / raw_us:.1f}x raw (≤ 80 µs: {ok(wk <= 80)})"))  # fmt: skip
 
@@ -280,8 +286,9 @@ def _rest(rows: list, r: dict, args: argparse.Namespace, ok: Any) -> list:
         one, each = m["one tenant"], m["a tenant each"]
         rows.append((f"RSS per warm function, {args.tenants} tenants (one function each)", f"{each['per_fn_mb']:.2f} MB", f"idle worker {each['base_mb']:.0f} MB", f"(≤ 1.2 MB: {ok(each['per_fn_mb'] <= 1.2)})"))  # fmt: skip
         rows.append((f"  the same {args.tenants} functions, one tenant", f"{one['per_fn_mb']:.2f} MB", f"idle worker {one['base_mb']:.0f} MB", ""))  # fmt: skip
-        if "after_idle_mb" in each:
-            rows.append((f"  {args.tenants} tenants, after {args.idle:g} s idle (eviction): RSS above idle worker", f"{each['after_idle_mb']:.0f} MB", f"warm {each['per_fn_mb'] * args.tenants:.0f} MB", f"{each['isolates_after_idle']} isolates left"))  # fmt: skip
+        if "evicted" in m:
+            ev = m["evicted"]
+            rows.append((f"  {args.tenants} tenants idle past idle_evict_seconds={args.idle:g}: RSS above idle worker", f"{ev['after_idle_mb']:.0f} MB", f"warm {each['per_fn_mb'] * args.tenants:.0f} MB", f"{ev['isolates_after_idle']} isolates left"))  # fmt: skip
     if "seed" in r:
         s, b = med(r["seed"]["seed"]), med(r["seed"]["bare"])
         rows.append((f"seed: {args.seed} distinct first calls at once over HTTP", f"{s:.0f} ms", f"{b:.0f} ms ({args.seed} bare)", f"{s / b:.2f}x (≤ 1.5x: {ok(s / b <= 1.5)})"))  # fmt: skip

@@ -13,9 +13,9 @@ isolate costs a fraction of a new isolate, since V8's per-isolate compilation ca
 already holds the prelude. Made ahead of demand in idle time: a pool of blank isolates,
 each holding ``functions_per_isolate`` contexts with the prelude already run (a tenant
 that takes a blank isolate finds its next contexts ready too), and one spare context in
-each tenant isolate with room once it holds two functions. A cold start then costs only compiling and running the
-tenant's top level; a burst of new functions makes contexts or isolates on demand only
-once those are used up.
+each tenant isolate with room once it holds two functions. A cold start then costs only
+compiling and running the tenant's top level; a burst of new functions makes contexts or
+isolates on demand only once those are used up.
 
 Why one module of ~900 lines: everything here is the state of one thread (its flights,
 timers, deadlines, warm contexts, pools of isolates and the memory budget over them),
