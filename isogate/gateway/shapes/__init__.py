@@ -12,12 +12,14 @@ One module per resource: :mod:`.tenants`, :mod:`.keys`, :mod:`.functions`,
 
 from __future__ import annotations
 
+from pydantic import BaseModel
+
 from isogate.gateway.shapes import admin, functions, invocations, keys, kv, ops, secrets, tenants
 from isogate.gateway.shapes.base import Body, Shape
 
 #: Every model named in the OpenAPI document: request bodies (validation schema) and
 #: response bodies (serialization schema), each under its class name.
-REQUESTS: tuple[type[Body], ...] = (
+REQUESTS: tuple[type[BaseModel], ...] = (
     tenants.Credentials,
     keys.KeyCreate,
     keys.KeyRenew,
