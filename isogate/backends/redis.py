@@ -127,7 +127,7 @@ class RedisBackend:
         self.key_cache.on_invalidate = lambda key_id: self.bus.publish(
             "key", key_id, before=lambda: leases.forget(key_id)
         )
-        verifier = KeyVerifier(leases, self.key_cache)  # type: ignore[arg-type]
+        verifier = KeyVerifier(leases, self.key_cache)
 
         resolver = svc.resolver
         resolver.on_invalidate = lambda name: self.bus.publish("function", name)

@@ -46,7 +46,7 @@ _NOT_RUN = frozenset({Outcome.OVERLOADED, Outcome.BUSY})
 
 def _problem_response(problem: Problem) -> Response:
     resp = problem.response()
-    return Response(problem.status, [("content-type", "application/problem+json")], resp.body)
+    return Response(problem.status, [("content-type", "application/problem+json")], bytes(resp.body))
 
 
 def _function_answer(result: InvokeResult) -> Response:
@@ -174,9 +174,9 @@ class AsyncRunner:
             async with asyncio.timeout(deadline):
                 result = await svc.runtime.invoke(ref, req)
         except TimeoutError:
-            problem = runtime_deadline()
-            _record(svc, fn, job.id, problem.status, "timeout", started, None)
-            await self._queue.finish(job, FAILED, _problem_response(problem), "timeout")
+            failure = runtime_deadline()
+            _record(svc, fn, job.id, failure.status, "timeout", started, None)
+            await self._queue.finish(job, FAILED, _problem_response(failure), "timeout")
             return
         except RuntimeFailure as exc:  # no worker now (a restart): another attempt
             _record(svc, fn, job.id, 503, "crashed", started, None)

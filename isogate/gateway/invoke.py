@@ -104,6 +104,7 @@ async def _invoke(
             key = await svc.verifier.lookup(secret)
         try:
             if not ver.public:
+                assert key is not None  # looked up above for every non-public version
                 svc.verifier.check(key, fn.name)
                 if key.tenant != fn.tenant:
                     raise KeyOutOfScope(f"this API key may not invoke {fn.name!r}")
@@ -143,19 +144,19 @@ async def _invoke(
             async with asyncio.timeout(deadline):
                 result = await _unless_client_leaves(svc.runtime.invoke(ref, req), request)
         except TimeoutError:
-            problem = runtime_deadline()
-            _record(svc, fn, inv_id, problem.status, "timeout", started, None)
-            raise problem from None
+            failure = runtime_deadline()
+            _record(svc, fn, inv_id, failure.status, "timeout", started, None)
+            raise failure from None
         except RuntimeFailure as exc:  # no worker (a restart): the 503 it is, no traceback
             log.warning("runtime unavailable for %s: %s", fn.name, exc)
-            problem = runtime_unavailable(svc.settings.retry_after_seconds)
-            _record(svc, fn, inv_id, problem.status, "crashed", started, None)
-            raise problem from None
+            failure = runtime_unavailable(svc.settings.retry_after_seconds)
+            _record(svc, fn, inv_id, failure.status, "crashed", started, None)
+            raise failure from None
         except Exception:
             log.exception("runtime call failed for %s", fn.name)
-            problem = runtime_failure()
-            _record(svc, fn, inv_id, problem.status, "crashed", started, None)
-            raise problem from None
+            failure = runtime_failure()
+            _record(svc, fn, inv_id, failure.status, "crashed", started, None)
+            raise failure from None
         if result is None:  # nobody to answer: recorded, and the response goes nowhere
             _record(svc, fn, inv_id, CLIENT_GONE, "abandoned", started, None)
             return Response(status_code=CLIENT_GONE)
@@ -230,7 +231,7 @@ async def _unless_client_leaves(
 
 # FunctionRefs by version: building one (env sorted into a tuple) on every call is
 # measurable on the warm path; versions are immutable, so a cached one never goes stale.
-_REFS: dict[tuple[str, str, int, str, float, float], FunctionRef] = {}
+_REFS: dict[tuple[object, ...], FunctionRef] = {}
 
 
 async def _secrets_of(svc: Services, fn: Function) -> FunctionSecrets | None:
@@ -520,7 +521,7 @@ async def invoke_by_route(scope: Scope, receive: Receive, send: Send) -> None:
             raise Problem(404, "not-found", "Not found", "no route matches this path")
         fn = await svc.resolver.resolve(name)
     except Exception as exc:
-        response = to_problem(exc).response()
+        response: Response | _FunctionResponse = to_problem(exc).response()
     else:
         response = await _invoke(request, svc, fn)
     await response(scope, receive, send)

@@ -8,8 +8,8 @@ from typing import Any
 from isogate.gateway import schemas
 
 PROBLEM = {"$ref": "#/components/responses/Problem"}
-BEARER = [{"bearer": []}]
-KEY = [{"apiKey": []}, {"bearer": []}, {}]
+BEARER: list[dict[str, list[str]]] = [{"bearer": []}]
+KEY: list[dict[str, list[str]]] = [{"apiKey": []}, {"bearer": []}, {}]
 NONE: list[Any] = []
 
 #: Problems any operation may answer: malformed request (400), too many failed

@@ -81,7 +81,9 @@ def default_runtime(
     # imported here so the gateway imports without the runtime's heavy dependencies
     from isogate.runtime import Runtime
 
-    runtime: Any = Runtime(settings, code_loader=loader, egress=egress, own_addresses=own_addresses)
+    runtime: RuntimeLike = Runtime(
+        settings, code_loader=loader, egress=egress, own_addresses=own_addresses
+    )
     return runtime
 
 
@@ -270,7 +272,7 @@ async def open_services(
         )
         if svc.kv is not None and hasattr(runtime, "kv_host"):
             # KV calls of functions come from the workers to this process (state/kv_host)
-            runtime.kv_host = kv_host(svc.kv)  # type: ignore[attr-defined]
+            runtime.kv_host = kv_host(svc.kv)
         if settings.redis_url:
             from isogate.backends.redis import attach_redis
 

@@ -12,6 +12,7 @@ import re
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from typing import Literal
 
 from sqlalchemy import delete, insert, select
 
@@ -20,7 +21,9 @@ from isogate.state.sql import SqlStore
 from isogate.state.tables import function_bindings
 
 BINDING_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]{0,63}")
-KINDS = ("kv",)
+#: the kinds of resource a binding may name (the deploy body's keys)
+Kind = Literal["kv"]
+KINDS: tuple[Kind, ...] = ("kv",)
 MAX_BINDINGS = 32
 
 
@@ -40,7 +43,7 @@ class Binding:
 
 
 async def check_bindings(
-    spec: Mapping[str, Mapping[str, str]],
+    spec: Mapping[str, Mapping[Kind, str]],
     tenant: str,
     env_names: set[str],
     kv: SqlKvStore,

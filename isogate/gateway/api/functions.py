@@ -8,6 +8,7 @@ import binascii
 import contextlib
 import email.parser
 import email.policy
+import email.utils
 from collections.abc import Callable
 from typing import Any
 
@@ -393,8 +394,11 @@ def _multipart(raw: bytes, content_type: str, limits: Any) -> dict[str, Any]:
     meta: dict[str, Any] | None = None
     modules: list[Module] = []
     for part in msg.iter_parts():
-        name = part.get_param("name", header="content-disposition") or ""
-        data = part.get_payload(decode=True) or b""
+        name = email.utils.collapse_rfc2231_value(
+            part.get_param("name", header="content-disposition") or ""
+        )
+        payload = part.get_payload(decode=True)
+        data = payload if isinstance(payload, bytes) else b""
         if name == "metadata":
             meta = parse_json(data)
             if not isinstance(meta, dict):

@@ -150,7 +150,7 @@ async def _caller_may_read(request: Request, svc: Services, row: dict[str, Any])
     secret = request.headers.get("x-api-key")
     if not secret:
         try:
-            return await require_tenant(request) == row["tenant"]
+            return await require_tenant(request) == str(row["tenant"])
         except Problem:
             pass
         scheme, _, cred = request.headers.get("authorization", "").partition(" ")
