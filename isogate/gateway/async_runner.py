@@ -46,7 +46,8 @@ _NOT_RUN = frozenset({Outcome.OVERLOADED, Outcome.BUSY})
 
 def _problem_response(problem: Problem) -> Response:
     resp = problem.response()
-    return Response(problem.status, [("content-type", "application/problem+json")], bytes(resp.body))
+    headers = [("content-type", "application/problem+json")]
+    return Response(problem.status, headers, bytes(resp.body))
 
 
 def _function_answer(result: InvokeResult) -> Response:

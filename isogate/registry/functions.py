@@ -455,7 +455,8 @@ class SqlFunctionStore:
                 from sqlalchemy.dialects import postgresql, sqlite
 
                 pg = conn.dialect.name == "postgresql"
-                stmt = (postgresql.insert if pg else sqlite.insert)(blob_pins).values(sha256=sha, pinned_at=now)
+                upsert = postgresql.insert if pg else sqlite.insert
+                stmt = upsert(blob_pins).values(sha256=sha, pinned_at=now)
                 await conn.execute(
                     stmt.on_conflict_do_update(index_elements=["sha256"], set_={"pinned_at": now})
                 )
