@@ -290,25 +290,49 @@ def _refuse(text: str, node: tree_sitter.Node, message: str) -> SourceError:
     return SourceError(JSErrorInfo(name="SyntaxError", message=message, line=line, column=column))
 
 
+def _text(node: tree_sitter.Node) -> str:
+    """A node's source (the tree is parsed from UTF-16, as JavaScript counts columns)."""
+    raw = node.text
+    assert raw is not None  # a tree parsed from a buffer keeps it: every node has its text
+    return raw.decode("utf-16-le", "surrogatepass")
+
+
+def _field(node: tree_sitter.Node, name: str) -> tree_sitter.Node:
+    """``node``'s field ``name``, which the grammar requires; a tree with syntax errors
+    (V8 reports those) may still lack it: a SyntaxError, not an AttributeError."""
+    child = node.child_by_field_name(name)
+    if child is None:
+        row, col = node.start_point  # col in bytes of UTF-16
+        raise SourceError(
+            JSErrorInfo(
+                name="SyntaxError",
+                message=f"unexpected {node.type}",
+                line=row + 1,
+                column=col // 2 + 1,
+            )
+        )
+    return child
+
+
 def _bound_names(node: tree_sitter.Node) -> list[str]:
     """Identifiers a declaration binds (also inside destructuring patterns)."""
     names: list[str] = []
     if node.type in _DECLARATIONS:
         name = node.child_by_field_name("name")
-        return [name.text.decode("utf-16-le", "surrogatepass")] if name else []
+        return [_text(name)] if name else []
 
     def walk(n: tree_sitter.Node, binding: bool) -> None:
         if n.type in ("identifier", "shorthand_property_identifier_pattern") and binding:
-            names.append(n.text.decode("utf-16-le", "surrogatepass"))
+            names.append(_text(n))
             return
         if n.type == "variable_declarator":
-            walk(n.child_by_field_name("name"), True)
+            walk(_field(n, "name"), True)
             return
         if n.type == "pair_pattern":
-            walk(n.child_by_field_name("value"), True)
+            walk(_field(n, "value"), True)
             return
         if n.type in ("assignment_pattern", "object_assignment_pattern"):
-            walk(n.child_by_field_name("left"), True)
+            walk(_field(n, "left"), True)
             return
         for c in n.named_children:
             walk(c, binding or n.type.endswith("pattern"))
@@ -319,13 +343,14 @@ def _bound_names(node: tree_sitter.Node) -> list[str]:
 
 def _name(node: tree_sitter.Node) -> str:
     """An export specifier's name (an identifier, ``default`` or a string)."""
-    raw = node.text.decode("utf-16-le", "surrogatepass")
+    raw = _text(node)
     if node.type == "string":
-        return (
+        name: str = (
             json.loads(raw)
             if raw.startswith('"')
             else json.loads('"' + raw[1:-1].replace('"', '\\"') + '"')
         )
+        return name
     return raw
 
 
@@ -396,13 +421,13 @@ def _export(mod: _Module, stmt: tree_sitter.Node) -> None:
         )
         ks, _ = _span(kw)
         _, de = _span(default)
-        if named:
+        if named and target is not None:
             # `export default function f() {}` stays a hoisted declaration named f.
             mod.edits.append((ks, de, _blank(text[ks:de])))
             fname = (
                 _bound_names(target)[0]
                 if target.type in _DECLARATIONS
-                else (target.child_by_field_name("name").text.decode("utf-16-le", "surrogatepass"))
+                else _text(_field(target, "name"))
             )
             mod.exports["default"] = fname
         else:
@@ -434,7 +459,7 @@ def _export(mod: _Module, stmt: tree_sitter.Node) -> None:
         for spec in clause.named_children:
             if spec.type != "export_specifier":
                 continue
-            local = spec.child_by_field_name("name")
+            local = _field(spec, "name")
             alias = spec.child_by_field_name("alias")
             if local.type == "string":
                 raise _refuse(
@@ -449,7 +474,7 @@ def _export(mod: _Module, stmt: tree_sitter.Node) -> None:
 
 
 def _specifier(mod: _Module, stmt: tree_sitter.Node) -> Import:
-    src = stmt.child_by_field_name("source")
+    src = _field(stmt, "source")
     line, column = _where(mod.text, _span(stmt)[0])
     s, e = _span(stmt)
     mod.edits.append((s, e, _blank(mod.text[s:e])))
@@ -471,7 +496,7 @@ def _import(mod: _Module, stmt: tree_sitter.Node) -> None:
             for spec in part.named_children:
                 if spec.type != "import_specifier":
                     continue
-                name = spec.child_by_field_name("name")
+                name = _field(spec, "name")
                 alias = spec.child_by_field_name("alias")
                 local = alias if alias is not None else name
                 if local.type == "string":
@@ -489,7 +514,7 @@ def _reexport(mod: _Module, stmt: tree_sitter.Node) -> None:
         for spec in clause.named_children:
             if spec.type != "export_specifier":
                 continue
-            name = spec.child_by_field_name("name")
+            name = _field(spec, "name")
             alias = spec.child_by_field_name("alias")
             imp.reexports.append((_name(alias if alias is not None else name), _name(name)))
     elif ns is not None:
@@ -511,13 +536,15 @@ def _scan(mod: _Module, node: tree_sitter.Node, *, top: bool) -> None:
     """Find ``import.meta`` (anywhere) and ``await`` at the top level (a query, in C)."""
     global _QUERY
     if _QUERY is None:
+        language = _parser().language
+        assert language is not None  # the parser is made with its language
         _QUERY = tree_sitter.Query(
-            _parser().language,
+            language,
             '(meta_property) @meta (await_expression) @await (for_in_statement "await") @await',
         )
     found = tree_sitter.QueryCursor(_QUERY).captures(node)
     for n in found.get("meta", []):
-        if not n.text.decode("utf-16-le", "surrogatepass").startswith("import"):
+        if not _text(n).startswith("import"):
             continue  # new.target
         s, e = _span(n)
         mod.module = True
