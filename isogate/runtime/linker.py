@@ -21,7 +21,7 @@ import json
 import STPyV8
 import tree_sitter
 
-from .modules import ModuleSet, loads, resolve
+from .modules import Module, ModuleSet, loads, resolve
 from .source import (
     EXPORT_VAR,
     LOAD_CALL,
@@ -35,6 +35,7 @@ from .source import (
     _Module,
     _offset,
     _parser,
+    _text,
     _where,
     load_script,
     to_js_source,
@@ -58,18 +59,20 @@ def _requires(text: str) -> list[Import]:
     """``require("literal")`` calls of a CommonJS module (dependencies to run first)."""
     global _REQUIRE
     if _REQUIRE is None:
+        language = _parser().language
+        assert language is not None  # the parser is made with its language
         _REQUIRE = tree_sitter.Query(
-            _parser().language,
+            language,
             "(call_expression function: (identifier) @f "
             "arguments: (arguments . (string) @s .)) @call",
         )
     tree = _parser().parse(text.encode("utf-16-le", "surrogatepass"), encoding="utf16")
     out = []
     for _, caps in tree_sitter.QueryCursor(_REQUIRE).matches(tree.root_node):
-        if caps["f"][0].text.decode("utf-16-le") != "require":  # (#eq? reads UTF-8)
+        if _text(caps["f"][0]) != "require":  # (#eq? reads UTF-8)
             continue
         s = caps["s"][0]
-        raw = s.text.decode("utf-16-le", "surrogatepass")
+        raw = _text(s)
         line, column = _where(text, s.start_byte // 2)
         out.append(
             Import(
@@ -121,8 +124,8 @@ def _link(
             try:
                 mod = _analyse(text, joined.get(m.name, frozenset()), linking=True)
             except SourceError as exc:
-                i = exc.info
-                raise _error(m.name, i.line, i.column, i.message, i.name) from None
+                e = exc.info
+                raise _error(m.name, e.line, e.column, e.message, e.name) from None
             analysed[m.name] = mod
             imports = mod.imports
         else:
@@ -141,10 +144,10 @@ def _link(
     names: dict[str, list[str]] = {}
     missing: SourceError | None = None
     for name in order:
-        mod = analysed.get(name)
-        if mod is None:
+        if name not in analysed:
             names[name] = ["default"]
             continue
+        mod = analysed[name]
         for imp, target in deps[name]:
             j = index[target]
             for exported, imported in imp.reexports:
@@ -240,17 +243,21 @@ def _link(
     return prepared, texts, missing
 
 
-def _value(m) -> str:
+def _value(m: Module) -> str:
     """The default export of a text, data, JSON or WebAssembly module."""
+    content = m.content  # text and JSON modules are held as text, data and wasm as bytes
     if m.type == "text":
-        return json.dumps(to_js_source(m.content))
+        assert isinstance(content, str)
+        return json.dumps(to_js_source(content))
     if m.type == "json":
+        assert isinstance(content, str)
         try:
-            json.loads(m.content)
+            json.loads(content)
         except ValueError as exc:
             raise _error(m.name, None, None, f"invalid JSON: {exc}") from None
-        return f"JSON.parse({json.dumps(to_js_source(m.content))})"
-    b64 = json.dumps(base64.b64encode(m.content).decode("ascii"))
+        return f"JSON.parse({json.dumps(to_js_source(content))})"
+    assert isinstance(content, bytes)
+    b64 = json.dumps(base64.b64encode(content).decode("ascii"))
     data = (
         "(function(s){var u=new Uint8Array(s.length);"
         "for(var i=0;i<s.length;i++)u[i]=s.charCodeAt(i);return u.buffer})"
