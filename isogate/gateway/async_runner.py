@@ -160,7 +160,9 @@ class AsyncRunner:
             await self._queue.finish(job, FAILED, None, "the function was deleted")
             return
         started = time.perf_counter()
-        ref = _function_ref(fn, await _secrets_of(svc, fn), await _kv_bindings_of(svc, fn))
+        ref = _function_ref(
+            svc.function_refs, fn, await _secrets_of(svc, fn), await _kv_bindings_of(svc, fn)
+        )
         req = InvokeRequest(
             method=job.method,
             url=job.url,

@@ -19,6 +19,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.types import ASGIApp, Receive, Scope, Send
 
+from isogate.caches import LRU
 from isogate.config import Settings
 from isogate.gateway.api import invocations as api_invocations
 from isogate.gateway.auth_failures import FUNCTION_ANSWERED
@@ -133,7 +134,9 @@ async def _invoke(
             return await api_invocations.accept(
                 svc, fn, key, inv_id, request.method, url, headers, body, extra_headers
             )
-        ref = _function_ref(fn, await _secrets_of(svc, fn), await _kv_bindings_of(svc, fn))
+        ref = _function_ref(
+            svc.function_refs, fn, await _secrets_of(svc, fn), await _kv_bindings_of(svc, fn)
+        )
         req = InvokeRequest(
             method=request.method, url=url, headers=headers, body=body, invocation_id=inv_id
         )
@@ -229,11 +232,6 @@ async def _unless_client_leaves(
         watcher.cancel()
 
 
-# FunctionRefs by version: building one (env sorted into a tuple) on every call is
-# measurable on the warm path; versions are immutable, so a cached one never goes stale.
-_REFS: dict[tuple[object, ...], FunctionRef] = {}
-
-
 async def _secrets_of(svc: Services, fn: Function) -> FunctionSecrets | None:
     """The function's opened secrets (cached per replica); a 503 without detail when
     they cannot be opened (the operator's log says why; the tenant learns nothing)."""
@@ -261,6 +259,7 @@ async def _kv_bindings_of(svc: Services, fn: Function) -> tuple[tuple[str, str],
 
 
 def _function_ref(
+    refs: LRU[tuple[object, ...], FunctionRef],
     fn: Function,
     secrets: FunctionSecrets | None = None,
     kv_bindings: tuple[tuple[str, str], ...] = (),
@@ -279,11 +278,9 @@ def _function_ref(
         rev,
         kv_bindings,
     )
-    ref = _REFS.get(ident)
+    ref = refs.lookup(ident)
     if ref is None:
-        if len(_REFS) > 10_000:
-            _REFS.clear()
-        ref = _REFS[ident] = FunctionRef(
+        ref = refs[ident] = FunctionRef(
             name=fn.name,
             version=ver.version,
             tenant=fn.tenant,
