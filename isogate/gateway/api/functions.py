@@ -19,6 +19,7 @@ from isogate.gateway.auth import require_tenant
 from isogate.gateway.bodies import is_json, media_type, parse_json, read_body, too_large, validate
 from isogate.gateway.problems import Problem
 from isogate.gateway.schemas import FunctionDeploy, Rollback
+from isogate.gateway.services import Services
 from isogate.gateway.views import (
     function_view,
     invocation_view,
@@ -81,7 +82,7 @@ def _check_limit(field: str, value: int | None, maximum: int) -> None:
         )
 
 
-def _count_route_refusal(svc: Any, exc: Exception) -> None:
+def _count_route_refusal(svc: Services, exc: Exception) -> None:
     reason = {RouteConflict: "conflict", RouteForbidden: "not_allowed"}.get(type(exc), "limit")
     svc.metrics.route_refusals.labels(reason).inc()
 
@@ -283,7 +284,9 @@ async def list_invocations(request: Request) -> Response:
     return json_response({"invocations": [invocation_view(r) for r in records]})
 
 
-async def _check_bindings(svc: Any, tenant: str, spec: FunctionDeploy) -> list[Binding]:
+async def _check_bindings(
+    svc: Services, tenant: str, spec: FunctionDeploy
+) -> list[Binding]:
     """The deploy's bindings (isogate.state.bindings); 400 naming the one refused."""
     if not spec.bindings or svc.kv is None:
         return []
