@@ -97,6 +97,16 @@ class RuntimeSettings(BaseModel):
             " 0 = memory_budget_mb + threads_per_worker * heap_limit_mb * 4 + 1024"
         ),
     )
+    isolate_recycle_mb: int = Field(
+        4,
+        ge=1,
+        le=4096,
+        description=(
+            "an isolate is replaced (its functions reload in a fresh one) once the scripts"
+            " its invocations evaluated have left about this much behind: the binding keeps"
+            " every evaluated source for the isolate's lifetime (~2-4 KB per call)"
+        ),
+    )
     spare_idle_seconds: float = Field(
         30.0, gt=0, description="idle time after which extra copies of a function are evicted"
     )

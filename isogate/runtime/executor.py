@@ -158,6 +158,7 @@ class Executor:
         io: HostIO | None = None,
         wait_until_ms: int = 30000,
         max_subrequests: int = 50,
+        recycle_bytes: int = 4 << 20,
     ) -> None:
         self.index = index
         self._inbox = inbox
@@ -199,6 +200,10 @@ class Executor:
         self._draining: list[Warm] = []  # evicted while invocations still ran in them
         self._clock: int | None = None  # this thread's CPU-time clock (set in run)
         self._evicted: list[str] = []  # evicted by a cold load; told with its response
+        #: runtime.isolate_recycle_mb: what evaluated scripts may leave in an isolate
+        #: before it is replaced (Host.retained; stpyv8 frees them only with the isolate)
+        self._recycle_bytes = recycle_bytes
+        self._recycle: list[Host] = []  # past that, to replace at the next safe point
 
     # -- thread body -------------------------------------------------------------------
 
@@ -212,6 +217,7 @@ class Executor:
         poll.register(self._wake_r, select.POLLIN)
         try:
             while True:
+                self._tidy()
                 spare = self._spare_host()
                 prewarm: float | None = None
                 if spare is not None or self._pool_short():
@@ -241,6 +247,7 @@ class Executor:
                             return
                         for msg in msgs:
                             self._handle(msg)
+                            self._tidy()
                     else:
                         with contextlib.suppress(BlockingIOError):
                             os.read(self._wake_r, 1 << 16)
@@ -435,6 +442,49 @@ class Executor:
         if not host.alive:
             self._retire(host)
 
+    def _tidy(self) -> None:
+        """Between messages and loop turns (nothing entered): replace isolates filled by
+        their scripts, close evicted contexts whose last invocation ended."""
+        if self._recycle:
+            self._recycle_hosts()
+        if self._draining:
+            self._close_drained()
+
+    def _close_drained(self) -> None:
+        """Close evicted contexts whose last invocation ended (run loop, nothing
+        entered)."""
+        done = [warm for warm in self._draining if warm.flights <= 0]
+        for warm in done:
+            self._draining.remove(warm)
+            self._close(warm.sandbox)
+
+    def _recycle_hosts(self) -> None:
+        """Replace the isolates that evaluated scripts filled past ``isolate_recycle_mb``
+        (``Host.retained``): stpyv8 keeps every script's source, and V8 the compiled
+        script with it, until the isolate is disposed of, so a warm isolate under steady
+        load grows by a few KB per call for good (docs/reliability.md, "Soak after the
+        event loop"). Its functions are evicted (those still running finish first, see
+        _land) and load again in a fresh isolate on their next call, as after an LRU
+        eviction; the supervisor is told. Called from the run loop, with nothing
+        entered."""
+        hosts, self._recycle = self._recycle, []
+        evicted: list[str] = []
+        for host in hosts:
+            self._retire(host)
+            for key, warm in list(self._warm.items()):
+                if warm.sandbox.host is host:
+                    self._evict(key)
+                    evicted.append(key)
+            if host.alive and host.spares and host.contexts == len(host.spares):
+                self._drop_spares(host)  # no function left in it: the isolate goes now
+            log.debug(
+                "executor %d: isolate replaced after ~%d KB of retained scripts",
+                self.index,
+                host.retained >> 10,
+            )
+        if evicted:
+            self._send(Evicted(self.index, tuple(evicted)))
+
     def _retire(self, host: Host) -> None:
         """Take no more contexts in ``host`` (its functions stay until evicted)."""
         if host.tenant is not None and self._hosts.get(host.tenant) is host:
@@ -580,6 +630,9 @@ class Executor:
                 return
         finally:
             sandbox.leave()
+            host = sandbox.host
+            if host.retained > self._recycle_bytes and host not in self._recycle:
+                self._recycle.append(host)
         self._apply(step)
         if not flight.ended and flight.cpu_left <= 0:
             # spent between the watchdog's looks: stopped at this safe point
@@ -772,11 +825,9 @@ class Executor:
                     task.cancel()
         flight.tasks.clear()
         flight.timers.clear()
-        warm = flight.warm
-        warm.flights -= 1
-        if warm.flights == 0 and warm in self._draining:
-            self._draining.remove(warm)
-            self._close(warm.sandbox)
+        # an evicted context whose last flight this was is closed by the run loop
+        # (_close_drained): here its context may still be entered (_eval -> _stop)
+        flight.warm.flights -= 1
         if not self._flights:
             self._timers.clear()
             self._deadlines.clear()
