@@ -14,7 +14,7 @@ from __future__ import annotations
 import weakref
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from typing import Any, TypeVar, overload
+from typing import TYPE_CHECKING, Any, Generic, TypeVar, overload
 
 import cachetools
 
@@ -45,7 +45,33 @@ def live_caches() -> Iterator[tuple[str, CacheStats, float, float]]:
         yield cache.name, cache.stats, cache.currsize, cache.maxsize
 
 
-class LRU(cachetools.LRUCache[K, V]):
+class _Counted(Generic[K, V]):
+    """What :class:`LRU` and :class:`TLRU` add alike: ``name``, ``stats``, :meth:`lookup`."""
+
+    name: str
+    stats: CacheStats
+
+    if TYPE_CHECKING:  # the cachetools cache's (the class this is mixed into)
+
+        def __getitem__(self, key: K) -> V: ...
+
+    @overload
+    def lookup(self, key: K) -> V | None: ...
+    @overload
+    def lookup(self, key: K, default: D) -> V | D: ...
+    def lookup(self, key: K, default: object = None) -> object:
+        """The value of ``key`` if present and not expired (now the most recently used),
+        else ``default``; counts a hit or a miss."""
+        try:
+            value = self[key]
+        except KeyError:
+            self.stats.misses += 1
+            return default
+        self.stats.hits += 1
+        return value
+
+
+class LRU(_Counted[K, V], cachetools.LRUCache[K, V]):
     """A least-recently-used cache of at most ``maxsize`` entries (or of total
     ``getsizeof`` at most ``maxsize``); :meth:`lookup` counts a hit or a miss."""
 
@@ -57,21 +83,13 @@ class LRU(cachetools.LRUCache[K, V]):
         self.stats = CacheStats()
         _LIVE[id(self)] = self
 
-    @overload
-    def lookup(self, key: K) -> V | None: ...
-    @overload
-    def lookup(self, key: K, default: D) -> V | D: ...
-    def lookup(self, key: K, default: object = None) -> object:
-        """The value of ``key`` (now the most recently used), else ``default``."""
-        return _lookup(self, key, default)
-
     def popitem(self) -> tuple[K, V]:
         item = super().popitem()
         self.stats.evictions += 1
         return item
 
 
-class TLRU(cachetools.TLRUCache[K, V]):
+class TLRU(_Counted[K, V], cachetools.TLRUCache[K, V]):
     """An LRU whose entries also expire: ``ttu(key, value, now)`` is the time (of
     ``timer``) when an entry added at ``now`` stops being served. ``on_drop(key, value)``
     is called for each entry evicted or expired (not for ``pop``/``del``/``clear``)."""
@@ -90,15 +108,6 @@ class TLRU(cachetools.TLRUCache[K, V]):
         self.stats = CacheStats()
         self._on_drop = on_drop
         _LIVE[id(self)] = self
-
-    @overload
-    def lookup(self, key: K) -> V | None: ...
-    @overload
-    def lookup(self, key: K, default: D) -> V | D: ...
-    def lookup(self, key: K, default: object = None) -> object:
-        """The value of ``key`` if not expired (now the most recently used), else
-        ``default``."""
-        return _lookup(self, key, default)
 
     def popitem(self) -> tuple[K, V]:
         item = super().popitem()
@@ -133,12 +142,3 @@ class TTL(TLRU[K, V]):
         )
         self.ttl = ttl
 
-
-def _lookup(cache: LRU[Any, Any] | TLRU[Any, Any], key: object, default: object) -> object:
-    try:
-        value = cache[key]
-    except KeyError:
-        cache.stats.misses += 1
-        return default
-    cache.stats.hits += 1
-    return value
