@@ -283,8 +283,8 @@ class Runtime(WorkerPool, Admission):
             ex = w.executors[msg.ex]
             for key in msg.keys:
                 ex.warm.pop(key, None)
-            if msg.iso is not None:  # type: ignore[union-attr]
-                w.isolates = msg.iso  # type: ignore[union-attr]
+            if msg.iso is not None:
+                w.isolates = msg.iso
         elif kind is Ready and w.ready and not w.ready.done():
             w.ready.set_result(None)
 
