@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import assert_never
+
 from isogate.gateway.errors import (
     BodyTooLarge,
     CodeUnavailable,
@@ -59,7 +61,7 @@ def outcome_problem(result: InvokeResult, retry_after: int) -> Problem | None:
         if "request" in result.detail.lower():
             return BodyTooLarge("the request is too large")
         return ResponseTooLarge("the function's response is too large")
-    return RuntimeFailed("the runtime failed")
+    assert_never(o)  # every Outcome is mapped above (checked by mypy)
 
 
 def runtime_failure() -> Problem:

@@ -4,7 +4,7 @@ and the one helper that sends a shape as JSON."""
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from typing import Any, overload
+from typing import TYPE_CHECKING, Any, overload
 
 from starlette.requests import Request
 from starlette.responses import Response
@@ -15,6 +15,9 @@ from isogate.gateway.shapes.keys import Lease, QuotaOut, RateLimitOut
 from isogate.quota.models import ApiKey
 from isogate.registry.models import Function, InvocationRecord
 from isogate.registry.models import Version as VersionRecord
+
+if TYPE_CHECKING:
+    from isogate.gateway.services import Services
 
 
 @overload
@@ -40,9 +43,10 @@ def json_response(
     )
 
 
-def services(request: Request) -> Any:
+def services(request: Request) -> Services:
     """The app's :class:`~isogate.gateway.services.Services`."""
-    return request.app.state.services
+    svc: Services = request.app.state.services
+    return svc
 
 
 def key_view(key: ApiKey, now: float) -> dict[str, Any]:

@@ -27,12 +27,14 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from isogate.registry.errors import LimitExceeded
-from isogate.state.errors import (
-    InvalidKv,
-    KvQuotaExceeded,
-    NamespaceExists,
-    NamespaceNotFound,
-)
+
+# the errors live in state/errors.py; re-exported for importers that name them here
+from isogate.state.errors import InvalidKv as InvalidKv
+from isogate.state.errors import KvError as KvError
+from isogate.state.errors import KvKeyNotFound as KvKeyNotFound
+from isogate.state.errors import KvQuotaExceeded as KvQuotaExceeded
+from isogate.state.errors import NamespaceExists as NamespaceExists
+from isogate.state.errors import NamespaceNotFound as NamespaceNotFound
 from isogate.state.sql import SqlStore
 from isogate.state.tables import kv_entries, kv_namespaces, kv_usage
 

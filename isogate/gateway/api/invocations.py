@@ -23,6 +23,7 @@ from isogate.gateway.shapes.invocations import AsyncAccepted, AsyncInvocation
 from isogate.gateway.views import json_response, services
 from isogate.quota.models import ApiKey
 from isogate.registry.models import Function
+from isogate.state.async_queue import InvocationRow
 from isogate.state.errors import QueueFull
 
 PREFERENCE = "respond-async"
@@ -98,7 +99,7 @@ def _body_view(raw: bytes | None) -> dict[str, str]:
         return {"body_base64": base64.b64encode(data).decode("ascii")}
 
 
-def invocation_view(row: dict[str, Any]) -> AsyncInvocation:
+def invocation_view(row: InvocationRow) -> AsyncInvocation:
     """The public view of an invocation row (never the request it carried)."""
     view: dict[str, Any] = {
         "id": row["id"],
@@ -138,7 +139,7 @@ def _not_found() -> Problem:
     return NotFound("no such invocation")
 
 
-async def _caller_may_read(request: Request, svc: Services, row: dict[str, Any]) -> bool:
+async def _caller_may_read(request: Request, svc: Services, row: InvocationRow) -> bool:
     """The owning tenant's login token, or the API key that made the call."""
     secret = request.headers.get("x-api-key")
     if not secret:
