@@ -302,3 +302,49 @@ async def test_concurrent_overwrites_leave_one_blob(env: Any) -> None:
     await assert_clean(store, engine, live=0)
     async with engine.connect() as conn:
         assert (await conn.execute(select(func.count()).select_from(kv_entries))).scalar() == 0
+
+
+async def test_step_4_upgrades_a_database_of_step_3(
+    tmp_path: Path, database_url: str | None
+) -> None:
+    """A database migrated before step 4 (no ``kv_entries.blob``, no ``kv_blobs``) keeps
+    its entries and gains both."""
+    from sqlalchemy import delete, insert, text
+
+    from isogate.gateway.database import schema_migrations
+
+    engine = create_engine(Settings(data_dir=tmp_path, database_url=database_url))
+    try:
+        await migrate(engine)
+        async with engine.begin() as conn:  # back to step 3
+            await conn.execute(text("DROP TABLE kv_blobs"))
+            await conn.execute(text("DROP INDEX ix_kv_entries_blob"))
+            await conn.execute(text("DROP INDEX ix_kv_entries_expiration"))
+            await conn.execute(text("ALTER TABLE kv_entries DROP COLUMN blob"))
+            await conn.execute(
+                delete(schema_migrations).where(
+                    schema_migrations.c.component == "state", schema_migrations.c.version == 4
+                )
+            )
+            await conn.execute(
+                text(
+                    "INSERT INTO kv_namespaces (id, tenant, name, created_at) "
+                    "VALUES ('kv_1', 't', 'n', 0)"
+                )
+            )
+            await conn.execute(
+                text(
+                    "INSERT INTO kv_entries (namespace, key, value, updated_at) "
+                    "VALUES ('kv_1', 'k', :v, 0)"
+                ),
+                {"v": b"old"},
+            )
+        assert [s for s in await migrate(engine) if "kv_blobs" in str(s)]
+        async with engine.begin() as conn:
+            await conn.execute(
+                insert(kv_blobs).values(address="a" * 64, state="dead", size=1, created_at=0)
+            )
+        store = SqlKvStore(engine, 10, KvLimits(), Clock())
+        assert (await store.get("t", "kv_1", "k")).value == b"old"  # type: ignore[union-attr]
+    finally:
+        await engine.dispose()
