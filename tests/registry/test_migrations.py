@@ -37,7 +37,7 @@ async def test_concurrent_migrate_on_fresh_database(tmp_path: Path, pg_url: str)
                 )
             ).scalar()
             # 12 + 4 of state 2 (kv_*, function_bindings) + 1 of state 3 (async_invocations)
-            # + 1 of state 4 (kv_blobs) + schema_migrations
+            # + 1 of state 5 (kv_blobs) + schema_migrations
             assert tables == 19
         assert await migrate(engines[1]) == []
     finally:

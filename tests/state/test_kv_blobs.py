@@ -304,10 +304,8 @@ async def test_concurrent_overwrites_leave_one_blob(env: Any) -> None:
         assert (await conn.execute(select(func.count()).select_from(kv_entries))).scalar() == 0
 
 
-async def test_step_4_upgrades_a_database_of_step_3(
-    tmp_path: Path, database_url: str | None
-) -> None:
-    """A database migrated before step 4 (no ``kv_entries.blob``, no ``kv_blobs``) keeps
+async def test_step_5_upgrades_an_older_database(tmp_path: Path, database_url: str | None) -> None:
+    """A database migrated before step 5 (no ``kv_entries.blob``, no ``kv_blobs``) keeps
     its entries and gains both."""
     from sqlalchemy import delete, insert, text
 
@@ -316,14 +314,14 @@ async def test_step_4_upgrades_a_database_of_step_3(
     engine = create_engine(Settings(data_dir=tmp_path, database_url=database_url))
     try:
         await migrate(engine)
-        async with engine.begin() as conn:  # back to step 3
+        async with engine.begin() as conn:  # back to before step 5
             await conn.execute(text("DROP TABLE kv_blobs"))
             await conn.execute(text("DROP INDEX ix_kv_entries_blob"))
             await conn.execute(text("DROP INDEX ix_kv_entries_expiration"))
             await conn.execute(text("ALTER TABLE kv_entries DROP COLUMN blob"))
             await conn.execute(
                 delete(schema_migrations).where(
-                    schema_migrations.c.component == "state", schema_migrations.c.version == 4
+                    schema_migrations.c.component == "state", schema_migrations.c.version == 5
                 )
             )
             await conn.execute(
