@@ -280,8 +280,13 @@ class SqlKvStore(SqlStore):
         try:
             async with conn.begin_nested():
                 await conn.execute(insert(kv_usage).values(tenant=tenant, day=day, ops=1))
-        except IntegrityError:  # another replica inserted it meanwhile: count on it
-            await conn.execute(update(kv_usage).where(where).values(ops=kv_usage.c.ops + 1))
+        except IntegrityError:  # another writer inserted it meanwhile: count on it, within
+            # the quota too (the writers racing for the day's first row were all let through)
+            done = await conn.execute(
+                update(kv_usage).where(where, kv_usage.c.ops < limit).values(ops=kv_usage.c.ops + 1)
+            )
+            if not done.rowcount:
+                raise KvQuotaExceeded(f"KV operations of today used up ({limit} per day)") from None
         await conn.execute(
             delete(kv_usage).where(kv_usage.c.tenant == tenant, kv_usage.c.day < day)
         )

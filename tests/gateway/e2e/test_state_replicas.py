@@ -112,6 +112,19 @@ def test_kv_across_replicas(replicas: Pair) -> None:
         timeout=60,
     )
     assert r.status_code == 400 and r.json()["binding"] == "CACHE"
+    # another tenant: the namespace is not there for it, from either replica's API or a
+    # binding (the same name is its own, empty)
+    other = tenant_on(replicas, unique("kvo"))
+    for replica in (replicas.a, replicas.b):
+        r = httpx.get(replica.url + "/v1/kv/shared/keys/a", headers=other.auth)
+        assert r.status_code == 404 and value not in r.text
+    r = httpx.put(
+        replicas.b.url + f"/v1/functions/{unique('kvfn')}",
+        json={"code": KV_RW, "bindings": {"CACHE": {"kv": "shared"}}},
+        headers=other.auth,
+        timeout=60,
+    )
+    assert r.status_code == 400 and r.json()["binding"] == "CACHE"
 
 
 def kv_objects(pair: Pair, scratch: Path) -> set[str]:
