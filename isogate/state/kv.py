@@ -265,31 +265,36 @@ class SqlKvStore(SqlStore):
     # ------------------------------------------------------------------ quota
 
     async def _count(self, conn: AsyncConnection, tenant: str) -> None:
-        """One operation of ``tenant`` today; :class:`KvQuotaExceeded` beyond the quota."""
+        """One operation of ``tenant`` today; :class:`KvQuotaExceeded` beyond the quota.
+
+        Writers may race for the day's first row (PostgreSQL, read committed): one inserts
+        it, the others find it there when their update or insert has failed, and count on
+        it within the quota (a row seen only then is not a spent quota)."""
         day = int(self._clock() // 86400)
         limit = self.limits.ops_per_day
         where = (kv_usage.c.tenant == tenant) & (kv_usage.c.day == day)
-        done = await conn.execute(
-            update(kv_usage).where(where, kv_usage.c.ops < limit).values(ops=kv_usage.c.ops + 1)
-        )
-        if done.rowcount:
-            return
-        exists = (await conn.execute(select(kv_usage.c.ops).where(where))).first()
-        if exists is not None:
-            raise KvQuotaExceeded(f"KV operations of today used up ({limit} per day)")
-        try:
-            async with conn.begin_nested():
-                await conn.execute(insert(kv_usage).values(tenant=tenant, day=day, ops=1))
-        except IntegrityError:  # another writer inserted it meanwhile: count on it, within
-            # the quota too (the writers racing for the day's first row were all let through)
+        spent = KvQuotaExceeded(f"KV operations of today used up ({limit} per day)")
+        for _ in range(4):
             done = await conn.execute(
                 update(kv_usage).where(where, kv_usage.c.ops < limit).values(ops=kv_usage.c.ops + 1)
             )
-            if not done.rowcount:
-                raise KvQuotaExceeded(f"KV operations of today used up ({limit} per day)") from None
-        await conn.execute(
-            delete(kv_usage).where(kv_usage.c.tenant == tenant, kv_usage.c.day < day)
-        )
+            if done.rowcount:
+                return
+            row = (await conn.execute(select(kv_usage.c.ops).where(where))).first()
+            if row is not None:
+                if row.ops >= limit:
+                    raise spent
+                continue  # inserted since the update looked: count on it
+            try:
+                async with conn.begin_nested():
+                    await conn.execute(insert(kv_usage).values(tenant=tenant, day=day, ops=1))
+            except IntegrityError:  # inserted meanwhile by another writer
+                continue
+            await conn.execute(
+                delete(kv_usage).where(kv_usage.c.tenant == tenant, kv_usage.c.day < day)
+            )
+            return
+        raise StoreUnavailable("KV usage counter is contended, try again")
 
     async def usage(self, tenant: str) -> int:
         day = int(self._clock() // 86400)
