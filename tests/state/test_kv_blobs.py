@@ -19,8 +19,8 @@ import pytest
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from isogate.backends.database import create_engine, migrate
 from isogate.config import Settings
-from isogate.gateway.database import create_engine, migrate
 from isogate.registry.blobs import BlobStore, LocalBlobStore, open_blob_store
 from isogate.registry.errors import StoreUnavailable
 from isogate.state.kv import NONCE_BYTES, KvLimits, KvQuotaExceeded, SqlKvStore
@@ -309,7 +309,7 @@ async def test_step_5_upgrades_an_older_database(tmp_path: Path, database_url: s
     its entries and gains both."""
     from sqlalchemy import delete, insert, text
 
-    from isogate.gateway.database import schema_migrations
+    from isogate.backends.database import schema_migrations
 
     engine = create_engine(Settings(data_dir=tmp_path, database_url=database_url))
     try:

@@ -8,8 +8,8 @@ from __future__ import annotations
 import asyncio
 from pathlib import Path
 
+from isogate.backends.database import create_engine, migrate
 from isogate.config import Settings
-from isogate.gateway.database import create_engine, migrate
 from isogate.state.kv import KvLimits, KvQuotaExceeded, SqlKvStore
 
 

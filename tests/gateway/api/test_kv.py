@@ -128,7 +128,7 @@ async def test_large_values_in_the_blob_folder(tmp_path) -> None:
     or a delete removes the file."""
     from isogate.gateway.app import create_app
 
-    from .fake_runtime import FakeRuntime
+    from ..fake_runtime import FakeRuntime
 
     app = create_app(make_settings(tmp_path, kv_inline_max_bytes=64), FakeRuntime)
     folder = tmp_path / "blobs" / "kv"

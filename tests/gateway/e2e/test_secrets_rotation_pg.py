@@ -20,8 +20,8 @@ import httpx
 import pytest
 from sqlalchemy import func, select
 
+from isogate.backends.database import create_engine
 from isogate.config import Settings
-from isogate.gateway.database import create_engine
 from isogate.state.crypto import Keyring, KeyringError, Sealed, parse_keyring
 from isogate.state.secrets import SqlSecretStore
 from isogate.state.tables import function_secrets
@@ -74,7 +74,7 @@ def rotate(url: str, keyring: str, data_dir: Path) -> subprocess.CompletedProces
         [
             sys.executable,
             "-m",
-            "isogate.gateway.cli",
+            "isogate.cli",
             "secrets",
             "rotate-master",
             "--json",
