@@ -28,7 +28,7 @@ import logging
 import re
 import secrets
 import time
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -552,7 +552,7 @@ class SqlKvStore(SqlStore):
                 )
             await self._collect([address])
 
-    async def _collect(self, addresses: list[str]) -> int:
+    async def _collect(self, addresses: Sequence[str]) -> int:
         """Delete dead blobs: the object, then its row (a failure leaves the row for the
         next sweep). Returns how many went."""
         if self.blobs is None:
