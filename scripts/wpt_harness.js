@@ -226,3 +226,14 @@ async function __wptResults(deadlineMs) {
 // /common/utils/subset-tests.js (when the file is not there): every subset runs
 function subsetTest(testFunc, ...args) { return testFunc(...args); }
 function shouldRunSubTest() { return true; }
+// QuotaExceededError is a DOMException (an interface of its own in newer HTML); the
+// requested/quota properties are checked only when the test gives them.
+function assert_throws_quotaexceedederror(fn, requested, quota, d) {
+  try { fn(); } catch (e) {
+    __checkDom(e, 'QuotaExceededError', d);
+    if (requested !== null && requested !== undefined) assert_equals(e.requested, requested, d);
+    if (quota !== null && quota !== undefined) assert_equals(e.quota, quota, d);
+    return;
+  }
+  __fail('expected QuotaExceededError to be thrown', d);
+}
