@@ -11,7 +11,8 @@ every ``*.any.js`` under it, idlharness files left out: they need WebIDL parsing
 
 Each file, preceded by the scripts its ``// META: script=`` lines name (resolved as WPT
 does; a missing ``/common/`` or ``/resources/`` helper is left out, the harness stands
-in for ``subset-tests.js``), runs in one fetch handler of a service-worker-syntax Worker
+in for ``subset-tests.js``; a test file with a ``"use strict"`` directive runs in a strict
+function of its own), runs in one fetch handler of a service-worker-syntax Worker
 (WPT files are classic, sloppy-mode scripts), under ``scripts/wpt_harness.js``, this
 repository's own small stand-in for testharness.js. The same Worker runs on isogate's
 runtime (worker processes with the full prelude and host operations, as in production,
@@ -42,6 +43,10 @@ sys.path.insert(0, str(ROOT))
 
 #: The testharness every file runs under (written here, not WPT's testharness.js).
 HARNESS = (Path(__file__).with_name("wpt_harness.js")).read_text(encoding="utf-8")
+
+
+#: A script that starts (after comment lines) with a "use strict" directive.
+USE_STRICT = re.compile(r"\A(?:\s*//[^\n]*\n|\s*/\*.*?\*/|\s+)*[\'\"]use strict[\'\"]", re.S)
 
 
 def meta_scripts(wpt: Path, rel: str, text: str) -> list[str]:
@@ -83,7 +88,13 @@ def worker_source(wpt: Path, rel: str, timeout_ms: int, deadline_ms: int) -> str
     """A service-worker-syntax Worker whose fetch handler runs the test file ``rel``
     (with its META scripts) and answers ``{results, loadError}`` as JSON."""
     text = (wpt / rel).read_text(encoding="utf-8")
-    bundle = "\n;\n".join([resource_shims(wpt, rel, text), *meta_scripts(wpt, rel, text), text])
+    test = text
+    if USE_STRICT.match(text):
+        # A classic script's "use strict" covers that script only; inside the bundle it
+        # would be a plain expression, so a strict test file gets a strict function of its
+        # own (its top-level names stay its own, as they are for WPT's later scripts).
+        test = "(function () {\n'use strict';\n" + text + "\n}).call(globalThis);"
+    bundle = "\n;\n".join([resource_shims(wpt, rel, text), *meta_scripts(wpt, rel, text), test])
     return (
         f"globalThis.__WPT_TIMEOUT_MS = {timeout_ms};\n"
         "addEventListener('fetch', (event) => event.respondWith((async () => {\n"
