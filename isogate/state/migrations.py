@@ -36,8 +36,15 @@ def _v3(conn: Connection) -> None:
     tables.metadata.create_all(conn, tables=[tables.async_invocations], checkfirst=True)
 
 
+def _v4(conn: Connection) -> None:
+    tables.metadata.create_all(
+        conn, tables=[tables.function_crons, tables.cron_runs], checkfirst=True
+    )
+
+
 MIGRATIONS: list[tuple[int, str, Callable[[Connection], None]]] = [
     (1, "function_secrets: envelope-encrypted secrets of functions", _v1),
     (2, "kv_namespaces, kv_entries, kv_usage, function_bindings", _v2),
     (3, "async_invocations: the queue and results of Prefer: respond-async calls", _v3),
+    (4, "function_crons, cron_runs: cron schedules and the claims of their ticks", _v4),
 ]
