@@ -368,6 +368,17 @@ class SqlScheduleStore(SqlStore):
             )
             return [dict(row) for row in rows.mappings()]
 
+    async def runs_of(self, function: str, cron: str, limit: int) -> list[dict[str, Any]]:
+        """The latest runs of one cron of a function, newest tick first."""
+        async with self._conn(write=False) as conn:
+            rows = await conn.execute(
+                select(r)
+                .where(r.c.function == function, r.c.cron == cron)
+                .order_by(r.c.scheduled_at.desc())
+                .limit(limit)
+            )
+            return [dict(row) for row in rows.mappings()]
+
     async def count_runs(self, function: str, status: str | None = None) -> int:
         """How many run rows the function has (of one status)."""
         cond = [r.c.function == function]
