@@ -156,6 +156,8 @@ def cmd_deploy(args: argparse.Namespace) -> int:
     }
     if args.bind:
         body["bindings"] = _bindings(args.bind)
+    if args.cron or args.no_crons:
+        body["crons"] = args.cron
     return _put_function(args, args.name, body)
 
 
@@ -179,7 +181,10 @@ def _put_function(args: argparse.Namespace, name: str, body: dict[str, Any]) -> 
                 exc.problem,
             ) from None
         raise
-    _print(args, data, f"deployed {data['name']} version {data['version']} ({data['sha256'][:12]})")
+    text = f"deployed {data['name']} version {data['version']} ({data['sha256'][:12]})"
+    if "crons" in data:
+        text += "\ncrons (UTC): " + (", ".join(data["crons"]) or "none")
+    _print(args, data, text)
     return 0
 
 
@@ -231,6 +236,10 @@ def _deploy_wrangler(args: argparse.Namespace) -> int:
     bindings = {**project.bindings(), **_bindings(args.bind)} if args.bind else project.bindings()
     if bindings:
         body["bindings"] = bindings
+    if args.cron or args.no_crons:
+        body["crons"] = args.cron
+    elif project.crons is not None:  # triggers.crons: the module's scheduled() runs on them
+        body["crons"] = project.crons
     return _put_function(args, name, body)
 
 
@@ -540,9 +549,11 @@ def build_parser() -> argparse.ArgumentParser:
         "previous version); --env and --route may be given several times.\n\n"
         "Without FILE, in a wrangler project (wrangler.json, wrangler.jsonc or\n"
         "wrangler.toml here, or --wrangler-config): main is bundled with esbuild as\n"
-        "wrangler bundles it; name, vars, routes and kv_namespaces come from the\n"
-        "config (NAME, --env and --route add to or override them); settings isogate\n"
-        "does not apply are named in one warning.",
+        "wrangler bundles it; name, vars, routes, kv_namespaces and triggers.crons come\n"
+        "from the config (NAME, --env, --route and --cron add to or override them);\n"
+        "settings isogate does not apply are named in one warning.\n\n"
+        "Crons are the exception to 'every option anew': without --cron (or a\n"
+        "wrangler triggers.crons) the function keeps the crons it has.",
         parents=(client,),
         func=cmd_deploy,
     )
@@ -574,6 +585,15 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="NAME=kv:NAMESPACE",
         help="bind env.NAME to one of your KV namespaces; repeat for several",
     )
+    s.add_argument(
+        "--cron",
+        action="append",
+        default=[],
+        metavar="EXPR",
+        help="run the module's scheduled() on this cron schedule (5 fields, UTC, e.g. "
+        "'*/5 * * * *'); repeat for several; replaces the function's crons",
+    )
+    s.add_argument("--no-crons", action="store_true", help="remove the function's cron schedules")
     s.add_argument(
         "--public", action="store_true", help="callable without an API key (no rate limit)"
     )
@@ -652,10 +672,11 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("name", help="function name")
     s.add_argument("--version", type=int, help="version number (default: the current one)")
 
-    from isogate.gateway import cli_kv, cli_secrets
+    from isogate.gateway import cli_kv, cli_schedules, cli_secrets
 
     cli_secrets.add_commands(sub, client, server)
     cli_kv.add_commands(sub, client)
+    cli_schedules.add_commands(sub, client)
 
     k = _group(
         sub,

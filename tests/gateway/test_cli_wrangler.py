@@ -109,7 +109,6 @@ def test_jsonc_with_comments_trailing_commas_and_everything_read(tmp_path: Path)
         "observability",
         "vars.LIMITS (not a string)",
         "routes[0].zone_name",
-        "triggers.crons (2 schedule(s): no scheduled handler)",
     ]
 
 
