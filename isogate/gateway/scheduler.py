@@ -42,6 +42,8 @@ log = logging.getLogger(__name__)
 
 #: outcomes after which nothing of the function ran: the claim is given back as is
 _NOT_RUN = frozenset({Outcome.OVERLOADED, Outcome.BUSY})
+#: seconds between looks for runs whose lease lapsed (their replica died)
+EXPIRE_EVERY = 5.0
 #: the URL a scheduled invocation's (unused) request names; never fetched
 CRON_URL = "http://cron.invalid/"
 
@@ -66,6 +68,7 @@ class Scheduler:
         self._loop_task: asyncio.Task[None] | None = None
         self._stopping = False
         self._wake = asyncio.Event()
+        self._expired_at = float("-inf")  # when lapsed leases were last looked for
         self._purger = Periodic(
             store.purge,
             min(60.0, max(1.0, self._cfg.run_retention_seconds / 4)),
@@ -131,7 +134,11 @@ class Scheduler:
         """One look at the schedules: claim what is due (and runs queued again) and
         start running them. Returns how many runs it started."""
         store = self._store
-        await store.expire_leases()
+        if time.monotonic() - self._expired_at >= EXPIRE_EVERY:
+            # a lease lapses only when a replica died mid-run: a rare look is enough, and
+            # spares the database a write transaction on every poll
+            await store.expire_leases()
+            self._expired_at = time.monotonic()
         schedules = await store.active()
         if any((s.function, s.cron) not in self._done for s in schedules):
             for key, tick in (await store.last_ticks()).items():
