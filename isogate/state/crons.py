@@ -90,10 +90,13 @@ def due_ticks(expr: str, since: float, done: float, now: float, catch_up: float)
     newest = latest_tick(expr, now)
     if newest <= floor:
         return []
-    start = max(floor, now - catch_up)
+    lower = now - catch_up  # a tick exactly catch_up late still runs
+    start = max(floor, lower - 0.001)
     ticks: list[float] = []
     if start < newest:
         for t in ticks_between(expr, start, now):
+            if t < lower:
+                continue
             ticks.append(t)
             if len(ticks) > MAX_TICKS_PER_POLL:
                 ticks.pop(0)
