@@ -102,7 +102,7 @@ def _stop_ticks_and_check(url: str, t: Tenant, fn: str, ns: str) -> list[int]:
     # runs are not listed once their cron is gone: read them from KV instead
     def settled() -> bool:
         listed = _kv_ticks(url, t, ns)
-        time.sleep(0.6)  # a run still in flight would add a tick or a count meanwhile
+        time.sleep(1.0)  # a run still in flight would add a tick or a count meanwhile
         return listed == _kv_ticks(url, t, ns)
 
     _wait(settled, "the last runs to end")
