@@ -35,7 +35,7 @@ from isogate.registry.errors import FunctionNotFound
 from isogate.registry.models import Function
 from isogate.runtime.errors import RuntimeFailure
 from isogate.runtime.types import InvokeRequest, Outcome
-from isogate.state.crons import due_ticks
+from isogate.state.crons import due_ticks, next_tick
 from isogate.state.schedules import FAILED, SUCCEEDED, Run, SqlScheduleStore
 
 log = logging.getLogger(__name__)
@@ -64,6 +64,9 @@ class Scheduler:
         #: the newest tick known claimed per (function, cron), Unix ms: by this replica,
         #: or learnt from the database (another replica's claim, before a restart)
         self._done: dict[tuple[str, str], int] = {}
+        #: the first tick after the last poll that looked at each (function, cron): until
+        #: then nothing of it can be due, so the poll skips it
+        self._next: dict[tuple[str, str], float] = {}
         self._running: dict[asyncio.Task[None], Run] = {}
         self._loop_task: asyncio.Task[None] | None = None
         self._stopping = False
@@ -147,14 +150,20 @@ class Scheduler:
         live = {(s.function, s.cron) for s in schedules}
         for key in [k for k in self._done if k not in live]:
             del self._done[key]  # cron removed, or function deleted
+        for key in [k for k in self._next if k not in live]:
+            del self._next[key]
         started = 0
         now = self._clock()
         for s in schedules:
             key = (s.function, s.cron)
+            if now < self._next.get(key, now):
+                continue  # its next tick is not due yet: no cron arithmetic this poll
             done_ms = self._done.get(key, 0)
+            finished = True
             for t in due_ticks(s.cron, s.since, done_ms / 1000, now, self._cfg.catch_up_seconds):
                 if self._stopping or self._room() <= 0:
-                    break  # still due at the next poll (here or on another replica)
+                    finished = False  # still due at the next poll (here or elsewhere)
+                    break
                 ms = round(t * 1000)
                 run = await store.claim_tick(s, ms, self._lease, self._cfg.max_attempts)
                 self._done[key] = max(self._done.get(key, 0), ms)
@@ -162,6 +171,10 @@ class Scheduler:
                     self._svc.metrics.cron_lag.observe(max(0.0, self._clock() - t))
                     self._start(run)
                     started += 1
+            if finished:
+                self._next[key] = next_tick(s.cron, now)
+            else:
+                self._next.pop(key, None)
         if not self._stopping:
             for run in await store.claim_queued(self._room(), self._lease):
                 self._start(run)
