@@ -301,7 +301,7 @@ def test_cli_deploys_triggers_crons_and_shows_the_schedule(tmp_path: Path, gatew
     d = project(tmp_path, base + '\n[triggers]\ncrons = ["*/5  * * * *", "0 9 * * MON-FRI"]\n')
     r = run(d, home, "deploy", ISOGATE_URL=gw.url)
     assert r.returncode == 0, r
-    assert r.stdout.splitlines()[1] == "crons (UTC): */5 * * * *, 0 9 * * MON-FRI", r
+    assert r.stdout.splitlines()[1:] == ["crons (UTC): */5 * * * *, 0 9 * * MON-FRI"], r
     assert one_line(r.stderr) == WARNING_LINE.strip()  # crons are not named in it
     r = run(d, home, "schedules", "nightly", ISOGATE_URL=gw.url)
     assert r.returncode == 0, r
