@@ -472,7 +472,7 @@ def openapi_document() -> dict[str, Any]:
             "get": _op("this document", "200", NONE, ok_content={"application/json": {}})
         },
     }
-    from isogate.gateway.api_admin import admin_openapi  # the operator's route controls
+    from isogate.gateway.api.admin import admin_openapi  # the operator's route controls
 
     paths.update(admin_openapi(_op, BEARER))
     models = ["Credentials", "KeyCreate", "KeyRenew", "FunctionDeploy", "Rollback"]

@@ -169,7 +169,7 @@ def test_embedded_ticks_run_once_through_a_restart(cron_gateway: GatewayProcess)
     # the CLI shows the same runs
     env = {**os.environ, "ISOGATE_URL": gw.url, "ISOGATE_TOKEN": t.token}
     out = subprocess.run(
-        [sys.executable, "-m", "isogate.gateway.cli", "schedules", fn, "--limit", "3"],
+        [sys.executable, "-m", "isogate.cli", "schedules", fn, "--limit", "3"],
         env=env,
         capture_output=True,
         text=True,

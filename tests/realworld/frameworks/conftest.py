@@ -35,7 +35,7 @@ def _missing(msg: str) -> None:
 @pytest.fixture(scope="session")
 def fw_workers(tmp_path_factory: pytest.TempPathFactory) -> list[Worker]:
     """Every app bundled into a temporary folder (never committed), as the CLI bundles."""
-    from isogate.gateway.wrangler import bundle_entry
+    from isogate.cli.wrangler import bundle_entry
 
     if not ESBUILD.exists() or not (REPO / "node_modules" / "hono").is_dir():
         _missing("esbuild and the framework packages are not installed: run `npm ci`")

@@ -2,7 +2,7 @@
 @tsndr/cloudflare-worker-jwt, and the requests each is asked.
 
 The apps are bundled at test time from the pinned npm packages (package.json) by the
-CLI's own bundler (``isogate.gateway.wrangler.bundle_entry``, esbuild with wrangler's
+CLI's own bundler (``isogate.cli.wrangler.bundle_entry``, esbuild with wrangler's
 flags); ``conftest.py`` sets each Worker's ``root`` to the folder of the bundles.
 
 JWT material is made here when the module is imported: an EC P-256 and an RSA key

@@ -18,7 +18,7 @@ def _run_line(r: dict[str, Any]) -> str:
 
 
 def cmd_schedules(args: argparse.Namespace) -> int:
-    from isogate.gateway.cli import _client, _print
+    from isogate.cli.common import _client, _print
 
     c = _client(args)
     data = c.call(
@@ -36,7 +36,7 @@ def cmd_schedules(args: argparse.Namespace) -> int:
 
 def add_commands(sub: Any, client: argparse.ArgumentParser) -> None:
     """The ``schedules`` command of ``isogate``."""
-    from isogate.gateway.cli import _command
+    from isogate.cli.main import _command
 
     s = _command(
         sub,

@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from isogate.gateway import wrangler
+from isogate.cli import wrangler
 from tests.gateway.e2e.server import GatewayProcess
 
 pytestmark = pytest.mark.timeout(300)
