@@ -11,8 +11,8 @@ from pathlib import Path
 import pytest
 from sqlalchemy import insert
 
-from isogate.config import Settings
 from isogate.backends.database import create_engine, migrate
+from isogate.config import Settings
 from isogate.registry.tables import functions
 from isogate.state.crons import InvalidCron, check_crons, due_ticks
 from isogate.state.schedules import FAILED, QUEUED, RUNNING, SqlScheduleStore
