@@ -23,25 +23,56 @@ def _env_pairs(pairs: list[str]) -> dict[str, str]:
 
 
 def cmd_deploy(args: argparse.Namespace) -> int:
-    if args.file is None:
+    if not args.file:
         return _deploy_wrangler(args)
     if args.name is None:
         raise ClientError("deploy NAME FILE: both are needed without a wrangler config", EXIT_USAGE)
-    try:
-        code = Path(args.file).read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
-        raise ClientError(f"cannot read {args.file}: {_reason(exc)}", EXIT_USAGE) from None
-    body: dict[str, Any] = {
-        "code": code,
-        "env": _env_pairs(args.env),
-        "routes": args.route,
-        "public": args.public,
-    }
+    if args.no_bundle:
+        raise ClientError("--no-bundle is for wrangler projects (without FILE)", EXIT_USAGE)
+    first = Path(args.file[0])
+    body: dict[str, Any]
+    if len(args.file) == 1 and not first.is_dir():
+        if args.main:
+            raise ClientError(
+                "--main picks the main module of several files or a folder", EXIT_USAGE
+            )
+        try:
+            code = first.read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError) as exc:
+            raise ClientError(f"cannot read {first}: {_reason(exc)}", EXIT_USAGE) from None
+        body = {"code": code}
+        if first.suffix in (".ts", ".mts"):  # the gateway erases its types
+            body["main_module"] = first.name
+    else:
+        body = _module_set(args.file, args.main)
+    body.update(env=_env_pairs(args.env), routes=args.route, public=args.public)
     if args.bind:
         body["bindings"] = _bindings(args.bind)
     if args.cron or args.no_crons:
         body["crons"] = args.cron
     return _put_function(args, args.name, body)
+
+
+def _module_set(files: list[str], main: str | None) -> dict[str, Any]:
+    """``deploy NAME DIR`` or ``deploy NAME FILE FILE...``: the JSON module-set form."""
+    from isogate.cli import module_files
+
+    paths = [Path(f) for f in files]
+    try:
+        if len(paths) == 1:
+            found = module_files.from_directory(paths[0], main)
+        else:
+            if any(p.is_dir() for p in paths):
+                raise module_files.ModuleFilesError("give one folder, or files")
+            if main is not None:  # the main module first: names are relative to its folder
+                chosen = [p for p in paths if p.resolve() == Path(main).resolve()]
+                if not chosen:
+                    raise module_files.ModuleFilesError(f"--main {main} is not among the files")
+                paths = chosen + [p for p in paths if p not in chosen]
+            found = module_files.from_files(paths)
+        return module_files.deploy_body(*found)
+    except module_files.ModuleFilesError as exc:
+        raise ClientError(str(exc), EXIT_USAGE) from None
 
 
 def _put_function(args: argparse.Namespace, name: str, body: dict[str, Any]) -> int:
@@ -85,7 +116,7 @@ def _bindings(pairs: list[str]) -> dict[str, dict[str, str]]:
 
 def _deploy_wrangler(args: argparse.Namespace) -> int:
     """``isogate deploy [NAME]`` in a wrangler project: config read, main bundled."""
-    from isogate.cli import wrangler
+    from isogate.cli import module_files, wrangler
 
     try:
         if args.wrangler_config:
@@ -97,7 +128,7 @@ def _deploy_wrangler(args: argparse.Namespace) -> int:
                 "no FILE given and no wrangler.toml, wrangler.json or wrangler.jsonc here",
                 EXIT_USAGE,
             )
-        project = wrangler.load_project(config)
+        project = wrangler.load_project(config, no_bundle=args.no_bundle)
         name = args.name or project.name
         if not name:
             raise ClientError(f"{config}: no 'name' set; give the function NAME", EXIT_USAGE)
@@ -107,11 +138,13 @@ def _deploy_wrangler(args: argparse.Namespace) -> int:
                 + ", ".join(project.unsupported),
                 file=sys.stderr,
             )
-        code = wrangler.bundle(project)
-    except wrangler.ProjectError as exc:
+        if project.no_bundle:  # the modules as they are, found by wrangler's rules
+            body: dict[str, Any] = module_files.deploy_body(*wrangler.module_set(project))
+        else:
+            body = {"code": wrangler.bundle(project)}
+    except (wrangler.ProjectError, module_files.ModuleFilesError) as exc:
         raise ClientError(str(exc), EXIT_USAGE) from None
-    body: dict[str, Any] = {
-        "code": code,
+    body |= {
         "env": {**project.vars, **_env_pairs(args.env)},
         "routes": [*project.routes, *args.route],
         "public": args.public,

@@ -163,11 +163,19 @@ def build_parser() -> argparse.ArgumentParser:
         "Upload FILE as a new version of function NAME and make it current.\n"
         "Each deploy sets every option anew (options are not inherited from the\n"
         "previous version); --env and --route may be given several times.\n\n"
+        "Several FILEs, or one folder, are uploaded unbundled as one module set:\n"
+        "the first FILE (or --main; in a folder index.js, index.ts, src/index.js, ...)\n"
+        "is the main module, the others are named by their path from its folder and\n"
+        "typed by extension (.js .mjs .ts: ES module, .cjs: CommonJS, .txt .html\n"
+        ".sql: text, .json, .bin: data, .wasm); a folder's node_modules and\n"
+        "dot-folders are left out.\n\n"
         "Without FILE, in a wrangler project (wrangler.json, wrangler.jsonc or\n"
         "wrangler.toml here, or --wrangler-config): main is bundled with esbuild as\n"
         "wrangler bundles it; name, vars, routes, kv_namespaces and triggers.crons come\n"
         "from the config (NAME, --env, --route and --cron add to or override them);\n"
-        "settings isogate does not apply are named in one warning.\n\n"
+        "settings isogate does not apply are named in one warning. With --no-bundle\n"
+        "(or no_bundle = true) main and the files wrangler's module rules match are\n"
+        "uploaded as they are, as wrangler deploy --no-bundle does.\n\n"
         "Crons are the exception to 'every option anew': without --cron (or a\n"
         "wrangler triggers.crons) the function keeps the crons it has.",
         parents=(client,),
@@ -178,9 +186,19 @@ def build_parser() -> argparse.ArgumentParser:
     )
     s.add_argument(
         "file",
-        nargs="?",
-        help="JavaScript file: a module with export default { fetch } "
-        "(default: bundle the wrangler project here)",
+        nargs="*",
+        help="JavaScript or TypeScript file: a module with export default { fetch }; "
+        "several files or a folder: a module set (default: the wrangler project here)",
+    )
+    s.add_argument(
+        "--main",
+        metavar="FILE",
+        help="the main module of several files or a folder (its path in the folder)",
+    )
+    s.add_argument(
+        "--no-bundle",
+        action="store_true",
+        help="wrangler project: upload main and the modules its rules match, unbundled",
     )
     s.add_argument(
         "--wrangler-config",
