@@ -152,8 +152,11 @@ class Blanks(_Frame, tag="blanks"):
 
 
 class Evicted(_Frame, tag="evicted"):
+    """Executor ``ex`` dropped ``keys``; ``iso``: isolates then alive in its process."""
+
     ex: int
     keys: tuple[str, ...] = ()
+    iso: int | None = None
 
 
 # -- worker process -> supervisor (control pipe) -------------------------------------------

@@ -371,8 +371,12 @@ class WorkerPool:
                 await asyncio.sleep(min(0.1 * 2**attempt, 5))
 
     async def _reap_spares(self) -> None:
-        """Evict extra copies of a function that stayed idle (burst over-provisioning)."""
-        interval = min(1.0, self.settings.spare_idle_seconds / 2)
+        """Evict extra copies of a function that stayed idle (burst over-provisioning),
+        and, after ``idle_evict_seconds``, its last copy too: the executor then closes
+        the context, and the tenant's isolate with its last function."""
+        spare_s = self.settings.spare_idle_seconds
+        idle_s = self.settings.idle_evict_seconds
+        interval = min(1.0, spare_s / 2, idle_s / 2 if idle_s else 1.0)
         while True:
             await asyncio.sleep(interval)
             now = time.monotonic()
@@ -381,14 +385,24 @@ class WorkerPool:
                 for key in ex.warm:
                     holders.setdefault(key, []).append(ex)
             for key, exs in holders.items():
-                if len(exs) < 2:
-                    continue
                 exs.sort(key=lambda e: e.warm[key], reverse=True)
+                last, kept = exs[0], 1
                 for ex in exs[1:]:
-                    if not ex.busy and now - ex.warm[key] > self.settings.spare_idle_seconds:
-                        ex.warm.pop(key, None)
-                        with contextlib.suppress(Exception):
-                            ex.worker.send(ex.index, Evict(ex.index, key))
+                    idle = now - ex.warm[key]
+                    if not ex.busy and (idle > spare_s or (idle_s and idle > idle_s)):
+                        self._evict(ex, key)
+                    else:
+                        kept += 1
+                # a call in flight keeps its context (the executor closes it only once
+                # its invocations end), so idleness alone decides
+                if idle_s and kept == 1 and now - last.warm[key] > idle_s:
+                    self._evict(last, key)
+
+    @staticmethod
+    def _evict(ex: _Executor, key: str) -> None:
+        ex.warm.pop(key, None)
+        with contextlib.suppress(Exception):
+            ex.worker.send(ex.index, Evict(ex.index, key))
 
     def _executors(self) -> list[_Executor]:
         return [ex for w in self._workers if w.alive for ex in w.executors]

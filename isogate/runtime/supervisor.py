@@ -282,6 +282,8 @@ class Runtime(WorkerPool, Admission):
             ex = w.executors[msg.ex]  # type: ignore[union-attr]
             for key in msg.keys:  # type: ignore[union-attr]
                 ex.warm.pop(key, None)
+            if msg.iso is not None:  # type: ignore[union-attr]
+                w.isolates = msg.iso  # type: ignore[union-attr]
         elif kind is Ready and w.ready and not w.ready.done():
             w.ready.set_result(None)
 
