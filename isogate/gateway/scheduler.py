@@ -236,7 +236,9 @@ class Scheduler:
             return
         started = time.perf_counter()
         inv_id = f"{run.id}-{run.attempts}"  # each attempt is an invocation record
-        ref = _function_ref(fn, await _secrets_of(svc, fn), await _kv_bindings_of(svc, fn))
+        ref = _function_ref(
+            svc.function_refs, fn, await _secrets_of(svc, fn), await _kv_bindings_of(svc, fn)
+        )
         req = InvokeRequest(
             "GET", CRON_URL, invocation_id=inv_id, scheduled=(run.cron, run.scheduled_at)
         )

@@ -71,12 +71,12 @@ def ticks_between(expr: str, after: float, until: float) -> Iterator[float]:
 
 def latest_tick(expr: str, at: float) -> float:
     """The newest tick of ``expr`` at or before ``at``."""
-    return croniter(expr, at + 0.0005).get_prev(float)
+    return float(croniter(expr, at + 0.0005).get_prev(float))
 
 
 def next_tick(expr: str, after: float) -> float:
     """The first tick of ``expr`` after ``after``."""
-    return croniter(expr, after).get_next(float)
+    return float(croniter(expr, after).get_next(float))
 
 
 def due_ticks(expr: str, since: float, done: float, now: float, catch_up: float) -> list[float]:

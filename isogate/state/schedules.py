@@ -62,15 +62,12 @@ def new_run_id() -> str:
 
 
 def _insert_or_nothing(dialect: str) -> Any:
-    if dialect == "postgresql":
-        from sqlalchemy.dialects.postgresql import insert as dialect_insert
-    elif dialect == "sqlite":
-        from sqlalchemy.dialects.sqlite import insert as dialect_insert
-    else:
+    from sqlalchemy.dialects import postgresql, sqlite
+
+    if dialect not in ("postgresql", "sqlite"):
         return None
-    return dialect_insert(r).on_conflict_do_nothing(
-        index_elements=[r.c.function, r.c.cron, r.c.scheduled_at]
-    )
+    stmt = (postgresql.insert if dialect == "postgresql" else sqlite.insert)(r)
+    return stmt.on_conflict_do_nothing(index_elements=[r.c.function, r.c.cron, r.c.scheduled_at])
 
 
 class SqlScheduleStore(SqlStore):
