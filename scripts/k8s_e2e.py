@@ -4,8 +4,15 @@ Standard library only, except ``helm`` (helm-python-sdk, installed by the shell 
 into its cached virtualenv). Every request goes to a Service ClusterIP of that cluster
 (reached through kube-proxy's rules on this machine) and nowhere else.
 
-    python k8s_e2e.py helm install|upgrade KUBECONFIG CHART RELEASE NAMESPACE VALUES_JSON
+    python k8s_e2e.py helm install|upgrade|uninstall KUBECONFIG CHART RELEASE NAMESPACE VALUES
     python k8s_e2e.py embedded BASE_URL ADMIN_TOKEN
+    python k8s_e2e.py shape BASE_URL ADMIN_TOKEN POD_URLS QUOTA_N PROPAGATION_S
+    python k8s_e2e.py setup-load BASE_URL ADMIN_TOKEN TENANT USES
+    python k8s_e2e.py load BASE_URL KEY RATE STOP_FILE OUT_FILE [TENANT] [MAX_SECONDS]
+    python k8s_e2e.py verify-writes BASE_URL KEY TENANT RESULT_FILE USES
+    python k8s_e2e.py servicemonitor-crd
+    python k8s_e2e.py render-live KUBECONFIG CHART RELEASE NAMESPACE VALUES OUT_FILE
+    python k8s_e2e.py check-accepted SENT_JSON ACCEPTED_JSON KINDS
 """
 
 from __future__ import annotations
@@ -284,6 +291,101 @@ def helm_cmd(op: str, kubeconfig: str, chart: str, release: str, namespace: str,
     print(f"helm {op}: {release} revision {rel['revision']} {rel['status']}")
 
 
+def servicemonitor_crd() -> None:
+    """Print a ServiceMonitor CRD whose schema is the chart tests' hand-written one.
+
+    The cluster has no Prometheus Operator; this CRD stands in for it so that the API
+    server checks the chart's ServiceMonitor against the fields of its API reference
+    (tests/helm/crd_schemas.py). A structural schema cannot forbid unknown fields, it
+    prunes them: check-accepted compares what was sent with what was accepted.
+    """
+    from pathlib import Path
+
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+    from tests.helm.crd_schemas import SERVICE_MONITOR
+
+    def structural(node: Any) -> Any:
+        if isinstance(node, dict):
+            return {k: structural(v) for k, v in node.items()
+                    if not (k == "additionalProperties" and v is False) and k != "const"
+                    and not (k == "required" and v == [])}
+        if isinstance(node, list):
+            return [structural(v) for v in node]
+        return node
+
+    schema = {"type": "object", "required": ["spec"],
+              "properties": {"spec": structural(SERVICE_MONITOR["properties"]["spec"])}}
+    crd = {
+        "apiVersion": "apiextensions.k8s.io/v1",
+        "kind": "CustomResourceDefinition",
+        "metadata": {"name": "servicemonitors.monitoring.coreos.com"},
+        "spec": {
+            "group": "monitoring.coreos.com",
+            "scope": "Namespaced",
+            "names": {"kind": "ServiceMonitor", "listKind": "ServiceMonitorList",
+                      "plural": "servicemonitors", "singular": "servicemonitor"},
+            "versions": [{"name": "v1", "served": True, "storage": True,
+                          "schema": {"openAPIV3Schema": schema}}],
+        },
+    }
+    print(json.dumps(crd))
+
+
+def render_live(kubeconfig: str, chart: str, release: str, namespace: str,
+                values_json: str, out_file: str) -> None:
+    """Render the chart with the live cluster's capabilities (a server dry-run install:
+    Helm reads the API versions by discovery) and write the manifest to ``out_file``."""
+    import helm_python as helm
+
+    with helm.Config(kubeconfig_path=kubeconfig, namespace=namespace) as cfg:
+        rel = cfg.install(chart, release, json.loads(values_json), namespace=namespace,
+                          dry_run="server")
+    with open(out_file, "w") as f:
+        f.write(rel["manifest"])
+
+
+def _objects(path: str) -> list[dict[str, Any]]:
+    """Objects in kubectl's JSON output (one object, a List, or several documents)."""
+    with open(path) as f:
+        text = f.read()
+    dec = json.JSONDecoder()
+    out: list[dict[str, Any]] = []
+    i = 0
+    while i < len(text):
+        if text[i].isspace():
+            i += 1
+            continue
+        obj, i = dec.raw_decode(text, i)
+        out += obj["items"] if obj.get("kind") == "List" else [obj]
+    return out
+
+
+def check_accepted(sent_json: str, accepted_json: str, kinds: str) -> None:
+    """Item 6: every object of ``kinds`` was accepted by the API server, nothing pruned.
+
+    ``sent_json`` is the manifest as kubectl parsed it (client dry-run), ``accepted_json``
+    the objects the API server returned from a server-side dry-run create.
+    """
+    sent = {(o["kind"], o["metadata"]["name"]): o for o in _objects(sent_json)}
+    got = {(o["kind"], o["metadata"]["name"]): o for o in _objects(accepted_json)}
+    report = []
+    for kind in kinds.split(","):
+        names = [k for k in sent if k[0] == kind]
+        if not names:
+            raise SystemExit(f"FAIL the chart rendered no {kind}")
+        for key in names:
+            if key not in got:
+                raise SystemExit(f"FAIL {kind} {key[1]} not accepted by the API server")
+            if sent[key]["apiVersion"] != got[key]["apiVersion"]:
+                raise SystemExit(f"FAIL {kind}: sent {sent[key]['apiVersion']}, "
+                                 f"stored {got[key]['apiVersion']}")
+            if kind == "ServiceMonitor" and got[key]["spec"] != sent[key]["spec"]:
+                raise SystemExit(f"FAIL ServiceMonitor fields pruned by the CRD schema: "
+                                 f"sent {sent[key]['spec']}, kept {got[key]['spec']}")
+            report.append(f"{kind} {sent[key]['apiVersion']}")
+    print("fit: accepted by the API server (server-side dry run): " + ", ".join(report))
+
+
 def main(argv: list[str]) -> None:
     """Dispatch the sub-command named in ``argv[0]``."""
     cmd, args = argv[0], argv[1:]
@@ -299,6 +401,12 @@ def main(argv: list[str]) -> None:
         load(*args)
     elif cmd == "verify-writes":
         verify_writes(*args)
+    elif cmd == "servicemonitor-crd":
+        servicemonitor_crd()
+    elif cmd == "render-live":
+        render_live(*args)
+    elif cmd == "check-accepted":
+        check_accepted(*args)
     else:
         raise SystemExit(f"unknown command {cmd}")
 
