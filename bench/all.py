@@ -270,7 +270,7 @@ class Gateway:
         if profiled:
             cmd = [sys.executable, __file__, "serve-profiled", profiled, str(self.port), str(self.profile_out)]  # fmt: skip
         else:
-            cmd = [sys.executable, "-m", "isogate.gateway.cli", "serve", "--host", "127.0.0.1", "--port", str(self.port)]  # fmt: skip
+            cmd = [sys.executable, "-m", "isogate.cli", "serve", "--host", "127.0.0.1", "--port", str(self.port)]  # fmt: skip
         self.log = open(self.dir / "gateway.log", "ab")  # noqa: SIM115 - closed in stop()
         self.proc = subprocess.Popen(cmd, env=full, cwd=ROOT, stdout=self.log, stderr=self.log)
         self.key = ""

@@ -211,7 +211,7 @@ def main() -> None:
     gw_port, bare_port = free_port(), free_port()
     with tempfile.TemporaryDirectory() as tmp:
         gw = subprocess.Popen(
-            [sys.executable, "-m", "isogate.gateway.cli", "serve", "--port", str(gw_port),
+            [sys.executable, "-m", "isogate.cli", "serve", "--port", str(gw_port),
              "--host", "127.0.0.1", "--data-dir", str(Path(tmp) / "data")],
             env=env,
         )  # fmt: skip

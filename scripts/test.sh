@@ -58,4 +58,5 @@ fi
 export TEST_REQUIRE_BACKENDS=1  # the fixtures fail, not skip, when a backend is missing
 
 .venv/bin/ruff check .
+.venv/bin/lint-imports  # which package may import which (pyproject.toml, docs/architecture.md)
 .venv/bin/python -m pytest -q -p no:cacheprovider "$@"

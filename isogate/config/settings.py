@@ -42,14 +42,14 @@ CONFIG_ENV = "ISOGATE_CONFIG"
 NON_SETTING_ENV = frozenset(
     {
         CONFIG_ENV,  # the TOML file (load_settings)
-        "ISOGATE_URL",  # the CLI client (gateway/cli.py, client.py)
+        "ISOGATE_URL",  # the CLI client (cli/client.py)
         "ISOGATE_TOKEN",
         "ISOGATE_API_KEY",
         "ISOGATE_PASSWORD",
         "ISOGATE_ESBUILD",
         "ISOGATE_K8S_CACHE",  # scripts/k8s-e2e.sh (build cache, keep the cluster, load rate)
         "ISOGATE_K8S_KEEP",
-        "ISOGATE_K8S_RATE",  # the esbuild `isogate deploy` bundles with (gateway/wrangler.py)
+        "ISOGATE_K8S_RATE",  # the esbuild `isogate deploy` bundles with (cli/wrangler.py)
         "ISOGATE_TEST_REQUIRE_REDIS",  # the test suite (scripts/test.sh, tests/fixtures)
         "ISOGATE_TEST_REDIS_URL",
         "ISOGATE_TEST_REPLICA_BACKEND",

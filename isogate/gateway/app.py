@@ -13,16 +13,14 @@ from starlette.middleware import Middleware
 from starlette.routing import Route
 
 from isogate.config import Settings
-from isogate.gateway import (
-    api_functions,
-    api_invocations,
-    api_keys,
-    api_kv,
-    api_secrets,
-    api_tenants,
-    ops,
-)
-from isogate.gateway.api_admin import admin_routes
+from isogate.gateway import ops
+from isogate.gateway.api import functions as api_functions
+from isogate.gateway.api import invocations as api_invocations
+from isogate.gateway.api import keys as api_keys
+from isogate.gateway.api import kv as api_kv
+from isogate.gateway.api import secrets as api_secrets
+from isogate.gateway.api import tenants as api_tenants
+from isogate.gateway.api.admin import admin_routes
 from isogate.gateway.auth_failures import AuthFailureLimit
 from isogate.gateway.connection_guard import CloseUnreadBody
 from isogate.gateway.head_limits import HeadLimits

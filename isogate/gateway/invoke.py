@@ -20,7 +20,7 @@ from starlette.responses import Response
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from isogate.config import Settings
-from isogate.gateway import api_invocations
+from isogate.gateway.api import invocations as api_invocations
 from isogate.gateway.auth_failures import FUNCTION_ANSWERED
 from isogate.gateway.bodies import read_body
 from isogate.gateway.connection_guard import abort_connection

@@ -6,6 +6,9 @@ from __future__ import annotations
 from typing import Any
 
 from isogate.gateway import schemas
+from isogate.runtime.modules import CONTENT_TYPES as MODULE_CONTENT_TYPES
+from isogate.runtime.modules import MAX_MODULES, MAX_NAME
+from isogate.runtime.modules import TYPES as MODULE_KINDS
 
 PROBLEM = {"$ref": "#/components/responses/Problem"}
 BEARER = [{"bearer": []}]
@@ -55,14 +58,7 @@ def _op(
     if body:
         op["requestBody"] = {
             "required": True,
-            "content": {
-                media: {"schema": _ref(body)}
-                for media in (
-                    ["application/json", "application/javascript"]
-                    if body == "FunctionDeploy"
-                    else ["application/json"]
-                )
-            },
+            "content": {"application/json": {"schema": _ref(body)}},
         }
     return op
 
@@ -221,6 +217,109 @@ RESULTS: dict[str, Any] = {
 }
 
 
+def _deploy() -> dict[str, Any]:
+    """``PUT /v1/functions/{name}``: one file (JavaScript or TypeScript source, or JSON
+    with ``code``) or a module set (JSON with ``modules``, or Cloudflare's multipart
+    form: a ``metadata`` part and one part per module)."""
+    op = _op("deploy a new version", "201", BEARER, "FunctionDeploy", "Deployed", "409")
+    source = {
+        "schema": {"type": "string"},
+        "description": "the code itself; options as query parameters",
+    }
+    types = ", ".join(f"`{ct}` ({kind})" for ct, kind in MODULE_CONTENT_TYPES.items())
+    op["requestBody"]["content"] = {
+        "application/json": {
+            "schema": {"oneOf": [_ref("FunctionDeploy"), _ref("FunctionDeployModules")]}
+        },
+        "application/javascript": source,
+        "application/typescript": source,
+        "multipart/form-data": {
+            "schema": {
+                "type": "object",
+                "description": "Cloudflare's Workers upload form. Every part but `metadata` "
+                "is a module: its file name (or part name) is the module's path, its "
+                f"Content-Type the module's type: {types}.",
+                "properties": {"metadata": _ref("UploadMetadata")},
+                "required": ["metadata"],
+                "additionalProperties": {"type": "string", "contentMediaType": "*/*"},
+            },
+            "encoding": {"metadata": {"contentType": "application/json"}},
+        },
+    }
+    op["parameters"] = [
+        {
+            "name": name,
+            "in": "query",
+            "description": f"{what} (with a source body only)",
+            "schema": schema,
+        }
+        for name, what, schema in (
+            ("public", "callable without an API key", {"type": "boolean"}),
+            ("timeout_ms", "wall time of one invocation, ms", INT),
+            ("cpu_ms", "CPU time of one invocation, ms", INT),
+            ("route", "a route pattern (repeatable)", {"type": "array", "items": STR}),
+        )
+    ]
+    return op
+
+
+def _module_schemas(deploy: dict[str, Any]) -> dict[str, Any]:
+    """The module-set forms of a deploy, from ``FunctionDeploy``'s own schema (the same
+    options, ``modules`` instead of ``code``)."""
+    options = {k: v for k, v in deploy["properties"].items() if k not in ("code", "main_module")}
+    main = {
+        "type": "string",
+        "minLength": 1,
+        "maxLength": 255,
+        "description": "the name of the main module, an ES module among the modules "
+        "(`.ts`/`.mts`: TypeScript, its types erased at deploy)",
+    }
+    return {
+        "ModuleSetModule": {
+            "type": "object",
+            "properties": {
+                "name": {
+                    "type": "string",
+                    "minLength": 1,
+                    "maxLength": MAX_NAME,
+                    "description": "the module's path: relative, `/`-separated, no `.` or "
+                    "`..` segments; what other modules import (`./lib/util.js`)",
+                },
+                "type": {"enum": list(MODULE_KINDS)},
+                "content": {
+                    "type": "string",
+                    "description": "the module's text; base64 for `data` and `wasm`",
+                },
+            },
+            "required": ["name", "type", "content"],
+            "additionalProperties": False,
+        },
+        "FunctionDeployModules": {
+            "type": "object",
+            "description": "several modules deployed as one version (JSON form)",
+            "properties": {
+                "main_module": main,
+                "modules": {
+                    "type": "array",
+                    "items": _ref("ModuleSetModule"),
+                    "minItems": 1,
+                    "maxItems": MAX_MODULES,
+                },
+                **options,
+            },
+            "required": ["main_module", "modules"],
+            "additionalProperties": False,
+        },
+        "UploadMetadata": {
+            "type": "object",
+            "description": "the `metadata` part of a multipart upload",
+            "properties": {"main_module": main, **options},
+            "required": ["main_module"],
+            "additionalProperties": False,
+        },
+    }
+
+
 def _secret_put() -> dict[str, Any]:
     op = _op(
         "set a secret (env.NAME on the function's next call; never shown again)",
@@ -315,7 +414,7 @@ def openapi_document() -> dict[str, Any]:
         "/v1/functions": {"get": _op("list functions", "200", BEARER, result="FunctionList")},
         "/v1/functions/{name}": {
             "parameters": fn,
-            "put": _op("deploy a new version", "201", BEARER, "FunctionDeploy", "Deployed", "409"),
+            "put": _deploy(),
             "get": _op(
                 "function metadata and versions", "200", BEARER, None, "FunctionDetail", "404"
             ),
@@ -331,7 +430,14 @@ def openapi_document() -> dict[str, Any]:
                 "200",
                 BEARER,
                 codes="404 422",
-                ok_content={"application/javascript": {"schema": STR}},
+                ok_content={
+                    "application/javascript": {"schema": STR},
+                    "application/vnd.isogate.modules+json": {
+                        "schema": STR,
+                        "description": "a module set: `//@isogate-modules v1` on the first "
+                        "line, then JSON {main_module, modules} (as FunctionDeployModules)",
+                    },
+                },
             ),
         },
         "/v1/functions/{name}/rollback": {
@@ -421,7 +527,7 @@ def openapi_document() -> dict[str, Any]:
             "get": _op("this document", "200", NONE, ok_content={"application/json": {}})
         },
     }
-    from isogate.gateway.api_admin import admin_openapi  # the operator's route controls
+    from isogate.gateway.api.admin import admin_openapi  # the operator's route controls
 
     paths.update(admin_openapi(_op, BEARER))
     models = ["Credentials", "KeyCreate", "KeyRenew", "FunctionDeploy", "Rollback"]
@@ -430,6 +536,7 @@ def openapi_document() -> dict[str, Any]:
         schema = getattr(schemas, m).model_json_schema(ref_template="#/components/schemas/{model}")
         components["schemas"].update(schema.pop("$defs", {}))
         components["schemas"][m] = schema
+    components["schemas"].update(_module_schemas(components["schemas"]["FunctionDeploy"]))
     components["schemas"].update(RESULTS)
     components["schemas"]["Problem"] = {
         "type": "object",

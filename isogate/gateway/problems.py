@@ -14,7 +14,7 @@ from starlette.exceptions import HTTPException
 from starlette.requests import ClientDisconnect, Request
 from starlette.responses import Response
 
-from isogate.gateway.database import is_outage
+from isogate.backends.database import is_outage
 from isogate.gateway.ratelimit_headers import rate_headers
 from isogate.quota import errors as qe
 from isogate.registry import errors as re_

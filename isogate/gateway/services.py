@@ -11,9 +11,9 @@ from typing import Any, Protocol
 
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from isogate.backends.database import create_engine, migrate, ping
 from isogate.config import RuntimeSettings, Settings
 from isogate.gateway.auth import TokenIssuer, load_jwt_secret
-from isogate.gateway.database import create_engine, migrate, ping
 from isogate.gateway.deploy_checks import DeployChecks
 from isogate.gateway.metrics import GatewayMetrics
 from isogate.gateway.response_buffers import ResponseBuffers
@@ -272,7 +272,7 @@ async def open_services(
             # KV calls of functions come from the workers to this process (state/kv_host)
             runtime.kv_host = kv_host(svc.kv)  # type: ignore[attr-defined]
         if settings.redis_url:
-            from isogate.gateway.redis_backend import attach_redis
+            from isogate.backends.redis import attach_redis
 
             redis_backend = await attach_redis(svc)
         collector.start()

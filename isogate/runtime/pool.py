@@ -150,7 +150,14 @@ class WorkerPool:
 
     def _worker_command(self, *extra: str) -> list[str]:
         config = json.dumps(self.settings.model_dump())
-        return [sys.executable, "-m", "isogate.runtime.worker", "--config", config, *extra]
+        return [
+            sys.executable, "-m", "isogate.runtime.worker", "--config", config,
+            *self._tables_args(), *extra,
+        ]  # fmt: skip
+
+    def _tables_args(self) -> list[str]:
+        """The UTS #46 tables the runtime saved for its processes (``Runtime._save_tables``)."""
+        return ["--uts46-tables", self._tables] if self._tables else []
 
     def _egress_args(self) -> list[str]:
         if self._egress is None:

@@ -14,6 +14,7 @@ tenant's.
 
 from __future__ import annotations
 
+import bisect
 import json
 import re
 from dataclasses import dataclass, field
@@ -22,6 +23,7 @@ import STPyV8
 import tree_sitter
 import tree_sitter_javascript
 
+from .references import Reference, bound_names, references, writes
 from .types import JSErrorInfo
 
 #: the wrapper's variable that receives the default export. Exactly as long as ``export``
@@ -93,6 +95,10 @@ class PreparedSource:
     #: a linked module set (runtime/linker.py): each module's name, first line of the
     #: load script, columns before its code on that line, and its number of lines
     modules: tuple[tuple[str, int, int, int], ...] = ()
+    #: a linked module set: edits that changed a line's length (reads of imports made
+    #: live): (line of the load script, column of the edit in the module's code as
+    #: linked, its length there, its length in the tenant's code), sorted
+    shifts: tuple[tuple[int, int, int, int], ...] = ()
 
     def where(self, line: int | None, column: int | None) -> tuple[str, int | None, int | None]:
         """The module (its name; ``SCRIPT_NAME`` for a single script) and 1-based
@@ -104,12 +110,30 @@ class PreparedSource:
         for name, first, offset, lines in self.modules:
             if first <= line < first + lines:
                 at = line - first + 1
-                if at == 1 and column is not None:
-                    if column <= offset:  # the module's wrapper (its imports' bindings)
-                        return name, None, None
-                    column -= offset
+                if column is not None:
+                    if at == 1:
+                        if column <= offset:  # the module's wrapper (its namespace)
+                            return name, None, None
+                        column -= offset
+                    column = self._unshift(line, column)
                 return name, at, column
         return SCRIPT_NAME, None, None
+
+    def _unshift(self, line: int, column: int) -> int:
+        """A column of a linked module's code as a column of the tenant's (a position
+        inside a rewritten name is the name's first column)."""
+        shifts = self.shifts
+        i = bisect.bisect_left(shifts, (line,))
+        delta = 0
+        while i < len(shifts) and shifts[i][0] == line:
+            _, at, linked, original = shifts[i]
+            if column < at:
+                break
+            if column < at + linked:
+                return at - delta
+            delta += linked - original
+            i += 1
+        return column - delta
 
     def position(self, line: int | None, column: int | None) -> tuple[int | None, int | None]:
         """A 1-based (line, column) of the load script as one in the tenant's code."""
@@ -256,6 +280,11 @@ class _Module:
     #: linking (runtime/linker.py): imports and re-exports, collected, not refused
     linking: bool = False
     imports: list[Import] = field(default_factory=list)
+    #: linking: reads of imported names (runtime/references.py), made live by the linker
+    references: list[Reference] = field(default_factory=list)
+    #: linking: exported top-level names the module assigns after their declaration
+    #: (the others keep their first value: an importer may hold a copy)
+    written: set[str] = field(default_factory=set)
 
 
 @dataclass
@@ -288,33 +317,6 @@ def _where(text: str, index: int) -> tuple[int, int]:
 def _refuse(text: str, node: tree_sitter.Node, message: str) -> SourceError:
     line, column = _where(text, _span(node)[0])
     return SourceError(JSErrorInfo(name="SyntaxError", message=message, line=line, column=column))
-
-
-def _bound_names(node: tree_sitter.Node) -> list[str]:
-    """Identifiers a declaration binds (also inside destructuring patterns)."""
-    names: list[str] = []
-    if node.type in _DECLARATIONS:
-        name = node.child_by_field_name("name")
-        return [name.text.decode("utf-16-le", "surrogatepass")] if name else []
-
-    def walk(n: tree_sitter.Node, binding: bool) -> None:
-        if n.type in ("identifier", "shorthand_property_identifier_pattern") and binding:
-            names.append(n.text.decode("utf-16-le", "surrogatepass"))
-            return
-        if n.type == "variable_declarator":
-            walk(n.child_by_field_name("name"), True)
-            return
-        if n.type == "pair_pattern":
-            walk(n.child_by_field_name("value"), True)
-            return
-        if n.type in ("assignment_pattern", "object_assignment_pattern"):
-            walk(n.child_by_field_name("left"), True)
-            return
-        for c in n.named_children:
-            walk(c, binding or n.type.endswith("pattern"))
-
-    walk(node, False)
-    return names
 
 
 def _name(node: tree_sitter.Node) -> str:
@@ -357,6 +359,11 @@ def _analyse(text: str, joined: frozenset[int] = frozenset(), *, linking: bool =
         mod.module = True
         _export(mod, stmt)
     _scan(mod, tree.root_node, top=True)
+    if linking:
+        imported = frozenset(local for imp in mod.imports for local, _ in imp.bindings)
+        mod.references = references(tree, imported)
+        local = frozenset(v for v in mod.exports.values() if v and v != EXPORT_VAR)
+        mod.written = writes(tree, local - imported)
     return mod
 
 
@@ -400,7 +407,7 @@ def _export(mod: _Module, stmt: tree_sitter.Node) -> None:
             # `export default function f() {}` stays a hoisted declaration named f.
             mod.edits.append((ks, de, _blank(text[ks:de])))
             fname = (
-                _bound_names(target)[0]
+                bound_names(target)[0]
                 if target.type in _DECLARATIONS
                 else (target.child_by_field_name("name").text.decode("utf-16-le", "surrogatepass"))
             )
@@ -426,7 +433,7 @@ def _export(mod: _Module, stmt: tree_sitter.Node) -> None:
     if decl is not None:
         ks, ke = _span(kw)
         mod.edits.append((ks, ke, " " * (ke - ks)))
-        for n in _bound_names(decl):
+        for n in bound_names(decl):
             mod.exports[n] = n
         return
     if clause is not None:
@@ -513,9 +520,20 @@ def _scan(mod: _Module, node: tree_sitter.Node, *, top: bool) -> None:
     if _QUERY is None:
         _QUERY = tree_sitter.Query(
             _parser().language,
-            '(meta_property) @meta (await_expression) @await (for_in_statement "await") @await',
+            '(meta_property) @meta (await_expression) @await (for_in_statement "await") @await'
+            " (yield_expression) @yield (return_statement) @return",
         )
     found = tree_sitter.QueryCursor(_QUERY).captures(node)
+    if mod.linking:
+        # a linked module's body runs in a generator (runtime/linker.py), where these
+        # two would parse: at a module's top level they are V8's SyntaxErrors
+        for kind, message in (
+            ("yield", "Unexpected strict mode reserved word"),
+            ("return", "Illegal return statement"),
+        ):
+            for n in found.get(kind, []):
+                if _top_level(n):
+                    raise _refuse(mod.text, n, message)
     for n in found.get("meta", []):
         if not n.text.decode("utf-16-le", "surrogatepass").startswith("import"):
             continue  # new.target
@@ -526,13 +544,18 @@ def _scan(mod: _Module, node: tree_sitter.Node, *, top: bool) -> None:
     for n in found.get("await", []):
         if not top:
             break
-        p = n.parent
-        while p is not None and p.type not in _FUNCTIONS:
-            p = p.parent
-        if p is None:
+        if _top_level(n):
             mod.top_level_await = True
             mod.module = True
             break
+
+
+def _top_level(node: tree_sitter.Node) -> bool:
+    """``node`` is in no function, method, static block or class field."""
+    p = node.parent
+    while p is not None and p.type not in _FUNCTIONS:
+        p = p.parent
+    return p is None
 
 
 def _apply(text: str, edits: list[tuple[int, int, str]]) -> str:

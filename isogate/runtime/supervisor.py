@@ -21,6 +21,7 @@ import contextlib
 import itertools
 import json
 import logging
+import os
 import shutil
 import sys
 import tempfile
@@ -32,6 +33,7 @@ from typing import Any
 
 from isogate.config.runtime import RuntimeSettings
 
+from . import uts46
 from .admission import (
     HANG_GRACE_S,
     PIPELINE_DEPTH,
@@ -150,6 +152,7 @@ class Runtime(WorkerPool, Admission):
         self._started = False
         self._own_home = worker_home is None
         self._home = worker_home or tempfile.mkdtemp(prefix="isogate-runtime-")
+        self._tables: str | None = None  # the saved UTS #46 tables (_save_tables)
         self._reaper: asyncio.Task[None] | None = None
         self._sweeper: asyncio.Task[None] | None = None
         self._prewarm_waiters: list[asyncio.Future[None]] = []
@@ -158,6 +161,7 @@ class Runtime(WorkerPool, Admission):
 
     async def start(self) -> None:
         """Self-test V8 (Intl/ICU), start every worker and wait until they are ready."""
+        await asyncio.to_thread(self._save_tables)
         await self._self_test()
         await asyncio.gather(*(self._spawn(w) for w in self._workers))
         self._started = True
@@ -181,6 +185,23 @@ class Runtime(WorkerPool, Admission):
             await self._validators.close()
         if self._own_home:
             shutil.rmtree(self._home, ignore_errors=True)
+        if self._tables is not None:
+            with contextlib.suppress(OSError):
+                os.unlink(self._tables)
+
+    def _save_tables(self) -> None:
+        """Make the URL hosts' UTS #46 tables once (uts46.py) for every worker and code
+        checker this runtime starts, restarts included; on failure each makes its own."""
+        fd, path = tempfile.mkstemp(prefix="isogate-uts46-", suffix=".js")
+        os.close(fd)
+        try:
+            uts46.save(path)
+        except OSError as e:
+            log.warning("UTS #46 tables not saved (%s); each worker makes its own", e)
+            with contextlib.suppress(OSError):
+                os.unlink(path)
+            return
+        self._tables = path
 
     @property
     def ready(self) -> bool:
@@ -547,7 +568,10 @@ class Runtime(WorkerPool, Admission):
 
     def _validator_command(self) -> list[str]:
         config = json.dumps(self.settings.model_dump())
-        return [sys.executable, "-m", "isogate.runtime.validator", "--config", config]
+        return [
+            sys.executable, "-m", "isogate.runtime.validator", "--config", config,
+            *self._tables_args(),
+        ]  # fmt: skip
 
     @property
     def validation_crashes(self) -> int:

@@ -41,6 +41,9 @@ class Worker:
     compatibility_flags: tuple[str, ...] = field(default=())
     #: Folder of ``file`` when not tests/conformance/workers (e.g. tests/realworld/workers).
     root: str | None = None
+    #: A multi-module Worker: the other ES modules (paths in the same folder as
+    #: ``file``, which is the main module); each side gets them as one upload.
+    modules: tuple[str, ...] = ()
 
 
 #: env of Workers that fetch: the loopback upstream and a refused loopback port
@@ -264,7 +267,7 @@ WORKERS: tuple[Worker, ...] = (
     Worker("url-relative", "url_relative.js", routes("/")),
     Worker("url-percent", "url_percent.js", routes("/")),
     Worker("url-hosts", "url_hosts.js", routes("/")),
-    Worker("url-idna", "url_idna.js", routes("/")),
+    Worker("url-idna", "url_idna.js", routes("/", "/uts46", "/setters")),
     Worker("url-schemes", "url_schemes.js", routes("/")),
     Worker("url-setters", "url_setters.js", routes("/")),
     Worker("url-searchparams", "url_searchparams.js", routes("/")),
@@ -296,6 +299,19 @@ WORKERS: tuple[Worker, ...] = (
     # worker ends as esbuild ends every bundle (`export { app as default }`)
     Worker("code-generation", "code_generation.js", routes("/", "/navigator")),
     Worker("feature-detect", "feature_detect.js", routes("/")),
+    # ---- multi-module uploads (issue 25): live bindings, import cycles
+    Worker(
+        "modules-live",
+        "modules/live/main.js",
+        routes("/live", "/calls", "/shadowing", "/namespace", "/assign"),
+        modules=("modules/live/counter.js", "modules/live/reexport.js"),
+    ),
+    Worker(
+        "modules-cycle",
+        "modules/cycle/main.js",
+        routes("/calls", "/early", "/self"),
+        modules=("modules/cycle/a.js", "modules/cycle/b.js", "modules/cycle/c.js"),
+    ),
     # ---- handler shapes
     Worker("async-handler", "async_handler.js", routes("/", "/deep")),
     Worker("named-fetch", "named_fetch.js", routes("/")),

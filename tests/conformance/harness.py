@@ -107,8 +107,22 @@ def worker_path(worker: Worker) -> Path:
     return Path(worker.root or WORKERS_DIR) / worker.file
 
 
+def worker_files(worker: Worker) -> list[str]:
+    """The Worker's files: its main module first, then its other modules."""
+    return [worker.file, *worker.modules]
+
+
 def worker_source(worker: Worker) -> str:
-    return worker_path(worker).read_text(encoding="utf-8")
+    """The code isogate stores: the file, or a module set (runtime/modules.py)."""
+    if not worker.modules:
+        return worker_path(worker).read_text(encoding="utf-8")
+    from isogate.runtime.modules import Module, ModuleSet, dumps
+
+    root = Path(worker.root or WORKERS_DIR)
+    mods = tuple(
+        Module(f, "esm", (root / f).read_text(encoding="utf-8")) for f in worker_files(worker)
+    )
+    return dumps(ModuleSet(worker.file, mods))
 
 
 #: workerd's outbound network for every corpus Worker: loopback only. workerd's default
@@ -146,9 +160,11 @@ def workerd_config(workers: Iterable[Worker]) -> str:
         bindings = ", ".join(f"(name = {_capnp_str(k)}, text = {_capnp_str(v)})" for k, v in w.env)
         flags = ", ".join(_capnp_str(f) for f in w.compatibility_flags)
         if w.syntax == "module":
-            code = (
-                f"modules = [(name = {_capnp_str(w.file)}, esModule = embed {_capnp_str(w.file)})]"
+            mods = ", ".join(
+                f"(name = {_capnp_str(f)}, esModule = embed {_capnp_str(f)})"
+                for f in worker_files(w)
             )
+            code = f"modules = [{mods}]"
         else:
             code = f"serviceWorkerScript = embed {_capnp_str(w.file)}"
         services.append(
@@ -214,7 +230,9 @@ class Workerd:
     def start(self, timeout: float = 30.0) -> None:
         tmp = Path(self._tmp.name)
         for w in self.workers:
-            shutil.copyfile(worker_path(w), tmp / w.file)
+            for f in worker_files(w):
+                (tmp / f).parent.mkdir(parents=True, exist_ok=True)
+                shutil.copyfile(Path(w.root or WORKERS_DIR) / f, tmp / f)
         (tmp / "config.capnp").write_text(workerd_config(self.workers), encoding="utf-8")
         socks: list[socket.socket] = []
         args = [str(self.binary), "serve", "config.capnp"]

@@ -6,7 +6,7 @@ import asyncpg
 import pytest
 from sqlalchemy import exc as sa_exc
 
-from isogate.gateway.database import is_outage
+from isogate.backends.database import is_outage
 from isogate.gateway.problems import to_problem
 
 

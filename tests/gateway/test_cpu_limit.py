@@ -17,7 +17,7 @@ import pytest
 from hypercorn.asyncio.run import worker_serve
 from hypercorn.utils import wrap_app
 
-from isogate.gateway import cli
+from isogate.cli import main as cli
 from isogate.gateway.app import create_app
 from isogate.gateway.server import bind, hypercorn_config
 

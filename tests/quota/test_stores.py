@@ -10,8 +10,8 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from isogate.backends.database import create_engine, migrate
 from isogate.config import Settings
-from isogate.gateway.database import create_engine, migrate
 from isogate.quota.errors import (
     InvalidCredentials,
     InvalidInput,

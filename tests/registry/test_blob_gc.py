@@ -13,8 +13,8 @@ import pytest
 from sqlalchemy import update
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from isogate.backends.database import create_engine, migrate
 from isogate.config import Settings
-from isogate.gateway.database import create_engine, migrate
 from isogate.registry.blobs import BlobStore, open_blob_store, sha256_hex
 from isogate.registry.errors import BlobMissing
 from isogate.registry.functions import DeployLimits, SqlFunctionStore

@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 from sqlalchemy import func, select
 
+from isogate.backends.database import create_engine, migrate
 from isogate.config import Settings
-from isogate.gateway.database import create_engine, migrate
 from isogate.registry.blobs import open_blob_store, sha256_hex
 from isogate.registry.blobs_s3 import S3BlobStore, normalize_prefix
 from isogate.registry.errors import BlobMissing, StoreUnavailable

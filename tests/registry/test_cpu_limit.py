@@ -11,8 +11,8 @@ import pytest
 from sqlalchemy import delete, insert, select, text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from isogate.backends.database import create_engine, migrate, schema_migrations
 from isogate.config import Settings
-from isogate.gateway.database import create_engine, migrate, schema_migrations
 from isogate.registry.blobs import LocalBlobStore
 from isogate.registry.functions import SqlFunctionStore
 from isogate.registry.tables import blob_pins, functions

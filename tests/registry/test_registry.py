@@ -10,8 +10,8 @@ import pytest
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from isogate.backends.database import create_engine, migrate
 from isogate.config import Settings
-from isogate.gateway.database import create_engine, migrate
 from isogate.registry.blobs import LocalBlobStore, sha256_hex
 from isogate.registry.code_cache import InMemoryCodeCache
 from isogate.registry.errors import (

@@ -11,8 +11,8 @@ from pathlib import Path
 import pytest
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from isogate.backends.database import create_engine, migrate
 from isogate.config import Settings
-from isogate.gateway.database import create_engine, migrate
 from isogate.registry.blobs import LocalBlobStore
 from isogate.registry.errors import RouteConflict, RouteForbidden, RouteLimit
 from isogate.registry.functions import SqlFunctionStore
@@ -192,7 +192,7 @@ async def test_migration_carries_claims_over(
     """Registry migration 2 on a database with routes from before ownership."""
     from sqlalchemy import insert, select
 
-    from isogate.gateway import database
+    from isogate.backends import database
     from isogate.registry import tables as t
 
     eng = create_engine(Settings(data_dir=tmp_path, database_url=database_url))

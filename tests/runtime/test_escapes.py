@@ -203,7 +203,6 @@ async def test_tenants_never_share_state_over_many_invocations(harness: Harness)
             " globalThis[Symbol.for('isogate.shared')] = 'A';"
             " Object.defineProperty(Intl.NumberFormat.prototype, 'format', { get() { return () => 'evil' } });"
             " Date.prototype.toLocaleString = () => 'evil';"
-            " new FinalizationRegistry(() => { globalThis.secret = 'fr' }).register({}, 1);"
             " return new Response(String(n));"
         ),
         name="tenant-a",

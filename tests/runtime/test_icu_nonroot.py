@@ -117,7 +117,7 @@ def _serve_as_non_root_user_with_intl() -> None:
         env.pop("PYTHONPATH", None)
         serve = (
             f"env HOME={root / 'home'} ISOGATE_RUNTIME__PREWARM_ISOLATES=1 "
-            f"ISOGATE_LOG_LEVEL=warning {venv / 'bin' / 'python'} -m isogate.gateway.cli "
+            f"ISOGATE_LOG_LEVEL=warning {venv / 'bin' / 'python'} -m isogate.cli "
             f"serve --port {port} --data-dir {root / 'data'}"
         )
         script = (

@@ -21,8 +21,8 @@ import httpx
 import jwt
 import pytest
 
+from isogate.backends.database import create_engine, migrate
 from isogate.config import Settings
-from isogate.gateway.database import create_engine, migrate
 from isogate.gateway.openapi import openapi_document
 from isogate.quota import keys as keys_module
 from isogate.quota.keys import SqlKeyStore, hash_secret

@@ -289,7 +289,7 @@ def test_mount_prefix(world: tuple[httpx.Client, Tenant, Tenant]) -> None:
 def _cli(url: str, *argv: str) -> subprocess.CompletedProcess[str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("ISOGATE_")}
     env["ISOGATE_ADMIN_TOKEN"] = ADMIN
-    cmd = [sys.executable, "-m", "isogate.gateway.cli", "admin", *argv, "--url", url]
+    cmd = [sys.executable, "-m", "isogate.cli", "admin", *argv, "--url", url]
     return subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=60)
 
 

@@ -10,8 +10,8 @@ from pathlib import Path
 
 import pytest
 
+from isogate.backends.database import create_engine, migrate
 from isogate.config import Settings
-from isogate.gateway.database import create_engine, migrate
 from isogate.state.async_queue import (
     FAILED,
     QUEUED,

@@ -267,7 +267,6 @@ function listenerEntry(key, fn, self, once) {
 
 // () => the object, or undefined once it was collected (a strong reference where
 // the engine has no WeakRef).
-const WeakRef_ = typeof WeakRef === 'function' ? WeakRef : undefined;
 const WeakRefPrototypeDeref = WeakRef_ ? uncurryThis(WeakRef_.prototype.deref) : undefined;
 function weakRefTo(obj) {
   if (WeakRef_ === undefined) return () => obj;

@@ -1,7 +1,7 @@
 // What a Worker feature-detects, for the APIs isogate implements (issue 25): each
 // name's typeof and `in globalThis`. Unimplemented APIs are in globals.js (a known
-// difference); so are removeEventListener/dispatchEvent on the global and WeakRef
-// (workerd hides it; isogate's sandbox tests use it). workerd keeps
+// difference); so are removeEventListener/dispatchEvent on the global. WeakRef and
+// FinalizationRegistry are absent on both (garbage collection is not observable). workerd keeps
 // most globals on the global scope's prototype, isogate as own properties: no
 // descriptor is compared.
 const names = [
@@ -13,6 +13,7 @@ const names = [
   'FetchEvent', 'eval', 'Function', 'Intl',
   'SharedArrayBuffer', 'Atomics', 'WebAssembly', 'process', 'Buffer', 'require', 'module',
   'exports', 'global', 'window', 'document', 'importScripts', 'XMLHttpRequest',
+  'WeakRef', 'FinalizationRegistry', 'WeakMap', 'WeakSet',
 ];
 export default {
   fetch() {

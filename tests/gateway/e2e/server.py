@@ -53,7 +53,7 @@ class GatewayProcess:
         cmd = [
             sys.executable,
             "-m",
-            "isogate.gateway.cli",
+            "isogate.cli",
             "serve",
             "--host",
             "127.0.0.1",

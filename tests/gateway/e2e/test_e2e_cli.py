@@ -20,7 +20,7 @@ def run(gw: GatewayProcess, home: Path, *args: str) -> subprocess.CompletedProce
     env = {k: v for k, v in os.environ.items() if not k.startswith("ISOGATE_")}
     env.update({"XDG_CONFIG_HOME": str(home), "ISOGATE_URL": gw.url})
     return subprocess.run(
-        [sys.executable, "-m", "isogate.gateway.cli", *args],
+        [sys.executable, "-m", "isogate.cli", *args],
         env=env,
         capture_output=True,
         text=True,
@@ -79,7 +79,7 @@ def test_serve_bad_setting_names_key(tmp_path: Path) -> None:
     env = {k: v for k, v in os.environ.items() if not k.startswith("ISOGATE_")}
     env["ISOGATE_RUNTIME__WORKERS"] = "zero"
     r = subprocess.run(
-        [sys.executable, "-m", "isogate.gateway.cli", "serve", "--data-dir", str(tmp_path)],
+        [sys.executable, "-m", "isogate.cli", "serve", "--data-dir", str(tmp_path)],
         env=env,
         capture_output=True,
         text=True,

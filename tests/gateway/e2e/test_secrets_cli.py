@@ -38,7 +38,7 @@ def run(
     env = {k: v for k, v in os.environ.items() if not k.startswith("ISOGATE_")}
     env.update({"XDG_CONFIG_HOME": str(home), "ISOGATE_URL": gw.url, "ISOGATE_TOKEN": token})
     return subprocess.run(
-        [sys.executable, "-m", "isogate.gateway.cli", *args],
+        [sys.executable, "-m", "isogate.cli", *args],
         env=env,
         input=stdin,
         capture_output=True,

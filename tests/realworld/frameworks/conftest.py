@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import dataclasses
 import os
+import subprocess
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -20,7 +21,7 @@ from tests.conformance.harness import (
     workerd_binary,
 )
 
-from .corpus import ENTRIES, WORKERS
+from .corpus import ENTRIES, SPLIT_WORKERS, WORKERS
 
 APPS = Path(__file__).resolve().parent / "apps"
 ESBUILD = REPO / "node_modules" / ".bin" / "esbuild"
@@ -35,7 +36,7 @@ def _missing(msg: str) -> None:
 @pytest.fixture(scope="session")
 def fw_workers(tmp_path_factory: pytest.TempPathFactory) -> list[Worker]:
     """Every app bundled into a temporary folder (never committed), as the CLI bundles."""
-    from isogate.gateway.wrangler import bundle_entry
+    from isogate.cli.wrangler import bundle_entry
 
     if not ESBUILD.exists() or not (REPO / "node_modules" / "hono").is_dir():
         _missing("esbuild and the framework packages are not installed: run `npm ci`")
@@ -45,7 +46,33 @@ def fw_workers(tmp_path_factory: pytest.TempPathFactory) -> list[Worker]:
         code = bundle_entry(APPS / ENTRIES[w.name], APPS, [str(ESBUILD)])
         (out / w.file).write_text(code, encoding="utf-8")
         bound.append(dataclasses.replace(w, root=str(out)))
-    return bound
+    return bound + _split(tmp_path_factory.mktemp("framework-split"))
+
+
+def _split(out: Path) -> list[Worker]:
+    """Every app built in one esbuild run with code splitting (wrangler's flags, ES
+    modules): ``<entry>.js`` per app and ``chunk-*.js`` modules they share. Each split
+    Worker uploads its entry and every chunk (only those it imports run)."""
+    from isogate.cli.wrangler import ESBUILD_FLAGS
+
+    entries = sorted({ENTRIES[w.name] for w in SPLIT_WORKERS})
+    proc = subprocess.run(
+        [str(ESBUILD), *entries, *ESBUILD_FLAGS, "--splitting", f"--outdir={out}"],
+        cwd=APPS,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        stdin=subprocess.DEVNULL,
+    )
+    assert proc.returncode == 0, proc.stderr
+    chunks = tuple(sorted(p.name for p in out.glob("chunk-*.js")))
+    assert chunks, "esbuild --splitting made no shared chunk: nothing is multi-module"
+    return [
+        dataclasses.replace(
+            w, root=str(out), file=Path(ENTRIES[w.name]).stem + ".js", modules=chunks
+        )
+        for w in SPLIT_WORKERS
+    ]
 
 
 @pytest.fixture(scope="session")

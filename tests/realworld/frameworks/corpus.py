@@ -2,7 +2,7 @@
 @tsndr/cloudflare-worker-jwt, and the requests each is asked.
 
 The apps are bundled at test time from the pinned npm packages (package.json) by the
-CLI's own bundler (``isogate.gateway.wrangler.bundle_entry``, esbuild with wrangler's
+CLI's own bundler (``isogate.cli.wrangler.bundle_entry``, esbuild with wrangler's
 flags); ``conftest.py`` sets each Worker's ``root`` to the folder of the bundles.
 
 JWT material is made here when the module is imported: an EC P-256 and an RSA key
@@ -15,6 +15,7 @@ the expired ones), never "now".
 from __future__ import annotations
 
 import base64
+import dataclasses
 import hashlib
 import json
 
@@ -329,5 +330,17 @@ WORKERS: tuple[Worker, ...] = (
 )
 
 
+#: The same apps built by esbuild with code splitting (``--splitting``, every entry in
+#: one run): each app is its entry module plus the shared ``chunk-*.js`` modules it
+#: imports by name, uploaded unbundled as a module set (issue 25: multi-module uploads,
+#: live bindings between the chunks). conftest.py fills in ``file`` and ``modules``.
+SPLIT = "-split"
+SPLIT_WORKERS: tuple[Worker, ...] = tuple(
+    dataclasses.replace(w, name=w.name + SPLIT) for w in WORKERS
+)
+for _w in WORKERS:
+    ENTRIES[_w.name + SPLIT] = ENTRIES[_w.name]
+
+
 def all_cases() -> list[tuple[Worker, Case]]:
-    return [(w, c) for w in WORKERS for c in w.cases]
+    return [(w, c) for w in (*WORKERS, *SPLIT_WORKERS) for c in w.cases]

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from isogate.gateway import wrangler
+from isogate.cli import wrangler
 from tests.gateway.e2e.server import GatewayProcess
 
 pytestmark = pytest.mark.timeout(300)
@@ -193,9 +193,100 @@ def test_bundling_settings_reach_esbuild(tmp_path: Path) -> None:
     assert len(code.strip().splitlines()) == 1  # minified
 
 
-def test_no_bundle_deploys_main_as_it_is(tmp_path: Path) -> None:
-    d = project(tmp_path, 'main = "src/greet.ts"\nno_bundle = true\n')
-    assert wrangler.bundle(wrangler.load_project(d / "wrangler.toml")) == GREET
+def names(p: wrangler.WranglerProject) -> tuple[str, list[tuple[str, str]]]:
+    main, mods = wrangler.module_set(p)
+    return main, [(m.name, m.type) for m in mods]
+
+
+def test_no_bundle_uploads_main_and_what_the_rules_match(tmp_path: Path) -> None:
+    d = project(tmp_path, 'main = "src/index.ts"\nno_bundle = true\n')
+    src = d / "src"
+    (src / "page.html").write_text("<p>hi</p>")
+    (src / "lib").mkdir()
+    (src / "lib" / "blob.bin").write_bytes(b"\0\1")
+    (src / "lib" / "add.wasm").write_bytes(b"\0asm")
+    (src / "lib" / "util.js").write_text("export const u = 1;\n")
+    (src / "node_modules").mkdir()
+    (src / "node_modules" / "dep.txt").write_text("never")
+    (src / ".hidden").mkdir()
+    (src / ".hidden" / "x.txt").write_text("never")
+    p = wrangler.load_project(d / "wrangler.toml")
+    # wrangler's default rules: text, data, wasm; JavaScript only when a rule names it
+    assert names(p) == (
+        "index.ts",
+        [
+            ("index.ts", "esm"),
+            ("lib/add.wasm", "wasm"),
+            ("lib/blob.bin", "data"),
+            ("page.html", "text"),
+        ],
+    )
+    # the project's rules first; `fallthrough` keeps the default Text rule alive too
+    (d / "wrangler.toml").write_text(
+        'main = "src/index.ts"\nno_bundle = true\nbase_dir = "."\n'
+        'rules = [{ type = "ESModule", globs = ["**/*.ts", "src/lib/*.js"] },\n'
+        '  { type = "Text", globs = ["**/*.md"], fallthrough = true }]\n'
+    )
+    (d / "README.md").write_text("# readme")
+    p = wrangler.load_project(d / "wrangler.toml")
+    assert names(p) == (
+        "src/index.ts",
+        [
+            ("src/index.ts", "esm"),
+            ("README.md", "text"),
+            ("src/greet.ts", "esm"),
+            ("src/lib/add.wasm", "wasm"),
+            ("src/lib/blob.bin", "data"),
+            ("src/lib/util.js", "esm"),
+            ("src/page.html", "text"),
+        ],
+    )
+    assert p.unsupported == []
+    # find_additional_modules = false: main alone
+    (d / "wrangler.toml").write_text(
+        'main = "src/index.ts"\nno_bundle = true\nfind_additional_modules = false\nminify = true\n'
+    )
+    p = wrangler.load_project(d / "wrangler.toml")
+    assert names(p) == ("index.ts", [("index.ts", "esm")])
+    assert p.unsupported == ["minify (not applied with no_bundle)"]
+
+
+def test_module_rules_as_wrangler_reads_them(tmp_path: Path) -> None:
+    d = project(tmp_path, 'main = "src/index.ts"\nrules = [{ type = "Text", globs = ["*.md"] }]\n')
+    # bundled: the rules are named, not applied; --no-bundle applies them
+    assert wrangler.load_project(d / "wrangler.toml").unsupported == [
+        "rules (applied with no_bundle only)"
+    ]
+    (d / "src" / "a.md").write_text("a")
+    p = wrangler.load_project(d / "wrangler.toml", no_bundle=True)
+    assert names(p)[1] == [("index.ts", "esm"), ("a.md", "text")]
+    # a Text rule without fallthrough hides wrangler's default Text rule; a file only the
+    # hidden rule matches is an error, as wrangler makes it
+    (d / "src" / "b.txt").write_text("b")
+    with pytest.raises(wrangler.ProjectError, match=r"b.txt matches the default Text rule"):
+        wrangler.module_set(p)
+    for bad, says in (
+        ('rules = [{ type = "PythonModule", globs = ["*.py"] }]', "not supported by isogate"),
+        ('rules = [{ type = "Text" }]', "globs must be a list"),
+        ("rules = 3", "rules must be a list"),
+        ("find_additional_modules = 1", "find_additional_modules must be"),
+    ):
+        (d / "wrangler.toml").write_text(f'main = "src/index.ts"\n{bad}\n')
+        with pytest.raises(wrangler.ProjectError, match=says):
+            wrangler.load_project(d / "wrangler.toml")
+    # fallthrough on the first keeps the second; the second (without) hides the default
+    (d / "wrangler.toml").write_text(
+        'main = "src/index.ts"\nno_bundle = true\nrules = [\n'
+        '  { type = "Text", globs = ["**/*.md"], fallthrough = true },\n'
+        '  { type = "Text", globs = ["**/*.txt"] },\n'
+        '  { type = "Text", globs = ["**/*.csv"] }]\n'
+    )
+    (d / "src" / "c.csv").write_text("c")
+    with pytest.raises(wrangler.ProjectError, match=r"c.csv matches the rules\[2\] Text rule"):
+        wrangler.module_set(wrangler.load_project(d / "wrangler.toml"))
+    (d / "src" / "c.csv").unlink()
+    p = wrangler.load_project(d / "wrangler.toml")
+    assert names(p)[1] == [("index.ts", "esm"), ("a.md", "text"), ("b.txt", "text")]
 
 
 def test_bundle_error_is_one_line_with_position(tmp_path: Path) -> None:
@@ -351,3 +442,102 @@ def test_readme_wrangler_example_prints_what_it_says(tmp_path: Path, gateway) ->
     assert re.fullmatch(r"deployed shop version 1 \([0-9a-f]{12}\)", out[0]), r
     assert claims[1].startswith("deployed shop version 1 (")
     assert out[1] == block.split("# ")[-1].strip(), r  # the invoke's answer
+
+
+def test_readme_module_set_examples_print_what_they_say(tmp_path: Path, gateway) -> None:  # type: ignore[no-untyped-def]
+    """README's "Uploading several modules": the curl upload, then the CLI's folder and
+    files deploys, run in bash against the gateway; each prints what the README says."""
+    gw, home = gateway
+    readme = (REPO / "README.md").read_text()
+    section = readme.split("## Uploading several modules", 1)[1].split("\n## ", 1)[0]
+    blocks = re.findall(r"```sh\n(.*?)```", section, re.S)
+    script = "\n".join(blocks[:2])
+    key = run(tmp_path, home, "keys", "create", ISOGATE_URL=gw.url).stdout.splitlines()[0]
+    import httpx
+
+    creds = {"name": "acme", "password": "correct horse battery"}
+    token = httpx.post(gw.url + "/v1/auth/token", json=creds).json()["access_token"]
+    env = {k: v for k, v in os.environ.items() if not k.startswith("ISOGATE_")}
+    env.update(
+        HOME=str(home),
+        XDG_CONFIG_HOME=str(home / "config"),
+        ISOGATE_URL=gw.url,
+        GW=gw.url,
+        TOKEN=token,
+        KEY=key,
+        PATH=f"{Path(sys.executable).parent}{os.pathsep}{env.get('PATH', '')}",
+    )
+    r = subprocess.run(
+        ["bash", "-euc", script],
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        stdin=subprocess.DEVNULL,
+    )
+    assert r.returncode == 0, r
+    assert "Traceback" not in r.stderr and not r.stderr.strip(), r
+    # curl prints no line break after its bodies: the curl part is one line
+    assert re.fullmatch(
+        r'\{"name": ?"multi", ?"version": ?1, ?"sha256": ?"[0-9a-f]{64}"\}\*\*\* hello modules'
+        r"deployed multi version 2 \([0-9a-f]{12}\)\n"
+        r"deployed multi version 3 \([0-9a-f]{12}\)\n"
+        r"\*\*\* hello modules\n",
+        r.stdout,
+    ), r
+    claims = [ln.split("# ", 1)[1] for ln in blocks[1].splitlines() if "# deployed" in ln]
+    assert claims == ["deployed multi version 2 (…)", "deployed multi version 3 (…)"]
+
+
+def test_cli_deploys_module_sets(tmp_path: Path, gateway) -> None:  # type: ignore[no-untyped-def]
+    """``deploy NAME DIR``, ``deploy NAME FILE...``, ``--main``, a wrangler project with
+    ``--no-bundle``; and what is refused, in one line with exit code 2."""
+    gw, home = gateway
+    d = tmp_path / "w"
+    (d / "src" / "lib").mkdir(parents=True)
+    (d / "src" / "index.ts").write_text(
+        'import { count, inc } from "./lib/count.js";\nimport hi from "./hi.txt";\n'
+        "export default { fetch(): Response { inc(); inc(); return new Response(`${hi} ${count}`) } };\n"
+    )
+    (d / "src" / "lib" / "count.js").write_text(
+        "export let count = 0;\nexport function inc() { count++ }\n"
+    )
+    (d / "src" / "hi.txt").write_text("hi")
+    (d / "wrangler.toml").write_text(
+        'name = "nb"\nmain = "src/index.ts"\nrules = [{ type = "ESModule", globs = ["**/*.js"] }]\n'
+    )
+    key = run(tmp_path, home, "keys", "create", ISOGATE_URL=gw.url).stdout.splitlines()[0]
+
+    def answer(fn: str) -> str:
+        r = run(d, home, "invoke", fn, "--key", key, ISOGATE_URL=gw.url)
+        assert r.returncode == 0, r
+        return r.stdout
+
+    r = run(d, home, "deploy", "--no-bundle", ISOGATE_URL=gw.url)
+    assert (r.returncode, r.stderr) == (0, ""), r
+    assert r.stdout.startswith("deployed nb version 1"), r
+    assert answer("nb") == "hi 2\n"  # the second call: the module's state lives on
+    r = run(d, home, "deploy", "dir", "src", ISOGATE_URL=gw.url)
+    assert r.returncode == 0 and r.stdout.startswith("deployed dir version 1"), r
+    assert answer("dir") == "hi 2\n"
+    files = ["src/lib/count.js", "src/hi.txt", "src/index.ts"]
+    r = run(d, home, "deploy", "files", *files, "--main", "src/index.ts", ISOGATE_URL=gw.url)
+    assert r.returncode == 0 and r.stdout.startswith("deployed files version 1"), r
+    assert answer("files") == "hi 2\n"
+    for args, says in (
+        (["x", "src/index.ts", "src/lib/count.js", "notes.md"], "no such file"),
+        (["x", "src/lib/count.js", "src/index.ts"], "outside"),
+        (["x", "src", "--main", "hi.txt"], "must be an ES module"),
+        (["x", "src/index.ts", "--main", "src/index.ts"], "--main picks"),
+        (["x", "src/index.ts", "--no-bundle"], "--no-bundle is for wrangler"),
+    ):
+        r = run(d, home, "deploy", *args, ISOGATE_URL=gw.url)
+        assert r.returncode == 2, (args, r)
+        assert says in one_line(r.stderr), (args, r)
+    # the gateway's refusal names the module, line and column
+    (d / "src" / "lib" / "count.js").write_text("export let count = 0;\nexport function inc( {\n")
+    r = run(d, home, "deploy", "dir", "src", ISOGATE_URL=gw.url)
+    assert r.returncode == 1, r
+    line = one_line(r.stderr)
+    assert "lib/count.js" in line and "line 2" in line, r

@@ -11,7 +11,7 @@ import pytest
 
 from isogate.gateway.app import create_app
 
-from .conftest import (
+from ..conftest import (
     ADMIN,
     assert_problem,
     assign_host,
@@ -20,7 +20,7 @@ from .conftest import (
     make_settings,
     register,
 )
-from .fake_runtime import FakeRuntime
+from ..fake_runtime import FakeRuntime
 
 HELLO = "export default { fetch() { return new Response('hi') } }"
 

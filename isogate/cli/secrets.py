@@ -13,7 +13,7 @@ import json
 import sys
 from typing import Any
 
-from isogate.gateway.client import EXIT_USAGE, ClientError
+from isogate.cli.client import EXIT_USAGE, ClientError
 
 
 def _read_value() -> str:
@@ -32,7 +32,7 @@ def _read_value() -> str:
 
 def cmd_secrets(args: argparse.Namespace) -> int:
     """``put``, ``list``, ``delete``: through the gateway's API."""
-    from isogate.gateway.cli import _client, _print
+    from isogate.cli.common import _client, _print
 
     c = _client(args)
     base = f"/v1/functions/{args.function}/secrets"
@@ -52,8 +52,8 @@ def cmd_secrets(args: argparse.Namespace) -> int:
 def cmd_rotate_master(args: argparse.Namespace) -> int:
     """Re-wrap every secret's data key under the current master key (operator command:
     it opens the database itself, like ``migrate``)."""
-    from isogate.gateway.cli import _settings
-    from isogate.gateway.database import DatabaseUnavailable, create_engine, migrate
+    from isogate.backends.database import DatabaseUnavailable, create_engine, migrate
+    from isogate.cli.common import _settings
     from isogate.state.crypto import (
         Keyring,
         KeyringError,
@@ -114,7 +114,7 @@ def add_commands(
     sub: Any, client: argparse.ArgumentParser, server: argparse.ArgumentParser
 ) -> None:
     """The ``secrets`` group of ``isogate``."""
-    from isogate.gateway.cli import _command, _group
+    from isogate.cli.main import _command, _group
 
     g = _group(
         sub,

@@ -8,14 +8,14 @@ from pathlib import Path
 from sqlalchemy import func, select, text
 from sqlalchemy.exc import OperationalError
 
-from isogate.config import Settings
-from isogate.gateway.database import (
+from isogate.backends.database import (
     COMPONENTS,
     create_engine,
     is_outage,
     migrate,
     schema_migrations,
 )
+from isogate.config import Settings
 
 
 async def test_concurrent_migrate_on_fresh_database(tmp_path: Path, pg_url: str) -> None:
@@ -71,7 +71,7 @@ def test_migrate_command(tmp_path: Path, pg_url: str) -> None:
 
     env = {k: v for k, v in os.environ.items() if not k.startswith("ISOGATE_")}
     env["ISOGATE_DATABASE_URL"] = pg_url
-    cmd = [sys.executable, "-m", "isogate.gateway.cli", "migrate", "--data-dir", str(tmp_path)]
+    cmd = [sys.executable, "-m", "isogate.cli", "migrate", "--data-dir", str(tmp_path)]
     procs = [subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=60) for _ in "ab"]
     assert [p.returncode for p in procs] == [0, 0], procs
     assert "quota 1:" in procs[0].stdout and "registry 1:" in procs[0].stdout
@@ -91,7 +91,7 @@ async def test_hanging_database_meets_the_deadline(tmp_path: Path) -> None:
 
     import pytest
 
-    from isogate.gateway.database import DatabaseUnavailable, ping
+    from isogate.backends.database import DatabaseUnavailable, ping
 
     with socket.socket() as silent:
         silent.bind(("127.0.0.1", 0))

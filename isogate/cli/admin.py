@@ -1,4 +1,4 @@
-"""``isogate admin …``: the operator's route controls (see :mod:`isogate.gateway.api_admin`).
+"""``isogate admin …``: the operator's route controls (see :mod:`isogate.gateway.api.admin`).
 
     isogate admin routes PATTERN            who holds PATTERN or any overlapping pattern
     isogate admin release PATTERN           drop a claimed pattern, whoever holds it
@@ -19,12 +19,12 @@ import os
 from typing import Any
 from urllib.parse import quote
 
-from isogate.gateway.client import Client, ClientError
+from isogate.cli.client import Client, ClientError
 
 #: the module docstring without its markup (help text is plain text)
 _DESCRIPTION = (
     (__doc__ or "")
-    .replace(" (see :mod:`isogate.gateway.api_admin`)", "; docs/api.md, Route ownership")
+    .replace(" (see :mod:`isogate.gateway.api.admin`)", "; docs/api.md, Route ownership")
     .replace("``", "")
 )
 

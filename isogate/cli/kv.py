@@ -8,7 +8,7 @@ import sys
 from typing import Any
 from urllib.parse import quote
 
-from isogate.gateway.client import EXIT_USAGE, ClientError, problem_message
+from isogate.cli.client import EXIT_USAGE, ClientError, problem_message
 
 
 def _key_path(ns: str, key: str) -> str:
@@ -16,7 +16,7 @@ def _key_path(ns: str, key: str) -> str:
 
 
 def cmd_kv(args: argparse.Namespace) -> int:
-    from isogate.gateway.cli import _client, _print
+    from isogate.cli.common import _client, _print
 
     c = _client(args)
     action = args.action
@@ -74,7 +74,7 @@ def cmd_kv(args: argparse.Namespace) -> int:
 
 def add_commands(sub: Any, client: argparse.ArgumentParser) -> None:
     """The ``kv`` group of ``isogate``."""
-    from isogate.gateway.cli import _command, _group
+    from isogate.cli.main import _command, _group
 
     g = _group(
         sub,

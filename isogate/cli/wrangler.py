@@ -9,6 +9,15 @@ holds is named in one warning (:attr:`WranglerProject.unsupported`), never silen
 dropped. Errors are :class:`ProjectError` with one line of text; the CLI turns them
 into ``error: ...`` and exit code 2.
 
+``no_bundle = true`` (or ``isogate deploy --no-bundle``) uploads the modules unbundled,
+as wrangler does: ``main`` and the files under ``base_dir`` (default: main's folder)
+that wrangler's module ``rules`` match (the project's, then wrangler's defaults: Text
+``**/*.txt``, ``**/*.html``, ``**/*.sql``; Data ``**/*.bin``; CompiledWasm
+``**/*.wasm``), unless ``find_additional_modules = false``. As in wrangler, JavaScript
+files other than ``main`` are uploaded only when a rule names them (``{ type =
+"ESModule", globs = ["**/*.js"] }``). ``node_modules``, dot-folders and the config file
+are never searched.
+
 esbuild is found, in order: ``$ISOGATE_ESBUILD``; ``node_modules/.bin/esbuild`` in the
 project directory or a parent (Node's own lookup, so the project's pinned version wins);
 ``esbuild`` on ``PATH``; else npm's ordinary client fetches the pinned
@@ -29,6 +38,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from isogate.cli.module_files import ModuleFile, ModuleFilesError
+from isogate.cli.module_files import walk as _walk
+
 #: The esbuild fetched through npx when the project has none (same as package.json).
 ESBUILD_VERSION = "0.28.2"
 
@@ -41,6 +53,22 @@ CONFIG_NAMES = ("wrangler.json", "wrangler.jsonc", "wrangler.toml")
 _IGNORED_QUIETLY = frozenset({"$schema", "account_id", "workers_dev", "preview_urls"})
 _READ = frozenset(
     {"name", "main", "compatibility_date", "vars", "routes", "route", "triggers", "kv_namespaces"}
+)
+#: the settings of an unbundled upload (``no_bundle``)
+_MODULES = frozenset({"no_bundle", "rules", "base_dir", "find_additional_modules"})
+#: wrangler's module rule types -> the gateway's module types (others are refused)
+RULE_TYPES = {
+    "ESModule": "esm",
+    "CommonJS": "commonjs",
+    "Text": "text",
+    "Data": "data",
+    "CompiledWasm": "wasm",
+}
+#: wrangler's default rules (deployment-bundle/rules.ts), after the project's own
+DEFAULT_RULES = (
+    ("Text", ("**/*.txt", "**/*.html", "**/*.sql")),
+    ("Data", ("**/*.bin",)),
+    ("CompiledWasm", ("**/*.wasm", "**/*.wasm?module")),
 )
 #: wrangler's bundling settings, passed on to esbuild as wrangler passes them.
 _BUNDLING = frozenset(
@@ -82,6 +110,18 @@ class ProjectError(Exception):
     """A wrangler project that cannot be deployed; ``str()`` is one line for the user."""
 
 
+@dataclass(frozen=True, slots=True)
+class Rule:
+    """A wrangler module rule: files matching ``globs`` are modules of ``type``; a later
+    rule of the same type counts only if this one has ``fallthrough``."""
+
+    type: str
+    globs: tuple[str, ...]
+    fallthrough: bool = False
+    #: which rule this is, for messages (``rules[0]``, or wrangler's default)
+    label: str = "default"
+
+
 @dataclass
 class WranglerProject:
     """What ``isogate deploy`` takes from a wrangler config file."""
@@ -99,8 +139,14 @@ class WranglerProject:
     unsupported: list[str] = field(default_factory=list)
     #: esbuild flags from the config's bundling settings (``minify``, ``define``, ...).
     esbuild_flags: list[str] = field(default_factory=list)
-    #: ``no_bundle = true``: ``main`` is deployed as it is.
+    #: ``no_bundle = true``: the modules are uploaded unbundled (:func:`module_set`).
     no_bundle: bool = False
+    #: module rules (the project's, then wrangler's defaults), for ``no_bundle``
+    rules: list[Rule] = field(default_factory=list)
+    #: where ``no_bundle`` looks for modules and names them from (default: main's folder)
+    base_dir: Path | None = None
+    #: ``find_additional_modules`` (default with ``no_bundle``: true)
+    find_additional_modules: bool | None = None
 
     def bindings(self) -> dict[str, dict[str, str]]:
         """The deploy body's ``bindings``: each KV namespace by its binding name."""
@@ -146,10 +192,11 @@ def _str(path: Path, key: str, value: Any) -> str:
     return value
 
 
-def load_project(config: Path) -> WranglerProject:
-    """Read a wrangler config file; raise :class:`ProjectError` on what cannot work."""
+def load_project(config: Path, no_bundle: bool = False) -> WranglerProject:
+    """Read a wrangler config file; raise :class:`ProjectError` on what cannot work.
+    ``no_bundle``: as wrangler's ``--no-bundle`` (the config's ``no_bundle`` too)."""
     data = _parse(config)
-    known = _READ | _BUNDLING | _IGNORED_QUIETLY | {"no_bundle"}
+    known = _READ | _BUNDLING | _IGNORED_QUIETLY | _MODULES
     unsupported = sorted(k for k in data if k not in known)
     if "main" not in data:
         raise ProjectError(f"{config}: no 'main' (the Worker's entry module) is set")
@@ -168,8 +215,108 @@ def load_project(config: Path) -> WranglerProject:
     project.crons = _crons(config, data.get("triggers", {}), project.unsupported)
     project.kv = _kv(config, data.get("kv_namespaces", []))
     project.esbuild_flags = _bundling(config, data)
-    project.no_bundle = data.get("no_bundle") is True
+    project.no_bundle = no_bundle or data.get("no_bundle") is True
+    if not project.no_bundle:  # the bundle holds every module
+        named = [k for k in ("rules", "base_dir") if k in data]
+        named += ["find_additional_modules"] if data.get("find_additional_modules") else []
+        project.unsupported += [f"{k} (applied with no_bundle only)" for k in named]
+    else:  # nothing is bundled: esbuild's settings have nothing to act on
+        named = sorted(k for k in _BUNDLING if k in data)
+        project.unsupported += [f"{k} (not applied with no_bundle)" for k in named]
+    project.rules = _rules(config, data.get("rules", []))
+    if "base_dir" in data:
+        project.base_dir = (config.parent / _str(config, "base_dir", data["base_dir"])).resolve()
+    fam = data.get("find_additional_modules")
+    if fam is not None and not isinstance(fam, bool):
+        raise ProjectError(f"{config}: find_additional_modules must be true or false")
+    project.find_additional_modules = fam
     return project
+
+
+def _rules(config: Path, raw: Any) -> list[Rule]:
+    """The project's module rules, then wrangler's defaults; a rule of a type already
+    ruled without ``fallthrough`` is dropped, as wrangler drops it."""
+    if not isinstance(raw, list):
+        raise ProjectError(f"{config}: rules must be a list of {{ type, globs }} tables")
+    rules = []
+    for i, r in enumerate(raw):
+        label = f"rules[{i}]"
+        if not isinstance(r, dict) or not isinstance(r.get("type"), str):
+            raise ProjectError(f"{config}: {label} needs a type and globs")
+        globs = r.get("globs")
+        if not isinstance(globs, list) or not all(isinstance(g, str) and g for g in globs):
+            raise ProjectError(f"{config}: {label}.globs must be a list of patterns")
+        if r["type"] not in RULE_TYPES:
+            raise ProjectError(
+                f"{config}: {label}: module type {r['type']!r} is not supported by isogate "
+                f"({', '.join(RULE_TYPES)})"
+            )
+        rules.append(Rule(r["type"], tuple(globs), r.get("fallthrough") is True, label))
+    rules += [Rule(t, g) for t, g in DEFAULT_RULES]
+    return rules
+
+
+def _glob(pattern: str) -> re.Pattern[str]:
+    """A wrangler glob (glob-to-regexp with globstar) as a regular expression: ``*`` and
+    ``?`` stay within a path segment, ``**/`` spans any number of folders."""
+    out = []
+    i = 0
+    while i < len(pattern):
+        if pattern.startswith("**/", i):
+            out.append("(?:.*/)?")
+            i += 3
+        elif pattern.startswith("**", i):
+            out.append(".*")
+            i += 2
+        elif pattern[i] == "*":
+            out.append("[^/]*")
+            i += 1
+        elif pattern[i] == "?":
+            out.append("[^/]")
+            i += 1
+        else:
+            out.append(re.escape(pattern[i]))
+            i += 1
+    return re.compile("".join(out))
+
+
+def module_set(project: WranglerProject) -> tuple[str, list[ModuleFile]]:
+    """``no_bundle``: the main module's name and the modules to upload (``main``, then
+    the files the rules match under ``base_dir``, each typed by the first live rule
+    that matches it, as wrangler finds additional modules)."""
+    base = project.base_dir or project.main.parent
+    try:
+        main = project.main.relative_to(base).as_posix()
+    except ValueError:
+        raise ProjectError(
+            f"{project.path}: main {project.main} is outside base_dir {base}"
+        ) from None
+    modules = [ModuleFile(main, "esm", project.main)]
+    if project.find_additional_modules is False:
+        return main, modules
+    live: list[Rule] = []
+    dropped: list[Rule] = []
+    for rule in project.rules:
+        blocked = any(r.type == rule.type and not r.fallthrough for r in live)
+        (dropped if blocked else live).append(rule)
+    compiled = [(r, [_glob(g) for g in r.globs]) for r in live]
+    for path in walk_files(base):
+        name = path.relative_to(base).as_posix()
+        if name == main or path == project.path:
+            continue
+        rule = next((r for r, gs in compiled if any(g.fullmatch(name) for g in gs)), None)
+        if rule is None:
+            gone = next(
+                (r for r in dropped if any(_glob(g).fullmatch(name) for g in r.globs)), None
+            )
+            if gone is not None:
+                raise ProjectError(
+                    f"{name} matches the {gone.label} {gone.type} rule, which an earlier "
+                    f"{gone.type} rule without fallthrough = true hides (as in wrangler)"
+                )
+            continue
+        modules.append(ModuleFile(name, RULE_TYPES[rule.type], path))
+    return main, modules
 
 
 def _bundling(config: Path, data: dict[str, Any]) -> list[str]:
@@ -249,6 +396,14 @@ def _kv(config: Path, raw: Any) -> dict[str, str]:
     return out
 
 
+def walk_files(base: Path) -> list[Path]:
+    """The files under ``base`` a module rule may match (cli/module_files.walk)."""
+    try:
+        return _walk(base)
+    except ModuleFilesError as exc:
+        raise ProjectError(str(exc)) from None
+
+
 # --------------------------------------------------------------------------- esbuild
 
 
@@ -274,12 +429,8 @@ def find_esbuild(project_dir: Path) -> list[str]:
 
 
 def bundle(project: WranglerProject) -> str:
-    """The Worker as one ES module: ``project.main`` bundled as wrangler bundles it."""
-    if project.no_bundle:
-        try:
-            return project.main.read_text(encoding="utf-8")
-        except (OSError, UnicodeDecodeError) as exc:
-            raise ProjectError(f"cannot read {project.main}: {exc}") from None
+    """The Worker as one ES module: ``project.main`` bundled as wrangler bundles it
+    (``no_bundle`` projects are uploaded as a module set instead: :func:`module_set`)."""
     return bundle_entry(project.main, project.path.parent, extra=project.esbuild_flags)
 
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import httpx
 
-from .conftest import assert_problem, bearer, make_settings, register
+from ..conftest import assert_problem, bearer, make_settings, register
 
 
 async def _ns(c: httpx.AsyncClient, token: str, name: str) -> None:
@@ -84,7 +84,7 @@ async def test_kv_keys_roundtrip(app_client: httpx.AsyncClient) -> None:
 async def test_kv_limits_and_quota(tmp_path) -> None:
     from isogate.gateway.app import create_app
 
-    from .fake_runtime import FakeRuntime
+    from ..fake_runtime import FakeRuntime
 
     settings = make_settings(
         tmp_path, kv_ops_per_day=5, kv_max_value_bytes=10, kv_max_metadata_bytes=8

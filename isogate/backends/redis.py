@@ -7,7 +7,7 @@ swaps in the shared parts, keeping the in-process ones as fallbacks:
   request), falling back to the in-process limiter when Redis is down and
   ``redis_failure_mode`` is ``open`` (the default), or answering 503 when ``closed``;
 * ``verifier``: leases through Redis before SQL; revocations and renewals drop them on
-  every replica (:mod:`isogate.gateway.invalidation`);
+  every replica (:mod:`isogate.backends.invalidation`);
 * ``resolver``: deploys, rollbacks and deletes drop the function (and route table) on
   every replica, and lift a crash quarantine there too;
 * ``code``: sources shared through Redis before the blob store.
@@ -29,7 +29,7 @@ from prometheus_client import Counter, Gauge
 from redis.asyncio.retry import Retry
 from redis.backoff import NoBackoff
 
-from isogate.gateway.invalidation import InvalidationBus
+from isogate.backends.invalidation import InvalidationBus
 from isogate.quota.key_cache_redis import RedisLeaseStore, SharedKeyCache
 from isogate.quota.leases import KeyVerifier
 from isogate.quota.limiter_redis import RedisLimiter

@@ -11,8 +11,6 @@ Exit codes: 0 success, 1 API error (the problem's title and detail are printed),
 from __future__ import annotations
 
 import argparse
-import asyncio
-import getpass
 import json
 import os
 import signal
@@ -20,384 +18,11 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from isogate.gateway.client import (
-    DEFAULT_URL,
-    EXIT_INTERRUPTED,
-    EXIT_USAGE,
-    Client,
-    ClientError,
-    check_url,
-    load_token,
-    save_token,
-)
-
-
-def _print(args: argparse.Namespace, data: Any, text: str | None = None) -> None:
-    if args.json or text is None:
-        print(json.dumps(data, indent=2, ensure_ascii=False))
-    else:
-        print(text)
-
-
-def _password(args: argparse.Namespace) -> str:
-    pw = args.password or os.environ.get("ISOGATE_PASSWORD")
-    if pw:
-        return pw
-    if not sys.stdin.isatty():
-        return sys.stdin.readline().rstrip("\n")
-    return getpass.getpass("password: ")
-
-
-# ---------------------------------------------------------------- server commands
-
-
-def _settings(args: argparse.Namespace) -> Any:
-    from isogate.config import load_settings
-
-    overrides = {
-        "host": getattr(args, "host", None),
-        "port": getattr(args, "port", None),
-        "data_dir": getattr(args, "data_dir", None),
-    }
-    return load_settings(args.config, **overrides)
-
-
-def cmd_serve(args: argparse.Namespace) -> int:
-    from isogate.gateway.server import StartupError, serve
-
-    settings = _settings(args)
-
-    def bound(url: str) -> None:
-        print(f"isogate listening on {url} (data: {settings.data_dir})", flush=True)
-
-    try:
-        stopped_by = asyncio.run(serve(settings, on_bound=bound))
-    except StartupError as exc:
-        print(f"isogate serve: {exc}", file=sys.stderr)
-        return 1
-    # Ctrl-C ends with the shell's convention for SIGINT; SIGTERM is a normal stop.
-    return EXIT_INTERRUPTED if stopped_by == signal.SIGINT else 0
-
-
-def cmd_migrate(args: argparse.Namespace) -> int:
-    from isogate.gateway.database import DatabaseUnavailable, create_engine, migrate
-
-    settings = _settings(args)
-
-    async def run() -> list[str]:
-        engine = create_engine(settings)
-        try:
-            return await migrate(engine)
-        finally:
-            await engine.dispose()
-
-    try:
-        applied = asyncio.run(run())
-    except DatabaseUnavailable as exc:
-        print(f"isogate migrate: {exc}", file=sys.stderr)
-        return 1
-    _print(args, {"applied": applied}, "\n".join(applied) or "schema is up to date")
-    return 0
-
-
-# ---------------------------------------------------------------- client commands
-
-
-def _client(args: argparse.Namespace) -> Client:
-    url = check_url(args.url)
-    return Client(url, load_token(url))
-
-
-def cmd_tenant_create(args: argparse.Namespace) -> int:
-    c = _client(args)
-    headers = {}
-    admin = args.admin_token or os.environ.get("ISOGATE_ADMIN_TOKEN")
-    if admin:
-        headers["Authorization"] = f"Bearer {admin}"
-    body = {"name": args.name, "password": _password(args)}
-    data = c.call("POST", "/v1/tenants", auth=False, json=body, headers=headers)
-    _print(args, data, f"tenant {data['name']} created")
-    return 0
-
-
-def cmd_login(args: argparse.Namespace) -> int:
-    c = _client(args)
-    body = {"name": args.name, "password": _password(args)}
-    data = c.call("POST", "/v1/auth/token", auth=False, json=body)
-    save_token(args.url, data["access_token"])
-    _print(args, data, f"logged in as {args.name} (token valid {data['expires_in']} s)")
-    return 0
-
-
-def _env_pairs(pairs: list[str]) -> dict[str, str]:
-    env: dict[str, str] = {}
-    for p in pairs:
-        k, sep, v = p.partition("=")
-        if not sep:
-            raise ClientError(f"--env {p!r}: expected KEY=VALUE", EXIT_USAGE)
-        env[k] = v
-    return env
-
-
-def cmd_deploy(args: argparse.Namespace) -> int:
-    if args.file is None:
-        return _deploy_wrangler(args)
-    if args.name is None:
-        raise ClientError("deploy NAME FILE: both are needed without a wrangler config", EXIT_USAGE)
-    try:
-        code = Path(args.file).read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
-        raise ClientError(f"cannot read {args.file}: {_reason(exc)}", EXIT_USAGE) from None
-    body: dict[str, Any] = {
-        "code": code,
-        "env": _env_pairs(args.env),
-        "routes": args.route,
-        "public": args.public,
-    }
-    if args.bind:
-        body["bindings"] = _bindings(args.bind)
-    return _put_function(args, args.name, body)
-
-
-def _put_function(args: argparse.Namespace, name: str, body: dict[str, Any]) -> int:
-    c = _client(args)
-    if args.timeout_ms is not None:
-        body["timeout_ms"] = args.timeout_ms
-    if args.cpu_ms is not None:
-        body["cpu_ms"] = args.cpu_ms
-    try:
-        data = c.call("PUT", f"/v1/functions/{name}", json=body)
-    except ClientError as exc:
-        # A gateway without KV refuses the unknown field (422 "Extra inputs"): say what
-        # that means for this deploy; other refusals (an unknown namespace) pass as they are.
-        if body.get("bindings") and "bindings" in str(exc) and "not permitted" in str(exc):
-            raise ClientError(
-                "this gateway does not accept KV bindings (kv_namespaces "
-                + ", ".join(body["bindings"])
-                + f"): {exc}",
-                exc.exit_code,
-                exc.problem,
-            ) from None
-        raise
-    _print(args, data, f"deployed {data['name']} version {data['version']} ({data['sha256'][:12]})")
-    return 0
-
-
-def _bindings(pairs: list[str]) -> dict[str, dict[str, str]]:
-    """``--bind NAME=kv:NAMESPACE`` → the deploy body's ``bindings``."""
-    out: dict[str, dict[str, str]] = {}
-    for p in pairs:
-        name, eq, target = p.partition("=")
-        kind, colon, value = target.partition(":")
-        if not (eq and colon and name and value):
-            raise ClientError(f"--bind {p!r}: expected NAME=kv:NAMESPACE", EXIT_USAGE)
-        out[name] = {kind: value}
-    return out
-
-
-def _deploy_wrangler(args: argparse.Namespace) -> int:
-    """``isogate deploy [NAME]`` in a wrangler project: config read, main bundled."""
-    from isogate.gateway import wrangler
-
-    try:
-        if args.wrangler_config:
-            config: Path | None = Path(args.wrangler_config)
-        else:
-            config = wrangler.find_config(Path.cwd())
-        if config is None:
-            raise ClientError(
-                "no FILE given and no wrangler.toml, wrangler.json or wrangler.jsonc here",
-                EXIT_USAGE,
-            )
-        project = wrangler.load_project(config)
-        name = args.name or project.name
-        if not name:
-            raise ClientError(f"{config}: no 'name' set; give the function NAME", EXIT_USAGE)
-        if project.unsupported:
-            print(
-                f"warning: {config.name}: not supported by isogate, not applied: "
-                + ", ".join(project.unsupported),
-                file=sys.stderr,
-            )
-        code = wrangler.bundle(project)
-    except wrangler.ProjectError as exc:
-        raise ClientError(str(exc), EXIT_USAGE) from None
-    body: dict[str, Any] = {
-        "code": code,
-        "env": {**project.vars, **_env_pairs(args.env)},
-        "routes": [*project.routes, *args.route],
-        "public": args.public,
-    }
-    bindings = {**project.bindings(), **_bindings(args.bind)} if args.bind else project.bindings()
-    if bindings:
-        body["bindings"] = bindings
-    return _put_function(args, name, body)
-
-
-def _reason(exc: OSError | UnicodeDecodeError) -> str:
-    if isinstance(exc, OSError):
-        return (exc.strerror or str(exc)).lower()
-    return "not UTF-8 text"
-
-
-def _body(value: str) -> bytes:
-    """``-d``'s value: the text itself, ``@FILE`` for a file's bytes, ``@-`` for stdin."""
-    if not value.startswith("@"):
-        return value.encode()
-    name = value[1:]
-    if name == "-":
-        return sys.stdin.buffer.read()
-    try:
-        return Path(name).read_bytes()
-    except OSError as exc:
-        raise ClientError(f"cannot read {name}: {_reason(exc)}", EXIT_USAGE) from None
-
-
-def cmd_invoke(args: argparse.Namespace) -> int:
-    c = _client(args)
-    headers: dict[str, str] = {}
-    key = args.key or os.environ.get("ISOGATE_API_KEY")
-    if key:
-        headers["X-API-Key"] = key
-    for h in args.header:
-        k, sep, v = h.partition(":")
-        if not sep:
-            raise ClientError(f"--header {h!r}: expected 'Name: value'", EXIT_USAGE)
-        headers[k.strip()] = v.strip()
-    data: bytes | None = None
-    if args.data is not None:
-        data = _body(args.data)
-    method = args.method or ("POST" if data is not None else "GET")
-    path = f"/fn/{args.name}" + ("/" + args.path.lstrip("/") if args.path else "")
-    resp = c.raw(method, path, headers=headers, content=data)
-    if args.json:
-        _print(
-            args,
-            {
-                "status": resp.status_code,
-                "headers": dict(resp.headers),
-                "body": resp.text,
-            },
-        )
-    else:
-        if resp.status_code >= 400 and "problem+json" in resp.headers.get("content-type", ""):
-            from isogate.gateway.client import problem_message
-
-            print(problem_message(resp)[0], file=sys.stderr)
-        else:
-            sys.stdout.write(resp.text)
-            if resp.text and not resp.text.endswith("\n"):
-                sys.stdout.write("\n")
-    return 0 if resp.status_code < 400 else 1
-
-
-def cmd_functions(args: argparse.Namespace) -> int:
-    c = _client(args)
-    if args.action == "list":
-        data = c.call("GET", "/v1/functions")
-        lines = [
-            f"{f['name']:<30} v{f['version']:<4} {'public' if f['public'] else 'keyed'}"
-            for f in data["functions"]
-        ]
-        _print(args, data, "\n".join(lines) or "no functions")
-    elif args.action == "show":
-        data = c.call("GET", f"/v1/functions/{args.name}")
-        lines = [f"{data['name']} (current v{data['version']}, routes: {data['routes'] or '-'})"]
-        lines += [
-            f"  v{v['version']:<4} {v['sha256'][:12]} {v['size']:>8} B  {v['created_at']}"
-            f"  {_limits(v)}"
-            for v in data["versions"]
-        ]
-        _print(args, data, "\n".join(lines))
-    elif args.action == "rollback":
-        data = c.call("POST", f"/v1/functions/{args.name}/rollback", json={"version": args.version})
-        _print(args, data, f"{data['name']} now serves version {data['version']}")
-    elif args.action == "delete":
-        c.call("DELETE", f"/v1/functions/{args.name}")
-        _print(args, {"deleted": args.name}, f"deleted {args.name}")
-    elif args.action == "code":
-        params = {"version": args.version} if args.version else None
-        print(c.call("GET", f"/v1/functions/{args.name}/code", params=params), end="")
-    return 0
-
-
-def _limits(version: dict[str, Any]) -> str:
-    """A version's limits for ``functions show``: ``-`` where it takes the gateway's."""
-
-    def ms(value: int | None) -> str:
-        return "-" if value is None else f"{value}ms"
-
-    return f"timeout {ms(version.get('timeout_ms'))} cpu {ms(version.get('cpu_ms'))}"
-
-
-def _parse_rate(value: str) -> dict[str, int]:
-    n, _, per = value.partition("/")
-    units = {"s": 1, "sec": 1, "m": 60, "min": 60, "h": 3600, "d": 86400}
-    try:
-        seconds = units[per] if per in units else int(per or 1)
-        return {"requests": int(n), "per_seconds": seconds}
-    except ValueError:
-        raise ClientError(
-            f"--rate {value!r}: expected N/SECONDS or N/s|m|h|d", EXIT_USAGE
-        ) from None
-
-
-def _key_line(k: dict) -> str:
-    return f"{k['id']}  {k['prefix']}…  {k['state']:<8} expires {k['expires_at']}  {k['name']}"
-
-
-def cmd_keys(args: argparse.Namespace) -> int:
-    c = _client(args)
-    if args.action == "create":
-        body: dict[str, Any] = {
-            "name": args.name,
-            "ttl_seconds": args.ttl,
-            "functions": args.function or ["*"],
-        }
-        if args.rate:
-            body["rate_limit"] = _parse_rate(args.rate)
-            if args.burst:
-                body["rate_limit"]["burst"] = args.burst
-        if args.quota:
-            n, _, period = args.quota.partition("/")
-            try:
-                body["quota"] = {"invocations": int(n), "period": period or "day"}
-            except ValueError:
-                raise ClientError("--quota: expected N/day or N/month", EXIT_USAGE) from None
-        if args.uses:
-            body["uses"] = args.uses
-        data = c.call("POST", "/v1/keys", json=body)
-        _print(args, data, f"{data['key']}\n(id {data['id']}; shown once, keep it safe)")
-    elif args.action == "list":
-        data = c.call("GET", "/v1/keys")
-        _print(args, data, "\n".join(_key_line(k) for k in data["keys"]) or "no keys")
-    elif args.action == "show":
-        data = c.call("GET", f"/v1/keys/{args.id}")
-        _print(args, data, json.dumps(data, indent=2))
-    elif args.action == "renew":
-        data = c.call("POST", f"/v1/keys/{args.id}/renew", json={"ttl_seconds": args.ttl})
-        _print(args, data, _key_line(data))
-    elif args.action == "revoke":
-        data = c.call("DELETE", f"/v1/keys/{args.id}")
-        _print(args, data, f"revoked {data['id']}")
-    return 0
-
-
-def cmd_logs(args: argparse.Namespace) -> int:
-    c = _client(args)
-    data = c.call("GET", f"/v1/functions/{args.name}/invocations", params={"limit": args.limit})
-    lines = []
-    for r in reversed(data["invocations"]):
-        lines.append(
-            f"{r['time']} {r['id']} v{r['version']} {r['status']} {r['outcome']} "
-            f"{r['duration_ms']:.1f}ms{' cold' if r['cold'] else ''}"
-        )
-        lines += [f"    {line}" for line in r["logs"]]
-        if r["error"]:
-            lines.append(f"    ! {r['error']}")
-    _print(args, data, "\n".join(lines) or "no invocations yet")
-    return 0
-
+from isogate.cli.client import DEFAULT_URL, EXIT_INTERRUPTED, EXIT_USAGE, ClientError
+from isogate.cli.functions import cmd_deploy, cmd_functions, cmd_invoke, cmd_logs
+from isogate.cli.keys import cmd_keys
+from isogate.cli.server import cmd_migrate, cmd_serve
+from isogate.cli.tenants import cmd_login, cmd_tenant_create
 
 # ---------------------------------------------------------------- parser
 
@@ -538,11 +163,19 @@ def build_parser() -> argparse.ArgumentParser:
         "Upload FILE as a new version of function NAME and make it current.\n"
         "Each deploy sets every option anew (options are not inherited from the\n"
         "previous version); --env and --route may be given several times.\n\n"
+        "Several FILEs, or one folder, are uploaded unbundled as one module set:\n"
+        "the first FILE (or --main; in a folder index.js, index.ts, src/index.js, ...)\n"
+        "is the main module, the others are named by their path from its folder and\n"
+        "typed by extension (.js .mjs .ts: ES module, .cjs: CommonJS, .txt .html\n"
+        ".sql: text, .json, .bin: data, .wasm); a folder's node_modules and\n"
+        "dot-folders are left out.\n\n"
         "Without FILE, in a wrangler project (wrangler.json, wrangler.jsonc or\n"
         "wrangler.toml here, or --wrangler-config): main is bundled with esbuild as\n"
         "wrangler bundles it; name, vars, routes and kv_namespaces come from the\n"
         "config (NAME, --env and --route add to or override them); settings isogate\n"
-        "does not apply are named in one warning.",
+        "does not apply are named in one warning. With --no-bundle (or no_bundle =\n"
+        "true) main and the files wrangler's module rules match are uploaded as\n"
+        "they are, as wrangler deploy --no-bundle does.",
         parents=(client,),
         func=cmd_deploy,
     )
@@ -551,9 +184,19 @@ def build_parser() -> argparse.ArgumentParser:
     )
     s.add_argument(
         "file",
-        nargs="?",
-        help="JavaScript file: a module with export default { fetch } "
-        "(default: bundle the wrangler project here)",
+        nargs="*",
+        help="JavaScript or TypeScript file: a module with export default { fetch }; "
+        "several files or a folder: a module set (default: the wrangler project here)",
+    )
+    s.add_argument(
+        "--main",
+        metavar="FILE",
+        help="the main module of several files or a folder (its path in the folder)",
+    )
+    s.add_argument(
+        "--no-bundle",
+        action="store_true",
+        help="wrangler project: upload main and the modules its rules match, unbundled",
     )
     s.add_argument(
         "--wrangler-config",
@@ -652,7 +295,8 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("name", help="function name")
     s.add_argument("--version", type=int, help="version number (default: the current one)")
 
-    from isogate.gateway import cli_kv, cli_secrets
+    from isogate.cli import kv as cli_kv
+    from isogate.cli import secrets as cli_secrets
 
     cli_secrets.add_commands(sub, client, server)
     cli_kv.add_commands(sub, client)
@@ -741,7 +385,7 @@ def build_parser() -> argparse.ArgumentParser:
         "--limit", type=int, default=20, help="how many invocations (default %(default)s)"
     )
 
-    from isogate.gateway.cli_admin import add_admin_parser  # the operator's route controls
+    from isogate.cli.admin import add_admin_parser  # the operator's route controls
 
     add_admin_parser(sub, client)
     return p

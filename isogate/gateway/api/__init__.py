@@ -1,0 +1,1 @@
+"""The control-plane HTTP routes (``/v1/…``), one module per resource."""
