@@ -539,6 +539,7 @@ check_embedded() {
 
 RATE=${ISOGATE_K8S_RATE:-20}      # load: calls per second through the Service
 LOAD_USES=100000
+KILL_USES=3000    # the pod kill: 20/s for up to 150 s, then the rest is counted one by one
 
 shape_values() {  # image tag
   cat <<EOF
@@ -664,7 +665,7 @@ check_upgrade() {
 check_podkill() {
   log "item 5: pod deleted under load with writes"
   local key sent failed failures victim
-  key=$(PY setup-load "$URL" "$ADMIN" e2e-kill 2000)
+  key=$(PY setup-load "$URL" "$ADMIN" e2e-kill "$KILL_USES")
   start_load podkill "$key" e2e-kill e2e-kill
   sleep 8
   victim=$(kctl -n "$NS" get pods -l app.kubernetes.io/instance=isogate -o name | head -1)
@@ -678,7 +679,7 @@ check_podkill() {
   read -r sent failed failures < <(load_result podkill)
   echo "podkill: sent $sent, failed $failed while $victim was deleted" | tee -a "$RUN/summary"
   KILL_SENT=$sent KILL_FAILED=$failed
-  PY verify-writes "$URL" "$key" e2e-kill "$RUN/podkill.json" 2000 | tee -a "$RUN/summary"
+  PY verify-writes "$URL" "$key" e2e-kill "$RUN/podkill.json" "$KILL_USES" | tee -a "$RUN/summary"
   [ "$failed" = 0 ] || log "failures during the pod kill: $failures"
 }
 
