@@ -202,6 +202,7 @@ def main(argv: list[str] | None = None) -> int:
             io=io,
             wait_until_ms=config.get("wait_until_ms", 30000),
             max_subrequests=egress_settings.max_subrequests if egress_settings else 50,
+            recycle_bytes=config.get("isolate_recycle_mb", 4) << 20,
         )
         for i, (request_fd, result_fd) in enumerate(pairs)
     ]
