@@ -132,7 +132,9 @@ class WranglerProject:
     compatibility_date: str | None
     vars: dict[str, str] = field(default_factory=dict)
     routes: list[str] = field(default_factory=list)
-    crons: list[str] = field(default_factory=list)
+    #: ``triggers.crons``, sent as the deploy body's ``crons`` (None: the file has none,
+    #: so the function's crons stay as they are; ``[]`` removes them, as in wrangler)
+    crons: list[str] | None = None
     #: binding name -> KV namespace id (sent as ``{"NAME": {"kv": id}}``).
     kv: dict[str, str] = field(default_factory=dict)
     #: Settings found in the file that isogate does not apply (one warning names them).
@@ -217,7 +219,7 @@ def load_project(config: Path, no_bundle: bool = False) -> WranglerProject:
     project.esbuild_flags = _bundling(config, data)
     project.no_bundle = no_bundle or data.get("no_bundle") is True
     if not project.no_bundle:  # the bundle holds every module
-        named = [k for k in ("rules", "base_dir") if k in data]
+        named: list[str] = [k for k in ("rules", "base_dir") if k in data]
         named += ["find_additional_modules"] if data.get("find_additional_modules") else []
         project.unsupported += [f"{k} (applied with no_bundle only)" for k in named]
     else:  # nothing is bundled: esbuild's settings have nothing to act on
@@ -304,8 +306,8 @@ def module_set(project: WranglerProject) -> tuple[str, list[ModuleFile]]:
         name = path.relative_to(base).as_posix()
         if name == main or path == project.path:
             continue
-        rule = next((r for r, gs in compiled if any(g.fullmatch(name) for g in gs)), None)
-        if rule is None:
+        matched = next((r for r, gs in compiled if any(g.fullmatch(name) for g in gs)), None)
+        if matched is None:
             gone = next(
                 (r for r in dropped if any(_glob(g).fullmatch(name) for g in r.globs)), None
             )
@@ -315,7 +317,7 @@ def module_set(project: WranglerProject) -> tuple[str, list[ModuleFile]]:
                     f"{gone.type} rule without fallthrough = true hides (as in wrangler)"
                 )
             continue
-        modules.append(ModuleFile(name, RULE_TYPES[rule.type], path))
+        modules.append(ModuleFile(name, RULE_TYPES[matched.type], path))
     return main, modules
 
 
@@ -374,14 +376,13 @@ def _routes(config: Path, data: dict[str, Any], unsupported: list[str]) -> list[
     return out
 
 
-def _crons(config: Path, triggers: Any, unsupported: list[str]) -> list[str]:
+def _crons(config: Path, triggers: Any, unsupported: list[str]) -> list[str] | None:
     if not isinstance(triggers, dict) or not isinstance(triggers.get("crons", []), list):
         raise ProjectError(f"{config}: triggers.crons must be a list of cron expressions")
-    crons = [str(c) for c in triggers.get("crons", [])]
     unsupported.extend(f"triggers.{k}" for k in sorted(triggers) if k != "crons")
-    if crons:  # isogate runs no scheduled() handlers yet: read, named, not deployed
-        unsupported.append(f"triggers.crons ({len(crons)} schedule(s): no scheduled handler)")
-    return crons
+    if "crons" not in triggers:
+        return None
+    return [str(c) for c in triggers["crons"]]
 
 
 def _kv(config: Path, raw: Any) -> dict[str, str]:

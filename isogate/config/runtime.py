@@ -110,6 +110,16 @@ class RuntimeSettings(BaseModel):
     spare_idle_seconds: float = Field(
         30.0, gt=0, description="idle time after which extra copies of a function are evicted"
     )
+    idle_evict_seconds: float = Field(
+        300.0,
+        ge=0,
+        description=(
+            "idle time after which a warm function's last copy is evicted too (its context,"
+            " and its tenant's isolate with the last context in it): resident memory"
+            " follows the functions in use, not those deployed; a later call is a cold"
+            " start (~3 ms). 0: never"
+        ),
+    )
     quarantine_crashes: int = Field(3, ge=1, description="crashes that quarantine a function")
     core_dump_dir: str | None = Field(
         None,

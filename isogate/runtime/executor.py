@@ -13,9 +13,9 @@ isolate costs a fraction of a new isolate, since V8's per-isolate compilation ca
 already holds the prelude. Made ahead of demand in idle time: a pool of blank isolates,
 each holding ``functions_per_isolate`` contexts with the prelude already run (a tenant
 that takes a blank isolate finds its next contexts ready too), and one spare context in
-each tenant isolate with room. A cold start then costs only compiling and running the
-tenant's top level; a burst of new functions makes contexts or isolates on demand only
-once those are used up.
+each tenant isolate with room once it holds two functions. A cold start then costs only
+compiling and running the tenant's top level; a burst of new functions makes contexts or
+isolates on demand only once those are used up.
 
 Why one module of ~900 lines: everything here is the state of one thread (its flights,
 timers, deadlines, warm contexts, pools of isolates and the memory budget over them),
@@ -54,6 +54,7 @@ from .isolate import (
     error_payload,
     host_call,
     parse_logs,
+    scheduled_script,
     start_script,
 )
 from .messages import (
@@ -308,7 +309,7 @@ class Executor:
                 self._invoke(msg)
             elif type(msg) is Evict:
                 self._evict(msg.key)
-                self._send(Evicted(self.index, (msg.key,)))
+                self._send(Evicted(self.index, (msg.key,), Host.live))
             elif type(msg) is KvReply:
                 self.complete(str(msg.id), msg.n, msg.p)
             elif type(msg) is Cancel:
@@ -534,8 +535,12 @@ class Executor:
         elif (
             self._hosts.get(tenant) is host
             and not host.spares
+            and host.contexts >= 2  # a tenant with one function may never load another
             and not (self._spare_wanted and self._spare_wanted[-1] is host)
         ):
+            # A tenant that loaded a second function gets its next context made in idle
+            # time. Not after its first: with many tenants of one function each, a spare
+            # per isolate was ~0.35 MB per tenant that nobody used (bench/callpath.py)
             self._spare_wanted.append(host)
         return sandbox, new_isolate
 
@@ -586,9 +591,13 @@ class Executor:
         self._flights[flight.id] = flight
         warm.flights += 1
         self._watch(flight)
-        req = msg.req
-        request = InvokeRequest(method=req.m, url=req.u, headers=req.h, body=req.b)
-        self._eval(flight, start_script(flight.id, request))
+        if msg.sc is not None:  # a cron tick: the module's scheduled() handler
+            script = scheduled_script(flight.id, msg.sc.cron, msg.sc.t)
+        else:
+            req = msg.req
+            request = InvokeRequest(method=req.m, url=req.u, headers=req.h, body=req.b)
+            script = start_script(flight.id, request)
+        self._eval(flight, script)
         if not flight.ended and not flight.responded and not flight.waiting:
             # it awaits a host operation: its CPU place is free for another call
             flight.waiting = True
@@ -934,6 +943,7 @@ class Executor:
                 len(self._blanks),
                 Host.live,
                 waited,
+                r.no_retry,
             )
         )
 

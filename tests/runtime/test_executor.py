@@ -177,3 +177,50 @@ def test_an_isolate_filled_by_its_scripts_is_replaced_and_its_functions_reload()
     # result) does not grow with the replacements
     isolates = [results[i].iso or 0 for i in range(2, 62)]
     assert max(isolates) <= isolates[0] + 1
+
+
+def test_a_tenant_gets_a_context_made_ahead_once_it_loads_a_second_function() -> None:
+    # Many tenants have one function each: a spare context after their first load was
+    # memory nobody used. After a second load, the tenant's next one is made in idle time.
+    read_fd, write_fd = os.pipe()
+    sent: list[Any] = []
+    executor = Executor(
+        0,
+        inbox=FrameReader(read_fd, decode_to_executor),
+        watchdog=Watchdog(),
+        send=sent.append,
+        sources=source_cache(1 << 20),
+        prepared=prepared_cache(1 << 20),
+        prewarm=0,
+        budget_bytes=1 << 30,
+        max_response_body=1 << 20,
+        functions_per_isolate=4,
+    )
+    thread = threading.Thread(target=executor.run)
+    thread.start()
+
+    def answered(n: int) -> None:
+        for _ in range(1000):
+            if sum(isinstance(m, Result) for m in sent) == n:
+                return
+            time.sleep(0.01)
+        raise AssertionError(f"no answer {n}: {sent}")
+
+    try:
+        write_all(write_fd, frame(_invoke(1, "t", "f0")))
+        answered(1)
+        time.sleep(0.3)  # idle time, in which spares are made
+        host = executor._hosts["t"]
+        assert host.contexts == 1 and not host.spares
+        write_all(write_fd, frame(_invoke(2, "t", "f1")))
+        answered(2)
+        for _ in range(500):
+            if host.spares:
+                break
+            time.sleep(0.01)
+        assert len(host.spares) == 1 and host.contexts == 3
+        assert [m.b for m in sent if isinstance(m, Result)] == [b"f0", b"f1"]
+    finally:
+        os.close(write_fd)
+        thread.join(timeout=60)
+    assert not thread.is_alive()
