@@ -332,6 +332,17 @@ def openapi_document() -> dict[str, Any]:
                 "latest invocation records", "200", BEARER, None, "InvocationList", "404 422"
             ),
         },
+        "/v1/functions/{name}/schedules": {
+            "parameters": [*fn, {"name": "limit", "in": "query", "schema": {"type": "integer"}}],
+            "get": _op(
+                "cron schedules: next tick and latest runs of each (limit: runs per cron)",
+                "200",
+                BEARER,
+                None,
+                "ScheduleList",
+                "404 422",
+            ),
+        },
         "/v1/functions/{name}/secrets": {
             "parameters": fn,
             "get": _op(

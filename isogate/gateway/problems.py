@@ -93,6 +93,7 @@ TABLE: dict[type[Exception], ProblemKind] = {
     se.InvalidKv: _k(422, "invalid-kv", "Invalid KV request"),
     se.KvQuotaExceeded: _k(429, "kv-quota-exceeded", "KV quota exhausted"),
     se.InvalidBinding: _k(400, "invalid-binding", "Invalid binding"),
+    se.InvalidCron: _k(400, "invalid-cron", "Invalid cron"),
     # runtime
     RuntimeStartError: _k(503, "runtime-unavailable", "Runtime unavailable"),
     # the gateway's own

@@ -52,5 +52,14 @@ class InvalidBinding(ValueError):
         self.extra = {"binding": binding}  # into the problem document
 
 
+class InvalidCron(ValueError):
+    """A cron expression refused at deploy; ``cron`` is the expression."""
+
+    def __init__(self, cron: str, message: str) -> None:
+        super().__init__(message)
+        self.cron = cron
+        self.extra = {"cron": cron}  # into the problem document
+
+
 class QueueFull(Exception):
     """The tenant already has as many unfinished asynchronous invocations as allowed."""

@@ -123,6 +123,10 @@ async def _flows(c: httpx.AsyncClient) -> None:
     await ok(c.post("/v1/functions/hello/rollback", headers=h, json={"version": 1}))
     await ok(c.get("/fn/hello", headers={"X-API-Key": api_key}))
     await ok(c.get("/v1/functions/hello/invocations", headers=h))
+    cron = {"code": HELLO, "crons": ["*/5 * * * *"]}
+    r = await ok(c.put("/v1/functions/ticking", headers=h, json=cron), 201)
+    assert r.json()["crons"] == ["*/5 * * * *"]
+    await ok(c.get("/v1/functions/ticking/schedules", headers=h))
     # secrets
     await ok(c.put("/v1/functions/hello/secrets/TOKEN", headers=h, json={"value": "s3cret"}))
     await ok(c.get("/v1/functions/hello/secrets", headers=h))
@@ -175,14 +179,28 @@ async def test_every_answer_is_declared(recorded: tuple[httpx.AsyncClient, Recor
     for method, path, status, ct, _ in recorder.seen:
         ref = response_schema(method, path, status, ct).get("$ref", "")
         answered.add(ref.rsplit("/", 1)[-1])
-    nested_only = {"FunctionInfo", "Version", "Invocation"}  # inside lists, checked there
+    nested_only = {
+        "FunctionInfo",
+        "Version",
+        "Invocation",
+        "Schedule",
+        "CronRun",
+    }  # inside lists, checked there
     missing = {m.__name__ for m in shapes.RESPONSES} - answered - nested_only
     assert not missing, f"shapes no flow answered: {sorted(missing)}"
     # ... and the nested or omitted-when-unset parts were there to check
     kinds = {(m, s) for m, _, s, _, _ in recorder.seen}
     assert ("GET", 200) in kinds and ("PUT", 201) in kinds
     bodies = [b for *_, b in recorder.seen if isinstance(b, dict)]
-    for nested in ("functions", "versions", "invocations", "holders", "hosts", "grants"):
+    for nested in (
+        "functions",
+        "versions",
+        "invocations",
+        "holders",
+        "hosts",
+        "grants",
+        "schedules",
+    ):
         assert any(b.get(nested) for b in bodies), f"no answer had any {nested}"
     assert any(b.get("response") and "body" in b["response"] for b in bodies)
     assert any("cursor" in b for b in bodies) and any(

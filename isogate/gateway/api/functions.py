@@ -59,6 +59,7 @@ from isogate.runtime.modules import loads as loads_modules
 from isogate.runtime.types import JSErrorInfo, ValidationResult
 from isogate.runtime.typescript import TypeScriptError, strip_types
 from isogate.state.bindings import Binding, check_bindings
+from isogate.state.crons import check_crons
 
 JS_TYPES = {"application/javascript", "text/javascript", "application/ecmascript"}
 #: a raw TypeScript body (its types are erased at deploy: runtime/typescript.py)
@@ -167,6 +168,7 @@ async def deploy(request: Request) -> Response:
             headers={"Retry-After": str(int(blocked) + 1)},
         )
     svc.deploy_checks.count(tenant, svc.settings.max_deploys_per_minute)
+    crons = _check_crons(svc, spec)
     bindings = await _check_bindings(svc, tenant, spec)
     check = await _check_code(request, tenant, spec)
     if not check.ok:
@@ -192,6 +194,8 @@ async def deploy(request: Request) -> Response:
         raise
     if svc.bindings is not None:
         await svc.bindings.save(name, version.version, bindings)
+    if crons is not None and svc.schedules is not None:
+        await svc.schedules.set_crons(name, tenant, crons)
     svc.resolver.invalidate(name)
     svc.runtime.unquarantine(name)
     # The first invocation after a deploy should find everything at hand: the code
@@ -201,8 +205,11 @@ async def deploy(request: Request) -> Response:
     svc.metrics.prepare(name, tenant)
     with contextlib.suppress(Exception):
         await svc.resolver.resolve(name)
+    deployed = Deployed(name=name, version=version.version, sha256=version.sha256)
+    if crons is not None:
+        deployed.crons = crons  # only when the deploy sent crons
     return json_response(
-        Deployed(name=name, version=version.version, sha256=version.sha256),
+        deployed,
         201,
         {"Location": f"/v1/functions/{name}"},
     )
@@ -284,6 +291,16 @@ async def list_invocations(request: Request) -> Response:
         name, max(1, min(limit, 1000)), tenant=tenant, incarnation=fn.created_at
     )
     return json_response(InvocationList(invocations=[invocation_view(r) for r in records]))
+
+
+def _check_crons(svc: Services, spec: FunctionDeploy) -> list[str] | None:
+    """The deploy's crons (isogate.state.crons), None when it sent none; 400 naming the
+    expression refused."""
+    if spec.crons is None:
+        return None
+    cfg = svc.settings.scheduler
+    # InvalidCron: a 400 problem naming the expression (the table in gateway.problems)
+    return check_crons(spec.crons, max_crons=cfg.max_crons_per_function, seconds=cfg.seconds_field)
 
 
 async def _check_bindings(svc: Services, tenant: str, spec: FunctionDeploy) -> list[Binding]:

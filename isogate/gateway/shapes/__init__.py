@@ -7,14 +7,24 @@ a handler answers is a field the document declares. Response models refuse unkno
 fields, and their schemas say ``additionalProperties: false``.
 
 One module per resource: :mod:`.tenants`, :mod:`.keys`, :mod:`.functions`,
-:mod:`.secrets`, :mod:`.kv`, :mod:`.invocations`, :mod:`.admin`, :mod:`.ops`.
+:mod:`.secrets`, :mod:`.kv`, :mod:`.schedules`, :mod:`.invocations`, :mod:`.admin`, :mod:`.ops`.
 """
 
 from __future__ import annotations
 
 from pydantic import BaseModel
 
-from isogate.gateway.shapes import admin, functions, invocations, keys, kv, ops, secrets, tenants
+from isogate.gateway.shapes import (
+    admin,
+    functions,
+    invocations,
+    keys,
+    kv,
+    ops,
+    schedules,
+    secrets,
+    tenants,
+)
 from isogate.gateway.shapes.base import Body, Shape
 
 #: Every model named in the OpenAPI document: request bodies (validation schema) and
@@ -42,6 +52,7 @@ RESPONSES: tuple[type[Shape], ...] = (
     functions.FunctionList,
     functions.Invocation,
     functions.InvocationList,
+    schedules.ScheduleList,
     secrets.Secret,
     secrets.SecretList,
     kv.KvNamespace,

@@ -6,7 +6,7 @@ from typing import Annotated, Literal
 
 from pydantic import Field, StringConstraints
 
-from isogate.gateway.shapes.base import Body, Number, Shape, Time
+from isogate.gateway.shapes.base import Body, Number, Shape, Time, omitted
 from isogate.gateway.shapes.tenants import NameStr
 
 
@@ -32,6 +32,14 @@ class FunctionDeploy(Body):
     ] = Field(default_factory=dict, max_length=32)
     #: the module's name; ``.ts``/``.mts``: TypeScript, its types erased at deploy
     main_module: Annotated[str, StringConstraints(max_length=255)] | None = None
+    #: cron schedules (5 fields, UTC) of the module's ``scheduled()``; absent: the
+    #: function's crons stay as they are, ``[]``: none
+    crons: list[Annotated[str, StringConstraints(max_length=200)]] | None = Field(
+        None,
+        max_length=100,
+        description="cron expressions (5 fields, UTC), at most scheduler."
+        "max_crons_per_function; absent: unchanged, []: none",
+    )
 
 
 class Rollback(Body):
@@ -46,6 +54,8 @@ class Deployed(Shape):
     name: str
     version: int
     sha256: str
+    #: only when the deploy sent crons
+    crons: list[str] = omitted()
 
 
 class FunctionInfo(Shape):
