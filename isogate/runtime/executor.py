@@ -60,6 +60,9 @@ from .messages import (
     After,
     Blanks,
     Cancel,
+    Chunk,
+    Credit,
+    End,
     ErrorInfo,
     Evict,
     Evicted,
@@ -90,6 +93,10 @@ IDLE_BEFORE_SPARE = 0.002  # seconds idle before making a spare context (~1.5 ms
 #: blanks after which a starting executor reports itself ready; it fills the rest of its
 #: pool in idle time, so a restarted worker serves again sooner
 READY_BLANKS = 4
+#: bytes a streamed body may run ahead of its client (body_stream.STREAM_WINDOW: the
+#: gateway's side of the same agreement), and the most one Chunk frame carries
+STREAM_WINDOW = 256 * 1024
+STREAM_FRAME = 64 * 1024
 #: estimated bytes of an isolate with the prelude, and of each further context in it
 ISOLATE_COST = 1_000_000
 CONTEXT_COST = 400_000
@@ -130,6 +137,23 @@ class Flight:
     tasks: dict[int, Any] = field(default_factory=dict)
     #: CompressionStream/DecompressionStream state (made on first use; goes with the flight)
     zlib: ZlibStreams | None = None
+    #: why it was stopped (wall, cpu, gone, error): a streamed body it leaves is cut short
+    stopped: str = ""
+
+
+@dataclass(slots=True, eq=False)
+class Outflow:
+    """A streamed response body on its way to the gateway, under per-call credit.
+
+    The prelude reads the function's stream only while its own credit lasts; this side
+    is the authority (a tenant may call the prelude's entry points itself): bytes beyond
+    the gateway's grant wait here, in this worker, never in the gateway. It outlives its
+    flight when the function finished its stream before the client took all of it."""
+
+    call: int
+    credit: int = STREAM_WINDOW
+    out: deque[bytes] = field(default_factory=deque)
+    end: str | None = None  # the prelude reported its end ("" complete, else why)
 
 
 def estimate_cost(source: str, *, new_isolate: bool) -> int:
@@ -199,6 +223,8 @@ class Executor:
         self._draining: list[Warm] = []  # evicted while invocations still ran in them
         self._clock: int | None = None  # this thread's CPU-time clock (set in run)
         self._evicted: list[str] = []  # evicted by a cold load; told with its response
+        #: streamed response bodies still going out, by flight id
+        self._outflows: dict[str, Outflow] = {}
 
     # -- thread body -------------------------------------------------------------------
 
@@ -304,10 +330,15 @@ class Executor:
                 self._send(Evicted(self.index, (msg.key,)))
             elif type(msg) is KvReply:
                 self.complete(str(msg.id), msg.n, msg.p)
+            elif type(msg) is Credit:
+                self._credit(str(msg.id), msg.n)
             elif type(msg) is Cancel:
                 flight = self._flights.get(str(msg.id))
-                if flight is not None and not flight.responded:
+                outflow = self._outflows.get(str(msg.id))
+                if flight is not None and (not flight.responded or outflow is not None):
                     self._expire(flight, caller_left=True)
+                if outflow is not None:  # the stream is over for its client
+                    self._end_outflow(str(msg.id), outflow, "cancelled")
         except OSError:
             raise  # the result pipe is gone: the supervisor is gone or restarting us
         except Exception:
@@ -647,6 +678,23 @@ class Executor:
             flight = flights.get(inv)
             if flight is not None and not flight.responded:
                 self._respond(flight, result, from_step=True)
+        for inv, text in step.data:
+            outflow = self._outflows.get(inv)
+            if outflow is not None and outflow.end is None:
+                outflow.out.append(text.encode("latin-1"))
+                self._flush(inv, outflow)
+        for inv, why in step.eos:
+            outflow = self._outflows.get(inv)
+            if outflow is not None and outflow.end is None:
+                outflow.end = why
+                if why:  # cut short: what the client has not got is not worth sending
+                    self._end_outflow(inv, outflow, why)
+                else:
+                    self._flush(inv, outflow)
+                flight = flights.get(inv)
+                if flight is not None and not flight.ended:  # waitUntil() work: bounded
+                    flight.deadline = time.monotonic() + self._wait_until_s
+                    self._watch(flight)
         for inv, logs in step.fin:
             flight = flights.get(inv)
             if flight is not None:
@@ -655,8 +703,8 @@ class Executor:
                 self._land(flight)
         for inv, _ in step.done:
             flight = flights.get(inv)
-            if flight is not None and flight.responded:  # still going: ctx.waitUntil()
-                self._watch(flight)
+            if flight is not None and flight.responded and inv not in self._outflows:
+                self._watch(flight)  # still going: ctx.waitUntil()
 
     def _fetch(self, flight: Flight, op: int, args: Any) -> None:
         flight.subrequests += 1
@@ -706,6 +754,9 @@ class Executor:
                 detail=f"response body over {self._max_response_body} bytes",
             )
         flight.responded = True
+        streamed = result.stream is True and result.outcome is Outcome.OK
+        if streamed:
+            self._outflows[flight.id] = Outflow(flight.call)
         evicted, self._evicted = self._evicted, []
         self._reply(
             flight.call,
@@ -715,7 +766,10 @@ class Executor:
             run_ms=flight.cpu_used * 1000,
             evicted=evicted,
             waited=flight.waiting,
+            streamed=streamed,
         )
+        if streamed:  # the stream is produced within the invocation's own limits
+            return
         # ctx.waitUntil() work continues, within its own wall limit (and the CPU budget);
         # watched only if it outlives this step (most flights end with their response)
         flight.deadline = time.monotonic() + self._wait_until_s
@@ -725,6 +779,7 @@ class Executor:
     def _stop(self, flight: Flight, reason: str, logs: tuple[str, ...]) -> None:
         """``flight`` ran out of time (``reason``: wall, cpu) or failed: answer it if it
         has no response yet, and end it."""
+        flight.stopped = reason
         if not flight.responded:
             if reason == "cpu":
                 result = InvokeResult(
@@ -749,7 +804,10 @@ class Executor:
             self._respond(flight, result)
         elif logs or reason in ("cpu", "wall"):
             late = list(logs)
-            late.append(f"[warn] ctx.waitUntil() work stopped: {reason} time limit")
+            if flight.id in self._outflows:
+                late.append(f"[warn] response stream stopped: {reason} time limit")
+            else:
+                late.append(f"[warn] ctx.waitUntil() work stopped: {reason} time limit")
             self._send(After(flight.call, self.index, tuple(late), flight.inv))
         self._land(flight)
 
@@ -766,6 +824,9 @@ class Executor:
             return
         flight.ended = True
         self._flights.pop(flight.id, None)
+        outflow = self._outflows.get(flight.id)
+        if outflow is not None and outflow.end is None:  # stopped mid-stream
+            self._end_outflow(flight.id, outflow, _STOPPED.get(flight.stopped, "error"))
         for task in flight.tasks.values():
             if task is not None:
                 with contextlib.suppress(Exception):
@@ -857,6 +918,7 @@ class Executor:
         run_ms: float,
         evicted: list[str],
         waited: bool = False,
+        streamed: bool = False,
     ) -> None:
         err = r.error
         info = None
@@ -883,8 +945,46 @@ class Executor:
                 len(self._blanks),
                 Host.live,
                 waited,
+                streamed,
             )
         )
+
+    # -- streamed response bodies ------------------------------------------------------
+
+    def _flush(self, inv: str, outflow: Outflow) -> None:
+        """Send what the credit allows (frames of at most STREAM_FRAME bytes); once all
+        is out and the prelude reported the end, the End frame."""
+        out = outflow.out
+        while out and outflow.credit > 0:
+            data = out.popleft()
+            if len(data) > STREAM_FRAME:
+                out.appendleft(data[STREAM_FRAME:])
+                data = data[:STREAM_FRAME]
+            outflow.credit -= len(data)
+            self._send(Chunk(outflow.call, self.index, data))
+        if not out and outflow.end is not None:
+            self._end_outflow(inv, outflow, outflow.end)
+
+    def _end_outflow(self, inv: str, outflow: Outflow, why: str) -> None:
+        if self._outflows.pop(inv, None) is outflow:
+            outflow.out.clear()
+            outflow.end = why
+            self._send(End(outflow.call, self.index, why))
+
+    def _credit(self, inv: str, n: int) -> None:
+        """The client took ``n`` more bytes: send what waits, and let the prelude read on."""
+        outflow = self._outflows.get(inv)
+        if outflow is None or n <= 0:
+            return
+        outflow.credit += n
+        self._flush(inv, outflow)
+        flight = self._flights.get(inv)
+        if flight is not None and not flight.ended and outflow.end is None:
+            self._eval(flight, host_call("credit", inv, str(n)))
+
+
+#: how a stop reason of a flight cuts its streamed body short (End.err)
+_STOPPED = {"wall": "timeout", "cpu": "cpu", "gone": "cancelled", "error": "error"}
 
 
 class LruCache(Generic[V]):

@@ -9,6 +9,7 @@ from __future__ import annotations
 import hashlib
 from dataclasses import dataclass, field
 from enum import StrEnum
+from typing import Any
 
 
 class Outcome(StrEnum):
@@ -92,6 +93,9 @@ class InvokeRequest:
     #: the id the gateway gave this invocation (``X-Invocation-Id``): what the
     #: runtime's logs of it name (e.g. errors of its ``ctx.waitUntil`` work)
     invocation_id: str = ""
+    #: the caller sends a streamed body on as it comes (``InvokeResult.stream``); other
+    #: callers get the body whole (read to its end by the runtime)
+    stream: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -130,6 +134,9 @@ class InvokeResult:
     cold: bool = False
     executor: str = ""
     timings: Timings = field(default_factory=Timings)
+    #: a streamed body (a :class:`~isogate.runtime.body_stream.BodyStream`): ``body`` is
+    #: empty and the bytes come from here as the function produces them
+    stream: Any = None
 
     @property
     def ok(self) -> bool:

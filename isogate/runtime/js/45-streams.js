@@ -1924,6 +1924,19 @@ function loadStreams() {
     step();
     return d.promise;
   }
+  // The host's reader of a streamed response body (90-host.js reads it under credit).
+  function hostReader(s) {
+    const r = newReaderRecord(s, false);
+    return {
+      __proto__: null,
+      read: (req) => readerRead(r, req),
+      cancel: (e) => {
+        try {
+          rsCancel(s, e);
+        } catch (err) {}
+      },
+    };
+  }
   // A one-chunk byte stream over lazily produced bytes (a body held in memory).
   function bytesStream(getBytes, onRead) {
     const s = newStreamRecord();
@@ -1952,7 +1965,7 @@ function loadStreams() {
       CountQueuingStrategy, TextEncoderStream, TextDecoderStream, CompressionStream,
       DecompressionStream,
     },
-    rsRecord, readAll, bytesStream, isLocked,
+    rsRecord, readAll, bytesStream, isLocked, hostReader,
     isDisturbed: (s) => s.disturbed,
     tee,
     makeInternalTransform,
