@@ -154,6 +154,12 @@ class Outflow:
     credit: int = STREAM_WINDOW
     out: deque[bytes] = field(default_factory=deque)
     end: str | None = None  # the prelude reported its end ("" complete, else why)
+    sent: int = 0  # bytes of the body so far (the response size limit)
+    #: an untouched fetch() body passed on: the host's handle of the open upstream
+    #: response, read here (never in JavaScript) as credit allows
+    splice: int | None = None
+    owner: str = ""  # the I/O loop's owner of the spliced body
+    reading: bool = False
 
 
 def estimate_cost(source: str, *, new_isolate: bool) -> int:
@@ -225,6 +231,8 @@ class Executor:
         self._evicted: list[str] = []  # evicted by a cold load; told with its response
         #: streamed response bodies still going out, by flight id
         self._outflows: dict[str, Outflow] = {}
+        #: chunks of spliced bodies from the I/O thread: (flight id, bytes / end / error)
+        self._spliced: deque[tuple[str, bytes | str | None]] = deque()
 
     # -- thread body -------------------------------------------------------------------
 
@@ -276,7 +284,7 @@ class Executor:
 
     def _next_due(self) -> float | None:
         """Seconds until the next thing to do (a completion, a timer, a deadline)."""
-        if self._completions:
+        if self._completions or self._spliced:
             return 0.0
         soonest = None
         if self._timers:
@@ -289,6 +297,8 @@ class Executor:
 
     def _run_due(self) -> None:
         """Deliver completed host operations, fire due timers, stop flights out of time."""
+        while self._spliced:
+            self._on_spliced(*self._spliced.popleft())
         while self._completions:
             flight_id, op, payload = self._completions.popleft()
             flight = self._flights.get(flight_id)
@@ -655,6 +665,18 @@ class Executor:
                     task.cancel()
             elif kind == "fetch":
                 self._fetch(flight, op, args)
+            elif kind == "fread" and self._io is not None:  # the next chunk of a body
+                remaining = max(0.0, flight.deadline - time.monotonic())
+                flight.tasks[op] = self._io.read_body(
+                    args,
+                    flight.id,
+                    remaining,
+                    lambda payload, i=inv, o=op: self.complete(i, o, payload),
+                )
+            elif kind == "fclose" and self._io is not None:  # a body it will not read on
+                self._io.close_body(args, flight.id)
+                flight.tasks[op] = None
+                self.complete(inv, op, '{"v":null}')
             elif kind == "kv":
                 self._kv(flight, op, args)
             elif kind == "crypto":
@@ -681,11 +703,15 @@ class Executor:
         for inv, text in step.data:
             outflow = self._outflows.get(inv)
             if outflow is not None and outflow.end is None:
-                outflow.out.append(text.encode("latin-1"))
+                data = text.encode("latin-1")
+                outflow.sent += len(data)
+                outflow.out.append(data)
                 self._flush(inv, outflow)
         for inv, why in step.eos:
             outflow = self._outflows.get(inv)
-            if outflow is not None and outflow.end is None:
+            if outflow is not None and why.startswith("splice:") and self._io is not None:
+                self._start_splice(inv, outflow, why)
+            elif outflow is not None and outflow.end is None:
                 outflow.end = why
                 if why:  # cut short: what the client has not got is not worth sending
                     self._end_outflow(inv, outflow, why)
@@ -724,7 +750,11 @@ class Executor:
         remaining = max(0.0, flight.deadline - time.monotonic())
         tenant = flight.warm.sandbox.tenant or ""
         flight.tasks[op] = self._io.fetch(
-            args, remaining, lambda payload: self.complete(flight.id, op, payload), tenant
+            args,
+            remaining,
+            lambda payload: self.complete(flight.id, op, payload),
+            tenant,
+            flight.id,
         )
 
     def _kv(self, flight: Flight, op: int, args: Any) -> None:
@@ -825,13 +855,15 @@ class Executor:
         flight.ended = True
         self._flights.pop(flight.id, None)
         outflow = self._outflows.get(flight.id)
-        if outflow is not None and outflow.end is None:  # stopped mid-stream
+        if outflow is not None and outflow.end is None and outflow.splice is None:  # cut
             self._end_outflow(flight.id, outflow, _STOPPED.get(flight.stopped, "error"))
         for task in flight.tasks.values():
             if task is not None:
                 with contextlib.suppress(Exception):
                     task.cancel()
         flight.tasks.clear()
+        if flight.subrequests and self._io is not None:
+            self._io.release(flight.id)  # fetched bodies it left open
         flight.timers.clear()
         warm = flight.warm
         warm.flights -= 1
@@ -970,6 +1002,55 @@ class Executor:
             outflow.out.clear()
             outflow.end = why
             self._send(End(outflow.call, self.index, why))
+            if outflow.splice is not None and self._io is not None:
+                self._io.release(outflow.owner)
+
+    def _start_splice(self, inv: str, outflow: Outflow, why: str) -> None:
+        try:
+            handle = int(why.removeprefix("splice:"))
+        except ValueError:
+            self._end_outflow(inv, outflow, "error")
+            return
+        assert self._io is not None
+        outflow.splice = handle
+        outflow.owner = "s" + inv  # outlives the flight (whose bodies go when it ends)
+        self._io.adopt(handle, inv, outflow.owner)
+        self._pull(inv, outflow)
+
+    def _pull(self, inv: str, outflow: Outflow) -> None:
+        """Read the next chunk of a spliced body once the credit allows it."""
+        if outflow.splice is None or outflow.reading or outflow.end is not None:
+            return
+        if outflow.out or outflow.credit <= 0 or self._io is None:
+            return
+        outflow.reading = True
+
+        def done(data: bytes | str | None) -> None:  # on the I/O thread
+            self._spliced.append((inv, data))
+            with contextlib.suppress(BlockingIOError):
+                os.write(self._wake_w, b"\0")
+
+        self._io.read_raw(outflow.splice, outflow.owner, 3600.0, done)
+
+    def _on_spliced(self, inv: str, data: bytes | str | None) -> None:
+        outflow = self._outflows.get(inv)
+        if outflow is None or outflow.splice is None:
+            return  # cancelled meanwhile (its body is closed with it)
+        outflow.reading = False
+        if data is None:
+            outflow.end = ""
+        elif isinstance(data, str):
+            self._end_outflow(inv, outflow, "error:" + data)
+            return
+        else:
+            outflow.sent += len(data)
+            if outflow.sent > self._max_response_body:
+                self._end_outflow(inv, outflow, "too_large")
+                return
+            if data:
+                outflow.out.append(data)
+        self._flush(inv, outflow)
+        self._pull(inv, outflow)
 
     def _credit(self, inv: str, n: int) -> None:
         """The client took ``n`` more bytes: send what waits, and let the prelude read on."""
@@ -978,6 +1059,9 @@ class Executor:
             return
         outflow.credit += n
         self._flush(inv, outflow)
+        if outflow.splice is not None:
+            self._pull(inv, outflow)
+            return
         flight = self._flights.get(inv)
         if flight is not None and not flight.ended and outflow.end is None:
             self._eval(flight, host_call("credit", inv, str(n)))

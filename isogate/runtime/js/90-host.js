@@ -361,8 +361,21 @@ function onResponse(inv, r) {
   }
   inv.settled = true;
   inv.response = r;
-  if (rs !== undefined) startPump(inv, rs);
+  if (rs !== undefined && rs.splice != null) startSplice(inv, rs.splice);
+  else if (rs !== undefined) startPump(inv, rs);
   touch(inv);
+}
+
+// An untouched fetch() body passed on as the response body: its start (already here)
+// goes out as data, then the host sends the rest itself from the open upstream
+// response ("eos": "splice:<handle>"), under the same credit and size limit.
+function startSplice(inv, sp) {
+  const out = newList();
+  if (sp.head.length > 0) out[0] = sp.head;
+  inv.pump = {
+    __proto__: null, reading: false, looping: false, done: true, told: false,
+    end: 'splice:' + sp.handle, sent: 0, out, req: null, credit: 0, reader: null,
+  };
 }
 
 // ---- streamed response bodies ----------------------------------------------------------
@@ -473,7 +486,7 @@ function pumpStop(inv, why, reason) {
 // The host's grant of `n` more bytes for invocation `id`'s streamed body.
 function credit(id, n) {
   const inv = MapGet(invocations, String_(id));
-  if (inv === undefined || inv.pump === undefined || inv.ended) return;
+  if (inv === undefined || inv.pump === undefined || inv.ended || inv.pump.reader === null) return;
   current = inv;
   const k = +n;
   if (k > 0) inv.pump.credit += k;
