@@ -119,8 +119,8 @@ def main() -> None:
     )
     cmd = [sys.executable, "-m", "isogate.cli", "serve", "--host", "127.0.0.1"]
     cmd += ["--port", str(port), "--data-dir", str(data / "data")]
-    log = open(data / "server.log", "wb")
-    proc = subprocess.Popen(cmd, env=env, stdout=log, stderr=subprocess.STDOUT)
+    with open(data / "server.log", "wb") as log:  # the child keeps its own copy
+        proc = subprocess.Popen(cmd, env=env, stdout=log, stderr=subprocess.STDOUT)
     base = f"http://127.0.0.1:{port}"
     report: dict[str, object] = {"mb": args.mb}
     try:
@@ -133,7 +133,9 @@ def main() -> None:
                 pass
             time.sleep(0.2)
         admin = {"Authorization": f"Bearer {ADMIN}"}
-        r = http.post("/v1/tenants", json={"name": "bench", "password": "password-123"}, headers=admin)
+        r = http.post(
+            "/v1/tenants", json={"name": "bench", "password": "password-123"}, headers=admin
+        )
         r.raise_for_status()
         token = http.post(
             "/v1/auth/token", json={"name": "bench", "password": "password-123"}
@@ -143,7 +145,12 @@ def main() -> None:
             r = http.put(
                 f"/v1/functions/{name}",
                 headers=auth,
-                json={"code": code, "env": {"UPSTREAM": up_url}, "public": True, "timeout_ms": 120000},
+                json={
+                    "code": code,
+                    "env": {"UPSTREAM": up_url},
+                    "public": True,
+                    "timeout_ms": 120000,
+                },
             )
             r.raise_for_status()
         for name in ("pass", "pipe"):

@@ -42,7 +42,7 @@ from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
 from . import webcrypto
-from .compression import ZlibStreams
+from .compression import GzipChunks, ZlibStreams, gzip_marked, gzip_whole
 from .isolate import (
     Host,
     HostError,
@@ -160,6 +160,7 @@ class Outflow:
     splice: int | None = None
     owner: str = ""  # the I/O loop's owner of the spliced body
     reading: bool = False
+    gzip: GzipChunks | None = None  # Content-Encoding: gzip, encoded here as it goes
 
 
 def estimate_cost(source: str, *, new_isolate: bool) -> int:
@@ -705,7 +706,7 @@ class Executor:
             if outflow is not None and outflow.end is None:
                 data = text.encode("latin-1")
                 outflow.sent += len(data)
-                outflow.out.append(data)
+                outflow.out.append(data if outflow.gzip is None else outflow.gzip.chunk(data))
                 self._flush(inv, outflow)
         for inv, why in step.eos:
             outflow = self._outflows.get(inv)
@@ -785,8 +786,11 @@ class Executor:
             )
         flight.responded = True
         streamed = result.stream is True and result.outcome is Outcome.OK
+        gzip = result.outcome is Outcome.OK and gzip_marked(result.headers)
         if streamed:
-            self._outflows[flight.id] = Outflow(flight.call)
+            self._outflows[flight.id] = Outflow(flight.call, gzip=GzipChunks() if gzip else None)
+        elif gzip and result.body:  # workerd encodes what the function marks as gzip
+            result = replace(result, body=gzip_whole(result.body))
         evicted, self._evicted = self._evicted, []
         self._reply(
             flight.call,
@@ -987,6 +991,9 @@ class Executor:
         """Send what the credit allows (frames of at most STREAM_FRAME bytes); once all
         is out and the prelude reported the end, the End frame."""
         out = outflow.out
+        if outflow.end == "" and outflow.gzip is not None:  # complete: close the member
+            out.append(outflow.gzip.end())
+            outflow.gzip = None
         while out and outflow.credit > 0:
             data = out.popleft()
             if len(data) > STREAM_FRAME:
@@ -1048,7 +1055,7 @@ class Executor:
                 self._end_outflow(inv, outflow, "too_large")
                 return
             if data:
-                outflow.out.append(data)
+                outflow.out.append(data if outflow.gzip is None else outflow.gzip.chunk(data))
         self._flush(inv, outflow)
         self._pull(inv, outflow)
 
