@@ -37,9 +37,34 @@ def meta_scripts(wpt: Path, rel: str, text: str) -> list[str]:
     return out
 
 
+def resource_shims(wpt: Path, rel: str, text: str) -> str:
+    """What a worker lacks for a test written for a window: the JSON resources the test
+    ``fetch``es (``resources/*.json`` next to it, answered from memory), ``fetch_json``,
+    ``self.GLOBAL`` and, for ``subset-tests-by-key.js``, an empty ``location.search``
+    (every subtest runs, as without a variant)."""
+    data = {}
+    for m in re.finditer(r"[\"'](resources/[\w.-]+\.json)[\"']", text):
+        path = (wpt / rel).parent / m.group(1)
+        if path.is_file():
+            data[m.group(1)] = path.read_text(encoding="utf-8")
+    out = [
+        "const __wptResources = " + json.dumps(data) + ";",
+        "const __wptFetch = globalThis.fetch;",
+        "globalThis.fetch = (u, ...a) => Object.prototype.hasOwnProperty.call(__wptResources, u)"
+        " ? Promise.resolve(new Response(__wptResources[u])) : __wptFetch(u, ...a);",
+        "globalThis.fetch_json = (u) => fetch(u).then((r) => r.json());",
+        "if (!self.GLOBAL) self.GLOBAL = {isWindow: () => false, isWorker: () => true,"
+        " isShadowRealm: () => false};",
+    ]
+    if "subset-tests-by-key.js" in text:
+        out.append("var location = globalThis.location || {search: ''};")
+    return "\n".join(out)
+
+
 def worker_source(wpt: Path, rel: str) -> str:
     text = (wpt / rel).read_text(encoding="utf-8")
-    body = "\n".join([HARNESS, *meta_scripts(wpt, rel, text), text])
+    shims = resource_shims(wpt, rel, text)
+    body = "\n".join([HARNESS, shims, *meta_scripts(wpt, rel, text), text])
     return (
         "addEventListener('fetch', (event) => event.respondWith(__wptRun()));\n"
         "async function __wptRun() {\n"

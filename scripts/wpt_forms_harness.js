@@ -84,7 +84,9 @@ function subsetTest(f, ...args) { return f(...args); }
 function step_timeout(f, ms) { return setTimeout(f, ms); }
 async function __finish() {
   const timeout = new Promise((r) => setTimeout(r, 5000, 'timeout'));
-  await Promise.race([Promise.all([__chain, ...__pending]), timeout]);
+  // promise_tests added while others run (from a data file's .then) join the chain late
+  const settled = async () => { let c; do { c = __chain; await Promise.all([c, ...__pending]); } while (c !== __chain); };
+  await Promise.race([settled(), timeout]);
   return __results.map((t) => [t.name, t.status || 'TIMEOUT', t.message.slice(0, 400)]);
 }
 function assert_regexp_match(s, re, d) { if (!re.test(s)) __fail(`${d || ''} ${format_value(s)} does not match ${re}`); }

@@ -97,8 +97,28 @@ class RuntimeSettings(BaseModel):
             " 0 = memory_budget_mb + threads_per_worker * heap_limit_mb * 4 + 1024"
         ),
     )
+    isolate_recycle_mb: int = Field(
+        4,
+        ge=1,
+        le=4096,
+        description=(
+            "an isolate is replaced (its functions reload in a fresh one) once the scripts"
+            " its invocations evaluated have left about this much behind: the binding keeps"
+            " every evaluated source for the isolate's lifetime (~2-4 KB per call)"
+        ),
+    )
     spare_idle_seconds: float = Field(
         30.0, gt=0, description="idle time after which extra copies of a function are evicted"
+    )
+    idle_evict_seconds: float = Field(
+        300.0,
+        ge=0,
+        description=(
+            "idle time after which a warm function's last copy is evicted too (its context,"
+            " and its tenant's isolate with the last context in it): resident memory"
+            " follows the functions in use, not those deployed; a later call is a cold"
+            " start (~3 ms). 0: never"
+        ),
     )
     quarantine_crashes: int = Field(3, ge=1, description="crashes that quarantine a function")
     core_dump_dir: str | None = Field(

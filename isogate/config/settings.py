@@ -266,6 +266,25 @@ class Settings(BaseSettings):
         2.0, ge=0, description="how long a function's current version is cached in process"
     )
     code_cache_bytes: int = Field(64 << 20, ge=0, description="in-process code cache size")
+    key_cache_entries: int = Field(
+        10_000,
+        ge=1,
+        le=10_000_000,
+        description="verified key leases cached in process (least recently used dropped)",
+    )
+    function_cache_entries: int = Field(
+        10_000,
+        ge=1,
+        le=10_000_000,
+        description="functions whose current version, secrets and bindings are cached in "
+        "process, each (least recently used dropped)",
+    )
+    tenant_cache_entries: int = Field(
+        100_000,
+        ge=1,
+        le=10_000_000,
+        description="tenants known to exist, cached in process for login tokens",
+    )
     retry_after_seconds: int = Field(
         1, ge=1, description="Retry-After sent with 503 overloaded/quarantined"
     )

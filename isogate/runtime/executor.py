@@ -13,9 +13,9 @@ isolate costs a fraction of a new isolate, since V8's per-isolate compilation ca
 already holds the prelude. Made ahead of demand in idle time: a pool of blank isolates,
 each holding ``functions_per_isolate`` contexts with the prelude already run (a tenant
 that takes a blank isolate finds its next contexts ready too), and one spare context in
-each tenant isolate with room. A cold start then costs only compiling and running the
-tenant's top level; a burst of new functions makes contexts or isolates on demand only
-once those are used up.
+each tenant isolate with room once it holds two functions. A cold start then costs only
+compiling and running the tenant's top level; a burst of new functions makes contexts or
+isolates on demand only once those are used up.
 
 Why one module of ~900 lines: everything here is the state of one thread (its flights,
 timers, deadlines, warm contexts, pools of isolates and the memory budget over them),
@@ -189,6 +189,7 @@ class Executor:
         io: HostIO | None = None,
         wait_until_ms: int = 30000,
         max_subrequests: int = 50,
+        recycle_bytes: int = 4 << 20,
     ) -> None:
         self.index = index
         self._inbox = inbox
@@ -234,6 +235,10 @@ class Executor:
         self._outflows: dict[str, Outflow] = {}
         #: chunks of spliced bodies from the I/O thread: (flight id, bytes / end / error)
         self._spliced: deque[tuple[str, bytes | str | None]] = deque()
+        #: runtime.isolate_recycle_mb: what evaluated scripts may leave in an isolate
+        #: before it is replaced (Host.retained; stpyv8 frees them only with the isolate)
+        self._recycle_bytes = recycle_bytes
+        self._recycle: list[Host] = []  # past that, to replace at the next safe point
 
     # -- thread body -------------------------------------------------------------------
 
@@ -247,6 +252,7 @@ class Executor:
         poll.register(self._wake_r, select.POLLIN)
         try:
             while True:
+                self._tidy()
                 spare = self._spare_host()
                 prewarm: float | None = None
                 if spare is not None or self._pool_short():
@@ -276,6 +282,7 @@ class Executor:
                             return
                         for msg in msgs:
                             self._handle(msg)
+                            self._tidy()
                     else:
                         with contextlib.suppress(BlockingIOError):
                             os.read(self._wake_r, 1 << 16)
@@ -338,7 +345,7 @@ class Executor:
                 self._invoke(msg)
             elif type(msg) is Evict:
                 self._evict(msg.key)
-                self._send(Evicted(self.index, (msg.key,)))
+                self._send(Evicted(self.index, (msg.key,), Host.live))
             elif type(msg) is KvReply:
                 self.complete(str(msg.id), msg.n, msg.p)
             elif type(msg) is Credit:
@@ -477,6 +484,49 @@ class Executor:
         if not host.alive:
             self._retire(host)
 
+    def _tidy(self) -> None:
+        """Between messages and loop turns (nothing entered): replace isolates filled by
+        their scripts, close evicted contexts whose last invocation ended."""
+        if self._recycle:
+            self._recycle_hosts()
+        if self._draining:
+            self._close_drained()
+
+    def _close_drained(self) -> None:
+        """Close evicted contexts whose last invocation ended (run loop, nothing
+        entered)."""
+        done = [warm for warm in self._draining if warm.flights <= 0]
+        for warm in done:
+            self._draining.remove(warm)
+            self._close(warm.sandbox)
+
+    def _recycle_hosts(self) -> None:
+        """Replace the isolates that evaluated scripts filled past ``isolate_recycle_mb``
+        (``Host.retained``): stpyv8 keeps every script's source, and V8 the compiled
+        script with it, until the isolate is disposed of, so a warm isolate under steady
+        load grows by a few KB per call for good (docs/reliability.md, "Soak after the
+        event loop"). Its functions are evicted (those still running finish first, see
+        _land) and load again in a fresh isolate on their next call, as after an LRU
+        eviction; the supervisor is told. Called from the run loop, with nothing
+        entered."""
+        hosts, self._recycle = self._recycle, []
+        evicted: list[str] = []
+        for host in hosts:
+            self._retire(host)
+            for key, warm in list(self._warm.items()):
+                if warm.sandbox.host is host:
+                    self._evict(key)
+                    evicted.append(key)
+            if host.alive and host.spares and host.contexts == len(host.spares):
+                self._drop_spares(host)  # no function left in it: the isolate goes now
+            log.debug(
+                "executor %d: isolate replaced after ~%d KB of retained scripts",
+                self.index,
+                host.retained >> 10,
+            )
+        if evicted:
+            self._send(Evicted(self.index, tuple(evicted)))
+
     def _retire(self, host: Host) -> None:
         """Take no more contexts in ``host`` (its functions stay until evicted)."""
         if host.tenant is not None and self._hosts.get(host.tenant) is host:
@@ -526,8 +576,12 @@ class Executor:
         elif (
             self._hosts.get(tenant) is host
             and not host.spares
+            and host.contexts >= 2  # a tenant with one function may never load another
             and not (self._spare_wanted and self._spare_wanted[-1] is host)
         ):
+            # A tenant that loaded a second function gets its next context made in idle
+            # time. Not after its first: with many tenants of one function each, a spare
+            # per isolate was ~0.35 MB per tenant that nobody used (bench/callpath.py)
             self._spare_wanted.append(host)
         return sandbox, new_isolate
 
@@ -622,6 +676,9 @@ class Executor:
                 return
         finally:
             sandbox.leave()
+            host = sandbox.host
+            if host.retained > self._recycle_bytes and host not in self._recycle:
+                self._recycle.append(host)
         self._apply(step)
         if not flight.ended and flight.cpu_left <= 0:
             # spent between the watchdog's looks: stopped at this safe point
@@ -869,11 +926,9 @@ class Executor:
         if flight.subrequests and self._io is not None:
             self._io.release(flight.id)  # fetched bodies it left open
         flight.timers.clear()
-        warm = flight.warm
-        warm.flights -= 1
-        if warm.flights == 0 and warm in self._draining:
-            self._draining.remove(warm)
-            self._close(warm.sandbox)
+        # an evicted context whose last flight this was is closed by the run loop
+        # (_close_drained): here its context may still be entered (_eval -> _stop)
+        flight.warm.flights -= 1
         if not self._flights:
             self._timers.clear()
             self._deadlines.clear()

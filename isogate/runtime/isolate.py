@@ -39,6 +39,17 @@ from .types import InvokeRequest, InvokeResult, JSErrorInfo, Outcome
 
 #: the length of the random seed in front of each invocation's request (js/90-host.js)
 SEED_LENGTH = 32
+#: What an isolate keeps of every script evaluated in it, until the isolate is disposed
+#: of: stpyv8's compile (``CEngine::InternalCompile``) holds the source in a
+#: ``v8::Persistent`` that it never resets, so the source string, and the compiled script
+#: V8's compilation cache keeps for as long as its source lives, are never collected
+#: (forced GCs free none of it). Measured on stpyv8 13.1: ~3.3 bytes per character plus
+#: ~150 per script for distinct sources, ~1 byte per character plus ~130 for a repeated
+#: one; all of it freed with the isolate. Estimated on the high side; ``Host.retained``
+#: sums it, and the executor replaces an isolate past ``runtime.isolate_recycle_mb``
+#: (docs/reliability.md, "Soak after the event loop").
+RETAINED_PER_CHAR = 4
+RETAINED_PER_SCRIPT = 256
 #: scripts the prelude's warm-up takes: two requests (each followed by a step), then
 #: the clean-up
 WARMUP_STEPS = 3
@@ -64,7 +75,7 @@ class Host:
     is dropped with its last context.
     """
 
-    __slots__ = ("contexts", "isolate", "spares", "tenant")
+    __slots__ = ("contexts", "isolate", "retained", "spares", "tenant")
 
     #: isolates alive in this process (for metrics)
     live = 0
@@ -77,6 +88,9 @@ class Host:
             Host.live += 1
         self.contexts = 0
         self.tenant: str | None = None
+        #: estimated bytes that every script evaluated here left behind for good
+        #: (RETAINED_PER_CHAR): the isolate has to go for them to be freed
+        self.retained = 0
         #: contexts made ahead (prelude run, no tenant code yet) for this isolate's next
         #: loads; counted in ``contexts``
         self.spares: list[Sandbox] = []
@@ -107,7 +121,9 @@ class Sandbox:
         before the first real call; a context in an isolate that already ran it gains
         little from that, and a cold start waiting for it would pay it."""
         self.host = host if host is not None else Host()
-        self.isolate = self.host.isolate
+        isolate = self.host.isolate
+        assert isolate is not None  # a host's isolate goes only with its last context
+        self.isolate: STPyV8.JSIsolate = isolate
         self.host.contexts += 1
         self.isolate.enter()
         failure = None
@@ -121,7 +137,7 @@ class Sandbox:
                         self.context.eval(f"__isogate.warmup({n})")
                         if n == WARMUP_STEPS - 1:
                             break
-                        text = self.context.eval("__isogate.step()")
+                        text = self.context.eval(STEP_SCRIPT)
                         done = parse_step(text if type(text) is str else None).done
                         if len(done) != 1 or done[0][1].status != 200:
                             failure = f"the warm-up request {n} failed: {text!r:.300}"
@@ -148,22 +164,33 @@ class Sandbox:
 
     def close(self) -> None:
         """Drop the context, then the isolate if no other context lives in it."""
-        self.context = None  # type: ignore[assignment]
-        self.isolate = None  # type: ignore[assignment]
+        self.context = None
+        self.isolate = None
         self.host.contexts -= 1
         if self.host.contexts <= 0:
             self.host.drop()
 
     # -- evaluation (the isolate and context must be entered) -------------------------
 
-    def eval_str(self, script: str, name: str = "") -> str | None:
+    def _run(self, source: str, name: str = "", *, counted: bool = True) -> Any:
+        """Compile and run ``source`` in this context, counting what that leaves behind
+        for the isolate's lifetime (RETAINED_PER_CHAR). Every script of an invocation
+        comes here; the ones that make a context (prelude, warm-up, tables, the tenant's
+        top level) are not counted: a fixed cost per context, in ``estimate_cost``, that
+        replacing the isolate would only pay again."""
+        if counted:
+            self.host.retained += RETAINED_PER_CHAR * len(source) + RETAINED_PER_SCRIPT
+        return self.context.eval(source, name)
+
+    def eval_str(self, script: str, name: str = "", *, counted: bool = True) -> str | None:
         """Evaluate host-made source; return its value only if it is a ``str``.
 
         Raises :class:`HostError` (text only) if V8 raised, e.g. when terminated.
+        ``counted``: see :meth:`_run`.
         """
         failure = None
         try:
-            value = self.context.eval(to_js_source(script), name)
+            value = self._run(to_js_source(script), name, counted=counted)
         except Exception as exc:  # keep only the text: see HostError
             failure = f"{type(exc).__name__}: {exc}"
         if failure is not None:
@@ -174,7 +201,7 @@ class Sandbox:
         """Consume a pending termination: evaluate a trivial script until it returns 1."""
         for _ in range(attempts):
             try:
-                if self.context.eval("1") == 1:
+                if self._run("1") == 1:
                     return True
             except Exception:  # a terminated eval may raise; try again
                 pass
@@ -200,10 +227,10 @@ class Sandbox:
         )
         if needs_tables(prepared.script):  # before the tenant's code: decode is synchronous
             self.context.eval(tables_script(), "isogate:encodings")
-        text = self.eval_str(load_script(prepared, config), SCRIPT_NAME)
+        text = self.eval_str(load_script(prepared, config), SCRIPT_NAME, counted=False)
         if prepared.top_level_await and _pending(text):
             # the module's promise settled (or not) in the microtasks after that eval
-            text = self.eval_str(LOADED_SCRIPT)
+            text = self.eval_str(LOADED_SCRIPT, counted=False)
         result = _parse_load(text)
         if result.error is not None:  # positions in the tenant's code, not the wrapper's
             result = replace(result, error=prepared.locate(result.error))

@@ -171,8 +171,11 @@ class Blanks(_Frame, tag="blanks"):
 
 
 class Evicted(_Frame, tag="evicted"):
+    """Executor ``ex`` dropped ``keys``; ``iso``: isolates then alive in its process."""
+
     ex: int
     keys: tuple[str, ...] = ()
+    iso: int | None = None
 
 
 # -- worker process -> supervisor (control pipe) -------------------------------------------
@@ -239,5 +242,5 @@ Message = ToExecutor | FromWorker
 _encoder = msgspec.msgpack.Encoder()
 encode = _encoder.encode
 #: decoders for each direction: a frame of the other direction is a protocol error
-to_executor = msgspec.msgpack.Decoder(ToExecutor)  # type: ignore[arg-type]
-from_worker = msgspec.msgpack.Decoder(FromWorker)  # type: ignore[arg-type]
+to_executor = msgspec.msgpack.Decoder(ToExecutor)
+from_worker = msgspec.msgpack.Decoder(FromWorker)

@@ -23,6 +23,7 @@ import time
 from collections import deque
 from dataclasses import dataclass, field
 from enum import StrEnum
+from functools import partial
 from typing import TYPE_CHECKING
 
 from .blame import crash_reason, signal_name
@@ -34,7 +35,10 @@ from .types import FunctionRef, InvokeRequest, InvokeResult
 from .wire import ResultPipe
 
 if TYPE_CHECKING:
-    pass
+    from isogate.config.egress import EgressSettings
+    from isogate.config.runtime import RuntimeSettings
+
+    from .quarantine import Quarantine
 
 log = logging.getLogger("isogate.runtime")
 
@@ -153,9 +157,35 @@ class WorkerPool:
     """The worker-process half of :class:`~isogate.runtime.supervisor.Runtime` (a mixin:
     the runtime's state is one object; this part starts, stops and restarts workers)."""
 
+    # The runtime's state this half uses, set by Runtime.__init__ (supervisor.py); declared
+    # for the type checker (annotations only, no class attributes).
+    settings: RuntimeSettings
+    _egress: EgressSettings
+    _own_addresses: list[tuple[str, int]]
+    _home: str
+    _closing: bool
+    _crashes: int
+    _crash_reasons: dict[str, int]
+    _quarantine: Quarantine
+    _workers: list[_Worker]
+    _tables: str | None
+
+    if TYPE_CHECKING:  # the other halves' methods (supervisor.py, admission.py)
+
+        def _on_message(self, w: _Worker, msg: FromWorker) -> None: ...
+        def _drain_queue(self) -> None: ...
+        def _unwait(self, call: _Call) -> None: ...
+
     def _worker_command(self, *extra: str) -> list[str]:
         config = json.dumps(self.settings.model_dump())
-        return [sys.executable, "-m", "isogate.runtime.worker", "--config", config, *extra]
+        return [
+            sys.executable, "-m", "isogate.runtime.worker", "--config", config,
+            *self._tables_args(), *extra,
+        ]  # fmt: skip
+
+    def _tables_args(self) -> list[str]:
+        """The UTS #46 tables the runtime saved for its processes (``Runtime._save_tables``)."""
+        return ["--uts46-tables", self._tables] if self._tables else []
 
     def _egress_args(self) -> list[str]:
         if self._egress is None:
@@ -231,10 +261,9 @@ class WorkerPool:
             ex.pipe, _ = await loop.connect_write_pipe(
                 asyncio.Protocol, os.fdopen(write_fd, "wb", buffering=0)
             )
+            on_message, on_error = partial(self._on_message, w), partial(self._kill, w)
             ex.results, _ = await loop.connect_read_pipe(
-                lambda w=w: ResultPipe(
-                    lambda m, w=w: self._on_message(w, m), lambda w=w: self._kill(w)
-                ),
+                partial(ResultPipe, on_message, on_error),
                 os.fdopen(read_fd, "rb", buffering=0),
             )
         w.reader = asyncio.create_task(self._read(w, w.proc))
@@ -372,8 +401,12 @@ class WorkerPool:
                 await asyncio.sleep(min(0.1 * 2**attempt, 5))
 
     async def _reap_spares(self) -> None:
-        """Evict extra copies of a function that stayed idle (burst over-provisioning)."""
-        interval = min(1.0, self.settings.spare_idle_seconds / 2)
+        """Evict extra copies of a function that stayed idle (burst over-provisioning),
+        and, after ``idle_evict_seconds``, its last copy too: the executor then closes
+        the context, and the tenant's isolate with its last function."""
+        spare_s = self.settings.spare_idle_seconds
+        idle_s = self.settings.idle_evict_seconds
+        interval = min(1.0, spare_s / 2, idle_s / 2 if idle_s else 1.0)
         while True:
             await asyncio.sleep(interval)
             now = time.monotonic()
@@ -382,14 +415,24 @@ class WorkerPool:
                 for key in ex.warm:
                     holders.setdefault(key, []).append(ex)
             for key, exs in holders.items():
-                if len(exs) < 2:
-                    continue
                 exs.sort(key=lambda e: e.warm[key], reverse=True)
+                last, kept = exs[0], 1
                 for ex in exs[1:]:
-                    if not ex.busy and now - ex.warm[key] > self.settings.spare_idle_seconds:
-                        ex.warm.pop(key, None)
-                        with contextlib.suppress(Exception):
-                            ex.worker.send(ex.index, Evict(ex.index, key))
+                    idle = now - ex.warm[key]
+                    if not ex.busy and (idle > spare_s or (idle_s and idle > idle_s)):
+                        self._evict(ex, key)
+                    else:
+                        kept += 1
+                # a call in flight keeps its context (the executor closes it only once
+                # its invocations end), so idleness alone decides
+                if idle_s and kept == 1 and now - last.warm[key] > idle_s:
+                    self._evict(last, key)
+
+    @staticmethod
+    def _evict(ex: _Executor, key: str) -> None:
+        ex.warm.pop(key, None)
+        with contextlib.suppress(Exception):
+            ex.worker.send(ex.index, Evict(ex.index, key))
 
     def _executors(self) -> list[_Executor]:
         return [ex for w in self._workers if w.alive for ex in w.executors]

@@ -5,15 +5,23 @@ from __future__ import annotations
 from functools import cache
 from importlib import resources
 
+from .uts46 import tables_js
+
 
 @cache
 def prelude_source() -> str:
-    """All ``js/*.js`` files in name order, inside one strict function scope."""
+    """All ``js/*.js`` files in name order, inside one strict function scope, with the
+    generated UTS #46 tables (``uts46Tables()``, uts46.py) as if a file of their own."""
     folder = resources.files("isogate.runtime") / "js"
     parts = sorted(
-        (entry.name, entry.read_text(encoding="utf-8"))
-        for entry in folder.iterdir()
-        if entry.name.endswith(".js")
+        [
+            *(
+                (entry.name, entry.read_text(encoding="utf-8"))
+                for entry in folder.iterdir()
+                if entry.name.endswith(".js")
+            ),
+            ("21-idna-tables.js", tables_js()),
+        ]
     )
     body = "\n".join(_compact(name, text) for name, text in parts)
     source = f"(function () {{\n'use strict';\n{body}\n}})();\n"

@@ -21,6 +21,7 @@ import contextlib
 import itertools
 import json
 import logging
+import os
 import shutil
 import sys
 import tempfile
@@ -32,6 +33,7 @@ from typing import Any
 
 from isogate.config.runtime import RuntimeSettings
 
+from . import uts46
 from .admission import (
     HANG_GRACE_S,
     PIPELINE_DEPTH,
@@ -154,6 +156,7 @@ class Runtime(WorkerPool, Admission):
         self._started = False
         self._own_home = worker_home is None
         self._home = worker_home or tempfile.mkdtemp(prefix="isogate-runtime-")
+        self._tables: str | None = None  # the saved UTS #46 tables (_save_tables)
         self._reaper: asyncio.Task[None] | None = None
         self._sweeper: asyncio.Task[None] | None = None
         self._prewarm_waiters: list[asyncio.Future[None]] = []
@@ -162,6 +165,7 @@ class Runtime(WorkerPool, Admission):
 
     async def start(self) -> None:
         """Self-test V8 (Intl/ICU), start every worker and wait until they are ready."""
+        await asyncio.to_thread(self._save_tables)
         await self._self_test()
         await asyncio.gather(*(self._spawn(w) for w in self._workers))
         self._started = True
@@ -185,6 +189,23 @@ class Runtime(WorkerPool, Admission):
             await self._validators.close()
         if self._own_home:
             shutil.rmtree(self._home, ignore_errors=True)
+        if self._tables is not None:
+            with contextlib.suppress(OSError):
+                os.unlink(self._tables)
+
+    def _save_tables(self) -> None:
+        """Make the URL hosts' UTS #46 tables once (uts46.py) for every worker and code
+        checker this runtime starts, restarts included; on failure each makes its own."""
+        fd, path = tempfile.mkstemp(prefix="isogate-uts46-", suffix=".js")
+        os.close(fd)
+        try:
+            uts46.save(path)
+        except OSError as e:
+            log.warning("UTS #46 tables not saved (%s); each worker makes its own", e)
+            with contextlib.suppress(OSError):
+                os.unlink(path)
+            return
+        self._tables = path
 
     @property
     def ready(self) -> bool:
@@ -253,8 +274,8 @@ class Runtime(WorkerPool, Admission):
                 log.info("invocation %s (after its response): %s", inv, str(line)[:2000])
         elif kind is Egress:
             for tenant, outcome, n in msg.c:  # type: ignore[union-attr]
-                key = (str(tenant), str(outcome))
-                self._egress_counts[key] = self._egress_counts.get(key, 0) + int(n)
+                counted = (str(tenant), str(outcome))
+                self._egress_counts[counted] = self._egress_counts.get(counted, 0) + int(n)
         elif kind is Blanks:
             assert isinstance(msg, Blanks)
             ex = w.executors[msg.ex]
@@ -270,9 +291,12 @@ class Runtime(WorkerPool, Admission):
                         fut.set_result(None)
                 self._prewarm_waiters.clear()
         elif kind is Evicted:
-            ex = w.executors[msg.ex]  # type: ignore[union-attr]
-            for key in msg.keys:  # type: ignore[union-attr]
+            assert isinstance(msg, Evicted)
+            ex = w.executors[msg.ex]
+            for key in msg.keys:
                 ex.warm.pop(key, None)
+            if msg.iso is not None:
+                w.isolates = msg.iso
         elif kind is Ready and w.ready and not w.ready.done():
             w.ready.set_result(None)
 
@@ -403,8 +427,9 @@ class Runtime(WorkerPool, Admission):
             except asyncio.CancelledError:
                 # The caller went away before its call started: free its place now.
                 fut = pending.future
-                if fut.done() and not fut.cancelled() and isinstance(fut.result(), _Executor):
-                    self._release_if_current(fut.result(), pending)  # given, never used
+                given = fut.result() if fut.done() and not fut.cancelled() else None
+                if isinstance(given, _Executor):
+                    self._release_if_current(given, pending)  # given, never used
                 else:
                     self._unqueue(pending)
                 self._abandoned_queued += 1
@@ -590,7 +615,10 @@ class Runtime(WorkerPool, Admission):
 
     def _validator_command(self) -> list[str]:
         config = json.dumps(self.settings.model_dump())
-        return [sys.executable, "-m", "isogate.runtime.validator", "--config", config]
+        return [
+            sys.executable, "-m", "isogate.runtime.validator", "--config", config,
+            *self._tables_args(),
+        ]  # fmt: skip
 
     @property
     def validation_crashes(self) -> int:

@@ -104,8 +104,13 @@ def _serve(control_fd: int, heap_limit_mb: int) -> None:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="isogate-validator")
     parser.add_argument("--config", required=True, help="RuntimeSettings as JSON")
+    parser.add_argument("--uts46-tables", default="", help="tables saved by the runtime")
     args = parser.parse_args(argv)
     config = json.loads(args.config)
+    if args.uts46_tables:
+        from . import uts46
+
+        uts46.load(args.uts46_tables)
 
     # Frames on a private copy of stdout; fd 1 goes to stderr (V8's fatal messages).
     control_fd = os.dup(1)

@@ -139,8 +139,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--pipes", default="", help="per executor: request-fd,result-fd,...")
     parser.add_argument("--self-test", action="store_true")
     parser.add_argument("--egress", default="", help="EgressSettings (+ own addresses) as JSON")
+    parser.add_argument("--uts46-tables", default="", help="tables saved by the runtime")
     args = parser.parse_args(argv)
     config = json.loads(args.config)
+    if args.uts46_tables:  # made once by the runtime (uts46.py), not again per worker
+        from . import uts46
+
+        uts46.load(args.uts46_tables)
     # Ctrl-C in a terminal reaches the whole process group: the gateway shuts down and
     # closes our pipes; a KeyboardInterrupt here would only print a traceback.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
@@ -197,6 +202,7 @@ def main(argv: list[str] | None = None) -> int:
             io=io,
             wait_until_ms=config.get("wait_until_ms", 30000),
             max_subrequests=egress_settings.max_subrequests if egress_settings else 50,
+            recycle_bytes=config.get("isolate_recycle_mb", 4) << 20,
         )
         for i, (request_fd, result_fd) in enumerate(pairs)
     ]

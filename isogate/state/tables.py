@@ -20,7 +20,7 @@ from sqlalchemy import (
     UniqueConstraint,
 )
 
-from isogate.registry.tables import metadata
+from isogate.registry.tables import metadata as metadata  # re-exported: migrations use it
 
 #: state migration 1: a function's secrets, envelope-encrypted (:mod:`isogate.state.crypto`);
 #: they go with the function (a name deleted and deployed again starts without them)

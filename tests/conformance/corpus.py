@@ -267,7 +267,7 @@ WORKERS: tuple[Worker, ...] = (
     Worker("url-relative", "url_relative.js", routes("/")),
     Worker("url-percent", "url_percent.js", routes("/")),
     Worker("url-hosts", "url_hosts.js", routes("/")),
-    Worker("url-idna", "url_idna.js", routes("/")),
+    Worker("url-idna", "url_idna.js", routes("/", "/uts46", "/setters")),
     Worker("url-schemes", "url_schemes.js", routes("/")),
     Worker("url-setters", "url_setters.js", routes("/")),
     Worker("url-searchparams", "url_searchparams.js", routes("/")),

@@ -18,7 +18,7 @@ from isogate.runtime.executor import (
     prepared_cache,
     source_cache,
 )
-from isogate.runtime.messages import Blanks, FnSpec, HttpRequest, Invoke, Result
+from isogate.runtime.messages import Blanks, Evicted, FnSpec, HttpRequest, Invoke, Result
 from isogate.runtime.protocol import FrameReader, decode_to_executor, frame, write_all
 from isogate.runtime.source import PreparedSource
 from isogate.runtime.watchdog import Watchdog
@@ -69,7 +69,10 @@ class _ScriptedInbox(FrameReader):
 
 
 def _run_executor(
-    prewarm: int, per_isolate: int = 8, inbox: _ScriptedInbox | None = None
+    prewarm: int,
+    per_isolate: int = 8,
+    inbox: _ScriptedInbox | None = None,
+    recycle_bytes: int = 8 << 20,
 ) -> list[Any]:
     """Run an executor thread until its inbox ends; what it sent."""
     sent: list[Any] = []
@@ -85,6 +88,7 @@ def _run_executor(
         budget_bytes=1 << 30,
         max_response_body=1 << 20,
         functions_per_isolate=per_isolate,
+        recycle_bytes=recycle_bytes,
     )
     thread = threading.Thread(target=executor.run)  # V8 work stays on one thread
     thread.start()
@@ -115,8 +119,8 @@ def test_a_pool_smaller_than_the_ready_mark_is_reported_when_full() -> None:
     assert _prewarm_reports(0) == [0]
 
 
-def _invoke(n: int, tenant: str, name: str) -> Invoke:
-    code = f"export default {{ fetch() {{ return new Response('{name}') }} }}"
+def _invoke(n: int, tenant: str, name: str, code: str | None = None) -> Invoke:
+    code = code or f"export default {{ fetch() {{ return new Response('{name}') }} }}"
     fn = FnSpec(f"{name}@1", tenant, 1000, 1000, (), code)
     return Invoke(n, 0, fn, HttpRequest("GET", "http://x/"))
 
@@ -145,3 +149,78 @@ def test_a_pooled_isolate_brings_ready_contexts_to_the_tenant_that_takes_it(
     assert [results[i].b for i in range(1, 6)] == [b"f0", b"g0", b"f1", b"f2", b"f3"]
     assert made_during_calls == ["context"]  # only tenant u's new isolate
     assert results[2].iso == results[1].iso + 1
+
+
+def test_an_isolate_filled_by_its_scripts_is_replaced_and_its_functions_reload() -> None:
+    # stpyv8 keeps every evaluated source until the isolate goes (Host.retained counts
+    # it): past recycle_bytes the executor evicts the isolate's functions, tells the
+    # supervisor, and they load again in a fresh isolate. One call's scripts count
+    # ~1.5 KB here, so 16 KB is a dozen calls; a call that still waits on a timer
+    # when its isolate is replaced finishes in it first.
+    waiting = (
+        "export default { async fetch() {"
+        " await new Promise((r) => setTimeout(r, 50)); return new Response('late') } };"
+    )
+    calls = [_invoke(1, "t", "slow", waiting)]
+    calls += [_invoke(2 + i, "t", "f") for i in range(60)]
+    sent = _run_executor(prewarm=1, inbox=_ScriptedInbox(calls), recycle_bytes=16 << 10)
+    results = {m.id: m for m in sent if isinstance(m, Result)}
+    assert sorted(results) == list(range(1, 62))
+    assert results[1].o == "ok" and results[1].b == b"late"
+    assert all(results[i].o == "ok" and results[i].b == b"f" for i in range(2, 62))
+    evicted = [key for m in sent if isinstance(m, Evicted) for key in m.keys]
+    cold = sum(results[i].cold for i in range(2, 62))
+    # replaced every dozen calls or so, each time with its functions reloaded
+    assert evicted.count("f@1") >= 3 and cold == evicted.count("f@1") + 1
+    assert "slow@1" in evicted
+    # the replaced isolates were disposed of: the live count (reported with every
+    # result) does not grow with the replacements
+    isolates = [results[i].iso or 0 for i in range(2, 62)]
+    assert max(isolates) <= isolates[0] + 1
+
+
+def test_a_tenant_gets_a_context_made_ahead_once_it_loads_a_second_function() -> None:
+    # Many tenants have one function each: a spare context after their first load was
+    # memory nobody used. After a second load, the tenant's next one is made in idle time.
+    read_fd, write_fd = os.pipe()
+    sent: list[Any] = []
+    executor = Executor(
+        0,
+        inbox=FrameReader(read_fd, decode_to_executor),
+        watchdog=Watchdog(),
+        send=sent.append,
+        sources=source_cache(1 << 20),
+        prepared=prepared_cache(1 << 20),
+        prewarm=0,
+        budget_bytes=1 << 30,
+        max_response_body=1 << 20,
+        functions_per_isolate=4,
+    )
+    thread = threading.Thread(target=executor.run)
+    thread.start()
+
+    def answered(n: int) -> None:
+        for _ in range(1000):
+            if sum(isinstance(m, Result) for m in sent) == n:
+                return
+            time.sleep(0.01)
+        raise AssertionError(f"no answer {n}: {sent}")
+
+    try:
+        write_all(write_fd, frame(_invoke(1, "t", "f0")))
+        answered(1)
+        time.sleep(0.3)  # idle time, in which spares are made
+        host = executor._hosts["t"]
+        assert host.contexts == 1 and not host.spares
+        write_all(write_fd, frame(_invoke(2, "t", "f1")))
+        answered(2)
+        for _ in range(500):
+            if host.spares:
+                break
+            time.sleep(0.01)
+        assert len(host.spares) == 1 and host.contexts == 3
+        assert [m.b for m in sent if isinstance(m, Result)] == [b"f0", b"f1"]
+    finally:
+        os.close(write_fd)
+        thread.join(timeout=60)
+    assert not thread.is_alive()

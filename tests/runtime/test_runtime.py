@@ -680,3 +680,29 @@ async def test_core_dump_dir_keeps_a_native_crash(make_runtime, tmp_path) -> Non
     await _wait_ready(rt, pids)
     assert [p.name for p in cores.iterdir() if p.name.startswith("core")], "no core file"
     assert (await rt.invoke(fn(HELLO), get())).outcome is Outcome.OK
+
+
+async def test_idle_functions_are_evicted_with_their_tenants_isolate(make_runtime) -> None:
+    """After ``idle_evict_seconds`` unused, a function's last copy goes, and its tenant's
+    isolate with it; a call that keeps coming keeps its function warm; an evicted
+    function comes back cold and correct."""
+    rt = await make_runtime(
+        workers=1, threads_per_worker=1, prewarm_isolates=0, idle_evict_seconds=0.6
+    )
+    busy = fn("export default { fetch() { return new Response('busy') } }", name="busy")
+    idle = fn(
+        "export default { fetch() { return new Response('idle') } }", name="idle", tenant="t2"
+    )
+    assert (await rt.invoke(busy, get())).body == b"busy"
+    assert (await rt.invoke(idle, get())).body == b"idle"
+    assert rt.stats().isolates == 2
+    for _ in range(60):  # busy is called every 50 ms; idle never again
+        assert (await rt.invoke(busy, get())).outcome is Outcome.OK
+        if not rt.placement(idle.key) and rt.stats().isolates == 1:
+            break
+        await asyncio.sleep(0.05)
+    assert not rt.placement(idle.key)
+    assert rt.stats().isolates == 1  # the other tenant's isolate is gone
+    assert rt.placement(busy.key)
+    again = await rt.invoke(idle, get())
+    assert again.outcome is Outcome.OK and again.cold and again.body == b"idle"

@@ -1,12 +1,11 @@
 // URL and URLSearchParams: a compact implementation of the WHATWG URL Standard
-// (basic URL parser with state override, host parsing with IPv4/IPv6, an IDNA
-// approximation, serialisers, setters, application/x-www-form-urlencoded).
+// (basic URL parser with state override, host parsing with IPv4/IPv6, serialisers,
+// setters, application/x-www-form-urlencoded). A non-ASCII domain goes through UTS #46
+// ToASCII (21-idna.js, tables generated from the idna package).
 //
 // Hand-written rather than bundled: whatwg-url needs tr46's ~250 KB mapping
 // table and core-js's URL pulls in its polyfill runtime; both exceed the
-// prelude's size budget. Known gap: IDNA uses full-width folding + lower-casing
-// + NFC instead of the full UTS #46 table; ASCII xn-- labels are not
-// validated (neither does Ada, workerd's URL library).
+// prelude's size budget.
 
 // ---- code point sets -----------------------------------------------------------
 
@@ -88,60 +87,6 @@ const SPECIAL_PORTS = { __proto__: null, 'ftp': 21, 'file': null, 'http': 80, 'h
 const isSpecialScheme = (s) => s in SPECIAL_PORTS;
 const defaultPort = (s) => (s in SPECIAL_PORTS ? SPECIAL_PORTS[s] : null);
 
-// ---- punycode (RFC 3492) -------------------------------------------------------------
-
-function punycodeAdapt(delta, numPoints, first) {
-  delta = first ? Math_floor(delta / 700) : delta >> 1;
-  delta += Math_floor(delta / numPoints);
-  let k = 0;
-  while (delta > 455) {
-    delta = Math_floor(delta / 35);
-    k += 36;
-  }
-  return k + Math_floor((36 * delta) / (delta + 38));
-}
-const punycodeDigit = (d) => String_fromCharCode(d + 22 + 75 * (d < 26));
-
-// code points (list) -> punycode string, or null on overflow.
-function punycodeEncode(cps) {
-  let out = '';
-  let n = 128;
-  let delta = 0;
-  let bias = 72;
-  const len = cps.length;
-  for (let i = 0; i < len; i++) if (cps[i] < 0x80) out += String_fromCharCode(cps[i]);
-  const basic = out.length;
-  let h = basic;
-  if (basic) out += '-';
-  while (h < len) {
-    let m = 0x7fffffff;
-    for (let i = 0; i < len; i++) if (cps[i] >= n && cps[i] < m) m = cps[i];
-    delta += (m - n) * (h + 1);
-    if (delta > 0x7fffffff) return null;
-    n = m;
-    for (let i = 0; i < len; i++) {
-      const c = cps[i];
-      if (c < n) delta++;
-      if (c === n) {
-        let q = delta;
-        for (let k = 36; ; k += 36) {
-          const t = k <= bias ? 1 : k >= bias + 26 ? 26 : k - bias;
-          if (q < t) break;
-          out += punycodeDigit(t + ((q - t) % (36 - t)));
-          q = Math_floor((q - t) / (36 - t));
-        }
-        out += punycodeDigit(q);
-        bias = punycodeAdapt(delta, h + 1, h === basic);
-        delta = 0;
-        h++;
-      }
-    }
-    delta++;
-    n++;
-  }
-  return out;
-}
-
 // ---- hosts ----------------------------------------------------------------------------
 
 const isForbiddenHost = (c) => c === 0 || c === 9 || c === 0xa || c === 0xd || c === 0x20 ||
@@ -149,74 +94,17 @@ const isForbiddenHost = (c) => c === 0 || c === 9 || c === 0xa || c === 0xd || c
   c === 0x5b || c === 0x5c || c === 0x5d || c === 0x5e || c === 0x7c;
 const isForbiddenDomain = (c) => isForbiddenHost(c) || c <= 0x1f || c === 0x25 || c === 0x7f;
 
-// Code points UTS #46 maps to nothing ("ignored"), the common ones.
-const isIgnoredInDomain = (c) => c === 0xad || c === 0x34f || (c >= 0x180b && c <= 0x180d) ||
-  c === 0x200b || c === 0x2060 || (c >= 0xfe00 && c <= 0xfe0f) || c === 0xfeff;
-// Dots UTS #46 maps to U+002E.
-const isIdeographicDot = (c) => c === 0x3002 || c === 0xff0e || c === 0xff61;
-
 function isAsciiString(s) {
   for (let i = 0; i < s.length; i++) if (StringPrototypeCharCodeAt(s, i) >= 0x80) return false;
   return true;
 }
 
-// domain to ASCII (UTS #46 ToASCII approximation), or null on failure.
+// The URL Standard's "domain to ASCII" (beStrict false), or null on failure. An ASCII
+// domain is only lowercased, xn-- labels included (they are not decoded or checked);
+// any other goes through UTS #46 ToASCII.
 function domainToASCII(domain) {
-  let mapped;
-  if (isAsciiString(domain)) {
-    mapped = StringPrototypeToLowerCase(domain);
-  } else {
-    // Not NFKC: with the ICU data stpyv8 writes to ~/.local/share/stpyv8,
-    // normalize('NFKC'/'NFKD') segfaults the process. Fold full-width ASCII by
-    // hand (the common NFKC case in host names), then lower-case and NFC.
-    let folded = '';
-    for (let i = 0; i < domain.length; i++) {
-      const c = StringPrototypeCharCodeAt(domain, i);
-      folded += c >= 0xff01 && c <= 0xff5e ? String_fromCharCode(c - 0xfee0) : domain[i];
-    }
-    mapped = StringPrototypeNormalize(StringPrototypeToLowerCase(folded), 'NFC');
-  }
-  const labels = newList();
-  let cur = newList();
-  let ascii = true;
-  let result = '';
-  const flush = () => {
-    let label = '';
-    if (ascii) {
-      // Like Ada (workerd), an ASCII xn-- label is kept as it is, not decoded.
-      for (let i = 0; i < cur.length; i++) label += String_fromCharCode(cur[i]);
-    } else {
-      // A non-ASCII label cannot claim to be punycode.
-      if (cur[0] === 0x78 && cur[1] === 0x6e && cur[2] === 0x2d && cur[3] === 0x2d) return false;
-      // Joiners are only valid in rare script contexts (CheckJoiners): reject.
-      for (let i = 0; i < cur.length; i++) if (cur[i] === 0x200c || cur[i] === 0x200d) return false;
-      const p = punycodeEncode(cur);
-      if (p === null) return false;
-      label = 'xn--' + p;
-    }
-    labels[labels.length] = label;
-    cur = newList();
-    ascii = true;
-    return true;
-  };
-  for (let i = 0; i < mapped.length; i++) {
-    let c = StringPrototypeCodePointAt(mapped, i);
-    if (c > 0xffff) i++;
-    if (isIgnoredInDomain(c)) continue;
-    if (isIdeographicDot(c)) c = 0x2e;
-    if (c === 0x2e) {
-      if (!flush()) return null;
-      continue;
-    }
-    if (c >= 0x80) {
-      if (c <= 0x9f || c === 0xfffd) return null; // disallowed in UTS #46
-      ascii = false;
-    }
-    cur[cur.length] = c;
-  }
-  if (!flush()) return null;
-  for (let i = 0; i < labels.length; i++) result += (i ? '.' : '') + labels[i];
-  if (result === '') return null;
+  const result = isAsciiString(domain) ? StringPrototypeToLowerCase(domain) : uts46ToASCII(domain);
+  if (result === null || result === '') return null;
   for (let i = 0; i < result.length; i++) {
     if (isForbiddenDomain(StringPrototypeCharCodeAt(result, i))) return null;
   }
@@ -858,6 +746,10 @@ function basicURLParse(input, base, url, stateOverride) {
         } else if (c === 0x23) {
           url.fragment = '';
           state = S_FRAGMENT;
+        } else if (c === 0x20 && (remainingStartsWith(p, 0x3f) || remainingStartsWith(p, 0x23))) {
+          // a space before the query or fragment is encoded, so that removing them
+          // (search = '', hash = '') leaves no trailing space in the opaque path
+          url.path += '%20';
         } else if (c !== EOF) {
           url.path += percentEncodeCodePoint(c, inC0ControlSet);
         }
@@ -962,6 +854,18 @@ function serializeFormUrlencoded(list) {
   return out;
 }
 
+// WebIDL attributes and operations are enumerable (workerd's are too); class members
+// are not, so they are redefined once the class exists.
+function enumerableMembers(proto) {
+  const names = Object_getOwnPropertyNames(proto);
+  for (let i = 0; i < names.length; i++) {
+    if (names[i] === 'constructor') continue;
+    const d = Object_getOwnPropertyDescriptor(proto, names[i]);
+    d.enumerable = true;
+    Object_defineProperty(proto, names[i], d);
+  }
+}
+
 // ---- URLSearchParams -------------------------------------------------------------------
 
 // Shared iterator machinery for Headers and URLSearchParams: live, index-based
@@ -1025,13 +929,20 @@ class URLSearchParams {
           this.#list[this.#list.length] = pair(toUSVString(items[0]), toUSVString(items[1]));
         }
       } else {
+        // WebIDL record<USVString, USVString>: two keys that differ only in lone
+        // surrogates become one (U+FFFD), which keeps its place and takes the later value.
         const keys = Reflect_ownKeys(init);
+        const at = Object_create(null);
         for (let i = 0; i < keys.length; i++) {
           const k = keys[i];
           if (typeof k !== 'string') continue;
           const d = Object_getOwnPropertyDescriptor(init, k);
           if (d === undefined || !d.enumerable) continue;
-          this.#list[this.#list.length] = pair(toUSVString(k), toUSVString(init[k]));
+          const name = toUSVString(k);
+          const value = toUSVString(init[k]);
+          const list = this.#list;
+          if (name in at) list[at[name]] = pair(name, value);
+          else list[at[name] = list.length] = pair(name, value);
         }
       }
     } else {
@@ -1167,6 +1078,7 @@ class URLSearchParams {
 Object_defineProperty(URLSearchParams.prototype, Symbol_iterator, {
   value: URLSearchParams.prototype.entries, writable: true, enumerable: false, configurable: true,
 });
+enumerableMembers(URLSearchParams.prototype);
 defineGlobal('URLSearchParams', URLSearchParams);
 
 // ---- URL ----------------------------------------------------------------------------------
@@ -1319,7 +1231,7 @@ class URL {
   toJSON() {
     return serializeURL(this.#url, false);
   }
-  // Setters parse into a copy so that a failure leaves the URL unchanged.
+  // pathname, search and hash parse into a copy and take the one component from it.
   #copy() {
     const u = this.#url;
     const c = newURLRecord();
@@ -1334,9 +1246,10 @@ class URL {
     c.fragment = u.fragment;
     return c;
   }
+  // host, hostname and port parse into the URL itself, as the standard does: a host
+  // followed by an invalid port ('example.com:65536') is still set.
   #setWith(s, state) {
-    const copy = this.#copy();
-    if (basicURLParse(s, null, copy, state) !== null) this.#url = copy;
+    basicURLParse(s, null, this.#url, state);
   }
   static {
     urlUpdateQuery = (u, q) => {
@@ -1345,6 +1258,7 @@ class URL {
     urlRecordOf = (u) => (#url in u ? u.#url : undefined);
   }
 }
+enumerableMembers(URL.prototype);
 defineGlobal('URL', URL);
 
 // Parse an absolute URL string (no base) and serialise it, or return null.
