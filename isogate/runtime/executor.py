@@ -97,6 +97,11 @@ READY_BLANKS = 4
 #: gateway's side of the same agreement), and the most one Chunk frame carries
 STREAM_WINDOW = 256 * 1024
 STREAM_FRAME = 64 * 1024
+#: characters of fetched-body deliveries (JSON text: ~1-1.6 per byte) one invocation may
+#: read into JavaScript (each stays in the isolate as script source until the isolate
+#: is replaced; the default heap limit of 64 MB was exhausted at ~100 M): beyond it
+#: reads fail with a TypeError, not with the worker
+JS_READ_LIMIT = 48 << 20
 #: estimated bytes of an isolate with the prelude, and of each further context in it
 ISOLATE_COST = 1_000_000
 CONTEXT_COST = 400_000
@@ -139,6 +144,8 @@ class Flight:
     zlib: ZlibStreams | None = None
     #: why it was stopped (wall, cpu, gone, error): a streamed body it leaves is cut short
     stopped: str = ""
+    #: characters of fetched bodies delivered into JavaScript (fread): see _fread
+    js_read: int = 0
 
 
 @dataclass(slots=True, eq=False)
@@ -724,13 +731,7 @@ class Executor:
             elif kind == "fetch":
                 self._fetch(flight, op, args)
             elif kind == "fread" and self._io is not None:  # the next chunk of a body
-                remaining = max(0.0, flight.deadline - time.monotonic())
-                flight.tasks[op] = self._io.read_body(
-                    args,
-                    flight.id,
-                    remaining,
-                    lambda payload, i=inv, o=op: self.complete(i, o, payload),
-                )
+                self._fread(flight, op, args)
             elif kind == "fclose" and self._io is not None:  # a body it will not read on
                 self._io.close_body(args, flight.id)
                 flight.tasks[op] = None
@@ -814,6 +815,34 @@ class Executor:
             tenant,
             flight.id,
         )
+
+    def _fread(self, flight: Flight, op: int, args: Any) -> None:
+        """The next chunk of a fetched body the function reads in JavaScript. Each one
+        enters the isolate as script source, which stpyv8 keeps until the isolate goes
+        (isolate.RETAINED_PER_CHAR): past JS_READ_LIMIT bytes in one invocation the read
+        fails with a TypeError instead of exhausting the isolate's heap (a body passed on
+        untouched is spliced and never counted here)."""
+        assert self._io is not None
+        if flight.js_read > JS_READ_LIMIT:
+            flight.tasks[op] = None
+            self.complete(
+                flight.id,
+                op,
+                error_payload(
+                    "TypeError",
+                    "fetched bodies read in JavaScript are limited to about"
+                    f" {JS_READ_LIMIT >> 20} MiB per invocation; return the fetched Response"
+                    " (or new Response(response.body)) to stream it on without a limit",
+                ),
+            )
+            return
+
+        def deliver(payload: str) -> None:  # on the I/O thread, the only writer of js_read
+            flight.js_read += len(payload)
+            self.complete(flight.id, op, payload)
+
+        remaining = max(0.0, flight.deadline - time.monotonic())
+        flight.tasks[op] = self._io.read_body(args, flight.id, remaining, deliver)
 
     def _kv(self, flight: Flight, op: int, args: Any) -> None:
         """A KV operation: the gateway process performs it (this process has no database)
