@@ -578,7 +578,7 @@ async def invoke_by_route(scope: Scope, receive: Receive, send: Send) -> None:
             raise Problem(404, "not-found", "Not found", "no route matches this path")
         fn = await svc.resolver.resolve(name)
     except Exception as exc:
-        response: Response | _FunctionResponse = to_problem(exc).response()
+        response: Response | _FunctionResponse | StreamedResponse = to_problem(exc).response()
     else:
         response = await _invoke(request, svc, fn)
     await response(scope, receive, send)
