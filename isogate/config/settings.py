@@ -111,8 +111,13 @@ class Settings(BaseSettings):
     )
     secret_max_bytes: int = Field(5120, ge=1, le=1 << 20, description="largest secret value")
     max_secrets_per_function: int = Field(64, ge=1, le=1000)
-    kv_max_value_bytes: int = Field(
-        1 << 20, ge=1, le=25 << 20, description="largest KV value (stored in SQL)"
+    kv_max_value_bytes: int = Field(1 << 20, ge=1, le=25 << 20, description="largest KV value")
+    kv_inline_max_bytes: int = Field(
+        64 << 10,
+        ge=0,
+        le=25 << 20,
+        description="KV values longer than this are kept in the object store (S3, or the "
+        "blob folder on the embedded default) instead of the SQL row",
     )
     kv_max_metadata_bytes: int = Field(1024, ge=0, le=64 << 10, description="KV metadata, JSON")
     kv_max_namespaces_per_tenant: int = Field(100, ge=1)

@@ -178,12 +178,28 @@ class GatewayMetrics:
             ["reason"],
             registry=self.registry,
         )
+        # by operation and outcome, not by tenant: bounded (4 x 6 series) whatever the
+        # tenant count; a tenant's own count is GET /v1/kv's ops_today
+        self.kv_operations = Counter(
+            "isogate_kv_operations",
+            "KV operations (admin API and functions' bindings) by op (get, put, delete, "
+            "list) and outcome (ok, miss: get of an absent or expired key, invalid, quota, "
+            "unavailable: database or object store, error)",
+            ["op", "outcome"],
+            registry=self.registry,
+        )
+        for op in ("get", "put", "delete", "list"):
+            self.kv_operations.labels(op, "ok")  # at zero from the start: rate() sees the first
         self.registry.register(_RuntimeCollector(stats))
         self.registry.register(_CacheCollector())
         # Children by label values: ``labels()`` validates and locks on every call, and
         # these two are touched on every invocation.
         self._counted: dict[tuple[str, int], Any] = {}
         self._timed: dict[str, Any] = {}
+
+    def count_kv(self, op: str, outcome: str) -> None:
+        """One KV operation (``SqlKvStore.on_op``)."""
+        self.kv_operations.labels(op, outcome).inc()
 
     def prepare(self, function: str, tenant: str = "") -> None:
         """Create ``function``'s series at zero (at deploy): its first invocation does not

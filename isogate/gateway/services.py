@@ -182,6 +182,7 @@ async def open_services(
     runtime: RuntimeLike | None = None
     redis_backend: Any = None
     collector: Periodic | None = None
+    kv_sweeper: Periodic | None = None
     async_runner: Any = None
     exits = contextlib.AsyncExitStack()  # backends opened as context managers (S3 client)
     try:
@@ -235,6 +236,22 @@ async def open_services(
         metrics = GatewayMetrics(
             lambda: _safe_stats(holder["rt"]), settings.metrics_max_series_per_tenant
         )
+        kv = SqlKvStore(
+            engine,
+            timeout,
+            KvLimits(
+                max_value_bytes=settings.kv_max_value_bytes,
+                max_metadata_bytes=settings.kv_max_metadata_bytes,
+                max_namespaces=settings.kv_max_namespaces_per_tenant,
+                ops_per_day=settings.kv_ops_per_day,
+                inline_max_bytes=settings.kv_inline_max_bytes,
+            ),
+            blobs=blobs.scoped("kv"),  # large values: beside the code, never collected by it
+            blob_grace=settings.blob_gc_grace_seconds,
+            on_op=metrics.count_kv,
+        )
+        # expired KV entries, and value blobs a crash or an outage left behind
+        kv_sweeper = Periodic(kv.sweep, 60.0, name="kv-sweep", log=log, failure="KV sweep failed")
         await limiter.start()
         await invocations.start()
         async with asyncio.timeout(settings.runtime.start_timeout_seconds * 3):
@@ -271,20 +288,9 @@ async def open_services(
                 max_entries=settings.function_cache_entries,
             ),
             bindings=binding_store,
-            binding_cache=BindingCache(
-                binding_store, max_entries=settings.function_cache_entries
-            ),
+            binding_cache=BindingCache(binding_store, max_entries=settings.function_cache_entries),
             function_refs=LRU("function_refs", settings.function_cache_entries),
-            kv=SqlKvStore(
-                engine,
-                timeout,
-                KvLimits(
-                    max_value_bytes=settings.kv_max_value_bytes,
-                    max_metadata_bytes=settings.kv_max_metadata_bytes,
-                    max_namespaces=settings.kv_max_namespaces_per_tenant,
-                    ops_per_day=settings.kv_ops_per_day,
-                ),
-            ),
+            kv=kv,
             async_queue=SqlAsyncQueue(
                 engine,
                 timeout,
@@ -305,6 +311,7 @@ async def open_services(
 
             redis_backend = await attach_redis(svc)
         collector.start()
+        kv_sweeper.start()
         from isogate.gateway.async_runner import AsyncRunner  # it imports the data plane
 
         assert svc.async_queue is not None
@@ -315,6 +322,7 @@ async def open_services(
         for closer in (
             async_runner.stop if async_runner else None,  # before the runtime closes
             collector.stop if collector else None,
+            kv_sweeper.stop if kv_sweeper else None,
             redis_backend.close if redis_backend else None,
             runtime.close if runtime else None,
             limiter.close if limiter else None,
