@@ -80,6 +80,7 @@ GZIPPED_STREAM = """export default { async fetch() {
 class _Upstream(http.server.BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
     released = threading.Event()
+    hold_started = threading.Event()
     hold_dropped = threading.Event()
 
     def do_GET(self) -> None:
@@ -88,6 +89,7 @@ class _Upstream(http.server.BaseHTTPRequestHandler):
             self._send(body)
         elif self.path == "/hold":
             # never answers: waits until the function's side closes the connection
+            type(self).hold_started.set()
             ready, _, _ = select.select([self.connection], [], [], 120)
             if ready and not self.connection.recv(1, os.MSG_PEEK if hasattr(os, "MSG_PEEK") else 0):
                 type(self).hold_dropped.set()
@@ -185,11 +187,14 @@ def test_the_size_limit_cuts_a_streamed_body_short(tenant: Tenant) -> None:
 
 
 def test_a_client_leaving_mid_stream_cancels_the_function(tenant: Tenant) -> None:
+    _Upstream.hold_started.clear()
     _Upstream.hold_dropped.clear()
     with tenant.http.stream("GET", "/fn/holds") as r:
         assert r.status_code == 200
         assert next(r.iter_raw()) == b"tick;"
-        # the function now waits on /hold; the client leaves
+        # once the function waits on /hold (its fetch reached the upstream), the client
+        # leaves: leaving earlier could cancel the fetch before it was ever sent
+        assert _Upstream.hold_started.wait(60), "the function never fetched /hold"
     # the gateway cancels the call, the executor ends it and its fetch is closed
     assert _Upstream.hold_dropped.wait(60), "the function's fetch was never cancelled"
 
