@@ -452,7 +452,12 @@ def _streamed(
         built = _function_response(result, extra, mount_prefix, None, svc.settings)
         headers = [(k, v) for k, v in built.headers if k != b"content-length"]
         timeout = svc.settings.http_write_timeout_seconds
-        return StreamedResponse(built.status, headers, stream, lease, timeout)
+        # no chunk for longer than any function may run or any fetch may wait: the
+        # worker is not going to end this stream (the executor normally does, by then)
+        rt = svc.settings.runtime
+        idle = max(rt.max_timeout_ms, svc.settings.egress.timeout_ms) / 1000
+        idle += svc.settings.runtime_grace_seconds
+        return StreamedResponse(built.status, headers, stream, lease, timeout, idle)
     except BaseException:
         stream.cancel()
         raise

@@ -33,7 +33,7 @@ log = logging.getLogger(__name__)
 class StreamedResponse:
     """ASGI app of one streamed function response (no ``Content-Length``: chunked)."""
 
-    __slots__ = ("headers", "lease", "status", "stream", "write_timeout")
+    __slots__ = ("headers", "idle_timeout", "lease", "status", "stream", "write_timeout")
 
     def __init__(
         self,
@@ -42,7 +42,9 @@ class StreamedResponse:
         stream: BodyStream,
         lease: Lease | None = None,
         write_timeout: float | None = None,
+        idle_timeout: float | None = None,
     ) -> None:
+        self.idle_timeout = idle_timeout
         self.status = status
         self.headers = headers
         self.stream = stream
@@ -62,7 +64,10 @@ class StreamedResponse:
                     {"type": "http.response.start", "status": self.status, "headers": self.headers}
                 )
                 while True:
-                    deadline.reschedule(None)  # waiting for the function is not the client's
+                    # waiting for the function is not the client's fault; a worker that
+                    # never ends the stream (wedged) is given up after idle_timeout
+                    idle = self.idle_timeout
+                    deadline.reschedule(None if idle is None else loop.time() + idle)
                     data = await stream.next()
                     if data is None:
                         break
@@ -82,7 +87,7 @@ class StreamedResponse:
             stream.cancel()
             aborted = abort_connection(scope)
             log.info(
-                "client %s stopped reading a streamed response; %s",
+                "streamed response to %s given up (client not reading, or no progress); %s",
                 scope.get("client"),
                 "connection aborted" if aborted else "closing",
             )

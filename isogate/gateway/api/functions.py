@@ -284,9 +284,7 @@ async def list_invocations(request: Request) -> Response:
     return json_response({"invocations": [invocation_view(r) for r in records]})
 
 
-async def _check_bindings(
-    svc: Services, tenant: str, spec: FunctionDeploy
-) -> list[Binding]:
+async def _check_bindings(svc: Services, tenant: str, spec: FunctionDeploy) -> list[Binding]:
     """The deploy's bindings (isogate.state.bindings); 400 naming the one refused."""
     if not spec.bindings or svc.kv is None:
         return []
