@@ -93,6 +93,9 @@ class InvokeRequest:
     #: the id the gateway gave this invocation (``X-Invocation-Id``): what the
     #: runtime's logs of it name (e.g. errors of its ``ctx.waitUntil`` work)
     invocation_id: str = ""
+    #: a cron tick instead of a fetch: (cron expression, scheduled time in Unix ms); the
+    #: module's ``scheduled(controller, env, ctx)`` runs and method/URL/body are unused
+    scheduled: tuple[str, int] | None = None
     #: the caller sends a streamed body on as it comes (``InvokeResult.stream``); other
     #: callers get the body whole (read to its end by the runtime)
     stream: bool = False
@@ -134,6 +137,8 @@ class InvokeResult:
     cold: bool = False
     executor: str = ""
     timings: Timings = field(default_factory=Timings)
+    #: a scheduled handler called ``controller.noRetry()``: a failure is not run again
+    no_retry: bool = False
     #: a streamed body (a :class:`~isogate.runtime.body_stream.BodyStream`): ``body`` is
     #: empty and the bytes come from here as the function produces them
     stream: Any = None
