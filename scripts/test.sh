@@ -59,4 +59,5 @@ export TEST_REQUIRE_BACKENDS=1  # the fixtures fail, not skip, when a backend is
 
 .venv/bin/ruff check .
 .venv/bin/lint-imports  # which package may import which (pyproject.toml, docs/architecture.md)
+.venv/bin/mypy  # mypy --strict over isogate/ ([tool.mypy] in pyproject.toml)
 .venv/bin/python -m pytest -q -p no:cacheprovider "$@"

@@ -123,11 +123,13 @@ class RedisBackend:
             timeout,
             on_redis_failure=failures.labels("key_cache").inc,
         )
-        self.key_cache = SharedKeyCache(settings.key_cache_ttl_seconds)
+        self.key_cache = SharedKeyCache(
+            settings.key_cache_ttl_seconds, max_entries=settings.key_cache_entries
+        )
         self.key_cache.on_invalidate = lambda key_id: self.bus.publish(
             "key", key_id, before=lambda: leases.forget(key_id)
         )
-        verifier = KeyVerifier(leases, self.key_cache)  # type: ignore[arg-type]
+        verifier = KeyVerifier(leases, self.key_cache)
 
         resolver = svc.resolver
         resolver.on_invalidate = lambda name: self.bus.publish("function", name)

@@ -104,7 +104,9 @@ def add_admin_parser(sub: Any, common: argparse.ArgumentParser) -> None:
     parents = [common, token]
 
     def add(name: str, help_text: str, *positionals: tuple[str, str]) -> argparse.ArgumentParser:
-        p = acts.add_parser(name, parents=parents, help=help_text, description=help_text)
+        p: argparse.ArgumentParser = acts.add_parser(
+            name, parents=parents, help=help_text, description=help_text
+        )
         for arg, arg_help in positionals:
             p.add_argument(arg, help=arg_help)
         p.set_defaults(func=cmd_admin)

@@ -25,7 +25,7 @@ class ClientError(Exception):
     """An API error (a problem document) or a transport failure, with an exit code."""
 
     def __init__(
-        self, message: str, exit_code: int = EXIT_API, problem: dict | None = None
+        self, message: str, exit_code: int = EXIT_API, problem: dict[str, Any] | None = None
     ) -> None:
         super().__init__(message)
         self.exit_code = exit_code
@@ -107,12 +107,13 @@ def load_token(url: str) -> str | None:
     if not path.exists():
         return None
     try:
-        return json.loads(path.read_text()).get(url.rstrip("/"))
+        token = json.loads(path.read_text()).get(url.rstrip("/"))
     except ValueError:
         return None
+    return token if isinstance(token, str) else None
 
 
-def problem_message(resp: httpx.Response) -> tuple[str, dict | None]:
+def problem_message(resp: httpx.Response) -> tuple[str, dict[str, Any] | None]:
     """A friendly one-line message from an error response."""
     try:
         body = resp.json()

@@ -22,7 +22,7 @@ def _parse_rate(value: str) -> dict[str, int]:
         ) from None
 
 
-def _key_line(k: dict) -> str:
+def _key_line(k: dict[str, Any]) -> str:
     return f"{k['id']}  {k['prefix']}…  {k['state']:<8} expires {k['expires_at']}  {k['name']}"
 
 

@@ -50,7 +50,7 @@ def cmd_kv(args: argparse.Namespace) -> int:
         sys.stdout.buffer.flush()
     elif action == "put":
         value = args.value.encode() if args.value is not None else sys.stdin.buffer.read()
-        headers: dict[str, str] = {"Content-Type": "application/octet-stream"}
+        headers = {"Content-Type": "application/octet-stream"}
         if args.metadata is not None:
             try:
                 json.loads(args.metadata)

@@ -61,7 +61,7 @@ def _command(
     func: Any = None,
 ) -> argparse.ArgumentParser:
     """Add one command: ``summary`` shows in its group's list, ``description`` in its --help."""
-    p = sub.add_parser(
+    p: argparse.ArgumentParser = sub.add_parser(
         name,
         help=summary,
         description=description or summary[0].upper() + summary[1:] + ".",

@@ -217,7 +217,7 @@ def load_project(config: Path, no_bundle: bool = False) -> WranglerProject:
     project.esbuild_flags = _bundling(config, data)
     project.no_bundle = no_bundle or data.get("no_bundle") is True
     if not project.no_bundle:  # the bundle holds every module
-        named = [k for k in ("rules", "base_dir") if k in data]
+        named: list[str] = [k for k in ("rules", "base_dir") if k in data]
         named += ["find_additional_modules"] if data.get("find_additional_modules") else []
         project.unsupported += [f"{k} (applied with no_bundle only)" for k in named]
     else:  # nothing is bundled: esbuild's settings have nothing to act on
@@ -304,8 +304,8 @@ def module_set(project: WranglerProject) -> tuple[str, list[ModuleFile]]:
         name = path.relative_to(base).as_posix()
         if name == main or path == project.path:
             continue
-        rule = next((r for r, gs in compiled if any(g.fullmatch(name) for g in gs)), None)
-        if rule is None:
+        matched = next((r for r, gs in compiled if any(g.fullmatch(name) for g in gs)), None)
+        if matched is None:
             gone = next(
                 (r for r in dropped if any(_glob(g).fullmatch(name) for g in r.globs)), None
             )
@@ -315,7 +315,7 @@ def module_set(project: WranglerProject) -> tuple[str, list[ModuleFile]]:
                     f"{gone.type} rule without fallthrough = true hides (as in wrangler)"
                 )
             continue
-        modules.append(ModuleFile(name, RULE_TYPES[rule.type], path))
+        modules.append(ModuleFile(name, RULE_TYPES[matched.type], path))
     return main, modules
 
 

@@ -111,8 +111,13 @@ class Settings(BaseSettings):
     )
     secret_max_bytes: int = Field(5120, ge=1, le=1 << 20, description="largest secret value")
     max_secrets_per_function: int = Field(64, ge=1, le=1000)
-    kv_max_value_bytes: int = Field(
-        1 << 20, ge=1, le=25 << 20, description="largest KV value (stored in SQL)"
+    kv_max_value_bytes: int = Field(1 << 20, ge=1, le=25 << 20, description="largest KV value")
+    kv_inline_max_bytes: int = Field(
+        64 << 10,
+        ge=0,
+        le=25 << 20,
+        description="KV values longer than this are kept in the object store (S3, or the "
+        "blob folder on the embedded default) instead of the SQL row",
     )
     kv_max_metadata_bytes: int = Field(1024, ge=0, le=64 << 10, description="KV metadata, JSON")
     kv_max_namespaces_per_tenant: int = Field(100, ge=1)
@@ -266,6 +271,25 @@ class Settings(BaseSettings):
         2.0, ge=0, description="how long a function's current version is cached in process"
     )
     code_cache_bytes: int = Field(64 << 20, ge=0, description="in-process code cache size")
+    key_cache_entries: int = Field(
+        10_000,
+        ge=1,
+        le=10_000_000,
+        description="verified key leases cached in process (least recently used dropped)",
+    )
+    function_cache_entries: int = Field(
+        10_000,
+        ge=1,
+        le=10_000_000,
+        description="functions whose current version, secrets and bindings are cached in "
+        "process, each (least recently used dropped)",
+    )
+    tenant_cache_entries: int = Field(
+        100_000,
+        ge=1,
+        le=10_000_000,
+        description="tenants known to exist, cached in process for login tokens",
+    )
     retry_after_seconds: int = Field(
         1, ge=1, description="Retry-After sent with 503 overloaded/quarantined"
     )

@@ -46,7 +46,8 @@ _NOT_RUN = frozenset({Outcome.OVERLOADED, Outcome.BUSY})
 
 def _problem_response(problem: Problem) -> Response:
     resp = problem.response()
-    return Response(problem.status, [("content-type", "application/problem+json")], resp.body)
+    headers = [("content-type", "application/problem+json")]
+    return Response(problem.status, headers, bytes(resp.body))
 
 
 def _function_answer(result: InvokeResult) -> Response:
@@ -159,7 +160,9 @@ class AsyncRunner:
             await self._queue.finish(job, FAILED, None, "the function was deleted")
             return
         started = time.perf_counter()
-        ref = _function_ref(fn, await _secrets_of(svc, fn), await _kv_bindings_of(svc, fn))
+        ref = _function_ref(
+            svc.function_refs, fn, await _secrets_of(svc, fn), await _kv_bindings_of(svc, fn)
+        )
         req = InvokeRequest(
             method=job.method,
             url=job.url,
@@ -174,9 +177,9 @@ class AsyncRunner:
             async with asyncio.timeout(deadline):
                 result = await svc.runtime.invoke(ref, req)
         except TimeoutError:
-            problem = runtime_deadline()
-            _record(svc, fn, job.id, problem.status, "timeout", started, None)
-            await self._queue.finish(job, FAILED, _problem_response(problem), "timeout")
+            failure = runtime_deadline()
+            _record(svc, fn, job.id, failure.status, "timeout", started, None)
+            await self._queue.finish(job, FAILED, _problem_response(failure), "timeout")
             return
         except RuntimeFailure as exc:  # no worker now (a restart): another attempt
             _record(svc, fn, job.id, 503, "crashed", started, None)

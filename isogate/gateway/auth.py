@@ -17,6 +17,7 @@ from typing import Any
 import jwt
 from starlette.requests import Request
 
+from isogate.caches import TTL
 from isogate.config import Settings
 from isogate.gateway.problems import Problem
 
@@ -51,24 +52,28 @@ def load_jwt_secret(settings: Settings) -> bytes:
 class TokenIssuer:
     """Issues and verifies tenants' control-plane tokens."""
 
-    def __init__(self, secret: bytes, ttl_seconds: int, known_ttl_seconds: float = 30.0) -> None:
+    def __init__(
+        self,
+        secret: bytes,
+        ttl_seconds: int,
+        known_ttl_seconds: float = 30.0,
+        known_entries: int = 100_000,
+    ) -> None:
         self._secret = secret
         self.ttl_seconds = ttl_seconds
-        self._known_ttl = known_ttl_seconds
-        self._known: dict[str, float] = {}  # tenant -> monotonic time it was seen to exist
+        #: tenants seen to exist (a deleted tenant's token works at most this long more)
+        self._known: TTL[str, bool] = TTL(
+            "tenants", known_entries, known_ttl_seconds, time.monotonic
+        )
 
     async def tenant_exists(self, tenant: str, store: Any) -> bool:
         """Whether ``tenant`` exists (positive answers cached a few seconds)."""
-        now = time.monotonic()
-        seen = self._known.get(tenant)
-        if seen is not None and now - seen < self._known_ttl:
+        if self._known.lookup(tenant, False):
             return True
         if not await store.exists(tenant):
             self._known.pop(tenant, None)
             return False
-        if len(self._known) >= 100_000:
-            self._known.clear()
-        self._known[tenant] = now
+        self._known[tenant] = True
         return True
 
     def issue(self, tenant: str) -> str:

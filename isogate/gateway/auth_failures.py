@@ -26,6 +26,7 @@ import time
 from collections.abc import Callable
 from typing import Any
 
+from redis.commands.core import AsyncScript
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from isogate.config import Settings
@@ -68,7 +69,9 @@ class AuthFailures:
         self._redis = redis
         self._prefix = prefix + "authfail:"
         self._timeout = redis_timeout
-        self._script = redis.register_script(_REDIS_SCRIPT) if redis is not None else None
+        self._script: AsyncScript | None = (
+            redis.register_script(_REDIS_SCRIPT) if redis is not None else None
+        )
         self._redis_down_until = 0.0
         # With Redis, blocks are learnt from the shared counter's answer to a failure and
         # kept here until the window ends: checking Redis before every request that
@@ -125,10 +128,11 @@ class AuthFailures:
         """Count one failure of ``address``."""
         if not self.enabled:
             return
-        if self._use_redis():
+        script = self._script
+        if script is not None and self._use_redis():
             try:
                 async with asyncio.timeout(self._timeout):
-                    count, ttl = await self._script(
+                    count, ttl = await script(
                         keys=[self._prefix + address], args=[self.window]
                     )
                 if int(count) >= self.limit:

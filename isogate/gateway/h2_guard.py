@@ -66,4 +66,4 @@ class H2Protocol(_HypercornH2):
 
 def install() -> None:
     """Make Hypercorn's protocol selection use :class:`H2Protocol` (idempotent)."""
-    hypercorn.protocol.H2Protocol = H2Protocol  # type: ignore[misc]
+    hypercorn.protocol.H2Protocol = H2Protocol  # type: ignore[attr-defined]  # not re-exported

@@ -19,6 +19,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.types import ASGIApp, Receive, Scope, Send
 
+from isogate.caches import LRU
 from isogate.config import Settings
 from isogate.gateway.api import invocations as api_invocations
 from isogate.gateway.auth_failures import FUNCTION_ANSWERED
@@ -104,6 +105,7 @@ async def _invoke(
             key = await svc.verifier.lookup(secret)
         try:
             if not ver.public:
+                assert key is not None  # looked up above for every non-public version
                 svc.verifier.check(key, fn.name)
                 if key.tenant != fn.tenant:
                     raise KeyOutOfScope(f"this API key may not invoke {fn.name!r}")
@@ -132,7 +134,9 @@ async def _invoke(
             return await api_invocations.accept(
                 svc, fn, key, inv_id, request.method, url, headers, body, extra_headers
             )
-        ref = _function_ref(fn, await _secrets_of(svc, fn), await _kv_bindings_of(svc, fn))
+        ref = _function_ref(
+            svc.function_refs, fn, await _secrets_of(svc, fn), await _kv_bindings_of(svc, fn)
+        )
         req = InvokeRequest(
             method=request.method, url=url, headers=headers, body=body, invocation_id=inv_id
         )
@@ -143,19 +147,19 @@ async def _invoke(
             async with asyncio.timeout(deadline):
                 result = await _unless_client_leaves(svc.runtime.invoke(ref, req), request)
         except TimeoutError:
-            problem = runtime_deadline()
-            _record(svc, fn, inv_id, problem.status, "timeout", started, None)
-            raise problem from None
+            failure = runtime_deadline()
+            _record(svc, fn, inv_id, failure.status, "timeout", started, None)
+            raise failure from None
         except RuntimeFailure as exc:  # no worker (a restart): the 503 it is, no traceback
             log.warning("runtime unavailable for %s: %s", fn.name, exc)
-            problem = runtime_unavailable(svc.settings.retry_after_seconds)
-            _record(svc, fn, inv_id, problem.status, "crashed", started, None)
-            raise problem from None
+            failure = runtime_unavailable(svc.settings.retry_after_seconds)
+            _record(svc, fn, inv_id, failure.status, "crashed", started, None)
+            raise failure from None
         except Exception:
             log.exception("runtime call failed for %s", fn.name)
-            problem = runtime_failure()
-            _record(svc, fn, inv_id, problem.status, "crashed", started, None)
-            raise problem from None
+            failure = runtime_failure()
+            _record(svc, fn, inv_id, failure.status, "crashed", started, None)
+            raise failure from None
         if result is None:  # nobody to answer: recorded, and the response goes nowhere
             _record(svc, fn, inv_id, CLIENT_GONE, "abandoned", started, None)
             return Response(status_code=CLIENT_GONE)
@@ -244,11 +248,6 @@ async def _unless_client_leaves(
             watcher.cancel()
 
 
-# FunctionRefs by version: building one (env sorted into a tuple) on every call is
-# measurable on the warm path; versions are immutable, so a cached one never goes stale.
-_REFS: dict[tuple[str, str, int, str, float, float], FunctionRef] = {}
-
-
 async def _secrets_of(svc: Services, fn: Function) -> FunctionSecrets | None:
     """The function's opened secrets (cached per replica); a 503 without detail when
     they cannot be opened (the operator's log says why; the tenant learns nothing)."""
@@ -276,6 +275,7 @@ async def _kv_bindings_of(svc: Services, fn: Function) -> tuple[tuple[str, str],
 
 
 def _function_ref(
+    refs: LRU[tuple[object, ...], FunctionRef],
     fn: Function,
     secrets: FunctionSecrets | None = None,
     kv_bindings: tuple[tuple[str, str], ...] = (),
@@ -294,11 +294,9 @@ def _function_ref(
         rev,
         kv_bindings,
     )
-    ref = _REFS.get(ident)
+    ref = refs.lookup(ident)
     if ref is None:
-        if len(_REFS) > 10_000:
-            _REFS.clear()
-        ref = _REFS[ident] = FunctionRef(
+        ref = refs[ident] = FunctionRef(
             name=fn.name,
             version=ver.version,
             tenant=fn.tenant,
@@ -536,7 +534,7 @@ async def invoke_by_route(scope: Scope, receive: Receive, send: Send) -> None:
             raise Problem(404, "not-found", "Not found", "no route matches this path")
         fn = await svc.resolver.resolve(name)
     except Exception as exc:
-        response = to_problem(exc).response()
+        response: Response | _FunctionResponse = to_problem(exc).response()
     else:
         response = await _invoke(request, svc, fn)
     await response(scope, receive, send)

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import Callable, Iterator
-from typing import Any
+from typing import Any, ClassVar
 
 from prometheus_client import CollectorRegistry, Counter, Histogram, generate_latest
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
 
+from isogate.caches import live_caches
 from isogate.runtime.types import RuntimeStats
 
 #: bound on the cached metric children (the metrics themselves keep every label set)
@@ -97,6 +98,45 @@ class _RuntimeCollector(Collector):
         )
 
 
+class _CacheCollector(Collector):
+    """``isogate_cache_*`` of the process's bounded caches (isogate.caches), by ``cache``
+    name (summed over caches of one name: several apps in one process, as in tests)."""
+
+    COUNTERS: ClassVar[dict[str, str]] = {
+        "hits": "lookups of the cache that found an entry",
+        "misses": "lookups of the cache that found none (or an expired one)",
+        "evictions": "entries dropped to stay within the cache's bound (least recently used)",
+        "expirations": "entries dropped because their time to live ran out",
+    }
+
+    def collect(self) -> Iterator[Metric]:
+        totals: dict[str, list[float]] = {}
+        for name, stats, size, bound in live_caches():
+            t = totals.setdefault(name, [0, 0, 0, 0, 0, 0])
+            t[0] += stats.hits
+            t[1] += stats.misses
+            t[2] += stats.evictions
+            t[3] += stats.expirations
+            t[4] += size
+            t[5] += bound
+        for i, (kind, doc) in enumerate(self.COUNTERS.items()):
+            family = CounterMetricFamily(f"isogate_cache_{kind}", doc, labels=["cache"])
+            for name, t in sorted(totals.items()):
+                family.add_metric([name], t[i])
+            yield family
+        for i, (kind, doc) in enumerate(
+            (
+                ("size", "entries in the cache (characters for the code cache)"),
+                ("bound", "the cache's bound, in the unit of isogate_cache_size"),
+            ),
+            start=4,
+        ):
+            gauge = GaugeMetricFamily(f"isogate_cache_{kind}", doc, labels=["cache"])
+            for name, t in sorted(totals.items()):
+                gauge.add_metric([name], t[i])
+            yield gauge
+
+
 class GatewayMetrics:
     """The gateway's metric registry (one per app, so tests can build several)."""
 
@@ -138,11 +178,28 @@ class GatewayMetrics:
             ["reason"],
             registry=self.registry,
         )
+        # by operation and outcome, not by tenant: bounded (4 x 6 series) whatever the
+        # tenant count; a tenant's own count is GET /v1/kv's ops_today
+        self.kv_operations = Counter(
+            "isogate_kv_operations",
+            "KV operations (admin API and functions' bindings) by op (get, put, delete, "
+            "list) and outcome (ok, miss: get of an absent or expired key, invalid, quota, "
+            "unavailable: database or object store, error)",
+            ["op", "outcome"],
+            registry=self.registry,
+        )
+        for op in ("get", "put", "delete", "list"):
+            self.kv_operations.labels(op, "ok")  # at zero from the start: rate() sees the first
         self.registry.register(_RuntimeCollector(stats))
+        self.registry.register(_CacheCollector())
         # Children by label values: ``labels()`` validates and locks on every call, and
         # these two are touched on every invocation.
         self._counted: dict[tuple[str, int], Any] = {}
         self._timed: dict[str, Any] = {}
+
+    def count_kv(self, op: str, outcome: str) -> None:
+        """One KV operation (``SqlKvStore.on_op``)."""
+        self.kv_operations.labels(op, outcome).inc()
 
     def prepare(self, function: str, tenant: str = "") -> None:
         """Create ``function``'s series at zero (at deploy): its first invocation does not

@@ -11,8 +11,8 @@ from isogate.runtime.modules import MAX_MODULES, MAX_NAME
 from isogate.runtime.modules import TYPES as MODULE_KINDS
 
 PROBLEM = {"$ref": "#/components/responses/Problem"}
-BEARER = [{"bearer": []}]
-KEY = [{"apiKey": []}, {"bearer": []}, {}]
+BEARER: list[dict[str, list[str]]] = [{"bearer": []}]
+KEY: list[dict[str, list[str]]] = [{"apiKey": []}, {"bearer": []}, {}]
 NONE: list[Any] = []
 
 #: Problems any operation may answer: malformed request (400), too many failed

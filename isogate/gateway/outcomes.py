@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import assert_never
+
 from isogate.gateway.problems import Problem
 from isogate.runtime.types import InvokeResult, Outcome
 
@@ -66,7 +68,7 @@ def outcome_problem(result: InvokeResult, retry_after: int) -> Problem | None:
         return Problem(
             502, "response-too-large", "Response too large", "the function's response is too large"
         )
-    return Problem(502, "runtime-error", "Runtime error", "the runtime failed")
+    assert_never(o)  # every Outcome is mapped above (checked by mypy)
 
 
 def runtime_failure() -> Problem:

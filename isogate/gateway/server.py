@@ -42,7 +42,8 @@ def hypercorn_config(settings: Settings) -> Config:
     config.shutdown_timeout = settings.shutdown_timeout_seconds + 30
     # hostile clients: idle or slow request heads are closed, heads are capped in size
     config.keep_alive_timeout = settings.http_keep_alive_timeout_seconds
-    config.read_timeout = settings.http_read_timeout_seconds
+    # Hypercorn annotates int, but uses it as an asyncio timeout: a float is honoured
+    config.read_timeout = settings.http_read_timeout_seconds  # type: ignore[assignment]
     config.h11_max_incomplete_size = settings.http_max_head_bytes
     # Cleartext HTTP/2 (h2c) is served, like h2 behind a TLS-terminating proxy: the same
     # limits apply to it (gateway/head_limits.py answers 431 per stream). HPACK's own

@@ -12,6 +12,7 @@ from typing import Any, Protocol
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from isogate.backends.database import create_engine, migrate, ping
+from isogate.caches import LRU
 from isogate.config import RuntimeSettings, Settings
 from isogate.gateway.auth import TokenIssuer, load_jwt_secret
 from isogate.gateway.deploy_checks import DeployChecks
@@ -81,7 +82,9 @@ def default_runtime(
     # imported here so the gateway imports without the runtime's heavy dependencies
     from isogate.runtime import Runtime
 
-    runtime: Any = Runtime(settings, code_loader=loader, egress=egress, own_addresses=own_addresses)
+    runtime: RuntimeLike = Runtime(
+        settings, code_loader=loader, egress=egress, own_addresses=own_addresses
+    )
     return runtime
 
 
@@ -114,6 +117,12 @@ class Services:
     responses: ResponseBuffers | None = None  # response bodies held for their clients
     async_queue: SqlAsyncQueue | None = None  # Prefer: respond-async invocations (SQL)
     async_runner: Any = None  # the AsyncRunner of this replica (gateway.async_runner)
+    #: FunctionRefs by version, secrets revision and bindings (gateway.invoke): building
+    #: one (env sorted into a tuple) on every call is measurable on the warm path; they
+    #: are immutable, so a cached one never goes stale
+    function_refs: LRU[tuple[object, ...], FunctionRef] = field(
+        default_factory=lambda: LRU("function_refs", 10_000)
+    )
 
     async def check_ready(self) -> list[str]:
         """What is not ready (empty list: ready): the runtime and the database.
@@ -161,7 +170,11 @@ async def open_services(
 ) -> AsyncIterator[Services]:
     """Open the engine, migrate, open stores and start the runtime; close all on exit."""
     timeout = settings.store_timeout_seconds
-    tokens = TokenIssuer(load_jwt_secret(settings), settings.token_ttl_seconds)
+    tokens = TokenIssuer(
+        load_jwt_secret(settings),
+        settings.token_ttl_seconds,
+        known_entries=settings.tenant_cache_entries,
+    )
     passwords.configure(settings.password_hash_threads, settings.password_hash_queue)
     engine = create_engine(settings)
     limiter: InMemoryLimiter | None = None
@@ -169,6 +182,7 @@ async def open_services(
     runtime: RuntimeLike | None = None
     redis_backend: Any = None
     collector: Periodic | None = None
+    kv_sweeper: Periodic | None = None
     async_runner: Any = None
     exits = contextlib.AsyncExitStack()  # backends opened as context managers (S3 client)
     try:
@@ -222,6 +236,22 @@ async def open_services(
         metrics = GatewayMetrics(
             lambda: _safe_stats(holder["rt"]), settings.metrics_max_series_per_tenant
         )
+        kv = SqlKvStore(
+            engine,
+            timeout,
+            KvLimits(
+                max_value_bytes=settings.kv_max_value_bytes,
+                max_metadata_bytes=settings.kv_max_metadata_bytes,
+                max_namespaces=settings.kv_max_namespaces_per_tenant,
+                ops_per_day=settings.kv_ops_per_day,
+                inline_max_bytes=settings.kv_inline_max_bytes,
+            ),
+            blobs=blobs.scoped("kv"),  # large values: beside the code, never collected by it
+            blob_grace=settings.blob_gc_grace_seconds,
+            on_op=metrics.count_kv,
+        )
+        # expired KV entries, and value blobs a crash or an outage left behind
+        kv_sweeper = Periodic(kv.sweep, 60.0, name="kv-sweep", log=log, failure="KV sweep failed")
         await limiter.start()
         await invocations.start()
         async with asyncio.timeout(settings.runtime.start_timeout_seconds * 3):
@@ -231,11 +261,20 @@ async def open_services(
             engine=engine,
             tenants=SqlTenantStore(engine, timeout),
             keys=keys,
-            verifier=KeyVerifier(keys, InMemoryKeyCache(settings.key_cache_ttl_seconds)),
+            verifier=KeyVerifier(
+                keys,
+                InMemoryKeyCache(
+                    settings.key_cache_ttl_seconds, max_entries=settings.key_cache_entries
+                ),
+            ),
             limiter=limiter,
             functions=functions,
             blobs=blobs,
-            resolver=FunctionResolver(functions, settings.function_cache_ttl_seconds),
+            resolver=FunctionResolver(
+                functions,
+                settings.function_cache_ttl_seconds,
+                max_entries=settings.function_cache_entries,
+            ),
             code=code,
             invocations=invocations,
             runtime=runtime,
@@ -243,19 +282,15 @@ async def open_services(
             metrics=metrics,
             route_grants=SqlRouteGrants(engine, timeout),
             secrets=secret_store,
-            secret_cache=SecretCache(secret_store, settings.function_cache_ttl_seconds),
-            bindings=binding_store,
-            binding_cache=BindingCache(binding_store),
-            kv=SqlKvStore(
-                engine,
-                timeout,
-                KvLimits(
-                    max_value_bytes=settings.kv_max_value_bytes,
-                    max_metadata_bytes=settings.kv_max_metadata_bytes,
-                    max_namespaces=settings.kv_max_namespaces_per_tenant,
-                    ops_per_day=settings.kv_ops_per_day,
-                ),
+            secret_cache=SecretCache(
+                secret_store,
+                settings.function_cache_ttl_seconds,
+                max_entries=settings.function_cache_entries,
             ),
+            bindings=binding_store,
+            binding_cache=BindingCache(binding_store, max_entries=settings.function_cache_entries),
+            function_refs=LRU("function_refs", settings.function_cache_entries),
+            kv=kv,
             async_queue=SqlAsyncQueue(
                 engine,
                 timeout,
@@ -270,12 +305,13 @@ async def open_services(
         )
         if svc.kv is not None and hasattr(runtime, "kv_host"):
             # KV calls of functions come from the workers to this process (state/kv_host)
-            runtime.kv_host = kv_host(svc.kv)  # type: ignore[attr-defined]
+            runtime.kv_host = kv_host(svc.kv)
         if settings.redis_url:
             from isogate.backends.redis import attach_redis
 
             redis_backend = await attach_redis(svc)
         collector.start()
+        kv_sweeper.start()
         from isogate.gateway.async_runner import AsyncRunner  # it imports the data plane
 
         assert svc.async_queue is not None
@@ -286,6 +322,7 @@ async def open_services(
         for closer in (
             async_runner.stop if async_runner else None,  # before the runtime closes
             collector.stop if collector else None,
+            kv_sweeper.stop if kv_sweeper else None,
             redis_backend.close if redis_backend else None,
             runtime.close if runtime else None,
             limiter.close if limiter else None,

@@ -4,13 +4,16 @@ from __future__ import annotations
 
 import json
 from datetime import UTC, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from starlette.requests import Request
 from starlette.responses import Response
 
 from isogate.quota.models import ApiKey
 from isogate.registry.models import Function, InvocationRecord, Version
+
+if TYPE_CHECKING:
+    from isogate.gateway.services import Services
 
 
 def iso(ts: float | None) -> str | None:
@@ -30,9 +33,10 @@ def json_response(data: Any, status: int = 200, headers: dict[str, str] | None =
     )
 
 
-def services(request: Request) -> Any:
+def services(request: Request) -> Services:
     """The app's :class:`~isogate.gateway.services.Services`."""
-    return request.app.state.services
+    svc: Services = request.app.state.services
+    return svc
 
 
 def key_view(key: ApiKey, now: float) -> dict[str, Any]:

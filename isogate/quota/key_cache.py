@@ -4,10 +4,10 @@ cross-replica invalidation) next. Revocations and renewals invalidate at once.""
 from __future__ import annotations
 
 import time
-from collections import OrderedDict
 from collections.abc import Callable
 from typing import Protocol
 
+from isogate.caches import TTL
 from isogate.quota.models import ApiKey
 
 
@@ -24,7 +24,7 @@ class KeyCache(Protocol):
 
 
 class InMemoryKeyCache:
-    """A bounded LRU with a time-to-live per entry."""
+    """A bounded LRU with a time-to-live per entry (the ``key_leases`` cache)."""
 
     def __init__(
         self,
@@ -33,35 +33,30 @@ class InMemoryKeyCache:
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self._ttl = ttl_seconds
-        self._max = max_entries
-        self._clock = clock
-        self._items: OrderedDict[str, tuple[float, ApiKey | None]] = OrderedDict()
+        #: lease (or None: "no such key") by secret hash
+        self._items: TTL[str, ApiKey | None] = TTL(
+            "key_leases", max_entries, ttl_seconds, clock, on_drop=self._dropped
+        )
+        #: key id -> the secret hash its cached lease is under (for invalidate); kept in
+        #: step with ``_items``, so no larger than it
         self._by_id: dict[str, str] = {}
         self.generation = 0
 
     def get(self, digest: str) -> tuple[bool, ApiKey | None]:
         """``(hit, lease)``; a hit with ``None`` means "known not to exist"."""
-        item = self._items.get(digest)
-        if item is None:
+        key = self._items.lookup(digest, _MISSING)
+        if key is _MISSING:
             return False, None
-        expires, key = item
-        if self._clock() >= expires:
-            self._drop(digest)
-            return False, None
-        self._items.move_to_end(digest)
+        assert not isinstance(key, _Missing)
         return True, key
 
     def put(self, digest: str, key: ApiKey | None) -> None:
         """Remember a lookup result for ``ttl_seconds``."""
         if self._ttl <= 0:
             return
-        self._items[digest] = (self._clock() + self._ttl, key)
-        self._items.move_to_end(digest)
+        self._items[digest] = key
         if key is not None:
             self._by_id[key.id] = digest
-        while len(self._items) > self._max:
-            oldest = next(iter(self._items))
-            self._drop(oldest)
 
     def invalidate(self, key_id: str) -> None:
         """Forget a lease (after revoke or renew)."""
@@ -70,7 +65,13 @@ class InMemoryKeyCache:
         if digest is not None:
             self._items.pop(digest, None)
 
-    def _drop(self, digest: str) -> None:
-        _, key = self._items.pop(digest, (0.0, None))
-        if key is not None:
-            self._by_id.pop(key.id, None)
+    def _dropped(self, digest: str, key: ApiKey | None) -> None:
+        if key is not None and self._by_id.get(key.id) == digest:
+            del self._by_id[key.id]
+
+
+class _Missing:
+    """The answer of a lookup that found nothing (``None`` is a cached answer)."""
+
+
+_MISSING = _Missing()

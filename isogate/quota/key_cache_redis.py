@@ -21,6 +21,7 @@ from typing import Any
 
 from redis.exceptions import RedisError
 
+from isogate.caches import LRU
 from isogate.quota.key_cache import InMemoryKeyCache
 from isogate.quota.keys import SECRET_PREFIX, KeyStore, hash_secret
 from isogate.quota.models import ApiKey, KeyPolicy, PeriodQuota, RateLimit
@@ -82,13 +83,13 @@ class SharedKeyCache(InMemoryKeyCache):
     ) -> None:
         super().__init__(ttl_seconds, max_entries)
         self.on_invalidate = on_invalidate
-        self._misses: dict[str, int] = {}
+        #: the generation each lookup that missed began in (its put is refused if an
+        #: invalidation came meanwhile; one evicted here is simply not cached)
+        self._misses: LRU[str, int] = LRU("key_lookups", max_entries)
 
     def get(self, digest: str) -> tuple[bool, ApiKey | None]:
         hit, key = super().get(digest)
         if not hit:
-            if len(self._misses) > 10_000:
-                self._misses.clear()
             self._misses[digest] = self.generation
         return hit, key
 

@@ -15,13 +15,11 @@ from isogate.quota.tables import key_usage
 
 def _upsert(dialect: str) -> Any:
     """``INSERT ... ON CONFLICT (key_id) DO UPDATE`` for PostgreSQL and SQLite."""
-    if dialect == "postgresql":
-        from sqlalchemy.dialects.postgresql import insert as dialect_insert
-    elif dialect == "sqlite":
-        from sqlalchemy.dialects.sqlite import insert as dialect_insert
-    else:
+    from sqlalchemy.dialects import postgresql, sqlite
+
+    if dialect not in ("postgresql", "sqlite"):
         return None
-    stmt = dialect_insert(key_usage)
+    stmt = (postgresql.insert if dialect == "postgresql" else sqlite.insert)(key_usage)
     return stmt.on_conflict_do_update(
         index_elements=[key_usage.c.key_id],
         set_={c: stmt.excluded[c] for c in ("uses", "period_start", "period_count")},

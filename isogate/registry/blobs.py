@@ -41,6 +41,7 @@ class BlobStore(Protocol):
     async def get(self, sha256: str) -> bytes: ...
     async def ping(self) -> None: ...
     async def delete(self, sha256: str) -> None: ...
+    def scoped(self, name: str) -> BlobStore: ...
 
 
 class LocalBlobStore:
@@ -110,6 +111,11 @@ class LocalBlobStore:
                 await asyncio.to_thread(path.unlink, True)
         except TimeoutError:
             raise StoreUnavailable("blob store timed out") from None
+
+    def scoped(self, name: str) -> LocalBlobStore:
+        """The blobs of another user of the store (KV values) in a subfolder ``name``:
+        code blob collection never sees them (``name`` is not two hex digits)."""
+        return LocalBlobStore(self._root / name, self._timeout)
 
     async def ping(self) -> None:
         """Raise if the folder is not usable."""

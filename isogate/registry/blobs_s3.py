@@ -50,11 +50,30 @@ def client_config(timeout: float) -> Config:
 class S3BlobStore:
     """Blobs as objects in one bucket, under a prefix."""
 
-    def __init__(self, client: Any, bucket: str, prefix: str, timeout: float) -> None:
+    def __init__(
+        self,
+        client: Any,
+        bucket: str,
+        prefix: str,
+        timeout: float,
+        content_type: str = "application/javascript",
+    ) -> None:
         self._client = client
         self._bucket = bucket
         self._prefix = normalize_prefix(prefix)
         self._timeout = timeout
+        self._content_type = content_type
+
+    def scoped(self, name: str) -> S3BlobStore:
+        """The blobs of another user of the bucket (KV values) under ``<prefix><name>/``,
+        on the same client."""
+        return S3BlobStore(
+            self._client,
+            self._bucket,
+            self._prefix + name,
+            self._timeout,
+            "application/octet-stream",
+        )
 
     def key(self, sha: str) -> str:
         """The object key of a blob."""
@@ -93,7 +112,7 @@ class S3BlobStore:
                 Bucket=self._bucket,
                 Key=key,
                 Body=data,
-                ContentType="application/javascript",
+                ContentType=self._content_type,
             )
         return sha
 

@@ -255,7 +255,7 @@ class SqlFunctionStore:
                         .where(functions.c.name == name)
                         .values(current_version=version, latest_version=version, updated_at=now)
                     )
-                values = {
+                values: dict[str, Any] = {
                     "name": name,
                     "version": version,
                     "sha256": sha,
@@ -452,10 +452,10 @@ class SqlFunctionStore:
                 update(blob_pins).where(blob_pins.c.sha256 == sha).values(pinned_at=now)
             )
             if updated.rowcount == 0:
-                if conn.dialect.name == "postgresql":
-                    from sqlalchemy.dialects.postgresql import insert as upsert
-                else:
-                    from sqlalchemy.dialects.sqlite import insert as upsert
+                from sqlalchemy.dialects import postgresql, sqlite
+
+                pg = conn.dialect.name == "postgresql"
+                upsert = postgresql.insert if pg else sqlite.insert
                 stmt = upsert(blob_pins).values(sha256=sha, pinned_at=now)
                 await conn.execute(
                     stmt.on_conflict_do_update(index_elements=["sha256"], set_={"pinned_at": now})

@@ -17,6 +17,7 @@ import time
 from collections.abc import Callable
 from typing import Any, Protocol
 
+from isogate.caches import TLRU
 from isogate.registry.blobs import BlobStore
 from isogate.registry.code_cache import CodeCache
 from isogate.registry.errors import BlobMissing, FunctionNotFound
@@ -39,11 +40,16 @@ class FunctionResolver:
         store: FunctionStore,
         ttl_seconds: float,
         clock: Callable[[], float] = time.monotonic,
+        max_entries: int = 10_000,
     ) -> None:
         self._store = store
         self._ttl = ttl_seconds
         self._clock = clock
-        self._functions: dict[str, tuple[float, Function | None]] = {}
+        #: name -> (expires, its function or None: "no such function"); an entry expires
+        #: ``ttl_seconds`` after the query that read it began
+        self._functions: TLRU[str, tuple[float, Function | None]] = TLRU(
+            "functions", max_entries, lambda _name, item, _now: item[0], clock
+        )
         # The route index: loaded whole once, then patched per changed function (a deploy
         # re-reads that function's routes only); reloaded whole in the background when
         # older than the TTL (changes made where no invalidation reaches us), and after
@@ -66,9 +72,8 @@ class FunctionResolver:
 
     async def resolve(self, name: str) -> Function:
         """The function called ``name``; :class:`FunctionNotFound` if none."""
-        now = self._clock()
-        item = self._functions.get(name)
-        if item is not None and item[0] > now:
+        item = self._functions.lookup(name)
+        if item is not None:
             fn = item[1]
         else:
             # Misses are batched: however many requests miss at once, for one function
@@ -106,8 +111,6 @@ class FunctionResolver:
                 continue
             # not cached if anything changed meanwhile: the answer may predate it
             keep = self._ttl > 0 and generation == self._generation
-            if keep and len(self._functions) + len(batch) > 10_000:
-                self._functions.clear()
             for name, fut in batch.items():
                 fn = found.get(name)
                 if keep:

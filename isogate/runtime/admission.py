@@ -25,9 +25,13 @@ import contextlib
 import logging
 import time
 from collections import deque
+from typing import TYPE_CHECKING
 
 from .pool import Gone, _Call, _Executor, _Pending, _Worker
 from .types import FunctionRef, InvokeResult, Outcome
+
+if TYPE_CHECKING:
+    from isogate.config.runtime import RuntimeSettings
 
 log = logging.getLogger("isogate.runtime")
 
@@ -54,6 +58,20 @@ def overloaded(outcome: Outcome, detail: str) -> InvokeResult:
 class Admission:
     """The placement half of :class:`~isogate.runtime.supervisor.Runtime` (a mixin: the
     runtime's state is one object; this part routes, queues and times calls)."""
+
+    # The runtime's state this half uses, set by Runtime.__init__ (supervisor.py); declared
+    # for the type checker (annotations only, no class attributes).
+    settings: RuntimeSettings
+    _workers: list[_Worker]
+    _suspects: set[str]
+    _queues: dict[str, deque[_Pending]]
+    _queued: int
+    _waiting: dict[str, int]
+    _run_ms: dict[str, float]
+
+    if TYPE_CHECKING:  # the worker half's (pool.py)
+
+        def _executors(self) -> list[_Executor]: ...
 
     def _copies(self, key: str) -> int:
         return sum(1 for ex in self._executors() if key in ex.warm)

@@ -68,18 +68,18 @@ class ZlibStreams:
             self._next += 1
             self._open[handle] = obj
             return handle
-        handle = args.get("h")
-        obj = self._open.get(handle)  # type: ignore[arg-type]
-        if obj is None:
+        h = args.get("h")
+        if not isinstance(h, int) or h not in self._open:
             raise ZlibError("The compression stream is closed.")
+        obj = self._open[h]
         if action == "drop":
-            del self._open[handle]  # type: ignore[arg-type]
+            del self._open[h]
             return None
         if action == "data":
             data = str(args.get("d", "")).encode("latin-1")
             return _out(self._data(obj, data))
         if action == "end":
-            del self._open[handle]  # type: ignore[arg-type]
+            del self._open[h]
             return _out(self._end(obj))
         raise ZlibError("bad zlib operation")
 
@@ -87,12 +87,13 @@ class ZlibStreams:
     def _data(pair: tuple[bool, Any], data: bytes) -> bytes:
         compress, obj = pair
         if compress:
-            return obj.compress(data)
+            packed: bytes = obj.compress(data)
+            return packed
         if obj.eof:
             if data:
                 raise ZlibError("Trailing bytes after end of compressed data")
             return b""
-        out = obj.decompress(data, MAX_CHUNK_OUTPUT)
+        out: bytes = obj.decompress(data, MAX_CHUNK_OUTPUT)
         if obj.unconsumed_tail:
             raise ZlibError(f"A chunk decompresses to more than {MAX_CHUNK_OUTPUT} bytes.")
         if obj.eof and obj.unused_data:
@@ -103,7 +104,8 @@ class ZlibStreams:
     def _end(pair: tuple[bool, Any]) -> bytes:
         compress, obj = pair
         if compress:
-            return obj.flush()
+            rest: bytes = obj.flush()
+            return rest
         if not obj.eof:
             raise ZlibError("Compressed input was truncated.")
         return b""

@@ -122,9 +122,9 @@ def _default_refusal(ip: IPAddress) -> str | None:
             return reason
     inner = _embedded_ipv4(ip)
     if inner is not None:
-        reason = _default_refusal(inner)
-        if reason is not None:
-            return f"{reason} (behind {'NAT64' if ip in _NAT64 else '6to4'})"
+        inner_reason = _default_refusal(inner)
+        if inner_reason is not None:
+            return f"{inner_reason} (behind {'NAT64' if ip in _NAT64 else '6to4'})"
     return None
 
 

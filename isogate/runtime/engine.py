@@ -11,9 +11,12 @@ from __future__ import annotations
 import queue
 import threading
 from collections.abc import Callable
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from .types import InvokeRequest, InvokeResult, JSErrorInfo, Outcome
+
+if TYPE_CHECKING:  # imported at run time only after V8 started (icu.start_v8)
+    from .isolate import Sandbox
 
 T = TypeVar("T")
 
@@ -31,7 +34,7 @@ class Engine:
             self._thread.start()
         finally:
             threading.stack_size(old)
-        self._sandbox: Any = None
+        self._sandbox: Sandbox | None = None
 
     def _loop(self) -> None:
         while (job := self._jobs.get()) is not None:
@@ -47,7 +50,8 @@ class Engine:
         ok, value = reply.get()
         if not ok:
             raise value
-        return value
+        result: T = value
+        return result
 
     def load(
         self, source: str, env: dict[str, str] | None = None, max_response_body: int = 8 << 20
@@ -102,6 +106,8 @@ class Engine:
 
         def job() -> str | None:
             sandbox = self._sandbox
+            if sandbox is None:  # nothing loaded: nothing to evaluate in
+                return None
             sandbox.enter()
             try:
                 return sandbox.eval_str(script)

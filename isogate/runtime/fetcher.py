@@ -182,7 +182,7 @@ def local_addresses() -> list[str]:
 class _NoCookies(http.cookiejar.CookieJar):
     """httpx's client keeps every Set-Cookie it sees; tenants must not share a jar."""
 
-    def extract_cookies(self, response: object, request: object) -> None:  # type: ignore[override]
+    def extract_cookies(self, response: object, request: object) -> None:
         return None
 
     def set_cookie(self, cookie: http.cookiejar.Cookie) -> None:

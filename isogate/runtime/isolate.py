@@ -121,7 +121,9 @@ class Sandbox:
         before the first real call; a context in an isolate that already ran it gains
         little from that, and a cold start waiting for it would pay it."""
         self.host = host if host is not None else Host()
-        self.isolate = self.host.isolate
+        isolate = self.host.isolate
+        assert isolate is not None  # a host's isolate goes only with its last context
+        self.isolate: STPyV8.JSIsolate = isolate
         self.host.contexts += 1
         self.isolate.enter()
         failure = None
@@ -162,8 +164,8 @@ class Sandbox:
 
     def close(self) -> None:
         """Drop the context, then the isolate if no other context lives in it."""
-        self.context = None  # type: ignore[assignment]
-        self.isolate = None  # type: ignore[assignment]
+        self.context = None
+        self.isolate = None
         self.host.contexts -= 1
         if self.host.contexts <= 0:
             self.host.drop()

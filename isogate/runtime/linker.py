@@ -33,7 +33,8 @@ import re
 import STPyV8
 import tree_sitter
 
-from .modules import ModuleSet, loads, resolve
+from .modules import Module, ModuleSet, loads, resolve
+from .references import _text
 from .source import (
     EXPORT_VAR,
     LOAD_CALL,
@@ -69,18 +70,20 @@ def _requires(text: str) -> list[Import]:
     """``require("literal")`` calls of a CommonJS module (dependencies to run first)."""
     global _REQUIRE
     if _REQUIRE is None:
+        language = _parser().language
+        assert language is not None  # the parser is made with its language
         _REQUIRE = tree_sitter.Query(
-            _parser().language,
+            language,
             "(call_expression function: (identifier) @f "
             "arguments: (arguments . (string) @s .)) @call",
         )
     tree = _parser().parse(text.encode("utf-16-le", "surrogatepass"), encoding="utf16")
     out = []
     for _, caps in tree_sitter.QueryCursor(_REQUIRE).matches(tree.root_node):
-        if caps["f"][0].text.decode("utf-16-le") != "require":  # (#eq? reads UTF-8)
+        if _text(caps["f"][0]) != "require":  # (#eq? reads UTF-8)
             continue
         s = caps["s"][0]
-        raw = s.text.decode("utf-16-le", "surrogatepass")
+        raw = _text(s)
         line, column = _where(text, s.start_byte // 2)
         out.append(
             Import(
@@ -132,8 +135,8 @@ def _link(
             try:
                 mod = _analyse(text, joined.get(m.name, frozenset()), linking=True)
             except SourceError as exc:
-                i = exc.info
-                raise _error(m.name, i.line, i.column, i.message, i.name) from None
+                e = exc.info
+                raise _error(m.name, e.line, e.column, e.message, e.name) from None
             analysed[m.name] = mod
             imports = mod.imports
         else:
@@ -290,7 +293,9 @@ def _exports(
     may first need the tree read again: ``export`` before a line break)."""
     for name in order:
         mod = analysed.get(name)
-        for imp, target in deps[name] if mod is not None else ():
+        if mod is None:
+            continue
+        for imp, target in deps[name]:
             j = index[target]
             for exported, imported in imp.reexports:
                 mod.exports[exported] = f"{NS}[{j}]" if imported == "*" else _member(j, imported)
@@ -479,17 +484,21 @@ def _rewrite(
     return "".join(out), moved
 
 
-def _value(m) -> str:
+def _value(m: Module) -> str:
     """The default export of a text, data, JSON or WebAssembly module."""
+    content = m.content  # text and JSON modules are held as text, data and wasm as bytes
     if m.type == "text":
-        return json.dumps(to_js_source(m.content))
+        assert isinstance(content, str)
+        return json.dumps(to_js_source(content))
     if m.type == "json":
+        assert isinstance(content, str)
         try:
-            json.loads(m.content)
+            json.loads(content)
         except ValueError as exc:
             raise _error(m.name, None, None, f"invalid JSON: {exc}") from None
-        return f"JSON.parse({json.dumps(to_js_source(m.content))})"
-    b64 = json.dumps(base64.b64encode(m.content).decode("ascii"))
+        return f"JSON.parse({json.dumps(to_js_source(content))})"
+    assert isinstance(content, bytes)
+    b64 = json.dumps(base64.b64encode(content).decode("ascii"))
     data = (
         "(function(s){var u=new Uint8Array(s.length);"
         "for(var i=0;i<s.length;i++)u[i]=s.charCodeAt(i);return u.buffer})"

@@ -201,5 +201,5 @@ Message = ToExecutor | FromWorker
 _encoder = msgspec.msgpack.Encoder()
 encode = _encoder.encode
 #: decoders for each direction: a frame of the other direction is a protocol error
-to_executor = msgspec.msgpack.Decoder(ToExecutor)  # type: ignore[arg-type]
-from_worker = msgspec.msgpack.Decoder(FromWorker)  # type: ignore[arg-type]
+to_executor = msgspec.msgpack.Decoder(ToExecutor)
+from_worker = msgspec.msgpack.Decoder(FromWorker)

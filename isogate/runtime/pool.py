@@ -23,6 +23,7 @@ import time
 from collections import deque
 from dataclasses import dataclass, field
 from enum import StrEnum
+from functools import partial
 from typing import TYPE_CHECKING
 
 from .blame import crash_reason, signal_name
@@ -33,7 +34,10 @@ from .types import FunctionRef, InvokeRequest, InvokeResult
 from .wire import ResultPipe
 
 if TYPE_CHECKING:
-    pass
+    from isogate.config.egress import EgressSettings
+    from isogate.config.runtime import RuntimeSettings
+
+    from .quarantine import Quarantine
 
 log = logging.getLogger("isogate.runtime")
 
@@ -148,6 +152,25 @@ class WorkerPool:
     """The worker-process half of :class:`~isogate.runtime.supervisor.Runtime` (a mixin:
     the runtime's state is one object; this part starts, stops and restarts workers)."""
 
+    # The runtime's state this half uses, set by Runtime.__init__ (supervisor.py); declared
+    # for the type checker (annotations only, no class attributes).
+    settings: RuntimeSettings
+    _egress: EgressSettings
+    _own_addresses: list[tuple[str, int]]
+    _home: str
+    _closing: bool
+    _crashes: int
+    _crash_reasons: dict[str, int]
+    _quarantine: Quarantine
+    _workers: list[_Worker]
+    _tables: str | None
+
+    if TYPE_CHECKING:  # the other halves' methods (supervisor.py, admission.py)
+
+        def _on_message(self, w: _Worker, msg: FromWorker) -> None: ...
+        def _drain_queue(self) -> None: ...
+        def _unwait(self, call: _Call) -> None: ...
+
     def _worker_command(self, *extra: str) -> list[str]:
         config = json.dumps(self.settings.model_dump())
         return [
@@ -233,10 +256,9 @@ class WorkerPool:
             ex.pipe, _ = await loop.connect_write_pipe(
                 asyncio.Protocol, os.fdopen(write_fd, "wb", buffering=0)
             )
+            on_message, on_error = partial(self._on_message, w), partial(self._kill, w)
             ex.results, _ = await loop.connect_read_pipe(
-                lambda w=w: ResultPipe(
-                    lambda m, w=w: self._on_message(w, m), lambda w=w: self._kill(w)
-                ),
+                partial(ResultPipe, on_message, on_error),
                 os.fdopen(read_fd, "rb", buffering=0),
             )
         w.reader = asyncio.create_task(self._read(w, w.proc))

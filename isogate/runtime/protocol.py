@@ -30,7 +30,7 @@ class ProtocolError(Exception):
 
 def pack(message: dict[str, Any]) -> bytes:
     """Encode one map as a frame (deploy checks)."""
-    payload = msgpack.packb(message, use_bin_type=True)
+    payload: bytes = msgpack.packb(message, use_bin_type=True)
     return HEADER.pack(len(payload)) + payload
 
 

@@ -84,26 +84,35 @@ class Reference:
 
 
 def _text(node: tree_sitter.Node) -> str:
-    return node.text.decode("utf-16-le", "surrogatepass")
+    raw = node.text
+    assert raw is not None  # a tree parsed from a buffer keeps it: every node has its text
+    return raw.decode("utf-16-le", "surrogatepass")
 
 
 def _field(node: tree_sitter.Node) -> str | None:
     parent = node.parent
+    if parent is None:
+        return None
     for i, child in enumerate(parent.children):
         if child.id == node.id:
             return parent.field_name_for_child(i)
     return None
 
 
-def bound_names(node: tree_sitter.Node, binding: bool = False) -> list[str]:
+def bound_names(node: tree_sitter.Node | None, binding: bool = False) -> list[str]:
     """Identifiers a declaration (or, with ``binding``, a parameter list or pattern)
-    binds, also inside destructuring patterns."""
+    binds, also inside destructuring patterns (none for a node a tree with syntax errors
+    lacks: V8 reports those)."""
     names: list[str] = []
+    if node is None:
+        return names
     if node.type in DECLARATIONS:
         name = node.child_by_field_name("name")
         return [_text(name)] if name else []
 
-    def walk(n: tree_sitter.Node, binding: bool) -> None:
+    def walk(n: tree_sitter.Node | None, binding: bool) -> None:
+        if n is None:  # a field a tree with syntax errors lacks
+            return
         if n.type in ("identifier", "shorthand_property_identifier_pattern") and binding:
             names.append(_text(n))
             return
@@ -216,7 +225,7 @@ def references(tree: tree_sitter.Tree, names: frozenset[str]) -> list[Reference]
     found = tree_sitter.QueryCursor(_QUERY).captures(tree.root_node)
     for capture, nodes in found.items():
         for node in nodes:
-            name = wanted.get(node.text)
+            name = wanted.get(node.text or b"")
             if name is None:
                 continue
             kind = "shorthand" if capture == "short" else _kind(node)
@@ -258,7 +267,7 @@ def writes(tree: tree_sitter.Tree, names: frozenset[str]) -> set[str]:
     out: set[str] = set()
     wanted = {n.encode("utf-16-le", "surrogatepass"): n for n in names}
     for node in tree_sitter.QueryCursor(_WRITES).captures(tree.root_node).get("id", []):
-        name = wanted.get(node.text)
+        name = wanted.get(node.text or b"")
         if name is None or name in out or not _assigned(node) or not _deferred(node):
             continue
         if not _shadowed_or_blanked(node, name, scopes):
@@ -280,6 +289,8 @@ def _assigned(node: tree_sitter.Node) -> bool:
     """``node`` is the target of an assignment (not of a declaration)."""
     while True:
         parent = node.parent
+        if parent is None:
+            return False
         field = _field(node)
         if parent.type in ("assignment_expression", "augmented_assignment_expression"):
             return field == "left"
@@ -298,6 +309,8 @@ def _assigned(node: tree_sitter.Node) -> bool:
 
 def _kind(node: tree_sitter.Node) -> str | None:
     parent = node.parent
+    if parent is None:
+        return None
     field = _field(node)
     if (parent.type, field) in _TARGETS:
         return None

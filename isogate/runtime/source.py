@@ -23,7 +23,7 @@ import STPyV8
 import tree_sitter
 import tree_sitter_javascript
 
-from .references import Reference, bound_names, references, writes
+from .references import Reference, _text, bound_names, references, writes
 from .types import JSErrorInfo
 
 #: the wrapper's variable that receives the default export. Exactly as long as ``export``
@@ -319,15 +319,33 @@ def _refuse(text: str, node: tree_sitter.Node, message: str) -> SourceError:
     return SourceError(JSErrorInfo(name="SyntaxError", message=message, line=line, column=column))
 
 
+def _field(node: tree_sitter.Node, name: str) -> tree_sitter.Node:
+    """``node``'s field ``name``, which the grammar requires; a tree with syntax errors
+    (V8 reports those) may still lack it: a SyntaxError, not an AttributeError."""
+    child = node.child_by_field_name(name)
+    if child is None:
+        row, col = node.start_point  # col in bytes of UTF-16
+        raise SourceError(
+            JSErrorInfo(
+                name="SyntaxError",
+                message=f"unexpected {node.type}",
+                line=row + 1,
+                column=col // 2 + 1,
+            )
+        )
+    return child
+
+
 def _name(node: tree_sitter.Node) -> str:
     """An export specifier's name (an identifier, ``default`` or a string)."""
-    raw = node.text.decode("utf-16-le", "surrogatepass")
+    raw = _text(node)
     if node.type == "string":
-        return (
+        name: str = (
             json.loads(raw)
             if raw.startswith('"')
             else json.loads('"' + raw[1:-1].replace('"', '\\"') + '"')
         )
+        return name
     return raw
 
 
@@ -403,13 +421,13 @@ def _export(mod: _Module, stmt: tree_sitter.Node) -> None:
         )
         ks, _ = _span(kw)
         _, de = _span(default)
-        if named:
+        if named and target is not None:
             # `export default function f() {}` stays a hoisted declaration named f.
             mod.edits.append((ks, de, _blank(text[ks:de])))
             fname = (
                 bound_names(target)[0]
                 if target.type in _DECLARATIONS
-                else (target.child_by_field_name("name").text.decode("utf-16-le", "surrogatepass"))
+                else _text(_field(target, "name"))
             )
             mod.exports["default"] = fname
         else:
@@ -441,7 +459,7 @@ def _export(mod: _Module, stmt: tree_sitter.Node) -> None:
         for spec in clause.named_children:
             if spec.type != "export_specifier":
                 continue
-            local = spec.child_by_field_name("name")
+            local = _field(spec, "name")
             alias = spec.child_by_field_name("alias")
             if local.type == "string":
                 raise _refuse(
@@ -456,7 +474,7 @@ def _export(mod: _Module, stmt: tree_sitter.Node) -> None:
 
 
 def _specifier(mod: _Module, stmt: tree_sitter.Node) -> Import:
-    src = stmt.child_by_field_name("source")
+    src = _field(stmt, "source")
     line, column = _where(mod.text, _span(stmt)[0])
     s, e = _span(stmt)
     mod.edits.append((s, e, _blank(mod.text[s:e])))
@@ -478,7 +496,7 @@ def _import(mod: _Module, stmt: tree_sitter.Node) -> None:
             for spec in part.named_children:
                 if spec.type != "import_specifier":
                     continue
-                name = spec.child_by_field_name("name")
+                name = _field(spec, "name")
                 alias = spec.child_by_field_name("alias")
                 local = alias if alias is not None else name
                 if local.type == "string":
@@ -496,7 +514,7 @@ def _reexport(mod: _Module, stmt: tree_sitter.Node) -> None:
         for spec in clause.named_children:
             if spec.type != "export_specifier":
                 continue
-            name = spec.child_by_field_name("name")
+            name = _field(spec, "name")
             alias = spec.child_by_field_name("alias")
             imp.reexports.append((_name(alias if alias is not None else name), _name(name)))
     elif ns is not None:
@@ -518,8 +536,10 @@ def _scan(mod: _Module, node: tree_sitter.Node, *, top: bool) -> None:
     """Find ``import.meta`` (anywhere) and ``await`` at the top level (a query, in C)."""
     global _QUERY
     if _QUERY is None:
+        language = _parser().language
+        assert language is not None  # the parser is made with its language
         _QUERY = tree_sitter.Query(
-            _parser().language,
+            language,
             '(meta_property) @meta (await_expression) @await (for_in_statement "await") @await'
             " (yield_expression) @yield (return_statement) @return",
         )
@@ -535,7 +555,7 @@ def _scan(mod: _Module, node: tree_sitter.Node, *, top: bool) -> None:
                 if _top_level(n):
                     raise _refuse(mod.text, n, message)
     for n in found.get("meta", []):
-        if not n.text.decode("utf-16-le", "surrogatepass").startswith("import"):
+        if not _text(n).startswith("import"):
             continue  # new.target
         s, e = _span(n)
         mod.module = True

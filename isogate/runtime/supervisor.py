@@ -262,8 +262,8 @@ class Runtime(WorkerPool, Admission):
                 log.info("invocation %s (after its response): %s", inv, str(line)[:2000])
         elif kind is Egress:
             for tenant, outcome, n in msg.c:  # type: ignore[union-attr]
-                key = (str(tenant), str(outcome))
-                self._egress_counts[key] = self._egress_counts.get(key, 0) + int(n)
+                counted = (str(tenant), str(outcome))
+                self._egress_counts[counted] = self._egress_counts.get(counted, 0) + int(n)
         elif kind is Blanks:
             assert isinstance(msg, Blanks)
             ex = w.executors[msg.ex]
@@ -279,11 +279,12 @@ class Runtime(WorkerPool, Admission):
                         fut.set_result(None)
                 self._prewarm_waiters.clear()
         elif kind is Evicted:
-            ex = w.executors[msg.ex]  # type: ignore[union-attr]
-            for key in msg.keys:  # type: ignore[union-attr]
+            assert isinstance(msg, Evicted)
+            ex = w.executors[msg.ex]
+            for key in msg.keys:
                 ex.warm.pop(key, None)
-            if msg.iso is not None:  # type: ignore[union-attr]
-                w.isolates = msg.iso  # type: ignore[union-attr]
+            if msg.iso is not None:
+                w.isolates = msg.iso
         elif kind is Ready and w.ready and not w.ready.done():
             w.ready.set_result(None)
 
@@ -388,8 +389,9 @@ class Runtime(WorkerPool, Admission):
             except asyncio.CancelledError:
                 # The caller went away before its call started: free its place now.
                 fut = pending.future
-                if fut.done() and not fut.cancelled() and isinstance(fut.result(), _Executor):
-                    self._release_if_current(fut.result(), pending)  # given, never used
+                given = fut.result() if fut.done() and not fut.cancelled() else None
+                if isinstance(given, _Executor):
+                    self._release_if_current(given, pending)  # given, never used
                 else:
                     self._unqueue(pending)
                 self._abandoned_queued += 1

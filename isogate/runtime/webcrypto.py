@@ -20,6 +20,7 @@ import hmac as _hmac
 import json
 import os
 import weakref
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -150,14 +151,15 @@ def _int_bytes(n: int, size: int | None = None) -> bytes:
 
 # ---- algorithm normalisation --------------------------------------------------------
 
-HASHES = {
+HASHES: dict[str, Callable[[], hashes.HashAlgorithm]] = {
     "SHA-1": hashes.SHA1,
     "SHA-256": hashes.SHA256,
     "SHA-384": hashes.SHA384,
     "SHA-512": hashes.SHA512,
 }
 HASH_BLOCK_BITS = {"SHA-1": 512, "SHA-256": 512, "SHA-384": 1024, "SHA-512": 1024}
-CURVES = {"P-256": ec.SECP256R1, "P-384": ec.SECP384R1, "P-521": ec.SECP521R1}
+CURVES: dict[str, Callable[[], ec.EllipticCurve]] = {
+    "P-256": ec.SECP256R1, "P-384": ec.SECP384R1, "P-521": ec.SECP521R1}
 CURVE_BYTES = {"P-256": 32, "P-384": 48, "P-521": 66}
 AES = ("AES-CTR", "AES-CBC", "AES-GCM", "AES-KW")
 RSA = ("RSASSA-PKCS1-v1_5", "RSA-PSS", "RSA-OAEP")
@@ -338,14 +340,15 @@ def _alg_for(name: str, n: dict[str, Any], material: Any) -> dict[str, Any]:
 
 
 def _curve_name(key: Any) -> str | None:
-    for name, cls in CURVES.items():
-        if isinstance(key.curve, cls):
+    for name, curve in CURVES.items():
+        if key.curve.name == curve().name:
             return name
     return None
 
 
 def _check_material(name: str, n: dict[str, Any], material: Any, private: bool) -> None:
     """The imported key is of the algorithm's kind (else DataError)."""
+    kind: type[object]
     if name in ("ECDSA", "ECDH"):
         kind = ec.EllipticCurvePrivateKey if private else ec.EllipticCurvePublicKey
         if not isinstance(material, kind) or _curve_name(material) != n["namedCurve"]:
@@ -517,7 +520,7 @@ def import_key(fmt: str, data: Any, n: dict[str, Any], extractable: bool, usages
         if alg is not None and alg != JWK_ALG[(name, n["hash"])]:
             raise _fail("DataError", "JWK alg does not match the algorithm")
         try:
-            pubn = rsa.RSAPublicNumbers(
+            rsa_pub = rsa.RSAPublicNumbers(
                 _int_b64u(data.get("e"), "e"), _int_b64u(data.get("n"), "n")
             )
             if private:
@@ -525,9 +528,9 @@ def import_key(fmt: str, data: Any, n: dict[str, Any], extractable: bool, usages
                     raise _fail("NotSupportedError", "multi-prime RSA keys are not supported")
                 fields = [_int_b64u(data.get(k), k) for k in ("d", "p", "q", "dp", "dq", "qi")]
                 d, p, q, dp, dq, qi = fields
-                material = rsa.RSAPrivateNumbers(p, q, d, dp, dq, qi, pubn).private_key()
+                material = rsa.RSAPrivateNumbers(p, q, d, dp, dq, qi, rsa_pub).private_key()
             else:
-                material = pubn.public_key()
+                material = rsa_pub.public_key()
         except ValueError:
             raise _fail("DataError", "invalid RSA JWK") from None
     if private and not usages:
@@ -718,6 +721,12 @@ def generate_key(n: dict[str, Any], extractable: bool, usages: list[str]) -> Key
     priv_usages = [u for u in usages if u in priv_allowed]
     # (an RSA key is not generated only to be refused: same answer, no CPU spent)
     empty_private = not priv_usages
+    private: (
+        ec.EllipticCurvePrivateKey
+        | ed25519.Ed25519PrivateKey
+        | x25519.X25519PrivateKey
+        | rsa.RSAPrivateKey
+    )
     if name in ("ECDSA", "ECDH"):
         if n["namedCurve"] not in CURVES:
             raise _fail("NotSupportedError", f"curve {n['namedCurve']} is not supported")
@@ -778,12 +787,15 @@ def sign(n: dict[str, Any], key: Key, data: bytes) -> bytes:
         size = _ec_sig_size(key)
         return _int_bytes(r, size) + _int_bytes(s, size)
     if name == "Ed25519":
-        return m.sign(data)
+        sig: bytes = m.sign(data)
+        return sig
     h = _hash(key.algorithm["hash"]["name"])
     try:
         if name == "RSA-PSS":
-            return m.sign(data, _pss(n, key.algorithm["hash"]["name"]), h)
-        return m.sign(data, apadding.PKCS1v15(), h)
+            sig = m.sign(data, _pss(n, key.algorithm["hash"]["name"]), h)
+            return sig
+        sig = m.sign(data, apadding.PKCS1v15(), h)
+        return sig
     except ValueError as exc:
         raise _fail("OperationError", str(exc)) from None
 
@@ -886,7 +898,8 @@ def encrypt(n: dict[str, Any], key: Key, data: bytes, usage: str = "encrypt") ->
         if key.type != "public":
             raise _fail("InvalidAccessError", "encrypting needs a public key")
         try:
-            return m.encrypt(data, _oaep(n, key))
+            sealed: bytes = m.encrypt(data, _oaep(n, key))
+            return sealed
         except ValueError as exc:
             raise _fail("OperationError", str(exc)) from None
     # AES-KW (wrapKey only)
@@ -933,7 +946,8 @@ def decrypt(n: dict[str, Any], key: Key, data: bytes, usage: str = "decrypt") ->
         if key.type != "private":
             raise _fail("InvalidAccessError", "decrypting needs a private key")
         try:
-            return m.decrypt(data, _oaep(n, key))
+            plain: bytes = m.decrypt(data, _oaep(n, key))
+            return plain
         except ValueError:
             raise _fail("OperationError", "RSA-OAEP decryption failed") from None
     try:
@@ -960,7 +974,7 @@ def derive_bits(
         if name == "ECDH":
             if pub.algorithm["namedCurve"] != key.algorithm["namedCurve"]:
                 raise _fail("InvalidAccessError", "the public key's curve does not match")
-            secret = key.material.exchange(ec.ECDH(), pub.material)
+            secret: bytes = key.material.exchange(ec.ECDH(), pub.material)
         else:
             try:
                 secret = key.material.exchange(pub.material)
@@ -1074,12 +1088,12 @@ def call(table: KeyTable, a: dict[str, Any]) -> Any:
         return {
             "j": {
                 "key": _key_info(
-                    table, import_key(a.get("f"), a.get("d"), n, bool(a.get("x")), usages)
+                    table, import_key(a.get("f", ""), a.get("d"), n, bool(a.get("x")), usages)
                 )
             }
         }
     if method == "exportKey":
-        return _out(export_key(a.get("f"), table.get(a.get("k"))))
+        return _out(export_key(a.get("f", ""), table.get(a.get("k"))))
     if method == "deriveBits":
         n = normalize("deriveBits", a.get("alg"))
         return _out(derive_bits(n, table.get(a.get("k")), a.get("l"), table))
@@ -1099,7 +1113,7 @@ def call(table: KeyTable, a: dict[str, Any]) -> Any:
         wrapping = table.get(a.get("w"))
         _need(wrapping, n["name"], "wrapKey")
         key = table.get(a.get("k"))
-        fmt = a.get("f")
+        fmt = a.get("f", "")
         exported = export_key(fmt, key)
         data = json.dumps(exported).encode() if fmt == "jwk" else exported
         return _out(encrypt(n, wrapping, data, usage="wrapKey"))
@@ -1109,17 +1123,17 @@ def call(table: KeyTable, a: dict[str, Any]) -> Any:
         usages = _usages(a.get("u"))
         unwrapping = table.get(a.get("w"))
         _need(unwrapping, n["name"], "unwrapKey")
-        fmt = a.get("f")
+        fmt = a.get("f", "")
         plain = decrypt(n, unwrapping, _bytes(a.get("d")), usage="unwrapKey")
-        data: Any = _wire(plain)
+        unwrapped: Any = _wire(plain)
         if fmt == "jwk":
             try:
-                data = json.loads(plain.decode("utf-8"))
+                unwrapped = json.loads(plain.decode("utf-8"))
             except (UnicodeDecodeError, ValueError):
                 raise _fail("DataError", "the unwrapped key is not a JWK") from None
-            if type(data) is not dict:
+            if type(unwrapped) is not dict:
                 raise _fail("DataError", "the unwrapped key is not a JWK")
-        key = import_key(fmt, data, target, bool(a.get("x")), usages)
+        key = import_key(fmt, unwrapped, target, bool(a.get("x")), usages)
         return {"j": {"key": _key_info(table, key)}}
     raise _fail("NotSupportedError", f"unknown crypto.subtle method {method}")
 

@@ -16,7 +16,7 @@ import secrets
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import TypedDict, cast
 
 from sqlalchemy import delete, func, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncEngine
@@ -60,6 +60,34 @@ class Response:
 def new_id() -> str:
     """A random invocation id (the same form as synchronous ones)."""
     return "inv_" + secrets.token_hex(12)
+
+
+class InvocationRow(TypedDict):
+    """One row of ``async_invocations`` (state/tables.py), as :meth:`SqlAsyncQueue.get`
+    answers it to the gateway."""
+
+    id: str
+    tenant: str
+    function: str
+    incarnation: float
+    key_id: str | None
+    status: str
+    attempts: int
+    max_attempts: int
+    method: str
+    url: str
+    headers: list[list[str]]
+    body: bytes
+    claimed_by: str | None
+    lease_until: float | None
+    response_status: int | None
+    response_headers: list[list[str]] | None
+    response_body: bytes | None
+    error: str | None
+    created_at: float
+    started_at: float | None
+    finished_at: float | None
+    expires_at: float | None
 
 
 class SqlAsyncQueue(SqlStore):
@@ -273,11 +301,12 @@ class SqlAsyncQueue(SqlStore):
                 )
             )
 
-    async def get(self, inv_id: str) -> dict[str, Any] | None:
+    async def get(self, inv_id: str) -> InvocationRow | None:
         """The row of an invocation (None: unknown or purged)."""
         async with self._conn(write=False) as conn:
             row = (await conn.execute(select(t).where(t.c.id == inv_id))).mappings().first()
-        return dict(row) if row is not None else None
+        # the columns are the TypedDict's keys (one table definition, state/tables.py)
+        return cast(InvocationRow, dict(row)) if row is not None else None
 
     async def purge(self) -> int:
         """Delete finished invocations whose retention ended."""

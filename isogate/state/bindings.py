@@ -12,15 +12,19 @@ import re
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from typing import Literal
 
 from sqlalchemy import delete, insert, select
 
+from isogate.caches import LRU
 from isogate.state.kv import NamespaceNotFound, SqlKvStore
 from isogate.state.sql import SqlStore
 from isogate.state.tables import function_bindings
 
 BINDING_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]{0,63}")
-KINDS = ("kv",)
+#: the kinds of resource a binding may name (the deploy body's keys)
+Kind = Literal["kv"]
+KINDS: tuple[Kind, ...] = ("kv",)
 MAX_BINDINGS = 32
 
 
@@ -40,7 +44,7 @@ class Binding:
 
 
 async def check_bindings(
-    spec: Mapping[str, Mapping[str, str]],
+    spec: Mapping[str, Mapping[Kind, str]],
     tenant: str,
     env_names: set[str],
     kv: SqlKvStore,
@@ -113,23 +117,29 @@ class BindingCache:
 
     SETTLE_SECONDS = 10.0
 
-    def __init__(self, store: SqlBindingStore, clock: Callable[[], float] = time.time) -> None:
+    def __init__(
+        self,
+        store: SqlBindingStore,
+        clock: Callable[[], float] = time.time,
+        max_entries: int = 10_000,
+    ) -> None:
         self._store = store
         self._clock = clock
-        self._items: dict[tuple[str, int, float], tuple[tuple[str, str], ...]] = {}
+        #: (function, version, created_at) -> its KV bindings; a version's never change
+        self._items: LRU[tuple[str, int, float], tuple[tuple[str, str], ...]] = LRU(
+            "bindings", max_entries
+        )
 
     async def kv_of(
         self, function: str, version: int, created_at: float
     ) -> tuple[tuple[str, str], ...]:
         """(env name, namespace) of the version's KV bindings."""
         ident = (function, version, created_at)
-        found = self._items.get(ident)
+        found = self._items.lookup(ident)
         if found is not None:
             return found
         bindings = await self._store.load(function, version)
         kv = tuple((b.name, b.target) for b in bindings if b.kind == "kv")
         if kv or self._clock() - created_at > self.SETTLE_SECONDS:
-            if len(self._items) > 10_000:
-                self._items.clear()
             self._items[ident] = kv
         return kv

@@ -9,16 +9,26 @@ an opaque cursor. Every operation counts against the tenant's daily quota.
 Consistency: every read goes to the database (no replica cache), so a write is visible
 to every later read on every replica once it is acknowledged (stronger than Workers KV,
 which is eventually consistent; ``cacheTtl`` is accepted and ignored).
+
+Large values: a value above ``inline_max_bytes`` goes to the object store (S3, or a
+folder on the embedded default; a scope of the code blob store) and the row names it.
+Its ``kv_blobs`` row is written before the upload and moves ``pending`` → ``live`` (in
+the transaction that writes the entry) → ``dead`` (in the transaction that replaces,
+deletes or expires the entry); dead blobs are deleted right after that commit, and
+:meth:`SqlKvStore.sweep` deletes what a crash or an outage left behind (dead blobs,
+pending ones older than the grace, expired entries).
 """
 
 from __future__ import annotations
 
 import base64
+import contextlib
 import json
+import logging
 import re
 import secrets
 import time
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -26,14 +36,22 @@ from sqlalchemy import delete, insert, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
-from isogate.registry.errors import LimitExceeded
+from isogate.registry.blobs import BlobStore, sha256_hex
+from isogate.registry.errors import BlobMissing, LimitExceeded, StoreUnavailable
 from isogate.state.sql import SqlStore
-from isogate.state.tables import kv_entries, kv_namespaces, kv_usage
+from isogate.state.tables import kv_blobs, kv_entries, kv_namespaces, kv_usage
+
+log = logging.getLogger(__name__)
 
 NAMESPACE_NAME = re.compile(r"[a-z0-9][a-z0-9_-]{0,62}")
 MAX_KEY_BYTES = 512
 MAX_LIST = 1000
 MIN_TTL = 60
+#: random bytes before a value in its blob: every blob is unique (never shared between
+#: entries, so it can be deleted as soon as its entry lets go of it)
+NONCE_BYTES = 16
+#: how often a read retries when the blob its row named was replaced meanwhile
+_READ_RETRIES = 3
 
 
 class KvError(Exception):
@@ -68,6 +86,8 @@ class KvLimits:
     max_metadata_bytes: int = 1024
     max_namespaces: int = 100
     ops_per_day: int = 100_000
+    #: values longer than this go to the object store (when the store has one)
+    inline_max_bytes: int = 64 << 10
 
 
 @dataclass(frozen=True, slots=True)
@@ -122,8 +142,32 @@ def _cursor_in(cursor: str) -> str:
         raise InvalidKv("invalid cursor") from None
 
 
+#: outcomes of a KV operation as counted (``on_op``): bounded, whatever the callers do
+OUTCOMES = ("ok", "miss", "invalid", "quota", "unavailable", "error")
+
+
+def _outcome(exc: BaseException) -> str:
+    if isinstance(exc, InvalidKv):
+        return "invalid"
+    if isinstance(exc, KvQuotaExceeded):
+        return "quota"
+    if isinstance(exc, StoreUnavailable | BlobMissing | OSError | TimeoutError):
+        return "unavailable"
+    return "error"
+
+
+class _Op:
+    outcome = "ok"
+
+
 class SqlKvStore(SqlStore):
-    """Namespaces and entries in the metadata database."""
+    """Namespaces and entries in the metadata database, large values in ``blobs``.
+
+    ``on_op(op, outcome)`` is told of every entry operation (``get``, ``put``, ``delete``,
+    ``list``) with one of :data:`OUTCOMES` (the gateway counts them in its metrics).
+    ``blob_grace`` is how long a ``pending`` blob may wait for its entry before
+    :meth:`sweep` takes it for abandoned (longer than any put can take).
+    """
 
     def __init__(
         self,
@@ -131,10 +175,29 @@ class SqlKvStore(SqlStore):
         timeout: float,
         limits: KvLimits,
         clock: Callable[[], float] = time.time,
+        *,
+        blobs: BlobStore | None = None,
+        blob_grace: float = 3600.0,
+        on_op: Callable[[str, str], None] | None = None,
     ) -> None:
         super().__init__(engine, timeout)
         self.limits = limits
         self._clock = clock
+        self.blobs = blobs
+        self._blob_grace = blob_grace
+        self.on_op = on_op
+
+    @contextlib.asynccontextmanager
+    async def _op(self, name: str) -> AsyncIterator[_Op]:
+        op = _Op()
+        try:
+            yield op
+        except Exception as exc:
+            op.outcome = _outcome(exc)
+            raise
+        finally:
+            if self.on_op is not None:
+                self.on_op(name, op.outcome)
 
     # ------------------------------------------------------------------ namespaces
 
@@ -189,32 +252,49 @@ class SqlKvStore(SqlStore):
     async def delete_namespace(self, tenant: str, name: str) -> None:
         ns = await self.namespace(tenant, name)
         async with self._conn(write=True) as conn:
+            held = select(kv_entries.c.blob).where(
+                kv_entries.c.namespace == ns.id, kv_entries.c.blob.is_not(None)
+            )
+            await conn.execute(
+                update(kv_blobs).where(kv_blobs.c.address.in_(held)).values(state="dead")
+            )
             await conn.execute(delete(kv_entries).where(kv_entries.c.namespace == ns.id))
             await conn.execute(delete(kv_namespaces).where(kv_namespaces.c.id == ns.id))
+        # the objects go with the next sweep (a namespace may hold many)
 
     # ------------------------------------------------------------------ quota
 
     async def _count(self, conn: AsyncConnection, tenant: str) -> None:
-        """One operation of ``tenant`` today; :class:`KvQuotaExceeded` beyond the quota."""
+        """One operation of ``tenant`` today; :class:`KvQuotaExceeded` beyond the quota.
+
+        Writers may race for the day's first row (PostgreSQL, read committed): one inserts
+        it, the others find it there when their update or insert has failed, and count on
+        it within the quota (a row seen only then is not a spent quota)."""
         day = int(self._clock() // 86400)
         limit = self.limits.ops_per_day
         where = (kv_usage.c.tenant == tenant) & (kv_usage.c.day == day)
-        done = await conn.execute(
-            update(kv_usage).where(where, kv_usage.c.ops < limit).values(ops=kv_usage.c.ops + 1)
-        )
-        if done.rowcount:
+        spent = KvQuotaExceeded(f"KV operations of today used up ({limit} per day)")
+        for _ in range(4):
+            done = await conn.execute(
+                update(kv_usage).where(where, kv_usage.c.ops < limit).values(ops=kv_usage.c.ops + 1)
+            )
+            if done.rowcount:
+                return
+            row = (await conn.execute(select(kv_usage.c.ops).where(where))).first()
+            if row is not None:
+                if row.ops >= limit:
+                    raise spent
+                continue  # inserted since the update looked: count on it
+            try:
+                async with conn.begin_nested():
+                    await conn.execute(insert(kv_usage).values(tenant=tenant, day=day, ops=1))
+            except IntegrityError:  # inserted meanwhile by another writer
+                continue
+            await conn.execute(
+                delete(kv_usage).where(kv_usage.c.tenant == tenant, kv_usage.c.day < day)
+            )
             return
-        exists = (await conn.execute(select(kv_usage.c.ops).where(where))).first()
-        if exists is not None:
-            raise KvQuotaExceeded(f"KV operations of today used up ({limit} per day)")
-        try:
-            async with conn.begin_nested():
-                await conn.execute(insert(kv_usage).values(tenant=tenant, day=day, ops=1))
-        except IntegrityError:  # another replica inserted it meanwhile: count on it
-            await conn.execute(update(kv_usage).where(where).values(ops=kv_usage.c.ops + 1))
-        await conn.execute(
-            delete(kv_usage).where(kv_usage.c.tenant == tenant, kv_usage.c.day < day)
-        )
+        raise StoreUnavailable("KV usage counter is contended, try again")
 
     async def usage(self, tenant: str) -> int:
         day = int(self._clock() // 86400)
@@ -260,6 +340,19 @@ class SqlKvStore(SqlStore):
         expiration_ttl: float | None = None,
         metadata: Any = None,
     ) -> None:
+        async with self._op("put"):
+            await self._put(tenant, ns_id, key, value, expiration, expiration_ttl, metadata)
+
+    async def _put(
+        self,
+        tenant: str,
+        ns_id: str,
+        key: str,
+        value: bytes,
+        expiration: float | None,
+        expiration_ttl: float | None,
+        metadata: Any,
+    ) -> None:
         check_key(key)
         if len(value) > self.limits.max_value_bytes:
             raise InvalidKv(f"a value may be at most {self.limits.max_value_bytes} bytes")
@@ -268,42 +361,109 @@ class SqlKvStore(SqlStore):
             "metadata": self._metadata(metadata),
             "expiration": self._expiration(expiration, expiration_ttl),
             "updated_at": self._clock(),
+            "blob": None,
         }
+        address = None
+        if self.blobs is not None and len(value) > self.limits.inline_max_bytes:
+            address = await self._upload(value)
+            row["value"], row["blob"] = b"", address
         where = (kv_entries.c.namespace == ns_id) & (kv_entries.c.key == key)
-        async with self._conn(write=True) as conn:
-            await self._count(conn, tenant)
-            done = await conn.execute(update(kv_entries).where(where).values(**row))
-            if not done.rowcount:
-                try:
-                    async with conn.begin_nested():
-                        await conn.execute(
-                            insert(kv_entries).values(namespace=ns_id, key=key, **row)
-                        )
-                except IntegrityError:  # written meanwhile: last writer wins
+        old = None
+        try:
+            async with self._conn(write=True) as conn:
+                await self._count(conn, tenant)
+                if address is not None:
+                    claimed = await conn.execute(
+                        update(kv_blobs)
+                        .where(kv_blobs.c.address == address, kv_blobs.c.state == "pending")
+                        .values(state="live")
+                    )
+                    if claimed.rowcount != 1:  # the sweep took it for abandoned
+                        raise StoreUnavailable("KV value upload took too long, try again")
+                old = await self._lock_entry(conn, where)
+                if old is None:
+                    try:
+                        async with conn.begin_nested():
+                            await conn.execute(
+                                insert(kv_entries).values(namespace=ns_id, key=key, **row)
+                            )
+                    except IntegrityError:  # written meanwhile (last writer wins), or the
+                        old = await self._lock_entry(conn, where)  # namespace is gone
+                        if old is None:
+                            raise NamespaceNotFound("the KV namespace was deleted") from None
+                if old is not None:
                     await conn.execute(update(kv_entries).where(where).values(**row))
+                    if old.blob is not None:
+                        await self._kill(conn, old.blob)
+        except KvError:
+            # refused before the commit: the new blob is nobody's
+            if address is not None:
+                await self._discard(address)
+            raise
+        # after any other failure the new blob may or may not be live: the sweep decides
+        if old is not None and old.blob is not None:
+            await self._collect([old.blob])
+
+    @staticmethod
+    async def _lock_entry(conn: AsyncConnection, where: Any) -> Any:
+        """The entry's row (its blob), locked until the commit (PostgreSQL; SQLite's one
+        connection serializes writers anyway)."""
+        return (
+            await conn.execute(select(kv_entries.c.blob).where(where).with_for_update())
+        ).first()
 
     async def get(self, tenant: str, ns_id: str, key: str) -> Entry | None:
-        check_key(key)
-        async with self._conn(write=True) as conn:
-            await self._count(conn, tenant)
-            row = (
-                await conn.execute(
-                    select(
-                        kv_entries.c.value, kv_entries.c.metadata, kv_entries.c.expiration
-                    ).where(kv_entries.c.namespace == ns_id, kv_entries.c.key == key)
-                )
-            ).first()
-        if row is None or (row.expiration is not None and row.expiration <= self._clock()):
-            return None
-        return Entry(bytes(row.value), row.metadata, row.expiration)
+        async with self._op("get") as op:
+            check_key(key)
+            async with self._conn(write=True) as conn:
+                await self._count(conn, tenant)
+                row = await self._read(conn, ns_id, key)
+            for _ in range(_READ_RETRIES):
+                if row is None or (row.expiration is not None and row.expiration <= self._clock()):
+                    op.outcome = "miss"
+                    return None
+                if row.blob is None:
+                    return Entry(bytes(row.value), row.metadata, row.expiration)
+                try:
+                    value = await self._fetch(row.blob)
+                except BlobMissing:
+                    # replaced (and its blob deleted) between the row and the object: the
+                    # current row says where the value is now (not counted again)
+                    async with self._conn(write=False) as conn:
+                        fresh = await self._read(conn, ns_id, key)
+                    if fresh is not None and fresh.blob == row.blob:
+                        log.error("KV value blob %s is missing or corrupt", row.blob[:12])
+                        raise StoreUnavailable("KV value is unavailable") from None
+                    row = fresh
+                    continue
+                return Entry(value, row.metadata, row.expiration)
+            raise StoreUnavailable("KV value keeps changing, try again")
+
+    @staticmethod
+    async def _read(conn: AsyncConnection, ns_id: str, key: str) -> Any:
+        return (
+            await conn.execute(
+                select(
+                    kv_entries.c.value,
+                    kv_entries.c.metadata,
+                    kv_entries.c.expiration,
+                    kv_entries.c.blob,
+                ).where(kv_entries.c.namespace == ns_id, kv_entries.c.key == key)
+            )
+        ).first()
 
     async def delete(self, tenant: str, ns_id: str, key: str) -> None:
-        check_key(key)
-        async with self._conn(write=True) as conn:
-            await self._count(conn, tenant)
-            await conn.execute(
-                delete(kv_entries).where(kv_entries.c.namespace == ns_id, kv_entries.c.key == key)
-            )
+        async with self._op("delete"):
+            check_key(key)
+            where = (kv_entries.c.namespace == ns_id) & (kv_entries.c.key == key)
+            async with self._conn(write=True) as conn:
+                await self._count(conn, tenant)
+                old = await self._lock_entry(conn, where)
+                await conn.execute(delete(kv_entries).where(where))
+                if old is not None and old.blob is not None:
+                    await self._kill(conn, old.blob)
+            if old is not None and old.blob is not None:
+                await self._collect([old.blob])
 
     async def list(
         self,
@@ -312,6 +472,12 @@ class SqlKvStore(SqlStore):
         prefix: str = "",
         limit: int = MAX_LIST,
         cursor: str | None = None,
+    ) -> Listing:
+        async with self._op("list"):
+            return await self._list(tenant, ns_id, prefix, limit, cursor)
+
+    async def _list(
+        self, tenant: str, ns_id: str, prefix: str, limit: int, cursor: str | None
     ) -> Listing:
         if not 1 <= limit <= MAX_LIST:
             raise InvalidKv(f"limit must be 1-{MAX_LIST}")
@@ -344,6 +510,142 @@ class SqlKvStore(SqlStore):
                 item["metadata"] = r.metadata
             keys.append(item)
         return Listing(keys, not more, _cursor_out(rows[-1].key) if more else None)
+
+    # ------------------------------------------------------------------ value blobs
+
+    async def _upload(self, value: bytes) -> str:
+        """Record, then store, a new blob of ``value``; returns its address (``pending``)."""
+        assert self.blobs is not None
+        data = secrets.token_bytes(NONCE_BYTES) + value
+        address = sha256_hex(data)
+        async with self._conn(write=True) as conn:
+            await conn.execute(
+                insert(kv_blobs).values(
+                    address=address, state="pending", size=len(value), created_at=self._clock()
+                )
+            )
+        try:
+            await self.blobs.put(data)
+        except BaseException:
+            await self._discard(address)
+            raise
+        return address
+
+    async def _fetch(self, address: str) -> bytes:
+        assert self.blobs is not None
+        return (await self.blobs.get(address))[NONCE_BYTES:]
+
+    @staticmethod
+    async def _kill(conn: AsyncConnection, address: str) -> None:
+        await conn.execute(
+            update(kv_blobs).where(kv_blobs.c.address == address).values(state="dead")
+        )
+
+    async def _discard(self, address: str) -> None:
+        """A pending blob its put gave up: dead now, deleted now or by the sweep."""
+        with contextlib.suppress(Exception):
+            async with self._conn(write=True) as conn:
+                await conn.execute(
+                    update(kv_blobs)
+                    .where(kv_blobs.c.address == address, kv_blobs.c.state == "pending")
+                    .values(state="dead")
+                )
+            await self._collect([address])
+
+    async def _collect(self, addresses: Sequence[str]) -> int:
+        """Delete dead blobs: the object, then its row (a failure leaves the row for the
+        next sweep). Returns how many went."""
+        if self.blobs is None:
+            return 0
+        gone = 0
+        for address in addresses:
+            try:
+                await self.blobs.delete(address)
+                async with self._conn(write=True) as conn:
+                    await conn.execute(
+                        delete(kv_blobs).where(
+                            kv_blobs.c.address == address, kv_blobs.c.state == "dead"
+                        )
+                    )
+                gone += 1
+            except (StoreUnavailable, OSError) as exc:
+                log.warning("KV blob %s not deleted yet: %s", address[:12], exc)
+                break
+        return gone
+
+    async def sweep(self, batch: int = 500) -> dict[str, int]:
+        """One pass of the collector (every replica runs it; each step is idempotent):
+        delete expired entries, give up pending blobs older than the grace and live blobs
+        no entry names, delete dead blobs. Returns counts by kind."""
+        now = self._clock()
+        out = {"expired": 0, "abandoned": 0, "orphaned": 0, "deleted": 0}
+        async with self._conn(write=True) as conn:
+            expired = (
+                await conn.execute(
+                    select(kv_entries.c.namespace, kv_entries.c.key)
+                    .where(kv_entries.c.expiration <= now)
+                    .limit(batch)
+                )
+            ).all()
+            for r in expired:
+                where = (
+                    (kv_entries.c.namespace == r.namespace)
+                    & (kv_entries.c.key == r.key)
+                    & (kv_entries.c.expiration <= now)  # not if rewritten meanwhile
+                )
+                old = await self._lock_entry(conn, where)
+                if old is None:
+                    continue
+                await conn.execute(delete(kv_entries).where(where))
+                if old.blob is not None:
+                    await self._kill(conn, old.blob)
+                out["expired"] += 1
+        cutoff = now - self._blob_grace
+        async with self._conn(write=True) as conn:
+            done = await conn.execute(
+                update(kv_blobs)
+                .where(kv_blobs.c.state == "pending", kv_blobs.c.created_at < cutoff)
+                .values(state="dead")
+            )
+            out["abandoned"] = done.rowcount or 0
+            # a live blob no entry names (cannot happen through this store; a row deleted
+            # by hand, say): one statement's snapshot sees a put's claim and its entry
+            # together, and a blob once unnamed is never named again
+            named = select(kv_entries.c.blob).where(kv_entries.c.blob.is_not(None))
+            orphans = (
+                (
+                    await conn.execute(
+                        select(kv_blobs.c.address)
+                        .where(
+                            kv_blobs.c.state == "live",
+                            kv_blobs.c.created_at < cutoff,
+                            kv_blobs.c.address.not_in(named),
+                        )
+                        .limit(batch)
+                    )
+                )
+                .scalars()
+                .all()
+            )
+            if orphans:
+                await conn.execute(
+                    update(kv_blobs)
+                    .where(kv_blobs.c.address.in_(orphans), kv_blobs.c.state == "live")
+                    .values(state="dead")
+                )
+                out["orphaned"] = len(orphans)
+        async with self._conn(write=False) as conn:
+            dead = (
+                (
+                    await conn.execute(
+                        select(kv_blobs.c.address).where(kv_blobs.c.state == "dead").limit(batch)
+                    )
+                )
+                .scalars()
+                .all()
+            )
+        out["deleted"] = await self._collect(list(dead))
+        return out
 
 
 def _prefixed(rows: Any, prefix: str) -> Any:

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from sqlalchemy import delete, func, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
+from isogate.caches import TLRU
 from isogate.registry.errors import FunctionNotFound, LimitExceeded
 from isogate.registry.tables import functions
 from isogate.state.crypto import Keyring, KeyringError, Sealed
@@ -258,12 +259,19 @@ class SecretCache:
     """
 
     def __init__(
-        self, store: SqlSecretStore, ttl: float, clock: Callable[[], float] = time.monotonic
+        self,
+        store: SqlSecretStore,
+        ttl: float,
+        clock: Callable[[], float] = time.monotonic,
+        max_entries: int = 10_000,
     ) -> None:
         self._store = store
         self._ttl = ttl
         self._clock = clock
-        self._items: dict[str, tuple[float, float, FunctionSecrets]] = {}
+        #: function -> (expires, its incarnation, its opened secrets)
+        self._items: TLRU[str, tuple[float, float, FunctionSecrets]] = TLRU(
+            "secrets", max_entries, lambda _fn, item, _now: item[0], clock
+        )
         self._generation = 0
         #: called with the function's name after a local :meth:`invalidate`
         self.on_invalidate: Callable[[str], None] | None = None
@@ -271,10 +279,9 @@ class SecretCache:
     async def get(self, function: str, tenant: str, incarnation: float) -> FunctionSecrets:
         """The secrets ``function`` (owned by ``tenant``, created at ``incarnation``) gets
         in its ``env``; a name deleted and deployed again never sees the old ones."""
-        item = self._items.get(function)
+        item = self._items.lookup(function)
         if (
             item is not None
-            and item[0] > self._clock()
             and item[1] == incarnation
             and item[2].tenant == tenant
         ):
@@ -282,8 +289,6 @@ class SecretCache:
         generation = self._generation
         found = await self._store.load(function, tenant)
         if self._ttl > 0 and generation == self._generation:
-            if len(self._items) > 10_000:
-                self._items.clear()
             self._items[function] = (self._clock() + self._ttl, incarnation, found)
         return found
 

@@ -20,7 +20,7 @@ from sqlalchemy import (
     UniqueConstraint,
 )
 
-from isogate.registry.tables import metadata
+from isogate.registry.tables import metadata as metadata  # re-exported: migrations use it
 
 #: state migration 1: a function's secrets, envelope-encrypted (:mod:`isogate.state.crypto`);
 #: they go with the function (a name deleted and deployed again starts without them)
@@ -58,7 +58,26 @@ kv_entries = Table(
     Column("metadata", JSON, nullable=True),
     Column("expiration", Float, nullable=True),
     Column("updated_at", Float, nullable=False),
+    #: state migration 5: a value above ``kv_inline_max_bytes`` is in the object store
+    #: (``value`` is then empty): the address of its :data:`kv_blobs` row
+    Column("blob", String(64), nullable=True, index=True),
     ForeignKeyConstraint(["namespace"], ["kv_namespaces.id"], ondelete="CASCADE"),
+    Index("ix_kv_entries_expiration", "expiration"),  # state migration 5: the sweep's
+)
+
+#: state migration 5: every object-store blob of a KV value, recorded *before* it is
+#: uploaded, so none can leak: ``pending`` (uploading; claimed by the put that commits its
+#: entry), ``live`` (an entry points at it), ``dead`` (replaced, deleted or expired: the
+#: object goes, then the row). A blob is written once and never shared (its bytes start
+#: with a random nonce), so a blob that stopped being live never becomes live again.
+kv_blobs = Table(
+    "kv_blobs",
+    metadata,
+    Column("address", String(64), primary_key=True),
+    Column("state", String(8), nullable=False),
+    Column("size", BigInteger, nullable=False),
+    Column("created_at", Float, nullable=False),
+    Index("ix_kv_blobs_state_created", "state", "created_at"),
 )
 
 #: state migration 2: KV operations of a tenant per UTC day (the quota's counter)

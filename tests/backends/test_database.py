@@ -37,8 +37,8 @@ async def test_concurrent_migrate_on_fresh_database(tmp_path: Path, pg_url: str)
                 )
             ).scalar()
             # 12 + 4 of state 2 (kv_*, function_bindings) + 1 of state 3 (async_invocations)
-            # + schema_migrations
-            assert tables == 18
+            # + 1 of state 5 (kv_blobs) + schema_migrations
+            assert tables == 19
         assert await migrate(engines[1]) == []
     finally:
         for e in engines:

@@ -7,10 +7,12 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import uuid
+from dataclasses import replace
 from typing import Any
 
 import pytest
 
+from isogate.quota.key_cache import InMemoryKeyCache
 from isogate.quota.key_cache_redis import (
     RedisLeaseStore,
     SharedKeyCache,
@@ -128,3 +130,33 @@ async def test_code_loader_fetches_once(with_shared: bool) -> None:
         third_blobs = Blobs(src.encode())
         third = CodeLoader(third_blobs, InMemoryCodeCache(1 << 20), shared)  # type: ignore[arg-type]
         assert await third.load(sha) == src and third_blobs.gets == 1
+
+
+def test_key_cache_is_bounded_and_still_invalidates() -> None:
+    now = [0.0]
+    cache = InMemoryKeyCache(60, max_entries=3, clock=lambda: now[0])
+    for i in range(10):
+        cache.put(f"d{i}", replace(lease(), id=f"k{i}"))
+    assert len(cache._items) == 3 and len(cache._by_id) == 3  # ids follow their leases
+    assert cache.get("d0") == (False, None)
+    assert cache.get("d9") == (True, replace(lease(), id="k9"))
+    cache.invalidate("k9")  # a revocation is seen at once
+    assert cache.get("d9") == (False, None)
+    cache.put("d1", None)  # "no such key" is cached too
+    assert cache.get("d1") == (True, None)
+    now[0] = 61.0
+    assert cache.get("d8") == (False, None)  # expired
+    cache.put("d20", None)  # a write purges what expired, and their ids with them
+    assert not cache._by_id
+
+
+def test_shared_key_cache_refuses_a_lookup_raced_by_invalidation() -> None:
+    cache = SharedKeyCache(60, max_entries=2)
+    hit, _ = cache.get("d1")
+    assert not hit
+    cache.drop("k1")  # a change arrives while d1 is being read
+    cache.put("d1", replace(lease(), id="k1"))
+    assert cache.get("d1") == (False, None)
+    for i in range(5):  # misses are bounded too
+        cache.get(f"x{i}")
+    assert len(cache._misses) == 2

@@ -8,6 +8,7 @@ import binascii
 import contextlib
 import email.parser
 import email.policy
+import email.utils
 from collections.abc import Callable
 from typing import Any
 
@@ -18,6 +19,7 @@ from isogate.gateway.auth import require_tenant
 from isogate.gateway.bodies import is_json, media_type, parse_json, read_body, too_large, validate
 from isogate.gateway.problems import Problem
 from isogate.gateway.schemas import FunctionDeploy, Rollback
+from isogate.gateway.services import Services
 from isogate.gateway.views import (
     function_view,
     invocation_view,
@@ -80,7 +82,7 @@ def _check_limit(field: str, value: int | None, maximum: int) -> None:
         )
 
 
-def _count_route_refusal(svc: Any, exc: Exception) -> None:
+def _count_route_refusal(svc: Services, exc: Exception) -> None:
     reason = {RouteConflict: "conflict", RouteForbidden: "not_allowed"}.get(type(exc), "limit")
     svc.metrics.route_refusals.labels(reason).inc()
 
@@ -282,7 +284,9 @@ async def list_invocations(request: Request) -> Response:
     return json_response({"invocations": [invocation_view(r) for r in records]})
 
 
-async def _check_bindings(svc: Any, tenant: str, spec: FunctionDeploy) -> list[Binding]:
+async def _check_bindings(
+    svc: Services, tenant: str, spec: FunctionDeploy
+) -> list[Binding]:
     """The deploy's bindings (isogate.state.bindings); 400 naming the one refused."""
     if not spec.bindings or svc.kv is None:
         return []
@@ -393,8 +397,11 @@ def _multipart(raw: bytes, content_type: str, limits: Any) -> dict[str, Any]:
     meta: dict[str, Any] | None = None
     modules: list[Module] = []
     for part in msg.iter_parts():
-        name = part.get_param("name", header="content-disposition") or ""
-        data = part.get_payload(decode=True) or b""
+        name = email.utils.collapse_rfc2231_value(
+            part.get_param("name", header="content-disposition") or ""
+        )
+        payload = part.get_payload(decode=True)
+        data = payload if isinstance(payload, bytes) else b""
         if name == "metadata":
             meta = parse_json(data)
             if not isinstance(meta, dict):

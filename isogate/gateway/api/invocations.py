@@ -21,7 +21,7 @@ from isogate.gateway.services import Services
 from isogate.gateway.views import json_response, services
 from isogate.quota.models import ApiKey
 from isogate.registry.models import Function
-from isogate.state.async_queue import QueueFull
+from isogate.state.async_queue import InvocationRow, QueueFull
 
 PREFERENCE = "respond-async"
 
@@ -102,7 +102,7 @@ def _body_view(raw: bytes | None) -> dict[str, str]:
         return {"body_base64": base64.b64encode(data).decode("ascii")}
 
 
-def invocation_view(row: dict[str, Any]) -> dict[str, Any]:
+def invocation_view(row: InvocationRow) -> dict[str, Any]:
     """The public view of an invocation row (never the request it carried)."""
     view: dict[str, Any] = {
         "id": row["id"],
@@ -145,7 +145,7 @@ def _not_found() -> Problem:
     return Problem(404, "not-found", "Not found", "no such invocation")
 
 
-async def _caller_may_read(request: Request, svc: Services, row: dict[str, Any]) -> bool:
+async def _caller_may_read(request: Request, svc: Services, row: InvocationRow) -> bool:
     """The owning tenant's login token, or the API key that made the call."""
     secret = request.headers.get("x-api-key")
     if not secret:

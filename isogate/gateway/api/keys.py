@@ -18,7 +18,7 @@ BODY_LIMIT = 64 * 1024
 
 
 def _key_id(request: Request) -> str:
-    key_id = request.path_params["key_id"]
+    key_id: str = request.path_params["key_id"]
     if len(key_id) > 32 or not key_id.isascii():
         raise KeyNotFound("no such key")
     return key_id

@@ -98,7 +98,8 @@ async def list_keys(request: Request) -> Response:
 
 def _key(request: Request) -> str:
     # the router matched the percent-decoded path: no second decoding here
-    return request.path_params["key"]
+    key: str = request.path_params["key"]
+    return key
 
 
 async def get_key(request: Request) -> Response:

@@ -17,7 +17,14 @@ from isogate.gateway.bodies import is_json, media_type, read_body
 from isogate.gateway.problems import Problem
 from isogate.gateway.views import json_response, services
 from isogate.registry.names import check_function_name
-from isogate.state.secrets import SecretInfo, check_secret_name
+from isogate.state.secrets import SecretCache, SecretInfo, SqlSecretStore, check_secret_name
+
+
+def _stores(request: Request) -> tuple[SqlSecretStore, SecretCache]:
+    svc = services(request)
+    # build_services always sets both (optional only for Services built by hand in tests)
+    assert svc.secrets is not None and svc.secret_cache is not None
+    return svc.secrets, svc.secret_cache
 
 
 def _view(info: SecretInfo) -> dict[str, object]:
@@ -26,7 +33,7 @@ def _view(info: SecretInfo) -> dict[str, object]:
 
 async def _names(request: Request, tenant: str) -> tuple[str, str]:
     function = check_function_name(request.path_params["name"])
-    await services(request).secrets.require_owned(tenant, function)
+    await _stores(request)[0].require_owned(tenant, function)
     return function, check_secret_name(request.path_params["secret"])
 
 
@@ -69,8 +76,9 @@ async def put_secret(request: Request) -> Response:
         )
     limit = svc.settings.secret_max_bytes
     raw = await read_body(request, limit * 6 + 64)  # room for JSON escapes
-    info = await svc.secrets.put(tenant, function, name, _value(raw, is_json(mt)))
-    svc.secret_cache.invalidate(function)
+    store, cache = _stores(request)
+    info = await store.put(tenant, function, name, _value(raw, is_json(mt)))
+    cache.invalidate(function)
     return json_response(_view(info))
 
 
@@ -78,9 +86,9 @@ async def delete_secret(request: Request) -> Response:
     """Remove one secret; the next call no longer sees it."""
     tenant = await require_tenant(request)
     function, name = await _names(request, tenant)
-    svc = services(request)
-    await svc.secrets.delete(tenant, function, name)
-    svc.secret_cache.invalidate(function)
+    store, cache = _stores(request)
+    await store.delete(tenant, function, name)
+    cache.invalidate(function)
     return Response(status_code=204)
 
 
@@ -88,5 +96,5 @@ async def list_secrets(request: Request) -> Response:
     """Names and update times of an owned function's secrets; never values."""
     tenant = await require_tenant(request)
     function = check_function_name(request.path_params["name"])
-    infos = await services(request).secrets.list(tenant, function)
+    infos = await _stores(request)[0].list(tenant, function)
     return json_response({"secrets": [_view(i) for i in infos]})

@@ -109,3 +109,50 @@ async def test_kv_limits_and_quota(tmp_path) -> None:
         assert_problem(r, 429, "kv-quota-exceeded")
         r = await c.get("/v1/kv", headers=bearer(tok))
         assert r.json()["ops_today"] == 5 and r.json()["ops_per_day"] == 5
+        # counted by op and outcome (no tenant label: bounded series)
+        text = (await c.get("/metrics")).text
+        for labels, value in (
+            ('op="put",outcome="ok"', 5),
+            ('op="put",outcome="quota"', 2),
+            ('op="put",outcome="invalid"', 1),
+            ('op="get",outcome="quota"', 1),
+            ('op="list",outcome="ok"', 0),
+        ):
+            assert f"isogate_kv_operations_total{{{labels}}} {value}.0" in text, labels
+        assert "kvq" not in text
+
+
+async def test_large_values_in_the_blob_folder(tmp_path) -> None:
+    """Above ``kv_inline_max_bytes`` a value is a file under ``data_dir/blobs/kv`` (the
+    embedded default's object store): the API reads back the same bytes, and an overwrite
+    or a delete removes the file."""
+    from isogate.gateway.app import create_app
+
+    from ..fake_runtime import FakeRuntime
+
+    app = create_app(make_settings(tmp_path, kv_inline_max_bytes=64), FakeRuntime)
+    folder = tmp_path / "blobs" / "kv"
+
+    def files() -> list:
+        return [p for p in folder.rglob("*") if p.is_file()] if folder.exists() else []
+
+    async with (
+        app.router.lifespan_context(app),
+        httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://t") as c,
+    ):
+        tok = await register(c, "kvbig")
+        await _ns(c, tok, "n")
+        big = bytes(range(256)) * 40
+        r = await c.put("/v1/kv/n/keys/big", content=big, headers=bearer(tok))
+        assert r.status_code == 204, r.text
+        assert len(files()) == 1
+        r = await c.get("/v1/kv/n/keys/big", headers=bearer(tok))
+        assert r.status_code == 200 and r.content == big
+        r = await c.put("/v1/kv/n/keys/small", content=b"x" * 64, headers=bearer(tok))
+        assert len(files()) == 1  # at the threshold: in the row
+        first = files()[0]
+        r = await c.put("/v1/kv/n/keys/big", content=big[::-1], headers=bearer(tok))
+        assert (await c.get("/v1/kv/n/keys/big", headers=bearer(tok))).content == big[::-1]
+        assert not first.exists() and len(files()) == 1
+        assert (await c.delete("/v1/kv/n/keys/big", headers=bearer(tok))).status_code == 204
+        assert files() == []

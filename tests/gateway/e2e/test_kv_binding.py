@@ -79,3 +79,67 @@ def test_kv_binding_workers_api(gateway: GatewayProcess, tenant: Tenant) -> None
         assert r.status_code == 400 and r.json()["binding"] == "CACHE"
     finally:
         other.http.close()
+
+
+#: PUT stores the body's bytes; GET answers the value read as ?type= (text, stream or
+#: arrayBuffer), and its metadata in a header
+KV_BIG = r"""
+export default {
+  async fetch(req, env) {
+    const u = new URL(req.url);
+    const k = u.searchParams.get('k');
+    if (req.method === 'PUT') {
+      await env.CACHE.put(k, await req.arrayBuffer(), { metadata: { n: 1 } });
+      return new Response('ok');
+    }
+    const type = u.searchParams.get('type') || 'text';
+    const { value, metadata } = await env.CACHE.getWithMetadata(k, type);
+    if (value === null) return new Response('none', { status: 404 });
+    return new Response(value, { headers: { 'x-meta': JSON.stringify(metadata) } });
+  }
+};
+"""
+
+
+def kv_files(gw: GatewayProcess) -> set[str]:
+    """The KV value blobs of the embedded default's object store (a folder)."""
+    folder = gw.data_dir / "blobs" / "kv"
+    return {p.name for p in folder.rglob("*") if p.is_file()} if folder.exists() else set()
+
+
+def test_large_values_through_bindings_and_api(gateway: GatewayProcess, tenant: Tenant) -> None:
+    """A value above kv_inline_max_bytes (64 KiB) is a file of the blob folder: written by
+    a binding, it reads back the same through the binding (text, stream, arrayBuffer) and
+    the admin API; an overwrite and a delete remove its file."""
+    assert tenant.http.post("/v1/kv", json={"name": "big"}, headers=tenant.auth).is_success
+    fn = unique("kvbig")
+    r = tenant.deploy(fn, KV_BIG, bindings={"CACHE": {"kv": "big"}})
+    assert r.status_code == 201, r.text
+    key = {"x-api-key": tenant.key(functions=[fn])["key"]}
+    before = kv_files(gateway)
+    text = ("é-" + "0123456789abcdef" * 8) * 1500  # ~200 KB of UTF-8
+    binary = bytes(range(256)) * 600  # every byte value, 150 KB
+    for k, value in (("text", text.encode()), ("bin", binary)):
+        r = tenant.http.put(f"/fn/{fn}?k={k}", content=value, headers=key)
+        assert r.status_code == 200, r.text
+    added = kv_files(gateway) - before
+    assert len(added) == 2
+    r = tenant.http.get(f"/fn/{fn}?k=text", headers=key)
+    assert r.status_code == 200 and r.text == text and r.headers["x-meta"] == '{"n":1}'
+    for type_ in ("stream", "arrayBuffer"):
+        r = tenant.http.get(f"/fn/{fn}?k=bin&type={type_}", headers=key)
+        assert r.status_code == 200 and r.content == binary, type_
+    r = tenant.http.get("/v1/kv/big/keys/bin", headers=tenant.auth)
+    assert r.content == binary and r.headers["x-kv-metadata"] == '{"n": 1}'
+
+    # overwritten through the API: the binding reads the new bytes, the old file is gone
+    r = tenant.http.put("/v1/kv/big/keys/bin", content=binary[::-1], headers=tenant.auth)
+    assert r.status_code == 204
+    r = tenant.http.get(f"/fn/{fn}?k=bin&type=stream", headers=key)
+    assert r.content == binary[::-1]
+    after = kv_files(gateway) - before
+    assert len(after) == 2 and len(after & added) == 1
+    for k in ("text", "bin"):
+        assert tenant.http.delete(f"/v1/kv/big/keys/{k}", headers=tenant.auth).status_code == 204
+    assert kv_files(gateway) - before == set()
+    assert tenant.http.get(f"/fn/{fn}?k=bin", headers=key).status_code == 404

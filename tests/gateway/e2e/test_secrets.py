@@ -60,7 +60,12 @@ def test_secret_lifecycle_without_redeploy(gateway: GatewayProcess, tenant: Tena
     assert all(set(s) == {"name", "updated_at"} for s in listed.json()["secrets"])
 
     # never readable back: views, code, invocation records, metrics, the log, the database
-    for path in (f"/v1/functions/{fn}", "/v1/functions", f"/v1/functions/{fn}/invocations"):
+    for path in (
+        f"/v1/functions/{fn}",
+        "/v1/functions",
+        f"/v1/functions/{fn}/invocations",
+        f"/v1/functions/{fn}/code",
+    ):
         text = tenant.http.get(path, headers=tenant.auth).text
         assert value2 not in text and value not in text
     assert value2 not in httpx.get(gateway.url + "/metrics").text

@@ -4,16 +4,23 @@ without a redeploy; the function caches are long (30 s) so only invalidation exp
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import os
 import secrets
 from collections.abc import Iterator
+from pathlib import Path
 
 import httpx
 import pytest
 
+from isogate.config import Settings
+from isogate.registry.blobs import open_blob_store
+from tests.state.test_kv_blobs import objects
+
 from .conftest import unique
-from .replicas import BACKENDS, Pair, poll, start_pair, tenant_on
+from .replicas import BACKENDS, Pair, metric, poll, start_pair, tenant_on
+from .test_kv_binding import KV_BIG
 
 SHOW = "export default { fetch(req, env) { return new Response(env.TOKEN ?? 'none') } };"
 MASTER = "r1:" + base64.b64encode(os.urandom(32)).decode()
@@ -105,3 +112,67 @@ def test_kv_across_replicas(replicas: Pair) -> None:
         timeout=60,
     )
     assert r.status_code == 400 and r.json()["binding"] == "CACHE"
+    # another tenant: the namespace is not there for it, from either replica's API or a
+    # binding (the same name is its own, empty)
+    other = tenant_on(replicas, unique("kvo"))
+    for replica in (replicas.a, replicas.b):
+        r = httpx.get(replica.url + "/v1/kv/shared/keys/a", headers=other.auth)
+        assert r.status_code == 404 and value not in r.text
+    r = httpx.put(
+        replicas.b.url + f"/v1/functions/{unique('kvfn')}",
+        json={"code": KV_RW, "bindings": {"CACHE": {"kv": "shared"}}},
+        headers=other.auth,
+        timeout=60,
+    )
+    assert r.status_code == 400 and r.json()["binding"] == "CACHE"
+
+
+def kv_objects(pair: Pair, scratch: Path) -> set[str]:
+    """The KV value blobs in the pair's object store (S3, or the shared blob folder)."""
+    s3 = {k[len("ISOGATE_") :].lower(): v for k, v in pair.a.env.items() if "_S3_" in k}
+    settings = Settings(data_dir=pair.a.data_dir if not s3 else scratch, **s3)
+
+    async def run() -> set[str]:
+        async with open_blob_store(settings) as blobs:
+            return await objects(blobs.scoped("kv"))
+
+    return asyncio.run(run())
+
+
+def test_large_kv_values_across_replicas(replicas: Pair, tmp_path: Path) -> None:
+    """A value above kv_inline_max_bytes written by a binding on B is one object of the
+    shared store (S3 on the production layout); A reads the same bytes through its binding
+    (stream, arrayBuffer) and its admin API; overwritten on A, B reads the new bytes and
+    the old object is gone; deleted on B, nothing is left."""
+    t = tenant_on(replicas, unique("kvbig"))
+    assert httpx.post(replicas.a.url + "/v1/kv", json={"name": "big"}, headers=t.auth).is_success
+    fn = unique("kvbig")
+    r = t.deploy(fn, KV_BIG, bindings={"CACHE": {"kv": "big"}})
+    assert r.status_code == 201, r.text
+    key = {"x-api-key": t.key(functions=[fn])["key"]}
+    before = kv_objects(replicas, tmp_path)
+    value = os.urandom(300_000)
+    r = httpx.put(f"{replicas.b.url}/fn/{fn}?k=v", content=value, headers=key, timeout=60)
+    assert r.status_code == 200, r.text
+    first = kv_objects(replicas, tmp_path) - before
+    assert len(first) == 1
+    gets = metric(replicas.a.url, "isogate_kv_operations_total", 'op="get",outcome="ok"')
+    for type_ in ("stream", "arrayBuffer"):
+        r = httpx.get(f"{replicas.a.url}/fn/{fn}?k=v&type={type_}", headers=key, timeout=60)
+        assert r.status_code == 200 and r.content == value, type_
+    r = httpx.get(replicas.a.url + "/v1/kv/big/keys/v", headers=t.auth, timeout=60)
+    assert r.status_code == 200 and r.content == value
+    after = metric(replicas.a.url, "isogate_kv_operations_total", 'op="get",outcome="ok"')
+    assert after == gets + 3
+
+    newer = os.urandom(200_000)
+    r = httpx.put(replicas.a.url + "/v1/kv/big/keys/v", content=newer, headers=t.auth, timeout=60)
+    assert r.status_code == 204, r.text
+    r = httpx.get(f"{replicas.b.url}/fn/{fn}?k=v&type=arrayBuffer", headers=key, timeout=60)
+    assert r.content == newer
+    now = kv_objects(replicas, tmp_path) - before
+    assert len(now) == 1 and not now & first
+    assert httpx.delete(replicas.b.url + "/v1/kv/big/keys/v", headers=t.auth).status_code == 204
+    assert kv_objects(replicas, tmp_path) - before == set()
+    r = httpx.get(f"{replicas.a.url}/fn/{fn}?k=v", headers=key, timeout=60)
+    assert r.status_code == 404
