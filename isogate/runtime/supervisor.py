@@ -31,6 +31,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import replace
 from typing import Any
 
+from isogate.caches import LRU
 from isogate.config.runtime import RuntimeSettings
 
 from . import uts46
@@ -71,6 +72,10 @@ from .types import (
 )
 from .validation import Validators
 from .wire import invoke_message, invoke_result
+
+#: functions whose run time is remembered (~100 bytes each); the least recently run go
+#: first: a function forgotten is only treated as slow (not pipelined) until it runs again
+RUN_MS_ENTRIES = 10_000
 
 __all__ = [
     "HANG_GRACE_S",
@@ -147,7 +152,8 @@ class Runtime(WorkerPool, Admission):
         #: fetch() calls of functions: (tenant, outcome) -> count
         self._egress_counts: dict[tuple[str, str], int] = {}
         self._retried = 0  # calls run again because their worker died before they started
-        self._run_ms: dict[str, float] = {}  # moving average of each function's run time
+        #: moving average of each function's run time (admission.py: which calls pipeline)
+        self._run_ms: LRU[str, float] = LRU("runtime_run_ms", RUN_MS_ENTRIES)
         self._closing = False
         self._started = False
         self._own_home = worker_home is None
@@ -513,9 +519,7 @@ class Runtime(WorkerPool, Admission):
             run_ms = msg.rt
             if msg.o == Outcome.TIMEOUT.value:
                 run_ms = limit * 1000
-            avg = self._run_ms.get(ref.key)
-            if avg is None and len(self._run_ms) > 10_000:
-                self._run_ms.clear()
+            avg = self._run_ms.get(ref.key)  # not lookup: admission's reads are the hits
             self._run_ms[ref.key] = run_ms if avg is None else 0.8 * avg + 0.2 * run_ms
             return self._to_result(msg, ex, pending.enqueued, started)
         return _result(Outcome.CRASHED, detail="the runtime could not obtain the code")

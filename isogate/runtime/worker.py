@@ -160,7 +160,8 @@ def main(argv: list[str] | None = None) -> int:
     _enable_core_dumps(config.get("core_dump_dir"))
     threading.stack_size(THREAD_STACK)
 
-    from .executor import Executor, prepared_cache, source_cache
+    from .code_cache import prepared_cache, source_cache
+    from .executor import Executor
     from .messages import Egress, FromWorker, Ready, SelfTest
     from .protocol import FrameReader, decode_to_executor, frame, write_all
     from .watchdog import Watchdog
