@@ -44,7 +44,6 @@ from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any
 
 from . import webcrypto
-from .code_cache import SharedLRU
 from .compression import ZlibStreams
 from .isolate import (
     Host,
@@ -82,6 +81,7 @@ from .types import InvokeRequest, InvokeResult, JSErrorInfo, Outcome
 from .watchdog import Watchdog
 
 if TYPE_CHECKING:
+    from .code_cache import SharedLRU
     from .hostio import HostIO
 
 log = logging.getLogger("isogate.runtime.executor")
