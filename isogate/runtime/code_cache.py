@@ -3,8 +3,9 @@ prepared (checked, wrapped) sources by source text.
 
 Both are :class:`isogate.caches.LRU` weighed in bytes (``getsizeof``), named for the
 ``isogate_cache_*`` metrics; shared by the executor threads of one worker, so each is
-behind a lock (cachetools is not thread-safe). Their counts live in the worker process:
-they do not yet reach the gateway's ``/metrics`` (docs/architecture.md, "Caches").
+behind a lock (cachetools is not thread-safe). Their counts live in the worker process;
+its periodic report (the ``Egress`` frame, worker.py) carries them to the supervisor, and
+so to the gateway's ``/metrics`` (docs/architecture.md, "Caches").
 """
 
 from __future__ import annotations
@@ -31,6 +32,16 @@ class SharedLRU(Generic[V]):
         # the weight rides with the value: cachetools weighs values, ours weigh the key too
         self._lru: LRU[str, tuple[V, int]] = LRU(name, max_bytes, getsizeof=lambda e: e[1])
         self._size = size
+
+    @property
+    def name(self) -> str:
+        """The ``cache`` label of its metrics."""
+        return self._lru.name
+
+    @property
+    def maxsize(self) -> int:
+        """Its bound, in bytes."""
+        return int(self._lru.maxsize)
 
     @property
     def stats(self) -> CacheStats:

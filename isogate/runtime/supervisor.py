@@ -151,6 +151,10 @@ class Runtime(WorkerPool, Admission):
         self._after_logs = 0  # "after" frames: logs of ctx.waitUntil() work
         #: fetch() calls of functions: (tenant, outcome) -> count
         self._egress_counts: dict[tuple[str, str], int] = {}
+        #: the workers' code caches: name -> [hits, misses, evictions] (over all workers),
+        #: and (worker pid, name) -> (size, bound) as last reported
+        self._worker_cache_counts: dict[str, list[int]] = {}
+        self._worker_cache_sizes: dict[tuple[int, str], tuple[int, int]] = {}
         self._retried = 0  # calls run again because their worker died before they started
         #: moving average of each function's run time (admission.py: which calls pipeline)
         self._run_ms: LRU[str, float] = LRU("runtime_run_ms", RUN_MS_ENTRIES)
@@ -270,6 +274,7 @@ class Runtime(WorkerPool, Admission):
             for tenant, outcome, n in msg.c:  # type: ignore[union-attr]
                 counted = (str(tenant), str(outcome))
                 self._egress_counts[counted] = self._egress_counts.get(counted, 0) + int(n)
+            self._on_cache_report(w, msg.ca)  # type: ignore[union-attr]
         elif kind is Blanks:
             assert isinstance(msg, Blanks)
             ex = w.executors[msg.ex]
@@ -608,6 +613,31 @@ class Runtime(WorkerPool, Admission):
         """Seconds until ``tenant`` may call and deploy again (0: not blocked)."""
         return self._quarantine.tenant_blocked(tenant)
 
+    def _on_cache_report(
+        self, w: _Worker, report: tuple[tuple[str, int, int, int, int, int], ...]
+    ) -> None:
+        pid = w.proc.pid if w.proc else 0
+        for name, hits, misses, evictions, size, bound in report:
+            counts = self._worker_cache_counts.setdefault(str(name), [0, 0, 0])
+            counts[0] += int(hits)
+            counts[1] += int(misses)
+            counts[2] += int(evictions)
+            self._worker_cache_sizes[pid, str(name)] = (int(size), int(bound))
+
+    def _worker_caches(self) -> dict[str, tuple[int, int, int, int, int]]:
+        live = {w.proc.pid for w in self._workers if w.alive and w.proc}
+        for key in [k for k in self._worker_cache_sizes if k[0] not in live]:
+            del self._worker_cache_sizes[key]  # a dead worker's caches went with it
+        sizes: dict[str, list[int]] = {}
+        for (_pid, name), (size, bound) in self._worker_cache_sizes.items():
+            total = sizes.setdefault(name, [0, 0])
+            total[0] += size
+            total[1] += bound
+        return {
+            name: (h, m, e, *sizes.get(name, [0, 0]))  # type: ignore[misc]
+            for name, (h, m, e) in self._worker_cache_counts.items()
+        }
+
     def stats(self) -> RuntimeStats:
         """A snapshot for metrics."""
         exs = self._executors()
@@ -633,6 +663,7 @@ class Runtime(WorkerPool, Admission):
             retried=self._retried,
             egress=dict(self._egress_counts),
             waiting=sum(self._waiting.values()),
+            worker_caches=self._worker_caches(),
         )
 
     def worker_pids(self) -> list[int]:

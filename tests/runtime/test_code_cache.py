@@ -2,11 +2,18 @@
 
 from __future__ import annotations
 
+import asyncio
 import threading
 
+from prometheus_client.parser import text_string_to_metric_families
+
 from isogate.caches import live_caches
+from isogate.gateway.metrics import GatewayMetrics
 from isogate.runtime.code_cache import SharedLRU, prepared_cache, source_cache
 from isogate.runtime.source import PreparedSource
+from isogate.runtime.types import Outcome
+
+from .conftest import fn, get
 
 
 def test_least_recently_used_goes_first_when_over_budget() -> None:
@@ -62,3 +69,34 @@ def test_threads_sharing_it_keep_it_within_its_bound() -> None:
     for t in threads:
         t.join()
     assert 0 < cache.currsize <= 1000
+
+
+async def test_the_workers_caches_reach_the_gateway_metrics(make_runtime) -> None:
+    rt = await make_runtime(workers=1, threads_per_worker=1)
+    src = "export default { fetch() { return new Response('hi') } }"
+    for _ in range(2):  # a cold load (sources and prepared: a miss each), then warm
+        r = await rt.invoke(fn(src), get())
+        assert r.outcome is Outcome.OK, r
+    empty = (0, 0, 0, 0, 0)
+    for _ in range(100):  # the worker reports twice a second (a report may fall between
+        # a lookup and its insertion: wait for one with both entries)
+        caches = rt.stats().worker_caches
+        sources, prepared = (caches.get(n, empty) for n in ("worker_sources", "worker_prepared"))
+        if sources[3] >= len(src) and prepared[3] > len(src):
+            break
+        await asyncio.sleep(0.05)
+    else:
+        raise AssertionError(f"never reported: {rt.stats().worker_caches}")
+    _hits, misses, evictions, size, bound = sources
+    assert misses >= 1 and evictions == 0 and bound == 256 << 20
+    assert prepared[1] >= 1
+
+    text = GatewayMetrics(rt.stats).render().decode()
+    samples = {
+        (s.name, s.labels.get("cache")): s.value
+        for family in text_string_to_metric_families(text)
+        for s in family.samples
+    }
+    assert samples[("isogate_cache_misses_total", "worker_sources")] >= misses
+    # (>=: this test process's own caches of that name, above, count too)
+    assert samples[("isogate_cache_size", "worker_sources")] >= size
