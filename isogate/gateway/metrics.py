@@ -135,7 +135,7 @@ class _CacheCollector(Collector):
             yield family
         for i, (kind, doc) in enumerate(
             (
-                ("size", "entries in the cache (characters for the code cache)"),
+                ("size", "entries in the cache (characters or bytes for the code caches)"),
                 ("bound", "the cache's bound, in the unit of isogate_cache_size"),
             ),
             start=4,
