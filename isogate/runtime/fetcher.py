@@ -20,6 +20,10 @@ no ``Accept-Encoding`` or ``User-Agent`` is added; a response with ``Content-Enc
 gzip`` or ``br`` is decoded transparently while its ``Content-Encoding`` and
 ``Content-Length`` headers are kept as received; other codings (``deflate``...) pass
 through as bytes. docs/operations.md, "Egress", has the whole list.
+
+What would split off if it grows: the per-TLS-name connection pools
+(``_EgressTransport``) into a transport module, and the body paths (limits, decoding,
+streaming) once the streamed-body work settles.
 """
 
 from __future__ import annotations

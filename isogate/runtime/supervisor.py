@@ -12,6 +12,12 @@ returns (the next safe point: nothing more of it runs); if the call awaits host
 operations (timers, fetch), the executor is sent a :class:`~.messages.Cancel` and ends
 it there and then: its timers dropped, its fetches cancelled, its waiting place freed.
 Both are counted as abandoned.
+
+Why one module of ~680 lines: it is :class:`Runtime`'s own state (its workers' mirror,
+in-flight calls, counters) and the path every call takes through it; the worker pool,
+admission and quarantine are already halves of their own (pool.py, admission.py,
+quarantine.py, blame.py). What would split off: the meaning of each worker frame
+(``_on_message``, ``_on_answer`` and their helpers) into a module of its own.
 """
 
 from __future__ import annotations
