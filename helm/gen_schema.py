@@ -57,6 +57,8 @@ K8S_ROOTS = {
     "deploymentStrategy": "io.k8s.api.apps.v1.DeploymentStrategy",
     "hpaBehavior": "io.k8s.api.autoscaling.v2.HorizontalPodAutoscalerBehavior",
     "ingressTLS": "io.k8s.api.networking.v1.IngressTLS",
+    "networkPolicyPeer": "io.k8s.api.networking.v1.NetworkPolicyPeer",
+    "networkPolicyEgressRule": "io.k8s.api.networking.v1.NetworkPolicyEgressRule",
 }
 
 
@@ -367,6 +369,15 @@ def values_schema() -> dict[str, Any]:
                 "interval": {"type": "string", "pattern": "^[0-9]+(ms|s|m|h)$"},
                 "scrapeTimeout": {"type": "string", "pattern": "^[0-9]+(ms|s|m|h)$"},
                 "labels": string_map("ServiceMonitor labels"),
+            }
+        ),
+        "networkPolicy": obj(
+            {
+                "enabled": B,
+                "ingressFrom": k8s_list("networkPolicyPeer", "peers that may reach the gateway"),
+                "allowDNS": B,
+                "allowPublicEgress": B,
+                "extraEgress": k8s_list("networkPolicyEgressRule", "further egress rules"),
             }
         ),
         "podDisruptionBudget": obj(

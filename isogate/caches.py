@@ -137,8 +137,5 @@ class TTL(TLRU[K, V]):
         getsizeof: Callable[[V], float] | None = None,
         on_drop: Callable[[K, V], None] | None = None,
     ) -> None:
-        super().__init__(
-            name, maxsize, lambda _k, _v, now: now + ttl, timer, getsizeof, on_drop
-        )
+        super().__init__(name, maxsize, lambda _k, _v, now: now + ttl, timer, getsizeof, on_drop)
         self.ttl = ttl
-

@@ -4,8 +4,14 @@ Standard library only, except ``helm`` (helm-python-sdk, installed by the shell 
 into its cached virtualenv). Every request goes to a Service ClusterIP of that cluster
 (reached through kube-proxy's rules on this machine) and nowhere else.
 
-    python k8s_e2e.py helm install|upgrade KUBECONFIG CHART RELEASE NAMESPACE VALUES_JSON
+    python k8s_e2e.py helm install|upgrade|uninstall KUBECONFIG CHART RELEASE NAMESPACE VALUES
     python k8s_e2e.py embedded BASE_URL ADMIN_TOKEN
+    python k8s_e2e.py shape BASE_URL ADMIN_TOKEN POD_URLS QUOTA_N PROPAGATION_S
+    python k8s_e2e.py setup-load BASE_URL ADMIN_TOKEN TENANT USES
+    python k8s_e2e.py load BASE_URL KEY FUNCTION RATE STOP_FILE OUT_FILE [TENANT] [MAX_SECONDS]
+    python k8s_e2e.py verify-writes BASE_URL KEY TENANT RESULT_FILE USES
+    python k8s_e2e.py render-live KUBECONFIG CHART RELEASE NAMESPACE VALUES OUT_FILE
+    python k8s_e2e.py check-accepted SENT_JSON ACCEPTED_JSON KINDS
 """
 
 from __future__ import annotations
@@ -76,13 +82,19 @@ def wait_healthy(base: str, seconds: float = 120.0) -> None:
 
 
 def tenant_with_function(
-    base: str, admin_token: str, tenant: str, function: str, key_body: dict | None = None
+    base: str,
+    admin_token: str,
+    tenant: str,
+    function: str,
+    key_body: dict | None = None,
+    existing_ok: bool = False,
 ) -> tuple[str, str]:
     """Create a tenant, deploy ``function`` and make a key; return (login token, key)."""
     admin = {"Authorization": f"Bearer {admin_token}"}
     password = "e2e-password-" + tenant
     s, b = call("POST", f"{base}/v1/tenants", {"name": tenant, "password": password}, admin)
-    expect("create tenant", s, b, 201)
+    if not (s == 409 and existing_ok):  # a rerun against a kept cluster (debugging)
+        expect("create tenant", s, b, 201)
     s, b = call("POST", f"{base}/v1/auth/token", {"name": tenant, "password": password})
     token = expect("login", s, b, 200)["access_token"]
     auth = {"Authorization": f"Bearer {token}"}
@@ -167,16 +179,20 @@ def shape(base: str, admin_token: str, pod_urls_csv: str, quota_n: str,
 
 
 def setup_load(base: str, admin_token: str, tenant: str, uses: str) -> None:
-    """Tenant + function + key (``uses`` calls) for a load run; prints the key on stdout."""
+    """Tenant + function + key (``uses`` calls) for a load run; prints the key on stdout.
+
+    The function is named after the tenant: function names are unique across tenants.
+    """
     _, key = tenant_with_function(
-        base, admin_token, tenant, "load", {"name": "load", "uses": int(uses),
+        base, admin_token, tenant, tenant, {"name": "load", "uses": int(uses),
                                             "rate_limit": {"requests": 100000,
-                                                           "per_seconds": 60}}
+                                                           "per_seconds": 60}},
+        existing_ok=True,
     )
     print(key)
 
 
-def load(base: str, key: str, rate: str, stop_file: str, out_file: str,
+def load(base: str, key: str, fn: str, rate: str, stop_file: str, out_file: str,
          tenant: str = "", max_seconds: str = "600") -> None:
     """Call the function at a steady ``rate`` per second until ``stop_file`` exists.
 
@@ -198,7 +214,7 @@ def load(base: str, key: str, rate: str, stop_file: str, out_file: str,
         tick += 1
         sent += 1
         try:
-            s, b = call("GET", f"{base}/fn/load/x", headers={"X-API-Key": key}, timeout=10)
+            s, b = call("GET", f"{base}/fn/{fn}/x", headers={"X-API-Key": key}, timeout=10)
             if s == 200:
                 ok += 1
             else:
@@ -210,7 +226,7 @@ def load(base: str, key: str, rate: str, stop_file: str, out_file: str,
         if tenant and tick % 50 == 0:  # under max_deploys_per_minute
             try:
                 js = FUNCTION_JS.replace("hello from ", f"w{tick} from ")
-                s, b = call("PUT", f"{base}/v1/functions/load", js, auth, timeout=30)
+                s, b = call("PUT", f"{base}/v1/functions/{fn}", js, auth, timeout=30)
                 if s == 201:
                     writes["versions"].append(json.loads(b)["version"])
                 s, b = call("POST", f"{base}/v1/keys", {"name": f"k{tick}"}, auth, timeout=30)
@@ -231,7 +247,7 @@ def verify_writes(base: str, key: str, tenant: str, result_file: str, uses: str)
     with open(result_file) as f:
         result = json.load(f)
     auth = _login(base, tenant)
-    s, b = call("GET", f"{base}/v1/functions/load", headers=auth)
+    s, b = call("GET", f"{base}/v1/functions/{tenant}", headers=auth)
     meta = expect("function metadata", s, b, 200)
     have = {v["version"] if isinstance(v, dict) else v for v in meta["versions"]}
     kept = result["writes"]["versions"][-15:]  # the function keeps its newest 20 versions
@@ -245,7 +261,7 @@ def verify_writes(base: str, key: str, tenant: str, result_file: str, uses: str)
     # exactly uses - ok more succeed (fewer only if a failed in-flight call was counted).
     more = 0
     for _ in range(int(uses) + 5):
-        s, b = call("GET", f"{base}/fn/load/x", headers={"X-API-Key": key})
+        s, b = call("GET", f"{base}/fn/{tenant}/x", headers={"X-API-Key": key})
         if s != 200:
             break
         more += 1
@@ -284,6 +300,61 @@ def helm_cmd(op: str, kubeconfig: str, chart: str, release: str, namespace: str,
     print(f"helm {op}: {release} revision {rel['revision']} {rel['status']}")
 
 
+def render_live(kubeconfig: str, chart: str, release: str, namespace: str,
+                values_json: str, out_file: str) -> None:
+    """Render the chart with the live cluster's capabilities (a server dry-run install:
+    Helm reads the API versions by discovery) and write the manifest to ``out_file``."""
+    import helm_python as helm
+
+    with helm.Config(kubeconfig_path=kubeconfig, namespace=namespace) as cfg:
+        rel = cfg.install(chart, release, json.loads(values_json), namespace=namespace,
+                          dry_run="server")
+    with open(out_file, "w") as f:
+        f.write(rel["manifest"])
+
+
+def _objects(path: str) -> list[dict[str, Any]]:
+    """Objects in kubectl's JSON output (one object, a List, or several documents)."""
+    with open(path) as f:
+        text = f.read()
+    dec = json.JSONDecoder()
+    out: list[dict[str, Any]] = []
+    i = 0
+    while i < len(text):
+        if text[i].isspace():
+            i += 1
+            continue
+        obj, i = dec.raw_decode(text, i)
+        out += obj["items"] if obj.get("kind") == "List" else [obj]
+    return out
+
+
+def check_accepted(sent_json: str, accepted_json: str, kinds: str) -> None:
+    """Item 6: every object of ``kinds`` was accepted by the API server, nothing pruned.
+
+    ``sent_json`` is the manifest as kubectl parsed it (client dry-run), ``accepted_json``
+    the objects the API server returned from a server-side dry-run create.
+    """
+    sent = {(o["kind"], o["metadata"]["name"]): o for o in _objects(sent_json)}
+    got = {(o["kind"], o["metadata"]["name"]): o for o in _objects(accepted_json)}
+    report = []
+    for kind in kinds.split(","):
+        names = [k for k in sent if k[0] == kind]
+        if not names:
+            raise SystemExit(f"FAIL the chart rendered no {kind}")
+        for key in names:
+            if key not in got:
+                raise SystemExit(f"FAIL {kind} {key[1]} not accepted by the API server")
+            if sent[key]["apiVersion"] != got[key]["apiVersion"]:
+                raise SystemExit(f"FAIL {kind}: sent {sent[key]['apiVersion']}, "
+                                 f"stored {got[key]['apiVersion']}")
+            if kind == "ServiceMonitor" and got[key]["spec"] != sent[key]["spec"]:
+                raise SystemExit(f"FAIL ServiceMonitor fields pruned by the CRD schema: "
+                                 f"sent {sent[key]['spec']}, kept {got[key]['spec']}")
+            report.append(f"{kind} {sent[key]['apiVersion']}")
+    print("fit: accepted by the API server (server-side dry run): " + ", ".join(report))
+
+
 def main(argv: list[str]) -> None:
     """Dispatch the sub-command named in ``argv[0]``."""
     cmd, args = argv[0], argv[1:]
@@ -299,6 +370,10 @@ def main(argv: list[str]) -> None:
         load(*args)
     elif cmd == "verify-writes":
         verify_writes(*args)
+    elif cmd == "render-live":
+        render_live(*args)
+    elif cmd == "check-accepted":
+        check_accepted(*args)
     else:
         raise SystemExit(f"unknown command {cmd}")
 

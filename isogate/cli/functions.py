@@ -48,6 +48,8 @@ def cmd_deploy(args: argparse.Namespace) -> int:
     body.update(env=_env_pairs(args.env), routes=args.route, public=args.public)
     if args.bind:
         body["bindings"] = _bindings(args.bind)
+    if args.cron or args.no_crons:
+        body["crons"] = args.cron
     return _put_function(args, args.name, body)
 
 
@@ -93,7 +95,10 @@ def _put_function(args: argparse.Namespace, name: str, body: dict[str, Any]) -> 
                 exc.problem,
             ) from None
         raise
-    _print(args, data, f"deployed {data['name']} version {data['version']} ({data['sha256'][:12]})")
+    text = f"deployed {data['name']} version {data['version']} ({data['sha256'][:12]})"
+    if "crons" in data:
+        text += "\ncrons (UTC): " + (", ".join(data["crons"]) or "none")
+    _print(args, data, text)
     return 0
 
 
@@ -147,6 +152,10 @@ def _deploy_wrangler(args: argparse.Namespace) -> int:
     bindings = {**project.bindings(), **_bindings(args.bind)} if args.bind else project.bindings()
     if bindings:
         body["bindings"] = bindings
+    if args.cron or args.no_crons:
+        body["crons"] = args.cron
+    elif project.crons is not None:  # triggers.crons: the module's scheduled() runs on them
+        body["crons"] = project.crons
     return _put_function(args, name, body)
 
 

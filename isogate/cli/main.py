@@ -171,11 +171,13 @@ def build_parser() -> argparse.ArgumentParser:
         "dot-folders are left out.\n\n"
         "Without FILE, in a wrangler project (wrangler.json, wrangler.jsonc or\n"
         "wrangler.toml here, or --wrangler-config): main is bundled with esbuild as\n"
-        "wrangler bundles it; name, vars, routes and kv_namespaces come from the\n"
-        "config (NAME, --env and --route add to or override them); settings isogate\n"
-        "does not apply are named in one warning. With --no-bundle (or no_bundle =\n"
-        "true) main and the files wrangler's module rules match are uploaded as\n"
-        "they are, as wrangler deploy --no-bundle does.",
+        "wrangler bundles it; name, vars, routes, kv_namespaces and triggers.crons come\n"
+        "from the config (NAME, --env, --route and --cron add to or override them);\n"
+        "settings isogate does not apply are named in one warning. With --no-bundle\n"
+        "(or no_bundle = true) main and the files wrangler's module rules match are\n"
+        "uploaded as they are, as wrangler deploy --no-bundle does.\n\n"
+        "Crons are the exception to 'every option anew': without --cron (or a\n"
+        "wrangler triggers.crons) the function keeps the crons it has.",
         parents=(client,),
         func=cmd_deploy,
     )
@@ -217,6 +219,15 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="NAME=kv:NAMESPACE",
         help="bind env.NAME to one of your KV namespaces; repeat for several",
     )
+    s.add_argument(
+        "--cron",
+        action="append",
+        default=[],
+        metavar="EXPR",
+        help="run the module's scheduled() on this cron schedule (5 fields, UTC, e.g. "
+        "'*/5 * * * *'); repeat for several; replaces the function's crons",
+    )
+    s.add_argument("--no-crons", action="store_true", help="remove the function's cron schedules")
     s.add_argument(
         "--public", action="store_true", help="callable without an API key (no rate limit)"
     )
@@ -296,10 +307,12 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--version", type=int, help="version number (default: the current one)")
 
     from isogate.cli import kv as cli_kv
+    from isogate.cli import schedules as cli_schedules
     from isogate.cli import secrets as cli_secrets
 
     cli_secrets.add_commands(sub, client, server)
     cli_kv.add_commands(sub, client)
+    cli_schedules.add_commands(sub, client)
 
     k = _group(
         sub,

@@ -132,7 +132,9 @@ class WranglerProject:
     compatibility_date: str | None
     vars: dict[str, str] = field(default_factory=dict)
     routes: list[str] = field(default_factory=list)
-    crons: list[str] = field(default_factory=list)
+    #: ``triggers.crons``, sent as the deploy body's ``crons`` (None: the file has none,
+    #: so the function's crons stay as they are; ``[]`` removes them, as in wrangler)
+    crons: list[str] | None = None
     #: binding name -> KV namespace id (sent as ``{"NAME": {"kv": id}}``).
     kv: dict[str, str] = field(default_factory=dict)
     #: Settings found in the file that isogate does not apply (one warning names them).
@@ -374,14 +376,13 @@ def _routes(config: Path, data: dict[str, Any], unsupported: list[str]) -> list[
     return out
 
 
-def _crons(config: Path, triggers: Any, unsupported: list[str]) -> list[str]:
+def _crons(config: Path, triggers: Any, unsupported: list[str]) -> list[str] | None:
     if not isinstance(triggers, dict) or not isinstance(triggers.get("crons", []), list):
         raise ProjectError(f"{config}: triggers.crons must be a list of cron expressions")
-    crons = [str(c) for c in triggers.get("crons", [])]
     unsupported.extend(f"triggers.{k}" for k in sorted(triggers) if k != "crons")
-    if crons:  # isogate runs no scheduled() handlers yet: read, named, not deployed
-        unsupported.append(f"triggers.crons ({len(crons)} schedule(s): no scheduled handler)")
-    return crons
+    if "crons" not in triggers:
+        return None
+    return [str(c) for c in triggers["crons"]]
 
 
 def _kv(config: Path, raw: Any) -> dict[str, str]:

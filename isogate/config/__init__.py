@@ -2,6 +2,14 @@
 
 from isogate.config.egress import EgressSettings
 from isogate.config.runtime import RuntimeSettings
+from isogate.config.scheduler import SchedulerSettings
 from isogate.config.settings import Settings, SettingsError, load_settings
 
-__all__ = ["EgressSettings", "RuntimeSettings", "Settings", "SettingsError", "load_settings"]
+__all__ = [
+    "EgressSettings",
+    "RuntimeSettings",
+    "SchedulerSettings",
+    "Settings",
+    "SettingsError",
+    "load_settings",
+]

@@ -33,6 +33,7 @@ from pydantic_settings import (
 
 from isogate.config.egress import EgressSettings
 from isogate.config.runtime import RuntimeSettings
+from isogate.config.scheduler import SchedulerSettings
 
 ENV_PREFIX = "ISOGATE_"
 CONFIG_ENV = "ISOGATE_CONFIG"
@@ -339,6 +340,7 @@ class Settings(BaseSettings):
 
     runtime: RuntimeSettings = Field(default_factory=RuntimeSettings)
     egress: EgressSettings = Field(default_factory=EgressSettings)
+    scheduler: SchedulerSettings = Field(default_factory=SchedulerSettings)
 
     @field_validator("secrets_master_key")
     @classmethod

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import gc
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 
 from sqlalchemy.exc import SQLAlchemyError
 from starlette.applications import Starlette
@@ -18,6 +18,7 @@ from isogate.gateway.api import functions as api_functions
 from isogate.gateway.api import invocations as api_invocations
 from isogate.gateway.api import keys as api_keys
 from isogate.gateway.api import kv as api_kv
+from isogate.gateway.api import schedules as api_schedules
 from isogate.gateway.api import secrets as api_secrets
 from isogate.gateway.api import tenants as api_tenants
 from isogate.gateway.api.admin import admin_routes
@@ -56,6 +57,7 @@ def routes() -> list[Route]:
         Route("/v1/functions/{name}/code", api_functions.get_code, methods=["GET"]),
         Route("/v1/functions/{name}/rollback", api_functions.rollback, methods=["POST"]),
         Route("/v1/functions/{name}/invocations", api_functions.list_invocations, methods=["GET"]),
+        Route("/v1/functions/{name}/schedules", api_schedules.list_schedules, methods=["GET"]),
         *admin_routes(),
         Route("/v1/functions/{name}/secrets", api_secrets.list_secrets, methods=["GET"]),
         Route("/v1/functions/{name}/secrets/{secret}", api_secrets.put_secret, methods=["PUT"]),
@@ -77,12 +79,17 @@ def routes() -> list[Route]:
     ]
 
 
-def create_app(settings: Settings, runtime_factory: RuntimeFactory | None = None) -> Starlette:
-    """A gateway app; its services open when the server starts it (lifespan)."""
+def create_app(
+    settings: Settings,
+    runtime_factory: RuntimeFactory | None = None,
+    clock: Callable[[], float] | None = None,
+) -> Starlette:
+    """A gateway app; its services open when the server starts it (lifespan).
+    ``clock`` (tests): the time the cron scheduler sees."""
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
-        async with open_services(settings, runtime_factory) as services:
+        async with open_services(settings, runtime_factory, clock) as services:
             app.state.services = services
             # Everything alive now lives as long as the process (modules, pools, caches):
             # move it out of the collector's reach, so that full collections, which run

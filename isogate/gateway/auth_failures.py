@@ -132,9 +132,7 @@ class AuthFailures:
         if script is not None and self._use_redis():
             try:
                 async with asyncio.timeout(self._timeout):
-                    count, ttl = await script(
-                        keys=[self._prefix + address], args=[self.window]
-                    )
+                    count, ttl = await script(keys=[self._prefix + address], args=[self.window])
                 if int(count) >= self.limit:
                     if address not in self._blocked and len(self._blocked) >= MAX_TRACKED:
                         self._blocked.clear()  # all would be forgotten by their windows

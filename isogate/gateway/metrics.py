@@ -199,6 +199,21 @@ class GatewayMetrics:
         )
         for op in ("get", "put", "delete", "list"):
             self.kv_operations.labels(op, "ok")  # at zero from the start: rate() sees the first
+        self.cron_runs = Counter(
+            "isogate_cron_runs",
+            "attempts of cron runs by outcome: succeeded, failed (final), retried (a "
+            "failed attempt that runs again)",
+            ["outcome"],
+            registry=self.registry,
+        )
+        for outcome in ("succeeded", "failed", "retried"):
+            self.cron_runs.labels(outcome)
+        self.cron_lag = Histogram(
+            "isogate_cron_lag_seconds",
+            "how late a cron tick's run started after its scheduled time",
+            buckets=(0.05, 0.1, 0.25, 0.5, 1, 2, 5, 10, 30, 60, 300, 3600),
+            registry=self.registry,
+        )
         self.registry.register(_RuntimeCollector(stats))
         self.registry.register(_CacheCollector(stats))
         # Children by label values: ``labels()`` validates and locks on every call, and

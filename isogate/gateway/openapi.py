@@ -108,7 +108,15 @@ RESULTS: dict[str, Any] = {
         "allOf": [_ref("Lease"), _obj({"key": STR})],
     },
     "LeaseList": _obj({"keys": {"type": "array", "items": _ref("Lease")}}),
-    "Deployed": _obj({"name": STR, "version": INT, "sha256": STR}),
+    "Deployed": _obj(
+        {
+            "name": STR,
+            "version": INT,
+            "sha256": STR,
+            "crons": {"type": "array", "items": STR},  # only when the deploy sent crons
+        },
+        ["name", "version", "sha256"],
+    ),
     "FunctionInfo": _obj(
         {
             "name": STR,
@@ -157,6 +165,38 @@ RESULTS: dict[str, Any] = {
         }
     ),
     "InvocationList": _obj({"invocations": {"type": "array", "items": _ref("Invocation")}}),
+    "CronRun": _obj(
+        {
+            "id": STR,
+            "scheduled_time": TIME,
+            "scheduled_time_ms": INT,
+            "status": {"enum": ["queued", "running", "succeeded", "failed"]},
+            "outcome": {"type": ["string", "null"]},
+            "http_status": {"type": ["integer", "null"]},
+            "attempts": INT,
+            "started_at": {"type": ["string", "null"], "format": "date-time"},
+            "finished_at": {"type": ["string", "null"], "format": "date-time"},
+            "duration_ms": {"type": ["number", "null"]},
+            "error": {"type": ["string", "null"]},
+            "no_retry": {"type": "boolean"},
+        }
+    ),
+    "Schedule": _obj(
+        {
+            "cron": STR,
+            "since": TIME,
+            "next_run": TIME,
+            "next_run_ms": INT,
+            "last_runs": {"type": "array", "items": _ref("CronRun")},
+        }
+    ),
+    "ScheduleList": _obj(
+        {
+            "name": STR,
+            "scheduler_enabled": {"type": "boolean"},
+            "schedules": {"type": "array", "items": _ref("Schedule")},
+        }
+    ),
     "Status": _obj({"status": STR}),
     "SecretValue": _obj({"value": STR}),
     "Secret": _obj({"name": STR, "updated_at": {"type": "number"}}),
@@ -448,6 +488,17 @@ def openapi_document() -> dict[str, Any]:
             "parameters": [*fn, {"name": "limit", "in": "query", "schema": {"type": "integer"}}],
             "get": _op(
                 "latest invocation records", "200", BEARER, None, "InvocationList", "404 422"
+            ),
+        },
+        "/v1/functions/{name}/schedules": {
+            "parameters": [*fn, {"name": "limit", "in": "query", "schema": {"type": "integer"}}],
+            "get": _op(
+                "cron schedules: next tick and latest runs of each (limit: runs per cron)",
+                "200",
+                BEARER,
+                None,
+                "ScheduleList",
+                "404 422",
             ),
         },
         "/v1/functions/{name}/secrets": {

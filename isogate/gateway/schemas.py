@@ -75,6 +75,14 @@ class FunctionDeploy(_Body):
     ] = Field(default_factory=dict, max_length=32)
     #: the module's name; ``.ts``/``.mts``: TypeScript, its types erased at deploy
     main_module: Annotated[str, StringConstraints(max_length=255)] | None = None
+    #: cron schedules (5 fields, UTC) of the module's ``scheduled()``; absent: the
+    #: function's crons stay as they are, ``[]``: none
+    crons: list[Annotated[str, StringConstraints(max_length=200)]] | None = Field(
+        None,
+        max_length=100,
+        description="cron expressions (5 fields, UTC), at most scheduler."
+        "max_crons_per_function; absent: unchanged, []: none",
+    )
 
 
 class Rollback(_Body):

@@ -45,6 +45,7 @@ from isogate.state.bindings import BindingCache, SqlBindingStore
 from isogate.state.crypto import Keyring, load_key_file, parse_keyring
 from isogate.state.kv import KvLimits, SqlKvStore
 from isogate.state.kv_host import kv_host
+from isogate.state.schedules import SqlScheduleStore
 from isogate.state.secrets import SecretCache, SqlSecretStore
 
 log = logging.getLogger(__name__)
@@ -117,6 +118,8 @@ class Services:
     responses: ResponseBuffers | None = None  # response bodies held for their clients
     async_queue: SqlAsyncQueue | None = None  # Prefer: respond-async invocations (SQL)
     async_runner: Any = None  # the AsyncRunner of this replica (gateway.async_runner)
+    schedules: SqlScheduleStore | None = None  # crons of functions and runs of their ticks
+    scheduler: Any = None  # the Scheduler of this replica (gateway.scheduler), if enabled
     #: FunctionRefs by version, secrets revision and bindings (gateway.invoke): building
     #: one (env sorted into a tuple) on every call is measurable on the warm path; they
     #: are immutable, so a cached one never goes stale
@@ -166,9 +169,12 @@ def load_keyring(settings: Settings) -> Keyring | None:
 
 @contextlib.asynccontextmanager
 async def open_services(
-    settings: Settings, runtime_factory: RuntimeFactory | None = None
+    settings: Settings,
+    runtime_factory: RuntimeFactory | None = None,
+    clock: Callable[[], float] | None = None,
 ) -> AsyncIterator[Services]:
-    """Open the engine, migrate, open stores and start the runtime; close all on exit."""
+    """Open the engine, migrate, open stores and start the runtime; close all on exit.
+    ``clock`` (tests): the cron scheduler's time instead of ``time.time``."""
     timeout = settings.store_timeout_seconds
     tokens = TokenIssuer(
         load_jwt_secret(settings),
@@ -184,6 +190,7 @@ async def open_services(
     collector: Periodic | None = None
     kv_sweeper: Periodic | None = None
     async_runner: Any = None
+    scheduler: Any = None
     exits = contextlib.AsyncExitStack()  # backends opened as context managers (S3 client)
     try:
         applied = await migrate(engine)
@@ -298,6 +305,12 @@ async def open_services(
                 max_attempts=settings.async_max_attempts,
                 retention_seconds=settings.async_result_retention_seconds,
             ),
+            schedules=SqlScheduleStore(
+                engine,
+                timeout,
+                retention_seconds=settings.scheduler.run_retention_seconds,
+                **({"clock": clock} if clock is not None else {}),
+            ),
             responses=ResponseBuffers(
                 settings.response_buffer_bytes_total,
                 settings.response_buffer_bytes_per_connection,
@@ -317,10 +330,19 @@ async def open_services(
         assert svc.async_queue is not None
         async_runner = svc.async_runner = AsyncRunner(svc, svc.async_queue)
         async_runner.start()
+        if settings.scheduler.enabled:
+            from isogate.gateway.scheduler import Scheduler
+
+            assert svc.schedules is not None
+            scheduler = svc.scheduler = Scheduler(
+                svc, svc.schedules, **({"clock": clock} if clock is not None else {})
+            )
+            scheduler.start()
         yield svc
     finally:
         for closer in (
-            async_runner.stop if async_runner else None,  # before the runtime closes
+            scheduler.stop if scheduler else None,  # before the runtime closes
+            async_runner.stop if async_runner else None,
             collector.stop if collector else None,
             kv_sweeper.stop if kv_sweeper else None,
             redis_backend.close if redis_backend else None,

@@ -56,6 +56,7 @@ from .isolate import (
     error_payload,
     host_call,
     parse_logs,
+    scheduled_script,
     start_script,
 )
 from .messages import (
@@ -592,9 +593,13 @@ class Executor:
         self._flights[flight.id] = flight
         warm.flights += 1
         self._watch(flight)
-        req = msg.req
-        request = InvokeRequest(method=req.m, url=req.u, headers=req.h, body=req.b)
-        self._eval(flight, start_script(flight.id, request))
+        if msg.sc is not None:  # a cron tick: the module's scheduled() handler
+            script = scheduled_script(flight.id, msg.sc.cron, msg.sc.t)
+        else:
+            req = msg.req
+            request = InvokeRequest(method=req.m, url=req.u, headers=req.h, body=req.b)
+            script = start_script(flight.id, request)
+        self._eval(flight, script)
         if not flight.ended and not flight.responded and not flight.waiting:
             # it awaits a host operation: its CPU place is free for another call
             flight.waiting = True
@@ -940,6 +945,7 @@ class Executor:
                 len(self._blanks),
                 Host.live,
                 waited,
+                r.no_retry,
             )
         )
 

@@ -294,6 +294,13 @@ def start_script(inv: str, request: InvokeRequest) -> str:
     return host_call("invoke", inv, os.urandom(SEED_LENGTH).decode("latin-1") + wire(request))
 
 
+def scheduled_script(inv: str, cron: str, scheduled_time_ms: int) -> str:
+    """The script that starts invocation ``inv`` as a scheduled event (a cron tick):
+    the prelude calls the module's ``scheduled(controller, env, ctx)``."""
+    event = json.dumps({"cron": cron, "scheduledTime": int(scheduled_time_ms)})
+    return host_call("scheduled", inv, os.urandom(SEED_LENGTH).decode("latin-1") + event)
+
+
 def deliver_script(op: int, payload: str) -> str:
     """The script that settles host operation ``op`` with ``payload`` (see payloads)."""
     return host_call("deliver", str(op), payload)
@@ -413,6 +420,13 @@ def _parse_load(text: str | None) -> InvokeResult:
 def result_from(data: dict[str, Any]) -> InvokeResult:
     """Turn one result of the prelude into an :class:`InvokeResult`, trusting nothing
     about its shape."""
+    result = _result_of(data)
+    if data.get("noRetry") is True:
+        result = replace(result, no_retry=True)
+    return result
+
+
+def _result_of(data: dict[str, Any]) -> InvokeResult:
     logs = parse_logs(data.get("logs"))
     outcome = data.get("outcome")
     if outcome == "ok":
@@ -477,4 +491,12 @@ def check_source(source: str) -> PreparedSource:
     return prepare(source, STPyV8.JSEngine())
 
 
-__all__ = ["Sandbox", "SourceError", "Step", "check_source", "parse_step", "start_script"]
+__all__ = [
+    "Sandbox",
+    "SourceError",
+    "Step",
+    "check_source",
+    "parse_step",
+    "scheduled_script",
+    "start_script",
+]

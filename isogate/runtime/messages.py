@@ -47,15 +47,25 @@ class HttpRequest(msgspec.Struct, array_like=True, omit_defaults=True):
     b: bytes = b""
 
 
+class ScheduledEvent(msgspec.Struct, array_like=True, omit_defaults=True):
+    """A cron tick (issue 23): the module's ``scheduled(controller, env, ctx)`` runs with
+    ``controller.cron`` = ``cron`` and ``controller.scheduledTime`` = ``t`` (Unix ms)."""
+
+    cron: str
+    t: int
+
+
 class Invoke(_Frame, tag="invoke"):
     """Run a call. ``id`` is the supervisor's call id; ``inv`` the gateway's invocation
-    id (``X-Invocation-Id``), which the worker's logs name."""
+    id (``X-Invocation-Id``), which the worker's logs name. With ``sc`` the call is a
+    scheduled event (``req`` is then ignored), not a fetch."""
 
     id: int
     ex: int
     fn: FnSpec
     req: HttpRequest
     inv: str = ""
+    sc: ScheduledEvent | None = None
 
 
 class Evict(_Frame, tag="evict"):
@@ -107,6 +117,7 @@ class Result(_Frame, tag="result"):
     bl: int | None = None
     iso: int | None = None
     w: bool = False  # it waited on host operations first
+    nr: bool = False  # a scheduled handler called controller.noRetry()
 
 
 class NeedCode(_Frame, tag="need_code"):

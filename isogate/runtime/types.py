@@ -92,6 +92,9 @@ class InvokeRequest:
     #: the id the gateway gave this invocation (``X-Invocation-Id``): what the
     #: runtime's logs of it name (e.g. errors of its ``ctx.waitUntil`` work)
     invocation_id: str = ""
+    #: a cron tick instead of a fetch: (cron expression, scheduled time in Unix ms); the
+    #: module's ``scheduled(controller, env, ctx)`` runs and method/URL/body are unused
+    scheduled: tuple[str, int] | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -130,6 +133,8 @@ class InvokeResult:
     cold: bool = False
     executor: str = ""
     timings: Timings = field(default_factory=Timings)
+    #: a scheduled handler called ``controller.noRetry()``: a failure is not run again
+    no_retry: bool = False
 
     @property
     def ok(self) -> bool:

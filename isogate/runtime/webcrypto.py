@@ -165,7 +165,10 @@ HASHES: dict[str, Callable[[], hashes.HashAlgorithm]] = {
 }
 HASH_BLOCK_BITS = {"SHA-1": 512, "SHA-256": 512, "SHA-384": 1024, "SHA-512": 1024}
 CURVES: dict[str, Callable[[], ec.EllipticCurve]] = {
-    "P-256": ec.SECP256R1, "P-384": ec.SECP384R1, "P-521": ec.SECP521R1}
+    "P-256": ec.SECP256R1,
+    "P-384": ec.SECP384R1,
+    "P-521": ec.SECP521R1,
+}
 CURVE_BYTES = {"P-256": 32, "P-384": 48, "P-521": 66}
 AES = ("AES-CTR", "AES-CBC", "AES-GCM", "AES-KW")
 RSA = ("RSASSA-PKCS1-v1_5", "RSA-PSS", "RSA-OAEP")

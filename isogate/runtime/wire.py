@@ -8,7 +8,15 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Callable
 
-from .messages import ErrorInfo, FnSpec, FromWorker, HttpRequest, Invoke, Result
+from .messages import (
+    ErrorInfo,
+    FnSpec,
+    FromWorker,
+    HttpRequest,
+    Invoke,
+    Result,
+    ScheduledEvent,
+)
 from .protocol import FrameDecoder, ProtocolError, decode_from_worker
 from .types import FunctionRef, InvokeRequest, InvokeResult, JSErrorInfo, Outcome, Timings
 
@@ -46,7 +54,8 @@ def invoke_message(
     kv = tuple(name for name, _ in ref.kv_bindings)
     fn = FnSpec(ref.key, ref.tenant, timeout_ms, cpu_ms, env, source, kv)
     http = HttpRequest(req.method, req.url, req.headers, req.body)
-    return Invoke(call_id, ex, fn, http, req.invocation_id)
+    sc = ScheduledEvent(*req.scheduled) if req.scheduled is not None else None
+    return Invoke(call_id, ex, fn, http, req.invocation_id, sc)
 
 
 def js_error(e: ErrorInfo) -> JSErrorInfo:
@@ -67,4 +76,5 @@ def invoke_result(msg: Result, executor: str, timings: Timings) -> InvokeResult:
         cold=msg.cold,
         executor=executor,
         timings=timings,
+        no_retry=msg.nr,
     )

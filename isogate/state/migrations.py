@@ -37,6 +37,12 @@ def _v3(conn: Connection) -> None:
     tables.metadata.create_all(conn, tables=[tables.async_invocations], checkfirst=True)
 
 
+def _v4(conn: Connection) -> None:
+    tables.metadata.create_all(
+        conn, tables=[tables.function_crons, tables.cron_runs], checkfirst=True
+    )
+
+
 def _v5(conn: Connection) -> None:
     # A fresh database got the column from step 2 (it creates the tables as they are now).
     if not any(c["name"] == "blob" for c in inspect(conn).get_columns("kv_entries")):
@@ -53,6 +59,6 @@ MIGRATIONS: list[tuple[int, str, Callable[[Connection], None]]] = [
     (1, "function_secrets: envelope-encrypted secrets of functions", _v1),
     (2, "kv_namespaces, kv_entries, kv_usage, function_bindings", _v2),
     (3, "async_invocations: the queue and results of Prefer: respond-async calls", _v3),
-    # 4: the cron schedules' tables (function_crons, cron_runs)
+    (4, "function_crons, cron_runs: cron schedules and the claims of their ticks", _v4),
     (5, "kv_blobs, kv_entries.blob: large KV values in the object store", _v5),
 ]

@@ -280,11 +280,7 @@ class SecretCache:
         """The secrets ``function`` (owned by ``tenant``, created at ``incarnation``) gets
         in its ``env``; a name deleted and deployed again never sees the old ones."""
         item = self._items.lookup(function)
-        if (
-            item is not None
-            and item[1] == incarnation
-            and item[2].tenant == tenant
-        ):
+        if item is not None and item[1] == incarnation and item[2].tenant == tenant:
             return item[2]
         generation = self._generation
         found = await self._store.load(function, tenant)

@@ -9,6 +9,7 @@ from __future__ import annotations
 from sqlalchemy import (
     JSON,
     BigInteger,
+    Boolean,
     Column,
     Float,
     ForeignKeyConstraint,
@@ -133,4 +134,54 @@ async_invocations = Table(
     Index("ix_async_invocations_status_created", "status", "created_at"),
     Index("ix_async_invocations_tenant_status", "tenant", "status"),
     Index("ix_async_invocations_expires", "expires_at"),
+)
+
+#: state migration 4: a function's cron expressions (issue 23). Per function, not per
+#: version: a redeploy that sends ``crons`` replaces them, a rollback keeps them (as
+#: Workers' triggers). ``since``: when the cron was set; earlier ticks never run.
+#: ``last_tick``: the newest tick claimed (Unix ms), raised with each claim; what the
+#: scheduler resumes from (run rows are purged, this is not).
+function_crons = Table(
+    "function_crons",
+    metadata,
+    Column("function", String(63), primary_key=True),
+    Column("cron", String(128), primary_key=True),
+    Column("tenant", String(63), nullable=False),
+    Column("since", Float, nullable=False),
+    Column("last_tick", BigInteger, nullable=True),
+    ForeignKeyConstraint(["function"], ["functions.name"], ondelete="CASCADE"),
+)
+
+#: state migration 4: runs of cron ticks. The unique (function, cron, scheduled_at) row is
+#: the claim of a tick: replicas insert it with "insert or nothing", so exactly one wins
+#: and runs it. Then run under a lease like async invocations (``lease_until``), retried
+#: (``queued`` again) after a failure until ``max_attempts``, kept until ``expires_at``.
+cron_runs = Table(
+    "cron_runs",
+    metadata,
+    Column("id", String(32), primary_key=True),
+    Column("function", String(63), nullable=False),
+    Column("cron", String(128), nullable=False),
+    Column("scheduled_at", BigInteger, nullable=False),  # Unix ms
+    Column("tenant", String(63), nullable=False),
+    Column("incarnation", Float, nullable=False),
+    Column("status", String(16), nullable=False),
+    Column("attempts", Integer, nullable=False),
+    Column("max_attempts", Integer, nullable=False),
+    Column("claimed_by", String(32), nullable=True),
+    Column("lease_until", Float, nullable=True),
+    Column("outcome", String(32), nullable=True),
+    Column("http_status", Integer, nullable=True),
+    Column("error", String(4096), nullable=True),
+    Column("no_retry", Boolean, nullable=False, default=False),
+    Column("created_at", Float, nullable=False),
+    Column("started_at", Float, nullable=True),
+    Column("finished_at", Float, nullable=True),
+    Column("duration_ms", Float, nullable=True),
+    Column("expires_at", Float, nullable=True),
+    UniqueConstraint("function", "cron", "scheduled_at", name="uq_cron_runs_tick"),
+    ForeignKeyConstraint(["function"], ["functions.name"], ondelete="CASCADE"),
+    Index("ix_cron_runs_status", "status"),
+    Index("ix_cron_runs_function_time", "function", "scheduled_at"),
+    Index("ix_cron_runs_expires", "expires_at"),
 )

@@ -37,8 +37,9 @@ async def test_concurrent_migrate_on_fresh_database(tmp_path: Path, pg_url: str)
                 )
             ).scalar()
             # 12 + 4 of state 2 (kv_*, function_bindings) + 1 of state 3 (async_invocations)
-            # + 1 of state 5 (kv_blobs) + schema_migrations
-            assert tables == 19
+            # + 2 of state 4 (function_crons, cron_runs) + 1 of state 5 (kv_blobs)
+            # + schema_migrations
+            assert tables == 21
         assert await migrate(engines[1]) == []
     finally:
         for e in engines:

@@ -7,6 +7,7 @@ the CLI runs as the installed console script against a real ``isogate serve``.
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import subprocess
@@ -109,7 +110,6 @@ def test_jsonc_with_comments_trailing_commas_and_everything_read(tmp_path: Path)
         "observability",
         "vars.LIMITS (not a string)",
         "routes[0].zone_name",
-        "triggers.crons (2 schedule(s): no scheduled handler)",
     ]
 
 
@@ -380,6 +380,36 @@ def test_cli_deploys_the_project_and_it_answers(tmp_path: Path, gateway) -> None
         d, home, "invoke", "hello-hono", "--key", secret, "--path", "json/7", ISOGATE_URL=gw.url
     )
     assert (r.returncode, r.stdout.strip()) == (0, '{"id":"7"}'), r
+
+
+def test_cli_deploys_triggers_crons_and_shows_the_schedule(tmp_path: Path, gateway) -> None:  # type: ignore[no-untyped-def]
+    """``triggers.crons`` become the function's crons (no warning any more); a deploy
+    whose config has none keeps them; --no-crons removes them."""
+    gw, home = gateway
+    base = TOML.replace('routes = ["/hono/*"]\n', "").replace(
+        'name = "hello-hono"', 'name = "nightly"'
+    )
+    d = project(tmp_path, base + '\n[triggers]\ncrons = ["*/5  * * * *", "0 9 * * MON-FRI"]\n')
+    r = run(d, home, "deploy", ISOGATE_URL=gw.url)
+    assert r.returncode == 0, r
+    assert r.stdout.splitlines()[1:] == ["crons (UTC): */5 * * * *, 0 9 * * MON-FRI"], r
+    assert one_line(r.stderr) == WARNING_LINE.strip()  # crons are not named in it
+    r = run(d, home, "schedules", "nightly", ISOGATE_URL=gw.url)
+    assert r.returncode == 0, r
+    lines = [line for line in r.stdout.splitlines() if not line.startswith(" ")]
+    assert [line.split("  ")[0] for line in lines] == ["*/5 * * * *", "0 9 * * MON-FRI"], r
+    assert "no runs yet" in r.stdout
+    (d / "wrangler.toml").write_text(base)
+    r = run(d, home, "deploy", ISOGATE_URL=gw.url)
+    assert r.returncode == 0 and "crons (UTC)" not in r.stdout, r
+    r = run(d, home, "schedules", "nightly", "--json", ISOGATE_URL=gw.url)
+    assert len(json.loads(r.stdout)["schedules"]) == 2, r
+    r = run(d, home, "deploy", "--no-crons", ISOGATE_URL=gw.url)
+    assert r.returncode == 0 and "crons (UTC): none" in r.stdout, r
+    d2 = project(tmp_path / "bad", base + '\n[triggers]\ncrons = ["*/5 * * *"]\n')
+    r = run(d2, home, "deploy", ISOGATE_URL=gw.url)
+    assert r.returncode == 1, r
+    assert "*/5 * * *" in one_line(r.stderr.replace(WARNING_LINE, "")), r
 
 
 def test_cli_kv_bindings_deploy_or_one_clear_line(tmp_path: Path, gateway) -> None:  # type: ignore[no-untyped-def]

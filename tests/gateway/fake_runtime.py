@@ -3,10 +3,13 @@
 Behaviour is chosen by markers in the function source: ``SYNTAX`` fails validation,
 ``THROW`` → js_error, ``SLEEP`` → timeout, ``CRASH`` → crashed, ``BUSY`` → overloaded,
 ``QUARANTINE`` → quarantined, ``BIG`` → too_large; otherwise an echo of the request.
+A scheduled invocation (a cron tick) is recorded in ``ticks``; ``NORETRY`` makes its
+result say ``controller.noRetry()`` was called, ``HOLD`` makes it wait for ``release``.
 """
 
 from __future__ import annotations
 
+import asyncio
 import json
 from typing import ClassVar
 
@@ -30,6 +33,9 @@ class FakeRuntime:
         self.loader = loader
         self.invocations: list[tuple[FunctionRef, InvokeRequest]] = []
         self.unquarantined: list[str] = []
+        #: cron ticks run here: (function, cron, scheduled time ms)
+        self.ticks: list[tuple[str, str, int]] = []
+        self.release = asyncio.Event()
         self.ready = False
         FakeRuntime.instances.append(self)
 
@@ -51,6 +57,10 @@ class FakeRuntime:
     async def invoke(self, ref: FunctionRef, request: InvokeRequest) -> InvokeResult:
         self.invocations.append((ref, request))
         src = await self.loader(ref)
+        if request.scheduled is not None:
+            self.ticks.append((ref.name, *request.scheduled))
+            if "HOLD" in src:
+                await self.release.wait()
         for marker, outcome in [
             ("THROW", Outcome.JS_ERROR),
             ("SLEEP", Outcome.TIMEOUT),
@@ -65,6 +75,7 @@ class FakeRuntime:
                     error=JSErrorInfo("Error", "boom") if marker == "THROW" else None,
                     logs=("before the error",),
                     detail="response too large" if marker == "BIG" else "",
+                    no_retry="NORETRY" in src,
                 )
         body = json.dumps(
             {

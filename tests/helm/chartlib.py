@@ -49,7 +49,7 @@ def by_kind(objs: list[dict[str, Any]], kind: str) -> list[dict[str, Any]]:
 def declared_kube_versions() -> list[str]:
     """The versions kubernetes-validate ships offline that the chart's kubeVersion allows.
 
-    Chart.yaml declares a lower bound (``>=1.27.0-0``); every newer shipped minor counts.
+    Chart.yaml declares a lower bound (``>=1.20.0-0``); every newer shipped minor counts.
     """
     constraint = yaml.safe_load((CHART / "Chart.yaml").read_text())["kubeVersion"]
     m = re.fullmatch(r">=\s*(\d+)\.(\d+)\.\d+(-0)?", constraint.strip())

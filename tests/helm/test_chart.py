@@ -35,8 +35,9 @@ KUBE_VERSIONS = declared_kube_versions()
 
 
 def test_kube_versions_offline() -> None:
-    # Chart.yaml declares >=1.27; kubernetes-validate ships schemas for those offline.
-    assert KUBE_VERSIONS[0] == "1.27.0", KUBE_VERSIONS
+    # Chart.yaml declares >=1.20 (1.20 is proven live by scripts/k8s-e2e.sh);
+    # kubernetes-validate ships schemas from 1.25 on offline.
+    assert KUBE_VERSIONS[0] == "1.25.0", KUBE_VERSIONS
     assert len(KUBE_VERSIONS) >= 5
 
 
@@ -78,6 +79,7 @@ def test_scenarios_cover_the_issue(chart: helm.Chart) -> None:
         "ServiceMonitor",
         "Ingress",
         "PodDisruptionBudget",
+        "NetworkPolicy",
         "Secret",
     } <= every
     # existingSecret: the chart makes no Secret of its own
@@ -345,5 +347,44 @@ def test_package(chart: helm.Chart, tmp_path: Path) -> None:
         names = [f["name"] for f in packaged.files]
         assert "examples/prometheus-adapter-values.yaml" in names
         assert not [n for n in names if n.startswith("ci/")]
-        assert packaged.metadata["kubeVersion"] == ">=1.27.0-0"
+        assert packaged.metadata["kubeVersion"] == ">=1.20.0-0"
         manifests(render(packaged, None))
+
+
+def test_api_versions_from_capabilities(chart: helm.Chart) -> None:
+    """Offline (Helm's default capabilities) the GA versions are chosen; the beta branch
+    (autoscaling/v2beta2, policy/v1beta1) is what a v1.20 cluster gets, proven live by
+    scripts/k8s-e2e.sh."""
+    objs = manifests(render(chart, scenario_values("autoscaling-values")))
+    (hpa,) = by_kind(objs, "HorizontalPodAutoscaler")
+    (pdb,) = by_kind(objs, "PodDisruptionBudget")
+    assert hpa["apiVersion"] == "autoscaling/v2"
+    assert pdb["apiVersion"] == "policy/v1"
+    helpers = (CHART / "templates" / "_helpers.tpl").read_text()
+    assert 'Has "autoscaling/v2" -}}autoscaling/v2{{- else -}}autoscaling/v2beta2' in helpers
+    assert 'Has "policy/v1" -}}policy/v1{{- else -}}policy/v1beta1' in helpers
+
+
+def test_network_policy(chart: helm.Chart) -> None:
+    assert not by_kind(manifests(render(chart, None)), "NetworkPolicy")
+    objs = manifests(render(chart, scenario_values("external-backends-values")))
+    (np,) = by_kind(objs, "NetworkPolicy")
+    (dep,) = by_kind(objs, "Deployment")
+    spec = np["spec"]
+    assert spec["podSelector"]["matchLabels"] == dep["spec"]["selector"]["matchLabels"]
+    assert spec["policyTypes"] == ["Ingress", "Egress"]
+    (dns, public, backends) = spec["egress"]
+    assert {p["port"] for p in dns["ports"]} == {53}
+    v4 = public["to"][0]["ipBlock"]
+    assert v4["cidr"] == "0.0.0.0/0"
+    assert {"10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16", "169.254.0.0/16"} <= set(v4["except"])
+    assert [p["port"] for p in backends["ports"]] == [5432, 6379, 9000]
+    # nothing allowed: an empty egress list (deny all), not a missing one
+    objs = manifests(
+        render(
+            chart,
+            {"networkPolicy": {"enabled": True, "allowDNS": False, "allowPublicEgress": False}},
+        )
+    )
+    (np,) = by_kind(objs, "NetworkPolicy")
+    assert np["spec"]["egress"] == []

@@ -139,7 +139,8 @@ def test_headers_semantics_match_workerd() -> None:
     assert r[4]["message"].startswith("To initialize a Headers object from a sequence")
     assert r[5]["throws"] == "TypeError"
     assert r[6] == {"throws": "TypeError", "message": "Can't modify immutable headers."}
-    assert r[7] == ["a", "b", "c"]  # iterators work on a snapshot, like workerd
+    # WebIDL pair iterators are live (workerd iterates a snapshot: ["a", "b", "c"])
+    assert r[7] == ["a", "c"]
     assert r[8]["message"] == 'getAll() can only be used with the header name "Set-Cookie".'
     assert r[9] == [["x", "é€"]]
     assert r[10] == "[object Object]"  # workerd sets no Symbol.toStringTag
@@ -147,6 +148,47 @@ def test_headers_semantics_match_workerd() -> None:
 
 # ---- Request / Response ---------------------------------------------------------------
 
+
+
+def test_headers_iteration_is_live() -> None:
+    """Iterators and forEach read the sorted, combined pairs afresh at every step, as
+    WebIDL's pair iterators do: a header added or removed while iterating moves what the
+    next index finds (workerd iterates a snapshot)."""
+    r = js(
+        # appended after the current position: reached; one sorted before it shifts the rest,
+        # so the current pair comes again
+        """(() => { const h = new Headers({m: "1", c: "2"}); const out = [];
+           for (const [k, v] of h) { out.push(k + v); if (k === "c" && !h.has("z")) { h.append("z", "3"); h.append("a", "0"); } }
+           return out; })()""",
+        # deleted ahead of the position: never seen
+        """(() => { const h = new Headers({a: "1", b: "2", c: "3"}); const out = [];
+           h.forEach((v, k) => { out.push(k); if (k === "a") h.delete("b"); }); return out; })()""",
+        # a value appended to a name being iterated shows up combined
+        """(() => { const h = new Headers({a: "1", b: "2"}); const it = h.values();
+           const first = it.next().value; h.append("b", "3"); return [first, it.next().value, it.next().done]; })()""",
+        # keys() after a change made between next() calls
+        """(() => { const h = new Headers({a: "1"}); const it = h.keys(); h.set("0", "x");
+           return [it.next().value, it.next().value, it.next().done]; })()""",
+    )
+    assert r[0] == ["c2", "c2", "m1", "z3"]
+    assert r[1] == ["a", "c"]
+    assert r[2] == ["1", "2, 3", True]
+    assert r[3] == ["0", "a", True]
+
+
+def test_headers_from_headers_with_own_iterator() -> None:
+    """A Headers given to the Headers constructor is converted through its @@iterator
+    (WebIDL sequence conversion), so an overridden iterator is honoured; an untouched one
+    copies every entry, Set-Cookie lines included."""
+    r = js(
+        """(() => { const h = new Headers({a: "1"});
+           h[Symbol.iterator] = function* () { yield ["x", "y"]; };
+           return [...new Headers(h).keys()]; })()""",
+        """(() => { const h = new Headers([["set-cookie", "a=1"], ["set-cookie", "b=2"], ["B", "3"]]);
+           const c = new Headers(h); h.delete("b"); return [[...c], c.getSetCookie()]; })()""",
+    )
+    assert r[0] == ["x"]
+    assert r[1] == [[["b", "3"], ["set-cookie", "a=1"], ["set-cookie", "b=2"]], ["a=1", "b=2"]]
 
 def test_response_bodies_and_default_content_types() -> None:
     r = js(

@@ -53,6 +53,18 @@ app.kubernetes.io/component: gateway
 {{- end -}}
 {{- end -}}
 
+{{/* API versions the cluster serves (.Capabilities.APIVersions: discovery on install,
+     Helm's defaults offline): the GA one where it exists, else the beta of older clusters
+     (autoscaling/v2 from 1.23, policy/v1 PodDisruptionBudget from 1.21). The v2beta2 HPA
+     has the same fields the chart uses (metrics, behavior). */}}
+{{- define "isogate.hpaApiVersion" -}}
+{{- if .Capabilities.APIVersions.Has "autoscaling/v2" -}}autoscaling/v2{{- else -}}autoscaling/v2beta2{{- end -}}
+{{- end -}}
+
+{{- define "isogate.pdbApiVersion" -}}
+{{- if .Capabilities.APIVersions.Has "policy/v1" -}}policy/v1{{- else -}}policy/v1beta1{{- end -}}
+{{- end -}}
+
 {{/* Can more than one pod run at once (replicas, HPA or KEDA)? "true" or "". */}}
 {{- define "isogate.multiPod" -}}
 {{- if or (gt (int .Values.replicaCount) 1) .Values.autoscaling.enabled .Values.keda.enabled -}}true{{- end -}}

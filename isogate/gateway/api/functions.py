@@ -38,6 +38,7 @@ from isogate.runtime.modules import loads as loads_modules
 from isogate.runtime.types import JSErrorInfo, ValidationResult
 from isogate.runtime.typescript import TypeScriptError, strip_types
 from isogate.state.bindings import Binding, InvalidBinding, check_bindings
+from isogate.state.crons import InvalidCron, check_crons
 
 JS_TYPES = {"application/javascript", "text/javascript", "application/ecmascript"}
 #: a raw TypeScript body (its types are erased at deploy: runtime/typescript.py)
@@ -162,6 +163,7 @@ async def deploy(request: Request) -> Response:
             headers={"Retry-After": str(int(blocked) + 1)},
         )
     svc.deploy_checks.count(tenant, svc.settings.max_deploys_per_minute)
+    crons = _check_crons(svc, spec)
     bindings = await _check_bindings(svc, tenant, spec)
     check = await _check_code(request, tenant, spec)
     if not check.ok:
@@ -187,6 +189,8 @@ async def deploy(request: Request) -> Response:
         raise
     if svc.bindings is not None:
         await svc.bindings.save(name, version.version, bindings)
+    if crons is not None and svc.schedules is not None:
+        await svc.schedules.set_crons(name, tenant, crons)
     svc.resolver.invalidate(name)
     svc.runtime.unquarantine(name)
     # The first invocation after a deploy should find everything at hand: the code
@@ -196,8 +200,11 @@ async def deploy(request: Request) -> Response:
     svc.metrics.prepare(name, tenant)
     with contextlib.suppress(Exception):
         await svc.resolver.resolve(name)
+    answer: dict[str, Any] = {"name": name, "version": version.version, "sha256": version.sha256}
+    if crons is not None:
+        answer["crons"] = crons
     return json_response(
-        {"name": name, "version": version.version, "sha256": version.sha256},
+        answer,
         201,
         {"Location": f"/v1/functions/{name}"},
     )
@@ -284,9 +291,21 @@ async def list_invocations(request: Request) -> Response:
     return json_response({"invocations": [invocation_view(r) for r in records]})
 
 
-async def _check_bindings(
-    svc: Services, tenant: str, spec: FunctionDeploy
-) -> list[Binding]:
+def _check_crons(svc: Services, spec: FunctionDeploy) -> list[str] | None:
+    """The deploy's crons (isogate.state.crons), None when it sent none; 400 naming the
+    expression refused."""
+    if spec.crons is None:
+        return None
+    cfg = svc.settings.scheduler
+    try:
+        return check_crons(
+            spec.crons, max_crons=cfg.max_crons_per_function, seconds=cfg.seconds_field
+        )
+    except InvalidCron as exc:
+        raise Problem(400, "invalid-cron", "Invalid cron", str(exc), cron=exc.cron) from None
+
+
+async def _check_bindings(svc: Services, tenant: str, spec: FunctionDeploy) -> list[Binding]:
     """The deploy's bindings (isogate.state.bindings); 400 naming the one refused."""
     if not spec.bindings or svc.kv is None:
         return []

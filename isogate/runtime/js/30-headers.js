@@ -78,12 +78,16 @@ let headersAppendRaw; // (h, lowerName, value) -> void, no validation or guard
 class Headers {
   #list = newList();
   #guard = GUARD_NONE;
+  // Bumped by every change of #list, so live iterators know to re-sort and combine.
+  #version = 0;
   constructor(init = undefined) {
     if (init === undefined) return;
     if (init === null || (typeof init !== 'object' && typeof init !== 'function')) {
       throw new TypeError_("Failed to construct 'Headers': constructor parameter 1 is not of type 'Headers or Sequence or object'.");
     }
-    if (#list in init) {
+    // A Headers whose iteration is the original one is copied directly; one with its own
+    // @@iterator is a sequence like any other (WebIDL converts it by iterating).
+    if (#list in init && init[Symbol_iterator] === headersEntries) {
       const src = init.#list;
       for (let i = 0; i < src.length; i++) this.#list[i] = headerEntry(src[i][0], src[i][1], src[i][2]);
       return;
@@ -117,6 +121,7 @@ class Headers {
   // Insert after the last entry whose name is <= name (keeps the list sorted
   // and stable).
   #append(name, value, spelled) {
+    this.#version++;
     const list = this.#list;
     let i = list.length;
     while (i > 0 && list[i - 1][0] > name) {
@@ -129,6 +134,7 @@ class Headers {
     if (this.#guard === GUARD_IMMUTABLE) throw new TypeError_("Can't modify immutable headers.");
   }
   #remove(name) {
+    this.#version++;
     const list = this.#list;
     const out = newList();
     for (let i = 0; i < list.length; i++) if (list[i][0] !== name) out[out.length] = list[i];
@@ -215,12 +221,24 @@ class Headers {
     if (typeof callback !== 'function') {
       throw new TypeError_("Failed to execute 'forEach' on 'Headers': parameter 1 is not of type 'Function'.");
     }
-    const entries = this.#combined();
-    for (let i = 0; i < entries.length; i++) call(callback, thisArg, entries[i][1], entries[i][0], this);
+    // WebIDL's forEach re-reads the pairs at every step, so changes made by the callback
+    // are seen (as by the iterators).
+    const source = this.#source();
+    for (let i = 0, e; (e = source(i)) !== undefined; i++) call(callback, thisArg, e[1], e[0], this);
   }
+  // The pairs to iterate over, read afresh at each step (WebIDL pair iterators are live:
+  // a header appended or deleted during iteration moves what the next index finds);
+  // re-sorted only when the list changed since the last step.
   #source() {
-    const entries = this.#combined();
-    return (i) => (i < entries.length ? entries[i] : undefined);
+    let version = -1;
+    let entries;
+    return (i) => {
+      if (version !== this.#version) {
+        entries = this.#combined();
+        version = this.#version;
+      }
+      return i < entries.length ? entries[i] : undefined;
+    };
   }
   entries() {
     return makeHeadersIterator(this.#source(), 2);
@@ -247,6 +265,7 @@ class Headers {
     };
   }
 }
+const headersEntries = Headers.prototype.entries;
 Object_defineProperty(Headers.prototype, Symbol_iterator, {
   value: Headers.prototype.entries, writable: true, enumerable: false, configurable: true,
 });

@@ -20,6 +20,7 @@ const Response_ = globalThis.Response;
 // eval each, so a termination of one eval stops one invocation only.
 const SEED_LENGTH = 32;
 let fetchListeners = [];      // service-worker syntax: addEventListener('fetch', fn)
+let scheduledListeners = [];  // ... and addEventListener('scheduled', fn) (cron ticks)
 let registering = false;      // addEventListener is honoured only while loading
 let handlerObj = undefined;   // module syntax: the default export
 let handlerFn = undefined;
@@ -69,6 +70,8 @@ function newInvocation(id) {
     logs: newList(),
     logBytes: 0,
     logsFull: false,
+    scheduled: false, // a cron tick (scheduled handler), not a fetch: no Response
+    noRetry: false,   // its controller.noRetry() was called
   };
 }
 
@@ -312,9 +315,75 @@ class FetchEvent {
 
 function addEventListener(type, listener) {
   if (!registering) throw new TypeError_('addEventListener() is only allowed at the top level');
-  if (String_(type) !== 'fetch') return; // other events (scheduled...) are not served here
-  if (typeof listener !== 'function') throw new TypeError_('the fetch listener must be a function');
-  fetchListeners[fetchListeners.length] = listener;
+  const t = String_(type);
+  if (t !== 'fetch' && t !== 'scheduled') return; // other events are not served here
+  if (typeof listener !== 'function') throw new TypeError_('the ' + t + ' listener must be a function');
+  const list = t === 'fetch' ? fetchListeners : scheduledListeners;
+  list[list.length] = listener;
+}
+
+// ---- the scheduled event (cron ticks) ---------------------------------------------------
+
+// What a scheduled handler gets as `controller` (module syntax), as in workerd.
+class ScheduledController {
+  #inv;
+  #cron;
+  #time;
+  constructor(inv, cron, time) {
+    this.#inv = inv;
+    this.#cron = cron;
+    this.#time = time;
+  }
+  get cron() {
+    return this.#cron;
+  }
+  get scheduledTime() {
+    return this.#time;
+  }
+  // A failure of this run is not retried.
+  noRetry() {
+    this.#inv.noRetry = true;
+  }
+}
+
+// Service-worker syntax: addEventListener('scheduled', (event) => ...).
+class ScheduledEvent {
+  #controller;
+  #inv;
+  constructor(type, controller, inv) {
+    this.type = String_(type);
+    this.#controller = controller;
+    this.#inv = inv;
+  }
+  get cron() {
+    return this.#controller.cron;
+  }
+  get scheduledTime() {
+    return this.#controller.scheduledTime;
+  }
+  noRetry() {
+    this.#controller.noRetry();
+  }
+  waitUntil(p) {
+    addWaitUntil(this.#inv, p);
+  }
+}
+
+// A scheduled handler's result: its promise settles the run (the value is ignored).
+function trackScheduled(inv, value) {
+  let p;
+  try {
+    p = Promise_resolve(value);
+  } catch (e) {
+    onFailure(inv, e);
+    return;
+  }
+  const ok = () => {
+    if (inv.settled || inv.ended) return;
+    inv.settled = true;
+    touch(inv);
+  };
+  call(Promise_then, p, ok, (e) => onFailure(inv, e));
 }
 
 function addWaitUntil(inv, p) {
@@ -485,12 +554,13 @@ function register(exported) {
         throw new TypeError_('the default export must be an object with a fetch() method');
       }
       const fn = exported.fetch;
-      if (typeof fn !== 'function') {
+      // a Worker may serve only cron ticks: scheduled() without fetch()
+      if (typeof fn !== 'function' && typeof exported.scheduled !== 'function') {
         throw new TypeError_('the default export has no fetch() handler');
       }
       handlerObj = exported;
       handlerFn = fn;
-    } else if (fetchListeners.length === 0) {
+    } else if (fetchListeners.length === 0 && scheduledListeners.length === 0) {
       throw new TypeError_(
         "no fetch handler: use `export default { fetch(request, env, ctx) {...} }` or addEventListener('fetch', ...)",
       );
@@ -522,8 +592,13 @@ function invoke(id, input) {
     checkInput(input);
     seedRandom(StringPrototypeSlice(input, 0, SEED_LENGTH));
     const request = requestFromWire(JSON_parse(StringPrototypeSlice(input, SEED_LENGTH)));
-    if (handlerFn !== undefined) {
+    if (handlerObj !== undefined) {
+      if (typeof handlerFn !== 'function') {
+        throw new TypeError_('the default export has no fetch() handler');
+      }
       track(inv, Reflect_apply(handlerFn, handlerObj, [request, envObj, newCtx(inv)]));
+    } else if (fetchListeners.length === 0) {
+      throw new TypeError_("no fetch handler: this script registered only addEventListener('scheduled', ...)");
     } else {
       const event = new FetchEvent('fetch', { request });
       const listeners = fetchListeners;
@@ -531,6 +606,50 @@ function invoke(id, input) {
       if (!inv.responded && !inv.settled) {
         onFailure(inv, new TypeError_('no fetch listener called event.respondWith()'));
       }
+    }
+  } catch (e) {
+    onFailure(inv, e);
+  }
+}
+
+// Start invocation `id` as a cron tick: `input` is 32 seed characters, then
+// {"cron", "scheduledTime"} as JSON. Runs the module's scheduled(controller, env, ctx)
+// or the 'scheduled' listeners; the run succeeds when the handler's promise fulfils.
+function scheduled(id, input) {
+  const key = String_(id);
+  if (MapGet(invocations, key) !== undefined) throw new TypeError_('invocation id in use');
+  const inv = newInvocation(key);
+  inv.scheduled = true;
+  MapSet(invocations, key, inv);
+  current = inv;
+  try {
+    checkInput(input);
+    seedRandom(StringPrototypeSlice(input, 0, SEED_LENGTH));
+    const tick = JSON_parse(StringPrototypeSlice(input, SEED_LENGTH));
+    const controller = new ScheduledController(inv, String_(tick.cron), +tick.scheduledTime);
+    if (handlerObj !== undefined) {
+      let fn;
+      try {
+        fn = handlerObj.scheduled;
+      } catch (e) {
+        fn = undefined;
+      }
+      if (typeof fn !== 'function') {
+        inv.noRetry = true; // running it again cannot help
+        throw new TypeError_(
+          'the function has no scheduled() handler: export default { scheduled(controller, env, ctx) { ... } }',
+        );
+      }
+      trackScheduled(inv, Reflect_apply(fn, handlerObj, [controller, envObj, newCtx(inv)]));
+    } else {
+      const listeners = scheduledListeners;
+      if (listeners.length === 0) {
+        inv.noRetry = true;
+        throw new TypeError_("the function has no scheduled handler: addEventListener('scheduled', ...)");
+      }
+      const event = new ScheduledEvent('scheduled', controller, inv);
+      for (let i = 0; i < listeners.length; i++) Reflect_apply(listeners[i], undefined, [event]);
+      trackScheduled(inv, undefined);
     }
   } catch (e) {
     onFailure(inv, e);
@@ -673,7 +792,8 @@ function resultJSON(inv) {
   } catch (e) {
     text = '"outcome":"js_error","error":{"name":"Error","message":"the result could not be read","stack":""}';
   }
-  return '{"id":' + q(inv.id) + ',' + text + ',"logs":' + logsOf(inv) + '}';
+  const nr = inv.noRetry ? ',"noRetry":true' : '';
+  return '{"id":' + q(inv.id) + ',' + text + nr + ',"logs":' + logsOf(inv) + '}';
 }
 
 function resultFields(inv) {
@@ -682,6 +802,10 @@ function resultFields(inv) {
   }
   if (inv.failed) {
     return '"outcome":"js_error","error":' + describeError(inv.failure);
+  }
+  if (inv.scheduled) {
+    // a scheduled run has no Response: its success is a 200 with an empty body
+    return '"outcome":"ok","status":200,"statusText":"","headers":[],"encoding":"utf8","body":""';
   }
   const response = inv.response;
   let wire;
@@ -758,6 +882,7 @@ function warmup(n) {
   envObj = undefined;
   maxResponseBody = DEFAULT_MAX_RESPONSE_BODY;
   fetchListeners = [];
+  scheduledListeners = [];
   consoleBuffer.reset();
 }
 
@@ -779,6 +904,12 @@ Object_defineProperty(globalThis, 'addEventListener', {
 Object_defineProperty(globalThis, 'FetchEvent', {
   value: FetchEvent, writable: true, configurable: true, enumerable: false,
 });
+Object_defineProperty(globalThis, 'ScheduledController', {
+  value: ScheduledController, writable: true, configurable: true, enumerable: false,
+});
+Object_defineProperty(globalThis, 'ScheduledEvent', {
+  value: ScheduledEvent, writable: true, configurable: true, enumerable: false,
+});
 if (!('self' in globalThis)) {
   Object_defineProperty(globalThis, 'self', {
     value: globalThis, writable: true, configurable: true, enumerable: false,
@@ -787,6 +918,8 @@ if (!('self' in globalThis)) {
 // The host entry points: not writable, not configurable, frozen. A tenant can
 // shadow nothing here, so Python's `__isogate.invoke(...)` always reaches us.
 Object_defineProperty(globalThis, '__isogate', {
-  value: Object_freeze({ load, loaded: loadedModule, invoke, deliver, fire, step, end, warmup, encodings }),
+  value: Object_freeze({
+    load, loaded: loadedModule, invoke, scheduled, deliver, fire, step, end, warmup, encodings,
+  }),
   writable: false, configurable: false, enumerable: false,
 });
