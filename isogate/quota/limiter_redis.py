@@ -188,7 +188,8 @@ class RedisLimiter:
         self._script = client.register_script(LUA)
         self._down_until = 0.0
         self._down = False
-        self._seeds: SingleFlight[str, Usage] = SingleFlight()
+        self._seeds: SingleFlight[str, None] = SingleFlight()
+        self._seeds_landed = 0  # seed flights finished (any key): see _decide
         self._dirty: set[str] = set()
         self._flusher = Periodic(
             self.flush,
@@ -290,9 +291,15 @@ class RedisLimiter:
             *self._seed_args(None),
             USAGE_TTL_MS,
         ]
+        landed = self._seeds_landed
         status, reason, now_us, tat_us, q_used, uses = await self._call([key], args)
-        if status == -1:  # usage not in Redis yet: seed it from the database, once
-            args[7:10] = await self._seed(key_id)
+        if status == -1 and not self._seeds.joined(key_id) and self._seeds_landed != landed:
+            # A seed may have been written since Redis answered "not seeded": under load
+            # the answers of a key's first concurrent requests arrive spread out, long
+            # after its seed flight ended. Ask again before reading the database again.
+            status, reason, now_us, tat_us, q_used, uses = await self._call([key], args)
+        if status == -1:  # usage not in Redis (yet, or lost again): seed it, then ask again
+            await self._seed(key_id, args)
             status, reason, now_us, tat_us, q_used, uses = await self._call([key], args)
         if isinstance(reason, bytes):
             reason = reason.decode()
@@ -323,12 +330,28 @@ class RedisLimiter:
             return ["", "", ""]
         return [str(usage.uses), str(int(usage.period_start)), str(usage.period_count)]
 
-    async def _seed(self, key_id: str) -> list[str]:
-        assert self._store is not None
+    async def _seed(self, key_id: str, args: list[Any]) -> None:
+        """Write the stored usage of ``key_id`` into Redis (if not there yet), once.
+
+        One database read however many requests wait for it, and the flight ends only
+        once Redis holds the seed: a request that saw "not seeded" and finds no flight
+        in progress may then just ask Redis again. The script keeps an existing seed,
+        so a late or repeated seed never overwrites counts made since.
+        """
         store = self._store
-        # one database read however many requests wait for it
-        usage = await self._seeds.run(key_id, lambda: store.load(key_id))
-        return self._seed_args(usage)
+        assert store is not None
+        seed_args = list(args)
+        seed_args[6] = 0  # count nothing: only seed
+
+        async def load_and_seed() -> None:
+            try:
+                usage = await store.load(key_id)
+                seed_args[7:10] = self._seed_args(usage)
+                await self._call([self._prefix + key_id], seed_args)
+            finally:
+                self._seeds_landed += 1
+
+        await self._seeds.run(key_id, load_and_seed)
 
     async def flush(self) -> None:
         """Write the current Redis counters of keys counted here to the database."""

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import itertools
 from collections.abc import AsyncIterator, Awaitable, Callable
@@ -28,6 +29,18 @@ def fn(source: str, name: str = "fn", tenant: str = "t1", **kw: object) -> Funct
 
 def get(url: str = "http://example.com/", **kw: object) -> InvokeRequest:
     return InvokeRequest("GET", url, **kw)  # type: ignore[arg-type]
+
+
+async def until(condition: Callable[[], bool], what: str, timeout: float = 60.0) -> None:
+    """Wait for ``condition`` (an event such as a worker restart), not for a fixed time:
+    on a busy shared machine a worker restart alone can take several seconds. The bound
+    only stops a test that would otherwise hang."""
+    try:
+        async with asyncio.timeout(timeout):
+            while not condition():
+                await asyncio.sleep(0.02)
+    except TimeoutError:
+        raise AssertionError(f"not within {timeout:.0f} s: {what}") from None
 
 
 @pytest.fixture

@@ -20,7 +20,7 @@ import pytest_asyncio
 from isogate.config.runtime import RuntimeSettings
 from isogate.runtime import FunctionRef, InvokeResult, Outcome, Runtime
 
-from .conftest import fn, get
+from .conftest import fn, get, until
 from .escapes import CANARY, CASES, HEAP_CASES, Case, handler
 
 pytestmark = pytest.mark.asyncio(loop_scope="module")
@@ -50,11 +50,10 @@ class Harness:
         return {w.slot: w.proc.pid for w in self.rt._workers if w.alive and w.proc}
 
     async def wait_ready(self) -> None:
-        for _ in range(300):
-            if len(self.pids()) == self.rt.settings.workers and self.rt.ready:
-                return
-            await asyncio.sleep(0.01)
-        raise AssertionError("the runtime did not recover its workers")
+        await until(
+            lambda: len(self.pids()) == self.rt.settings.workers and self.rt.ready,
+            "the runtime recovers its workers",
+        )
 
     async def check_canary(self) -> None:
         """The canary answers identically on every executor (fresh and warm isolates)."""

@@ -453,6 +453,16 @@ async def test_collected_keys_free_their_handles(runtime: Runtime) -> None:
         assert json.loads(r.body) == {"n": 1500}
 
 
+def test_prelude_sweeps_before_the_host_key_table_is_full() -> None:
+    # The prelude's sweep of collected keys is paced by the host's table size.
+    from pathlib import Path
+
+    from isogate.runtime import webcrypto
+
+    js = (Path(webcrypto.__file__).parent / "js" / "50-crypto.js").read_text()
+    assert f"const HOST_MAX_KEYS = {webcrypto.MAX_KEYS};" in js
+
+
 def test_key_table_is_bounded() -> None:
     from isogate.runtime import webcrypto
 

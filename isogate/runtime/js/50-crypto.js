@@ -165,6 +165,7 @@ let keysToFree = newList();
 const WeakRefDeref = WeakRef_ !== undefined ? uncurryThis(WeakRef_.prototype.deref) : undefined;
 let liveKeys = newList(); // {r: WeakRef(CryptoKey), h: handle}
 let sweepAt = 256;
+const HOST_MAX_KEYS = 4096; // = MAX_KEYS in webcrypto.py (a test checks they agree)
 
 function sweepKeys() {
   const keep = newList();
@@ -174,7 +175,11 @@ function sweepKeys() {
     else keep[keep.length] = e;
   }
   liveKeys = keep;
-  sweepAt = keep.length * 2 + 256;
+  // Doubling alone could put the next sweep past the host's table (MAX_KEYS in
+  // webcrypto.py): one sweep that ran before the garbage collector had cleared the
+  // WeakRefs of dropped keys (later under load) then meant "too many CryptoKeys alive"
+  // for a tenant that holds few. Near the limit, sweep every 128 new keys.
+  sweepAt = Math_min(keep.length * 2 + 256, Math_max(keep.length + 128, HOST_MAX_KEYS - 128));
 }
 
 function trackKey(key, h) {
