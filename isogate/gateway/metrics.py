@@ -100,7 +100,8 @@ class _RuntimeCollector(Collector):
 
 class _CacheCollector(Collector):
     """``isogate_cache_*`` of the process's bounded caches (isogate.caches), by ``cache``
-    name (summed over caches of one name: several apps in one process, as in tests)."""
+    name (summed over caches of one name: several apps in one process, as in tests), and
+    of the runtime workers' code caches (summed over the workers)."""
 
     COUNTERS: ClassVar[dict[str, str]] = {
         "hits": "lookups of the cache that found an entry",
@@ -109,8 +110,16 @@ class _CacheCollector(Collector):
         "expirations": "entries dropped because their time to live ran out",
     }
 
+    def __init__(self, stats: Callable[[], RuntimeStats | None]) -> None:
+        self._stats = stats
+
     def collect(self) -> Iterator[Metric]:
         totals: dict[str, list[float]] = {}
+        runtime = self._stats()  # the workers' caches, reported by them (code_cache.py)
+        for name, (h, m, e, used, bound_) in (
+            runtime.worker_caches.items() if runtime is not None else ()
+        ):
+            totals[name] = [h, m, e, 0, used, bound_]
         for name, stats, size, bound in live_caches():
             t = totals.setdefault(name, [0, 0, 0, 0, 0, 0])
             t[0] += stats.hits
@@ -126,7 +135,7 @@ class _CacheCollector(Collector):
             yield family
         for i, (kind, doc) in enumerate(
             (
-                ("size", "entries in the cache (characters for the code cache)"),
+                ("size", "entries in the cache (characters or bytes for the code caches)"),
                 ("bound", "the cache's bound, in the unit of isogate_cache_size"),
             ),
             start=4,
@@ -206,7 +215,7 @@ class GatewayMetrics:
             registry=self.registry,
         )
         self.registry.register(_RuntimeCollector(stats))
-        self.registry.register(_CacheCollector())
+        self.registry.register(_CacheCollector(stats))
         # Children by label values: ``labels()`` validates and locks on every call, and
         # these two are touched on every invocation.
         self._counted: dict[tuple[str, int], Any] = {}

@@ -27,6 +27,7 @@ import time
 from collections import deque
 from typing import TYPE_CHECKING
 
+from ..caches import LRU
 from .pool import Gone, _Call, _Executor, _Pending, _Worker
 from .types import FunctionRef, InvokeResult, Outcome
 
@@ -67,7 +68,7 @@ class Admission:
     _queues: dict[str, deque[_Pending]]
     _queued: int
     _waiting: dict[str, int]
-    _run_ms: dict[str, float]
+    _run_ms: LRU[str, float]
 
     if TYPE_CHECKING:  # the worker half's (pool.py)
 
@@ -130,7 +131,7 @@ class Admission:
         return best
 
     def _fast(self, key: str) -> bool:
-        run_ms = self._run_ms.get(key)
+        run_ms = self._run_ms.lookup(key)
         return run_ms is not None and run_ms < PIPELINE_MAX_RUN_MS
 
     def _pick_solo(self, key: str) -> _Executor | None:

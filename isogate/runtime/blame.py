@@ -26,10 +26,17 @@ from collections import deque
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
+from ..caches import LRU
+
 #: lines of a worker's stderr that mean V8 ran out of heap (the tenant's doing)
 OOM_MARKERS = ("out of memory", "heap limit", "allocation failed")
 
 REASONS = ("signal", "oom", "killed", "exit")
+
+#: functions whose fault history is kept (a few hundred bytes each); the least recently
+#: implicated go first: only those at faults within the window matter, and a crash that
+#: forgets one only delays its strike to the next two faults
+IMPLICATED_ENTRIES = 10_000
 
 
 def crash_reason(returncode: int | None, killed: bool, stderr_tail: Iterable[str]) -> str:
@@ -66,7 +73,10 @@ class Attribution:
     def __init__(self, window_seconds: float) -> None:
         self._window = window_seconds
         #: function key -> (time, worker pid) of the runtime faults it was running at
-        self._implicated: dict[str, deque[tuple[float, int]]] = {}
+        #: (least recently implicated forgotten first, beyond IMPLICATED_ENTRIES)
+        self._implicated: LRU[str, deque[tuple[float, int]]] = LRU(
+            "runtime_implicated", IMPLICATED_ENTRIES
+        )
 
     def judge(self, reason: str, running: set[str], pid: int, now: float) -> Verdict:
         verdict = Verdict()
@@ -77,17 +87,14 @@ class Attribution:
                 verdict.suspects = set(running)
             return verdict
         for key in running:
-            seen = self._implicated.setdefault(key, deque())
+            seen = self._implicated.lookup(key)
+            if seen is None:
+                seen = self._implicated[key] = deque()
             seen.append((now, pid))
             while seen and now - seen[0][0] > self._window:
                 seen.popleft()
             if len({p for _, p in seen}) >= 2:
                 verdict.strike.add(key)
-        if len(self._implicated) > 10_000:  # bounded: forget functions not seen lately
-            for key in [
-                k for k, v in self._implicated.items() if not v or now - v[-1][0] > self._window
-            ]:
-                del self._implicated[key]
         return verdict
 
     def forget(self, prefix: str) -> None:

@@ -17,12 +17,14 @@ each tenant isolate with room once it holds two functions. A cold start then cos
 compiling and running the tenant's top level; a burst of new functions makes contexts or
 isolates on demand only once those are used up.
 
-Why one module of ~900 lines: everything here is the state of one thread (its flights,
+Why one module of ~1,150 lines: everything here is the state of one thread (its flights,
 timers, deadlines, warm contexts, pools of isolates and the memory budget over them),
 touched without locks because only that thread touches it; the event loop, the host
 operations and the pools call into each other on every step. The messages it speaks are
 in messages.py, the isolates in isolate.py, the caches it shares with its sibling
-threads (LruCache) at the end.
+threads in code_cache.py. What would split off if it grows: the pools of blank isolates
+and spare contexts (a class of their own over Host/Sandbox), and the host-operation
+delivery (timers, fetch completions) once fetcher.py's body paths settle.
 """
 
 from __future__ import annotations
@@ -39,7 +41,7 @@ import time
 from collections import OrderedDict, deque
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
-from typing import TYPE_CHECKING, Any, Generic, TypeVar
+from typing import TYPE_CHECKING, Any
 
 from . import webcrypto
 from .compression import GzipChunks, ZlibStreams, gzip_marked, gzip_whole
@@ -83,12 +85,12 @@ from .types import InvokeRequest, InvokeResult, JSErrorInfo, Outcome
 from .watchdog import Watchdog
 
 if TYPE_CHECKING:
+    from .code_cache import SharedLRU
     from .hostio import HostIO
 
 log = logging.getLogger("isogate.runtime.executor")
 
 Send = Callable[[FromWorker], None]
-V = TypeVar("V")
 IDLE_BEFORE_PREWARM = 0.02  # seconds idle before making a blank isolate (~8 ms of work)
 IDLE_BEFORE_SPARE = 0.002  # seconds idle before making a spare context (~1.5 ms of work)
 #: blanks after which a starting executor reports itself ready; it fills the rest of its
@@ -187,8 +189,8 @@ class Executor:
         inbox: FrameReader,
         watchdog: Watchdog,
         send: Send,
-        sources: LruCache[str],
-        prepared: LruCache[PreparedSource],
+        sources: SharedLRU[str],
+        prepared: SharedLRU[PreparedSource],
         prewarm: int,
         budget_bytes: int,
         max_response_body: int,
@@ -1166,44 +1168,3 @@ class Executor:
 
 #: how a stop reason of a flight cuts its streamed body short (End.err)
 _STOPPED = {"wall": "timeout", "cpu": "cpu", "gone": "cancelled", "error": "error"}
-
-
-class LruCache(Generic[V]):
-    """Values by string key, least recently used dropped beyond ``max_bytes`` (as counted
-    by ``size``); shared by the executor threads of a worker, so it locks."""
-
-    def __init__(self, max_bytes: int, size: Callable[[str, V], int]) -> None:
-        self._lock = threading.Lock()
-        self._items: OrderedDict[str, V] = OrderedDict()
-        self._bytes = 0
-        self._max = max_bytes
-        self._size = size
-
-    def put(self, key: str, value: V) -> None:
-        with self._lock:
-            if key in self._items:
-                self._items.move_to_end(key)
-                return
-            self._items[key] = value
-            self._bytes += self._size(key, value)
-            while self._bytes > self._max and len(self._items) > 1:
-                old_key, old = self._items.popitem(last=False)
-                self._bytes -= self._size(old_key, old)
-
-    def get(self, key: str) -> V | None:
-        with self._lock:
-            value = self._items.get(key)
-            if value is not None:
-                self._items.move_to_end(key)
-            return value
-
-
-def source_cache(max_bytes: int) -> LruCache[str]:
-    """Sources this worker has been sent, by function key."""
-    return LruCache(max_bytes, lambda _key, source: len(source))
-
-
-def prepared_cache(max_bytes: int) -> LruCache[PreparedSource]:
-    """Checked and wrapped sources by source text: a deploy's validation prepares the
-    code, and its first load (and every later one) skips V8's compiles of it."""
-    return LruCache(max_bytes, lambda source, p: len(source) + len(p.script))

@@ -11,7 +11,7 @@ address; the request is then sent *to the address that was checked* (the URL's h
 replaced by the IP literal, the ``Host`` header and TLS name kept), so a DNS answer
 that changes between check and connect cannot redirect it (DNS rebinding).
 
-Why one module of ~670 lines: one fetch's path (spec parsing, the egress check of each
+Why one module of ~740 lines: one fetch's path (spec parsing, the egress check of each
 hop, redirects, body limits, the answer as data) is one sequence whose steps share its
 limits and its error mapping; the policy itself lives in egress.py.
 
@@ -20,6 +20,10 @@ no ``Accept-Encoding`` or ``User-Agent`` is added; a response with ``Content-Enc
 gzip`` or ``br`` is decoded transparently while its ``Content-Encoding`` and
 ``Content-Length`` headers are kept as received; other codings (``deflate``...) pass
 through as bytes. docs/operations.md, "Egress", has the whole list.
+
+What would split off if it grows: the per-TLS-name connection pools
+(``_EgressTransport``) into a transport module, and the body paths (limits, decoding,
+streaming) once the streamed-body work settles.
 """
 
 from __future__ import annotations

@@ -203,9 +203,12 @@ class SelfTest(_Frame, tag="self_test"):
 
 
 class Egress(_Frame, tag="egress"):
-    """fetch() counts since the last report: (tenant, outcome, n)."""
+    """The worker's periodic report: fetch() counts since the last report ``c``:
+    (tenant, outcome, n); and its code caches ``ca`` (code_cache.py): (cache, hits,
+    misses, evictions since the last report, size and bound now)."""
 
     c: tuple[tuple[str, str, int], ...] = ()
+    ca: tuple[tuple[str, int, int, int, int, int], ...] = ()
 
 
 # -- host operations the gateway performs (issue 23: KV) ----------------------------------

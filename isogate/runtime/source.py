@@ -10,6 +10,14 @@ the wrapper as a namespace object of live getters. A module with top-level ``awa
 is wrapped in an ``async`` function. V8 then compiles the result: it, not the
 tree-sitter grammar, decides what is valid, and its error positions are the
 tenant's.
+
+Why one module of ~650 lines: the wrapper and the syntax-tree reading are one contract:
+every edit of the tree walk (``_analyse``, ``_export``, ``_scan``) must keep positions
+for :meth:`PreparedSource.position` and name the wrapper's variables (``EXPORT_VAR``,
+``META_VAR``), and :func:`prepare` rereads the tree at V8's word. What would split off:
+the tree-sitter walk (``_Module``, ``Import``, ``_analyse`` and its helpers, also used by
+linker.py) into a module of its own, with the wrapper's names and :class:`SourceError`
+in a small module both import.
 """
 
 from __future__ import annotations

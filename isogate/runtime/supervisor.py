@@ -12,6 +12,12 @@ returns (the next safe point: nothing more of it runs); if the call awaits host
 operations (timers, fetch), the executor is sent a :class:`~.messages.Cancel` and ends
 it there and then: its timers dropped, its fetches cancelled, its waiting place freed.
 Both are counted as abandoned.
+
+Why one module of ~730 lines: it is :class:`Runtime`'s own state (its workers' mirror,
+in-flight calls, counters) and the path every call takes through it; the worker pool,
+admission and quarantine are already halves of their own (pool.py, admission.py,
+quarantine.py, blame.py). What would split off: the meaning of each worker frame
+(``_on_message``, ``_on_answer`` and their helpers) into a module of its own.
 """
 
 from __future__ import annotations
@@ -31,6 +37,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import replace
 from typing import Any
 
+from isogate.caches import LRU
 from isogate.config.runtime import RuntimeSettings
 
 from . import uts46
@@ -75,6 +82,10 @@ from .types import (
 )
 from .validation import Validators
 from .wire import invoke_message, invoke_result
+
+#: functions whose run time is remembered (~100 bytes each); the least recently run go
+#: first: a function forgotten is only treated as slow (not pipelined) until it runs again
+RUN_MS_ENTRIES = 10_000
 
 __all__ = [
     "HANG_GRACE_S",
@@ -150,8 +161,13 @@ class Runtime(WorkerPool, Admission):
         self._after_logs = 0  # "after" frames: logs of ctx.waitUntil() work
         #: fetch() calls of functions: (tenant, outcome) -> count
         self._egress_counts: dict[tuple[str, str], int] = {}
+        #: the workers' code caches: name -> [hits, misses, evictions] (over all workers),
+        #: and (worker pid, name) -> (size, bound) as last reported
+        self._worker_cache_counts: dict[str, list[int]] = {}
+        self._worker_cache_sizes: dict[tuple[int, str], tuple[int, int]] = {}
         self._retried = 0  # calls run again because their worker died before they started
-        self._run_ms: dict[str, float] = {}  # moving average of each function's run time
+        #: moving average of each function's run time (admission.py: which calls pipeline)
+        self._run_ms: LRU[str, float] = LRU("runtime_run_ms", RUN_MS_ENTRIES)
         self._closing = False
         self._started = False
         self._own_home = worker_home is None
@@ -276,6 +292,7 @@ class Runtime(WorkerPool, Admission):
             for tenant, outcome, n in msg.c:  # type: ignore[union-attr]
                 counted = (str(tenant), str(outcome))
                 self._egress_counts[counted] = self._egress_counts.get(counted, 0) + int(n)
+            self._on_cache_report(w, msg.ca)  # type: ignore[union-attr]
         elif kind is Blanks:
             assert isinstance(msg, Blanks)
             ex = w.executors[msg.ex]
@@ -553,9 +570,7 @@ class Runtime(WorkerPool, Admission):
             run_ms = msg.rt
             if msg.o == Outcome.TIMEOUT.value:
                 run_ms = limit * 1000
-            avg = self._run_ms.get(ref.key)
-            if avg is None and len(self._run_ms) > 10_000:
-                self._run_ms.clear()
+            avg = self._run_ms.get(ref.key)  # not lookup: admission's reads are the hits
             self._run_ms[ref.key] = run_ms if avg is None else 0.8 * avg + 0.2 * run_ms
             result = self._to_result(msg, ex, pending.enqueued, started)
             if call.stream is not None:
@@ -647,6 +662,31 @@ class Runtime(WorkerPool, Admission):
         """Seconds until ``tenant`` may call and deploy again (0: not blocked)."""
         return self._quarantine.tenant_blocked(tenant)
 
+    def _on_cache_report(
+        self, w: _Worker, report: tuple[tuple[str, int, int, int, int, int], ...]
+    ) -> None:
+        pid = w.proc.pid if w.proc else 0
+        for name, hits, misses, evictions, size, bound in report:
+            counts = self._worker_cache_counts.setdefault(str(name), [0, 0, 0])
+            counts[0] += int(hits)
+            counts[1] += int(misses)
+            counts[2] += int(evictions)
+            self._worker_cache_sizes[pid, str(name)] = (int(size), int(bound))
+
+    def _worker_caches(self) -> dict[str, tuple[int, int, int, int, int]]:
+        live = {w.proc.pid for w in self._workers if w.alive and w.proc}
+        for key in [k for k in self._worker_cache_sizes if k[0] not in live]:
+            del self._worker_cache_sizes[key]  # a dead worker's caches went with it
+        sizes: dict[str, list[int]] = {}
+        for (_pid, name), (size, bound) in self._worker_cache_sizes.items():
+            total = sizes.setdefault(name, [0, 0])
+            total[0] += size
+            total[1] += bound
+        return {
+            name: (h, m, e, *sizes.get(name, [0, 0]))  # type: ignore[misc]
+            for name, (h, m, e) in self._worker_cache_counts.items()
+        }
+
     def stats(self) -> RuntimeStats:
         """A snapshot for metrics."""
         exs = self._executors()
@@ -672,6 +712,7 @@ class Runtime(WorkerPool, Admission):
             retried=self._retried,
             egress=dict(self._egress_counts),
             waiting=sum(self._waiting.values()),
+            worker_caches=self._worker_caches(),
         )
 
     def worker_pids(self) -> list[int]:

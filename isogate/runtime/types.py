@@ -190,3 +190,6 @@ class RuntimeStats:
     egress: dict[tuple[str, str], int] = field(default_factory=dict)
     #: invocations awaiting timers or fetch (they hold no executor)
     waiting: int = 0
+    #: the workers' code caches (runtime/code_cache.py) by name: hits, misses, evictions
+    #: (since start, over all workers), size and bound (summed over live workers)
+    worker_caches: dict[str, tuple[int, int, int, int, int]] = field(default_factory=dict)

@@ -9,6 +9,12 @@ invocation's limit (DESIGN.md, "Host operations").
 
 Errors are WebCrypto's: a :class:`CryptoFailure` carries the DOMException (or
 ``TypeError``) name the prelude rejects the tenant's promise with.
+
+Why one module of ~1,150 lines: it is one table of algorithms (WebCrypto's
+``normalize``/usages rules, then import, export, generate, sign, verify, encrypt,
+decrypt and derive over each algorithm), and every operation consults the same
+algorithm and usage rules and the same per-sandbox :class:`KeyTable`; split by operation
+it would scatter each algorithm's rules over several files.
 """
 
 from __future__ import annotations

@@ -160,7 +160,8 @@ def main(argv: list[str] | None = None) -> int:
     _enable_core_dumps(config.get("core_dump_dir"))
     threading.stack_size(THREAD_STACK)
 
-    from .executor import Executor, prepared_cache, source_cache
+    from .code_cache import SharedLRU, prepared_cache, source_cache
+    from .executor import Executor
     from .messages import Egress, FromWorker, Ready, SelfTest
     from .protocol import FrameReader, decode_to_executor, frame, write_all
     from .watchdog import Watchdog
@@ -220,19 +221,28 @@ def main(argv: list[str] | None = None) -> int:
     ).start()
     write_all(control_fd, frame(Ready(os.getpid(), len(pairs))))
 
-    if io is not None:
+    def report() -> None:
+        # fetch() counts for the gateway's isogate_egress_requests_total, and the code
+        # caches' for its isogate_cache_* (deltas, so a worker's death loses no count)
+        import time
 
-        def report_egress() -> None:
-            # fetch() counts for the gateway's isogate_egress_requests_total
-            import time
+        caches: tuple[SharedLRU[Any], ...] = (sources, prepared)
+        last = [(0, 0, 0)] * len(caches)
+        while True:
+            time.sleep(EGRESS_REPORT_S)
+            counts = io.take_counts() if io is not None else []
+            report: list[tuple[str, int, int, int, int, int]] = []
+            for i, cache in enumerate(caches):
+                s = cache.stats
+                now = (s.hits, s.misses, s.evictions)
+                if now != last[i]:  # a put looks up first: sizes change only then
+                    h, m, e = (a - b for a, b in zip(now, last[i], strict=True))
+                    report.append((cache.name, h, m, e, int(cache.currsize), cache.maxsize))
+                    last[i] = now
+            if counts or report:
+                write_all(control_fd, frame(Egress(tuple(counts), tuple(report))))
 
-            while True:
-                time.sleep(EGRESS_REPORT_S)
-                counts = io.take_counts()
-                if counts:
-                    write_all(control_fd, frame(Egress(tuple(counts))))
-
-        threading.Thread(target=report_egress, name="isogate-egress", daemon=True).start()
+    threading.Thread(target=report, name="isogate-report", daemon=True).start()
     # The supervisor stops us by closing stdin (and the request pipes, which ends
     # every executor's loop); a dead supervisor does the same.
     while os.read(0, 4096):

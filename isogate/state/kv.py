@@ -17,6 +17,12 @@ the transaction that writes the entry) → ``dead`` (in the transaction that rep
 deletes or expires the entry); dead blobs are deleted right after that commit, and
 :meth:`SqlKvStore.sweep` deletes what a crash or an outage left behind (dead blobs,
 pending ones older than the grace, expired entries).
+
+Why one module of ~650 lines: one store of record whose operations share its
+transactions, its quota count and the blob lifecycle above (an entry's row and its blob
+move together); the tables are in state/tables.py. What would split off: its errors
+(to a module of their own), and the blob half (``_upload``, ``_fetch``, ``_kill``, ``_discard``,
+``_collect`` and :meth:`SqlKvStore.sweep`) into a ``kv_blobs`` module.
 """
 
 from __future__ import annotations

@@ -52,3 +52,16 @@ def test_forget_drops_a_redeployed_functions_history() -> None:
     a.judge("signal", {"f@1"}, pid=1, now=0.0)
     a.forget("f@")
     assert a.judge("signal", {"f@1"}, pid=2, now=1.0).strike == set()
+
+
+def test_fault_histories_are_bounded_least_recently_implicated_first(monkeypatch) -> None:
+    import isogate.runtime.blame as blame
+
+    monkeypatch.setattr(blame, "IMPLICATED_ENTRIES", 2)
+    a = Attribution(window_seconds=600)
+    a.judge("signal", {"old"}, pid=1, now=0)
+    a.judge("signal", {"kept"}, pid=1, now=1)
+    a.judge("signal", {"kept"}, pid=2, now=2)  # kept: the most recently implicated
+    a.judge("signal", {"new"}, pid=1, now=3)  # the bound is 2: "old" is forgotten
+    assert a.judge("signal", {"old"}, pid=2, now=4).strike == set()  # its pid 1 fault is gone
+    assert a.judge("signal", {"new"}, pid=2, now=5).strike == {"new"}

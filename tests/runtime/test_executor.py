@@ -11,44 +11,11 @@ from typing import Any
 import pytest
 
 import isogate.runtime.executor as executor_module
-from isogate.runtime.executor import (
-    READY_BLANKS,
-    Executor,
-    LruCache,
-    prepared_cache,
-    source_cache,
-)
+from isogate.runtime.code_cache import prepared_cache, source_cache
+from isogate.runtime.executor import READY_BLANKS, Executor
 from isogate.runtime.messages import Blanks, Evicted, FnSpec, HttpRequest, Invoke, Result
 from isogate.runtime.protocol import FrameReader, decode_to_executor, frame, write_all
-from isogate.runtime.source import PreparedSource
 from isogate.runtime.watchdog import Watchdog
-
-
-def test_least_recently_used_goes_first_when_over_budget() -> None:
-    cache: LruCache[str] = source_cache(max_bytes=10)
-    cache.put("a", "aaaa")
-    cache.put("b", "bbbb")
-    assert cache.get("a") == "aaaa"  # now b is the least recently used
-    cache.put("c", "cccc")  # 12 bytes > 10: b goes
-    assert cache.get("b") is None
-    assert cache.get("a") == "aaaa" and cache.get("c") == "cccc"
-
-
-def test_an_item_larger_than_the_budget_is_still_kept_alone() -> None:
-    cache = source_cache(max_bytes=4)
-    cache.put("a", "aa")
-    cache.put("big", "x" * 100)
-    assert cache.get("a") is None and cache.get("big") == "x" * 100
-
-
-def test_prepared_sources_count_key_and_script() -> None:
-    cache = prepared_cache(max_bytes=30)
-    one = PreparedSource(script="s" * 10, module=True)
-    cache.put("k" * 10, one)  # 20 bytes
-    cache.put("j" * 5, PreparedSource(script="t" * 5, module=False))  # 10 bytes: 30, fits
-    assert cache.get("k" * 10) is one
-    cache.put("i", PreparedSource(script="u", module=False))  # 32: the oldest unused goes
-    assert cache.get("j" * 5) is None and cache.get("k" * 10) is one
 
 
 class _ScriptedInbox(FrameReader):

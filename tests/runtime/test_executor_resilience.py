@@ -14,7 +14,8 @@ import msgpack
 import pytest
 
 import isogate.runtime.executor as executor_module
-from isogate.runtime.executor import Executor, prepared_cache, source_cache
+from isogate.runtime.code_cache import prepared_cache, source_cache
+from isogate.runtime.executor import Executor
 from isogate.runtime.messages import Blanks, FnSpec, HttpRequest, Invoke, Result
 from isogate.runtime.protocol import (
     HEADER,
