@@ -17,6 +17,7 @@ import asyncio
 import os
 import re
 import secrets
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -104,6 +105,29 @@ def start_pair(
         pair.stop()
         raise
     return pair
+
+
+def running_pair(
+    request: pytest.FixtureRequest,
+    tmp_path_factory: pytest.TempPathFactory,
+    redis_url: str,
+    redis_prefix: str,
+    name: str,
+    extra: dict[str, str] | None = None,
+) -> Iterator[Pair]:
+    """The body of a module's ``replicas`` fixture (parametrised over BACKENDS): a pair
+    under its own data folder and Redis prefix, both replicas stopped cleanly after."""
+    pair = start_pair(
+        request,
+        tmp_path_factory.mktemp(f"{name}-replicas"),
+        redis_url,
+        f"{redis_prefix}{name}-{request.param}:",
+        request.param,
+        extra=extra,
+    )
+    yield pair
+    codes = pair.stop()
+    assert codes == [0, 0], (pair.a.log.read_text()[-3000:], pair.b.log.read_text()[-3000:])
 
 
 def metric(url: str, name: str, labels: str = "") -> float:

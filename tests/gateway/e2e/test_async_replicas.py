@@ -12,7 +12,7 @@ import httpx
 import pytest
 
 from .conftest import Tenant, unique
-from .replicas import BACKENDS, Pair, start_pair, tenant_on
+from .replicas import BACKENDS, Pair, running_pair, tenant_on
 from .test_async_invocations import ASYNC
 
 #: like test_async_invocations.COUNTER (counts its runs per ?k= in KV), but held until the
@@ -39,20 +39,17 @@ def replicas(
     redis_url: str,
     redis_prefix: str,
 ) -> Iterator[Pair]:
-    pair = start_pair(
+    yield from running_pair(
         request,
-        tmp_path_factory.mktemp("async-replicas"),
+        tmp_path_factory,
         redis_url,
-        f"{redis_prefix}async-{request.param}:",
-        request.param,
+        redis_prefix,
+        "async",
         extra={
             "ISOGATE_ASYNC_CONCURRENCY": "2",
             "ISOGATE_ASYNC_POLL_INTERVAL_SECONDS": "0.1",
         },
     )
-    yield pair
-    codes = pair.stop()
-    assert codes == [0, 0], (pair.a.log.read_text()[-3000:], pair.b.log.read_text()[-3000:])
 
 
 def _status(t: Tenant, url: str, location: str) -> dict:

@@ -20,7 +20,7 @@ import httpx
 import pytest
 
 from .conftest import Tenant, unique
-from .replicas import BACKENDS, Pair, start_pair, tenant_on
+from .replicas import BACKENDS, Pair, running_pair, tenant_on
 from .server import GatewayProcess
 
 EVERY_SECOND = "* * * * * *"
@@ -220,17 +220,14 @@ def replicas(
     redis_url: str,
     redis_prefix: str,
 ) -> Iterator[Pair]:
-    pair = start_pair(
+    yield from running_pair(
         request,
-        tmp_path_factory.mktemp("cron-replicas"),
+        tmp_path_factory,
         redis_url,
-        f"{redis_prefix}cron-{request.param}:",
-        request.param,
+        redis_prefix,
+        "cron",
         extra={**SETTINGS, "ISOGATE_SECRETS_MASTER_KEY": MASTER},
     )
-    yield pair
-    codes = pair.stop()
-    assert codes == [0, 0], (pair.a.log.read_text()[-3000:], pair.b.log.read_text()[-3000:])
 
 
 def _metric(url: str, outcome: str) -> float:

@@ -10,7 +10,7 @@ import httpx
 import pytest
 
 from .conftest import unique
-from .replicas import BACKENDS, Pair, hammer, metric, poll, start_pair, tenant_on
+from .replicas import BACKENDS, Pair, hammer, metric, poll, running_pair, tenant_on
 
 HELLO = "export default { fetch(req, env) { return new Response('v' + env.V) } };"
 
@@ -22,16 +22,13 @@ def replicas(
     redis_url: str,
     redis_prefix: str,
 ) -> Iterator[Pair]:
-    pair = start_pair(
+    yield from running_pair(
         request,
-        tmp_path_factory.mktemp("replicas"),
+        tmp_path_factory,
         redis_url,
-        f"{redis_prefix}replicas-{request.param}:",
-        request.param,
+        redis_prefix,
+        "replicas",
     )
-    yield pair
-    codes = pair.stop()
-    assert codes == [0, 0], (pair.a.log.read_text()[-3000:], pair.b.log.read_text()[-3000:])
 
 
 def deploy(t, fn: str, version: str) -> int:

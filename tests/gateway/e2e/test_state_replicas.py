@@ -19,7 +19,7 @@ from isogate.registry.blobs import open_blob_store
 from tests.state.test_kv_blobs import objects
 
 from .conftest import unique
-from .replicas import BACKENDS, Pair, metric, poll, start_pair, tenant_on
+from .replicas import BACKENDS, Pair, metric, poll, running_pair, tenant_on
 from .test_kv_binding import KV_BIG
 
 SHOW = "export default { fetch(req, env) { return new Response(env.TOKEN ?? 'none') } };"
@@ -33,17 +33,14 @@ def replicas(
     redis_url: str,
     redis_prefix: str,
 ) -> Iterator[Pair]:
-    pair = start_pair(
+    yield from running_pair(
         request,
-        tmp_path_factory.mktemp("sec-replicas"),
+        tmp_path_factory,
         redis_url,
-        f"{redis_prefix}secrets-{request.param}:",
-        request.param,
+        redis_prefix,
+        "secrets",
         extra={"ISOGATE_SECRETS_MASTER_KEY": MASTER},
     )
-    yield pair
-    codes = pair.stop()
-    assert codes == [0, 0], (pair.a.log.read_text()[-3000:], pair.b.log.read_text()[-3000:])
 
 
 def test_secret_changes_reach_the_other_replica(replicas: Pair) -> None:
