@@ -371,19 +371,11 @@ class ScheduledEvent {
 
 // A scheduled handler's result: its promise settles the run (the value is ignored).
 function trackScheduled(inv, value) {
-  let p;
-  try {
-    p = Promise_resolve(value);
-  } catch (e) {
-    onFailure(inv, e);
-    return;
-  }
-  const ok = () => {
+  followResult(inv, value, () => {
     if (inv.settled || inv.ended) return;
     inv.settled = true;
     touch(inv);
-  };
-  call(Promise_then, p, ok, (e) => onFailure(inv, e));
+  });
 }
 
 function addWaitUntil(inv, p) {
@@ -446,6 +438,12 @@ function onFailure(inv, e) {
 }
 
 function track(inv, value) {
+  followResult(inv, value, (r) => onResponse(inv, r));
+}
+
+// A handler's result, settled: onValue with its value, or the invocation failed (a
+// thenable whose `then` getter throws fails here, not inside the host).
+function followResult(inv, value, onValue) {
   let p;
   try {
     p = Promise_resolve(value);
@@ -453,7 +451,7 @@ function track(inv, value) {
     onFailure(inv, e);
     return;
   }
-  call(Promise_then, p, (r) => onResponse(inv, r), (e) => onFailure(inv, e));
+  call(Promise_then, p, onValue, (e) => onFailure(inv, e));
 }
 
 // ---- loading ---------------------------------------------------------------------------
