@@ -20,6 +20,7 @@ import secrets
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -107,27 +108,31 @@ def start_pair(
     return pair
 
 
-def running_pair(
-    request: pytest.FixtureRequest,
-    tmp_path_factory: pytest.TempPathFactory,
-    redis_url: str,
-    redis_prefix: str,
-    name: str,
-    extra: dict[str, str] | None = None,
-) -> Iterator[Pair]:
-    """The body of a module's ``replicas`` fixture (parametrised over BACKENDS): a pair
-    under its own data folder and Redis prefix, both replicas stopped cleanly after."""
-    pair = start_pair(
-        request,
-        tmp_path_factory.mktemp(f"{name}-replicas"),
-        redis_url,
-        f"{redis_prefix}{name}-{request.param}:",
-        request.param,
-        extra=extra,
-    )
-    yield pair
-    codes = pair.stop()
-    assert codes == [0, 0], (pair.a.log.read_text()[-3000:], pair.b.log.read_text()[-3000:])
+def replicas_fixture(name: str, extra: dict[str, str] | None = None) -> Any:
+    """A module's ``replicas`` fixture (one pair per backend of BACKENDS, for the module):
+    under its own data folder and Redis prefix named ``name``, with the settings
+    ``extra``; both replicas must stop cleanly after the module."""
+
+    @pytest.fixture(scope="module", params=BACKENDS)
+    def replicas(
+        request: pytest.FixtureRequest,
+        tmp_path_factory: pytest.TempPathFactory,
+        redis_url: str,
+        redis_prefix: str,
+    ) -> Iterator[Pair]:
+        pair = start_pair(
+            request,
+            tmp_path_factory.mktemp(f"{name}-replicas"),
+            redis_url,
+            f"{redis_prefix}{name}-{request.param}:",
+            request.param,
+            extra=extra,
+        )
+        yield pair
+        codes = pair.stop()
+        assert codes == [0, 0], (pair.a.log.read_text()[-3000:], pair.b.log.read_text()[-3000:])
+
+    return replicas
 
 
 def metric(url: str, name: str, labels: str = "") -> float:

@@ -6,13 +6,11 @@ from __future__ import annotations
 
 import secrets
 import time
-from collections.abc import Iterator
 
 import httpx
-import pytest
 
 from .conftest import Tenant, unique
-from .replicas import BACKENDS, Pair, running_pair, tenant_on
+from .replicas import Pair, replicas_fixture, tenant_on
 from .test_async_invocations import ASYNC
 
 #: like test_async_invocations.COUNTER (counts its runs per ?k= in KV), but held until the
@@ -32,24 +30,13 @@ export default { async fetch(req, env) {
 """
 
 
-@pytest.fixture(scope="module", params=BACKENDS)
-def replicas(
-    request: pytest.FixtureRequest,
-    tmp_path_factory: pytest.TempPathFactory,
-    redis_url: str,
-    redis_prefix: str,
-) -> Iterator[Pair]:
-    yield from running_pair(
-        request,
-        tmp_path_factory,
-        redis_url,
-        redis_prefix,
-        "async",
-        extra={
-            "ISOGATE_ASYNC_CONCURRENCY": "2",
-            "ISOGATE_ASYNC_POLL_INTERVAL_SECONDS": "0.1",
-        },
-    )
+replicas = replicas_fixture(
+    "async",
+    {
+        "ISOGATE_ASYNC_CONCURRENCY": "2",
+        "ISOGATE_ASYNC_POLL_INTERVAL_SECONDS": "0.1",
+    },
+)
 
 
 def _status(t: Tenant, url: str, location: str) -> dict:

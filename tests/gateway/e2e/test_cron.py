@@ -20,7 +20,7 @@ import httpx
 import pytest
 
 from .conftest import Tenant, unique
-from .replicas import BACKENDS, Pair, running_pair, tenant_on
+from .replicas import Pair, replicas_fixture, tenant_on
 from .server import GatewayProcess
 
 EVERY_SECOND = "* * * * * *"
@@ -213,21 +213,7 @@ def test_bad_cron_refused_at_deploy(cron_gateway: GatewayProcess) -> None:
 # -- two replicas ------------------------------------------------------------------------
 
 
-@pytest.fixture(scope="module", params=BACKENDS)
-def replicas(
-    request: pytest.FixtureRequest,
-    tmp_path_factory: pytest.TempPathFactory,
-    redis_url: str,
-    redis_prefix: str,
-) -> Iterator[Pair]:
-    yield from running_pair(
-        request,
-        tmp_path_factory,
-        redis_url,
-        redis_prefix,
-        "cron",
-        extra={**SETTINGS, "ISOGATE_SECRETS_MASTER_KEY": MASTER},
-    )
+replicas = replicas_fixture("cron", {**SETTINGS, "ISOGATE_SECRETS_MASTER_KEY": MASTER})
 
 
 def _metric(url: str, outcome: str) -> float:
