@@ -19,7 +19,13 @@ import contextlib
 import logging
 import time
 
-from isogate.gateway.claimed_runs import claimed_function, give_back, invoke_in_time, lease_seconds
+from isogate.gateway.claimed_runs import (
+    claimed_function,
+    end_loop,
+    give_back,
+    invoke_in_time,
+    lease_seconds,
+)
 from isogate.gateway.invoke import (
     _BAD_VALUE,
     _TOKEN,
@@ -94,11 +100,8 @@ class AsyncRunner:
         (another replica, or this one after its restart, runs them)."""
         task, self._loop_task = self._loop_task, None
         if task is not None:
-            # not cancelled mid-claim: rows it claimed would sit until their lease lapsed
             self._stopping = True
-            self._wake.set()
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
+        await end_loop(task, self._wake)
         await self._purger.stop()
         await give_back(
             self._running, self._queue.release, log, lambda j: f"asynchronous invocation {j.id}"

@@ -6,6 +6,7 @@ function's deadline, and giving runs back at shutdown."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 from collections.abc import Awaitable, Callable
 from typing import TypeVar
@@ -50,6 +51,15 @@ async def invoke_in_time(
     deadline = (limit_ms + rt.queue_timeout_ms) / 1000 + svc.settings.runtime_grace_seconds
     async with asyncio.timeout(deadline):
         return await svc.runtime.invoke(ref, req)
+
+
+async def end_loop(task: asyncio.Task[None] | None, wake: asyncio.Event) -> None:
+    """Let a claim loop told to stop (its stop flag set) end its pass and return: not
+    cancelled mid-claim, since rows it claimed would sit until their lease lapsed."""
+    if task is not None:
+        wake.set()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
 
 
 async def give_back(

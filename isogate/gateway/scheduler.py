@@ -26,7 +26,13 @@ import logging
 import time
 from collections.abc import Callable
 
-from isogate.gateway.claimed_runs import claimed_function, give_back, invoke_in_time, lease_seconds
+from isogate.gateway.claimed_runs import (
+    claimed_function,
+    end_loop,
+    give_back,
+    invoke_in_time,
+    lease_seconds,
+)
 from isogate.gateway.invoke import _function_ref, _kv_bindings_of, _record, _secrets_of
 from isogate.gateway.outcomes import runtime_deadline
 from isogate.gateway.problems import to_problem
@@ -98,9 +104,7 @@ class Scheduler:
         task, self._loop_task = self._loop_task, None
         if task is not None:
             self._stopping = True
-            self._wake.set()
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
+        await end_loop(task, self._wake)
         await self._purger.stop()
         if self._running:
             drain = max(0.5, self._svc.settings.shutdown_timeout_seconds - 2.0)
