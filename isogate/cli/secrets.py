@@ -62,7 +62,8 @@ def cmd_rotate_master(args: argparse.Namespace) -> int:
         parse_keyring,
         save_key_file,
     )
-    from isogate.state.secrets import SecretsUnavailable, SqlSecretStore
+    from isogate.state.errors import SecretsUnavailable
+    from isogate.state.secrets import SqlSecretStore
 
     settings = _settings(args)
     path = settings.secrets_key_path

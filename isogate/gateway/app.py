@@ -26,13 +26,12 @@ from isogate.gateway.auth_failures import AuthFailureLimit
 from isogate.gateway.connection_guard import CloseUnreadBody
 from isogate.gateway.head_limits import HeadLimits
 from isogate.gateway.invoke import DATA_PLANE_METHODS, DataPlane, invoke_by_name, invoke_by_route
-from isogate.gateway.problems import Problem, handle_exception
+from isogate.gateway.problems import TABLE, Problem, handle_exception
 from isogate.gateway.services import RuntimeFactory, open_services
 from isogate.quota.errors import QuotaError
 from isogate.registry.errors import RegistryError
 from isogate.runtime.errors import RuntimeFailure
-from isogate.state.kv import KvError
-from isogate.state.secrets import InvalidSecret, SecretNotFound, SecretsUnavailable
+from isogate.state.errors import KvError
 
 ALL_METHODS = sorted(DATA_PLANE_METHODS)
 
@@ -115,9 +114,8 @@ def create_app(
             QuotaError: handle_exception,
             RegistryError: handle_exception,
             KvError: handle_exception,
-            SecretNotFound: handle_exception,
-            InvalidSecret: handle_exception,
-            SecretsUnavailable: handle_exception,
+            # every other class of the problem table (secrets, bindings, ...)
+            **dict.fromkeys(TABLE, handle_exception),
             # a runtime restart (no worker to validate a deploy): a 503 problem; left to
             # the catch-all below, Starlette re-raised it and Hypercorn logged a traceback
             RuntimeFailure: handle_exception,

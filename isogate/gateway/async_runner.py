@@ -26,6 +26,7 @@ from isogate.gateway.claimed_runs import (
     invoke_in_time,
     lease_seconds,
 )
+from isogate.gateway.errors import RuntimeFailed
 from isogate.gateway.invoke import (
     _BAD_VALUE,
     _TOKEN,
@@ -173,9 +174,7 @@ class AsyncRunner:
             return
         problem = outcome_problem(result, svc.settings.retry_after_seconds)
         if problem is None and not 200 <= (result.status or 200) <= 599:
-            problem = Problem(
-                502, "runtime-error", "Runtime error", "the function sent an invalid status"
-            )
+            problem = RuntimeFailed("the function sent an invalid status")
         status = problem.status if problem else (result.status or 200)
         _record(svc, fn, job.id, status, result.outcome.value, started, result)
         if result.outcome is Outcome.CRASHED:

@@ -19,6 +19,7 @@ from starlette.requests import Request
 
 from isogate.caches import TTL
 from isogate.config import Settings
+from isogate.gateway.errors import Unauthorized
 from isogate.gateway.problems import Problem
 
 ALGORITHM = "HS256"
@@ -109,9 +110,7 @@ class TokenIssuer:
 
 
 def _unauthorized(detail: str) -> Problem:
-    return Problem(
-        401, "unauthorized", "Unauthorized", detail, {"WWW-Authenticate": 'Bearer realm="isogate"'}
-    )
+    return Unauthorized(detail, {"WWW-Authenticate": 'Bearer realm="isogate"'})
 
 
 def bearer(request: Request) -> str | None:

@@ -30,6 +30,7 @@ from redis.commands.core import AsyncScript
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from isogate.config import Settings
+from isogate.gateway.errors import AuthRateLimited
 from isogate.gateway.problems import Problem
 
 log = logging.getLogger(__name__)
@@ -170,13 +171,7 @@ def rate_limited(
 ) -> Problem:
     """The 429 problem of an address with too many failed (or, at registration and
     login, too many) attempts."""
-    return Problem(
-        429,
-        "auth-rate-limited",
-        "Too many authentication attempts",
-        detail,
-        {"Retry-After": str(retry_after)},
-    )
+    return AuthRateLimited(detail, {"Retry-After": str(retry_after)})
 
 
 class AuthFailureLimit:

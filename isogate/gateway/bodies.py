@@ -10,6 +10,14 @@ from pydantic import BaseModel, ValidationError
 from starlette.requests import Request
 from starlette.types import Scope
 
+from isogate.gateway.errors import (
+    BadRequest,
+    BodyTooLarge,
+    InvalidRequest,
+    MalformedJson,
+    RequestTimeout,
+    UnsupportedMediaType,
+)
 from isogate.gateway.problems import Problem
 
 M = TypeVar("M", bound=BaseModel)
@@ -17,7 +25,7 @@ M = TypeVar("M", bound=BaseModel)
 
 def too_large(limit: int) -> Problem:
     """413 problem for a body over ``limit`` bytes."""
-    return Problem(413, "body-too-large", "Body too large", f"the body exceeds {limit} bytes")
+    return BodyTooLarge(f"the body exceeds {limit} bytes")
 
 
 async def read_body(request: Request, limit: int) -> bytes:
@@ -30,12 +38,8 @@ async def read_body(request: Request, limit: int) -> bytes:
         async with asyncio.timeout(deadline):
             return await _read_body(request, limit)
     except TimeoutError:
-        raise Problem(
-            408,
-            "request-timeout",
-            "Request timeout",
-            f"the request body did not arrive within {deadline:g} s",
-            {"Connection": "close"},
+        raise RequestTimeout(
+            f"the request body did not arrive within {deadline:g} s", {"Connection": "close"}
         ) from None
 
 
@@ -54,7 +58,7 @@ async def _read_body(request: Request, limit: int) -> bytes:
             if int(declared) > limit:
                 raise too_large(limit)
         except ValueError:
-            raise Problem(400, "bad-request", "Bad request", "invalid Content-Length") from None
+            raise BadRequest("invalid Content-Length") from None
     chunks: list[bytes] = []
     size = 0
     async for chunk in request.stream():
@@ -80,9 +84,7 @@ def parse_json(raw: bytes) -> Any:
     try:
         return json.loads(raw)
     except (ValueError, RecursionError):
-        raise Problem(
-            400, "malformed-json", "Malformed JSON", "the body is not valid JSON"
-        ) from None
+        raise MalformedJson("the body is not valid JSON") from None
 
 
 def validate(model: type[M], data: Any) -> M:
@@ -95,17 +97,12 @@ def validate(model: type[M], data: Any) -> M:
             for e in exc.errors(include_input=False, include_url=False)
         ][:20]
         detail = "; ".join(f"{e['field']}: {e['message']}" for e in errors)
-        raise Problem(422, "invalid-request", "Invalid request", detail, errors=errors) from None
+        raise InvalidRequest(detail, errors=errors) from None
 
 
 async def json_body(request: Request, model: type[M], limit: int) -> M:
     """Read, parse and validate a JSON request body (415 if not JSON)."""
     if not is_json(media_type(request)):
-        raise Problem(
-            415,
-            "unsupported-media-type",
-            "Unsupported media type",
-            "send the body as application/json",
-        )
+        raise UnsupportedMediaType("send the body as application/json")
     raw = await read_body(request, limit)
     return validate(model, parse_json(raw))

@@ -10,7 +10,7 @@ import asyncio
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from isogate.gateway.problems import Problem
+from isogate.gateway.errors import BadRequest
 
 
 class CloseUnreadBody:
@@ -27,10 +27,7 @@ class CloseUnreadBody:
         if b"transfer-encoding" in names and (
             b"content-length" in names or names.count(b"transfer-encoding") > 1
         ):
-            problem = Problem(
-                400,
-                "bad-request",
-                "Bad request",
+            problem = BadRequest(
                 "ambiguous request framing: Transfer-Encoding with Content-Length",
                 {"Connection": "close"},
             )

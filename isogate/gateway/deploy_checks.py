@@ -14,7 +14,7 @@ from collections import deque
 from collections.abc import Iterator
 from contextlib import contextmanager
 
-from isogate.gateway.problems import Problem
+from isogate.gateway.errors import DeployRateLimited, TooManyDeploys
 
 
 class DeployChecks:
@@ -35,10 +35,7 @@ class DeployChecks:
             recent.popleft()
         if len(recent) >= per_minute:
             retry = max(1, math.ceil(60.0 - (now - recent[0])))
-            raise Problem(
-                429,
-                "deploy-rate-limited",
-                "Too many deploys",
+            raise DeployRateLimited(
                 f"at most {per_minute} deploys per minute; retry in {retry} s",
                 {"Retry-After": str(retry)},
             )
@@ -52,10 +49,7 @@ class DeployChecks:
         """One check of ``tenant``; raises a 429 problem when ``limit`` are running."""
         running = self._running.get(tenant, 0)
         if running >= limit:
-            raise Problem(
-                429,
-                "too-many-deploys",
-                "Too many deploys at once",
+            raise TooManyDeploys(
                 f"at most {limit} deploy(s) of one tenant are checked at once; retry when "
                 "the others are done",
                 {"Retry-After": "1"},

@@ -12,7 +12,7 @@ from __future__ import annotations
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from isogate.config import Settings
-from isogate.gateway.problems import Problem
+from isogate.gateway.errors import HeadersTooLarge
 
 #: " HTTP/1.1\r\n" after the request target, and the blank line that ends the head
 _LINE_OVERHEAD = len(" HTTP/1.1\r\n") + len("\r\n")
@@ -46,13 +46,7 @@ class HeadLimits:
             elif head_size(scope) > self.max_bytes:
                 detail = f"the request head exceeds {self.max_bytes} bytes"
             if detail is not None:
-                problem = Problem(
-                    431,
-                    "headers-too-large",
-                    "Request header fields too large",
-                    detail,
-                    {"Connection": "close"},
-                )
+                problem = HeadersTooLarge(detail, {"Connection": "close"})
                 await problem.response()(scope, receive, send)
                 return
         await self.app(scope, receive, send)

@@ -25,6 +25,7 @@ from isogate.gateway.api import invocations as api_invocations
 from isogate.gateway.auth_failures import FUNCTION_ANSWERED
 from isogate.gateway.bodies import read_body
 from isogate.gateway.connection_guard import abort_connection
+from isogate.gateway.errors import NotFound, RuntimeFailed, SecretsUnreadable
 from isogate.gateway.outcomes import (
     outcome_problem,
     responses_full,
@@ -37,14 +38,17 @@ from isogate.gateway.ratelimit_headers import rate_headers
 from isogate.gateway.request_shaping import function_headers, scoped_set_cookie, unmounted_url
 from isogate.gateway.response_buffers import Lease
 from isogate.gateway.services import Services
+from isogate.gateway.streamed_response import StreamedResponse
 from isogate.quota.errors import KeyOutOfScope, KeyUnknown, QuotaError, Rejected
 from isogate.quota.models import ApiKey
 from isogate.registry.errors import FunctionNotFound
 from isogate.registry.models import Function, InvocationRecord
 from isogate.registry.names import check_function_name, is_operator_path
+from isogate.runtime.body_stream import STREAM_WINDOW
 from isogate.runtime.errors import RuntimeFailure
 from isogate.runtime.types import FunctionRef, InvokeRequest, InvokeResult, Outcome
-from isogate.state.secrets import FunctionSecrets, SecretsUnavailable
+from isogate.state.errors import SecretsUnavailable
+from isogate.state.secrets import FunctionSecrets
 
 log = logging.getLogger(__name__)
 
@@ -91,7 +95,7 @@ def _invocation_id() -> str:
 
 async def _invoke(
     request: Request, svc: Services, fn: Function, mount_prefix: str | None = None
-) -> Response | _FunctionResponse:
+) -> Response | _FunctionResponse | StreamedResponse:
     inv_id = _invocation_id()
     started = time.perf_counter()
     extra_headers: dict[str, str] = {"X-Invocation-Id": inv_id}
@@ -138,7 +142,12 @@ async def _invoke(
             svc.function_refs, fn, await _secrets_of(svc, fn), await _kv_bindings_of(svc, fn)
         )
         req = InvokeRequest(
-            method=request.method, url=url, headers=headers, body=body, invocation_id=inv_id
+            method=request.method,
+            url=url,
+            headers=headers,
+            body=body,
+            invocation_id=inv_id,
+            stream=True,  # a streamed body goes on to the client as it comes
         )
         rt = svc.settings.runtime
         limit_ms = min(ver.timeout_ms or rt.default_timeout_ms, rt.max_timeout_ms)
@@ -163,6 +172,8 @@ async def _invoke(
         if result is None:  # nobody to answer: recorded, and the response goes nowhere
             _record(svc, fn, inv_id, CLIENT_GONE, "abandoned", started, None)
             return Response(status_code=CLIENT_GONE)
+        if result.stream is not None:  # the body follows as the function produces it
+            return _streamed(svc, fn, inv_id, started, result, extra_headers, request, mount_prefix)
         problem = outcome_problem(result, svc.settings.retry_after_seconds)
         lease = None
         if problem is None and svc.responses is not None:
@@ -257,10 +268,7 @@ async def _secrets_of(svc: Services, fn: Function) -> FunctionSecrets | None:
         return await svc.secret_cache.get(fn.name, fn.tenant, fn.created_at)
     except SecretsUnavailable as exc:
         log.error("secrets of %s cannot be opened: %s", fn.name, exc)
-        raise Problem(
-            503,
-            "secrets-unavailable",
-            "Secrets unavailable",
+        raise SecretsUnreadable(
             "the function's secrets cannot be read now",
             {"Retry-After": str(svc.settings.retry_after_seconds)},
         ) from None
@@ -397,7 +405,7 @@ def _function_response(
 ) -> _FunctionResponse:
     status = result.status or 200
     if not 200 <= status <= 599:
-        raise Problem(502, "runtime-error", "Runtime error", "the function sent an invalid status")
+        raise RuntimeFailed("the function sent an invalid status")
     raw = [
         (k.lower().encode("latin-1"), v.encode("latin-1", "replace"))
         for k, v in result.headers
@@ -414,6 +422,44 @@ def _function_response(
     length = [(b"content-length", str(len(result.body)).encode())]
     timeout = settings.http_write_timeout_seconds if settings is not None else None
     return _FunctionResponse(status, raw + own + length, result.body, lease, timeout)
+
+
+def _streamed(
+    svc: Services,
+    fn: Function,
+    inv_id: str,
+    started: float,
+    result: InvokeResult,
+    extra: dict[str, str],
+    request: Request,
+    mount_prefix: str | None,
+) -> StreamedResponse:
+    """The response of a function whose body is a stream: its status and headers now,
+    the body chunk by chunk (streamed_response.py). It holds at most the stream window
+    in the response buffers, reserved here like a buffered body."""
+    stream = result.stream
+    try:
+        lease = None
+        if svc.responses is not None:
+            lease = svc.responses.reserve(request.scope.get("client"), STREAM_WINDOW)
+            if lease is None:
+                svc.metrics.quota_rejections.labels("response_buffers").inc()
+                problem = responses_full(svc.settings.retry_after_seconds)
+                _record(svc, fn, inv_id, problem.status, result.outcome.value, started, result)
+                raise problem
+        _record(svc, fn, inv_id, result.status or 200, result.outcome.value, started, result)
+        built = _function_response(result, extra, mount_prefix, None, svc.settings)
+        headers = [(k, v) for k, v in built.headers if k != b"content-length"]
+        timeout = svc.settings.http_write_timeout_seconds
+        # no chunk for longer than any function may run or any fetch may wait: the
+        # worker is not going to end this stream (the executor normally does, by then)
+        rt = svc.settings.runtime
+        idle = max(rt.max_timeout_ms, svc.settings.egress.timeout_ms) / 1000
+        idle += svc.settings.runtime_grace_seconds
+        return StreamedResponse(built.status, headers, stream, lease, timeout, idle)
+    except BaseException:
+        stream.cancel()
+        raise
 
 
 def _record(
@@ -454,12 +500,14 @@ def _record(
     )
 
 
-async def invoke_by_name(request: Request) -> Response | _FunctionResponse:
+async def invoke_by_name(request: Request) -> Response | _FunctionResponse | StreamedResponse:
     """``ANY /fn/{name}`` and ``/fn/{name}/{path}``."""
     return await _invoke_name(request, request.path_params["name"])
 
 
-async def _invoke_name(request: Request, name: str) -> Response | _FunctionResponse:
+async def _invoke_name(
+    request: Request, name: str
+) -> Response | _FunctionResponse | StreamedResponse:
     svc: Services = request.app.state.services
     try:
         name = check_function_name(name)
@@ -531,10 +579,10 @@ async def invoke_by_route(scope: Scope, receive: Receive, send: Send) -> None:
         if name is None:
             name = await svc.resolver.match_route(host, scope["path"])
         if name is None:
-            raise Problem(404, "not-found", "Not found", "no route matches this path")
+            raise NotFound("no route matches this path")
         fn = await svc.resolver.resolve(name)
     except Exception as exc:
-        response: Response | _FunctionResponse = to_problem(exc).response()
+        response: Response | _FunctionResponse | StreamedResponse = to_problem(exc).response()
     else:
         response = await _invoke(request, svc, fn)
     await response(scope, receive, send)

@@ -1,15 +1,20 @@
-"""The OpenAPI 3.1 document of the HTTP API (written by hand, checked by a test against
-the app's routes)."""
+"""The OpenAPI 3.1 document of the HTTP API: the operations are listed here (checked by a
+test against the app's routes); every body schema comes from its model in
+:mod:`isogate.gateway.shapes`."""
 
 from __future__ import annotations
 
 from typing import Any
 
-from isogate.gateway import schemas
+from pydantic import BaseModel
+from pydantic.json_schema import JsonSchemaMode
+
+from isogate.gateway import shapes
 from isogate.runtime.modules import CONTENT_TYPES as MODULE_CONTENT_TYPES
 from isogate.runtime.modules import MAX_MODULES, MAX_NAME
 from isogate.runtime.modules import TYPES as MODULE_KINDS
 
+REF_TEMPLATE = "#/components/schemas/{model}"
 PROBLEM = {"$ref": "#/components/responses/Problem"}
 BEARER: list[dict[str, list[str]]] = [{"bearer": []}]
 KEY: list[dict[str, list[str]]] = [{"apiKey": []}, {"bearer": []}, {}]
@@ -77,184 +82,21 @@ def _obj(props: dict[str, Any], required: list[str] | None = None) -> dict[str, 
 
 STR = {"type": "string"}
 INT = {"type": "integer"}
-TIME = {"type": "string", "format": "date-time"}
-NTIME = {"type": ["string", "null"], "format": "date-time"}
 
-#: Schemas of the success bodies (see :mod:`isogate.gateway.views`).
-RESULTS: dict[str, Any] = {
-    "Tenant": _obj({"name": STR, "created_at": TIME}),
-    "Token": _obj({"access_token": STR, "token_type": {"const": "bearer"}, "expires_in": INT}),
-    "Lease": _obj(
-        {
-            "id": STR,
-            "name": STR,
-            "prefix": STR,
-            "state": {"enum": ["active", "expired", "revoked"]},
-            "created_at": TIME,
-            "expires_at": TIME,
-            "revoked_at": NTIME,
-            "functions": {"type": "array", "items": STR},
-            "rate_limit": _obj({"requests": INT, "per_seconds": INT, "burst": INT}),
-            "quota": {
-                "oneOf": [
-                    {"type": "null"},
-                    _obj({"invocations": INT, "period": {"enum": ["day", "month"]}}),
-                ]
-            },
-            "uses": {"type": ["integer", "null"]},
-        }
-    ),
-    "LeaseWithSecret": {
-        "allOf": [_ref("Lease"), _obj({"key": STR})],
-    },
-    "LeaseList": _obj({"keys": {"type": "array", "items": _ref("Lease")}}),
-    "Deployed": _obj(
-        {
-            "name": STR,
-            "version": INT,
-            "sha256": STR,
-            "crons": {"type": "array", "items": STR},  # only when the deploy sent crons
-        },
-        ["name", "version", "sha256"],
-    ),
-    "FunctionInfo": _obj(
-        {
-            "name": STR,
-            "version": INT,
-            "latest_version": INT,
-            "sha256": STR,
-            "public": {"type": "boolean"},
-            "routes": {"type": "array", "items": STR},
-            "timeout_ms": {"type": ["integer", "null"]},
-            "cpu_ms": {"type": ["integer", "null"]},
-            "created_at": TIME,
-            "updated_at": TIME,
-        }
-    ),
-    "Version": _obj(
-        {
-            "version": INT,
-            "sha256": STR,
-            "size": INT,
-            "env": {"type": "array", "items": STR, "description": "names only"},
-            "timeout_ms": {"type": ["integer", "null"]},
-            "cpu_ms": {"type": ["integer", "null"]},
-            "routes": {"type": "array", "items": STR},
-            "public": {"type": "boolean"},
-            "created_at": TIME,
-        }
-    ),
-    "FunctionDetail": {
-        "allOf": [
-            _ref("FunctionInfo"),
-            _obj({"versions": {"type": "array", "items": _ref("Version")}}),
-        ]
-    },
-    "FunctionList": _obj({"functions": {"type": "array", "items": _ref("FunctionInfo")}}),
-    "Invocation": _obj(
-        {
-            "id": STR,
-            "time": TIME,
-            "version": INT,
-            "status": INT,
-            "outcome": STR,
-            "duration_ms": {"type": "number"},
-            "cold": {"type": "boolean"},
-            "logs": {"type": "array", "items": STR},
-            "error": {"type": ["string", "null"]},
-        }
-    ),
-    "InvocationList": _obj({"invocations": {"type": "array", "items": _ref("Invocation")}}),
-    "CronRun": _obj(
-        {
-            "id": STR,
-            "scheduled_time": TIME,
-            "scheduled_time_ms": INT,
-            "status": {"enum": ["queued", "running", "succeeded", "failed"]},
-            "outcome": {"type": ["string", "null"]},
-            "http_status": {"type": ["integer", "null"]},
-            "attempts": INT,
-            "started_at": {"type": ["string", "null"], "format": "date-time"},
-            "finished_at": {"type": ["string", "null"], "format": "date-time"},
-            "duration_ms": {"type": ["number", "null"]},
-            "error": {"type": ["string", "null"]},
-            "no_retry": {"type": "boolean"},
-        }
-    ),
-    "Schedule": _obj(
-        {
-            "cron": STR,
-            "since": TIME,
-            "next_run": TIME,
-            "next_run_ms": INT,
-            "last_runs": {"type": "array", "items": _ref("CronRun")},
-        }
-    ),
-    "ScheduleList": _obj(
-        {
-            "name": STR,
-            "scheduler_enabled": {"type": "boolean"},
-            "schedules": {"type": "array", "items": _ref("Schedule")},
-        }
-    ),
-    "Status": _obj({"status": STR}),
-    "SecretValue": _obj({"value": STR}),
-    "Secret": _obj({"name": STR, "updated_at": {"type": "number"}}),
-    "SecretList": _obj({"secrets": {"type": "array", "items": _ref("Secret")}}),
-    "KvNamespaceCreate": _obj({"name": STR}),
-    "KvNamespace": _obj({"name": STR, "created_at": {"type": "number"}}),
-    "KvNamespaceList": _obj(
-        {
-            "namespaces": {"type": "array", "items": _ref("KvNamespace")},
-            "ops_today": INT,
-            "ops_per_day": INT,
-        }
-    ),
-    "AsyncAccepted": _obj({"id": STR, "status": STR, "location": STR}),
-    "AsyncInvocation": _obj(
-        {
-            "id": STR,
-            "function": STR,
-            "status": {"type": "string", "enum": ["queued", "running", "succeeded", "failed"]},
-            "attempts": INT,
-            "max_attempts": INT,
-            "created_at": {"type": "number"},
-            "started_at": {"type": ["number", "null"]},
-            "finished_at": {"type": ["number", "null"]},
-            "expires_at": {"type": ["number", "null"]},
-            "duration_ms": {"type": ["number", "null"]},
-            "error": {"type": ["string", "null"]},
-            "response": {
-                "oneOf": [
-                    {"type": "null"},
-                    _obj(
-                        {
-                            "status": INT,
-                            "headers": {
-                                "type": "array",
-                                "items": {"type": "array", "items": STR},
-                            },
-                            "body": STR,
-                            "body_base64": STR,
-                        },
-                        required=["status", "headers"],
-                    ),
-                ]
-            },
-        }
-    ),
-    "KvKeyList": _obj(
-        {
-            "keys": {
-                "type": "array",
-                "items": _obj({"name": STR, "expiration": INT, "metadata": {}}, required=["name"]),
-            },
-            "list_complete": {"type": "boolean"},
-            "cursor": STR,
-        },
-        required=["keys", "list_complete"],
-    ),
-}
+
+def _component_schemas() -> dict[str, Any]:
+    """Every body's schema, from its model in :mod:`isogate.gateway.shapes`: requests as
+    they are validated, responses as they are answered (nested models as refs)."""
+    out: dict[str, Any] = {}
+    models: list[tuple[type[BaseModel], JsonSchemaMode]] = [
+        *((m, "validation") for m in shapes.REQUESTS),
+        *((m, "serialization") for m in shapes.RESPONSES),
+    ]
+    for model, mode in models:
+        schema = model.model_json_schema(ref_template=REF_TEMPLATE, mode=mode)
+        out.update(schema.pop("$defs", {}))
+        out[model.__name__] = schema
+    return out
 
 
 def _deploy() -> dict[str, Any]:
@@ -581,14 +423,8 @@ def openapi_document() -> dict[str, Any]:
     from isogate.gateway.api.admin import admin_openapi  # the operator's route controls
 
     paths.update(admin_openapi(_op, BEARER))
-    models = ["Credentials", "KeyCreate", "KeyRenew", "FunctionDeploy", "Rollback"]
-    components: dict[str, Any] = {"schemas": {}}
-    for m in models:
-        schema = getattr(schemas, m).model_json_schema(ref_template="#/components/schemas/{model}")
-        components["schemas"].update(schema.pop("$defs", {}))
-        components["schemas"][m] = schema
+    components: dict[str, Any] = {"schemas": _component_schemas()}
     components["schemas"].update(_module_schemas(components["schemas"]["FunctionDeploy"]))
-    components["schemas"].update(RESULTS)
     components["schemas"]["Problem"] = {
         "type": "object",
         "description": "RFC 9457 problem details",

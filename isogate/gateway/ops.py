@@ -3,20 +3,22 @@
 from __future__ import annotations
 
 import hmac
+import json
 
 from prometheus_client import CONTENT_TYPE_LATEST
 from starlette.requests import Request
 from starlette.responses import Response
 
 from isogate.gateway.auth import bearer
+from isogate.gateway.errors import NotReady, Unauthorized
 from isogate.gateway.openapi import openapi_document
-from isogate.gateway.problems import Problem
+from isogate.gateway.shapes.ops import Status
 from isogate.gateway.views import json_response, services
 
 
 async def healthz(request: Request) -> Response:
     """Liveness: the process answers."""
-    return json_response({"status": "ok"})
+    return json_response(Status(status="ok"))
 
 
 async def readyz(request: Request) -> Response:
@@ -27,21 +29,14 @@ async def readyz(request: Request) -> Response:
     """
     svc = getattr(request.app.state, "services", None)
     if svc is None:
-        raise Problem(503, "not-ready", "Not ready", "starting", {"Retry-After": "1"})
+        raise NotReady("starting", {"Retry-After": "1"})
     failing = await svc.check_ready()
     if failing:
-        raise Problem(
-            503,
-            "not-ready",
-            "Not ready",
-            "not ready: " + ", ".join(failing),
-            {"Retry-After": "1"},
-            failing=failing,
-        )
+        raise NotReady("not ready: " + ", ".join(failing), {"Retry-After": "1"}, failing=failing)
     degraded = await svc.check_degraded()
     if degraded:
-        return json_response({"status": "ready", "degraded": degraded})
-    return json_response({"status": "ready"})
+        return json_response(Status(status="ready", degraded=degraded))
+    return json_response(Status(status="ready"))
 
 
 async def metrics(request: Request) -> Response:
@@ -52,10 +47,7 @@ async def metrics(request: Request) -> Response:
     if token is not None:
         given = bearer(request) or ""
         if not hmac.compare_digest(given.encode(), token.get_secret_value().encode()):
-            raise Problem(
-                401,
-                "unauthorized",
-                "Unauthorized",
+            raise Unauthorized(
                 "/metrics needs 'Authorization: Bearer <metrics token>'",
                 {"WWW-Authenticate": 'Bearer realm="isogate-metrics"'},
             )
@@ -64,4 +56,6 @@ async def metrics(request: Request) -> Response:
 
 async def openapi(request: Request) -> Response:
     """The OpenAPI 3.1 description of every route."""
-    return json_response(openapi_document())
+    return Response(
+        json.dumps(openapi_document(), ensure_ascii=False), media_type="application/json"
+    )

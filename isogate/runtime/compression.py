@@ -113,3 +113,39 @@ class ZlibStreams:
 
 def _out(data: bytes) -> str:
     return data.decode("latin-1")
+
+
+# -- Content-Encoding of a function's response -------------------------------------------
+# workerd encodes a body whose Response says ``Content-Encoding: gzip`` itself (its
+# compression semantics: the function hands over plain bytes and names the encoding),
+# with zlib's defaults (level 6, a gzip header without a time or name); so does the host.
+
+
+def gzip_marked(headers: tuple[tuple[str, str], ...]) -> bool:
+    """Whether the response says ``Content-Encoding: gzip`` (so its body is encoded)."""
+    for name, value in headers:
+        if len(name) == 16 and name.lower() == "content-encoding":
+            return value.strip().lower() == "gzip"
+    return False
+
+
+def gzip_whole(data: bytes) -> bytes:
+    """``data`` as one gzip member, byte for byte what workerd sends."""
+    c = zlib.compressobj(6, zlib.DEFLATED, 31)
+    return c.compress(data) + c.flush()
+
+
+class GzipChunks:
+    """A streamed body gzip-encoded chunk by chunk: each chunk is flushed (so what the
+    function produced reaches its client), :meth:`end` closes the member."""
+
+    __slots__ = ("_c",)
+
+    def __init__(self) -> None:
+        self._c = zlib.compressobj(6, zlib.DEFLATED, 31)
+
+    def chunk(self, data: bytes) -> bytes:
+        return self._c.compress(data) + self._c.flush(zlib.Z_SYNC_FLUSH)
+
+    def end(self) -> bytes:
+        return self._c.flush()

@@ -42,7 +42,7 @@ from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
 from . import webcrypto
-from .compression import ZlibStreams
+from .compression import GzipChunks, ZlibStreams, gzip_marked, gzip_whole
 from .isolate import (
     Host,
     HostError,
@@ -61,6 +61,9 @@ from .messages import (
     After,
     Blanks,
     Cancel,
+    Chunk,
+    Credit,
+    End,
     ErrorInfo,
     Evict,
     Evicted,
@@ -91,6 +94,15 @@ IDLE_BEFORE_SPARE = 0.002  # seconds idle before making a spare context (~1.5 ms
 #: blanks after which a starting executor reports itself ready; it fills the rest of its
 #: pool in idle time, so a restarted worker serves again sooner
 READY_BLANKS = 4
+#: bytes a streamed body may run ahead of its client (body_stream.STREAM_WINDOW: the
+#: gateway's side of the same agreement), and the most one Chunk frame carries
+STREAM_WINDOW = 256 * 1024
+STREAM_FRAME = 64 * 1024
+#: characters of fetched-body deliveries (JSON text: ~1-1.6 per byte) one invocation may
+#: read into JavaScript (each stays in the isolate as script source until the isolate
+#: is replaced; the default heap limit of 64 MB was exhausted at ~100 M): beyond it
+#: reads fail with a TypeError, not with the worker
+JS_READ_LIMIT = 48 << 20
 #: estimated bytes of an isolate with the prelude, and of each further context in it
 ISOLATE_COST = 1_000_000
 CONTEXT_COST = 400_000
@@ -131,6 +143,32 @@ class Flight:
     tasks: dict[int, Any] = field(default_factory=dict)
     #: CompressionStream/DecompressionStream state (made on first use; goes with the flight)
     zlib: ZlibStreams | None = None
+    #: why it was stopped (wall, cpu, gone, error): a streamed body it leaves is cut short
+    stopped: str = ""
+    #: characters of fetched bodies delivered into JavaScript (fread): see _fread
+    js_read: int = 0
+
+
+@dataclass(slots=True, eq=False)
+class Outflow:
+    """A streamed response body on its way to the gateway, under per-call credit.
+
+    The prelude reads the function's stream only while its own credit lasts; this side
+    is the authority (a tenant may call the prelude's entry points itself): bytes beyond
+    the gateway's grant wait here, in this worker, never in the gateway. It outlives its
+    flight when the function finished its stream before the client took all of it."""
+
+    call: int
+    credit: int = STREAM_WINDOW
+    out: deque[bytes] = field(default_factory=deque)
+    end: str | None = None  # the prelude reported its end ("" complete, else why)
+    sent: int = 0  # bytes of the body so far (the response size limit)
+    #: an untouched fetch() body passed on: the host's handle of the open upstream
+    #: response, read here (never in JavaScript) as credit allows
+    splice: int | None = None
+    owner: str = ""  # the I/O loop's owner of the spliced body
+    reading: bool = False
+    gzip: GzipChunks | None = None  # Content-Encoding: gzip, encoded here as it goes
 
 
 def estimate_cost(source: str, *, new_isolate: bool) -> int:
@@ -201,6 +239,10 @@ class Executor:
         self._draining: list[Warm] = []  # evicted while invocations still ran in them
         self._clock: int | None = None  # this thread's CPU-time clock (set in run)
         self._evicted: list[str] = []  # evicted by a cold load; told with its response
+        #: streamed response bodies still going out, by flight id
+        self._outflows: dict[str, Outflow] = {}
+        #: chunks of spliced bodies from the I/O thread: (flight id, bytes / end / error)
+        self._spliced: deque[tuple[str, bytes | str | None]] = deque()
         #: runtime.isolate_recycle_mb: what evaluated scripts may leave in an isolate
         #: before it is replaced (Host.retained; stpyv8 frees them only with the isolate)
         self._recycle_bytes = recycle_bytes
@@ -258,7 +300,7 @@ class Executor:
 
     def _next_due(self) -> float | None:
         """Seconds until the next thing to do (a completion, a timer, a deadline)."""
-        if self._completions:
+        if self._completions or self._spliced:
             return 0.0
         soonest = None
         if self._timers:
@@ -271,6 +313,8 @@ class Executor:
 
     def _run_due(self) -> None:
         """Deliver completed host operations, fire due timers, stop flights out of time."""
+        while self._spliced:
+            self._on_spliced(*self._spliced.popleft())
         while self._completions:
             flight_id, op, payload = self._completions.popleft()
             flight = self._flights.get(flight_id)
@@ -312,10 +356,15 @@ class Executor:
                 self._send(Evicted(self.index, (msg.key,), Host.live))
             elif type(msg) is KvReply:
                 self.complete(str(msg.id), msg.n, msg.p)
+            elif type(msg) is Credit:
+                self._credit(str(msg.id), msg.n)
             elif type(msg) is Cancel:
                 flight = self._flights.get(str(msg.id))
-                if flight is not None and not flight.responded:
+                outflow = self._outflows.get(str(msg.id))
+                if flight is not None and (not flight.responded or outflow is not None):
                     self._expire(flight, caller_left=True)
+                if outflow is not None:  # the stream is over for its client
+                    self._end_outflow(str(msg.id), outflow, "cancelled")
         except OSError:
             raise  # the result pipe is gone: the supervisor is gone or restarting us
         except Exception:
@@ -686,6 +735,12 @@ class Executor:
                     task.cancel()
             elif kind == "fetch":
                 self._fetch(flight, op, args)
+            elif kind == "fread" and self._io is not None:  # the next chunk of a body
+                self._fread(flight, op, args)
+            elif kind == "fclose" and self._io is not None:  # a body it will not read on
+                self._io.close_body(args, flight.id)
+                flight.tasks[op] = None
+                self.complete(inv, op, '{"v":null}')
             elif kind == "kv":
                 self._kv(flight, op, args)
             elif kind == "crypto":
@@ -709,6 +764,27 @@ class Executor:
             flight = flights.get(inv)
             if flight is not None and not flight.responded:
                 self._respond(flight, result, from_step=True)
+        for inv, text in step.data:
+            outflow = self._outflows.get(inv)
+            if outflow is not None and outflow.end is None:
+                data = text.encode("latin-1")
+                outflow.sent += len(data)
+                outflow.out.append(data if outflow.gzip is None else outflow.gzip.chunk(data))
+                self._flush(inv, outflow)
+        for inv, why in step.eos:
+            outflow = self._outflows.get(inv)
+            if outflow is not None and why.startswith("splice:") and self._io is not None:
+                self._start_splice(inv, outflow, why)
+            elif outflow is not None and outflow.end is None:
+                outflow.end = why
+                if why:  # cut short: what the client has not got is not worth sending
+                    self._end_outflow(inv, outflow, why)
+                else:
+                    self._flush(inv, outflow)
+                flight = flights.get(inv)
+                if flight is not None and not flight.ended:  # waitUntil() work: bounded
+                    flight.deadline = time.monotonic() + self._wait_until_s
+                    self._watch(flight)
         for inv, logs in step.fin:
             flight = flights.get(inv)
             if flight is not None:
@@ -717,8 +793,8 @@ class Executor:
                 self._land(flight)
         for inv, _ in step.done:
             flight = flights.get(inv)
-            if flight is not None and flight.responded:  # still going: ctx.waitUntil()
-                self._watch(flight)
+            if flight is not None and flight.responded and inv not in self._outflows:
+                self._watch(flight)  # still going: ctx.waitUntil()
 
     def _fetch(self, flight: Flight, op: int, args: Any) -> None:
         flight.subrequests += 1
@@ -738,8 +814,40 @@ class Executor:
         remaining = max(0.0, flight.deadline - time.monotonic())
         tenant = flight.warm.sandbox.tenant or ""
         flight.tasks[op] = self._io.fetch(
-            args, remaining, lambda payload: self.complete(flight.id, op, payload), tenant
+            args,
+            remaining,
+            lambda payload: self.complete(flight.id, op, payload),
+            tenant,
+            flight.id,
         )
+
+    def _fread(self, flight: Flight, op: int, args: Any) -> None:
+        """The next chunk of a fetched body the function reads in JavaScript. Each one
+        enters the isolate as script source, which stpyv8 keeps until the isolate goes
+        (isolate.RETAINED_PER_CHAR): past JS_READ_LIMIT bytes in one invocation the read
+        fails with a TypeError instead of exhausting the isolate's heap (a body passed on
+        untouched is spliced and never counted here)."""
+        assert self._io is not None
+        if flight.js_read > JS_READ_LIMIT:
+            flight.tasks[op] = None
+            self.complete(
+                flight.id,
+                op,
+                error_payload(
+                    "TypeError",
+                    "fetched bodies read in JavaScript are limited to about"
+                    f" {JS_READ_LIMIT >> 20} MiB per invocation; return the fetched Response"
+                    " (or new Response(response.body)) to stream it on without a limit",
+                ),
+            )
+            return
+
+        def deliver(payload: str) -> None:  # on the I/O thread, the only writer of js_read
+            flight.js_read += len(payload)
+            self.complete(flight.id, op, payload)
+
+        remaining = max(0.0, flight.deadline - time.monotonic())
+        flight.tasks[op] = self._io.read_body(args, flight.id, remaining, deliver)
 
     def _kv(self, flight: Flight, op: int, args: Any) -> None:
         """A KV operation: the gateway process performs it (this process has no database)
@@ -768,6 +876,12 @@ class Executor:
                 detail=f"response body over {self._max_response_body} bytes",
             )
         flight.responded = True
+        streamed = result.stream is True and result.outcome is Outcome.OK
+        gzip = result.outcome is Outcome.OK and gzip_marked(result.headers)
+        if streamed:
+            self._outflows[flight.id] = Outflow(flight.call, gzip=GzipChunks() if gzip else None)
+        elif gzip and result.body:  # workerd encodes what the function marks as gzip
+            result = replace(result, body=gzip_whole(result.body))
         evicted, self._evicted = self._evicted, []
         self._reply(
             flight.call,
@@ -777,7 +891,10 @@ class Executor:
             run_ms=flight.cpu_used * 1000,
             evicted=evicted,
             waited=flight.waiting,
+            streamed=streamed,
         )
+        if streamed:  # the stream is produced within the invocation's own limits
+            return
         # ctx.waitUntil() work continues, within its own wall limit (and the CPU budget);
         # watched only if it outlives this step (most flights end with their response)
         flight.deadline = time.monotonic() + self._wait_until_s
@@ -787,6 +904,7 @@ class Executor:
     def _stop(self, flight: Flight, reason: str, logs: tuple[str, ...]) -> None:
         """``flight`` ran out of time (``reason``: wall, cpu) or failed: answer it if it
         has no response yet, and end it."""
+        flight.stopped = reason
         if not flight.responded:
             if reason == "cpu":
                 result = InvokeResult(
@@ -811,7 +929,10 @@ class Executor:
             self._respond(flight, result)
         elif logs or reason in ("cpu", "wall"):
             late = list(logs)
-            late.append(f"[warn] ctx.waitUntil() work stopped: {reason} time limit")
+            if flight.id in self._outflows:
+                late.append(f"[warn] response stream stopped: {reason} time limit")
+            else:
+                late.append(f"[warn] ctx.waitUntil() work stopped: {reason} time limit")
             self._send(After(flight.call, self.index, tuple(late), flight.inv))
         self._land(flight)
 
@@ -828,11 +949,16 @@ class Executor:
             return
         flight.ended = True
         self._flights.pop(flight.id, None)
+        outflow = self._outflows.get(flight.id)
+        if outflow is not None and outflow.end is None and outflow.splice is None:  # cut
+            self._end_outflow(flight.id, outflow, _STOPPED.get(flight.stopped, "error"))
         for task in flight.tasks.values():
             if task is not None:
                 with contextlib.suppress(Exception):
                     task.cancel()
         flight.tasks.clear()
+        if flight.subrequests and self._io is not None:
+            self._io.release(flight.id)  # fetched bodies it left open
         flight.timers.clear()
         # an evicted context whose last flight this was is closed by the run loop
         # (_close_drained): here its context may still be entered (_eval -> _stop)
@@ -917,6 +1043,7 @@ class Executor:
         run_ms: float,
         evicted: list[str],
         waited: bool = False,
+        streamed: bool = False,
     ) -> None:
         err = r.error
         info = None
@@ -944,8 +1071,101 @@ class Executor:
                 Host.live,
                 waited,
                 r.no_retry,
+                streamed,
             )
         )
+
+    # -- streamed response bodies ------------------------------------------------------
+
+    def _flush(self, inv: str, outflow: Outflow) -> None:
+        """Send what the credit allows (frames of at most STREAM_FRAME bytes); once all
+        is out and the prelude reported the end, the End frame."""
+        out = outflow.out
+        if outflow.end == "" and outflow.gzip is not None:  # complete: close the member
+            out.append(outflow.gzip.end())
+            outflow.gzip = None
+        while out and outflow.credit > 0:
+            data = out.popleft()
+            if len(data) > STREAM_FRAME:
+                out.appendleft(data[STREAM_FRAME:])
+                data = data[:STREAM_FRAME]
+            outflow.credit -= len(data)
+            self._send(Chunk(outflow.call, self.index, data))
+        if not out and outflow.end is not None:
+            self._end_outflow(inv, outflow, outflow.end)
+
+    def _end_outflow(self, inv: str, outflow: Outflow, why: str) -> None:
+        if self._outflows.pop(inv, None) is outflow:
+            outflow.out.clear()
+            outflow.end = why
+            self._send(End(outflow.call, self.index, why))
+            if outflow.splice is not None and self._io is not None:
+                self._io.release(outflow.owner)
+
+    def _start_splice(self, inv: str, outflow: Outflow, why: str) -> None:
+        try:
+            handle = int(why.removeprefix("splice:"))
+        except ValueError:
+            self._end_outflow(inv, outflow, "error")
+            return
+        assert self._io is not None
+        outflow.splice = handle
+        outflow.owner = "s" + inv  # outlives the flight (whose bodies go when it ends)
+        self._io.adopt(handle, inv, outflow.owner)
+        self._pull(inv, outflow)
+
+    def _pull(self, inv: str, outflow: Outflow) -> None:
+        """Read the next chunk of a spliced body once the credit allows it."""
+        if outflow.splice is None or outflow.reading or outflow.end is not None:
+            return
+        if outflow.out or outflow.credit <= 0 or self._io is None:
+            return
+        outflow.reading = True
+
+        def done(data: bytes | str | None) -> None:  # on the I/O thread
+            self._spliced.append((inv, data))
+            with contextlib.suppress(BlockingIOError):
+                os.write(self._wake_w, b"\0")
+
+        self._io.read_raw(outflow.splice, outflow.owner, 3600.0, done)
+
+    def _on_spliced(self, inv: str, data: bytes | str | None) -> None:
+        outflow = self._outflows.get(inv)
+        if outflow is None or outflow.splice is None:
+            return  # cancelled meanwhile (its body is closed with it)
+        outflow.reading = False
+        if data is None:
+            outflow.end = ""
+        elif isinstance(data, str):
+            self._end_outflow(inv, outflow, "error:" + data)
+            return
+        else:
+            outflow.sent += len(data)
+            if outflow.sent > self._max_response_body:
+                self._end_outflow(inv, outflow, "too_large")
+                return
+            if data:
+                outflow.out.append(data if outflow.gzip is None else outflow.gzip.chunk(data))
+        self._flush(inv, outflow)
+        self._pull(inv, outflow)
+
+    def _credit(self, inv: str, n: int) -> None:
+        """The client took ``n`` more bytes: send what waits, and let the prelude read on."""
+        outflow = self._outflows.get(inv)
+        if outflow is None or n <= 0:
+            return
+        outflow.credit += n
+        self._flush(inv, outflow)
+        if outflow.splice is not None:
+            self._pull(inv, outflow)
+            return
+        flight = self._flights.get(inv)
+        if flight is not None and not flight.ended and outflow.end is None:
+            self._eval(flight, host_call("credit", inv, str(n)))
+
+
+#: how a stop reason of a flight cuts its streamed body short (End.err)
+_STOPPED = {"wall": "timeout", "cpu": "cpu", "gone": "cancelled", "error": "error"}
 
 
 class LruCache(Generic[V]):

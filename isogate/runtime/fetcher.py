@@ -97,6 +97,9 @@ class FetchResult:
     url: str
     redirected: bool
     outcome: Outcome = "allowed"
+    #: the rest of a body larger than ``stream_after``: ``body`` is only its start, and
+    #: the function reads on from here (its response stays open until then)
+    rest: BodyRest | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -341,6 +344,7 @@ def _check_client(client: httpx.AsyncClient) -> None:
 @dataclass(slots=True)
 class _State:
     host: str = ""  # the host of the current hop, for messages
+    stream_after: int | None = None
 
 
 async def fetch(
@@ -352,6 +356,7 @@ async def fetch(
     max_response_bytes: int,
     max_redirects: int,
     resolver: Resolver = default_resolver,
+    stream_after: int | None = None,
 ) -> FetchResult | FetchFailure:
     """Perform one tenant fetch; never raises for anything the tenant or network caused.
 
@@ -359,9 +364,13 @@ async def fetch(
     cancelled task (the tenant aborted, the invocation ended) closes the response and
     re-raises :class:`asyncio.CancelledError`. ``ValueError`` only for a client not made
     by :func:`new_client`.
+
+    ``stream_after``: a body larger than this many bytes is not read whole; the result
+    holds its start and :attr:`FetchResult.rest`, from which the caller reads on (and
+    which it must close).
     """
     _check_client(client)
-    state = _State()
+    state = _State(stream_after=stream_after)
     try:
         async with asyncio.timeout(timeout_s):
             return await _fetch(
@@ -432,6 +441,7 @@ async def _fetch(
     if body is not None and method in ("GET", "HEAD"):
         raise _type_error("Request with a GET or HEAD method cannot have a body.")
     redirects = 0
+    keep: httpx.Response | None = None
     visited = [str(url)]  # workerd names them all when there are too many
     while True:
         state.host = _shown(url)
@@ -467,7 +477,9 @@ async def _fetch(
                         headers = [h for h in headers if h[0].lower() != "authorization"]
                     url = target
                     continue
-            data = await _read_body(response, state.host, max_bytes)
+            data, rest = await _read_body(response, state.host, max_bytes, state.stream_after)
+            if rest is not None:
+                keep = response  # the function reads on: BodyRest closes it
             return FetchResult(
                 status=status,
                 status_text=response.reason_phrase,
@@ -478,9 +490,11 @@ async def _fetch(
                 body=data,
                 url=str(url.copy_with(fragment=None)) if url.fragment else str(url),
                 redirected=redirects > 0,
+                rest=rest,
             )
         finally:
-            await response.aclose()
+            if keep is not response:
+                await response.aclose()
 
 
 def _shown(url: httpx.URL) -> str:
@@ -590,40 +604,92 @@ def _connect_reason(exc: BaseException) -> str | None:
     return None  # refused, reset, unreachable: workerd says LOST
 
 
-async def _read_body(response: httpx.Response, host: str, max_bytes: int) -> bytes:
-    """The body, decoded for gzip/br like workerd, cut at ``max_bytes`` (decoded size)."""
-    too_big = _type_error(
-        f"fetch to {host} failed: the response body is larger than {max_bytes} bytes"
-    )
-    coding = response.headers.get("content-encoding", "").strip().lower()
-    decoder: _Decoder | None = None
-    if coding in ("gzip", "x-gzip"):
-        decoder = _Gzip()
-    elif coding == "br":
-        decoder = _Brotli()
-    else:
+async def _read_body(
+    response: httpx.Response, host: str, max_bytes: int, stream_after: int | None = None
+) -> tuple[bytes, BodyRest | None]:
+    """The body, decoded for gzip/br like workerd, cut at ``max_bytes`` (decoded size);
+    past ``stream_after`` bytes, only its start and the :class:`BodyRest` to read on."""
+    rest = BodyRest(response, host, max_bytes)
+    if rest.decoder is None:
         length = response.headers.get("content-length", "")
         if length.isdigit() and int(length) > max_bytes:
-            raise too_big
+            raise rest.too_big()
     parts: list[bytes] = []
     total = 0
-    try:
-        async for chunk in response.aiter_raw():
-            out = chunk if decoder is None else decoder.feed(chunk, max_bytes - total + 1)
-            total += len(out)
-            if total > max_bytes:
-                raise too_big
-            parts.append(out)
-    except httpx.TimeoutException:
-        raise _type_error(f"fetch to {host} failed: the server stopped sending the body") from None
-    except (httpx.TransportError, httpx.DecodingError):
-        raise _type_error(
-            f"fetch to {host} failed: the connection broke while reading the body"
-        ) from None
-    except _DecodeError:
-        name = "Gzip" if coding != "br" else "Brotli"
-        raise _type_error(f"{name} decompression failed.") from None
-    return b"".join(parts)
+    while (chunk := await rest.read()) is not None:
+        parts.append(chunk)
+        total += len(chunk)
+        if stream_after is not None and total > stream_after:
+            return b"".join(parts), rest
+    return b"".join(parts), None
+
+
+class BodyRest:
+    """The rest of a fetched body, read a chunk at a time (decoded for gzip/br, at most
+    ``max_bytes`` in all): a function streams a large upstream body through in bounded
+    memory. Its failures are the tenant-safe TypeErrors of a whole read."""
+
+    def __init__(self, response: httpx.Response, host: str, max_bytes: int) -> None:
+        self._response = response
+        self._host = host
+        self._max = max_bytes
+        self._total = 0
+        self._chunks = response.aiter_raw()
+        self.coding = response.headers.get("content-encoding", "").strip().lower()
+        self.decoder: _Decoder | None = None
+        if self.coding in ("gzip", "x-gzip"):
+            self.decoder = _Gzip()
+        elif self.coding == "br":
+            self.decoder = _Brotli()
+
+    def too_big(self) -> _Failed:
+        return _type_error(
+            f"fetch to {self._host} failed: the response body is larger than {self._max} bytes"
+        )
+
+    async def read(self) -> bytes | None:
+        """The next decoded bytes (maybe empty), or ``None`` at the end."""
+        host = self._host
+        try:
+            chunk = await anext(self._chunks, None)
+            if chunk is None:
+                return None
+            out = (
+                chunk
+                if self.decoder is None
+                else self.decoder.feed(chunk, self._max - self._total + 1)
+            )
+        except httpx.TimeoutException:
+            raise _type_error(
+                f"fetch to {host} failed: the server stopped sending the body"
+            ) from None
+        except (httpx.TransportError, httpx.DecodingError, httpx.StreamError):
+            raise _type_error(
+                f"fetch to {host} failed: the connection broke while reading the body"
+            ) from None
+        except _DecodeError:
+            name = "Gzip" if self.coding != "br" else "Brotli"
+            raise _type_error(f"{name} decompression failed.") from None
+        self._total += len(out)
+        if self._total > self._max:
+            raise self.too_big()
+        return out
+
+    async def read_for(self, timeout_s: float) -> bytes | FetchFailure | None:
+        """:meth:`read` within ``timeout_s``; a failure as a :class:`FetchFailure`."""
+        try:
+            async with asyncio.timeout(timeout_s):
+                return await self.read()
+        except _Failed as failed:
+            return failed.failure
+        except TimeoutError:
+            return FetchFailure(
+                "TimeoutError",
+                f"fetch to {self._host} timed out after {round(timeout_s * 1000)} ms",
+            )
+
+    async def aclose(self) -> None:
+        await self._response.aclose()
 
 
 class _DecodeError(Exception):

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import concurrent.futures
+import itertools
 import json
 import logging
 import threading
@@ -21,7 +22,15 @@ from typing import Any
 from isogate.config.egress import EgressSettings
 
 from .egress import EgressPolicy
-from .fetcher import FetchFailure, FetchResult, FetchSpec, fetch, local_addresses, new_client
+from .fetcher import (
+    BodyRest,
+    FetchFailure,
+    FetchResult,
+    FetchSpec,
+    fetch,
+    local_addresses,
+    new_client,
+)
 from .isolate import error_payload
 
 log = logging.getLogger("isogate.runtime.hostio")
@@ -47,6 +56,10 @@ def _send_headers_in_given_order() -> None:
 
 Deliver = Callable[[str], None]
 
+#: a fetched body larger than this streams into the function (read on as it reads);
+#: smaller ones arrive whole with the response, as before
+STREAM_AFTER = 1 << 20
+
 
 class HostIO:
     """An asyncio loop thread performing ``fetch`` for the executors of this process."""
@@ -69,6 +82,11 @@ class HostIO:
         self._counts: Counter[tuple[str, str]] = Counter()
         self._lock = threading.Lock()
         self._thread = threading.Thread(target=self._run, name="isogate-hostio", daemon=True)
+        #: fetched bodies being streamed into functions: handle -> (owner, rest); only
+        #: the I/O loop touches these
+        self._bodies: dict[int, tuple[str, BodyRest]] = {}
+        self._owned: dict[str, set[int]] = {}
+        self._handles = itertools.count(1)
 
     def start(self) -> None:
         self._thread.start()
@@ -88,15 +106,120 @@ class HostIO:
         return [(tenant, outcome, n) for (tenant, outcome), n in counts.items()]
 
     def fetch(
-        self, args: Any, remaining_s: float, deliver: Deliver, tenant: str
+        self, args: Any, remaining_s: float, deliver: Deliver, tenant: str, owner: str = ""
     ) -> concurrent.futures.Future[None]:
         """Start a fetch described by ``args`` (the prelude's JSON); ``deliver`` gets
-        the delivery payload unless the returned future is cancelled first."""
+        the delivery payload unless the returned future is cancelled first. A body
+        over :data:`STREAM_AFTER` stays open for ``owner`` (an invocation of this
+        process) to read on (:meth:`read_body`) until it closes it or :meth:`release`."""
         return asyncio.run_coroutine_threadsafe(
-            self._fetch(args, remaining_s, deliver, tenant), self._loop
+            self._fetch(args, remaining_s, deliver, tenant, owner), self._loop
         )
 
-    async def _fetch(self, args: Any, remaining_s: float, deliver: Deliver, tenant: str) -> None:
+    def read_body(
+        self, handle: Any, owner: str, remaining_s: float, deliver: Deliver
+    ) -> concurrent.futures.Future[None]:
+        """Deliver the next chunk of streamed body ``handle`` (``{"v": null}`` at its end,
+        which closes it); a handle that is not ``owner``'s is an error."""
+        return asyncio.run_coroutine_threadsafe(
+            self._read_body(handle, owner, remaining_s, deliver), self._loop
+        )
+
+    def close_body(self, handle: Any, owner: str) -> None:
+        """``owner`` will not read streamed body ``handle`` any more (cancelled)."""
+        self._loop.call_soon_threadsafe(self._close, handle, owner)
+
+    def release(self, owner: str) -> None:
+        """``owner`` (an invocation) ended: close every body it left open."""
+        self._loop.call_soon_threadsafe(self._release, owner)
+
+    def adopt(self, handle: int, owner: str, new_owner: str) -> None:
+        """Streamed body ``handle`` passes from ``owner`` to ``new_owner`` (a response
+        that passes it on untouched outlives the invocation that fetched it)."""
+        self._loop.call_soon_threadsafe(self._adopt, handle, owner, new_owner)
+
+    def read_raw(
+        self,
+        handle: int,
+        owner: str,
+        remaining_s: float,
+        done: Callable[[bytes | str | None], None],
+    ) -> None:
+        """The next chunk of ``handle`` to ``done`` as bytes, ``None`` at its end, or the
+        error's text (``Name: message``); the body is closed at its end or error."""
+        asyncio.run_coroutine_threadsafe(
+            self._read_raw(handle, owner, remaining_s, done), self._loop
+        )
+
+    def _adopt(self, handle: int, owner: str, new_owner: str) -> None:
+        entry = self._bodies.get(handle)
+        if entry is None or entry[0] != owner:
+            return
+        self._bodies[handle] = (new_owner, entry[1])
+        mine = self._owned.get(owner)
+        if mine is not None:
+            mine.discard(handle)
+            if not mine:
+                del self._owned[owner]
+        self._owned.setdefault(new_owner, set()).add(handle)
+
+    async def _read_raw(
+        self,
+        handle: int,
+        owner: str,
+        remaining_s: float,
+        done: Callable[[bytes | str | None], None],
+    ) -> None:
+        entry = self._bodies.get(handle)
+        if entry is None or entry[0] != owner:
+            done("TypeError: This body is not readable any more.")
+            return
+        try:
+            got = await entry[1].read_for(min(remaining_s, self._settings.timeout_ms / 1000.0))
+        except Exception:
+            log.exception("reading a fetched body failed in the host")
+            got = FetchFailure("TypeError", "Network connection lost.")
+        if got is None or isinstance(got, FetchFailure):
+            self._close(handle, owner)
+        done(f"{got.name}: {got.message}" if isinstance(got, FetchFailure) else got)
+
+    def _close(self, handle: Any, owner: str) -> None:
+        entry = self._bodies.get(handle) if type(handle) is int else None
+        if entry is None or entry[0] != owner:
+            return
+        del self._bodies[handle]
+        mine = self._owned.get(owner)
+        if mine is not None:
+            mine.discard(handle)
+            if not mine:
+                del self._owned[owner]
+        task = self._loop.create_task(entry[1].aclose())
+        task.add_done_callback(_quiet)
+
+    def _release(self, owner: str) -> None:
+        for handle in list(self._owned.get(owner, ())):
+            self._close(handle, owner)
+
+    async def _read_body(
+        self, handle: Any, owner: str, remaining_s: float, deliver: Deliver
+    ) -> None:
+        entry = self._bodies.get(handle) if type(handle) is int else None
+        if entry is None or entry[0] != owner:
+            deliver(error_payload("TypeError", "This body is not readable any more."))
+            return
+        got = await entry[1].read_for(min(remaining_s, self._settings.timeout_ms / 1000.0))
+        if got is None or isinstance(got, FetchFailure):
+            self._close(handle, owner)
+        if isinstance(got, FetchFailure):
+            deliver(error_payload(got.name, got.message))
+        elif got is None:
+            deliver('{"v":null}')
+        else:
+            deliver('{"v":' + json.dumps(got.decode("latin-1"), ensure_ascii=False) + "}")
+
+    async def _fetch(
+        self, args: Any, remaining_s: float, deliver: Deliver, tenant: str, owner: str = ""
+    ) -> None:
         spec = _spec(args)
         if spec is None:
             deliver(error_payload("TypeError", "fetch(): malformed request"))
@@ -110,6 +233,7 @@ class HostIO:
                 timeout_s=timeout,
                 max_response_bytes=self._settings.max_response_bytes,
                 max_redirects=self._settings.max_redirects,
+                stream_after=STREAM_AFTER if owner else None,
             )
         except asyncio.CancelledError:
             self.count(tenant, "cancelled")
@@ -123,7 +247,12 @@ class HostIO:
         if isinstance(outcome, FetchFailure):
             deliver(error_payload(outcome.name, outcome.message))
             return
-        deliver(_result_payload(outcome))
+        more = None
+        if outcome.rest is not None:
+            more = next(self._handles)
+            self._bodies[more] = (owner, outcome.rest)
+            self._owned.setdefault(owner, set()).add(more)
+        deliver(_result_payload(outcome, more))
 
     def count(self, tenant: str, outcome: str) -> None:
         """Count one fetch of ``tenant`` with ``outcome`` (for metrics)."""
@@ -155,8 +284,13 @@ def _spec(args: Any) -> FetchSpec | None:
     return FetchSpec(method=method, url=url, headers=pairs, body=raw, redirect=redirect)
 
 
-def _result_payload(r: FetchResult) -> str:
-    value = {
+def _quiet(task: asyncio.Task[None]) -> None:
+    if not task.cancelled():
+        task.exception()  # closing a broken connection may fail: nothing to tell
+
+
+def _result_payload(r: FetchResult, more: int | None = None) -> str:
+    value: dict[str, Any] = {
         "status": r.status,
         "statusText": r.status_text,
         "headers": [list(h) for h in r.headers],
@@ -164,4 +298,6 @@ def _result_payload(r: FetchResult) -> str:
         "url": r.url,
         "redirected": r.redirected,
     }
+    if more is not None:  # the body goes on: the prelude reads it with "fread"
+        value["more"] = more
     return '{"v":' + json.dumps(value, ensure_ascii=False) + "}"

@@ -248,6 +248,8 @@ class Sandbox:
         self.eval_str(start_script(inv, request))
         timers: list[tuple[float, int, int]] = []
         seq = 0
+        streamed: InvokeResult | None = None
+        body: list[bytes] = []
         while True:
             step = self.step()
             for _inv, op, kind, args in step.ops:
@@ -261,9 +263,24 @@ class Sandbox:
                     self.eval_str(deliver_script(op, error_payload("Error", f"no {kind} here")))
                     step = self.step()
             for done_id, result in step.done:
-                if done_id == inv:
+                if done_id == inv and result.stream is True:  # the body follows
+                    streamed = result
+                    self.eval_str(host_call("credit", inv, str(1 << 40)))
+                elif done_id == inv:
                     self.eval_str(host_call("end", inv))
                     return result
+            if streamed is not None:
+                body.extend(text.encode("latin-1") for i, text in step.data if i == inv)
+                for i, why in step.eos:
+                    if i == inv:
+                        self.eval_str(host_call("end", inv))
+                        if why == "too_large":
+                            return InvokeResult(Outcome.TOO_LARGE, detail="response body too large")
+                        if why:
+                            return InvokeResult(Outcome.JS_ERROR, error=JSErrorInfo("Error", why))
+                        return replace(streamed, body=b"".join(body), stream=None)
+                if step.data or step.done:
+                    continue
             if not timers:
                 return InvokeResult(Outcome.UNSETTLED, error=JSErrorInfo("Error", NEVER_SETTLES))
             due, _, op = heapq.heappop(timers)
@@ -326,6 +343,10 @@ class Step:
     done: list[tuple[str, InvokeResult]] = field(default_factory=list)
     #: invocations that are over (their timers and operations dropped), with late logs
     fin: list[tuple[str, tuple[str, ...]]] = field(default_factory=list)
+    #: bytes of streamed response bodies read since the last step (binary strings)
+    data: list[tuple[str, str]] = field(default_factory=list)
+    #: streamed bodies that ended: (invocation, "" when complete, else why cut short)
+    eos: list[tuple[str, str]] = field(default_factory=list)
 
 
 def parse_step(text: str | None) -> Step:
@@ -356,7 +377,22 @@ def parse_step(text: str | None) -> Step:
         for item in data.get("fin") or ()
         if isinstance(item, dict) and isinstance(item.get("id"), str)
     ]
-    return Step(ops, done, fin)
+    return Step(ops, done, fin, _pairs(data, "data"), _pairs(data, "eos"))
+
+
+def _pairs(data: dict[str, Any], name: str) -> list[tuple[str, str]]:
+    """``[[invocation, text], ...]`` entries of a step (anything else is skipped)."""
+    items = data.get(name)
+    if not items:
+        return []
+    return [
+        (item[0], item[1])
+        for item in items
+        if isinstance(item, list)
+        and len(item) == 2
+        and isinstance(item[0], str)
+        and isinstance(item[1], str)
+    ]
 
 
 def wire(request: InvokeRequest) -> str:
@@ -461,6 +497,8 @@ def _result_of(data: dict[str, Any]) -> InvokeResult:
                     body=raw,
                     logs=logs,
                     status_text=status_text if isinstance(status_text, str) else "",
+                    # the body streams: the step's "data"/"eos" entries carry it
+                    stream=True if data.get("stream") is True else None,
                 )
         return InvokeResult(
             Outcome.JS_ERROR, logs=logs, error=JSErrorInfo("TypeError", "malformed Response")

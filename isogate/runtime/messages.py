@@ -5,8 +5,9 @@ encodes as a msgpack array (``array_like``: no field names on the wire), its tag
 bodies travel as msgpack ``bin``. protocol.py frames them (a 4-byte length first).
 
 Supervisor -> executor thread (its request pipe): :class:`Invoke`, :class:`Evict`,
-:class:`Cancel`. Executor thread -> supervisor (its result pipe): :class:`Result`,
-:class:`NeedCode`, :class:`Wait`, :class:`After`, :class:`Blanks`, :class:`Evicted`.
+:class:`Cancel`, :class:`Credit`. Executor thread -> supervisor (its result pipe):
+:class:`Result`, :class:`Chunk`, :class:`End`, :class:`NeedCode`, :class:`Wait`,
+:class:`After`, :class:`Blanks`, :class:`Evicted`.
 Worker process -> supervisor (its control pipe, stdout): :class:`Ready`,
 :class:`SelfTest`, :class:`Egress`.
 """
@@ -77,10 +78,21 @@ class Evict(_Frame, tag="evict"):
 
 class Cancel(_Frame, tag="cancel"):
     """The caller of call ``id`` went away while it waited: end it (timers dropped,
-    fetches cancelled) and answer it, which frees its places."""
+    fetches cancelled) and answer it, which frees its places. Sent for a streamed
+    response too: the stream ends there (an :class:`End` follows)."""
 
     id: int
     ex: int
+
+
+class Credit(_Frame, tag="credit"):
+    """Call ``id``'s client took ``n`` more bytes of its streamed body: the executor may
+    send that many more (per-call flow control, so a slow client holds the function
+    back instead of the gateway's memory)."""
+
+    id: int
+    ex: int
+    n: int
 
 
 # -- executor -> supervisor ----------------------------------------------------------------
@@ -118,6 +130,24 @@ class Result(_Frame, tag="result"):
     iso: int | None = None
     w: bool = False  # it waited on host operations first
     nr: bool = False  # a scheduled handler called controller.noRetry()
+    sb: bool = False  # the body is streamed: Chunk frames follow, then End
+
+
+class Chunk(_Frame, tag="chunk"):
+    """The next bytes of call ``id``'s streamed response body (after its Result)."""
+
+    id: int
+    ex: int
+    b: bytes
+
+
+class End(_Frame, tag="end"):
+    """Call ``id``'s streamed body is over: complete when ``err`` is empty, else cut
+    short (``too_large``, ``error``, ``timeout``, ``cpu``, ``cancelled``)."""
+
+    id: int
+    ex: int
+    err: str = ""
 
 
 class NeedCode(_Frame, tag="need_code"):
@@ -203,9 +233,20 @@ class KvReply(_Frame, tag="kv_reply"):
     p: str
 
 
-ToExecutor = Invoke | Evict | Cancel | KvReply
+ToExecutor = Invoke | Evict | Cancel | KvReply | Credit
 FromWorker = (
-    Result | NeedCode | Wait | After | Blanks | Evicted | Ready | SelfTest | Egress | KvCall
+    Result
+    | NeedCode
+    | Wait
+    | After
+    | Blanks
+    | Evicted
+    | Ready
+    | SelfTest
+    | Egress
+    | KvCall
+    | Chunk
+    | End
 )
 Message = ToExecutor | FromWorker
 

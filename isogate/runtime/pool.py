@@ -27,6 +27,7 @@ from functools import partial
 from typing import TYPE_CHECKING
 
 from .blame import crash_reason, signal_name
+from .body_stream import BodyStream
 from .errors import RuntimeStartError
 from .messages import Evict, FromWorker, Message, SelfTest
 from .protocol import HEADER, MAX_FRAME, ProtocolError, decode_from_worker, frame
@@ -119,6 +120,8 @@ class _Call:
     released: bool = False
     #: the call awaits host operations: its CPU place was released then ("wait" frame)
     waiting: bool = False
+    #: its response body streams (a Result with ``sb``): the chunks go here
+    stream: BodyStream | None = None
 
 
 class _Worker:
@@ -130,6 +133,8 @@ class _Worker:
         self.executors: list[_Executor] = []
         self.alive = False
         self.calls: dict[int, _Call] = {}
+        #: streamed response bodies still coming from this worker, by call id
+        self.streams: dict[int, BodyStream] = {}
         self.sent_code: set[str] = set()
         self.reader: asyncio.Task[None] | None = None
         self.stderr_task: asyncio.Task[None] | None = None
@@ -297,6 +302,9 @@ class WorkerPool:
         for ex in w.executors:
             ex.close_pipes()
         calls, w.calls = w.calls, {}
+        streams, w.streams = w.streams, {}
+        for stream in streams.values():  # cut short: the client sees a truncated body
+            stream.end("crashed")
         for call in calls.values():  # nothing will answer them any more
             if not call.future.done():
                 call.future.set_result(Gone.CRASHED)

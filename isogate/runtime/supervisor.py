@@ -42,11 +42,15 @@ from .admission import (
     Admission,
 )
 from .blame import REASONS
+from .body_stream import BodyStream, collect
 from .messages import (
     After,
     Blanks,
     Cancel,
+    Chunk,
+    Credit,
     Egress,
+    End,
     Evict,
     Evicted,
     FromWorker,
@@ -233,6 +237,14 @@ class Runtime(WorkerPool, Admission):
         kind = type(msg)
         if kind is Result or kind is NeedCode:
             self._on_answer(w, msg)  # type: ignore[arg-type]
+        elif kind is Chunk:
+            stream = w.streams.get(msg.id)  # type: ignore[union-attr]
+            if stream is not None:
+                stream.feed(msg.b)  # type: ignore[union-attr]
+        elif kind is End:
+            stream = w.streams.pop(msg.id, None)  # type: ignore[union-attr]
+            if stream is not None:
+                stream.end(msg.err)  # type: ignore[union-attr]
         elif kind is Wait:
             call = w.calls.get(msg.id)  # type: ignore[union-attr]
             if call is not None and not call.waiting:
@@ -311,6 +323,8 @@ class Runtime(WorkerPool, Admission):
         waited = call.waiting  # its CPU place was released at its "wait" frame
         if waited:
             self._unwait(call)
+        if type(msg) is Result and msg.sb:
+            call.stream = self._open_stream(w, call)
         if type(msg) is NeedCode:
             w.sent_code.discard(call.pending.ref.key)
             if call.abandoned:  # nobody is left to send the code: the executor is free
@@ -326,6 +340,28 @@ class Runtime(WorkerPool, Admission):
             self._finish(call.executor, call.pending)
         if not call.abandoned and not call.future.done():
             call.future.set_result(msg)
+
+    @staticmethod
+    def _open_stream(w: _Worker, call: _Call) -> BodyStream:
+        """The receiving end of ``call``'s streamed body (its Chunk and End frames)."""
+        ex = call.executor
+        call_id = call.id
+
+        def credit(n: int) -> None:
+            if w.streams.get(call_id) is stream:
+                with contextlib.suppress(Exception):  # a dead pipe: the crash path ends it
+                    ex.worker.send(ex.index, Credit(call_id, ex.index, n))
+
+        def cancel() -> None:
+            if w.streams.get(call_id) is stream:
+                with contextlib.suppress(Exception):
+                    ex.worker.send(ex.index, Cancel(call_id, ex.index))
+
+        stream = BodyStream(credit, cancel)
+        w.streams[call_id] = stream
+        if call.abandoned:  # nobody will read it
+            stream.cancel()
+        return stream
 
     def _cancel(self, call: _Call) -> None:
         """Tell ``call``'s executor that its caller left while it waits on host
@@ -346,6 +382,8 @@ class Runtime(WorkerPool, Admission):
             result = await self._invoke_once(ref, request)
             if result.detail == NOT_STARTED:
                 result = replace(result, detail="the runtime worker restarted; retry")
+        if result.stream is not None and not request.stream:
+            return await collect(result)  # this caller wants the body whole
         return result
 
     async def _invoke_once(self, ref: FunctionRef, request: InvokeRequest) -> InvokeResult:
@@ -413,6 +451,8 @@ class Runtime(WorkerPool, Admission):
             # A call awaiting host operations is told to end now (Cancel); one running
             # JavaScript is told at its "wait" frame, if it sends one.
             call = pending.call
+            if call is not None and call.stream is not None:
+                call.stream.cancel()  # its answer came, but nobody will read the body
             if call is not None and ex.worker.calls.get(call.id) is call:
                 call.abandoned = True
                 release = False
@@ -517,7 +557,10 @@ class Runtime(WorkerPool, Admission):
             if avg is None and len(self._run_ms) > 10_000:
                 self._run_ms.clear()
             self._run_ms[ref.key] = run_ms if avg is None else 0.8 * avg + 0.2 * run_ms
-            return self._to_result(msg, ex, pending.enqueued, started)
+            result = self._to_result(msg, ex, pending.enqueued, started)
+            if call.stream is not None:
+                result = replace(result, stream=call.stream)
+            return result
         return _result(Outcome.CRASHED, detail="the runtime could not obtain the code")
 
     async def _source(self, ref: FunctionRef) -> str:

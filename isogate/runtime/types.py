@@ -9,6 +9,7 @@ from __future__ import annotations
 import hashlib
 from dataclasses import dataclass, field
 from enum import StrEnum
+from typing import Any
 
 
 class Outcome(StrEnum):
@@ -95,6 +96,9 @@ class InvokeRequest:
     #: a cron tick instead of a fetch: (cron expression, scheduled time in Unix ms); the
     #: module's ``scheduled(controller, env, ctx)`` runs and method/URL/body are unused
     scheduled: tuple[str, int] | None = None
+    #: the caller sends a streamed body on as it comes (``InvokeResult.stream``); other
+    #: callers get the body whole (read to its end by the runtime)
+    stream: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -135,6 +139,9 @@ class InvokeResult:
     timings: Timings = field(default_factory=Timings)
     #: a scheduled handler called ``controller.noRetry()``: a failure is not run again
     no_retry: bool = False
+    #: a streamed body (a :class:`~isogate.runtime.body_stream.BodyStream`): ``body`` is
+    #: empty and the bytes come from here as the function produces them
+    stream: Any = None
 
     @property
     def ok(self) -> bool:

@@ -21,13 +21,10 @@ from typing import Any, ClassVar, TypedDict, cast
 from sqlalchemy import delete, func, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from isogate.state.errors import QueueFull as QueueFull  # re-exported (state/errors.py)
 from isogate.state.leases import FAILED, QUEUED, RUNNING, LeasedStore
 from isogate.state.leases import SUCCEEDED as SUCCEEDED  # the statuses are one set
 from isogate.state.tables import async_invocations as t
-
-
-class QueueFull(Exception):
-    """The tenant already has as many unfinished asynchronous invocations as allowed."""
 
 
 @dataclass(frozen=True)

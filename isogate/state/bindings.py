@@ -17,7 +17,8 @@ from typing import Literal
 from sqlalchemy import delete, insert, select
 
 from isogate.caches import LRU
-from isogate.state.kv import NamespaceNotFound, SqlKvStore
+from isogate.state.errors import InvalidBinding, NamespaceNotFound
+from isogate.state.kv import SqlKvStore
 from isogate.state.sql import SqlStore
 from isogate.state.tables import function_bindings
 
@@ -26,14 +27,6 @@ BINDING_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]{0,63}")
 Kind = Literal["kv"]
 KINDS: tuple[Kind, ...] = ("kv",)
 MAX_BINDINGS = 32
-
-
-class InvalidBinding(ValueError):
-    """A binding refused at deploy; ``binding`` names it."""
-
-    def __init__(self, binding: str, message: str) -> None:
-        super().__init__(message)
-        self.binding = binding
 
 
 @dataclass(frozen=True, slots=True)

@@ -11,18 +11,12 @@ from collections.abc import Iterator, Sequence
 
 from croniter import croniter
 
+from isogate.state.errors import InvalidCron as InvalidCron  # re-exported (state/errors.py)
+
 MAX_CRON_LENGTH = 100
 #: at most this many ticks are looked at per cron and poll (a catch-up window holding
 #: more, e.g. seconds in test mode after a long pause, keeps the newest ones)
 MAX_TICKS_PER_POLL = 1000
-
-
-class InvalidCron(ValueError):
-    """A cron expression refused at deploy; ``cron`` is the expression."""
-
-    def __init__(self, cron: str, message: str) -> None:
-        super().__init__(message)
-        self.cron = cron
 
 
 def normalise(expr: str) -> str:

@@ -38,6 +38,14 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from isogate.registry.blobs import BlobStore, sha256_hex
 from isogate.registry.errors import BlobMissing, LimitExceeded, StoreUnavailable
+
+# the errors live in state/errors.py; re-exported for importers that name them here
+from isogate.state.errors import InvalidKv as InvalidKv
+from isogate.state.errors import KvError as KvError
+from isogate.state.errors import KvKeyNotFound as KvKeyNotFound
+from isogate.state.errors import KvQuotaExceeded as KvQuotaExceeded
+from isogate.state.errors import NamespaceExists as NamespaceExists
+from isogate.state.errors import NamespaceNotFound as NamespaceNotFound
 from isogate.state.sql import SqlStore
 from isogate.state.tables import kv_blobs, kv_entries, kv_namespaces, kv_usage
 
@@ -52,30 +60,6 @@ MIN_TTL = 60
 NONCE_BYTES = 16
 #: how often a read retries when the blob its row named was replaced meanwhile
 _READ_RETRIES = 3
-
-
-class KvError(Exception):
-    """Base of KV errors."""
-
-
-class NamespaceNotFound(KvError):
-    """No such namespace of this tenant."""
-
-
-class NamespaceExists(KvError):
-    """The tenant already has a namespace with this name."""
-
-
-class KvKeyNotFound(KvError):
-    """No such key (or it expired)."""
-
-
-class InvalidKv(KvError):
-    """A key, value, metadata, expiration or cursor the store refuses."""
-
-
-class KvQuotaExceeded(KvError):
-    """The tenant's KV operations of the day are used up."""
 
 
 @dataclass(frozen=True, slots=True)

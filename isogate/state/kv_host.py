@@ -17,12 +17,8 @@ from typing import Any
 
 from isogate.registry.errors import LimitExceeded, StoreUnavailable
 from isogate.runtime.types import FunctionRef
-from isogate.state.kv import (
-    InvalidKv,
-    KvQuotaExceeded,
-    NamespaceNotFound,
-    SqlKvStore,
-)
+from isogate.state.errors import InvalidKv, KvQuotaExceeded, NamespaceNotFound
+from isogate.state.kv import SqlKvStore
 
 log = logging.getLogger(__name__)
 

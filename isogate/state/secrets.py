@@ -19,23 +19,16 @@ from isogate.caches import TLRU
 from isogate.registry.errors import FunctionNotFound, LimitExceeded
 from isogate.registry.tables import functions
 from isogate.state.crypto import Keyring, KeyringError, Sealed
+
+# the errors live in state/errors.py; re-exported for importers that name them here
+from isogate.state.errors import InvalidSecret as InvalidSecret
+from isogate.state.errors import SecretNotFound as SecretNotFound
+from isogate.state.errors import SecretsUnavailable as SecretsUnavailable
 from isogate.state.sql import SqlStore
 from isogate.state.tables import function_secrets
 
 #: a secret's name: what ``env.NAME`` can spell (the same alphabet as env vars)
 SECRET_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]{0,63}")
-
-
-class SecretNotFound(LookupError):
-    """No such secret on an owned function."""
-
-
-class InvalidSecret(ValueError):
-    """A name or value the store refuses (the message never holds the value)."""
-
-
-class SecretsUnavailable(RuntimeError):
-    """Secrets cannot be used: no master key configured, or one a secret needs is missing."""
 
 
 @dataclass(frozen=True, slots=True)

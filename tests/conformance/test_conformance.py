@@ -23,8 +23,6 @@ IDS = [f"{w.name}:{c.label}" for w, c in CASES]
 # so the list can only shrink. Each is named in the README.
 KNOWN_DIFFERENCES = {
     "globals:root": "no FormData, performance, caches, WebSocket...",
-    "content-encoding:gzip-no-accept": "workerd gzips bodies marked Content-Encoding: gzip; isogate does not",
-    "content-encoding:gzip-accept": "workerd gzips bodies marked Content-Encoding: gzip; isogate does not",
 }
 # With the workerd backend (workerd against itself) there are no known differences.
 _CALIBRATING = os.environ.get("ISOGATE_CONFORMANCE_BACKEND") == "workerd"

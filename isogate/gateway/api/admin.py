@@ -14,42 +14,46 @@ from __future__ import annotations
 
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
 from isogate.gateway.auth import bearer, is_admin
 from isogate.gateway.bodies import json_body
-from isogate.gateway.problems import Problem
+from isogate.gateway.errors import (
+    AdminDisabled,
+    AdminOnly,
+    InvalidRequest,
+    RouteNotFound,
+    TenantNotFound,
+    Unauthorized,
+)
+from isogate.gateway.shapes.admin import (
+    HostAssign,
+    HostAssigned,
+    HostAssignment,
+    HostlessGrant,
+    HostlessGranted,
+    HostlessGrantList,
+    HostlessWithdrawn,
+    HostList,
+    HostWithdrawn,
+    RouteHolder,
+    RouteHolders,
+)
 from isogate.gateway.views import iso, json_response, services
 from isogate.registry.route_grants import SqlRouteGrants
-
-
-class HostAssign(BaseModel):
-    """Body of ``PUT /v1/admin/hosts/{host}``."""
-
-    model_config = ConfigDict(extra="forbid")
-
-    tenant: str = Field(min_length=1, max_length=63)
 
 
 def _grants(request: Request) -> SqlRouteGrants:
     """The route grants store, once the caller is known to be the operator."""
     settings = services(request).settings
     if settings.admin_token is None:
-        raise Problem(
-            403, "admin-disabled", "Admin API disabled", "set admin_token to use the admin API"
-        )
+        raise AdminDisabled("set admin_token to use the admin API")
     if not is_admin(request, settings):
         if bearer(request) is not None:  # a tenant's token, or a wrong one
-            raise Problem(
-                403, "admin-only", "Admin only", "this call needs the admin token, not a tenant's"
-            )
-        raise Problem(
-            401,
-            "unauthorized",
-            "Unauthorized",
+            raise AdminOnly("this call needs the admin token, not a tenant's")
+        raise Unauthorized(
             "send the admin token as 'Authorization: Bearer <token>'",
             {"WWW-Authenticate": 'Bearer realm="isogate-admin"'},
         )
@@ -60,14 +64,14 @@ def _grants(request: Request) -> SqlRouteGrants:
 
 async def _existing_tenant(request: Request, tenant: str) -> str:
     if not await services(request).tenants.exists(tenant):
-        raise Problem(404, "tenant-not-found", "Tenant not found", f"no tenant {tenant[:63]!r}")
+        raise TenantNotFound(f"no tenant {tenant[:63]!r}")
     return tenant
 
 
 def _pattern(request: Request) -> str:
     pattern = request.query_params.get("pattern")
     if not pattern:
-        raise Problem(422, "invalid-request", "Invalid request", "pass ?pattern=[host]/path[*]")
+        raise InvalidRequest("pass ?pattern=[host]/path[*]")
     return pattern
 
 
@@ -82,12 +86,13 @@ async def route_holders(request: Request) -> Response:
     pattern = _pattern(request)
     holders = await grants.holders(pattern)
     return json_response(
-        {
-            "pattern": pattern,
-            "holders": [
-                {"pattern": h.pattern, "tenant": h.tenant, "function": h.function} for h in holders
+        RouteHolders(
+            pattern=pattern,
+            holders=[
+                RouteHolder(pattern=h.pattern, tenant=h.tenant, function=h.function)
+                for h in holders
             ],
-        }
+        )
     )
 
 
@@ -96,7 +101,7 @@ async def release_route(request: Request) -> Response:
     grants = _grants(request)
     function = await grants.release(_pattern(request))
     if function is None:
-        raise Problem(404, "route-not-found", "Route not found", "nobody holds this pattern")
+        raise RouteNotFound("nobody holds this pattern")
     _invalidate(request, [function])
     return Response(status_code=204)
 
@@ -106,7 +111,7 @@ async def list_hosts(request: Request) -> Response:
     grants = _grants(request)
     rows = await grants.hosts(request.query_params.get("tenant"))
     return json_response(
-        {"hosts": [{"host": h, "tenant": t, "assigned_at": iso(at)} for h, t, at in rows]}
+        HostList(hosts=[HostAssignment(host=h, tenant=t, assigned_at=iso(at)) for h, t, at in rows])
     )
 
 
@@ -119,11 +124,9 @@ async def assign_host(request: Request) -> Response:
     domain = services(request).settings.functions_domain
     if domain is not None and (host == domain or host.endswith("." + domain)):
         # NAME.<functions_domain> are the functions' own origins, matched first
-        raise Problem(
-            422, "invalid-request", "Invalid request", f"{host} is under functions_domain"
-        )
+        raise InvalidRequest(f"{host} is under functions_domain")
     created = await grants.assign_host(host, tenant)
-    return json_response({"host": host, "tenant": tenant}, 201 if created else 200)
+    return json_response(HostAssigned(host=host, tenant=tenant), 201 if created else 200)
 
 
 async def unassign_host(request: Request) -> Response:
@@ -132,7 +135,7 @@ async def unassign_host(request: Request) -> Response:
     dropped = await grants.unassign_host(request.path_params["host"])
     _invalidate(request, dropped)
     return json_response(
-        {"host": request.path_params["host"].lower(), "functions_affected": len(dropped)}
+        HostWithdrawn(host=request.path_params["host"].lower(), functions_affected=len(dropped))
     )
 
 
@@ -140,7 +143,9 @@ async def list_hostless(request: Request) -> Response:
     """Tenants allowed host-less patterns."""
     grants = _grants(request)
     rows = await grants.hostless_grants()
-    return json_response({"grants": [{"tenant": t, "granted_at": iso(at)} for t, at in rows]})
+    return json_response(
+        HostlessGrantList(grants=[HostlessGrant(tenant=t, granted_at=iso(at)) for t, at in rows])
+    )
 
 
 async def grant_hostless(request: Request) -> Response:
@@ -148,7 +153,7 @@ async def grant_hostless(request: Request) -> Response:
     grants = _grants(request)
     tenant = await _existing_tenant(request, request.path_params["tenant"])
     created = await grants.grant_hostless(tenant)
-    return json_response({"tenant": tenant}, 201 if created else 200)
+    return json_response(HostlessGranted(tenant=tenant), 201 if created else 200)
 
 
 async def revoke_hostless(request: Request) -> Response:
@@ -157,7 +162,7 @@ async def revoke_hostless(request: Request) -> Response:
     tenant = request.path_params["tenant"]
     dropped = await grants.revoke_hostless(tenant)
     _invalidate(request, dropped)
-    return json_response({"tenant": tenant, "functions_affected": len(dropped)})
+    return json_response(HostlessWithdrawn(tenant=tenant, functions_affected=len(dropped)))
 
 
 def admin_routes() -> list[Route]:
@@ -174,42 +179,58 @@ def admin_routes() -> list[Route]:
     ]
 
 
+def _created(operation: dict[str, Any]) -> dict[str, Any]:
+    """201 (made now) answers the same body as 200 (already so)."""
+    operation["responses"]["201"] = operation["responses"]["200"]
+    return operation
+
+
 def admin_openapi(op: Any, bearer: Any) -> dict[str, Any]:
     """The OpenAPI paths of this module (``op``: openapi's operation builder)."""
 
     def param(name: str, where: str = "path", required: bool = True) -> dict[str, Any]:
         return {"name": name, "in": where, "required": required, "schema": {"type": "string"}}
 
-    obj = {"application/json": {"schema": {"type": "object"}}}
     body = {
         "required": True,
-        "content": {"application/json": {"schema": HostAssign.model_json_schema()}},
+        "content": {"application/json": {"schema": {"$ref": "#/components/schemas/HostAssign"}}},
     }
-    assign = op("assign a hostname to a tenant", "200", bearer, codes="201 403 404 409 422")
+    assign = op(
+        "assign a hostname to a tenant",
+        "200",
+        bearer,
+        result="HostAssigned",
+        codes="201 403 404 409 422",
+    )
     assign["requestBody"] = body
+    _created(assign)
     for code in ("408", "413", "415"):
         assign["responses"][code] = assign["responses"]["default"]
     return {
         "/v1/admin/routes": {
             "parameters": [param("pattern", "query")],
-            "get": op("who holds a route pattern", "200", bearer, codes="403 422", ok_content=obj),
+            "get": op("who holds a route pattern", "200", bearer, None, "RouteHolders", "403 422"),
             "delete": op("release a route pattern", "204", bearer, codes="403 404 422"),
         },
         "/v1/admin/hosts": {
             "parameters": [param("tenant", "query", required=False)],
-            "get": op("hostname assignments", "200", bearer, codes="403", ok_content=obj),
+            "get": op("hostname assignments", "200", bearer, None, "HostList", "403"),
         },
         "/v1/admin/hosts/{host}": {
             "parameters": [param("host")],
             "put": assign,
-            "delete": op("withdraw a hostname", "200", bearer, codes="403", ok_content=obj),
+            "delete": op("withdraw a hostname", "200", bearer, None, "HostWithdrawn", "403"),
         },
         "/v1/admin/hostless-grants": {
-            "get": op("host-less route grants", "200", bearer, codes="403", ok_content=obj),
+            "get": op("host-less route grants", "200", bearer, None, "HostlessGrantList", "403"),
         },
         "/v1/admin/hostless-grants/{tenant}": {
             "parameters": [param("tenant")],
-            "put": op("grant host-less routes", "200", bearer, codes="201 403 404", ok_content=obj),
-            "delete": op("withdraw host-less routes", "200", bearer, codes="403", ok_content=obj),
+            "put": _created(
+                op("grant host-less routes", "200", bearer, None, "HostlessGranted", "201 403 404")
+            ),
+            "delete": op(
+                "withdraw host-less routes", "200", bearer, None, "HostlessWithdrawn", "403"
+            ),
         },
     }

@@ -17,10 +17,31 @@ from starlette.responses import Response
 
 from isogate.gateway.auth import require_tenant
 from isogate.gateway.bodies import is_json, media_type, parse_json, read_body, too_large, validate
+from isogate.gateway.errors import (
+    CodeCrashed,
+    CrashBudgetSpent,
+    InvalidCode,
+    InvalidEncoding,
+    InvalidFunctionRequest,
+    InvalidModule,
+    InvalidRequest,
+    ModuleTooLarge,
+    RuntimeUnavailable,
+    UnreadableBody,
+    UnsupportedMediaType,
+)
 from isogate.gateway.problems import Problem
-from isogate.gateway.schemas import FunctionDeploy, Rollback
 from isogate.gateway.services import Services
+from isogate.gateway.shapes.functions import (
+    Deployed,
+    FunctionDeploy,
+    FunctionDetail,
+    FunctionList,
+    InvocationList,
+    Rollback,
+)
 from isogate.gateway.views import (
+    function_fields,
     function_view,
     invocation_view,
     json_response,
@@ -37,8 +58,8 @@ from isogate.runtime.modules import dumps as dumps_modules
 from isogate.runtime.modules import loads as loads_modules
 from isogate.runtime.types import JSErrorInfo, ValidationResult
 from isogate.runtime.typescript import TypeScriptError, strip_types
-from isogate.state.bindings import Binding, InvalidBinding, check_bindings
-from isogate.state.crons import InvalidCron, check_crons
+from isogate.state.bindings import Binding, check_bindings
+from isogate.state.crons import check_crons
 
 JS_TYPES = {"application/javascript", "text/javascript", "application/ecmascript"}
 #: a raw TypeScript body (its types are erased at deploy: runtime/typescript.py)
@@ -57,7 +78,7 @@ def _bool(value: str | None) -> bool:
         return True
     if v in ("0", "false", "no", "off", ""):
         return False
-    raise Problem(422, "invalid-request", "Invalid request", "public must be true or false")
+    raise InvalidRequest("public must be true or false")
 
 
 def _int_param(request: Request, name: str) -> int | None:
@@ -65,7 +86,7 @@ def _int_param(request: Request, name: str) -> int | None:
     if raw is None:
         return None
     if not raw.isdigit() or len(raw) > 12:
-        raise Problem(422, "invalid-request", "Invalid request", f"{name} must be an integer")
+        raise InvalidRequest(f"{name} must be an integer")
     return int(raw)
 
 
@@ -74,13 +95,7 @@ def _check_limit(field: str, value: int | None, maximum: int) -> None:
     like the schema's own refusals (``errors``: field and message)."""
     if value is not None and value > maximum:
         message = f"{field} must be at most {maximum}"
-        raise Problem(
-            422,
-            "invalid-function",
-            "Invalid function",
-            message,
-            errors=[{"field": field, "message": message}],
-        )
+        raise InvalidFunctionRequest(message, errors=[{"field": field, "message": message}])
 
 
 def _count_route_refusal(svc: Services, exc: Exception) -> None:
@@ -100,9 +115,7 @@ async def deploy(request: Request) -> Response:
         try:
             code = raw.decode("utf-8")
         except UnicodeDecodeError:
-            raise Problem(
-                400, "invalid-encoding", "Invalid encoding", "code must be UTF-8"
-            ) from None
+            raise InvalidEncoding("code must be UTF-8") from None
         # through validate(): a bad value is a 422 naming the field (FunctionDeploy(...)
         # raised a bare ValidationError, a 500, for ?timeout_ms=0)
         spec = validate(
@@ -126,25 +139,20 @@ async def deploy(request: Request) -> Response:
             doc = _json_modules(doc, limits)
         spec = validate(FunctionDeploy, doc)
     else:
-        raise Problem(
-            415,
-            "unsupported-media-type",
-            "Unsupported media type",
+        raise UnsupportedMediaType(
             "send application/javascript source, application/json {code, ...} or "
-            "{main_module, modules, ...}, or multipart/form-data with a metadata part",
+            "{main_module, modules, ...}, or multipart/form-data with a metadata part"
         )
     try:
         source = spec.code.encode("utf-8")
     except UnicodeEncodeError:  # lone surrogates from JSON escapes
-        raise Problem(
-            400, "invalid-encoding", "Invalid encoding", "code must be valid UTF-8 text"
-        ) from None
+        raise InvalidEncoding("code must be valid UTF-8 text") from None
     if len(source) > limits.max_source_bytes:
         raise too_large(limits.max_source_bytes)
     if not spec.code.strip():
-        raise Problem(422, "invalid-function", "Invalid function", "code is empty")
+        raise InvalidFunctionRequest("code is empty")
     if "\x00" in spec.code:
-        raise Problem(400, "invalid-encoding", "Invalid encoding", "code may not contain NUL")
+        raise InvalidEncoding("code may not contain NUL")
     spec = _erase_types(spec)
     if is_module_set(spec.code):  # also a set sent as `code`: the same checks
         _module_set_problems(
@@ -154,10 +162,7 @@ async def deploy(request: Request) -> Response:
     _check_limit("cpu_ms", spec.cpu_ms, limits.max_cpu_ms)
     blocked = svc.runtime.tenant_blocked(tenant)
     if blocked:
-        raise Problem(
-            429,
-            "crash-budget-spent",
-            "Crash budget spent",
+        raise CrashBudgetSpent(
             "this tenant's functions crashed the runtime too often; deploys and calls are "
             f"refused for {int(blocked) + 1} s",
             headers={"Retry-After": str(int(blocked) + 1)},
@@ -200,11 +205,11 @@ async def deploy(request: Request) -> Response:
     svc.metrics.prepare(name, tenant)
     with contextlib.suppress(Exception):
         await svc.resolver.resolve(name)
-    answer: dict[str, Any] = {"name": name, "version": version.version, "sha256": version.sha256}
+    deployed = Deployed(name=name, version=version.version, sha256=version.sha256)
     if crons is not None:
-        answer["crons"] = crons
+        deployed.crons = crons  # only when the deploy sent crons
     return json_response(
-        answer,
+        deployed,
         201,
         {"Location": f"/v1/functions/{name}"},
     )
@@ -214,7 +219,7 @@ async def list_functions(request: Request) -> Response:
     """The tenant's functions."""
     tenant = await require_tenant(request)
     fns = await services(request).functions.list(tenant)
-    return json_response({"functions": [function_view(f) for f in fns]})
+    return json_response(FunctionList(functions=[function_view(f) for f in fns]))
 
 
 async def get_function(request: Request) -> Response:
@@ -223,9 +228,8 @@ async def get_function(request: Request) -> Response:
     name = _name(request)
     store = services(request).functions
     fn = await store.get(tenant, name)
-    view = function_view(fn)
-    view["versions"] = [version_view(v) for v in await store.versions(tenant, name)]
-    return json_response(view)
+    versions = [version_view(v) for v in await store.versions(tenant, name)]
+    return json_response(FunctionDetail(**function_fields(fn), versions=versions))
 
 
 async def get_code(request: Request) -> Response:
@@ -250,9 +254,7 @@ async def rollback(request: Request) -> Response:
     name = _name(request)
     svc = services(request)
     if not is_json(media_type(request)):
-        raise Problem(
-            415, "unsupported-media-type", "Unsupported media type", "send application/json"
-        )
+        raise UnsupportedMediaType("send application/json")
     raw = await read_body(request, 16 * 1024)
     body = validate(Rollback, parse_json(raw))
     try:
@@ -262,7 +264,7 @@ async def rollback(request: Request) -> Response:
         raise
     svc.resolver.invalidate(name)
     svc.runtime.unquarantine(name)
-    return json_response({"name": name, "version": ver.version, "sha256": ver.sha256})
+    return json_response(Deployed(name=name, version=ver.version, sha256=ver.sha256))
 
 
 async def delete_function(request: Request) -> Response:
@@ -288,7 +290,7 @@ async def list_invocations(request: Request) -> Response:
     records = await svc.invocations.recent(
         name, max(1, min(limit, 1000)), tenant=tenant, incarnation=fn.created_at
     )
-    return json_response({"invocations": [invocation_view(r) for r in records]})
+    return json_response(InvocationList(invocations=[invocation_view(r) for r in records]))
 
 
 def _check_crons(svc: Services, spec: FunctionDeploy) -> list[str] | None:
@@ -297,24 +299,16 @@ def _check_crons(svc: Services, spec: FunctionDeploy) -> list[str] | None:
     if spec.crons is None:
         return None
     cfg = svc.settings.scheduler
-    try:
-        return check_crons(
-            spec.crons, max_crons=cfg.max_crons_per_function, seconds=cfg.seconds_field
-        )
-    except InvalidCron as exc:
-        raise Problem(400, "invalid-cron", "Invalid cron", str(exc), cron=exc.cron) from None
+    # InvalidCron: a 400 problem naming the expression (the table in gateway.problems)
+    return check_crons(spec.crons, max_crons=cfg.max_crons_per_function, seconds=cfg.seconds_field)
 
 
 async def _check_bindings(svc: Services, tenant: str, spec: FunctionDeploy) -> list[Binding]:
     """The deploy's bindings (isogate.state.bindings); 400 naming the one refused."""
     if not spec.bindings or svc.kv is None:
         return []
-    try:
-        return await check_bindings(spec.bindings, tenant, set(spec.env), svc.kv)
-    except InvalidBinding as exc:
-        raise Problem(
-            400, "invalid-binding", "Invalid binding", str(exc), binding=exc.binding
-        ) from None
+    # InvalidBinding: a 400 problem naming the binding (the table in gateway.problems)
+    return await check_bindings(spec.bindings, tenant, set(spec.env), svc.kv)
 
 
 async def _check_code(request: Request, tenant: str, spec: FunctionDeploy) -> ValidationResult:
@@ -329,9 +323,7 @@ async def _check_code(request: Request, tenant: str, spec: FunctionDeploy) -> Va
             async with asyncio.timeout(deadline):
                 return await svc.runtime.validate(spec.code, tuple(spec.env.items()), timeout_ms)
         except TimeoutError:
-            raise Problem(
-                503, "runtime-unavailable", "Runtime unavailable", "code validation timed out"
-            ) from None
+            raise RuntimeUnavailable("code validation timed out") from None
 
 
 def _erase_types(spec: FunctionDeploy) -> FunctionDeploy:
@@ -350,7 +342,7 @@ def _module_set(main: object, modules: list[Module], limits: Any) -> str:
     """The stored text of an uploaded module set; TypeScript modules (``.ts``/``.mts``)
     with their types erased, so what is checked and stored is what runs."""
     if not isinstance(main, str):
-        raise Problem(422, "invalid-function", "Invalid function", "main_module is required")
+        raise InvalidFunctionRequest("main_module is required")
     out = []
     for m in modules:
         if m.type in ("esm", "commonjs") and m.name.endswith((".ts", ".mts")):
@@ -379,12 +371,8 @@ def _module_set_problems(check: Callable[[], None]) -> None:
         check()
     except ModuleSetError as exc:
         if exc.status == 413:
-            raise Problem(
-                413, "module-too-large", "Module too large", str(exc), module=exc.module
-            ) from None
-        raise Problem(
-            422, "invalid-module", "Invalid module", str(exc), module=exc.module
-        ) from None
+            raise ModuleTooLarge(str(exc), module=exc.module) from None
+        raise InvalidModule(str(exc), module=exc.module) from None
 
 
 def _module_content(name: str, kind: str, data: bytes) -> str | bytes:
@@ -393,13 +381,7 @@ def _module_content(name: str, kind: str, data: bytes) -> str | bytes:
     try:
         return data.decode("utf-8")
     except UnicodeDecodeError:
-        raise Problem(
-            400,
-            "invalid-encoding",
-            "Invalid encoding",
-            f"module {name!r} must be UTF-8",
-            module=name,
-        ) from None
+        raise InvalidEncoding(f"module {name!r} must be UTF-8", module=name) from None
 
 
 def _multipart(raw: bytes, content_type: str, limits: Any) -> dict[str, Any]:
@@ -410,9 +392,7 @@ def _multipart(raw: bytes, content_type: str, limits: Any) -> dict[str, Any]:
         b"Content-Type: " + content_type.encode("latin-1") + b"\r\n\r\n" + raw
     )
     if not msg.is_multipart():
-        raise Problem(
-            400, "invalid-request", "Invalid request", "the multipart body could not be read"
-        )
+        raise UnreadableBody("the multipart body could not be read")
     meta: dict[str, Any] | None = None
     modules: list[Module] = []
     for part in msg.iter_parts():
@@ -424,24 +404,16 @@ def _multipart(raw: bytes, content_type: str, limits: Any) -> dict[str, Any]:
         if name == "metadata":
             meta = parse_json(data)
             if not isinstance(meta, dict):
-                raise Problem(
-                    422, "invalid-request", "Invalid request", "metadata must be a JSON object"
-                )
+                raise InvalidRequest("metadata must be a JSON object")
             continue
         path = part.get_filename() or name
         ctype = part.get_content_type()
         kind = MODULE_TYPES.get(ctype)
         if kind is None:
-            raise Problem(
-                422,
-                "invalid-module",
-                "Invalid module",
-                f"module {path!r}: unsupported Content-Type {ctype!r}",
-                module=path,
-            )
+            raise InvalidModule(f"module {path!r}: unsupported Content-Type {ctype!r}", module=path)
         modules.append(Module(path, kind, _module_content(path, kind, data)))
     if meta is None:
-        raise Problem(422, "invalid-request", "Invalid request", "a metadata part is required")
+        raise InvalidRequest("a metadata part is required")
     doc = {k: v for k, v in meta.items() if k != "main_module"}
     doc["code"] = _module_set(meta.get("main_module"), modules, limits)
     return doc
@@ -452,31 +424,20 @@ def _json_modules(doc: dict[str, Any], limits: Any) -> dict[str, Any]:
     for ``data`` and ``wasm`` modules."""
     items = doc.get("modules")
     if not isinstance(items, list) or "code" in doc:
-        raise Problem(
-            422, "invalid-function", "Invalid function", "modules must be a list, without code"
-        )
+        raise InvalidFunctionRequest("modules must be a list, without code")
     modules = []
     for item in items:
         if not isinstance(item, dict) or not all(
             isinstance(item.get(k), str) for k in ("name", "type", "content")
         ):
-            raise Problem(
-                422,
-                "invalid-module",
-                "Invalid module",
-                "every module is an object with string name, type and content",
-            )
+            raise InvalidModule("every module is an object with string name, type and content")
         name, kind, content = item["name"], item["type"], item["content"]
         if kind in ("data", "wasm"):
             try:
                 content = base64.b64decode(content, validate=True)
             except (ValueError, binascii.Error):
-                raise Problem(
-                    422,
-                    "invalid-module",
-                    "Invalid module",
-                    f"module {name!r}: content must be base64",
-                    module=name,
+                raise InvalidModule(
+                    f"module {name!r}: content must be base64", module=name
                 ) from None
         modules.append(Module(name, kind, content))
     rest = {k: v for k, v in doc.items() if k not in ("modules", "main_module")}
@@ -488,15 +449,8 @@ def _code_problem(check: ValidationResult) -> Problem:
     """The deploy's answer when its code does not load: where, and why, in JS terms."""
     err = check.error or JSErrorInfo("SyntaxError", "invalid code")
     if check.reason == "crashed":
-        return Problem(422, "code-crashed", "Code crashed at load", err.message)
+        return CodeCrashed(err.message)
     where = ""
     if err.line is not None:
         where = f" at line {err.line}" + (f", column {err.column}" if err.column else "")
-    return Problem(
-        400,
-        "invalid-code",
-        "Invalid code",
-        f"{err.name}{where}: {err.message}",
-        line=err.line,
-        column=err.column,
-    )
+    return InvalidCode(f"{err.name}{where}: {err.message}", line=err.line, column=err.column)

@@ -16,12 +16,15 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from isogate.gateway.auth import require_tenant
+from isogate.gateway.errors import AsyncDisabled, AsyncQueueFull, NotFound, Unauthorized
 from isogate.gateway.problems import Problem
 from isogate.gateway.services import Services
+from isogate.gateway.shapes.invocations import AsyncAccepted, AsyncInvocation
 from isogate.gateway.views import json_response, services
 from isogate.quota.models import ApiKey
 from isogate.registry.models import Function
-from isogate.state.async_queue import InvocationRow, QueueFull
+from isogate.state.async_queue import InvocationRow
+from isogate.state.errors import QueueFull
 
 PREFERENCE = "respond-async"
 
@@ -38,20 +41,14 @@ def wants_async(request: Request) -> bool:
 
 
 def _full(svc: Services, detail: str) -> Problem:
-    return Problem(
-        429,
-        "async-queue-full",
-        "Too many queued invocations",
-        detail,
-        {"Retry-After": str(svc.settings.retry_after_seconds)},
-    )
+    return AsyncQueueFull(detail, {"Retry-After": str(svc.settings.retry_after_seconds)})
 
 
 async def check_room(svc: Services, fn: Function) -> None:
     """429 before the quota is counted when the tenant's queue is already full."""
     queue = svc.async_queue
     if queue is None:
-        raise Problem(501, "not-implemented", "Not implemented", "asynchronous invocations are off")
+        raise AsyncDisabled("asynchronous invocations are off")
     if await queue.unfinished(fn.tenant) >= queue.max_per_tenant:
         raise _full(svc, f"at most {queue.max_per_tenant} asynchronous invocations may wait")
 
@@ -88,7 +85,7 @@ async def accept(
         svc.async_runner.wake()
     location = f"/v1/invocations/{inv_id}"
     return json_response(
-        {"id": inv_id, "status": "queued", "location": location},
+        AsyncAccepted(id=inv_id, status="queued", location=location),
         202,
         {**extra_headers, "Location": location, "Preference-Applied": PREFERENCE},
     )
@@ -102,7 +99,7 @@ def _body_view(raw: bytes | None) -> dict[str, str]:
         return {"body_base64": base64.b64encode(data).decode("ascii")}
 
 
-def invocation_view(row: InvocationRow) -> dict[str, Any]:
+def invocation_view(row: InvocationRow) -> AsyncInvocation:
     """The public view of an invocation row (never the request it carried)."""
     view: dict[str, Any] = {
         "id": row["id"],
@@ -128,21 +125,18 @@ def invocation_view(row: InvocationRow) -> dict[str, Any]:
             "headers": [list(h) for h in row["response_headers"] or []],
             **_body_view(row["response_body"]),
         }
-    return view
+    return AsyncInvocation.model_validate(view)
 
 
 def _unauthorized() -> Problem:
-    return Problem(
-        401,
-        "unauthorized",
-        "Unauthorized",
+    return Unauthorized(
         "send the tenant's login token or the API key that made the call",
         {"WWW-Authenticate": 'Bearer realm="isogate"'},
     )
 
 
 def _not_found() -> Problem:
-    return Problem(404, "not-found", "Not found", "no such invocation")
+    return NotFound("no such invocation")
 
 
 async def _caller_may_read(request: Request, svc: Services, row: InvocationRow) -> bool:

@@ -9,8 +9,8 @@ from starlette.responses import Response
 
 from isogate.gateway.auth import require_tenant
 from isogate.gateway.bodies import json_body
-from isogate.gateway.schemas import KeyCreate, KeyRenew
-from isogate.gateway.views import json_response, key_view, services
+from isogate.gateway.shapes.keys import KeyCreate, KeyRenew, LeaseList, LeaseWithSecret
+from isogate.gateway.views import json_response, key_view, lease, services
 from isogate.quota.errors import KeyNotFound
 from isogate.quota.models import KeyPolicy, PeriodQuota, RateLimit
 
@@ -40,8 +40,7 @@ async def create_key(request: Request) -> Response:
     policy = KeyPolicy(rate=rate, quota=quota, uses=body.uses)
     functions = list(dict.fromkeys(body.functions))
     key, secret = await svc.keys.create(tenant, body.name, body.ttl_seconds, functions, policy)
-    view = key_view(key, time.time())
-    view["key"] = secret
+    view = LeaseWithSecret.model_validate({**key_view(key, time.time()), "key": secret})
     return json_response(view, 201, {"Cache-Control": "no-store", "Location": f"/v1/keys/{key.id}"})
 
 
@@ -50,14 +49,14 @@ async def list_keys(request: Request) -> Response:
     tenant = await require_tenant(request)
     now = time.time()
     keys = await services(request).keys.list(tenant)
-    return json_response({"keys": [key_view(k, now) for k in keys]})
+    return json_response(LeaseList(keys=[lease(k, now) for k in keys]))
 
 
 async def get_key(request: Request) -> Response:
     """One lease (never the secret)."""
     tenant = await require_tenant(request)
     key = await services(request).keys.get(tenant, _key_id(request))
-    return json_response(key_view(key, time.time()))
+    return json_response(lease(key, time.time()))
 
 
 async def renew_key(request: Request) -> Response:
@@ -67,7 +66,7 @@ async def renew_key(request: Request) -> Response:
     body = await json_body(request, KeyRenew, BODY_LIMIT)
     key = await svc.keys.renew(tenant, _key_id(request), body.ttl_seconds)
     svc.verifier.invalidate(key.id)
-    return json_response(key_view(key, time.time()))
+    return json_response(lease(key, time.time()))
 
 
 async def revoke_key(request: Request) -> Response:
@@ -76,4 +75,4 @@ async def revoke_key(request: Request) -> Response:
     svc = services(request)
     key = await svc.keys.revoke(tenant, _key_id(request))
     svc.verifier.invalidate(key.id)
-    return json_response(key_view(key, time.time()))
+    return json_response(lease(key, time.time()))

@@ -11,14 +11,22 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from pydantic import ValidationError
 from starlette.requests import Request
 from starlette.responses import Response
 
 from isogate.gateway.auth import require_tenant
 from isogate.gateway.bodies import is_json, media_type, parse_json, read_body
-from isogate.gateway.problems import Problem
+from isogate.gateway.errors import InvalidRequest, UnsupportedMediaType
+from isogate.gateway.shapes.kv import (
+    KvKeyList,
+    KvNamespace,
+    KvNamespaceCreate,
+    KvNamespaceList,
+)
 from isogate.gateway.views import json_response, services
-from isogate.state.kv import InvalidKv, KvKeyNotFound, Namespace, SqlKvStore
+from isogate.state.errors import InvalidKv, KvKeyNotFound
+from isogate.state.kv import Namespace, SqlKvStore
 
 METADATA_HEADER = "x-kv-metadata"
 
@@ -29,8 +37,8 @@ def _store(request: Request) -> SqlKvStore:
     return store
 
 
-def _ns_view(ns: Namespace) -> dict[str, Any]:
-    return {"name": ns.name, "created_at": ns.created_at}
+def _ns_view(ns: Namespace) -> KvNamespace:
+    return KvNamespace(name=ns.name, created_at=ns.created_at)
 
 
 def _number(request: Request, name: str) -> float | None:
@@ -50,13 +58,12 @@ async def create_namespace(request: Request) -> Response:
     """Create a namespace of the tenant: ``{"name": "cache"}``."""
     tenant = await require_tenant(request)
     if not is_json(media_type(request)):
-        raise Problem(
-            415, "unsupported-media-type", "Unsupported media type", "send application/json"
-        )
-    body = parse_json(await read_body(request, 4096))
-    if not isinstance(body, dict) or not isinstance(body.get("name"), str) or len(body) != 1:
-        raise Problem(422, "invalid-request", "Invalid request", 'send {"name": "<namespace>"}')
-    ns = await _store(request).create_namespace(tenant, body["name"])
+        raise UnsupportedMediaType("send application/json")
+    try:
+        body = KvNamespaceCreate.model_validate(parse_json(await read_body(request, 4096)))
+    except ValidationError:
+        raise InvalidRequest('send {"name": "<namespace>"}') from None
+    ns = await _store(request).create_namespace(tenant, body.name)
     return json_response(_ns_view(ns), 201, {"Location": f"/v1/kv/{ns.name}"})
 
 
@@ -65,11 +72,11 @@ async def list_namespaces(request: Request) -> Response:
     tenant = await require_tenant(request)
     store = _store(request)
     return json_response(
-        {
-            "namespaces": [_ns_view(n) for n in await store.namespaces(tenant)],
-            "ops_today": await store.usage(tenant),
-            "ops_per_day": store.limits.ops_per_day,
-        }
+        KvNamespaceList(
+            namespaces=[_ns_view(n) for n in await store.namespaces(tenant)],
+            ops_today=await store.usage(tenant),
+            ops_per_day=store.limits.ops_per_day,
+        )
     )
 
 
@@ -93,7 +100,7 @@ async def list_keys(request: Request) -> Response:
     body: dict[str, Any] = {"keys": listing.keys, "list_complete": listing.list_complete}
     if listing.cursor:
         body["cursor"] = listing.cursor
-    return json_response(body)
+    return json_response(KvKeyList.model_validate(body))
 
 
 def _key(request: Request) -> str:

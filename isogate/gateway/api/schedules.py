@@ -14,7 +14,8 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from isogate.gateway.auth import require_tenant
-from isogate.gateway.problems import Problem
+from isogate.gateway.errors import InvalidRequest
+from isogate.gateway.shapes.schedules import CronRun, Schedule, ScheduleList
 from isogate.gateway.views import iso, json_response, services
 from isogate.registry.names import check_function_name
 from isogate.state.crons import next_tick
@@ -23,22 +24,22 @@ from isogate.state.crons import next_tick
 DEFAULT_RUNS, MAX_RUNS = 10, 100
 
 
-def run_view(row: dict[str, Any]) -> dict[str, Any]:
+def run_view(row: dict[str, Any]) -> CronRun:
     """One run of a tick."""
-    return {
-        "id": row["id"],
-        "scheduled_time": iso(row["scheduled_at"] / 1000),
-        "scheduled_time_ms": int(row["scheduled_at"]),
-        "status": row["status"],
-        "outcome": row["outcome"],
-        "http_status": row["http_status"],
-        "attempts": row["attempts"],
-        "started_at": iso(row["started_at"]) if row["started_at"] is not None else None,
-        "finished_at": iso(row["finished_at"]) if row["finished_at"] is not None else None,
-        "duration_ms": row["duration_ms"],
-        "error": row["error"],
-        "no_retry": bool(row["no_retry"]),
-    }
+    return CronRun(
+        id=row["id"],
+        scheduled_time=iso(row["scheduled_at"] / 1000),
+        scheduled_time_ms=int(row["scheduled_at"]),
+        status=row["status"],
+        outcome=row["outcome"],
+        http_status=row["http_status"],
+        attempts=row["attempts"],
+        started_at=iso(row["started_at"]) if row["started_at"] is not None else None,
+        finished_at=iso(row["finished_at"]) if row["finished_at"] is not None else None,
+        duration_ms=row["duration_ms"],
+        error=row["error"],
+        no_retry=bool(row["no_retry"]),
+    )
 
 
 def _limit(request: Request) -> int:
@@ -46,7 +47,7 @@ def _limit(request: Request) -> int:
     if raw is None:
         return DEFAULT_RUNS
     if not raw.isdigit() or len(raw) > 6:
-        raise Problem(422, "invalid-request", "Invalid request", "limit must be an integer")
+        raise InvalidRequest("limit must be an integer")
     return max(1, min(int(raw), MAX_RUNS))
 
 
@@ -61,23 +62,19 @@ async def list_schedules(request: Request) -> Response:
     store = svc.schedules
     crons = await store.crons(name) if store is not None else []
     now = time.time()
-    out = []
+    out: list[Schedule] = []
     for cron, since in crons:
         rows = await store.runs_of(name, cron, limit) if store is not None else []
         upcoming = next_tick(cron, max(now, since))
         out.append(
-            {
-                "cron": cron,
-                "since": iso(since),
-                "next_run": iso(upcoming),
-                "next_run_ms": round(upcoming * 1000),
-                "last_runs": [run_view(r) for r in rows],
-            }
+            Schedule(
+                cron=cron,
+                since=iso(since),
+                next_run=iso(upcoming),
+                next_run_ms=round(upcoming * 1000),
+                last_runs=[run_view(r) for r in rows],
+            )
         )
     return json_response(
-        {
-            "name": name,
-            "scheduler_enabled": svc.settings.scheduler.enabled,
-            "schedules": out,
-        }
+        ScheduleList(name=name, scheduler_enabled=svc.settings.scheduler.enabled, schedules=out)
     )

@@ -9,12 +9,14 @@ from __future__ import annotations
 
 import json
 
+from pydantic import ValidationError
 from starlette.requests import Request
 from starlette.responses import Response
 
 from isogate.gateway.auth import require_tenant
 from isogate.gateway.bodies import is_json, media_type, read_body
-from isogate.gateway.problems import Problem
+from isogate.gateway.errors import InvalidEncoding, InvalidRequest, UnsupportedMediaType
+from isogate.gateway.shapes.secrets import Secret, SecretList, SecretValue
 from isogate.gateway.views import json_response, services
 from isogate.registry.names import check_function_name
 from isogate.state.secrets import SecretCache, SecretInfo, SqlSecretStore, check_secret_name
@@ -27,8 +29,8 @@ def _stores(request: Request) -> tuple[SqlSecretStore, SecretCache]:
     return svc.secrets, svc.secret_cache
 
 
-def _view(info: SecretInfo) -> dict[str, object]:
-    return {"name": info.name, "updated_at": info.updated_at}
+def _view(info: SecretInfo) -> Secret:
+    return Secret(name=info.name, updated_at=info.updated_at)
 
 
 async def _names(request: Request, tenant: str) -> tuple[str, str]:
@@ -41,24 +43,16 @@ def _value(raw: bytes, json_body: bool) -> str:
     try:
         text = raw.decode("utf-8")
     except UnicodeDecodeError:
-        raise Problem(
-            400, "invalid-encoding", "Invalid encoding", "a secret must be UTF-8"
-        ) from None
+        raise InvalidEncoding("a secret must be UTF-8") from None
     if not json_body:
         return text
     try:
-        body = json.loads(text)
-    except ValueError:
-        body = None
-    # the problem never quotes the body: it is (meant to be) a secret
-    if not isinstance(body, dict) or set(body) != {"value"} or not isinstance(body["value"], str):
-        raise Problem(
-            422,
-            "invalid-request",
-            "Invalid request",
-            'send {"value": "<string>"} as JSON, or the raw value as text/plain',
-        )
-    return body["value"]
+        return SecretValue.model_validate(json.loads(text)).value
+    except (ValueError, ValidationError):
+        # the problem never quotes the body: it is (meant to be) a secret
+        raise InvalidRequest(
+            'send {"value": "<string>"} as JSON, or the raw value as text/plain'
+        ) from None
 
 
 async def put_secret(request: Request) -> Response:
@@ -68,12 +62,7 @@ async def put_secret(request: Request) -> Response:
     svc = services(request)
     mt = media_type(request)
     if mt != "text/plain" and not is_json(mt):
-        raise Problem(
-            415,
-            "unsupported-media-type",
-            "Unsupported media type",
-            'send the value as text/plain or JSON {"value": ...}',
-        )
+        raise UnsupportedMediaType('send the value as text/plain or JSON {"value": ...}')
     limit = svc.settings.secret_max_bytes
     raw = await read_body(request, limit * 6 + 64)  # room for JSON escapes
     store, cache = _stores(request)
@@ -97,4 +86,4 @@ async def list_secrets(request: Request) -> Response:
     tenant = await require_tenant(request)
     function = check_function_name(request.path_params["name"])
     infos = await _stores(request)[0].list(tenant, function)
-    return json_response({"secrets": [_view(i) for i in infos]})
+    return json_response(SecretList(secrets=[_view(i) for i in infos]))

@@ -7,8 +7,8 @@ from starlette.responses import Response
 
 from isogate.gateway.auth import is_admin
 from isogate.gateway.bodies import json_body
-from isogate.gateway.problems import Problem
-from isogate.gateway.schemas import Credentials
+from isogate.gateway.errors import RegistrationClosed
+from isogate.gateway.shapes.tenants import Credentials, Tenant, Token
 from isogate.gateway.views import iso, json_response, services
 
 
@@ -16,15 +16,10 @@ async def create_tenant(request: Request) -> Response:
     """Register a tenant: open registration, or the admin token."""
     svc = services(request)
     if not svc.settings.open_registration and not is_admin(request, svc.settings):
-        raise Problem(
-            403,
-            "registration-closed",
-            "Registration closed",
-            "tenant registration needs the admin token",
-        )
+        raise RegistrationClosed("tenant registration needs the admin token")
     body = await json_body(request, Credentials, 16 * 1024)
     tenant = await svc.tenants.create(body.name, body.password)
-    return json_response({"name": tenant.name, "created_at": iso(tenant.created_at)}, 201)
+    return json_response(Tenant(name=tenant.name, created_at=iso(tenant.created_at)), 201)
 
 
 async def issue_token(request: Request) -> Response:
@@ -33,10 +28,10 @@ async def issue_token(request: Request) -> Response:
     body = await json_body(request, Credentials, 16 * 1024)
     tenant = await svc.tenants.authenticate(body.name, body.password)
     return json_response(
-        {
-            "access_token": svc.tokens.issue(tenant.name),
-            "token_type": "bearer",
-            "expires_in": svc.tokens.ttl_seconds,
-        },
+        Token(
+            access_token=svc.tokens.issue(tenant.name),
+            token_type="bearer",
+            expires_in=svc.tokens.ttl_seconds,
+        ),
         headers={"Cache-Control": "no-store"},
     )

@@ -22,7 +22,7 @@ const KIND_BINARY = 3;
 const KIND_STREAM = 4;
 
 function bodyState(kind, data, length) {
-  return { __proto__: null, kind, data, length, used: false, stream: null, rs: null, tooLarge: false };
+  return { __proto__: null, kind, data, length, used: false, stream: null, rs: null, tooLarge: false, streamed: false };
 }
 function streamBodyState(rs) {
   const st = bodyState(KIND_STREAM, null, 0);
@@ -600,6 +600,18 @@ class Response extends Body {
       }
       const st = bodyOf(r);
       if (st.tooLarge) return { __proto__: null, tooLarge: true };
+      if (st.streamed === true) {
+        // the body follows as the host reads the stream (responseBodyStream)
+        return {
+          __proto__: null,
+          status: r.#status,
+          statusText: r.#statusText,
+          headers: headersToWire(headersList(r.#headers)),
+          body: '',
+          encoding: 'utf8',
+          stream: true,
+        };
+      }
       if (st.kind === KIND_STREAM) throw new TypeError_('the body stream was not read');
       if (bodyDisturbed(st)) throw usedError();
       // Over the cap before touching the data: a huge string may be a rope that
@@ -698,6 +710,16 @@ function responseBodyPending(r, maxBody) {
     st.stream = null;
     st.used = false;
   });
+}
+
+// A stream body the host sends on as it is produced (90-host.js): its stream
+// record, the body then used; undefined for a body held in memory (sent whole).
+function responseBodyStream(r) {
+  const st = bodyOf(r);
+  if (st === undefined || st.kind !== KIND_STREAM || bodyDisturbed(st) || bodyLocked(st)) return undefined;
+  st.used = true;
+  st.streamed = true;
+  return st.rs;
 }
 
 // For Blob.stream(): a byte stream over a copy of the bytes.

@@ -1924,6 +1924,35 @@ function loadStreams() {
     step();
     return d.promise;
   }
+  // A byte stream whose chunks come from pull() (a promise of a Uint8Array, or null at
+  // the end): a fetch() body the host streams in as it is read (80-fetch.js).
+  function pullStream(pull, cancel) {
+    const s = newStreamRecord();
+    let c;
+    c = newByteController(s, () => undefined, () => call(Promise_then, pull(), (b) => {
+      if (b === null) byteClose(c);
+      else if (TypedArrayPrototypeGetLength(b) > 0) byteEnqueue(c, b);
+    }), () => {
+      cancel();
+      return Promise_resolve(undefined);
+    }, 0, undefined);
+    s.obj = newRSObject(s);
+    return s.obj;
+  }
+
+  // The host's reader of a streamed response body (90-host.js reads it under credit).
+  function hostReader(s) {
+    const r = newReaderRecord(s, false);
+    return {
+      __proto__: null,
+      read: (req) => readerRead(r, req),
+      cancel: (e) => {
+        try {
+          rsCancel(s, e);
+        } catch (err) {}
+      },
+    };
+  }
   // A one-chunk byte stream over lazily produced bytes (a body held in memory).
   function bytesStream(getBytes, onRead) {
     const s = newStreamRecord();
@@ -1952,7 +1981,7 @@ function loadStreams() {
       CountQueuingStrategy, TextEncoderStream, TextDecoderStream, CompressionStream,
       DecompressionStream,
     },
-    rsRecord, readAll, bytesStream, isLocked,
+    rsRecord, readAll, bytesStream, isLocked, hostReader, pullStream,
     isDisturbed: (s) => s.disturbed,
     tee,
     makeInternalTransform,

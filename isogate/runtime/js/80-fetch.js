@@ -44,8 +44,51 @@ function responseFromHost(v) {
     }
   }
   const body = String_(v.body);
-  const st = isNullBodyStatus(status) ? emptyBody() : bodyState(KIND_BINARY, body, body.length);
+  let st;
+  if (isNullBodyStatus(status)) st = emptyBody();
+  else if (typeof v.more === 'number') st = streamBodyState(fetchedStream(body, v.more));
+  else st = bodyState(KIND_BINARY, body, body.length);
   return makeFetchResponse(status, String_(v.statusText), headersList(h), st, String_(v.url), v.redirected === true);
+}
+
+// A large fetched body: its start came with the response, the rest is read from the
+// host's open response a chunk at a time as the stream is read (host operation
+// "fread" on its handle; "fclose" when the stream is cancelled), so a function that
+// passes it on holds only what its reader has not taken yet.
+// Until it is read, the stream's record carries `splice` {handle, head}: a Response
+// that passes it on untouched has the host send the body on itself (90-host.js), so
+// the bytes never enter JavaScript.
+function fetchedStream(first, handle) {
+  let head = first;
+  let done = false;
+  let rec = null;
+  const obj = streams().pullStream(() => {
+    rec.splice = null;
+    if (head !== null) {
+      const b = binaryStringToBytes(head);
+      head = null;
+      return Promise_resolve(b);
+    }
+    const op = startHostOp('fread', '' + handle);
+    return call(Promise_then, op.promise, (v) => {
+      if (v === null) {
+        done = true;
+        return null;
+      }
+      return binaryStringToBytes(String_(v));
+    });
+  }, () => {
+    rec.splice = null;
+    head = null;
+    if (done) return;
+    done = true;
+    try {
+      startHostOp('fclose', '' + handle);
+    } catch (e) {} // outside an invocation: the host closes it when the invocation ends
+  });
+  rec = streams().rsRecord(obj);
+  rec.splice = { __proto__: null, handle, head: first };
+  return rec;
 }
 
 // An aborted fetch rejects with a fresh copy of a DOMException reason (workerd does).

@@ -67,6 +67,7 @@ function newInvocation(id) {
     pending: 0,       // host operations and timers not settled yet
     waitPending: 0,   // ctx.waitUntil() promises not settled yet
     ids: newList(),   // its op and timer ids (dropped when it ends)
+    pump: undefined,  // its streamed response body, while it goes out (startPump)
     logs: newList(),
     logBytes: 0,
     logsFull: false,
@@ -409,24 +410,148 @@ function newCtx(inv) {
   });
 }
 
-function onResponse(inv, r, drained) {
+function onResponse(inv, r) {
   if (inv.settled || inv.ended) return;
-  if (drained !== true) {
-    // A streamed body: wait for all of it (the gateway still sends whole bodies).
-    let wait;
-    try {
-      wait = responseBodyPending(r, maxResponseBody);
-    } catch (e) {
-      wait = undefined;
-    }
-    if (wait !== undefined) {
-      call(Promise_then, wait, () => onResponse(inv, r, true), (e) => onFailure(inv, e));
-      return;
-    }
+  // A stream body goes to the gateway chunk by chunk as it is read (startPump), its
+  // status and headers first; a body in memory goes whole with them.
+  let rs;
+  try {
+    rs = responseBodyStream(r);
+  } catch (e) {
+    rs = undefined;
   }
   inv.settled = true;
   inv.response = r;
+  if (rs !== undefined && rs.splice != null) startSplice(inv, rs.splice);
+  else if (rs !== undefined) startPump(inv, rs);
   touch(inv);
+}
+
+// An untouched fetch() body passed on as the response body: its start (already here)
+// goes out as data, then the host sends the rest itself from the open upstream
+// response ("eos": "splice:<handle>"), under the same credit and size limit.
+function startSplice(inv, sp) {
+  const out = newList();
+  if (sp.head.length > 0) out[0] = sp.head;
+  inv.pump = {
+    __proto__: null, reading: false, looping: false, done: true, told: false,
+    end: 'splice:' + sp.handle, sent: 0, out, req: null, credit: 0, reader: null,
+  };
+}
+
+// ---- streamed response bodies ----------------------------------------------------------
+// The host lets a stream run STREAM_CREDIT bytes ahead of its client and grants more
+// (`__isogate.credit(id, n)`) as the client takes them: the stream is read only while
+// credit lasts, so a slow client holds back the function, not memory. What is read
+// goes out with the next step ("data"), and its end ("eos": "" when complete, else
+// why it was cut short). The host keeps its own count too and holds back anything
+// beyond its grant (a tenant can call credit() itself), so this count only paces
+// the reads.
+const STREAM_CREDIT = 256 * 1024;
+
+function startPump(inv, rs) {
+  const p = {
+    __proto__: null,
+    reader: streams().hostReader(rs),
+    credit: STREAM_CREDIT,
+    reading: false,
+    looping: false,
+    done: false,
+    told: false,
+    end: '',
+    sent: 0,
+    out: newList(),
+    req: null,
+  };
+  p.req = {
+    __proto__: null,
+    chunk: (v) => {
+      p.reading = false;
+      if (p.done || inv.ended) return;
+      let b;
+      if (ArrayBuffer_isView(v)) b = new Uint8Array_(v.buffer, v.byteOffset, v.byteLength);
+      else if (v instanceof ArrayBuffer_) b = new Uint8Array_(v);
+      else {
+        pumpStop(inv, 'error', new TypeError_('This ReadableStream did not return bytes.'));
+        return;
+      }
+      const n = TypedArrayPrototypeGetLength(b);
+      p.sent += n;
+      if (p.sent > maxResponseBody) {
+        try {
+          console.error('response body over ' + maxResponseBody + ' bytes: the stream was cut short');
+        } catch (e) {}
+        pumpStop(inv, 'too_large', undefined);
+        return;
+      }
+      if (n > 0) {
+        p.out[p.out.length] = bytesToBinaryString(b, n);
+        p.credit -= n;
+        if (p.out.length === 1) touch(inv); // once per step is enough
+      }
+      if (!p.looping) pumpMore(inv);
+    },
+    close: () => {
+      p.reading = false;
+      p.done = true;
+      touch(inv);
+    },
+    error: (e) => {
+      p.reading = false;
+      if (p.done) return;
+      p.done = true;
+      p.end = 'error';
+      try {
+        // the gateway learns what broke it (a caller that wants the body whole is told)
+        const named = safeString(e && e.name, 'Error', MAX_ERROR_NAME);
+        p.end = 'error:' + named + ': ' + safeString(e && e.message, '', MAX_ERROR_MESSAGE);
+      } catch (err) {}
+      try {
+        reportUncaught(e);
+      } catch (err) {}
+      touch(inv);
+    },
+  };
+  inv.pump = p;
+  pumpMore(inv);
+}
+
+// Read on while credit lasts (a loop: a stream with its chunks queued answers each
+// read at once, and a recursion per chunk could exhaust the stack).
+function pumpMore(inv) {
+  const p = inv.pump;
+  if (p === undefined || p.looping) return;
+  p.looping = true;
+  try {
+    while (!p.reading && !p.done && !inv.ended && p.credit > 0) {
+      p.reading = true;
+      p.reader.read(p.req);
+    }
+  } catch (e) {
+    pumpStop(inv, 'error', e);
+  } finally {
+    p.looping = false;
+  }
+}
+
+function pumpStop(inv, why, reason) {
+  const p = inv.pump;
+  if (p.done) return;
+  p.done = true;
+  p.end = why;
+  p.out = newList();
+  p.reader.cancel(reason);
+  touch(inv);
+}
+
+// The host's grant of `n` more bytes for invocation `id`'s streamed body.
+function credit(id, n) {
+  const inv = MapGet(invocations, String_(id));
+  if (inv === undefined || inv.pump === undefined || inv.ended || inv.pump.reader === null) return;
+  current = inv;
+  const k = +n;
+  if (k > 0) inv.pump.credit += k;
+  pumpMore(inv);
 }
 
 function onFailure(inv, e) {
@@ -732,7 +857,9 @@ function end(id) {
 // tenant getters with the GIL held. Returns
 //   {"ops": [[inv, id, kind, args], ...],   operations to perform
 //    "done": [result, ...],                 responses ready (each with its "id")
-//    "fin": [{"id", "logs"}, ...]}          invocations over (timers and ops dropped)
+//    "fin": [{"id", "logs"}, ...],          invocations over (timers and ops dropped)
+//    "data": [[inv, bytes], ...],           streamed body bytes (binary strings)
+//    "eos": [[inv, why], ...]}              streamed bodies over ("" complete)
 function step() {
   try {
     return stepJSON();
@@ -754,6 +881,8 @@ function stepJSON() {
   for (let i = 0; i < box.length; i++) ops += (i ? ',' : '') + box[i];
   let done = '';
   let fin = '';
+  let data = '';
+  let eos = '';
   const list = changed;
   changed = newList();
   for (let i = 0; i < list.length; i++) {
@@ -770,7 +899,26 @@ function stepJSON() {
       x.response = undefined;
       x.failure = undefined;
     }
-    if (x.reported && (x.waitPending <= 0 || x.pending <= 0)) {
+    const p = x.pump;
+    if (p !== undefined && x.reported && !p.told) {
+      if (p.out.length > 0) {
+        data += (data ? ',' : '') + '[' + q(x.id) + ',' + q(ArrayPrototypeJoin(p.out, '')) + ']';
+        p.out = newList();
+      }
+      if (!p.done && p.reading && x.pending <= 0) {
+        // its stream waits for a read nothing can answer: like a response, it never will
+        try {
+          console.error('The script will never finish its response body.');
+        } catch (e) {}
+        takeLogs(x);
+        pumpStop(x, 'unsettled', undefined);
+      }
+      if (p.done) {
+        p.told = true;
+        eos += (eos ? ',' : '') + '[' + q(x.id) + ',' + q(p.end) + ']';
+      }
+    }
+    if (x.reported && (p === undefined || p.told) && (x.waitPending <= 0 || x.pending <= 0)) {
       if (x.waitPending > 0) {
         try {
           console.warn('ctx.waitUntil(): a promise was still pending when the invocation ended; it will never settle');
@@ -780,7 +928,10 @@ function stepJSON() {
       fin += (fin ? ',' : '') + '{"id":' + q(x.id) + ',"logs":' + finish(x) + '}';
     }
   }
-  return '{"ops":[' + ops + '],"done":[' + done + '],"fin":[' + fin + ']}';
+  return (
+    '{"ops":[' + ops + '],"done":[' + done + '],"fin":[' + fin + '],"data":[' + data +
+    '],"eos":[' + eos + ']}'
+  );
 }
 
 function resultJSON(inv) {
@@ -837,7 +988,8 @@ function resultFields(inv) {
     ',"statusText":' + q(wire.statusText) +
     ',"headers":' + hs +
     ',"encoding":' + q(wire.encoding) +
-    ',"body":' + q(wire.body)
+    ',"body":' + q(wire.body) +
+    (wire.stream === true ? ',"stream":true' : '')
   );
 }
 
@@ -918,6 +1070,7 @@ if (!('self' in globalThis)) {
 Object_defineProperty(globalThis, '__isogate', {
   value: Object_freeze({
     load, loaded: loadedModule, invoke, scheduled, deliver, fire, step, end, warmup, encodings,
+    credit,
   }),
   writable: false, configurable: false, enumerable: false,
 });

@@ -1,0 +1,116 @@
+"""A function's streamed response body, sent to its client as the function produces it.
+
+The runtime hands over the status and headers first, with a
+:class:`~isogate.runtime.body_stream.BodyStream`; each chunk goes out under the write
+timeout (``http_write_timeout_seconds``, per chunk: progress, not total), and only once
+Hypercorn has taken it (``send`` waits for the socket to drain) is the function granted
+as many more bytes. So the bytes held for one streamed response are bounded by the
+stream window, whatever the body's size, and a client that reads slowly slows the
+function down instead of filling the gateway.
+
+Once the headers are out the status cannot change: a body cut short (over the response
+size limit, the function's stream erred or ran out of time, the worker died) ends the
+response without its last chunk, so the client sees a truncated response (HTTP/1.1:
+the connection closes before the terminating chunk; HTTP/2: the stream is reset). A
+client that goes away mid-stream (``http.disconnect``) cancels the function's stream.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+
+from starlette.types import Message, Receive, Scope, Send
+
+from isogate.gateway.auth_failures import FUNCTION_ANSWERED
+from isogate.gateway.connection_guard import abort_connection
+from isogate.gateway.response_buffers import Lease
+from isogate.runtime.body_stream import BodyStream
+
+log = logging.getLogger(__name__)
+
+
+class StreamedResponse:
+    """ASGI app of one streamed function response (no ``Content-Length``: chunked)."""
+
+    __slots__ = ("headers", "idle_timeout", "lease", "status", "stream", "write_timeout")
+
+    def __init__(
+        self,
+        status: int,
+        headers: list[tuple[bytes, bytes]],
+        stream: BodyStream,
+        lease: Lease | None = None,
+        write_timeout: float | None = None,
+        idle_timeout: float | None = None,
+    ) -> None:
+        self.idle_timeout = idle_timeout
+        self.status = status
+        self.headers = headers
+        self.stream = stream
+        self.lease = lease
+        self.write_timeout = write_timeout
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        scope[FUNCTION_ANSWERED] = True
+        stream = self.stream
+        watcher = asyncio.create_task(_watch_disconnect(receive, stream))
+        try:
+            async with asyncio.timeout(None) as deadline:
+                loop = asyncio.get_running_loop()
+                if self.write_timeout is not None:
+                    deadline.reschedule(loop.time() + self.write_timeout)
+                await send(
+                    {"type": "http.response.start", "status": self.status, "headers": self.headers}
+                )
+                while True:
+                    # waiting for the function is not the client's fault; a worker that
+                    # never ends the stream (wedged) is given up after idle_timeout
+                    idle = self.idle_timeout
+                    deadline.reschedule(None if idle is None else loop.time() + idle)
+                    data = await stream.next()
+                    if data is None:
+                        break
+                    if self.write_timeout is not None:
+                        deadline.reschedule(loop.time() + self.write_timeout)
+                    await send({"type": "http.response.body", "body": data, "more_body": True})
+                    stream.sent(len(data))
+            if stream.error == "":
+                await send({"type": "http.response.body", "body": b"", "more_body": False})
+            elif stream.error != "cancelled":
+                # headers are gone: the client can only be shown a truncated response
+                log.info(
+                    "streamed response cut short (%s) for %s", stream.error, scope.get("client")
+                )
+                abort_connection(scope)
+        except TimeoutError:
+            stream.cancel()
+            aborted = abort_connection(scope)
+            log.info(
+                "streamed response to %s given up (client not reading, or no progress); %s",
+                scope.get("client"),
+                "connection aborted" if aborted else "closing",
+            )
+        except BaseException:
+            stream.cancel()
+            raise
+        finally:
+            watcher.cancel()
+            if self.lease is not None:
+                self.lease.release()
+                self.lease = None
+
+    def __del__(self) -> None:
+        # never sent (the request task ended first): free the reservation, end the stream
+        if self.lease is not None:
+            self.lease.release()
+        if self.stream.error is None:
+            self.stream.cancel()
+
+
+async def _watch_disconnect(receive: Receive, stream: BodyStream) -> None:
+    """Cancel the function's stream when the client goes away."""
+    message: Message = await receive()
+    while message["type"] != "http.disconnect":
+        message = await receive()
+    stream.cancel()
