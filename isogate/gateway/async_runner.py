@@ -20,6 +20,7 @@ import logging
 import time
 
 from isogate.gateway.claimed_runs import (
+    NOT_RUN,
     claimed_function,
     end_loop,
     give_back,
@@ -46,9 +47,6 @@ from isogate.state.async_queue import Job, Response, SqlAsyncQueue
 from isogate.state.leases import FAILED, SUCCEEDED
 
 log = logging.getLogger(__name__)
-
-#: outcomes after which nothing of the function ran: the claim is given back as is
-_NOT_RUN = frozenset({Outcome.OVERLOADED, Outcome.BUSY})
 
 
 def _problem_response(problem: Problem) -> Response:
@@ -169,7 +167,7 @@ class AsyncRunner:
             _record(svc, fn, job.id, 503, "crashed", started, None)
             await self._queue.retry(job, f"runtime unavailable: {exc}")
             return
-        if result.outcome in _NOT_RUN:
+        if result.outcome in NOT_RUN:
             await self._queue.release(job)
             return
         problem = outcome_problem(result, svc.settings.retry_after_seconds)

@@ -15,9 +15,12 @@ from isogate.config.settings import Settings
 from isogate.gateway.services import Services
 from isogate.registry.errors import FunctionNotFound
 from isogate.registry.models import Function
-from isogate.runtime.types import FunctionRef, InvokeRequest, InvokeResult
+from isogate.runtime.types import FunctionRef, InvokeRequest, InvokeResult, Outcome
 
 T = TypeVar("T")
+
+#: outcomes after which nothing of the function ran: the claim is given back as is
+NOT_RUN = frozenset({Outcome.OVERLOADED, Outcome.BUSY})
 
 
 def lease_seconds(settings: Settings, grace: float) -> float:

@@ -27,6 +27,7 @@ import time
 from collections.abc import Callable
 
 from isogate.gateway.claimed_runs import (
+    NOT_RUN,
     claimed_function,
     end_loop,
     give_back,
@@ -46,8 +47,6 @@ from isogate.state.schedules import Run, SqlScheduleStore
 
 log = logging.getLogger(__name__)
 
-#: outcomes after which nothing of the function ran: the claim is given back as is
-_NOT_RUN = frozenset({Outcome.OVERLOADED, Outcome.BUSY})
 #: seconds between looks for runs whose lease lapsed (their replica died)
 EXPIRE_EVERY = 5.0
 #: the URL a scheduled invocation's (unused) request names; never fetched
@@ -239,7 +238,7 @@ class Scheduler:
             _record(svc, fn, inv_id, 503, "crashed", started, None)
             await self._failed(run, "crashed", 503, f"runtime unavailable: {exc}", started, False)
             return
-        if result.outcome in _NOT_RUN:
+        if result.outcome in NOT_RUN:
             await store.release(run)
             return
         ok = result.outcome is Outcome.OK
