@@ -1,5 +1,6 @@
 """Fixtures shared by every test package: real PostgreSQL and SeaweedFS (S3) servers."""
 
+from tests.fixtures.database import engine  # noqa: F401 - fixture
 from tests.fixtures.postgres import (  # noqa: F401 - fixtures
     database_url,
     pg_database_factory,

@@ -19,6 +19,14 @@ import contextlib
 import logging
 import time
 
+from isogate.gateway.claimed_runs import (
+    NOT_RUN,
+    claimed_function,
+    end_loop,
+    give_back,
+    invoke_in_time,
+    lease_seconds,
+)
 from isogate.gateway.errors import RuntimeFailed
 from isogate.gateway.invoke import (
     _BAD_VALUE,
@@ -33,16 +41,12 @@ from isogate.gateway.outcomes import outcome_problem, runtime_deadline
 from isogate.gateway.problems import Problem, to_problem
 from isogate.gateway.services import Services
 from isogate.periodic import Periodic
-from isogate.registry.errors import FunctionNotFound
-from isogate.registry.models import Function
 from isogate.runtime.errors import RuntimeFailure
 from isogate.runtime.types import InvokeRequest, InvokeResult, Outcome
-from isogate.state.async_queue import FAILED, SUCCEEDED, Job, Response, SqlAsyncQueue
+from isogate.state.async_queue import Job, Response, SqlAsyncQueue
+from isogate.state.leases import FAILED, SUCCEEDED
 
 log = logging.getLogger(__name__)
-
-#: outcomes after which nothing of the function ran: the claim is given back as is
-_NOT_RUN = frozenset({Outcome.OVERLOADED, Outcome.BUSY})
 
 
 def _problem_response(problem: Problem) -> Response:
@@ -78,14 +82,7 @@ class AsyncRunner:
             log=log,
             failure="purging asynchronous invocations failed",
         )
-        rt = s.runtime
-        # the longest a run may take on this replica, plus slack: a lease shorter than
-        # a run would let another replica start it a second time
-        self._lease = (
-            (rt.max_timeout_ms + rt.queue_timeout_ms) / 1000
-            + s.runtime_grace_seconds
-            + s.async_lease_grace_seconds
-        )
+        self._lease = lease_seconds(s, s.async_lease_grace_seconds)
 
     def start(self) -> None:
         """Start polling the queue (and the purge of expired results)."""
@@ -102,21 +99,12 @@ class AsyncRunner:
         (another replica, or this one after its restart, runs them)."""
         task, self._loop_task = self._loop_task, None
         if task is not None:
-            # not cancelled mid-claim: rows it claimed would sit until their lease lapsed
             self._stopping = True
-            self._wake.set()
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
+        await end_loop(task, self._wake)
         await self._purger.stop()
-        running = dict(self._running)
-        for t in running:
-            t.cancel()
-        await asyncio.gather(*running, return_exceptions=True)
-        for job in running.values():
-            try:
-                await self._queue.release(job)
-            except Exception:  # its lease lapses and another replica takes it
-                log.exception("could not give back asynchronous invocation %s", job.id)
+        await give_back(
+            self._running, self._queue.release, log, lambda j: f"asynchronous invocation {j.id}"
+        )
 
     async def _loop(self) -> None:
         interval = self._svc.settings.async_poll_interval_seconds
@@ -153,11 +141,8 @@ class AsyncRunner:
 
     async def _attempt(self, job: Job) -> None:
         svc = self._svc
-        try:
-            fn: Function = await svc.resolver.resolve(job.function)
-        except FunctionNotFound:
-            fn = None  # type: ignore[assignment]
-        if fn is None or fn.tenant != job.tenant or fn.created_at != job.incarnation:
+        fn = await claimed_function(svc, job.function, job.tenant, job.incarnation)
+        if fn is None:
             await self._queue.finish(job, FAILED, None, "the function was deleted")
             return
         started = time.perf_counter()
@@ -171,12 +156,8 @@ class AsyncRunner:
             body=job.body,
             invocation_id=job.id,
         )
-        rt = svc.settings.runtime
-        limit_ms = min(fn.current.timeout_ms or rt.default_timeout_ms, rt.max_timeout_ms)
-        deadline = (limit_ms + rt.queue_timeout_ms) / 1000 + svc.settings.runtime_grace_seconds
         try:
-            async with asyncio.timeout(deadline):
-                result = await svc.runtime.invoke(ref, req)
+            result = await invoke_in_time(svc, fn, ref, req)
         except TimeoutError:
             failure = runtime_deadline()
             _record(svc, fn, job.id, failure.status, "timeout", started, None)
@@ -186,7 +167,7 @@ class AsyncRunner:
             _record(svc, fn, job.id, 503, "crashed", started, None)
             await self._queue.retry(job, f"runtime unavailable: {exc}")
             return
-        if result.outcome in _NOT_RUN:
+        if result.outcome in NOT_RUN:
             await self._queue.release(job)
             return
         problem = outcome_problem(result, svc.settings.retry_after_seconds)

@@ -26,22 +26,27 @@ import logging
 import time
 from collections.abc import Callable
 
+from isogate.gateway.claimed_runs import (
+    NOT_RUN,
+    claimed_function,
+    end_loop,
+    give_back,
+    invoke_in_time,
+    lease_seconds,
+)
 from isogate.gateway.invoke import _function_ref, _kv_bindings_of, _record, _secrets_of
 from isogate.gateway.outcomes import runtime_deadline
 from isogate.gateway.problems import to_problem
 from isogate.gateway.services import Services
 from isogate.periodic import Periodic
-from isogate.registry.errors import FunctionNotFound
-from isogate.registry.models import Function
 from isogate.runtime.errors import RuntimeFailure
 from isogate.runtime.types import InvokeRequest, Outcome
 from isogate.state.crons import due_ticks, next_tick
-from isogate.state.schedules import FAILED, SUCCEEDED, Run, SqlScheduleStore
+from isogate.state.leases import FAILED, SUCCEEDED
+from isogate.state.schedules import Run, SqlScheduleStore
 
 log = logging.getLogger(__name__)
 
-#: outcomes after which nothing of the function ran: the claim is given back as is
-_NOT_RUN = frozenset({Outcome.OVERLOADED, Outcome.BUSY})
 #: seconds between looks for runs whose lease lapsed (their replica died)
 EXPIRE_EVERY = 5.0
 #: the URL a scheduled invocation's (unused) request names; never fetched
@@ -79,14 +84,7 @@ class Scheduler:
             log=log,
             failure="purging cron runs failed",
         )
-        rt = svc.settings.runtime
-        # the longest a run may take, plus slack: a shorter lease would let another
-        # replica start the same run while it still goes on here
-        self._lease = (
-            (rt.max_timeout_ms + rt.queue_timeout_ms) / 1000
-            + svc.settings.runtime_grace_seconds
-            + self._cfg.lease_grace_seconds
-        )
+        self._lease = lease_seconds(svc.settings, self._cfg.lease_grace_seconds)
 
     @property
     def running(self) -> int:
@@ -105,22 +103,12 @@ class Scheduler:
         task, self._loop_task = self._loop_task, None
         if task is not None:
             self._stopping = True
-            self._wake.set()
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
+        await end_loop(task, self._wake)
         await self._purger.stop()
         if self._running:
             drain = max(0.5, self._svc.settings.shutdown_timeout_seconds - 2.0)
             await asyncio.wait(list(self._running), timeout=drain)
-        running = dict(self._running)
-        for t in running:
-            t.cancel()
-        await asyncio.gather(*running, return_exceptions=True)
-        for run in running.values():
-            try:
-                await self._store.release(run)
-            except Exception:  # its lease lapses and another replica takes it
-                log.exception("could not give back cron run %s", run.id)
+        await give_back(self._running, self._store.release, log, lambda r: f"cron run {r.id}")
 
     async def _loop(self) -> None:
         while not self._stopping:
@@ -219,11 +207,8 @@ class Scheduler:
     async def _attempt(self, run: Run) -> None:
         svc = self._svc
         store = self._store
-        try:
-            fn: Function | None = await svc.resolver.resolve(run.function)
-        except FunctionNotFound:
-            fn = None
-        if fn is None or fn.tenant != run.tenant or fn.created_at != run.incarnation:
+        fn = await claimed_function(svc, run.function, run.tenant, run.incarnation)
+        if fn is None:
             await store.finish(
                 run,
                 FAILED,
@@ -242,12 +227,8 @@ class Scheduler:
         req = InvokeRequest(
             "GET", CRON_URL, invocation_id=inv_id, scheduled=(run.cron, run.scheduled_at)
         )
-        rt = svc.settings.runtime
-        limit_ms = min(fn.current.timeout_ms or rt.default_timeout_ms, rt.max_timeout_ms)
-        deadline = (limit_ms + rt.queue_timeout_ms) / 1000 + svc.settings.runtime_grace_seconds
         try:
-            async with asyncio.timeout(deadline):
-                result = await svc.runtime.invoke(ref, req)
+            result = await invoke_in_time(svc, fn, ref, req)
         except TimeoutError:
             problem = runtime_deadline()
             _record(svc, fn, inv_id, problem.status, "timeout", started, None)
@@ -257,7 +238,7 @@ class Scheduler:
             _record(svc, fn, inv_id, 503, "crashed", started, None)
             await self._failed(run, "crashed", 503, f"runtime unavailable: {exc}", started, False)
             return
-        if result.outcome in _NOT_RUN:
+        if result.outcome in NOT_RUN:
             await store.release(run)
             return
         ok = result.outcome is Outcome.OK

@@ -16,16 +16,15 @@ import secrets
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import TypedDict, cast
+from typing import Any, ClassVar, TypedDict, cast
 
 from sqlalchemy import delete, func, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from isogate.state.errors import QueueFull as QueueFull  # re-exported (state/errors.py)
-from isogate.state.sql import SqlStore
+from isogate.state.leases import FAILED, QUEUED, RUNNING, LeasedStore
+from isogate.state.leases import SUCCEEDED as SUCCEEDED  # the statuses are one set
 from isogate.state.tables import async_invocations as t
-
-QUEUED, RUNNING, SUCCEEDED, FAILED = "queued", "running", "succeeded", "failed"
 
 
 @dataclass(frozen=True)
@@ -87,8 +86,13 @@ class InvocationRow(TypedDict):
     expires_at: float | None
 
 
-class SqlAsyncQueue(SqlStore):
+class SqlAsyncQueue(LeasedStore):
     """Asynchronous invocations in the metadata database (SQLite or PostgreSQL)."""
+
+    _table = t
+    _interrupted: ClassVar[dict[str, Any]] = {
+        "error": "the invocation was interrupted on every attempt"
+    }
 
     def __init__(
         self,
@@ -100,11 +104,9 @@ class SqlAsyncQueue(SqlStore):
         retention_seconds: float,
         clock: Callable[[], float] = time.time,
     ) -> None:
-        super().__init__(engine, timeout)
+        super().__init__(engine, timeout, retention_seconds=retention_seconds, clock=clock)
         self.max_per_tenant = max_per_tenant
         self.max_attempts = max_attempts
-        self.retention_seconds = retention_seconds
-        self._clock = clock
 
     async def unfinished(self, tenant: str) -> int:
         """How many of the tenant's invocations are queued or running."""
@@ -165,85 +167,25 @@ class SqlAsyncQueue(SqlStore):
                 )
             )
 
-    async def expire_leases(self) -> int:
-        """Rows whose claim lapsed (their replica died): back to ``queued``, or ``failed``
-        once their attempts are spent. Returns how many rows changed."""
-        now = self._clock()
-        lapsed = (t.c.status == RUNNING, t.c.lease_until < now)
-        async with self._conn(write=True) as conn:
-            failed = await conn.execute(
-                update(t)
-                .where(*lapsed, t.c.attempts >= t.c.max_attempts)
-                .values(
-                    status=FAILED,
-                    claimed_by=None,
-                    error="the invocation was interrupted on every attempt",
-                    finished_at=now,
-                    expires_at=now + self.retention_seconds,
-                )
-            )
-            again = await conn.execute(
-                update(t)
-                .where(*lapsed, t.c.attempts < t.c.max_attempts)
-                .values(status=QUEUED, claimed_by=None)
-            )
-        return failed.rowcount + again.rowcount
-
     async def claim(self, limit: int, lease_seconds: float) -> list[Job]:
         """Claim up to ``limit`` queued invocations, oldest first. Each claim is its own
         conditional update: another replica that took a row first leaves 0 rows changed."""
-        if limit <= 0:
-            return []
-        async with self._conn(write=False) as conn:
-            ids = (
-                (
-                    await conn.execute(
-                        select(t.c.id)
-                        .where(t.c.status == QUEUED)
-                        .order_by(t.c.created_at)
-                        .limit(limit * 2)
-                    )
-                )
-                .scalars()
-                .all()
+        return [
+            Job(
+                id=row["id"],
+                tenant=row["tenant"],
+                function=row["function"],
+                incarnation=row["incarnation"],
+                method=row["method"],
+                url=row["url"],
+                headers=tuple((str(k), str(v)) for k, v in row["headers"]),
+                body=bytes(row["body"]),
+                attempts=row["attempts"],
+                max_attempts=row["max_attempts"],
+                claim=claim,
             )
-        jobs: list[Job] = []
-        for inv_id in ids:
-            if len(jobs) >= limit:
-                break
-            claim = secrets.token_hex(8)
-            now = self._clock()
-            async with self._conn(write=True) as conn:
-                won = await conn.execute(
-                    update(t)
-                    .where(t.c.id == inv_id, t.c.status == QUEUED)
-                    .values(
-                        status=RUNNING,
-                        claimed_by=claim,
-                        attempts=t.c.attempts + 1,
-                        lease_until=now + lease_seconds,
-                        started_at=now,
-                    )
-                )
-                if won.rowcount != 1:
-                    continue
-                row = (await conn.execute(select(t).where(t.c.id == inv_id))).mappings().one()
-            jobs.append(
-                Job(
-                    id=row["id"],
-                    tenant=row["tenant"],
-                    function=row["function"],
-                    incarnation=row["incarnation"],
-                    method=row["method"],
-                    url=row["url"],
-                    headers=tuple((str(k), str(v)) for k, v in row["headers"]),
-                    body=bytes(row["body"]),
-                    attempts=row["attempts"],
-                    max_attempts=row["max_attempts"],
-                    claim=claim,
-                )
-            )
-        return jobs
+            for claim, row in await self._claim_queued(t.c.created_at, limit, lease_seconds)
+        ]
 
     async def finish(
         self, job: Job, status: str, response: Response | None, error: str | None
@@ -254,7 +196,7 @@ class SqlAsyncQueue(SqlStore):
         async with self._conn(write=True) as conn:
             done = await conn.execute(
                 update(t)
-                .where(t.c.id == job.id, t.c.claimed_by == job.claim, t.c.status == RUNNING)
+                .where(*self._held(job.id, job.claim))
                 .values(
                     status=status,
                     claimed_by=None,
@@ -278,7 +220,7 @@ class SqlAsyncQueue(SqlStore):
         async with self._conn(write=True) as conn:
             await conn.execute(
                 update(t)
-                .where(t.c.id == job.id, t.c.claimed_by == job.claim, t.c.status == RUNNING)
+                .where(*self._held(job.id, job.claim))
                 .values(status=QUEUED, claimed_by=None, lease_until=None, error=error[:4000])
             )
         return True
@@ -286,17 +228,7 @@ class SqlAsyncQueue(SqlStore):
     async def release(self, job: Job) -> None:
         """Give back a run cut short by this replica's shutdown: queued again, and the
         attempt it spent does not count (the function did not fail)."""
-        async with self._conn(write=True) as conn:
-            await conn.execute(
-                update(t)
-                .where(t.c.id == job.id, t.c.claimed_by == job.claim, t.c.status == RUNNING)
-                .values(
-                    status=QUEUED,
-                    claimed_by=None,
-                    lease_until=None,
-                    attempts=t.c.attempts - 1,
-                )
-            )
+        await self._release(job.id, job.claim)
 
     async def get(self, inv_id: str) -> InvocationRow | None:
         """The row of an invocation (None: unknown or purged)."""

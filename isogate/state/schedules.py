@@ -13,21 +13,17 @@ called ``controller.noRetry()``. Finished rows are kept until ``expires_at``.
 from __future__ import annotations
 
 import secrets
-import time
-from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, ClassVar
 
 from sqlalchemy import and_, delete, func, insert, or_, select, update
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.ext.asyncio import AsyncEngine
 
 from isogate.registry.tables import functions
-from isogate.state.sql import SqlStore
+from isogate.state.leases import FAILED, QUEUED, RUNNING, LeasedStore
+from isogate.state.leases import SUCCEEDED as SUCCEEDED  # the statuses are one set
 from isogate.state.tables import cron_runs as r
 from isogate.state.tables import function_crons as c
-
-QUEUED, RUNNING, SUCCEEDED, FAILED = "queued", "running", "succeeded", "failed"
 
 
 @dataclass(frozen=True, slots=True)
@@ -70,20 +66,14 @@ def _insert_or_nothing(dialect: str) -> Any:
     return stmt.on_conflict_do_nothing(index_elements=[r.c.function, r.c.cron, r.c.scheduled_at])
 
 
-class SqlScheduleStore(SqlStore):
+class SqlScheduleStore(LeasedStore):
     """Crons and cron runs in the metadata database (SQLite or PostgreSQL)."""
 
-    def __init__(
-        self,
-        engine: AsyncEngine,
-        timeout: float,
-        *,
-        retention_seconds: float,
-        clock: Callable[[], float] = time.time,
-    ) -> None:
-        super().__init__(engine, timeout)
-        self.retention_seconds = retention_seconds
-        self._clock = clock
+    _table = r
+    _interrupted: ClassVar[dict[str, Any]] = {
+        "outcome": "interrupted",
+        "error": "the run was interrupted on every attempt",
+    }
 
     # -- crons -------------------------------------------------------------------------
 
@@ -197,84 +187,23 @@ class SqlScheduleStore(SqlStore):
             claim,
         )
 
-    async def expire_leases(self) -> int:
-        """Runs whose claim lapsed (their replica died): queued again, or failed once
-        their attempts are spent. Returns how many rows changed."""
-        now = self._clock()
-        lapsed = (r.c.status == RUNNING, r.c.lease_until < now)
-        async with self._conn(write=True) as conn:
-            failed = await conn.execute(
-                update(r)
-                .where(*lapsed, r.c.attempts >= r.c.max_attempts)
-                .values(
-                    status=FAILED,
-                    claimed_by=None,
-                    outcome="interrupted",
-                    error="the run was interrupted on every attempt",
-                    finished_at=now,
-                    expires_at=now + self.retention_seconds,
-                )
-            )
-            again = await conn.execute(
-                update(r)
-                .where(*lapsed, r.c.attempts < r.c.max_attempts)
-                .values(status=QUEUED, claimed_by=None)
-            )
-        return failed.rowcount + again.rowcount
-
     async def claim_queued(self, limit: int, lease_seconds: float) -> list[Run]:
         """Claim up to ``limit`` queued runs (retries, runs given back), oldest tick
         first; each claim is a conditional update, so one replica wins each."""
-        if limit <= 0:
-            return []
-        async with self._conn(write=False) as conn:
-            ids = (
-                (
-                    await conn.execute(
-                        select(r.c.id)
-                        .where(r.c.status == QUEUED)
-                        .order_by(r.c.scheduled_at)
-                        .limit(limit * 2)
-                    )
-                )
-                .scalars()
-                .all()
+        return [
+            Run(
+                row["id"],
+                row["function"],
+                row["tenant"],
+                row["incarnation"],
+                row["cron"],
+                int(row["scheduled_at"]),
+                row["attempts"],
+                row["max_attempts"],
+                claim,
             )
-        runs: list[Run] = []
-        for run_id in ids:
-            if len(runs) >= limit:
-                break
-            claim = secrets.token_hex(8)
-            now = self._clock()
-            async with self._conn(write=True) as conn:
-                won = await conn.execute(
-                    update(r)
-                    .where(r.c.id == run_id, r.c.status == QUEUED)
-                    .values(
-                        status=RUNNING,
-                        claimed_by=claim,
-                        attempts=r.c.attempts + 1,
-                        lease_until=now + lease_seconds,
-                        started_at=now,
-                    )
-                )
-                if won.rowcount != 1:
-                    continue
-                row = (await conn.execute(select(r).where(r.c.id == run_id))).mappings().one()
-            runs.append(
-                Run(
-                    row["id"],
-                    row["function"],
-                    row["tenant"],
-                    row["incarnation"],
-                    row["cron"],
-                    int(row["scheduled_at"]),
-                    row["attempts"],
-                    row["max_attempts"],
-                    claim,
-                )
-            )
-        return runs
+            for claim, row in await self._claim_queued(r.c.scheduled_at, limit, lease_seconds)
+        ]
 
     async def finish(
         self,
@@ -292,7 +221,7 @@ class SqlScheduleStore(SqlStore):
         async with self._conn(write=True) as conn:
             done = await conn.execute(
                 update(r)
-                .where(r.c.id == run.id, r.c.claimed_by == run.claim, r.c.status == RUNNING)
+                .where(*self._held(run.id, run.claim))
                 .values(
                     status=status,
                     claimed_by=None,
@@ -331,7 +260,7 @@ class SqlScheduleStore(SqlStore):
         async with self._conn(write=True) as conn:
             await conn.execute(
                 update(r)
-                .where(r.c.id == run.id, r.c.claimed_by == run.claim, r.c.status == RUNNING)
+                .where(*self._held(run.id, run.claim))
                 .values(
                     status=QUEUED,
                     claimed_by=None,
@@ -347,12 +276,7 @@ class SqlScheduleStore(SqlStore):
     async def release(self, run: Run) -> None:
         """Give back a run this replica did not start (shutting down): queued again, its
         attempt not counted."""
-        async with self._conn(write=True) as conn:
-            await conn.execute(
-                update(r)
-                .where(r.c.id == run.id, r.c.claimed_by == run.claim, r.c.status == RUNNING)
-                .values(status=QUEUED, claimed_by=None, lease_until=None, attempts=r.c.attempts - 1)
-            )
+        await self._release(run.id, run.claim)
 
     async def runs(self, function: str, limit: int) -> list[dict[str, Any]]:
         """The function's latest runs, newest tick first."""

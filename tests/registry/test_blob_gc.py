@@ -5,7 +5,6 @@ same code; local folder and S3 (SeaweedFS), SQLite and PostgreSQL."""
 from __future__ import annotations
 
 import time
-from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
 
@@ -13,7 +12,6 @@ import pytest
 from sqlalchemy import update
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from isogate.backends.database import create_engine, migrate
 from isogate.config import Settings
 from isogate.registry.blobs import BlobStore, open_blob_store, sha256_hex
 from isogate.registry.errors import BlobMissing
@@ -22,14 +20,6 @@ from isogate.registry.tables import blob_pins
 from tests.fixtures.seaweedfs import SeaweedFS
 
 GRACE = 100.0
-
-
-@pytest.fixture
-async def engine(tmp_path: Path, database_url: str | None) -> AsyncIterator[AsyncEngine]:
-    eng = create_engine(Settings(data_dir=tmp_path, database_url=database_url))
-    await migrate(eng)
-    yield eng
-    await eng.dispose()
 
 
 @asynccontextmanager

@@ -4,26 +4,15 @@ column to an existing database, on SQLite and PostgreSQL."""
 from __future__ import annotations
 
 import time
-from collections.abc import AsyncIterator
 from pathlib import Path
 
-import pytest
 from sqlalchemy import delete, insert, select, text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from isogate.backends.database import create_engine, migrate, schema_migrations
-from isogate.config import Settings
+from isogate.backends.database import migrate, schema_migrations
 from isogate.registry.blobs import LocalBlobStore
 from isogate.registry.functions import SqlFunctionStore
 from isogate.registry.tables import blob_pins, functions
-
-
-@pytest.fixture
-async def engine(tmp_path: Path, database_url: str | None) -> AsyncIterator[AsyncEngine]:
-    eng = create_engine(Settings(data_dir=tmp_path, database_url=database_url))
-    await migrate(eng)
-    yield eng
-    await eng.dispose()
 
 
 async def test_cpu_ms_is_kept_per_version(engine: AsyncEngine, tmp_path: Path) -> None:

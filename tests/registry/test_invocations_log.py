@@ -2,24 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-from pathlib import Path
-
 import pytest
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from isogate.backends.database import create_engine, migrate
-from isogate.config import Settings
 from isogate.registry.invocations import SqlInvocationLog
 from isogate.registry.models import InvocationRecord
-
-
-@pytest.fixture
-async def engine(tmp_path: Path, database_url: str | None) -> AsyncIterator[AsyncEngine]:
-    eng = create_engine(Settings(data_dir=tmp_path, database_url=database_url))
-    await migrate(eng)
-    yield eng
-    await eng.dispose()
 
 
 def rec(n: int, fn: str = "hello", **kw: object) -> InvocationRecord:

@@ -3,15 +3,12 @@
 from __future__ import annotations
 
 import os
-from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from isogate.backends.database import create_engine, migrate
-from isogate.config import Settings
 from isogate.registry.blobs import LocalBlobStore, sha256_hex
 from isogate.registry.code_cache import InMemoryCodeCache
 from isogate.registry.errors import (
@@ -29,14 +26,6 @@ from isogate.registry.names import check_function_name, normalize_route, route_m
 from isogate.registry.resolver import CodeLoader, FunctionResolver
 from isogate.registry.route_claims import RoutePolicy
 from isogate.registry.tables import function_versions
-
-
-@pytest.fixture
-async def engine(tmp_path: Path, database_url: str | None) -> AsyncIterator[AsyncEngine]:
-    eng = create_engine(Settings(data_dir=tmp_path, database_url=database_url))
-    await migrate(eng)
-    yield eng
-    await eng.dispose()
 
 
 @pytest.mark.parametrize(

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import asyncio
 import random
-from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
@@ -26,14 +25,6 @@ from isogate.registry.resolver import FunctionResolver
 from isogate.registry.route_claims import RoutePolicy
 from isogate.registry.route_grants import SqlRouteGrants
 from isogate.registry.route_index import RouteIndex
-
-
-@pytest.fixture
-async def engine(tmp_path: Path, database_url: str | None) -> AsyncIterator[AsyncEngine]:
-    eng = create_engine(Settings(data_dir=tmp_path, database_url=database_url))
-    await migrate(eng)
-    yield eng
-    await eng.dispose()
 
 
 async def _granted(engine: AsyncEngine, *tenants: str) -> SqlRouteGrants:

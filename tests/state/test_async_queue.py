@@ -5,13 +5,9 @@ claim cannot store a result, finished rows are purged after their retention."""
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
-from pathlib import Path
 
 import pytest
 
-from isogate.backends.database import create_engine, migrate
-from isogate.config import Settings
 from isogate.state.async_queue import (
     FAILED,
     QUEUED,
@@ -21,22 +17,9 @@ from isogate.state.async_queue import (
     SqlAsyncQueue,
     new_id,
 )
+from tests.state.conftest import Clock
 
-
-class Clock:
-    def __init__(self) -> None:
-        self.now = 1_000_000.0
-
-    def __call__(self) -> float:
-        return self.now
-
-
-@pytest.fixture
-async def engine(tmp_path: Path, database_url: str | None) -> AsyncIterator[object]:
-    eng = create_engine(Settings(data_dir=tmp_path, database_url=database_url))
-    await migrate(eng)
-    yield eng
-    await eng.dispose()
+START = 1_000_000.0
 
 
 def _queue(engine, clock: Clock, **kw) -> SqlAsyncQueue:  # type: ignore[no-untyped-def]
@@ -61,7 +44,7 @@ async def _put(q: SqlAsyncQueue, tenant: str = "t") -> str:
 
 
 async def test_concurrent_claims_are_disjoint(engine) -> None:  # type: ignore[no-untyped-def]
-    clock = Clock()
+    clock = Clock(START)
     q = _queue(engine, clock)
     ids = {await _put(q) for _ in range(20)}
     claimers = [_queue(engine, clock) for _ in range(4)]
@@ -74,7 +57,7 @@ async def test_concurrent_claims_are_disjoint(engine) -> None:  # type: ignore[n
 
 
 async def test_lapsed_lease_requeues_then_fails(engine) -> None:  # type: ignore[no-untyped-def]
-    clock = Clock()
+    clock = Clock(START)
     q = _queue(engine, clock)
     inv = await _put(q)
     (first,) = await q.claim(1, 30)
@@ -94,7 +77,7 @@ async def test_lapsed_lease_requeues_then_fails(engine) -> None:  # type: ignore
 
 
 async def test_release_does_not_spend_an_attempt_and_purge(engine) -> None:  # type: ignore[no-untyped-def]
-    clock = Clock()
+    clock = Clock(START)
     q = _queue(engine, clock)
     inv = await _put(q)
     (job,) = await q.claim(1, 30)
@@ -113,7 +96,7 @@ async def test_release_does_not_spend_an_attempt_and_purge(engine) -> None:  # t
 
 
 async def test_bound_per_tenant(engine) -> None:  # type: ignore[no-untyped-def]
-    clock = Clock()
+    clock = Clock(START)
     q = _queue(engine, clock, max_per_tenant=2)
     await _put(q)
     await _put(q)

@@ -6,33 +6,24 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator
-from pathlib import Path
 
 import pytest
 from sqlalchemy import insert
+from sqlalchemy.ext.asyncio import AsyncEngine
 
-from isogate.backends.database import create_engine, migrate
-from isogate.config import Settings
 from isogate.registry.tables import functions
 from isogate.state.crons import InvalidCron, check_crons, due_ticks
 from isogate.state.schedules import FAILED, QUEUED, RUNNING, SqlScheduleStore
+from tests.state.conftest import Clock
 
 T0 = 1_767_225_600.0  # 2026-01-01T00:00:00Z
 MIN = 60.0
 
 
-class Clock:
-    def __init__(self) -> None:
-        self.now = T0
-
-    def __call__(self) -> float:
-        return self.now
-
-
 @pytest.fixture
-async def engine(tmp_path: Path, database_url: str | None) -> AsyncIterator[object]:
-    eng = create_engine(Settings(data_dir=tmp_path, database_url=database_url))
-    await migrate(eng)
+async def engine(engine: AsyncEngine) -> AsyncIterator[AsyncEngine]:
+    """The folder's migrated database (conftest), with functions ``f`` and ``g``."""
+    eng = engine
     async with eng.begin() as conn:
         await conn.execute(
             insert(functions),
@@ -49,7 +40,6 @@ async def engine(tmp_path: Path, database_url: str | None) -> AsyncIterator[obje
             ],
         )
     yield eng
-    await eng.dispose()
 
 
 def _store(engine, clock: Clock) -> SqlScheduleStore:  # type: ignore[no-untyped-def]
@@ -57,7 +47,7 @@ def _store(engine, clock: Clock) -> SqlScheduleStore:  # type: ignore[no-untyped
 
 
 async def test_one_claim_of_a_tick_wins(engine) -> None:  # type: ignore[no-untyped-def]
-    clock = Clock()
+    clock = Clock(T0)
     store = _store(engine, clock)
     await store.set_crons("f", "t", ["* * * * *"])
     (sched,) = await store.active()
@@ -71,7 +61,7 @@ async def test_one_claim_of_a_tick_wins(engine) -> None:  # type: ignore[no-unty
 
 
 async def test_last_tick_survives_the_purge_and_leases_lapse(engine) -> None:  # type: ignore[no-untyped-def]
-    clock = Clock()
+    clock = Clock(T0)
     store = _store(engine, clock)
     await store.set_crons("f", "t", ["* * * * *"])
     (sched,) = await store.active()
@@ -102,7 +92,7 @@ async def test_last_tick_survives_the_purge_and_leases_lapse(engine) -> None:  #
 
 
 async def test_retry_release_and_crons_keep_since(engine) -> None:  # type: ignore[no-untyped-def]
-    clock = Clock()
+    clock = Clock(T0)
     store = _store(engine, clock)
     await store.set_crons("g", "t", ["0 * * * *", "30 * * * *"])
     clock.now += 100

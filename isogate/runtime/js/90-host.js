@@ -372,19 +372,11 @@ class ScheduledEvent {
 
 // A scheduled handler's result: its promise settles the run (the value is ignored).
 function trackScheduled(inv, value) {
-  let p;
-  try {
-    p = Promise_resolve(value);
-  } catch (e) {
-    onFailure(inv, e);
-    return;
-  }
-  const ok = () => {
+  followResult(inv, value, () => {
     if (inv.settled || inv.ended) return;
     inv.settled = true;
     touch(inv);
-  };
-  call(Promise_then, p, ok, (e) => onFailure(inv, e));
+  });
 }
 
 function addWaitUntil(inv, p) {
@@ -571,6 +563,12 @@ function onFailure(inv, e) {
 }
 
 function track(inv, value) {
+  followResult(inv, value, (r) => onResponse(inv, r));
+}
+
+// A handler's result, settled: onValue with its value, or the invocation failed (a
+// thenable whose `then` getter throws fails here, not inside the host).
+function followResult(inv, value, onValue) {
   let p;
   try {
     p = Promise_resolve(value);
@@ -578,7 +576,7 @@ function track(inv, value) {
     onFailure(inv, e);
     return;
   }
-  call(Promise_then, p, (r) => onResponse(inv, r), (e) => onFailure(inv, e));
+  call(Promise_then, p, onValue, (e) => onFailure(inv, e));
 }
 
 // ---- loading ---------------------------------------------------------------------------

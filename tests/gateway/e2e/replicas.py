@@ -17,8 +17,10 @@ import asyncio
 import os
 import re
 import secrets
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -104,6 +106,33 @@ def start_pair(
         pair.stop()
         raise
     return pair
+
+
+def replicas_fixture(name: str, extra: dict[str, str] | None = None) -> Any:
+    """A module's ``replicas`` fixture (one pair per backend of BACKENDS, for the module):
+    under its own data folder and Redis prefix named ``name``, with the settings
+    ``extra``; both replicas must stop cleanly after the module."""
+
+    @pytest.fixture(scope="module", params=BACKENDS)
+    def replicas(
+        request: pytest.FixtureRequest,
+        tmp_path_factory: pytest.TempPathFactory,
+        redis_url: str,
+        redis_prefix: str,
+    ) -> Iterator[Pair]:
+        pair = start_pair(
+            request,
+            tmp_path_factory.mktemp(f"{name}-replicas"),
+            redis_url,
+            f"{redis_prefix}{name}-{request.param}:",
+            request.param,
+            extra=extra,
+        )
+        yield pair
+        codes = pair.stop()
+        assert codes == [0, 0], (pair.a.log.read_text()[-3000:], pair.b.log.read_text()[-3000:])
+
+    return replicas
 
 
 def metric(url: str, name: str, labels: str = "") -> float:

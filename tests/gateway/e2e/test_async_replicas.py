@@ -6,13 +6,11 @@ from __future__ import annotations
 
 import secrets
 import time
-from collections.abc import Iterator
 
 import httpx
-import pytest
 
 from .conftest import Tenant, unique
-from .replicas import BACKENDS, Pair, start_pair, tenant_on
+from .replicas import Pair, replicas_fixture, tenant_on
 from .test_async_invocations import ASYNC
 
 #: like test_async_invocations.COUNTER (counts its runs per ?k= in KV), but held until the
@@ -32,27 +30,13 @@ export default { async fetch(req, env) {
 """
 
 
-@pytest.fixture(scope="module", params=BACKENDS)
-def replicas(
-    request: pytest.FixtureRequest,
-    tmp_path_factory: pytest.TempPathFactory,
-    redis_url: str,
-    redis_prefix: str,
-) -> Iterator[Pair]:
-    pair = start_pair(
-        request,
-        tmp_path_factory.mktemp("async-replicas"),
-        redis_url,
-        f"{redis_prefix}async-{request.param}:",
-        request.param,
-        extra={
-            "ISOGATE_ASYNC_CONCURRENCY": "2",
-            "ISOGATE_ASYNC_POLL_INTERVAL_SECONDS": "0.1",
-        },
-    )
-    yield pair
-    codes = pair.stop()
-    assert codes == [0, 0], (pair.a.log.read_text()[-3000:], pair.b.log.read_text()[-3000:])
+replicas = replicas_fixture(
+    "async",
+    {
+        "ISOGATE_ASYNC_CONCURRENCY": "2",
+        "ISOGATE_ASYNC_POLL_INTERVAL_SECONDS": "0.1",
+    },
+)
 
 
 def _status(t: Tenant, url: str, location: str) -> dict:

@@ -20,7 +20,7 @@ import httpx
 import pytest
 
 from .conftest import Tenant, unique
-from .replicas import BACKENDS, Pair, start_pair, tenant_on
+from .replicas import Pair, replicas_fixture, tenant_on
 from .server import GatewayProcess
 
 EVERY_SECOND = "* * * * * *"
@@ -213,24 +213,7 @@ def test_bad_cron_refused_at_deploy(cron_gateway: GatewayProcess) -> None:
 # -- two replicas ------------------------------------------------------------------------
 
 
-@pytest.fixture(scope="module", params=BACKENDS)
-def replicas(
-    request: pytest.FixtureRequest,
-    tmp_path_factory: pytest.TempPathFactory,
-    redis_url: str,
-    redis_prefix: str,
-) -> Iterator[Pair]:
-    pair = start_pair(
-        request,
-        tmp_path_factory.mktemp("cron-replicas"),
-        redis_url,
-        f"{redis_prefix}cron-{request.param}:",
-        request.param,
-        extra={**SETTINGS, "ISOGATE_SECRETS_MASTER_KEY": MASTER},
-    )
-    yield pair
-    codes = pair.stop()
-    assert codes == [0, 0], (pair.a.log.read_text()[-3000:], pair.b.log.read_text()[-3000:])
+replicas = replicas_fixture("cron", {**SETTINGS, "ISOGATE_SECRETS_MASTER_KEY": MASTER})
 
 
 def _metric(url: str, outcome: str) -> float:

@@ -4,34 +4,15 @@ deletes made on A are seen by B within a second; cold starts fetch code once."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
 import httpx
-import pytest
 
 from .conftest import unique
-from .replicas import BACKENDS, Pair, hammer, metric, poll, start_pair, tenant_on
+from .replicas import Pair, hammer, metric, poll, replicas_fixture, tenant_on
 
 HELLO = "export default { fetch(req, env) { return new Response('v' + env.V) } };"
 
 
-@pytest.fixture(scope="module", params=BACKENDS)
-def replicas(
-    request: pytest.FixtureRequest,
-    tmp_path_factory: pytest.TempPathFactory,
-    redis_url: str,
-    redis_prefix: str,
-) -> Iterator[Pair]:
-    pair = start_pair(
-        request,
-        tmp_path_factory.mktemp("replicas"),
-        redis_url,
-        f"{redis_prefix}replicas-{request.param}:",
-        request.param,
-    )
-    yield pair
-    codes = pair.stop()
-    assert codes == [0, 0], (pair.a.log.read_text()[-3000:], pair.b.log.read_text()[-3000:])
+replicas = replicas_fixture("replicas")
 
 
 def deploy(t, fn: str, version: str) -> int:

@@ -8,42 +8,23 @@ import asyncio
 import base64
 import os
 import secrets
-from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
-import pytest
 
 from isogate.config import Settings
 from isogate.registry.blobs import open_blob_store
 from tests.state.test_kv_blobs import objects
 
 from .conftest import unique
-from .replicas import BACKENDS, Pair, metric, poll, start_pair, tenant_on
+from .replicas import Pair, metric, poll, replicas_fixture, tenant_on
 from .test_kv_binding import KV_BIG
 
 SHOW = "export default { fetch(req, env) { return new Response(env.TOKEN ?? 'none') } };"
 MASTER = "r1:" + base64.b64encode(os.urandom(32)).decode()
 
 
-@pytest.fixture(scope="module", params=BACKENDS)
-def replicas(
-    request: pytest.FixtureRequest,
-    tmp_path_factory: pytest.TempPathFactory,
-    redis_url: str,
-    redis_prefix: str,
-) -> Iterator[Pair]:
-    pair = start_pair(
-        request,
-        tmp_path_factory.mktemp("sec-replicas"),
-        redis_url,
-        f"{redis_prefix}secrets-{request.param}:",
-        request.param,
-        extra={"ISOGATE_SECRETS_MASTER_KEY": MASTER},
-    )
-    yield pair
-    codes = pair.stop()
-    assert codes == [0, 0], (pair.a.log.read_text()[-3000:], pair.b.log.read_text()[-3000:])
+replicas = replicas_fixture("secrets", {"ISOGATE_SECRETS_MASTER_KEY": MASTER})
 
 
 def test_secret_changes_reach_the_other_replica(replicas: Pair) -> None:
