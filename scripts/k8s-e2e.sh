@@ -483,6 +483,12 @@ stop_backends() {
   # postgres runs under su: stop the server itself by its data directory's pid file
   [ -f "$RUN/backends/pg/data/postmaster.pid" ] \
     && kill "$(head -1 "$RUN/backends/pg/data/postmaster.pid")" 2>/dev/null
+  # a pid file may name a launcher (the venv's `weed` starts the real server as its
+  # child): anything still running with this run's backend folders in its command line
+  sleep 1
+  pkill -f -- "$RUN/backends" 2>/dev/null
+  sleep 1
+  pkill -9 -f -- "$RUN/backends" 2>/dev/null
   return 0
 }
 
