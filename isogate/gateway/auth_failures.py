@@ -24,14 +24,18 @@ import logging
 import math
 import time
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from redis.commands.core import AsyncScript
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from isogate.config import Settings
 from isogate.gateway.errors import AuthRateLimited
 from isogate.gateway.problems import Problem
+
+if TYPE_CHECKING:
+    # only for the annotation: importing redis loads redis.asyncio, which the embedded
+    # default (no Redis) never needs, and on Python < 3.11.3 that needs async_timeout
+    from redis.commands.core import AsyncScript
 
 log = logging.getLogger(__name__)
 
