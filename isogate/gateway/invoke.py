@@ -22,10 +22,9 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 from isogate.caches import LRU
 from isogate.config import Settings
 from isogate.gateway.api import invocations as api_invocations
-from isogate.gateway.auth_failures import FUNCTION_ANSWERED
 from isogate.gateway.bodies import read_body
-from isogate.gateway.connection_guard import abort_connection
 from isogate.gateway.errors import NotFound, RuntimeFailed, SecretsUnreadable
+from isogate.gateway.function_response import FunctionResponse
 from isogate.gateway.outcomes import (
     outcome_problem,
     responses_full,
@@ -95,7 +94,7 @@ def _invocation_id() -> str:
 
 async def _invoke(
     request: Request, svc: Services, fn: Function, mount_prefix: str | None = None
-) -> Response | _FunctionResponse | StreamedResponse:
+) -> Response | FunctionResponse | StreamedResponse:
     inv_id = _invocation_id()
     started = time.perf_counter()
     extra_headers: dict[str, str] = {"X-Invocation-Id": inv_id}
@@ -320,89 +319,13 @@ def _function_ref(
     return ref
 
 
-#: Bytes per body message: each send waits for Hypercorn to drain the socket
-#: (back-pressure), so a client that does not read holds at most about this much in the
-#: transport's buffer, not the whole body.
-RESPONSE_CHUNK = 64 * 1024
-
-
-class _FunctionResponse:
-    """The function's answer as ASGI messages (a Starlette ``Response`` would first
-    compute headers that are then replaced), its body sent in chunks under the write
-    timeout; the body's reservation in the response buffers is released once it is out
-    or given up."""
-
-    __slots__ = ("body", "headers", "lease", "status", "write_timeout")
-
-    def __init__(
-        self,
-        status: int,
-        headers: list[tuple[bytes, bytes]],
-        body: bytes,
-        lease: Lease | None = None,
-        write_timeout: float | None = None,
-    ) -> None:
-        self.status = status
-        self.headers = headers
-        self.body = body
-        self.lease = lease
-        self.write_timeout = write_timeout
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        # the function's own status (a 401 included) is not a gateway credential failure
-        scope[FUNCTION_ANSWERED] = True
-        body, self.body = self.body, b""
-        try:
-            async with asyncio.timeout(None) as deadline:
-                loop = asyncio.get_running_loop()
-                if self.write_timeout is not None:
-                    deadline.reschedule(loop.time() + self.write_timeout)
-                await send(
-                    {"type": "http.response.start", "status": self.status, "headers": self.headers}
-                )
-                if len(body) <= RESPONSE_CHUNK:
-                    await send({"type": "http.response.body", "body": body})
-                    return
-                view = memoryview(body)
-                for start in range(0, len(body), RESPONSE_CHUNK):
-                    if self.write_timeout is not None:  # per chunk: progress, not total
-                        deadline.reschedule(loop.time() + self.write_timeout)
-                    end = start + RESPONSE_CHUNK
-                    await send(
-                        {
-                            "type": "http.response.body",
-                            "body": bytes(view[start:end]),
-                            "more_body": end < len(body),
-                        }
-                    )
-        except TimeoutError:
-            # the client stopped reading: give the response up, free the body instead of
-            # keeping it for the client, and drop the connection now: a plain close
-            # waited for the client to take the transport's buffer, holding the socket
-            aborted = abort_connection(scope)
-            log.info(
-                "client %s stopped reading a response; %s",
-                scope.get("client"),
-                "connection aborted" if aborted else "closing",
-            )
-        finally:
-            if self.lease is not None:
-                self.lease.release()
-                self.lease = None
-
-    def __del__(self) -> None:
-        # never sent (the request task ended first): the bytes must not stay reserved
-        if self.lease is not None:
-            self.lease.release()
-
-
 def _function_response(
     result: InvokeResult,
     extra: dict[str, str],
     mount_prefix: str | None = None,
     lease: Lease | None = None,
     settings: Settings | None = None,
-) -> _FunctionResponse:
+) -> FunctionResponse:
     status = result.status or 200
     if not 200 <= status <= 599:
         raise RuntimeFailed("the function sent an invalid status")
@@ -421,7 +344,7 @@ def _function_response(
     own = [(k.lower().encode("latin-1"), v.encode("latin-1")) for k, v in extra.items()]
     length = [(b"content-length", str(len(result.body)).encode())]
     timeout = settings.http_write_timeout_seconds if settings is not None else None
-    return _FunctionResponse(status, raw + own + length, result.body, lease, timeout)
+    return FunctionResponse(status, raw + own + length, result.body, lease, timeout)
 
 
 def _streamed(
@@ -448,15 +371,13 @@ def _streamed(
                 _record(svc, fn, inv_id, problem.status, result.outcome.value, started, result)
                 raise problem
         _record(svc, fn, inv_id, result.status or 200, result.outcome.value, started, result)
-        built = _function_response(result, extra, mount_prefix, None, svc.settings)
-        headers = [(k, v) for k, v in built.headers if k != b"content-length"]
-        timeout = svc.settings.http_write_timeout_seconds
+        head = _function_response(result, extra, mount_prefix, None, svc.settings)
         # no chunk for longer than any function may run or any fetch may wait: the
         # worker is not going to end this stream (the executor normally does, by then)
         rt = svc.settings.runtime
         idle = max(rt.max_timeout_ms, svc.settings.egress.timeout_ms) / 1000
         idle += svc.settings.runtime_grace_seconds
-        return StreamedResponse(built.status, headers, stream, lease, timeout, idle)
+        return StreamedResponse(head, stream, lease, idle)
     except BaseException:
         stream.cancel()
         raise
@@ -500,14 +421,14 @@ def _record(
     )
 
 
-async def invoke_by_name(request: Request) -> Response | _FunctionResponse | StreamedResponse:
+async def invoke_by_name(request: Request) -> Response | FunctionResponse | StreamedResponse:
     """``ANY /fn/{name}`` and ``/fn/{name}/{path}``."""
     return await _invoke_name(request, request.path_params["name"])
 
 
 async def _invoke_name(
     request: Request, name: str
-) -> Response | _FunctionResponse | StreamedResponse:
+) -> Response | FunctionResponse | StreamedResponse:
     svc: Services = request.app.state.services
     try:
         name = check_function_name(name)
@@ -582,7 +503,7 @@ async def invoke_by_route(scope: Scope, receive: Receive, send: Send) -> None:
             raise NotFound("no route matches this path")
         fn = await svc.resolver.resolve(name)
     except Exception as exc:
-        response: Response | _FunctionResponse | StreamedResponse = to_problem(exc).response()
+        response: Response | FunctionResponse | StreamedResponse = to_problem(exc).response()
     else:
         response = await _invoke(request, svc, fn)
     await response(scope, receive, send)

@@ -24,32 +24,34 @@ from starlette.types import Message, Receive, Scope, Send
 
 from isogate.gateway.auth_failures import FUNCTION_ANSWERED
 from isogate.gateway.connection_guard import abort_connection
+from isogate.gateway.function_response import FunctionResponse
 from isogate.gateway.response_buffers import Lease
 from isogate.runtime.body_stream import BodyStream
 
 log = logging.getLogger(__name__)
 
 
-class StreamedResponse:
-    """ASGI app of one streamed function response (no ``Content-Length``: chunked)."""
+class StreamedResponse(FunctionResponse):
+    """ASGI app of one streamed function response (no ``Content-Length``: chunked): a
+    :class:`FunctionResponse` whose body comes from ``stream`` instead of ``body``."""
 
-    __slots__ = ("headers", "idle_timeout", "lease", "status", "stream", "write_timeout")
+    __slots__ = ("idle_timeout", "stream")
 
     def __init__(
         self,
-        status: int,
-        headers: list[tuple[bytes, bytes]],
+        head: FunctionResponse,
         stream: BodyStream,
-        lease: Lease | None = None,
-        write_timeout: float | None = None,
-        idle_timeout: float | None = None,
+        lease: Lease | None,
+        idle_timeout: float | None,
     ) -> None:
-        self.idle_timeout = idle_timeout
-        self.status = status
-        self.headers = headers
+        """The status, headers (less its ``Content-Length``: the body goes out chunked)
+        and write timeout of ``head``; the body read from ``stream``, whose window
+        ``lease`` reserved; ``idle_timeout``: the longest wait for the function's next
+        chunk (None: no limit)."""
+        headers = [(k, v) for k, v in head.headers if k != b"content-length"]
+        super().__init__(head.status, headers, b"", lease, head.write_timeout)
         self.stream = stream
-        self.lease = lease
-        self.write_timeout = write_timeout
+        self.idle_timeout = idle_timeout
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         scope[FUNCTION_ANSWERED] = True
@@ -58,8 +60,7 @@ class StreamedResponse:
         try:
             async with asyncio.timeout(None) as deadline:
                 loop = asyncio.get_running_loop()
-                if self.write_timeout is not None:
-                    deadline.reschedule(loop.time() + self.write_timeout)
+                self._progress(deadline)
                 await send(
                     {"type": "http.response.start", "status": self.status, "headers": self.headers}
                 )
@@ -71,8 +72,7 @@ class StreamedResponse:
                     data = await stream.next()
                     if data is None:
                         break
-                    if self.write_timeout is not None:
-                        deadline.reschedule(loop.time() + self.write_timeout)
+                    self._progress(deadline)
                     await send({"type": "http.response.body", "body": data, "more_body": True})
                     stream.sent(len(data))
             if stream.error == "":
@@ -85,25 +85,21 @@ class StreamedResponse:
                 abort_connection(scope)
         except TimeoutError:
             stream.cancel()
-            aborted = abort_connection(scope)
-            log.info(
+            self._give_up(
+                scope,
+                log,
                 "streamed response to %s given up (client not reading, or no progress); %s",
-                scope.get("client"),
-                "connection aborted" if aborted else "closing",
             )
         except BaseException:
             stream.cancel()
             raise
         finally:
             watcher.cancel()
-            if self.lease is not None:
-                self.lease.release()
-                self.lease = None
+            self._release()
 
     def __del__(self) -> None:
         # never sent (the request task ended first): free the reservation, end the stream
-        if self.lease is not None:
-            self.lease.release()
+        super().__del__()
         if self.stream.error is None:
             self.stream.cancel()
 

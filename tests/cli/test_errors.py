@@ -11,16 +11,15 @@ import os
 import signal
 import socket
 import subprocess
-import sys
 import time
 from pathlib import Path
 
 import httpx
 import pytest
 
-pytestmark = pytest.mark.timeout(180)
+from tests.cli.user_shell import ISOGATE, one_line, run, user_env
 
-ISOGATE = str(Path(sys.executable).parent / "isogate")
+pytestmark = pytest.mark.timeout(180)
 
 
 def free_port() -> int:
@@ -29,32 +28,8 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def clean_env(tmp_path: Path, **extra: str) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("ISOGATE_")}
-    env.update(HOME=str(tmp_path), XDG_CONFIG_HOME=str(tmp_path / "config"), **extra)
-    return env
-
-
-def isogate(tmp_path: Path, *args: str, **env: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [ISOGATE, *args],
-        env=clean_env(tmp_path, **env),
-        capture_output=True,
-        text=True,
-        timeout=120,
-        stdin=subprocess.DEVNULL,
-    )
-
-
-def one_line(text: str) -> str:
-    assert "Traceback" not in text, text
-    lines = text.strip().splitlines()
-    assert len(lines) == 1, text
-    return lines[0]
-
-
 def test_missing_body_file_names_it(tmp_path: Path) -> None:
-    r = isogate(tmp_path, "invoke", "hello", "-d", "@/nonexistent/file")
+    r = run(None, tmp_path, "invoke", "hello", "-d", "@/nonexistent/file")
     assert r.returncode == 2, r
     line = one_line(r.stderr)
     assert "/nonexistent/file" in line and "no such file" in line, line
@@ -64,7 +39,7 @@ def test_unreachable_gateway_says_so(tmp_path: Path) -> None:
     url = f"http://127.0.0.1:{free_port()}"
     # not logged in either: the unreachable gateway is what the user must hear about
     for args in (("functions", "list"), ("invoke", "hello")):
-        r = isogate(tmp_path, *args, ISOGATE_URL=url)
+        r = run(None, tmp_path, *args, ISOGATE_URL=url)
         assert r.returncode == 3, r
         line = one_line(r.stderr)
         assert line.startswith(f"error: cannot reach the gateway at {url}: "), line
@@ -72,7 +47,7 @@ def test_unreachable_gateway_says_so(tmp_path: Path) -> None:
 
 
 def test_url_without_scheme(tmp_path: Path) -> None:
-    r = isogate(tmp_path, "functions", "list", ISOGATE_URL="localhost:8000")
+    r = run(None, tmp_path, "functions", "list", ISOGATE_URL="localhost:8000")
     assert r.returncode == 2, r
     line = one_line(r.stderr)
     assert "localhost:8000" in line and "http:// or https://" in line, line
@@ -85,7 +60,7 @@ def test_closed_pipe_ends_quietly(tmp_path: Path) -> None:
     try:
         p = subprocess.run(
             [ISOGATE, "migrate", "--data-dir", str(tmp_path / "d")],  # prints the steps
-            env=clean_env(tmp_path),
+            env=user_env(tmp_path),
             stdout=write,
             stderr=subprocess.PIPE,
             text=True,
@@ -121,7 +96,7 @@ def _as_from_a_terminal() -> None:
 def test_ctrl_c_at_a_prompt(tmp_path: Path) -> None:
     p = subprocess.Popen(
         [ISOGATE, "tenant", "create", "acme"],
-        env=clean_env(tmp_path),
+        env=user_env(tmp_path),
         stdin=subprocess.PIPE,
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
@@ -143,7 +118,7 @@ def test_ctrl_c_stops_serve_and_its_workers_quietly(tmp_path: Path) -> None:
     port = free_port()
     p = subprocess.Popen(
         [ISOGATE, "serve", "--port", str(port), "--data-dir", str(tmp_path / "data")],
-        env=clean_env(tmp_path, ISOGATE_LOG_LEVEL="warning", ISOGATE_RUNTIME__PREWARM_ISOLATES="1"),
+        env=user_env(tmp_path, ISOGATE_LOG_LEVEL="warning", ISOGATE_RUNTIME__PREWARM_ISOLATES="1"),
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
@@ -179,7 +154,7 @@ def test_port_in_use(tmp_path: Path) -> None:
         taken.bind(("127.0.0.1", 0))
         taken.listen()
         port = taken.getsockname()[1]
-        r = isogate(tmp_path, "serve", "--port", str(port), "--data-dir", str(tmp_path / "d"))
+        r = run(None, tmp_path, "serve", "--port", str(port), "--data-dir", str(tmp_path / "d"))
     assert r.returncode == 1, r
     line = one_line(r.stderr)
     assert f"127.0.0.1:{port}" in line and "already in use" in line and "--port" in line, line
@@ -193,7 +168,7 @@ def test_missing_postgres_database(tmp_path: Path, pg_server: str) -> None:
     url = make_url(pg_server).set(password="hunter2", database="isogate_no_such_db")
     dsn = url.render_as_string(hide_password=False)
     for args in (("migrate",), ("serve", "--port", str(free_port()))):
-        r = isogate(tmp_path, *args, "--data-dir", str(tmp_path / "d"), ISOGATE_DATABASE_URL=dsn)
+        r = run(None, tmp_path, *args, "--data-dir", str(tmp_path / "d"), ISOGATE_DATABASE_URL=dsn)
         assert r.returncode != 0, r
         line = one_line(r.stderr)
         assert "isogate_no_such_db" in line and "does not exist" in line, line
@@ -201,7 +176,7 @@ def test_missing_postgres_database(tmp_path: Path, pg_server: str) -> None:
 
 
 def test_misspelt_setting_variable(tmp_path: Path) -> None:
-    r = isogate(tmp_path, "migrate", "--data-dir", str(tmp_path / "d"), ISOGATE_PROT="9000")
+    r = run(None, tmp_path, "migrate", "--data-dir", str(tmp_path / "d"), ISOGATE_PROT="9000")
     assert r.returncode == 2, r
     line = one_line(r.stderr)
     assert "ISOGATE_PROT" in line and "ISOGATE_PORT" in line, line
@@ -209,7 +184,7 @@ def test_misspelt_setting_variable(tmp_path: Path) -> None:
 
 
 def _help(tmp_path: Path, *args: str) -> str:
-    r = isogate(tmp_path, *args, "--help")
+    r = run(None, tmp_path, *args, "--help")
     assert r.returncode == 0 and r.stderr == "", r
     return r.stdout
 

@@ -13,26 +13,15 @@ from __future__ import annotations
 
 import os
 import re
-import subprocess
-import sys
 from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 
+from tests.cli.user_shell import BIN, captured, readme_sh_blocks
 from tests.gateway.e2e.server import GatewayProcess
 
 pytestmark = pytest.mark.timeout(300)
-
-README = Path(__file__).resolve().parents[2] / "README.md"
-BIN = Path(sys.executable).parent  # the venv's bin: the installed `isogate` entry point
-
-
-def quickstart_blocks() -> list[str]:
-    """The ```sh blocks of README's "Quickstart" section, in order."""
-    text = README.read_text()
-    section = text.split("## Quickstart", 1)[1].split("\n## ", 1)[0]
-    return re.findall(r"```sh\n(.*?)```", section, re.S)
 
 
 def commands(block: str) -> list[str]:
@@ -69,15 +58,7 @@ def run_block(cmds: list[str], cwd: Path, env: dict[str, str]) -> list[Ran]:
         script.append(f"echo '@@{i}'; echo '@@{i}' >&2")
         script.append(cmd)
         script.append(f'echo "@@rc {i} $?"')
-    r = subprocess.run(
-        ["bash", "-c", "\n".join(script)],
-        cwd=cwd,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=240,
-        stdin=subprocess.DEVNULL,
-    )
+    r = captured(["bash", "-c", "\n".join(script)], cwd, env, timeout=240)
     outs = re.split(r"^@@\d+\n", r.stdout, flags=re.M)[1:]
     errs = re.split(r"^@@\d+\n", r.stderr, flags=re.M)[1:]
     assert len(outs) == len(cmds) == len(errs), (r.stdout, r.stderr)
@@ -166,7 +147,7 @@ def client_env(home: Path, gw: GatewayProcess) -> dict[str, str]:
 
 
 def test_readme_quickstart_prints_what_it_says(tmp_path: Path) -> None:
-    blocks = quickstart_blocks()
+    blocks = readme_sh_blocks("Quickstart")
     assert len(blocks) == 2, "expected the CLI block and the curl block"
     cli, curl = (commands(b) for b in blocks)
     work = tmp_path / "work"

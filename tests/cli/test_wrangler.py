@@ -10,19 +10,17 @@ from __future__ import annotations
 import json
 import os
 import re
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
 from isogate.cli import wrangler
+from tests.cli.user_shell import bash, one_line, readme_sh_blocks, run
 from tests.gateway.e2e.server import GatewayProcess
 
 pytestmark = pytest.mark.timeout(300)
 
 REPO = Path(__file__).resolve().parents[2]
-ISOGATE = str(Path(sys.executable).parent / "isogate")
 NODE_MODULES = REPO / "node_modules"
 
 APP = """\
@@ -302,30 +300,9 @@ def test_bundle_error_is_one_line_with_position(tmp_path: Path) -> None:
 # -------------------------------------------------------------------------------- CLI
 
 
-def run(cwd: Path, home: Path, *args: str, **env: str) -> subprocess.CompletedProcess[str]:
-    e = {k: v for k, v in os.environ.items() if not k.startswith("ISOGATE_")}
-    e.update(HOME=str(home), XDG_CONFIG_HOME=str(home / "config"), **env)
-    return subprocess.run(
-        [ISOGATE, *args],
-        cwd=cwd,
-        env=e,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        stdin=subprocess.DEVNULL,
-    )
-
-
 WARNING_LINE = (
     "warning: wrangler.toml: not supported by isogate, not applied: compatibility_flags\n"
 )
-
-
-def one_line(text: str) -> str:
-    assert "Traceback" not in text, text
-    lines = text.strip().splitlines()
-    assert len(lines) == 1, text
-    return lines[0]
 
 
 def test_cli_without_a_config_says_so(tmp_path: Path) -> None:
@@ -441,30 +418,12 @@ def test_readme_wrangler_example_prints_what_it_says(tmp_path: Path, gateway) ->
     the repository's ``node_modules``, which holds the same esbuild and hono.
     """
     gw, home = gateway
-    readme = (REPO / "README.md").read_text()
-    section = readme.split("## Deploying a wrangler project", 1)[1].split("\n## ", 1)[0]
-    block = re.findall(r"```sh\n(.*?)```", section, re.S)[0]
+    block = readme_sh_blocks("Deploying a wrangler project")[0]
     install = "npm init -y >/dev/null && npm install --save-dev esbuild && npm install hono"
     assert install in block
     block = block.replace(install, f"ln -s {NODE_MODULES} node_modules")
     key = run(tmp_path, home, "keys", "create", ISOGATE_URL=gw.url).stdout.splitlines()[0]
-    env = {k: v for k, v in os.environ.items() if not k.startswith("ISOGATE_")}
-    env.update(
-        HOME=str(home),
-        XDG_CONFIG_HOME=str(home / "config"),
-        ISOGATE_URL=gw.url,
-        KEY=key,
-        PATH=f"{Path(sys.executable).parent}{os.pathsep}{env.get('PATH', '')}",
-    )
-    r = subprocess.run(
-        ["bash", "-euc", block],
-        cwd=tmp_path,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        stdin=subprocess.DEVNULL,
-    )
+    r = bash(block, tmp_path, home, ISOGATE_URL=gw.url, KEY=key)
     claims = [ln.split("# ", 1)[1] for ln in block.splitlines() if ln.startswith("# ")]
     out = r.stdout.splitlines()
     assert r.returncode == 0, r
@@ -478,34 +437,14 @@ def test_readme_module_set_examples_print_what_they_say(tmp_path: Path, gateway)
     """README's "Uploading several modules": the curl upload, then the CLI's folder and
     files deploys, run in bash against the gateway; each prints what the README says."""
     gw, home = gateway
-    readme = (REPO / "README.md").read_text()
-    section = readme.split("## Uploading several modules", 1)[1].split("\n## ", 1)[0]
-    blocks = re.findall(r"```sh\n(.*?)```", section, re.S)
+    blocks = readme_sh_blocks("Uploading several modules")
     script = "\n".join(blocks[:2])
     key = run(tmp_path, home, "keys", "create", ISOGATE_URL=gw.url).stdout.splitlines()[0]
     import httpx
 
     creds = {"name": "acme", "password": "correct horse battery"}
     token = httpx.post(gw.url + "/v1/auth/token", json=creds).json()["access_token"]
-    env = {k: v for k, v in os.environ.items() if not k.startswith("ISOGATE_")}
-    env.update(
-        HOME=str(home),
-        XDG_CONFIG_HOME=str(home / "config"),
-        ISOGATE_URL=gw.url,
-        GW=gw.url,
-        TOKEN=token,
-        KEY=key,
-        PATH=f"{Path(sys.executable).parent}{os.pathsep}{env.get('PATH', '')}",
-    )
-    r = subprocess.run(
-        ["bash", "-euc", script],
-        cwd=tmp_path,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        stdin=subprocess.DEVNULL,
-    )
+    r = bash(script, tmp_path, home, ISOGATE_URL=gw.url, GW=gw.url, TOKEN=token, KEY=key)
     assert r.returncode == 0, r
     assert "Traceback" not in r.stderr and not r.stderr.strip(), r
     # curl prints no line break after its bodies: the curl part is one line
