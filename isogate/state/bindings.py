@@ -124,6 +124,14 @@ class BindingCache:
             "bindings", max_entries
         )
 
+    def remember(
+        self, function: str, version: int, created_at: float, bindings: list[Binding]
+    ) -> None:
+        """Keep what a deploy on this replica just committed (its first call then asks
+        no database)."""
+        kv = tuple((b.name, b.target) for b in bindings if b.kind == "kv")
+        self._items[(function, version, created_at)] = kv
+
     async def kv_of(
         self, function: str, version: int, created_at: float
     ) -> tuple[tuple[str, str], ...]:

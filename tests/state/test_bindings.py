@@ -74,3 +74,7 @@ async def test_cache_keeps_an_empty_answer_for_a_new_version(
         assert await cache.kv_of("f", f.version, f.created_at) == ()
         assert await cache.kv_of("g", g.version, g.created_at) == (("KV", "ns"),)
     assert loads == [("f", f.version), ("g", g.version)]
+    # what a deploy on this replica committed is kept without asking
+    cache.remember("h", 1, 2.0, [Binding("KV", "kv", "other")])
+    assert await cache.kv_of("h", 1, 2.0) == (("KV", "other"),)
+    assert len(loads) == 2

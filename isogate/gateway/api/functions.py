@@ -196,6 +196,8 @@ async def deploy(request: Request) -> Response:
         raise
     if crons is not None and svc.schedules is not None:
         await svc.schedules.set_crons(name, tenant, crons)
+    if svc.binding_cache is not None:
+        svc.binding_cache.remember(name, version.version, version.created_at, bindings)
     svc.resolver.invalidate(name)
     svc.runtime.unquarantine(name)
     # The first invocation after a deploy should find everything at hand: the code
@@ -262,6 +264,8 @@ async def rollback(request: Request) -> Response:
     except (RouteConflict, RouteForbidden, RouteLimit) as exc:
         _count_route_refusal(svc, exc)
         raise
+    if svc.binding_cache is not None:
+        svc.binding_cache.remember(name, version.version, version.created_at, bindings)
     svc.resolver.invalidate(name)
     svc.runtime.unquarantine(name)
     return json_response(Deployed(name=name, version=ver.version, sha256=ver.sha256))
