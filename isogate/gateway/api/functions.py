@@ -264,8 +264,6 @@ async def rollback(request: Request) -> Response:
     except (RouteConflict, RouteForbidden, RouteLimit) as exc:
         _count_route_refusal(svc, exc)
         raise
-    if svc.binding_cache is not None:
-        svc.binding_cache.remember(name, version.version, version.created_at, bindings)
     svc.resolver.invalidate(name)
     svc.runtime.unquarantine(name)
     return json_response(Deployed(name=name, version=ver.version, sha256=ver.sha256))
