@@ -24,7 +24,11 @@ Figures:
   7. RSS per warm function, 1 tenant and N tenants (one function each), through the
      Runtime API; and after the idle-isolate eviction time
   8. seed: 200 distinct functions' first calls at once over HTTP ÷ 200 requests at once
-     to bare
+     to bare; beside it, the same 200 again once warm, and 200 at once to a gateway whose
+     runtime call is answered in process
+  9. bounds (bench/bounds.py): the CPU-bound function on raw stpyv8 with 1 and 2
+     threads, RSS per isolate of an empty context and of a minimal shim, and the CPU
+     per call of a minimal worker over a pipe
 """
 
 from __future__ import annotations
@@ -48,6 +52,7 @@ ROOT = HERE.parent
 sys.path[:0] = [str(ROOT), str(HERE)]
 
 import all as ab  # noqa: E402  (bench/all.py: Gateway, wrk runner, burst, calibration)
+import bounds  # noqa: E402  (bench/bounds.py: the prototypes that bound a rewrite)
 import gateway as gwbench  # noqa: E402
 import httpx  # noqa: E402
 import runtime as rtbench  # noqa: E402
@@ -169,8 +174,12 @@ def phase_seed(tmp: Path, n: int, rounds: int) -> dict:
         "ISOGATE_MAX_FUNCTIONS_PER_TENANT": "0",
     }
     gw = ab.Gateway(tmp, "seed", caps).start()
-    seeds, bares = [], []
+    # the bound of the gateway side: the same burst with the runtime call answered in
+    # process (no worker, no cold start)
+    canned = ab.Gateway(tmp, "seedcanned", caps, profiled="canned").start()
+    seeds, bares, warms, canneds = [], [], [], []
     try:
+        canned.deploy("hello", HELLO_JSON)
         for rnd in range(rounds):
             code = "export default {{ fetch() {{ return new Response('hello world {}') }} }}"
             items = [(f"seed{rnd}x{i}", code.format(i)) for i in range(n)]
@@ -180,11 +189,19 @@ def phase_seed(tmp: Path, n: int, rounds: int) -> dict:
             bares.append(ms)
             ms, st = asyncio.run(ab.burst(gw.port, [f"/fn/{nm}" for nm, _ in items], gw.key_header))  # fmt: skip
             seeds.append(ms)
-            ab.log(f"seed round {rnd + 1}: {seeds[-1]:.0f} ms, bare {bares[-1]:.0f} ms, non-200 {sum(s != 200 for s in st)}")  # fmt: skip
+            bad = sum(s != 200 for s in st)
+            ab.settled_rss_kb(gw)
+            # the same 200 functions again, now warm: what is left without the cold starts
+            ms, st = asyncio.run(ab.burst(gw.port, [f"/fn/{nm}" for nm, _ in items], gw.key_header))  # fmt: skip
+            warms.append(ms)
+            ms, st = asyncio.run(ab.burst(canned.port, ["/fn/hello"] * n, canned.key_header))
+            canneds.append(ms)
+            ab.log(f"seed round {rnd + 1}: {seeds[-1]:.0f} ms, warm {warms[-1]:.0f} ms, runtime answered in process {canneds[-1]:.0f} ms, bare {bares[-1]:.0f} ms, non-200 {bad}")  # fmt: skip
     finally:
+        canned.stop()
         gw.stop()
         bare.stop()
-    return {"seed": seeds, "bare": bares}
+    return {"seed": seeds, "bare": bares, "warm": warms, "canned": canneds}
 
 
 async def _memory(n: int, idle_s: float) -> dict:
@@ -292,6 +309,18 @@ def _rest(rows: list, r: dict, args: argparse.Namespace, ok: Any) -> list:
     if "seed" in r:
         s, b = med(r["seed"]["seed"]), med(r["seed"]["bare"])
         rows.append((f"seed: {args.seed} distinct first calls at once over HTTP", f"{s:.0f} ms", f"{b:.0f} ms ({args.seed} bare)", f"{s / b:.2f}x (≤ 1.5x: {ok(s / b <= 1.5)})"))  # fmt: skip
+        if "warm" in r["seed"]:
+            w, c = med(r["seed"]["warm"]), med(r["seed"]["canned"])
+            rows.append(("  bound: the same functions again, warm", f"{w:.0f} ms", f"{b:.0f} ms", f"{w / b:.2f}x"))  # fmt: skip
+            rows.append(("  bound: runtime call answered in process", f"{c:.0f} ms", f"{b:.0f} ms", f"{c / b:.2f}x"))  # fmt: skip
+    if "bounds" in r:
+        bd = r["bounds"]
+        sc = bd["scaling"]
+        rows.append(("  bound: the CPU-bound function on raw stpyv8, 2 threads ÷ 1", f"{sc['two']:.0f}/s", f"{sc['one']:.0f}/s", f"{sc['ratio']:.2f}x"))  # fmt: skip
+        mem = bd["memory"]
+        rows.append(("  bound: RSS per isolate, empty context / minimal Request-Response shim", f"{mem['empty'] / 1024:.2f} / {mem['shim'] / 1024:.2f} MB", f"isogate Sandbox {mem['sandbox'] / 1024:.2f} MB", ""))  # fmt: skip
+        wk = bd["worker"]
+        rows.append(("  bound: minimal worker over a pipe (2 evals), CPU per call c=1 / c=8", f"{wk['c1']:.0f} / {wk['c8']:.0f} µs", "", ""))  # fmt: skip
     return rows
 
 
@@ -314,7 +343,7 @@ def main() -> None:
     p.add_argument("--tenants", type=int, default=1000)
     p.add_argument("--idle", type=float, default=5.0, help="idle-isolate eviction time for the memory phase (0: not set)")  # fmt: skip
     p.add_argument("--seed", type=int, default=200)
-    p.add_argument("--only", default="http,exec,memory,seed", help="phases to run")
+    p.add_argument("--only", default="http,exec,memory,seed,bounds", help="phases to run")
     p.add_argument("--write", metavar="LABEL", help="append the table to docs/benchmarks.md")
     args = p.parse_args()
     if not shutil.which("wrk"):
@@ -341,6 +370,13 @@ def main() -> None:
             r["seed"] = phase_seed(tmp, args.seed, max(args.rounds, 3))
         if "memory" in only:
             r["memory"] = phase_memory(args.tenants, args.idle)
+        if "bounds" in only:  # bench/bounds.py: the prototypes that bound a rewrite
+            r["bounds"] = {
+                "scaling": bounds.scaling(iters, args.duration),
+                "memory": bounds.memory(),
+                "worker": bounds.worker(),
+            }
+            ab.log(f"bounds: {r['bounds']}")
     meta["load_end"] = ab.loadavg()
     meta["total_s"] = time.perf_counter() - started
     console, md = render(report(r, args), meta)

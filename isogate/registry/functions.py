@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from typing import Any, Protocol
@@ -103,6 +103,12 @@ def check_env(env: dict[str, str]) -> dict[str, str]:
     return env
 
 
+#: called inside a deploy's transaction once the new version's row is written, with the
+#: connection, the function's name and the version number: what belongs to the version
+#: (its bindings) commits with it or not at all
+VersionHook = Callable[[AsyncConnection, str, int], Awaitable[None]]
+
+
 class FunctionStore(Protocol):
     """Where functions live (SQL)."""
 
@@ -118,6 +124,7 @@ class FunctionStore(Protocol):
         limits: DeployLimits | None = None,
         *,
         cpu_ms: int | None = None,
+        with_version: VersionHook | None = None,
     ) -> Version: ...
     async def get(self, tenant: str | None, name: str) -> Function: ...
     async def get_many(self, names: Sequence[str]) -> dict[str, Function]: ...
@@ -200,6 +207,7 @@ class SqlFunctionStore:
         limits: DeployLimits | None = None,
         *,
         cpu_ms: int | None = None,
+        with_version: VersionHook | None = None,
     ) -> Version:
         """Store a new version and make it current. Another tenant's name: :class:`NameTaken`.
 
@@ -209,7 +217,10 @@ class SqlFunctionStore:
 
         With ``limits``: a new function beyond the tenant's cap, or stored code beyond
         its bytes, raises :class:`LimitExceeded` (nothing is written); versions beyond
-        ``limits.versions`` are dropped, oldest first (never the new, current one)."""
+        ``limits.versions`` are dropped, oldest first (never the new, current one).
+
+        ``with_version`` writes what belongs to the version in the same transaction, so
+        that no reader ever sees the version without it."""
         check_function_name(name)
         check_env(env)
         if len(route_patterns) > MAX_ROUTES:
@@ -268,6 +279,8 @@ class SqlFunctionStore:
                     "created_at": now,
                 }
                 await conn.execute(insert(function_versions).values(**values))
+                if with_version is not None:
+                    await with_version(conn, name, version)
                 if limits is not None:
                     dropped = await self._enforce(conn, tenant, name, version, row is None, limits)
                 await self._claim_routes(conn, tenant, name, patterns)

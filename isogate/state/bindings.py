@@ -9,12 +9,12 @@ Kinds today: ``kv`` (a KV namespace of the tenant, see :mod:`isogate.state.kv`).
 from __future__ import annotations
 
 import re
-import time
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Literal
 
 from sqlalchemy import delete, insert, select
+from sqlalchemy.ext.asyncio import AsyncConnection
 
 from isogate.caches import LRU
 from isogate.state.errors import InvalidBinding, NamespaceNotFound
@@ -68,27 +68,36 @@ class SqlBindingStore(SqlStore):
     """Bindings per (function, version) in the metadata database."""
 
     async def save(self, function: str, version: int, bindings: list[Binding]) -> None:
+        """Replace the bindings of ``function``'s ``version`` (a transaction of its own)."""
         async with self._conn(write=True) as conn:
-            await conn.execute(
-                delete(function_bindings).where(
-                    function_bindings.c.function == function,
-                    function_bindings.c.version == version,
-                )
+            await self.write(conn, function, version, bindings)
+
+    @staticmethod
+    async def write(
+        conn: AsyncConnection, function: str, version: int, bindings: list[Binding]
+    ) -> None:
+        """Replace the bindings of ``function``'s ``version`` inside ``conn``'s transaction
+        (a deploy writes them in the transaction that stores the version)."""
+        await conn.execute(
+            delete(function_bindings).where(
+                function_bindings.c.function == function,
+                function_bindings.c.version == version,
             )
-            if bindings:
-                await conn.execute(
-                    insert(function_bindings),
-                    [
-                        {
-                            "function": function,
-                            "version": version,
-                            "name": b.name,
-                            "kind": b.kind,
-                            "target": b.target,
-                        }
-                        for b in bindings
-                    ],
-                )
+        )
+        if bindings:
+            await conn.execute(
+                insert(function_bindings),
+                [
+                    {
+                        "function": function,
+                        "version": version,
+                        "name": b.name,
+                        "kind": b.kind,
+                        "target": b.target,
+                    }
+                    for b in bindings
+                ],
+            )
 
     async def load(self, function: str, version: int) -> list[Binding]:
         async with self._conn(write=False) as conn:
@@ -104,24 +113,24 @@ class SqlBindingStore(SqlStore):
 
 
 class BindingCache:
-    """Bindings per function version on one replica (they never change for a version,
-    except once: they are written just after the version is stored, so an empty answer
-    for a version younger than :data:`SETTLE_SECONDS` is not kept)."""
+    """KV bindings per function version on one replica. A version's bindings never
+    change: a deploy commits them with the version (``FunctionStore.deploy``'s
+    ``with_version``), so any answer, empty or not, is kept."""
 
-    SETTLE_SECONDS = 10.0
-
-    def __init__(
-        self,
-        store: SqlBindingStore,
-        clock: Callable[[], float] = time.time,
-        max_entries: int = 10_000,
-    ) -> None:
+    def __init__(self, store: SqlBindingStore, max_entries: int = 10_000) -> None:
         self._store = store
-        self._clock = clock
         #: (function, version, created_at) -> its KV bindings; a version's never change
         self._items: LRU[tuple[str, int, float], tuple[tuple[str, str], ...]] = LRU(
             "bindings", max_entries
         )
+
+    def remember(
+        self, function: str, version: int, created_at: float, bindings: list[Binding]
+    ) -> None:
+        """Keep what a deploy on this replica just committed (its first call then asks
+        no database)."""
+        kv = tuple((b.name, b.target) for b in bindings if b.kind == "kv")
+        self._items[(function, version, created_at)] = kv
 
     async def kv_of(
         self, function: str, version: int, created_at: float
@@ -133,6 +142,5 @@ class BindingCache:
             return found
         bindings = await self._store.load(function, version)
         kv = tuple((b.name, b.target) for b in bindings if b.kind == "kv")
-        if kv or self._clock() - created_at > self.SETTLE_SECONDS:
-            self._items[ident] = kv
+        self._items[ident] = kv
         return kv

@@ -455,11 +455,11 @@ async def test_collected_keys_free_their_handles(runtime: Runtime) -> None:
 
 def test_prelude_sweeps_before_the_host_key_table_is_full() -> None:
     # The prelude's sweep of collected keys is paced by the host's table size.
-    from pathlib import Path
+    from importlib import resources
 
     from isogate.runtime import webcrypto
 
-    js = (Path(webcrypto.__file__).parent / "js" / "50-crypto.js").read_text()
+    js = (resources.files("isogate.runtime") / "js" / "50-crypto.js").read_text()
     assert f"const HOST_MAX_KEYS = {webcrypto.MAX_KEYS};" in js
 
 

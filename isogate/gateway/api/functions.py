@@ -12,6 +12,7 @@ import email.utils
 from collections.abc import Callable
 from typing import Any
 
+from sqlalchemy.ext.asyncio import AsyncConnection
 from starlette.requests import Request
 from starlette.responses import Response
 
@@ -49,7 +50,7 @@ from isogate.gateway.views import (
     version_view,
 )
 from isogate.registry.errors import RouteConflict, RouteForbidden, RouteLimit
-from isogate.registry.functions import DeployLimits
+from isogate.registry.functions import DeployLimits, VersionHook
 from isogate.registry.names import check_function_name
 from isogate.runtime.modules import CONTENT_TYPES as MODULE_TYPES
 from isogate.runtime.modules import Module, ModuleSet, ModuleSetError, is_module_set
@@ -188,14 +189,15 @@ async def deploy(request: Request) -> Response:
                 stored_bytes=svc.settings.max_stored_bytes_per_tenant,
             ),
             cpu_ms=spec.cpu_ms,
+            with_version=_bindings_writer(svc, bindings),
         )
     except (RouteConflict, RouteForbidden, RouteLimit) as exc:
         _count_route_refusal(svc, exc)
         raise
-    if svc.bindings is not None:
-        await svc.bindings.save(name, version.version, bindings)
     if crons is not None and svc.schedules is not None:
         await svc.schedules.set_crons(name, tenant, crons)
+    if svc.binding_cache is not None:
+        svc.binding_cache.remember(name, version.version, version.created_at, bindings)
     svc.resolver.invalidate(name)
     svc.runtime.unquarantine(name)
     # The first invocation after a deploy should find everything at hand: the code
@@ -309,6 +311,21 @@ async def _check_bindings(svc: Services, tenant: str, spec: FunctionDeploy) -> l
         return []
     # InvalidBinding: a 400 problem naming the binding (the table in gateway.problems)
     return await check_bindings(spec.bindings, tenant, set(spec.env), svc.kv)
+
+
+def _bindings_writer(svc: Services, bindings: list[Binding]) -> VersionHook | None:
+    """Write the version's bindings in the deploy's own transaction: a version is never
+    seen without them (the bindings cache then keeps any answer), nor kept without them
+    if the gateway stops mid-deploy. Also with none: a name deleted and deployed again
+    starts over at version 1, and the old version 1's rows must go."""
+    store = svc.bindings
+    if store is None:
+        return None
+
+    async def write(conn: AsyncConnection, name: str, version: int) -> None:
+        await store.write(conn, name, version, bindings)
+
+    return write
 
 
 async def _check_code(request: Request, tenant: str, spec: FunctionDeploy) -> ValidationResult:

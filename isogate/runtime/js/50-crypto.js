@@ -5,7 +5,7 @@
 // seedRandom(<32 random bytes as a binary string>) before every invocation;
 // the seed is XORed into the key and buffered output is discarded.
 // crypto.subtle (below) is a host operation: keys stay in the host (isogate/runtime/
-// webcrypto.py) and a CryptoKey holds only an opaque handle.
+// webcrypto/) and a CryptoKey holds only an opaque handle.
 
 const rngKey = new Uint32Array_(8);
 const rngBlock = new Uint32Array_(16);
@@ -165,7 +165,7 @@ let keysToFree = newList();
 const WeakRefDeref = WeakRef_ !== undefined ? uncurryThis(WeakRef_.prototype.deref) : undefined;
 let liveKeys = newList(); // {r: WeakRef(CryptoKey), h: handle}
 let sweepAt = 256;
-const HOST_MAX_KEYS = 4096; // = MAX_KEYS in webcrypto.py (a test checks they agree)
+const HOST_MAX_KEYS = 4096; // = MAX_KEYS in webcrypto/keys.py (a test checks they agree)
 
 function sweepKeys() {
   const keep = newList();
@@ -176,7 +176,7 @@ function sweepKeys() {
   }
   liveKeys = keep;
   // Doubling alone could put the next sweep past the host's table (MAX_KEYS in
-  // webcrypto.py): one sweep that ran before the garbage collector had cleared the
+  // webcrypto/keys.py): one sweep that ran before the garbage collector had cleared the
   // WeakRefs of dropped keys (later under load) then meant "too many CryptoKeys alive"
   // for a tenant that holds few. Near the limit, sweep every 128 new keys.
   sweepAt = Math_min(keep.length * 2 + 256, Math_max(keep.length + 128, HOST_MAX_KEYS - 128));
