@@ -18,6 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 from isogate.caches import TLRU
 from isogate.registry.errors import FunctionNotFound, LimitExceeded
 from isogate.registry.tables import functions
+from isogate.singleflight import SingleFlight
 from isogate.state.crypto import Keyring, KeyringError, Sealed
 
 # the errors live in state/errors.py; re-exported for importers that name them here
@@ -266,6 +267,7 @@ class SecretCache:
             "secrets", max_entries, lambda _fn, item, _now: item[0], clock
         )
         self._generation = 0
+        self._flights: SingleFlight[tuple[str, str, float, int], FunctionSecrets] = SingleFlight()
         #: called with the function's name after a local :meth:`invalidate`
         self.on_invalidate: Callable[[str], None] | None = None
 
@@ -276,7 +278,13 @@ class SecretCache:
         if item is not None and item[1] == incarnation and item[2].tenant == tenant:
             return item[2]
         generation = self._generation
-        found = await self._store.load(function, tenant)
+        # Concurrent misses share one query (an entry expiring under load); a write
+        # meanwhile starts a new generation, so a call after it never joins a read made
+        # before it.
+        found = await self._flights.run(
+            (function, tenant, incarnation, generation),
+            lambda: self._store.load(function, tenant),
+        )
         if self._ttl > 0 and generation == self._generation:
             self._items[function] = (self._clock() + self._ttl, incarnation, found)
         return found

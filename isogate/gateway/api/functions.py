@@ -202,11 +202,13 @@ async def deploy(request: Request) -> Response:
     svc.runtime.unquarantine(name)
     # The first invocation after a deploy should find everything at hand: the code
     # (also shared with other replicas through Redis), its metric series and the
-    # function's metadata.
+    # function's metadata and its secrets.
     await svc.code.remember(version.sha256, spec.code)
     svc.metrics.prepare(name, tenant)
     with contextlib.suppress(Exception):
-        await svc.resolver.resolve(name)
+        fn = await svc.resolver.resolve(name)
+        if svc.secret_cache is not None:
+            await svc.secret_cache.get(name, tenant, fn.created_at)
     deployed = Deployed(name=name, version=version.version, sha256=version.sha256)
     if crons is not None:
         deployed.crons = crons  # only when the deploy sent crons
