@@ -3,7 +3,7 @@
 One asyncio loop in a thread of its own serves every executor thread of the worker
 process. An executor hands it an operation as plain data (parsed from the JSON the
 prelude built) and gets the result back as the payload of a delivery script through
-a callback, which queues it for the executor's next eval (executor.py). Tenant code
+a callback, which queues it for the executor's next eval (hostops.py). Tenant code
 never reaches Python: it only ever sees the JSON text of a result.
 """
 

@@ -10,10 +10,11 @@ from typing import Any
 
 import pytest
 
-import isogate.runtime.executor as executor_module
+import isogate.runtime.prewarm as prewarm_module
 from isogate.runtime.code_cache import prepared_cache, source_cache
-from isogate.runtime.executor import READY_BLANKS, Executor
+from isogate.runtime.executor import Executor
 from isogate.runtime.messages import Blanks, Evicted, FnSpec, HttpRequest, Invoke, Result
+from isogate.runtime.prewarm import READY_BLANKS
 from isogate.runtime.protocol import FrameReader, decode_to_executor, frame, write_all
 from isogate.runtime.watchdog import Watchdog
 
@@ -61,7 +62,7 @@ def _run_executor(
     thread.start()
     # the pool is complete once every blank is made and holds its ready contexts
     for _ in range(6000):
-        if len(executor._blanks) >= prewarm and executor._pool_filled:
+        if len(executor._pool.blanks) >= prewarm and executor._pool.filled:
             break
         time.sleep(0.01)
     inbox.release()
@@ -104,13 +105,13 @@ def test_a_pooled_isolate_brings_ready_contexts_to_the_tenant_that_takes_it(
         + [_invoke(3 + i, "t", f"f{i + 1}") for i in range(3)]
     )
 
-    class CountingSandbox(executor_module.Sandbox):
+    class CountingSandbox(prewarm_module.Sandbox):
         def __init__(self, *args: Any, **kwargs: Any) -> None:
             if inbox.pool_complete:
                 made_during_calls.append("context")
             super().__init__(*args, **kwargs)
 
-    monkeypatch.setattr(executor_module, "Sandbox", CountingSandbox)
+    monkeypatch.setattr(prewarm_module, "Sandbox", CountingSandbox)
     sent = _run_executor(prewarm=1, per_isolate=4, inbox=inbox)
     results = {m.id: m for m in sent if isinstance(m, Result)}
     assert [results[i].b for i in range(1, 6)] == [b"f0", b"g0", b"f1", b"f2", b"f3"]
@@ -177,7 +178,7 @@ def test_a_tenant_gets_a_context_made_ahead_once_it_loads_a_second_function() ->
         write_all(write_fd, frame(_invoke(1, "t", "f0")))
         answered(1)
         time.sleep(0.3)  # idle time, in which spares are made
-        host = executor._hosts["t"]
+        host = executor._pool.hosts["t"]
         assert host.contexts == 1 and not host.spares
         write_all(write_fd, frame(_invoke(2, "t", "f1")))
         answered(2)

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from isogate.runtime import InvokeRequest, Outcome, Runtime
-from isogate.runtime.executor import CONTEXT_COST
+from isogate.runtime.warm import CONTEXT_COST
 
 from .conftest import fn, get, until
 
