@@ -1,29 +1,25 @@
 """Outbound ``fetch`` of tenant functions, performed by a worker process on its I/O loop.
 
-:func:`fetch` takes a request as plain data (:class:`FetchSpec`) and answers plain data:
-a :class:`FetchResult` or a :class:`FetchFailure` whose ``name`` and ``message`` the
-prelude turns into a JS error (``TypeError`` as ``new TypeError(message)``, the other
-names as ``new DOMException(message, name)``). Nothing of Python reaches the tenant.
+:func:`fetch` takes a request as plain data (a ``FetchSpec``, checked by
+runtime/fetch_request.py) and answers plain data (runtime/fetch_response.py): a
+``FetchResult``, whose body fetch_response.py reads, or a ``FetchFailure``. This module
+holds what lies between: the hops.
 
 Every hop (the first request and each redirect) is checked against the
 :class:`~isogate.runtime.egress.EgressPolicy`: the host by name, then each resolved
 address; the request is then sent *to the address that was checked* (the URL's host
 replaced by the IP literal, the ``Host`` header and TLS name kept), so a DNS answer
-that changes between check and connect cannot redirect it (DNS rebinding).
-
-Why one module of ~740 lines: one fetch's path (spec parsing, the egress check of each
-hop, redirects, body limits, the answer as data) is one sequence whose steps share its
-limits and its error mapping; the policy itself lives in egress.py.
+that changes between check and connect cannot redirect it (DNS rebinding). The policy
+itself lives in egress.py. Requests go through the client of :func:`new_client`, whose
+connection pools are kept apart per TLS server name (``_EgressTransport``).
 
 Decisions that mirror workerd (checked against workerd 1.2024x on a 127.0.0.1 upstream):
-no ``Accept-Encoding`` or ``User-Agent`` is added; a response with ``Content-Encoding:
-gzip`` or ``br`` is decoded transparently while its ``Content-Encoding`` and
-``Content-Length`` headers are kept as received; other codings (``deflate``...) pass
-through as bytes. docs/operations.md, "Egress", has the whole list.
+no ``Accept-Encoding`` or ``User-Agent`` is added; ``Content-Length`` goes first, then
+``Host``, then the request's own headers. Those of the response side (decoding) are
+in fetch_response.py; docs/operations.md, "Egress", has the whole list.
 
 What would split off if it grows: the per-TLS-name connection pools
-(``_EgressTransport``) into a transport module, and the body paths (limits, decoding,
-streaming) once the streamed-body work settles.
+(``_EgressTransport``, :func:`new_client`) into a transport module.
 """
 
 from __future__ import annotations
@@ -32,25 +28,22 @@ import asyncio
 import contextlib
 import http.cookiejar
 import ipaddress
-import re
 import socket
 import ssl
-import zlib
 from collections import OrderedDict
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Literal
 
-import brotli
 import httpx
 
 from isogate.runtime.egress import EgressPolicy, normalize_host, parse_ip
 
+from .fetch_request import FetchSpec, check, parse_url
+from .fetch_response import LOST, FetchFailed, FetchFailure, FetchResult, read_body, type_error
+
 #: ``await resolver(host, port)`` -> IP address strings, in the order to try them.
 Resolver = Callable[[str, int], Awaitable[Sequence[str]]]
-
-Outcome = Literal["allowed", "refused", "error"]
 
 _REDIRECT_STATUSES = frozenset({301, 302, 303, 307, 308})
 # Fetch standard: dropped when a redirect turns the request into a GET without body.
@@ -58,86 +51,6 @@ _REDIRECT_STATUSES = frozenset({301, 302, 303, 307, 308})
 # standard also drops Content-Type/-Encoding/-Language/-Location; workerd keeps them
 # (recorded in tests/conformance, loop-redirects), and so do we.
 _REQUEST_BODY_HEADERS = frozenset({"content-length"})
-# The connection's business, not the tenant's: the fetcher sets Host and Content-Length.
-_DROPPED_REQUEST_HEADERS = frozenset(
-    {
-        "host",
-        "content-length",
-        "transfer-encoding",
-        "connection",
-        "keep-alive",
-        "proxy-connection",
-        "te",
-        "upgrade",
-        "trailer",
-    }
-)
-_FORBIDDEN_METHODS = frozenset({"CONNECT", "TRACE", "TRACK"})
-_NORMALIZED_METHODS = frozenset({"DELETE", "GET", "HEAD", "OPTIONS", "POST", "PUT"})
-_TOKEN = re.compile(r"^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$")
-_BAD_VALUE = re.compile(r"[\x00\r\n]")
-
-
-@dataclass(frozen=True, slots=True)
-class FetchSpec:
-    """One fetch as the tenant asked for it (already a normalised Request in the prelude)."""
-
-    method: str
-    url: str
-    headers: list[tuple[str, str]] = field(default_factory=list)
-    body: bytes | None = None
-    redirect: str = "follow"  # "follow" | "manual" | "error"
-
-
-@dataclass(frozen=True, slots=True)
-class FetchResult:
-    """The response: headers in wire order (names lower-case, duplicates such as
-    ``set-cookie`` kept), the whole body (decoded for gzip/br), the final URL."""
-
-    status: int
-    status_text: str
-    headers: list[tuple[str, str]]
-    body: bytes
-    url: str
-    redirected: bool
-    outcome: Outcome = "allowed"
-    #: the rest of a body larger than ``stream_after``: ``body`` is only its start, and
-    #: the function reads on from here (its response stays open until then)
-    rest: BodyRest | None = None
-
-
-@dataclass(frozen=True, slots=True)
-class FetchFailure:
-    """A fetch that produced no response: a JS error ``name`` and a tenant-safe message.
-
-    ``outcome``: ``"refused"`` (egress policy) or ``"error"`` (network, limits, time).
-    """
-
-    name: str
-    message: str
-    outcome: Outcome = "error"
-
-
-class _Failed(Exception):
-    """Internal: ends a fetch with a failure (never leaves this module)."""
-
-    def __init__(self, name: str, message: str, outcome: Outcome = "error") -> None:
-        super().__init__(message)
-        self.failure = FetchFailure(name, message, outcome)
-
-
-#: workerd's error (a plain ``Error``) for any failure to reach the server
-LOST = "Network connection lost."
-
-
-def _type_error(message: str) -> _Failed:
-    return _Failed("TypeError", message)
-
-
-def too_many_subrequests(limit: int) -> FetchFailure:
-    """The answer to a fetch beyond ``egress.max_subrequests`` of one invocation (the
-    caller counts; workerd throws a plain ``Error`` with this text)."""
-    return FetchFailure("Error", f"Too many subrequests (limit {limit}).", "refused")
 
 
 # ------------------------------------------------------------------ resolving
@@ -380,50 +293,13 @@ async def fetch(
             return await _fetch(
                 spec, state, policy, client, timeout_s, max_response_bytes, max_redirects, resolver
             )
-    except _Failed as failed:
+    except FetchFailed as failed:
         return failed.failure
     except TimeoutError:
         where = f" to {state.host}" if state.host else ""
         return FetchFailure(
             "TimeoutError", f"fetch{where} timed out after {round(timeout_s * 1000)} ms"
         )
-
-
-def _parse_url(text: str, base: httpx.URL | None = None) -> httpx.URL:
-    try:
-        url = base.join(text) if base is not None else httpx.URL(text)
-    except (httpx.InvalidURL, ValueError, TypeError):
-        raise _type_error(f"fetch failed: invalid URL: {text[:200]}") from None
-    if url.scheme not in ("http", "https"):
-        if base is not None:  # a redirect elsewhere: workerd loses the connection
-            raise _Failed("Error", LOST)
-        raise _type_error(f"Fetch API cannot load: {text[:2000]}")
-    if not url.raw_host:
-        raise _type_error(f"fetch failed: invalid URL: {text[:200]}")
-    if url.userinfo:
-        raise _type_error("fetch failed: a URL with credentials (user:password@) is not allowed")
-    return url
-
-
-def _clean_method(method: str) -> str:
-    if not _TOKEN.match(method):
-        raise _type_error(f"fetch failed: invalid method {method[:40]!r}")
-    upper = method.upper()
-    if upper in _FORBIDDEN_METHODS:
-        raise _type_error(f"fetch failed: method {upper} is not allowed")
-    return upper if upper in _NORMALIZED_METHODS else method
-
-
-def _clean_headers(headers: Sequence[tuple[str, str]]) -> list[tuple[str, str]]:
-    out = []
-    for name, value in headers:
-        if not _TOKEN.match(name):
-            raise _type_error(f"fetch failed: invalid header name {name[:60]!r}")
-        if _BAD_VALUE.search(value):
-            raise _type_error(f"fetch failed: invalid value of header {name!r}")
-        if name.lower() not in _DROPPED_REQUEST_HEADERS:
-            out.append((name, value))
-    return out
 
 
 async def _fetch(
@@ -436,14 +312,8 @@ async def _fetch(
     max_redirects: int,
     resolver: Resolver,
 ) -> FetchResult | FetchFailure:
-    if spec.redirect not in ("follow", "manual", "error"):
-        raise _type_error(f"fetch failed: invalid redirect mode {spec.redirect[:20]!r}")
-    url = _parse_url(spec.url)
-    method = _clean_method(spec.method)
-    headers = _clean_headers(spec.headers)
+    url, method, headers = check(spec)
     body = spec.body
-    if body is not None and method in ("GET", "HEAD"):
-        raise _type_error("Request with a GET or HEAD method cannot have a body.")
     redirects = 0
     keep: httpx.Response | None = None
     visited = [str(url)]  # workerd names them all when there are too many
@@ -456,20 +326,20 @@ async def _fetch(
             status = response.status_code
             if status in _REDIRECT_STATUSES and spec.redirect != "manual":
                 if spec.redirect == "error":
-                    raise _type_error(
+                    raise type_error(
                         f"fetch to {state.host} failed: the response was a redirect"
                         " and redirect mode is 'error'"
                     )
                 location = response.headers.get_list("location")
                 if location:
                     if len(set(location)) > 1:
-                        raise _type_error(
+                        raise type_error(
                             f"fetch to {state.host} failed: the redirect has several Locations"
                         )
                     redirects += 1
                     if redirects > max_redirects:
-                        raise _type_error("Too many redirects." + ", ".join(visited))
-                    target = _parse_url(location[0], base=url)
+                        raise type_error("Too many redirects." + ", ".join(visited))
+                    target = parse_url(location[0], base=url)
                     visited.append(str(target))
                     if (status == 303 and method not in ("GET", "HEAD")) or (
                         status in (301, 302) and method == "POST"
@@ -481,7 +351,7 @@ async def _fetch(
                         headers = [h for h in headers if h[0].lower() != "authorization"]
                     url = target
                     continue
-            data, rest = await _read_body(response, state.host, max_bytes, state.stream_after)
+            data, rest = await read_body(response, state.host, max_bytes, state.stream_after)
             if rest is not None:
                 keep = response  # the function reads on: BodyRest closes it
             return FetchResult(
@@ -529,7 +399,7 @@ async def _send_checked(
 
     decision = policy.check_host(host)
     if not decision.allowed:
-        raise _Failed(
+        raise FetchFailed(
             "TypeError", f"fetch to {shown} refused by egress policy: {decision.reason}", "refused"
         )
     literal = parse_ip(host)
@@ -539,11 +409,11 @@ async def _send_checked(
         try:
             candidates = list(await resolver(host, port))
         except (OSError, UnicodeError):  # socket.gaierror and friends
-            raise _type_error(
+            raise type_error(
                 f"fetch to {shown} failed: the host name could not be resolved"
             ) from None
         if not candidates:
-            raise _type_error(f"fetch to {shown} failed: the host name could not be resolved")
+            raise type_error(f"fetch to {shown} failed: the host name could not be resolved")
 
     allowed: list[str] = []
     first_refusal = ""
@@ -554,7 +424,7 @@ async def _send_checked(
         elif not first_refusal:
             first_refusal = d.reason
     if not allowed:
-        raise _Failed(
+        raise FetchFailed(
             "TypeError", f"fetch to {shown} refused by egress policy: {first_refusal}", "refused"
         )
 
@@ -583,16 +453,16 @@ async def _send_checked(
                 continue  # the next checked address of the same name
             reason = _connect_reason(exc)
             if reason is None:  # refused, reset, unreachable: workerd's plain Error
-                raise _Failed("Error", LOST) from None
-            raise _type_error(f"fetch to {shown} failed: {reason}") from None
+                raise FetchFailed("Error", LOST) from None
+            raise type_error(f"fetch to {shown} failed: {reason}") from None
         except httpx.TimeoutException:
-            raise _type_error(
+            raise type_error(
                 f"fetch to {shown} failed: the server did not answer in time"
             ) from None
         except httpx.LocalProtocolError:
-            raise _type_error(f"fetch to {shown} failed: the request could not be sent") from None
+            raise type_error(f"fetch to {shown} failed: the request could not be sent") from None
         except httpx.TransportError:
-            raise _Failed("Error", LOST) from None
+            raise FetchFailed("Error", LOST) from None
     raise AssertionError("unreachable")
 
 
@@ -606,139 +476,3 @@ def _connect_reason(exc: BaseException) -> str | None:
             return "the TLS handshake failed"
         cause = cause.__cause__ or cause.__context__
     return None  # refused, reset, unreachable: workerd says LOST
-
-
-async def _read_body(
-    response: httpx.Response, host: str, max_bytes: int, stream_after: int | None = None
-) -> tuple[bytes, BodyRest | None]:
-    """The body, decoded for gzip/br like workerd, cut at ``max_bytes`` (decoded size);
-    past ``stream_after`` bytes, only its start and the :class:`BodyRest` to read on."""
-    rest = BodyRest(response, host, max_bytes)
-    if rest.decoder is None:
-        length = response.headers.get("content-length", "")
-        if length.isdigit() and int(length) > max_bytes:
-            raise rest.too_big()
-    parts: list[bytes] = []
-    total = 0
-    while (chunk := await rest.read()) is not None:
-        parts.append(chunk)
-        total += len(chunk)
-        if stream_after is not None and total > stream_after:
-            return b"".join(parts), rest
-    return b"".join(parts), None
-
-
-class BodyRest:
-    """The rest of a fetched body, read a chunk at a time (decoded for gzip/br, at most
-    ``max_bytes`` in all): a function streams a large upstream body through in bounded
-    memory. Its failures are the tenant-safe TypeErrors of a whole read."""
-
-    def __init__(self, response: httpx.Response, host: str, max_bytes: int) -> None:
-        self._response = response
-        self._host = host
-        self._max = max_bytes
-        self._total = 0
-        self._chunks = response.aiter_raw()
-        self.coding = response.headers.get("content-encoding", "").strip().lower()
-        self.decoder: _Decoder | None = None
-        if self.coding in ("gzip", "x-gzip"):
-            self.decoder = _Gzip()
-        elif self.coding == "br":
-            self.decoder = _Brotli()
-
-    def too_big(self) -> _Failed:
-        return _type_error(
-            f"fetch to {self._host} failed: the response body is larger than {self._max} bytes"
-        )
-
-    async def read(self) -> bytes | None:
-        """The next decoded bytes (maybe empty), or ``None`` at the end."""
-        host = self._host
-        try:
-            chunk = await anext(self._chunks, None)
-            if chunk is None:
-                return None
-            out = (
-                chunk
-                if self.decoder is None
-                else self.decoder.feed(chunk, self._max - self._total + 1)
-            )
-        except httpx.TimeoutException:
-            raise _type_error(
-                f"fetch to {host} failed: the server stopped sending the body"
-            ) from None
-        except (httpx.TransportError, httpx.DecodingError, httpx.StreamError):
-            raise _type_error(
-                f"fetch to {host} failed: the connection broke while reading the body"
-            ) from None
-        except _DecodeError:
-            name = "Gzip" if self.coding != "br" else "Brotli"
-            raise _type_error(f"{name} decompression failed.") from None
-        self._total += len(out)
-        if self._total > self._max:
-            raise self.too_big()
-        return out
-
-    async def read_for(self, timeout_s: float) -> bytes | FetchFailure | None:
-        """:meth:`read` within ``timeout_s``; a failure as a :class:`FetchFailure`."""
-        try:
-            async with asyncio.timeout(timeout_s):
-                return await self.read()
-        except _Failed as failed:
-            return failed.failure
-        except TimeoutError:
-            return FetchFailure(
-                "TimeoutError",
-                f"fetch to {self._host} timed out after {round(timeout_s * 1000)} ms",
-            )
-
-    async def aclose(self) -> None:
-        await self._response.aclose()
-
-
-class _DecodeError(Exception):
-    pass
-
-
-class _Decoder:
-    def feed(self, data: bytes, limit: int) -> bytes:
-        """Decoded bytes of ``data``; stops early once more than ``limit`` are out."""
-        raise NotImplementedError
-
-
-class _Gzip(_Decoder):
-    def __init__(self) -> None:
-        self._d = zlib.decompressobj(16 + zlib.MAX_WBITS)
-
-    def feed(self, data: bytes, limit: int) -> bytes:
-        out = []
-        size = 0
-        try:
-            while data and size <= limit and not self._d.eof:
-                # max_length bounds memory: a small bomb cannot expand past the limit
-                chunk = self._d.decompress(data, limit - size + 1)
-                out.append(chunk)
-                size += len(chunk)
-                data = self._d.unconsumed_tail
-        except zlib.error:
-            raise _DecodeError from None
-        return b"".join(out)
-
-
-class _Brotli(_Decoder):
-    def __init__(self) -> None:
-        self._d = brotli.Decompressor()
-
-    def feed(self, data: bytes, limit: int) -> bytes:
-        try:
-            out = [self._d.process(data, output_buffer_limit=limit + 1)]
-            size = len(out[0])
-            while size <= limit and not self._d.can_accept_more_data():
-                chunk = self._d.process(b"", output_buffer_limit=limit - size + 1)
-                if not chunk:
-                    break
-                out.append(chunk)
-                size += len(chunk)
-        except brotli.error:
-            raise _DecodeError from None
-        return b"".join(out)

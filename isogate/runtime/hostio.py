@@ -22,15 +22,9 @@ from typing import Any
 from isogate.config.egress import EgressSettings
 
 from .egress import EgressPolicy
-from .fetcher import (
-    BodyRest,
-    FetchFailure,
-    FetchResult,
-    FetchSpec,
-    fetch,
-    local_addresses,
-    new_client,
-)
+from .fetch_request import FetchSpec
+from .fetch_response import BodyRest, FetchFailure, FetchResult
+from .fetcher import fetch, local_addresses, new_client
 from .isolate import error_payload
 
 log = logging.getLogger("isogate.runtime.hostio")

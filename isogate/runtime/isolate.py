@@ -27,14 +27,8 @@ from .encodings import needs_tables, tables_script
 from .linker import link
 from .modules import ModuleSetError, is_module_set
 from .prelude import prelude_source
-from .source import (
-    SCRIPT_NAME,
-    PreparedSource,
-    SourceError,
-    load_script,
-    prepare,
-    to_js_source,
-)
+from .source import PreparedSource, load_script, prepare, to_js_source
+from .source_names import SCRIPT_NAME, SourceError
 from .types import InvokeRequest, InvokeResult, JSErrorInfo, Outcome
 
 #: the length of the random seed in front of each invocation's request (js/90-host.js)

@@ -1,7 +1,7 @@
 """Linking a module set (runtime/modules.py) into the one script ``__isogate.load`` runs.
 
 Every ES module becomes a generator function of its own, on lines of its own, its code
-at the same lines as in the upload (source.py's edits: ``import`` statements become
+at the same lines as in the upload (module_syntax.py's edits: ``import`` statements become
 spaces). The load script defines them all, then *instantiates* every module the main
 module reaches (each generator's first step: hoisted functions exist, ``let``/``const``
 /``class`` are in their dead zone, and the step yields the module's namespace object of
@@ -33,24 +33,11 @@ import re
 import STPyV8
 import tree_sitter
 
+from .module_syntax import Analysis, Import, analyse, line_column, parser, query
 from .modules import Module, ModuleSet, loads, resolve
 from .references import _text
-from .source import (
-    EXPORT_VAR,
-    LOAD_CALL,
-    META_VAR,
-    Import,
-    PreparedSource,
-    SourceError,
-    _analyse,
-    _compile,
-    _Module,
-    _offset,
-    _parser,
-    _where,
-    load_script,
-    to_js_source,
-)
+from .source import PreparedSource, _compile, _offset, load_script, to_js_source
+from .source_names import EXPORT_VAR, LOAD_CALL, META_VAR, SourceError
 from .types import JSErrorInfo
 
 #: the array of module functions, each replaced by its namespace once it ran
@@ -70,21 +57,18 @@ def _requires(text: str) -> list[Import]:
     """``require("literal")`` calls of a CommonJS module (dependencies to run first)."""
     global _REQUIRE
     if _REQUIRE is None:
-        language = _parser().language
-        assert language is not None  # the parser is made with its language
-        _REQUIRE = tree_sitter.Query(
-            language,
+        _REQUIRE = query(
             "(call_expression function: (identifier) @f "
             "arguments: (arguments . (string) @s .)) @call",
         )
-    tree = _parser().parse(text.encode("utf-16-le", "surrogatepass"), encoding="utf16")
+    tree = parser().parse(text.encode("utf-16-le", "surrogatepass"), encoding="utf16")
     out = []
     for _, caps in tree_sitter.QueryCursor(_REQUIRE).matches(tree.root_node):
         if _text(caps["f"][0]) != "require":  # (#eq? reads UTF-8)
             continue
         s = caps["s"][0]
         raw = _text(s)
-        line, column = _where(text, s.start_byte // 2)
+        line, column = line_column(text, s.start_byte // 2)
         out.append(
             Import(
                 specifier=json.loads(raw) if raw.startswith('"') else raw[1:-1],
@@ -122,7 +106,7 @@ def _link(
     mset: ModuleSet, joined: dict[str, frozenset[int]]
 ) -> tuple[PreparedSource, dict[str, str], SourceError | None]:
     index = {m.name: i for i, m in enumerate(mset.modules)}
-    analysed: dict[str, _Module] = {}
+    analysed: dict[str, Analysis] = {}
     texts: dict[str, str] = {}
     deps: dict[str, list[tuple[Import, str]]] = {}
     for m in mset.modules:
@@ -133,7 +117,7 @@ def _link(
         texts[m.name] = text
         if m.type == "esm":
             try:
-                mod = _analyse(text, joined.get(m.name, frozenset()), linking=True)
+                mod = analyse(text, joined.get(m.name, frozenset()), linking=True)
             except SourceError as exc:
                 e = exc.info
                 raise _error(m.name, e.line, e.column, e.message, e.name) from None
@@ -283,7 +267,7 @@ def _link(
 def _exports(
     mset: ModuleSet,
     index: dict[str, int],
-    analysed: dict[str, _Module],
+    analysed: dict[str, Analysis],
     deps: dict[str, list[tuple[Import, str]]],
     order: list[str],
 ) -> SourceError | None:
@@ -361,7 +345,7 @@ class _Stability:
     def __init__(
         self,
         mset: ModuleSet,
-        analysed: dict[str, _Module],
+        analysed: dict[str, Analysis],
         deps: dict[str, list[tuple[Import, str]]],
     ) -> None:
         self._mset = mset
@@ -439,7 +423,7 @@ def _bindings(found: list[tuple[Import, str]], index: dict[str, int]) -> dict[st
 
 
 def _rewrite(
-    text: str, mod: _Module, live: dict[str, str]
+    text: str, mod: Analysis, live: dict[str, str]
 ) -> tuple[str, list[tuple[int, int, int, int]]]:
     """The module's code as linked: ``mod.edits`` and every read of an import through
     its namespace; also the edits that changed a line's length, as (line, column in the

@@ -11,7 +11,9 @@ import pytest
 
 from isogate.config.egress import EgressSettings
 from isogate.runtime.egress import EgressPolicy
-from isogate.runtime.fetcher import FetchFailure, FetchResult, FetchSpec, fetch, new_client
+from isogate.runtime.fetch_request import FetchSpec
+from isogate.runtime.fetch_response import FetchFailure, FetchResult
+from isogate.runtime.fetcher import fetch, new_client
 
 from .upstream import Upstream
 
@@ -376,7 +378,7 @@ async def test_authorization_stays_on_its_origin(upstream: Upstream, client) -> 
 
 
 def test_too_many_subrequests() -> None:
-    from isogate.runtime.fetcher import too_many_subrequests
+    from isogate.runtime.fetch_response import too_many_subrequests
 
     f = too_many_subrequests(50)
     assert (f.name, f.outcome) == ("Error", "refused") and "Too many subrequests" in f.message

@@ -3,13 +3,13 @@ what it leaves to V8 (declarations, assignment targets, shadowed names)."""
 
 from __future__ import annotations
 
+from isogate.runtime.module_syntax import parser
 from isogate.runtime.references import references
-from isogate.runtime.source import _parser
 
 
 def reads(text: str, *names: str) -> list[tuple[str, str, int]]:
     """(name, kind, column) of each read; one-line snippets."""
-    tree = _parser().parse(text.encode("utf-16-le"), encoding="utf16")
+    tree = parser().parse(text.encode("utf-16-le"), encoding="utf16")
     return [(r.name, r.kind, r.start) for r in references(tree, frozenset(names))]
 
 
