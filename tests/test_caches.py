@@ -27,7 +27,9 @@ def test_lru_weighs_entries() -> None:
 def test_ttl_expires_and_counts() -> None:
     now = [0.0]
     dropped: list[tuple[str, int]] = []
-    c: TTL[str, int] = TTL("t_ttl", 10, 5.0, lambda: now[0], on_drop=lambda k, v: dropped.append((k, v)))
+    c: TTL[str, int] = TTL(
+        "t_ttl", 10, 5.0, lambda: now[0], on_drop=lambda k, v: dropped.append((k, v))
+    )
     c["a"] = 1
     now[0] = 4.9
     assert c.lookup("a") == 1

@@ -170,7 +170,7 @@ class WorkerPool:
     _workers: list[_Worker]
     _tables: str | None
 
-    if TYPE_CHECKING:  # the other halves' methods (supervisor.py, admission.py)
+    if TYPE_CHECKING:  # the other halves' methods (frames.py, admission.py)
 
         def _on_message(self, w: _Worker, msg: FromWorker) -> None: ...
         def _drain_queue(self) -> None: ...

@@ -2,9 +2,13 @@
 
 It starts runtime worker processes (pool.py), keeps a mirror of which function is warm
 on which executor thread, routes each invocation (admission.py), exchanges typed
-messages with the executors (messages.py, wire.py) and quarantines functions that crash
-workers (quarantine.py). This module holds the call's path: admission, the exchange
-with an executor, and what each frame from a worker means.
+messages with the executors (messages.py, wire.py), reads what each frame from a worker
+means (frames.py) and quarantines functions that crash workers (quarantine.py).
+:class:`Runtime` is one object made of those halves (the mixins ``WorkerPool``,
+``Admission`` and ``Frames``): their state is set up here. This module holds the API
+(start and close, ``invoke``, ``validate``, stats) and the call's path: the checks
+before admission, the exchange with an executor, and the retry of a call whose worker
+died before it started.
 
 A caller that goes away (its task cancelled) leaves the queue at once and frees its
 place. One whose call already runs frees its executor when the call's current eval
@@ -12,12 +16,6 @@ returns (the next safe point: nothing more of it runs); if the call awaits host
 operations (timers, fetch), the executor is sent a :class:`~.messages.Cancel` and ends
 it there and then: its timers dropped, its fetches cancelled, its waiting place freed.
 Both are counted as abandoned.
-
-Why one module of ~730 lines: it is :class:`Runtime`'s own state (its workers' mirror,
-in-flight calls, counters) and the path every call takes through it; the worker pool,
-admission and quarantine are already halves of their own (pool.py, admission.py,
-quarantine.py, blame.py). What would split off: the meaning of each worker frame
-(``_on_message``, ``_on_answer`` and their helpers) into a module of its own.
 """
 
 from __future__ import annotations
@@ -49,25 +47,9 @@ from .admission import (
     Admission,
 )
 from .blame import REASONS
-from .body_stream import BodyStream, collect
-from .messages import (
-    After,
-    Blanks,
-    Cancel,
-    Chunk,
-    Credit,
-    Egress,
-    End,
-    Evict,
-    Evicted,
-    FromWorker,
-    KvCall,
-    KvReply,
-    NeedCode,
-    Ready,
-    Result,
-    Wait,
-)
+from .body_stream import collect
+from .frames import Frames
+from .messages import Evict, FromWorker, NeedCode, Result
 from .pool import Gone, WorkerPool, _Call, _Executor, _Pending, _Worker
 from .quarantine import Quarantine
 from .types import (
@@ -111,7 +93,7 @@ NOT_STARTED = "the runtime worker died before this call started"
 _WEDGED = Gone.WEDGED
 
 
-class Runtime(WorkerPool, Admission):
+class Runtime(WorkerPool, Admission, Frames):
     """Runs tenant functions in pre-warmed V8 isolates in runtime worker processes."""
 
     def __init__(
@@ -248,146 +230,6 @@ class Runtime(WorkerPool, Admission):
         async with asyncio.timeout(timeout):
             await fut
 
-    def _on_message(self, w: _Worker, msg: FromWorker) -> None:
-        """One frame from ``w`` (an executor's result pipe or the worker's control pipe)."""
-        kind = type(msg)
-        if kind is Result or kind is NeedCode:
-            self._on_answer(w, msg)  # type: ignore[arg-type]
-        elif kind is Chunk:
-            stream = w.streams.get(msg.id)  # type: ignore[union-attr]
-            if stream is not None:
-                stream.feed(msg.b)  # type: ignore[union-attr]
-        elif kind is End:
-            stream = w.streams.pop(msg.id, None)  # type: ignore[union-attr]
-            if stream is not None:
-                stream.end(msg.err)  # type: ignore[union-attr]
-        elif kind is Wait:
-            call = w.calls.get(msg.id)  # type: ignore[union-attr]
-            if call is not None and not call.waiting:
-                call.waiting = True
-                ex = call.executor
-                ex.waiting += 1
-                tenant = call.pending.ref.tenant
-                self._waiting[tenant] = self._waiting.get(tenant, 0) + 1
-                call.released = True
-                self._finish(ex, call.pending)
-                if call.abandoned:  # its caller left before this frame came: end it now
-                    self._cancel(call)
-        elif kind is KvCall:
-            assert isinstance(msg, KvCall)
-            call = w.calls.get(msg.id)
-            if call is not None:
-                task = asyncio.create_task(self._kv_call(call, msg))
-                self._kv_tasks.add(task)
-                task.add_done_callback(self._kv_tasks.discard)
-        elif kind is After:
-            # what a function logged after its response (ctx.waitUntil work), named by
-            # the invocation id its caller was given (X-Invocation-Id)
-            assert isinstance(msg, After)
-            self._after_logs += 1
-            inv = msg.inv or f"call {msg.id}"
-            for line in msg.l[:100]:
-                log.info("invocation %s (after its response): %s", inv, str(line)[:2000])
-        elif kind is Egress:
-            for tenant, outcome, n in msg.c:  # type: ignore[union-attr]
-                counted = (str(tenant), str(outcome))
-                self._egress_counts[counted] = self._egress_counts.get(counted, 0) + int(n)
-            self._on_cache_report(w, msg.ca)  # type: ignore[union-attr]
-        elif kind is Blanks:
-            assert isinstance(msg, Blanks)
-            ex = w.executors[msg.ex]
-            ex.blanks = msg.n
-            ex.prewarmed = True
-            if msg.iso is not None:
-                w.isolates = msg.iso
-            if w.warmed and not w.warmed.done() and all(e.prewarmed for e in w.executors):
-                w.warmed.set_result(None)
-            if self._prewarm_waiters and self.prewarmed:
-                for fut in self._prewarm_waiters:
-                    if not fut.done():
-                        fut.set_result(None)
-                self._prewarm_waiters.clear()
-        elif kind is Evicted:
-            assert isinstance(msg, Evicted)
-            ex = w.executors[msg.ex]
-            for key in msg.keys:
-                ex.warm.pop(key, None)
-            if msg.iso is not None:
-                w.isolates = msg.iso
-        elif kind is Ready and w.ready and not w.ready.done():
-            w.ready.set_result(None)
-
-    async def _kv_call(self, call: _Call, msg: KvCall) -> None:
-        """Perform a function's KV operation here (the gateway process) and send the
-        answer back to its executor; a failure answers the function, never the worker."""
-        host = self.kv_host
-        if host is None:
-            payload = '{"e":{"name":"Error","message":"KV is not available here"}}'
-        else:
-            try:
-                payload = await host(call.pending.ref, msg.a)
-            except Exception:
-                log.exception("KV operation failed")
-                payload = '{"e":{"name":"Error","message":"KV operation failed"}}'
-        ex = call.executor
-        with contextlib.suppress(Exception):  # the worker died meanwhile: nobody to tell
-            ex.worker.send(ex.index, KvReply(msg.id, msg.ex, msg.n, payload))
-
-    def _on_answer(self, w: _Worker, msg: Result | NeedCode) -> None:
-        call = w.calls.pop(msg.id, None)
-        if call is None:
-            return
-        waited = call.waiting  # its CPU place was released at its "wait" frame
-        if waited:
-            self._unwait(call)
-        if type(msg) is Result and msg.sb:
-            call.stream = self._open_stream(w, call)
-        if type(msg) is NeedCode:
-            w.sent_code.discard(call.pending.ref.key)
-            if call.abandoned:  # nobody is left to send the code: the executor is free
-                self._finish(call.executor, call.pending)
-        elif waited:
-            self._mirror(call.executor, msg)  # type: ignore[arg-type]
-        else:
-            # The executor is free as of this answer: hand it its next call now, not
-            # after the caller's task resumes (a loop iteration later, which under load
-            # left executors idle between calls).
-            self._mirror(call.executor, msg)  # type: ignore[arg-type]
-            call.released = True
-            self._finish(call.executor, call.pending)
-        if not call.abandoned and not call.future.done():
-            call.future.set_result(msg)
-
-    @staticmethod
-    def _open_stream(w: _Worker, call: _Call) -> BodyStream:
-        """The receiving end of ``call``'s streamed body (its Chunk and End frames)."""
-        ex = call.executor
-        call_id = call.id
-
-        def credit(n: int) -> None:
-            if w.streams.get(call_id) is stream:
-                with contextlib.suppress(Exception):  # a dead pipe: the crash path ends it
-                    ex.worker.send(ex.index, Credit(call_id, ex.index, n))
-
-        def cancel() -> None:
-            if w.streams.get(call_id) is stream:
-                with contextlib.suppress(Exception):
-                    ex.worker.send(ex.index, Cancel(call_id, ex.index))
-
-        stream = BodyStream(credit, cancel)
-        w.streams[call_id] = stream
-        if call.abandoned:  # nobody will read it
-            stream.cancel()
-        return stream
-
-    def _cancel(self, call: _Call) -> None:
-        """Tell ``call``'s executor that its caller left while it waits on host
-        operations: it ends the call (timers dropped, fetches cancelled) and answers,
-        and that answer frees the waiting place (see _on_answer)."""
-        ex = call.executor
-        with contextlib.suppress(Exception):  # a dead pipe: the crash path frees it
-            ex.worker.send(ex.index, Cancel(call.id, ex.index))
-
     async def invoke(self, ref: FunctionRef, request: InvokeRequest) -> InvokeResult:
         """Run ``ref``'s handler on ``request``. Never raises for tenant behaviour.
 
@@ -501,15 +343,6 @@ class Runtime(WorkerPool, Admission):
         if ex.worker.solo == pending.ref.key:
             ex.worker.solo = None
         self._release_if_current(ex, pending)
-
-    def _mirror(self, ex: _Executor, msg: Result) -> None:
-        """What a result frame tells about its executor: evictions, blanks, isolates."""
-        for key in msg.ev:
-            ex.warm.pop(key, None)
-        if msg.bl is not None:
-            ex.blanks = msg.bl
-        if msg.iso is not None:
-            ex.worker.isolates = msg.iso
 
     async def _exchange(self, pending: _Pending, ex: _Executor, started: float) -> InvokeResult:
         ref = pending.ref
@@ -661,17 +494,6 @@ class Runtime(WorkerPool, Admission):
     def tenant_blocked(self, tenant: str) -> float:
         """Seconds until ``tenant`` may call and deploy again (0: not blocked)."""
         return self._quarantine.tenant_blocked(tenant)
-
-    def _on_cache_report(
-        self, w: _Worker, report: tuple[tuple[str, int, int, int, int, int], ...]
-    ) -> None:
-        pid = w.proc.pid if w.proc else 0
-        for name, hits, misses, evictions, size, bound in report:
-            counts = self._worker_cache_counts.setdefault(str(name), [0, 0, 0])
-            counts[0] += int(hits)
-            counts[1] += int(misses)
-            counts[2] += int(evictions)
-            self._worker_cache_sizes[pid, str(name)] = (int(size), int(bound))
 
     def _worker_caches(self) -> dict[str, tuple[int, int, int, int, int]]:
         live = {w.proc.pid for w in self._workers if w.alive and w.proc}

@@ -12,17 +12,10 @@ which is eventually consistent; ``cacheTtl`` is accepted and ignored).
 
 Large values: a value above ``inline_max_bytes`` goes to the object store (S3, or a
 folder on the embedded default; a scope of the code blob store) and the row names it.
-Its ``kv_blobs`` row is written before the upload and moves ``pending`` → ``live`` (in
-the transaction that writes the entry) → ``dead`` (in the transaction that replaces,
-deletes or expires the entry); dead blobs are deleted right after that commit, and
-:meth:`SqlKvStore.sweep` deletes what a crash or an outage left behind (dead blobs,
-pending ones older than the grace, expired entries).
-
-Why one module of ~650 lines: one store of record whose operations share its
-transactions, its quota count and the blob lifecycle above (an entry's row and its blob
-move together); the tables are in state/tables.py. What would split off: its errors
-(to a module of their own), and the blob half (``_upload``, ``_fetch``, ``_kill``, ``_discard``,
-``_collect`` and :meth:`SqlKvStore.sweep`) into a ``kv_blobs`` module.
+That half of the store, the blob's lifecycle and :meth:`SqlKvStore.sweep` (what a crash
+or an outage left behind), is its base :class:`~isogate.state.kv_blobs.KvBlobs`; this
+module holds the namespaces, the quota count and the entries' operations. The errors
+are in state/errors.py (re-exported here), the tables in state/tables.py.
 """
 
 from __future__ import annotations
@@ -34,7 +27,7 @@ import logging
 import re
 import secrets
 import time
-from collections.abc import AsyncIterator, Callable, Sequence
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -42,7 +35,7 @@ from sqlalchemy import delete, insert, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
-from isogate.registry.blobs import BlobStore, sha256_hex
+from isogate.registry.blobs import BlobStore
 from isogate.registry.errors import BlobMissing, LimitExceeded, StoreUnavailable
 
 # the errors live in state/errors.py; re-exported for importers that name them here
@@ -52,7 +45,7 @@ from isogate.state.errors import KvKeyNotFound as KvKeyNotFound
 from isogate.state.errors import KvQuotaExceeded as KvQuotaExceeded
 from isogate.state.errors import NamespaceExists as NamespaceExists
 from isogate.state.errors import NamespaceNotFound as NamespaceNotFound
-from isogate.state.sql import SqlStore
+from isogate.state.kv_blobs import KvBlobs
 from isogate.state.tables import kv_blobs, kv_entries, kv_namespaces, kv_usage
 
 log = logging.getLogger(__name__)
@@ -61,9 +54,6 @@ NAMESPACE_NAME = re.compile(r"[a-z0-9][a-z0-9_-]{0,62}")
 MAX_KEY_BYTES = 512
 MAX_LIST = 1000
 MIN_TTL = 60
-#: random bytes before a value in its blob: every blob is unique (never shared between
-#: entries, so it can be deleted as soon as its entry lets go of it)
-NONCE_BYTES = 16
 #: how often a read retries when the blob its row named was replaced meanwhile
 _READ_RETRIES = 3
 
@@ -150,7 +140,7 @@ class _Op:
     outcome = "ok"
 
 
-class SqlKvStore(SqlStore):
+class SqlKvStore(KvBlobs):
     """Namespaces and entries in the metadata database, large values in ``blobs``.
 
     ``on_op(op, outcome)`` is told of every entry operation (``get``, ``put``, ``delete``,
@@ -394,14 +384,6 @@ class SqlKvStore(SqlStore):
         if old is not None and old.blob is not None:
             await self._collect([old.blob])
 
-    @staticmethod
-    async def _lock_entry(conn: AsyncConnection, where: Any) -> Any:
-        """The entry's row (its blob), locked until the commit (PostgreSQL; SQLite's one
-        connection serializes writers anyway)."""
-        return (
-            await conn.execute(select(kv_entries.c.blob).where(where).with_for_update())
-        ).first()
-
     async def get(self, tenant: str, ns_id: str, key: str) -> Entry | None:
         async with self._op("get") as op:
             check_key(key)
@@ -500,142 +482,6 @@ class SqlKvStore(SqlStore):
                 item["metadata"] = r.metadata
             keys.append(item)
         return Listing(keys, not more, _cursor_out(rows[-1].key) if more else None)
-
-    # ------------------------------------------------------------------ value blobs
-
-    async def _upload(self, value: bytes) -> str:
-        """Record, then store, a new blob of ``value``; returns its address (``pending``)."""
-        assert self.blobs is not None
-        data = secrets.token_bytes(NONCE_BYTES) + value
-        address = sha256_hex(data)
-        async with self._conn(write=True) as conn:
-            await conn.execute(
-                insert(kv_blobs).values(
-                    address=address, state="pending", size=len(value), created_at=self._clock()
-                )
-            )
-        try:
-            await self.blobs.put(data)
-        except BaseException:
-            await self._discard(address)
-            raise
-        return address
-
-    async def _fetch(self, address: str) -> bytes:
-        assert self.blobs is not None
-        return (await self.blobs.get(address))[NONCE_BYTES:]
-
-    @staticmethod
-    async def _kill(conn: AsyncConnection, address: str) -> None:
-        await conn.execute(
-            update(kv_blobs).where(kv_blobs.c.address == address).values(state="dead")
-        )
-
-    async def _discard(self, address: str) -> None:
-        """A pending blob its put gave up: dead now, deleted now or by the sweep."""
-        with contextlib.suppress(Exception):
-            async with self._conn(write=True) as conn:
-                await conn.execute(
-                    update(kv_blobs)
-                    .where(kv_blobs.c.address == address, kv_blobs.c.state == "pending")
-                    .values(state="dead")
-                )
-            await self._collect([address])
-
-    async def _collect(self, addresses: Sequence[str]) -> int:
-        """Delete dead blobs: the object, then its row (a failure leaves the row for the
-        next sweep). Returns how many went."""
-        if self.blobs is None:
-            return 0
-        gone = 0
-        for address in addresses:
-            try:
-                await self.blobs.delete(address)
-                async with self._conn(write=True) as conn:
-                    await conn.execute(
-                        delete(kv_blobs).where(
-                            kv_blobs.c.address == address, kv_blobs.c.state == "dead"
-                        )
-                    )
-                gone += 1
-            except (StoreUnavailable, OSError) as exc:
-                log.warning("KV blob %s not deleted yet: %s", address[:12], exc)
-                break
-        return gone
-
-    async def sweep(self, batch: int = 500) -> dict[str, int]:
-        """One pass of the collector (every replica runs it; each step is idempotent):
-        delete expired entries, give up pending blobs older than the grace and live blobs
-        no entry names, delete dead blobs. Returns counts by kind."""
-        now = self._clock()
-        out = {"expired": 0, "abandoned": 0, "orphaned": 0, "deleted": 0}
-        async with self._conn(write=True) as conn:
-            expired = (
-                await conn.execute(
-                    select(kv_entries.c.namespace, kv_entries.c.key)
-                    .where(kv_entries.c.expiration <= now)
-                    .limit(batch)
-                )
-            ).all()
-            for r in expired:
-                where = (
-                    (kv_entries.c.namespace == r.namespace)
-                    & (kv_entries.c.key == r.key)
-                    & (kv_entries.c.expiration <= now)  # not if rewritten meanwhile
-                )
-                old = await self._lock_entry(conn, where)
-                if old is None:
-                    continue
-                await conn.execute(delete(kv_entries).where(where))
-                if old.blob is not None:
-                    await self._kill(conn, old.blob)
-                out["expired"] += 1
-        cutoff = now - self._blob_grace
-        async with self._conn(write=True) as conn:
-            done = await conn.execute(
-                update(kv_blobs)
-                .where(kv_blobs.c.state == "pending", kv_blobs.c.created_at < cutoff)
-                .values(state="dead")
-            )
-            out["abandoned"] = done.rowcount or 0
-            # a live blob no entry names (cannot happen through this store; a row deleted
-            # by hand, say): one statement's snapshot sees a put's claim and its entry
-            # together, and a blob once unnamed is never named again
-            named = select(kv_entries.c.blob).where(kv_entries.c.blob.is_not(None))
-            orphans = (
-                (
-                    await conn.execute(
-                        select(kv_blobs.c.address)
-                        .where(
-                            kv_blobs.c.state == "live",
-                            kv_blobs.c.created_at < cutoff,
-                            kv_blobs.c.address.not_in(named),
-                        )
-                        .limit(batch)
-                    )
-                )
-                .scalars()
-                .all()
-            )
-            if orphans:
-                await conn.execute(
-                    update(kv_blobs)
-                    .where(kv_blobs.c.address.in_(orphans), kv_blobs.c.state == "live")
-                    .values(state="dead")
-                )
-                out["orphaned"] = len(orphans)
-        async with self._conn(write=False) as conn:
-            dead = (
-                (
-                    await conn.execute(
-                        select(kv_blobs.c.address).where(kv_blobs.c.state == "dead").limit(batch)
-                    )
-                )
-                .scalars()
-                .all()
-            )
-        out["deleted"] = await self._collect(list(dead))
-        return out
 
 
 def _prefixed(rows: Any, prefix: str) -> Any:

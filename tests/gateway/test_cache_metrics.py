@@ -32,7 +32,9 @@ async def test_function_cache_is_bounded_and_counted(tmp_path: Path) -> None:
         async with httpx.AsyncClient(transport=transport, base_url="http://gw.test") as c:
             h = bearer(await register(c, "acme"))
             for name in ("one", "two"):
-                r = await c.put(f"/v1/functions/{name}", headers=h, json={"code": HELLO, "public": True})
+                r = await c.put(
+                    f"/v1/functions/{name}", headers=h, json={"code": HELLO, "public": True}
+                )
                 assert r.status_code == 201, r.text
             functions = app.state.services.resolver._functions
             assert functions.maxsize == 1

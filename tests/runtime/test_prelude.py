@@ -149,7 +149,6 @@ def test_headers_semantics_match_workerd() -> None:
 # ---- Request / Response ---------------------------------------------------------------
 
 
-
 def test_headers_iteration_is_live() -> None:
     """Iterators and forEach read the sorted, combined pairs afresh at every step, as
     WebIDL's pair iterators do: a header added or removed while iterating moves what the
@@ -189,6 +188,7 @@ def test_headers_from_headers_with_own_iterator() -> None:
     )
     assert r[0] == ["x"]
     assert r[1] == [[["b", "3"], ["set-cookie", "a=1"], ["set-cookie", "b=2"]], ["a=1", "b=2"]]
+
 
 def test_response_bodies_and_default_content_types() -> None:
     r = js(

@@ -23,7 +23,8 @@ from isogate.backends.database import create_engine, migrate
 from isogate.config import Settings
 from isogate.registry.blobs import BlobStore, LocalBlobStore, open_blob_store
 from isogate.registry.errors import StoreUnavailable
-from isogate.state.kv import NONCE_BYTES, KvLimits, KvQuotaExceeded, SqlKvStore
+from isogate.state.kv import KvLimits, KvQuotaExceeded, SqlKvStore
+from isogate.state.kv_blobs import NONCE_BYTES
 from isogate.state.tables import kv_blobs, kv_entries
 
 INLINE = 100
