@@ -5,10 +5,11 @@ that the figure needs, with none of isogate's machinery around it:
 - ``scaling``: the ~5 ms CPU-bound function on raw stpyv8, one isolate per thread, one
   thread against two, in one process (as a worker runs its executors). Its ratio is the
   most any executor design gets from a second thread on this machine.
-- ``memory``: RSS growth per isolate, with the worker's V8 flags, for (a) an isolate with
-  an empty context running a plain hello-world function, (b) the same with a minimal
-  Request/Response/Headers shim of ~40 lines, as a prelude loaded lazily by API area
-  would at best give a hello-world, and (c) isogate's Sandbox with the whole prelude.
+- ``memory``: RSS growth per isolate, with the worker's V8 flags (``bench/isolate_memory.py``),
+  for (a) an isolate with an empty context running a plain hello-world function, (b) the
+  same with a minimal Request/Response/Headers shim of ~15 lines, as a prelude loaded
+  lazily by API area would at best give a hello-world, and (c) isogate's Sandbox with
+  the whole prelude.
 - ``worker``: the least a runtime worker can do per call over a real pipe: a child
   process that reads a length-prefixed frame, evaluates the start script and the step
   in a warm Sandbox (as the executor does), and writes the step's text back. CPU per
@@ -32,6 +33,9 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+import isolate_memory  # noqa: E402  (bench/isolate_memory.py: RSS per isolate, by kind)
 
 SCALING = textwrap.dedent(
     """
@@ -76,92 +80,6 @@ SCALING = textwrap.dedent(
     """
 )
 
-SHIM = """
-class Headers { constructor(h) { this.m = new Map(Object.entries(h || {})) }
-  get(k) { return this.m.get(String(k).toLowerCase()) ?? null }
-  set(k, v) { this.m.set(String(k).toLowerCase(), String(v)) } }
-class Request { constructor(u, i) { this.url = u; this.method = (i && i.method) || 'GET';
-  this.headers = new Headers(i && i.headers) } }
-class Response { constructor(b, i) { this.body = b == null ? '' : String(b);
-  this.status = (i && i.status) || 200; this.headers = new Headers(i && i.headers) }
-  text() { return Promise.resolve(this.body) } }
-globalThis.__call = async (h, u, m) => {
-  const r = await h.fetch(new Request(u, { method: m }), {}, {});
-  return JSON.stringify([r.status, [...r.headers.m], await r.text()]) };
-"""
-
-MEMORY = textwrap.dedent(
-    """
-    import gc, json, sys, threading
-    from isogate.runtime.worker import _set_flags
-    _set_flags(128)
-    from isogate.runtime.icu import start_v8
-    start_v8()
-    import STPyV8
-    from isogate.runtime.isolate import Sandbox, check_source
-    from isogate.runtime.types import InvokeRequest
-
-    kind, n, shim = sys.argv[1], int(sys.argv[2]), sys.argv[3]
-    HELLO = "export default { fetch() { return new Response('hello') } };"
-    PLAIN = "globalThis.h = { fetch() { return 'hello' } }; h.fetch()"
-
-    def rss():
-        with open("/proc/self/status") as f:
-            for line in f:
-                if line.startswith("VmRSS:"):
-                    return int(line.split()[1]) * 1024
-
-    out = {}
-
-    def run():
-        keep = []
-        def one():
-            if kind == "sandbox":
-                sb = Sandbox()
-                sb.enter()
-                try:
-                    sb.load(check_source(HELLO), (), 1 << 20)
-                    sb.invoke(InvokeRequest("GET", "http://x/", (), b""))
-                finally:
-                    sb.leave()
-                keep.append(sb)
-                return
-            iso = STPyV8.JSIsolate(True); iso.enter()
-            ctx = STPyV8.JSContext(); ctx.enter()
-            if kind == "empty":
-                assert ctx.eval(PLAIN) == "hello"
-            else:
-                ctx.eval(shim)
-                ctx.eval("globalThis.h = { fetch() { return new Response('hello') } }")
-                ctx.eval("__call(h, 'http://x/', 'GET').then(t => globalThis.out = t)")
-                assert "hello" in ctx.eval("globalThis.out")
-            ctx.leave(); iso.leave()
-            keep.append((iso, ctx))
-        one()  # the first one pays for V8 and the code caches
-        gc.collect()
-        before = rss()
-        for _ in range(n):
-            one()
-        gc.collect()
-        out["per_isolate_kib"] = (rss() - before) / n / 1024
-        for item in keep:
-            if isinstance(item, Sandbox):
-                item.close()
-        while keep:  # every context before its isolate (DESIGN.md)
-            item = keep.pop()
-            if isinstance(item, tuple):
-                iso, ctx = item
-                del item, ctx
-                del iso
-
-    threading.stack_size(8 << 20)
-    t = threading.Thread(target=run)
-    t.start()
-    t.join()
-    print(json.dumps(out))
-    """
-)
-
 WORKER = textwrap.dedent(
     """
     import os, struct, sys, threading
@@ -202,9 +120,7 @@ WORKER = textwrap.dedent(
         sb.close()
 
     threading.stack_size(16 << 20)
-    t = threading.Thread(target=main)
-    t.start()
-    t.join()
+    threading.Thread(target=main).start()  # the interpreter waits for it at exit
     """
 )
 
@@ -225,9 +141,10 @@ def scaling(iters: int, dur: float = 5.0) -> dict:
 
 
 def memory(n: int = 40) -> dict:
-    """KiB of RSS per isolate: empty context, minimal shim, isogate's Sandbox (best of 2)."""
+    """KiB of RSS per isolate: empty context, minimal shim, isogate's Sandbox (best of 2;
+    ``bench/isolate_memory.py`` builds them)."""
     return {
-        kind: min(_child(MEMORY, kind, str(n), SHIM)["per_isolate_kib"] for _ in range(2))
+        kind: min(isolate_memory.measure(isolate_memory.HELLO, n, kind) / 1024 for _ in range(2))
         for kind in ("empty", "shim", "sandbox")
     }
 

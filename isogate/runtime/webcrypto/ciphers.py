@@ -43,6 +43,18 @@ def _gcm_tag(n: dict[str, Any]) -> int:
     return tag // 8
 
 
+def _ctr(n: dict[str, Any], m: bytes, data: bytes) -> bytes:
+    """AES-CTR either way (the same keystream XOR)."""
+    return _aes_ctr(m, n["counter"], enforce(n["length"], 0, 255, "length"), data)
+
+
+def _cbc(n: dict[str, Any], m: bytes) -> Cipher[modes.CBC]:
+    """The AES-CBC cipher of ``n``'s iv, which must be one block."""
+    if len(n["iv"]) != 16:
+        raise fail("OperationError", "AES-CBC iv must be 16 bytes")
+    return Cipher(algorithms.AES(m), modes.CBC(n["iv"]))
+
+
 def _oaep(n: dict[str, Any], key: Key) -> apadding.OAEP:
     h = key.algorithm["hash"]["name"]
     return apadding.OAEP(apadding.MGF1(hash_of(h)), hash_of(h), n.get("label") or None)
@@ -54,13 +66,11 @@ def encrypt(n: dict[str, Any], key: Key, data: bytes, usage: str = "encrypt") ->
     check_key_use(key, name, usage)
     m = key.material
     if name == "AES-CTR":
-        return _aes_ctr(m, n["counter"], enforce(n["length"], 0, 255, "length"), data)
+        return _ctr(n, m, data)
     if name == "AES-CBC":
-        if len(n["iv"]) != 16:
-            raise fail("OperationError", "AES-CBC iv must be 16 bytes")
+        enc = _cbc(n, m).encryptor()
         padder = padding.PKCS7(128).padder()
         padded = padder.update(data) + padder.finalize()
-        enc = Cipher(algorithms.AES(m), modes.CBC(n["iv"])).encryptor()
         return enc.update(padded) + enc.finalize()
     if name == "AES-GCM":
         tag = _gcm_tag(n)
@@ -95,13 +105,12 @@ def decrypt(n: dict[str, Any], key: Key, data: bytes, usage: str = "decrypt") ->
     check_key_use(key, name, usage)
     m = key.material
     if name == "AES-CTR":
-        return _aes_ctr(m, n["counter"], enforce(n["length"], 0, 255, "length"), data)
+        return _ctr(n, m, data)
     if name == "AES-CBC":
-        if len(n["iv"]) != 16:
-            raise fail("OperationError", "AES-CBC iv must be 16 bytes")
+        cbc = _cbc(n, m)
         if not data or len(data) % 16:
             raise fail("OperationError", "AES-CBC data is not a whole number of blocks")
-        dec = Cipher(algorithms.AES(m), modes.CBC(n["iv"])).decryptor()
+        dec = cbc.decryptor()
         padded = dec.update(data) + dec.finalize()
         try:
             unpadder = padding.PKCS7(128).unpadder()
