@@ -181,3 +181,35 @@ def test_form_errors_worded_like_workerd() -> None:
         "No subsequent boundary string after multipart message.",
         "Failed to execute 'get' on 'FormData': parameter 1 is not of type 'string'.",
     ]
+
+
+def test_formdata_loads_on_first_use() -> None:
+    # The area (36-formdata.js) is loaded by the first read of the FormData global or
+    # the first formData(): other bodies, URLSearchParams bodies included, leave the
+    # global an accessor; once read it is a plain writable data property.
+    (r,) = js(
+        """(async () => {
+           const lazy = () => typeof Object.getOwnPropertyDescriptor(globalThis, 'FormData').get;
+           const ct = {'content-type': 'application/x-www-form-urlencoded'};
+           const out = [lazy(), await new Response('a=b', {headers: ct}).text()];
+           await new Request('http://x/', {method: 'POST', body: new URLSearchParams('c=d')}).text();
+           out.push(lazy());
+           const f = await new Response('a=b', {headers: ct}).formData();
+           out.push(lazy(), f.get('a'), f instanceof FormData, lazy());
+           const d = Object.getOwnPropertyDescriptor(globalThis, 'FormData');
+           out.push(d.value === f.constructor, d.writable, d.enumerable, d.configurable);
+           return out; })()"""
+    )
+    assert r == [
+        "function",
+        "a=b",
+        "function",
+        "function",
+        "b",
+        True,
+        "undefined",
+        True,
+        True,
+        False,
+        True,
+    ]

@@ -453,6 +453,73 @@ async def test_collected_keys_free_their_handles(runtime: Runtime) -> None:
         assert json.loads(r.body) == {"n": 1500}
 
 
+async def test_subtle_loads_on_first_use(runtime: Runtime) -> None:
+    # crypto.subtle (50-crypto.js) is loaded by its first read, or the first of the
+    # SubtleCrypto/CryptoKey globals; getRandomValues and randomUUID do not load it.
+    # The globals stay accessors until read, then are plain writable data properties.
+    src = """export default { async fetch() {
+      const lazy = (n) => typeof Object.getOwnPropertyDescriptor(globalThis, n).get;
+      const out = [lazy('SubtleCrypto'), lazy('CryptoKey')];
+      crypto.getRandomValues(new Uint8Array(4));
+      crypto.randomUUID();
+      const d = Object.getOwnPropertyDescriptor(Crypto.prototype, 'subtle');
+      out.push(lazy('SubtleCrypto'), typeof d.get, d.set, d.enumerable, d.configurable,
+        Object.keys(crypto).length, 'subtle' in crypto);
+      const s = crypto.subtle;
+      out.push(lazy('SubtleCrypto'), s === crypto.subtle, s instanceof SubtleCrypto, lazy('SubtleCrypto'));
+      const k = await s.generateKey({ name: 'HMAC', hash: 'SHA-256' }, false, ['sign']);
+      out.push(k instanceof CryptoKey, Object.getPrototypeOf(k) === CryptoKey.prototype);
+      const g = Object.getOwnPropertyDescriptor(globalThis, 'CryptoKey');
+      out.push(g.writable, g.enumerable, g.configurable, Object.keys(globalThis).includes('SubtleCrypto'));
+      return Response.json(out);
+    } }"""
+    r = await runtime.invoke(fn(src), get())
+    assert r.outcome is Outcome.OK, (r.error, r.detail)
+    assert json.loads(r.body) == [
+        "function", "function",
+        "function", "function", None, True, True, 0, True,
+        "function", True, True, "undefined",
+        True, True,
+        True, False, True, False,
+    ]  # fmt: skip
+
+
+async def test_lazy_areas_load_alike_after_tenant_changes_to_intrinsics(runtime: Runtime) -> None:
+    # crypto.subtle, FormData and streams load while tenant code runs: what the tenant replaced
+    # before (Array iteration, WeakMap methods, an Object.prototype.get that would
+    # make a descriptor literal an accessor) must not reach what the loaders build.
+    src = """export default { async fetch() {
+           const iter = Array.prototype[Symbol.iterator];
+           const wmGet = WeakMap.prototype.get;
+           const wmSet = WeakMap.prototype.set;
+           Array.prototype[Symbol.iterator] = function* () { yield 'tenant'; };
+           WeakMap.prototype.get = () => undefined;
+           WeakMap.prototype.set = function () { return this; };
+           Object.defineProperty(Object.prototype, 'get', {
+             value: () => 'tenant', writable: true, configurable: true });
+           let out;
+           try {
+             const usages = (function* () { yield 'encrypt'; yield 'decrypt'; })();
+             const k = await crypto.subtle.generateKey({name: 'AES-GCM', length: 128}, false, usages);
+             const f = new FormData();
+             f.append('a', '1');
+             const g = await new Response(f).formData();
+             out = [k instanceof CryptoKey, k.algorithm.name, crypto.subtle instanceof SubtleCrypto,
+                    typeof FormData, g.get('a'), f.entries().next().value[1],
+                    Object.getOwnPropertyDescriptor(globalThis, 'FormData').writable,
+                    typeof ReadableStream];
+           } finally {
+             Array.prototype[Symbol.iterator] = iter;
+             WeakMap.prototype.get = wmGet;
+             WeakMap.prototype.set = wmSet;
+             delete Object.prototype.get;
+           }
+           return Response.json(out); } }"""
+    r = await runtime.invoke(fn(src), get())
+    assert r.outcome is Outcome.OK, (r.error, r.detail)
+    assert json.loads(r.body) == [True, "AES-GCM", True, "function", "1", "1", True, "function"]
+
+
 def test_prelude_sweeps_before_the_host_key_table_is_full() -> None:
     # The prelude's sweep of collected keys is paced by the host's table size.
     from importlib import resources

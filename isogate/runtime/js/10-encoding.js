@@ -92,9 +92,29 @@ const SharedArrayBufferPrototypeGetByteLength =
 
 // Install a web-API global like browsers/workerd do: writable, configurable,
 // not enumerable. The host never reads these back from globalThis.
+// The descriptors have no prototype: defineLazyGlobal's accessors call defineGlobal
+// while tenant code runs, when Object.prototype may have a `get` or `value` of theirs.
 function defineGlobal(name, value) {
   Object_defineProperty(globalThis, name, {
-    value, writable: true, enumerable: false, configurable: true,
+    __proto__: null, value, writable: true, enumerable: false, configurable: true,
+  });
+}
+
+// A global that is an accessor until first read, then a plain data property like
+// defineGlobal's: for the areas loaded on first use (streams, crypto.subtle, FormData),
+// `load(name)` returns its value. Assigning first just defines the value.
+function defineLazyGlobal(name, load) {
+  Object_defineProperty(globalThis, name, {
+    __proto__: null,
+    get() {
+      const v = load(name);
+      defineGlobal(name, v);
+      return v;
+    },
+    set(v) {
+      defineGlobal(name, v);
+    },
+    enumerable: false, configurable: true,
   });
 }
 
@@ -583,9 +603,9 @@ class TextDecoder {
     } else if (this.#encoding === 'utf-16le') {
       s = decodeUTF16LE(bytes, n, this.#fatal, stream, state);
     } else if (this.#encoding !== 'windows-1252') {
-      if (this.#decoder === null) this.#decoder = legacyDecoder(this.#encoding);
+      if (this.#decoder === null) this.#decoder = legacyDecoders().legacyDecoder(this.#encoding);
       try {
-        s = runLegacyDecoder(this.#decoder, bytes, n, this.#fatal, !stream);
+        s = legacyDecoders().runLegacyDecoder(this.#decoder, bytes, n, this.#fatal, !stream);
       } catch (e) {
         this.#decoder = null;
         throw e;

@@ -92,9 +92,9 @@ function extractBody(init) {
         contentType: blob[1] === '' ? null : blob[1],
       };
     }
-    const entries = formDataEntries(init);
+    const entries = formsLoaded() ? forms().entries(init) : undefined;
     if (entries !== undefined) {
-      const m = serializeMultipart(entries);
+      const m = forms().serializeMultipart(entries);
       return {
         state: bodyState(KIND_BYTES, m.bytes, TypedArrayPrototypeGetLength(m.bytes)),
         contentType: m.contentType,
@@ -196,7 +196,7 @@ class Body {
     try {
       const st = this.#body;
       consumeBody(st);
-      return Promise_resolve(parseFormDataBody(bodyBytes(st), this.headers.get('content-type')));
+      return Promise_resolve(forms().parseFormDataBody(bodyBytes(st), this.headers.get('content-type')));
     } catch (e) {
       return Promise_reject(e);
     }

@@ -809,6 +809,7 @@ function loadStreams() {
     }
   }
   Object_defineProperty(ReadableStream.prototype, Symbol_asyncIterator, {
+    __proto__: null,
     value: ReadableStream.prototype.values, writable: true, enumerable: false, configurable: true,
   });
 
@@ -858,6 +859,7 @@ function loadStreams() {
     return Promise_resolve(iterResult(value, true));
   }
   Object_defineProperty(RSAsyncIteratorPrototype, 'next', {
+    __proto__: null,
     value: function next() {
       const st = iterState.get(this);
       if (st === undefined) return rejected(new TypeError_(ILLEGAL_INVOCATION));
@@ -868,6 +870,7 @@ function loadStreams() {
     writable: true, enumerable: true, configurable: true,
   });
   Object_defineProperty(RSAsyncIteratorPrototype, 'return', {
+    __proto__: null,
     value: function (value = undefined) {
       const st = iterState.get(this);
       if (st === undefined) return rejected(new TypeError_(ILLEGAL_INVOCATION));
@@ -1989,7 +1992,8 @@ function loadStreams() {
 }
 
 // The globals: accessors until first use, then plain data properties (writable,
-// configurable, like the other web APIs). Reading any of them loads the area.
+// configurable, like the other web APIs; defineLazyGlobal, 10-encoding.js). Reading
+// any of them loads the area.
 const STREAM_GLOBALS = [
   'ReadableStream', 'ReadableStreamDefaultReader', 'ReadableStreamBYOBReader',
   'ReadableStreamDefaultController', 'ReadableByteStreamController', 'ReadableStreamBYOBRequest',
@@ -1998,19 +2002,6 @@ const STREAM_GLOBALS = [
   'CountQueuingStrategy', 'TextEncoderStream', 'TextDecoderStream', 'CompressionStream',
   'DecompressionStream',
 ];
-function defineLazyGlobal(name, load) {
-  Object_defineProperty(globalThis, name, {
-    get() {
-      const v = load(name);
-      defineGlobal(name, v);
-      return v;
-    },
-    set(v) {
-      defineGlobal(name, v);
-    },
-    enumerable: false, configurable: true,
-  });
-}
 for (let i = 0; i < STREAM_GLOBALS.length; i++) {
   defineLazyGlobal(STREAM_GLOBALS[i], (name) => streams().globals[name]);
 }

@@ -153,411 +153,430 @@ class Crypto {
 // while the tenant's objects are at hand), hands them to the host as a 'crypto' host
 // operation and turns the host's plain answer back into ArrayBuffers, CryptoKeys and
 // DOMExceptions. The host normalises algorithms and does the work.
+//
+// Lazy by area, like streams (45-streams.js): all of it lives inside loadSubtle(),
+// which V8 only pre-parses until `crypto.subtle`, `SubtleCrypto` or `CryptoKey` is
+// first read, so a function that never uses it pays neither heap nor start-up for it.
+// The loader runs while tenant code runs, so nothing in its top level may look up a
+// method a tenant can replace (no spreads, no `X.prototype.y` reads): those bindings
+// are captured here, with the prelude.
 
-const keySlots = new WeakMap_();  // CryptoKey -> {h, type, extractable, algorithm, usages}
 const WeakMapGet = uncurryThis(WeakMap_.prototype.get);
 const WeakMapSet = uncurryThis(WeakMap_.prototype.set);
-let keysToFree = newList();
-// Handles of collected CryptoKeys go back to the host with the next crypto operation.
-// Found by sweeping WeakRefs (a FinalizationRegistry's callbacks need the embedder to
-// run V8's platform tasks, which this host does not): a sweep runs whenever the keys
-// made since the last one reach the number that survived it (amortised O(1) per key).
-const WeakRefDeref = WeakRef_ !== undefined ? uncurryThis(WeakRef_.prototype.deref) : undefined;
-let liveKeys = newList(); // {r: WeakRef(CryptoKey), h: handle}
-let sweepAt = 256;
 const HOST_MAX_KEYS = 4096; // = MAX_KEYS in webcrypto/keys.py (a test checks they agree)
 
-function sweepKeys() {
-  const keep = newList();
-  for (let i = 0; i < liveKeys.length; i++) {
-    const e = liveKeys[i];
-    if (WeakRefDeref(e.r) === undefined) keysToFree[keysToFree.length] = e.h;
-    else keep[keep.length] = e;
-  }
-  liveKeys = keep;
-  // Doubling alone could put the next sweep past the host's table (MAX_KEYS in
-  // webcrypto/keys.py): one sweep that ran before the garbage collector had cleared the
-  // WeakRefs of dropped keys (later under load) then meant "too many CryptoKeys alive"
-  // for a tenant that holds few. Near the limit, sweep every 128 new keys.
-  sweepAt = Math_min(keep.length * 2 + 256, Math_max(keep.length + 128, HOST_MAX_KEYS - 128));
+let subtleNS = null;
+function subtleArea() {
+  if (subtleNS === null) subtleNS = loadSubtle();
+  return subtleNS;
 }
 
-function trackKey(key, h) {
-  if (WeakRefDeref === undefined) return; // no WeakRef: handles live as long as the sandbox
-  liveKeys[liveKeys.length] = { __proto__: null, r: new WeakRef_(key), h };
-  if (liveKeys.length >= sweepAt) sweepKeys();
-}
+function loadSubtle() {
+  const keySlots = new WeakMap_();  // CryptoKey -> {h, type, extractable, algorithm, usages}
+  let keysToFree = newList();
+  // Handles of collected CryptoKeys go back to the host with the next crypto operation.
+  // Found by sweeping WeakRefs (a FinalizationRegistry's callbacks need the embedder to
+  // run V8's platform tasks, which this host does not): a sweep runs whenever the keys
+  // made since the last one reach the number that survived it (amortised O(1) per key).
+  let liveKeys = newList(); // {r: WeakRef(CryptoKey), h: handle}
+  let sweepAt = 256;
 
-const KEY_USAGES = { __proto__: null, encrypt: 1, decrypt: 1, sign: 1, verify: 1, deriveKey: 1, deriveBits: 1, wrapKey: 1, unwrapKey: 1 };
-const KEY_FORMATS = { __proto__: null, raw: 1, spki: 1, pkcs8: 1, jwk: 1 };
-const BYTES_MEMBERS = ['iv', 'counter', 'additionalData', 'salt', 'info', 'label', 'publicExponent'];
-const NUMBER_MEMBERS = ['length', 'tagLength', 'iterations', 'saltLength', 'modulusLength'];
-const JWK_STRINGS = ['kty', 'use', 'alg', 'crv', 'x', 'y', 'd', 'n', 'e', 'p', 'q', 'dp', 'dq', 'qi', 'k'];
-const BAD = { __proto__: null, bad: true }; // a member of the wrong type: the host says TypeError
-
-class CryptoKey {
-  constructor(token) {
-    if (token !== BODY_TOKEN) throw new TypeError_('Illegal constructor');
-  }
-  get type() { return slots(this).type; }
-  get extractable() { return slots(this).extractable; }
-  get algorithm() { return slots(this).algorithm; }
-  get usages() { return slots(this).usages; }
-}
-
-function slots(key) {
-  const s = (typeof key === 'object' && key !== null) ? WeakMapGet(keySlots, key) : undefined;
-  if (s === undefined) throw new TypeError_('Illegal invocation');
-  return s;
-}
-
-function keyHandle(key, what) {
-  const s = (typeof key === 'object' && key !== null) ? WeakMapGet(keySlots, key) : undefined;
-  if (s === undefined) throw new TypeError_(`${what} is not of type 'CryptoKey'.`);
-  return s.h;
-}
-
-function makeKey(info) {
-  const key = new CryptoKey(BODY_TOKEN);
-  const a = info.a;
-  // members in the host's order (workerd's): name first, then the algorithm's own
-  const algorithm = {};
-  const names = Object_keys(a);
-  for (let i = 0; i < names.length; i++) {
-    const m = names[i];
-    const v = a[m];
-    if (m === 'publicExponent') algorithm[m] = binaryStringToBytes(v);
-    else if (m === 'hash') algorithm[m] = { name: v.name };
-    else algorithm[m] = v;
-  }
-  const usages = [];
-  for (let i = 0; i < info.u.length; i++) usages[i] = info.u[i];
-  WeakMapSet(keySlots, key, {
-    __proto__: null, h: info.h, type: info.t, extractable: info.x, algorithm, usages,
-  });
-  trackKey(key, info.h);
-  return key;
-}
-
-// The bytes of a BufferSource as a binary string (a copy, taken now); undefined when v
-// is not one. A detached buffer holds no bytes (WebIDL), it is not an error.
-function bufferBytes(v) {
-  let b;
-  try {
-    b = viewBufferSource(v);
-  } catch (e) {
-    if (TypedArrayPrototypeGetSymbolToStringTag(v) !== undefined || isDataView(v) || isArrayBuffer(v)) return '';
-    throw e;
-  }
-  if (b === undefined) return undefined;
-  return bytesToBinaryString(b, TypedArrayPrototypeGetByteLength(b));
-}
-
-function bufferArg(v, what) {
-  const s = bufferBytes(v);
-  if (s === undefined) throw new TypeError_(`${what} is not of type '(ArrayBuffer or ArrayBufferView)'.`);
-  return s;
-}
-
-function hashArg(v) {
-  if (typeof v === 'object' && v !== null) {
-    const name = v.name;
-    if (name === undefined) return BAD;
-    return { __proto__: null, name: toDOMString(name) };
-  }
-  return { __proto__: null, name: toDOMString(v) };
-}
-
-// An AlgorithmIdentifier as plain data: the members any algorithm dictionary has.
-function algorithmArg(alg) {
-  if (typeof alg !== 'object' || alg === null) {
-    if (typeof alg === 'function') throw new TypeError_('Algorithm must be an object or a string.');
-    return { __proto__: null, name: toDOMString(alg) };
-  }
-  const name = alg.name;
-  if (name === undefined) throw new TypeError_("Algorithm: required member 'name' is undefined.");
-  const out = { __proto__: null, name: toDOMString(name) };
-  const h = alg.hash;
-  if (h !== undefined) out.hash = hashArg(h);
-  const c = alg.namedCurve;
-  if (c !== undefined) out.namedCurve = toDOMString(c);
-  for (let i = 0; i < BYTES_MEMBERS.length; i++) {
-    const m = BYTES_MEMBERS[i];
-    const v = alg[m];
-    if (v === undefined) continue;
-    const b = bufferBytes(v);
-    out[m] = b === undefined ? BAD : b;
-  }
-  for (let i = 0; i < NUMBER_MEMBERS.length; i++) {
-    const m = NUMBER_MEMBERS[i];
-    const v = alg[m];
-    if (v === undefined) continue;
-    const n = +v; // ToNumber (throws for symbols, BigInts)
-    out[m] = Number_isFinite(n) ? n : BAD;
-  }
-  const pub = alg.public;
-  if (pub !== undefined) {
-    const s = (typeof pub === 'object' && pub !== null) ? WeakMapGet(keySlots, pub) : undefined;
-    out.public = s === undefined ? BAD : s.h;
-  }
-  return out;
-}
-
-// Algorithm normalisation's refusals, checked here so that they reject the promise
-// before any other microtask runs (as WebCrypto's synchronous steps do); the host
-// normalises again and does the rest.
-const SHA = ['SHA-1', 'SHA-256', 'SHA-384', 'SHA-512'];
-const AES_ALGS = ['AES-CTR', 'AES-CBC', 'AES-GCM', 'AES-KW'];
-const RSA_ALGS = ['RSASSA-PKCS1-v1_5', 'RSA-PSS', 'RSA-OAEP'];
-const OP_ALGORITHMS = {
-  __proto__: null,
-  digest: SHA,
-  sign: ['HMAC', 'ECDSA', 'Ed25519', 'RSASSA-PKCS1-v1_5', 'RSA-PSS'],
-  verify: ['HMAC', 'ECDSA', 'Ed25519', 'RSASSA-PKCS1-v1_5', 'RSA-PSS'],
-  encrypt: ['AES-CTR', 'AES-CBC', 'AES-GCM', 'RSA-OAEP'],
-  decrypt: ['AES-CTR', 'AES-CBC', 'AES-GCM', 'RSA-OAEP'],
-  generateKey: ['HMAC', ...AES_ALGS, 'ECDSA', 'ECDH', 'Ed25519', 'X25519', ...RSA_ALGS],
-  importKey: ['HMAC', ...AES_ALGS, 'ECDSA', 'ECDH', 'Ed25519', 'X25519', ...RSA_ALGS, 'PBKDF2', 'HKDF'],
-  deriveBits: ['ECDH', 'X25519', 'PBKDF2', 'HKDF'],
-  wrapKey: ['AES-KW', 'AES-CTR', 'AES-CBC', 'AES-GCM', 'RSA-OAEP'],
-  unwrapKey: ['AES-KW', 'AES-CTR', 'AES-CBC', 'AES-GCM', 'RSA-OAEP'],
-};
-// the algorithms whose parameters for an operation include a hash
-const HASHED = { __proto__: null, HMAC: 1, 'RSASSA-PKCS1-v1_5': 1, 'RSA-PSS': 1, 'RSA-OAEP': 1, PBKDF2: 1, HKDF: 1 };
-
-function registered(list, name) {
-  const up = StringPrototypeToUpperCase(name);
-  for (let i = 0; i < list.length; i++) if (StringPrototypeToUpperCase(list[i]) === up) return list[i];
-  return undefined;
-}
-
-function notSupported(what) {
-  return new DOMException(`Unrecognized or unimplemented algorithm: ${what}`, 'NotSupportedError');
-}
-
-function checkAlgorithm(op, alg) {
-  const name = registered(OP_ALGORITHMS[op], alg.name);
-  if (name === undefined) throw notSupported(alg.name);
-  const h = alg.hash;
-  const hashed = HASHED[name] === 1 || (name === 'ECDSA' && (op === 'sign' || op === 'verify'));
-  if (hashed && h !== undefined && h !== BAD && registered(SHA, h.name) === undefined) throw notSupported(h.name);
-  if (op === 'generateKey') {
-    // what generateKey refuses before generating anything
-    if (registered(AES_ALGS, name) !== undefined && typeof alg.length === 'number' &&
-        alg.length !== 128 && alg.length !== 192 && alg.length !== 256) {
-      throw new DOMException('AES key length must be 128, 192 or 256 bits', 'OperationError');
+  function sweepKeys() {
+    const keep = newList();
+    for (let i = 0; i < liveKeys.length; i++) {
+      const e = liveKeys[i];
+      if (WeakRefPrototypeDeref(e.r) === undefined) keysToFree[keysToFree.length] = e.h;
+      else keep[keep.length] = e;
     }
-    if ((name === 'ECDSA' || name === 'ECDH') && alg.namedCurve !== undefined &&
-        alg.namedCurve !== 'P-256' && alg.namedCurve !== 'P-384' && alg.namedCurve !== 'P-521') {
-      throw new DOMException(`curve ${alg.namedCurve} is not supported`, 'NotSupportedError');
+    liveKeys = keep;
+    // Doubling alone could put the next sweep past the host's table (MAX_KEYS in
+    // webcrypto/keys.py): one sweep that ran before the garbage collector had cleared the
+    // WeakRefs of dropped keys (later under load) then meant "too many CryptoKeys alive"
+    // for a tenant that holds few. Near the limit, sweep every 128 new keys.
+    sweepAt = Math_min(keep.length * 2 + 256, Math_max(keep.length + 128, HOST_MAX_KEYS - 128));
+  }
+
+  function trackKey(key, h) {
+    if (WeakRefPrototypeDeref === undefined) return; // no WeakRef: handles live as long as the sandbox
+    liveKeys[liveKeys.length] = { __proto__: null, r: new WeakRef_(key), h };
+    if (liveKeys.length >= sweepAt) sweepKeys();
+  }
+
+  const KEY_USAGES = { __proto__: null, encrypt: 1, decrypt: 1, sign: 1, verify: 1, deriveKey: 1, deriveBits: 1, wrapKey: 1, unwrapKey: 1 };
+  const KEY_FORMATS = { __proto__: null, raw: 1, spki: 1, pkcs8: 1, jwk: 1 };
+  const BYTES_MEMBERS = ['iv', 'counter', 'additionalData', 'salt', 'info', 'label', 'publicExponent'];
+  const NUMBER_MEMBERS = ['length', 'tagLength', 'iterations', 'saltLength', 'modulusLength'];
+  const JWK_STRINGS = ['kty', 'use', 'alg', 'crv', 'x', 'y', 'd', 'n', 'e', 'p', 'q', 'dp', 'dq', 'qi', 'k'];
+  const BAD = { __proto__: null, bad: true }; // a member of the wrong type: the host says TypeError
+
+  class CryptoKey {
+    constructor(token) {
+      if (token !== BODY_TOKEN) throw new TypeError_('Illegal constructor');
     }
-    if (registered(RSA_ALGS, name) !== undefined && typeof alg.publicExponent === 'string') {
-      const e = alg.publicExponent;
-      let ok = false;
-      let i = 0;
-      while (i < e.length && StringPrototypeCharCodeAt(e, i) === 0) i++;
-      const rest = StringPrototypeSlice(e, i);
-      ok = rest === '\x03' || rest === '\x01\x00\x01';
-      if (!ok) throw new DOMException('publicExponent must be 3 or 65537', 'OperationError');
+    get type() { return slots(this).type; }
+    get extractable() { return slots(this).extractable; }
+    get algorithm() { return slots(this).algorithm; }
+    get usages() { return slots(this).usages; }
+  }
+
+  function slots(key) {
+    const s = (typeof key === 'object' && key !== null) ? WeakMapGet(keySlots, key) : undefined;
+    if (s === undefined) throw new TypeError_('Illegal invocation');
+    return s;
+  }
+
+  function keyHandle(key, what) {
+    const s = (typeof key === 'object' && key !== null) ? WeakMapGet(keySlots, key) : undefined;
+    if (s === undefined) throw new TypeError_(`${what} is not of type 'CryptoKey'.`);
+    return s.h;
+  }
+
+  function makeKey(info) {
+    const key = new CryptoKey(BODY_TOKEN);
+    const a = info.a;
+    // members in the host's order (workerd's): name first, then the algorithm's own
+    const algorithm = {};
+    const names = Object_keys(a);
+    for (let i = 0; i < names.length; i++) {
+      const m = names[i];
+      const v = a[m];
+      if (m === 'publicExponent') algorithm[m] = binaryStringToBytes(v);
+      else if (m === 'hash') algorithm[m] = { name: v.name };
+      else algorithm[m] = v;
     }
-  }
-  return alg;
-}
-
-function usagesArg(v) {
-  if (typeof v !== 'object' || v === null || typeof v[Symbol_iterator] !== 'function') {
-    throw new TypeError_("Failed to convert keyUsages: not a sequence.");
-  }
-  const out = newList();
-  for (const u of v) {
-    const s = toDOMString(u);
-    if (KEY_USAGES[s] !== 1) throw new TypeError_(`'${s}' is not a valid KeyUsage.`);
-    out[out.length] = s;
-  }
-  return out;
-}
-
-function formatArg(v) {
-  const s = toDOMString(v);
-  if (KEY_FORMATS[s] !== 1) throw new TypeError_(`'${s}' is not a valid KeyFormat.`);
-  return s;
-}
-
-function jwkArg(v) {
-  if (v === undefined || v === null) v = {};
-  if (typeof v !== 'object' && typeof v !== 'function') throw new TypeError_('keyData is not a JsonWebKey.');
-  const out = { __proto__: null };
-  for (let i = 0; i < JWK_STRINGS.length; i++) {
-    const m = JWK_STRINGS[i];
-    const x = v[m];
-    if (x !== undefined) out[m] = toDOMString(x);
-  }
-  const ext = v.ext;
-  if (ext !== undefined) out.ext = !!ext;
-  const ops = v.key_ops;
-  if (ops !== undefined) {
-    if (typeof ops !== 'object' || ops === null) throw new TypeError_('key_ops is not a sequence.');
-    const list = newList();
-    for (const o of ops) list[list.length] = toDOMString(o);
-    out.key_ops = list;
-  }
-  if (v.oth !== undefined) out.oth = true;
-  return out;
-}
-
-function keyDataArg(format, data) {
-  if (format === 'jwk') {
-    if (bufferBytes(data) !== undefined) throw new TypeError_('keyData for jwk must be a JsonWebKey.');
-    return jwkArg(data);
-  }
-  const b = bufferBytes(data);
-  if (b === undefined) throw new TypeError_('keyData is not a BufferSource.');
-  return b;
-}
-
-function cryptoError(x) {
-  const name = String_(x[0]);
-  const message = String_(x[1]);
-  if (name === 'TypeError') return new TypeError_(message);
-  return new DOMException(message, name);
-}
-
-function fromHost(v) {
-  if (v.x !== undefined) throw cryptoError(v.x);
-  if (v.b !== undefined) return TypedArrayPrototypeGetBuffer(binaryStringToBytes(v.b));
-  const j = v.j;
-  if (typeof j === 'object' && j !== null) {
-    if (j.key !== undefined) return makeKey(j.key);
-    if (j.pair !== undefined) return { publicKey: makeKey(j.pair[0]), privateKey: makeKey(j.pair[1]) };
-  }
-  return j;
-}
-
-// Run `method` with the arguments built by `build` (which may throw: the promise rejects).
-function subtleOp(self, nargs, min, name, build) {
-  try {
-    if (WeakMapGet(subtleBrand, self) !== true) throw new TypeError_('Illegal invocation');
-    if (nargs < min) {
-      throw new TypeError_(`Failed to execute '${name}' on 'SubtleCrypto': ${min} arguments required, but only ${nargs} present.`);
-    }
-    const args = build();
-    args.m = name;
-    if (keysToFree.length) {
-      args.free = keysToFree;
-      keysToFree = newList();
-    }
-    const op = startHostOp('crypto', JSON_stringify(args));
-    return call(Promise_then, op.promise, fromHost);
-  } catch (e) {
-    return Promise_reject(e);
-  }
-}
-
-const subtleBrand = new WeakMap_();
-class SubtleCrypto {
-  constructor(token) {
-    if (token !== BODY_TOKEN) throw new TypeError_('Illegal constructor');
-    WeakMapSet(subtleBrand, this, true);
-  }
-  digest(algorithm, data) {
-    return subtleOp(this, arguments.length, 2, 'digest', () => ({
-      __proto__: null, alg: checkAlgorithm('digest', algorithmArg(algorithm)), d: bufferArg(data, 'data'),
-    }));
-  }
-  encrypt(algorithm, key, data) {
-    return subtleOp(this, arguments.length, 3, 'encrypt', () => ({
-      __proto__: null, alg: checkAlgorithm('encrypt', algorithmArg(algorithm)), k: keyHandle(key, 'key'), d: bufferArg(data, 'data'),
-    }));
-  }
-  decrypt(algorithm, key, data) {
-    return subtleOp(this, arguments.length, 3, 'decrypt', () => ({
-      __proto__: null, alg: checkAlgorithm('decrypt', algorithmArg(algorithm)), k: keyHandle(key, 'key'), d: bufferArg(data, 'data'),
-    }));
-  }
-  sign(algorithm, key, data) {
-    return subtleOp(this, arguments.length, 3, 'sign', () => ({
-      __proto__: null, alg: checkAlgorithm('sign', algorithmArg(algorithm)), k: keyHandle(key, 'key'), d: bufferArg(data, 'data'),
-    }));
-  }
-  verify(algorithm, key, signature, data) {
-    return subtleOp(this, arguments.length, 4, 'verify', () => ({
-      __proto__: null, alg: checkAlgorithm('verify', algorithmArg(algorithm)), k: keyHandle(key, 'key'),
-      s: bufferArg(signature, 'signature'), d: bufferArg(data, 'data'),
-    }));
-  }
-  generateKey(algorithm, extractable, keyUsages) {
-    return subtleOp(this, arguments.length, 3, 'generateKey', () => ({
-      __proto__: null, alg: checkAlgorithm('generateKey', algorithmArg(algorithm)), x: !!extractable, u: usagesArg(keyUsages),
-    }));
-  }
-  importKey(format, keyData, algorithm, extractable, keyUsages) {
-    return subtleOp(this, arguments.length, 5, 'importKey', () => {
-      const f = formatArg(format);
-      return {
-        __proto__: null, f, d: keyDataArg(f, keyData), alg: checkAlgorithm('importKey', algorithmArg(algorithm)),
-        x: !!extractable, u: usagesArg(keyUsages),
-      };
+    const usages = [];
+    for (let i = 0; i < info.u.length; i++) usages[i] = info.u[i];
+    WeakMapSet(keySlots, key, {
+      __proto__: null, h: info.h, type: info.t, extractable: info.x, algorithm, usages,
     });
+    trackKey(key, info.h);
+    return key;
   }
-  exportKey(format, key) {
-    return subtleOp(this, arguments.length, 2, 'exportKey', () => ({
-      __proto__: null, f: formatArg(format), k: keyHandle(key, 'key'),
-    }));
+
+  // The bytes of a BufferSource as a binary string (a copy, taken now); undefined when v
+  // is not one. A detached buffer holds no bytes (WebIDL), it is not an error.
+  function bufferBytes(v) {
+    let b;
+    try {
+      b = viewBufferSource(v);
+    } catch (e) {
+      if (TypedArrayPrototypeGetSymbolToStringTag(v) !== undefined || isDataView(v) || isArrayBuffer(v)) return '';
+      throw e;
+    }
+    if (b === undefined) return undefined;
+    return bytesToBinaryString(b, TypedArrayPrototypeGetByteLength(b));
   }
-  deriveBits(algorithm, baseKey, length = null) {
-    return subtleOp(this, arguments.length, 2, 'deriveBits', () => {
-      const alg = checkAlgorithm('deriveBits', algorithmArg(algorithm));
-      const k = keyHandle(baseKey, 'baseKey');
-      let l = null;
-      if (length !== null && length !== undefined) {
-        l = +length;
-        if (!Number_isFinite(l) || l < 0 || l > 4294967295) throw new TypeError_('length is outside the range of unsigned long.');
-        l = Math_floor(l);
+
+  function bufferArg(v, what) {
+    const s = bufferBytes(v);
+    if (s === undefined) throw new TypeError_(`${what} is not of type '(ArrayBuffer or ArrayBufferView)'.`);
+    return s;
+  }
+
+  function hashArg(v) {
+    if (typeof v === 'object' && v !== null) {
+      const name = v.name;
+      if (name === undefined) return BAD;
+      return { __proto__: null, name: toDOMString(name) };
+    }
+    return { __proto__: null, name: toDOMString(v) };
+  }
+
+  // An AlgorithmIdentifier as plain data: the members any algorithm dictionary has.
+  function algorithmArg(alg) {
+    if (typeof alg !== 'object' || alg === null) {
+      if (typeof alg === 'function') throw new TypeError_('Algorithm must be an object or a string.');
+      return { __proto__: null, name: toDOMString(alg) };
+    }
+    const name = alg.name;
+    if (name === undefined) throw new TypeError_("Algorithm: required member 'name' is undefined.");
+    const out = { __proto__: null, name: toDOMString(name) };
+    const h = alg.hash;
+    if (h !== undefined) out.hash = hashArg(h);
+    const c = alg.namedCurve;
+    if (c !== undefined) out.namedCurve = toDOMString(c);
+    for (let i = 0; i < BYTES_MEMBERS.length; i++) {
+      const m = BYTES_MEMBERS[i];
+      const v = alg[m];
+      if (v === undefined) continue;
+      const b = bufferBytes(v);
+      out[m] = b === undefined ? BAD : b;
+    }
+    for (let i = 0; i < NUMBER_MEMBERS.length; i++) {
+      const m = NUMBER_MEMBERS[i];
+      const v = alg[m];
+      if (v === undefined) continue;
+      const n = +v; // ToNumber (throws for symbols, BigInts)
+      out[m] = Number_isFinite(n) ? n : BAD;
+    }
+    const pub = alg.public;
+    if (pub !== undefined) {
+      const s = (typeof pub === 'object' && pub !== null) ? WeakMapGet(keySlots, pub) : undefined;
+      out.public = s === undefined ? BAD : s.h;
+    }
+    return out;
+  }
+
+  // Algorithm normalisation's refusals, checked here so that they reject the promise
+  // before any other microtask runs (as WebCrypto's synchronous steps do); the host
+  // normalises again and does the rest.
+  const SHA = ['SHA-1', 'SHA-256', 'SHA-384', 'SHA-512'];
+  const AES_ALGS = ['AES-CTR', 'AES-CBC', 'AES-GCM', 'AES-KW'];
+  const RSA_ALGS = ['RSASSA-PKCS1-v1_5', 'RSA-PSS', 'RSA-OAEP'];
+  const OP_ALGORITHMS = {
+    __proto__: null,
+    digest: SHA,
+    sign: ['HMAC', 'ECDSA', 'Ed25519', 'RSASSA-PKCS1-v1_5', 'RSA-PSS'],
+    verify: ['HMAC', 'ECDSA', 'Ed25519', 'RSASSA-PKCS1-v1_5', 'RSA-PSS'],
+    encrypt: ['AES-CTR', 'AES-CBC', 'AES-GCM', 'RSA-OAEP'],
+    decrypt: ['AES-CTR', 'AES-CBC', 'AES-GCM', 'RSA-OAEP'],
+    generateKey: ['HMAC', 'AES-CTR', 'AES-CBC', 'AES-GCM', 'AES-KW', 'ECDSA', 'ECDH', 'Ed25519', 'X25519',
+      'RSASSA-PKCS1-v1_5', 'RSA-PSS', 'RSA-OAEP'],
+    importKey: ['HMAC', 'AES-CTR', 'AES-CBC', 'AES-GCM', 'AES-KW', 'ECDSA', 'ECDH', 'Ed25519', 'X25519',
+      'RSASSA-PKCS1-v1_5', 'RSA-PSS', 'RSA-OAEP', 'PBKDF2', 'HKDF'],
+    deriveBits: ['ECDH', 'X25519', 'PBKDF2', 'HKDF'],
+    wrapKey: ['AES-KW', 'AES-CTR', 'AES-CBC', 'AES-GCM', 'RSA-OAEP'],
+    unwrapKey: ['AES-KW', 'AES-CTR', 'AES-CBC', 'AES-GCM', 'RSA-OAEP'],
+  };
+  // the algorithms whose parameters for an operation include a hash
+  const HASHED = { __proto__: null, HMAC: 1, 'RSASSA-PKCS1-v1_5': 1, 'RSA-PSS': 1, 'RSA-OAEP': 1, PBKDF2: 1, HKDF: 1 };
+
+  function registered(list, name) {
+    const up = StringPrototypeToUpperCase(name);
+    for (let i = 0; i < list.length; i++) if (StringPrototypeToUpperCase(list[i]) === up) return list[i];
+    return undefined;
+  }
+
+  function notSupported(what) {
+    return new DOMException(`Unrecognized or unimplemented algorithm: ${what}`, 'NotSupportedError');
+  }
+
+  function checkAlgorithm(op, alg) {
+    const name = registered(OP_ALGORITHMS[op], alg.name);
+    if (name === undefined) throw notSupported(alg.name);
+    const h = alg.hash;
+    const hashed = HASHED[name] === 1 || (name === 'ECDSA' && (op === 'sign' || op === 'verify'));
+    if (hashed && h !== undefined && h !== BAD && registered(SHA, h.name) === undefined) throw notSupported(h.name);
+    if (op === 'generateKey') {
+      // what generateKey refuses before generating anything
+      if (registered(AES_ALGS, name) !== undefined && typeof alg.length === 'number' &&
+          alg.length !== 128 && alg.length !== 192 && alg.length !== 256) {
+        throw new DOMException('AES key length must be 128, 192 or 256 bits', 'OperationError');
       }
-      return { __proto__: null, alg, k, l };
-    });
-  }
-  deriveKey(algorithm, baseKey, derivedKeyType, extractable, keyUsages) {
-    return subtleOp(this, arguments.length, 5, 'deriveKey', () => ({
-      __proto__: null, alg: checkAlgorithm('deriveBits', algorithmArg(algorithm)), k: keyHandle(baseKey, 'baseKey'),
-      t: checkAlgorithm('importKey', algorithmArg(derivedKeyType)), x: !!extractable, u: usagesArg(keyUsages),
-    }));
-  }
-  wrapKey(format, key, wrappingKey, wrapAlgorithm) {
-    return subtleOp(this, arguments.length, 4, 'wrapKey', () => ({
-      __proto__: null, f: formatArg(format), k: keyHandle(key, 'key'),
-      w: keyHandle(wrappingKey, 'wrappingKey'), alg: checkAlgorithm('wrapKey', algorithmArg(wrapAlgorithm)),
-    }));
-  }
-  unwrapKey(format, wrappedKey, unwrappingKey, unwrapAlgorithm, unwrappedKeyAlgorithm, extractable, keyUsages) {
-    return subtleOp(this, arguments.length, 7, 'unwrapKey', () => ({
-      __proto__: null, f: formatArg(format), d: bufferArg(wrappedKey, 'wrappedKey'),
-      w: keyHandle(unwrappingKey, 'unwrappingKey'), alg: checkAlgorithm('unwrapKey', algorithmArg(unwrapAlgorithm)),
-      t: checkAlgorithm('importKey', algorithmArg(unwrappedKeyAlgorithm)), x: !!extractable, u: usagesArg(keyUsages),
-    }));
-  }
-  // Workers extra: synchronous, constant time over the bytes (for equal lengths).
-  timingSafeEqual(a, b) {
-    if (WeakMapGet(subtleBrand, this) !== true) throw new TypeError_('Illegal invocation');
-    const x = viewBufferSource(a);
-    const y = viewBufferSource(b);
-    if (x === undefined || y === undefined) {
-      throw new TypeError_("Failed to execute 'timingSafeEqual' on 'SubtleCrypto': parameters must be ArrayBuffer or ArrayBufferView.");
+      if ((name === 'ECDSA' || name === 'ECDH') && alg.namedCurve !== undefined &&
+          alg.namedCurve !== 'P-256' && alg.namedCurve !== 'P-384' && alg.namedCurve !== 'P-521') {
+        throw new DOMException(`curve ${alg.namedCurve} is not supported`, 'NotSupportedError');
+      }
+      if (registered(RSA_ALGS, name) !== undefined && typeof alg.publicExponent === 'string') {
+        const e = alg.publicExponent;
+        let ok = false;
+        let i = 0;
+        while (i < e.length && StringPrototypeCharCodeAt(e, i) === 0) i++;
+        const rest = StringPrototypeSlice(e, i);
+        ok = rest === '\x03' || rest === '\x01\x00\x01';
+        if (!ok) throw new DOMException('publicExponent must be 3 or 65537', 'OperationError');
+      }
     }
-    const n = TypedArrayPrototypeGetByteLength(x);
-    if (n !== TypedArrayPrototypeGetByteLength(y)) throw new TypeError_('Input buffers must have the same byte length.');
-    let diff = 0;
-    for (let i = 0; i < n; i++) diff |= x[i] ^ y[i];
-    return diff === 0;
+    return alg;
   }
+
+  function usagesArg(v) {
+    if (typeof v !== 'object' || v === null || typeof v[Symbol_iterator] !== 'function') {
+      throw new TypeError_("Failed to convert keyUsages: not a sequence.");
+    }
+    const out = newList();
+    for (const u of v) {
+      const s = toDOMString(u);
+      if (KEY_USAGES[s] !== 1) throw new TypeError_(`'${s}' is not a valid KeyUsage.`);
+      out[out.length] = s;
+    }
+    return out;
+  }
+
+  function formatArg(v) {
+    const s = toDOMString(v);
+    if (KEY_FORMATS[s] !== 1) throw new TypeError_(`'${s}' is not a valid KeyFormat.`);
+    return s;
+  }
+
+  function jwkArg(v) {
+    if (v === undefined || v === null) v = {};
+    if (typeof v !== 'object' && typeof v !== 'function') throw new TypeError_('keyData is not a JsonWebKey.');
+    const out = { __proto__: null };
+    for (let i = 0; i < JWK_STRINGS.length; i++) {
+      const m = JWK_STRINGS[i];
+      const x = v[m];
+      if (x !== undefined) out[m] = toDOMString(x);
+    }
+    const ext = v.ext;
+    if (ext !== undefined) out.ext = !!ext;
+    const ops = v.key_ops;
+    if (ops !== undefined) {
+      if (typeof ops !== 'object' || ops === null) throw new TypeError_('key_ops is not a sequence.');
+      const list = newList();
+      for (const o of ops) list[list.length] = toDOMString(o);
+      out.key_ops = list;
+    }
+    if (v.oth !== undefined) out.oth = true;
+    return out;
+  }
+
+  function keyDataArg(format, data) {
+    if (format === 'jwk') {
+      if (bufferBytes(data) !== undefined) throw new TypeError_('keyData for jwk must be a JsonWebKey.');
+      return jwkArg(data);
+    }
+    const b = bufferBytes(data);
+    if (b === undefined) throw new TypeError_('keyData is not a BufferSource.');
+    return b;
+  }
+
+  function cryptoError(x) {
+    const name = String_(x[0]);
+    const message = String_(x[1]);
+    if (name === 'TypeError') return new TypeError_(message);
+    return new DOMException(message, name);
+  }
+
+  function fromHost(v) {
+    if (v.x !== undefined) throw cryptoError(v.x);
+    if (v.b !== undefined) return TypedArrayPrototypeGetBuffer(binaryStringToBytes(v.b));
+    const j = v.j;
+    if (typeof j === 'object' && j !== null) {
+      if (j.key !== undefined) return makeKey(j.key);
+      if (j.pair !== undefined) return { publicKey: makeKey(j.pair[0]), privateKey: makeKey(j.pair[1]) };
+    }
+    return j;
+  }
+
+  // Run `method` with the arguments built by `build` (which may throw: the promise rejects).
+  function subtleOp(self, nargs, min, name, build) {
+    try {
+      if (WeakMapGet(subtleBrand, self) !== true) throw new TypeError_('Illegal invocation');
+      if (nargs < min) {
+        throw new TypeError_(`Failed to execute '${name}' on 'SubtleCrypto': ${min} arguments required, but only ${nargs} present.`);
+      }
+      const args = build();
+      args.m = name;
+      if (keysToFree.length) {
+        args.free = keysToFree;
+        keysToFree = newList();
+      }
+      const op = startHostOp('crypto', JSON_stringify(args));
+      return call(Promise_then, op.promise, fromHost);
+    } catch (e) {
+      return Promise_reject(e);
+    }
+  }
+
+  const subtleBrand = new WeakMap_();
+  class SubtleCrypto {
+    constructor(token) {
+      if (token !== BODY_TOKEN) throw new TypeError_('Illegal constructor');
+      WeakMapSet(subtleBrand, this, true);
+    }
+    digest(algorithm, data) {
+      return subtleOp(this, arguments.length, 2, 'digest', () => ({
+        __proto__: null, alg: checkAlgorithm('digest', algorithmArg(algorithm)), d: bufferArg(data, 'data'),
+      }));
+    }
+    encrypt(algorithm, key, data) {
+      return subtleOp(this, arguments.length, 3, 'encrypt', () => ({
+        __proto__: null, alg: checkAlgorithm('encrypt', algorithmArg(algorithm)), k: keyHandle(key, 'key'), d: bufferArg(data, 'data'),
+      }));
+    }
+    decrypt(algorithm, key, data) {
+      return subtleOp(this, arguments.length, 3, 'decrypt', () => ({
+        __proto__: null, alg: checkAlgorithm('decrypt', algorithmArg(algorithm)), k: keyHandle(key, 'key'), d: bufferArg(data, 'data'),
+      }));
+    }
+    sign(algorithm, key, data) {
+      return subtleOp(this, arguments.length, 3, 'sign', () => ({
+        __proto__: null, alg: checkAlgorithm('sign', algorithmArg(algorithm)), k: keyHandle(key, 'key'), d: bufferArg(data, 'data'),
+      }));
+    }
+    verify(algorithm, key, signature, data) {
+      return subtleOp(this, arguments.length, 4, 'verify', () => ({
+        __proto__: null, alg: checkAlgorithm('verify', algorithmArg(algorithm)), k: keyHandle(key, 'key'),
+        s: bufferArg(signature, 'signature'), d: bufferArg(data, 'data'),
+      }));
+    }
+    generateKey(algorithm, extractable, keyUsages) {
+      return subtleOp(this, arguments.length, 3, 'generateKey', () => ({
+        __proto__: null, alg: checkAlgorithm('generateKey', algorithmArg(algorithm)), x: !!extractable, u: usagesArg(keyUsages),
+      }));
+    }
+    importKey(format, keyData, algorithm, extractable, keyUsages) {
+      return subtleOp(this, arguments.length, 5, 'importKey', () => {
+        const f = formatArg(format);
+        return {
+          __proto__: null, f, d: keyDataArg(f, keyData), alg: checkAlgorithm('importKey', algorithmArg(algorithm)),
+          x: !!extractable, u: usagesArg(keyUsages),
+        };
+      });
+    }
+    exportKey(format, key) {
+      return subtleOp(this, arguments.length, 2, 'exportKey', () => ({
+        __proto__: null, f: formatArg(format), k: keyHandle(key, 'key'),
+      }));
+    }
+    deriveBits(algorithm, baseKey, length = null) {
+      return subtleOp(this, arguments.length, 2, 'deriveBits', () => {
+        const alg = checkAlgorithm('deriveBits', algorithmArg(algorithm));
+        const k = keyHandle(baseKey, 'baseKey');
+        let l = null;
+        if (length !== null && length !== undefined) {
+          l = +length;
+          if (!Number_isFinite(l) || l < 0 || l > 4294967295) throw new TypeError_('length is outside the range of unsigned long.');
+          l = Math_floor(l);
+        }
+        return { __proto__: null, alg, k, l };
+      });
+    }
+    deriveKey(algorithm, baseKey, derivedKeyType, extractable, keyUsages) {
+      return subtleOp(this, arguments.length, 5, 'deriveKey', () => ({
+        __proto__: null, alg: checkAlgorithm('deriveBits', algorithmArg(algorithm)), k: keyHandle(baseKey, 'baseKey'),
+        t: checkAlgorithm('importKey', algorithmArg(derivedKeyType)), x: !!extractable, u: usagesArg(keyUsages),
+      }));
+    }
+    wrapKey(format, key, wrappingKey, wrapAlgorithm) {
+      return subtleOp(this, arguments.length, 4, 'wrapKey', () => ({
+        __proto__: null, f: formatArg(format), k: keyHandle(key, 'key'),
+        w: keyHandle(wrappingKey, 'wrappingKey'), alg: checkAlgorithm('wrapKey', algorithmArg(wrapAlgorithm)),
+      }));
+    }
+    unwrapKey(format, wrappedKey, unwrappingKey, unwrapAlgorithm, unwrappedKeyAlgorithm, extractable, keyUsages) {
+      return subtleOp(this, arguments.length, 7, 'unwrapKey', () => ({
+        __proto__: null, f: formatArg(format), d: bufferArg(wrappedKey, 'wrappedKey'),
+        w: keyHandle(unwrappingKey, 'unwrappingKey'), alg: checkAlgorithm('unwrapKey', algorithmArg(unwrapAlgorithm)),
+        t: checkAlgorithm('importKey', algorithmArg(unwrappedKeyAlgorithm)), x: !!extractable, u: usagesArg(keyUsages),
+      }));
+    }
+    // Workers extra: synchronous, constant time over the bytes (for equal lengths).
+    timingSafeEqual(a, b) {
+      if (WeakMapGet(subtleBrand, this) !== true) throw new TypeError_('Illegal invocation');
+      const x = viewBufferSource(a);
+      const y = viewBufferSource(b);
+      if (x === undefined || y === undefined) {
+        throw new TypeError_("Failed to execute 'timingSafeEqual' on 'SubtleCrypto': parameters must be ArrayBuffer or ArrayBufferView.");
+      }
+      const n = TypedArrayPrototypeGetByteLength(x);
+      if (n !== TypedArrayPrototypeGetByteLength(y)) throw new TypeError_('Input buffers must have the same byte length.');
+      let diff = 0;
+      for (let i = 0; i < n; i++) diff |= x[i] ^ y[i];
+      return diff === 0;
+    }
+  }
+  // No Symbol.toStringTag on Crypto, SubtleCrypto or CryptoKey: workerd has none.
+  const subtleInstance = new SubtleCrypto(BODY_TOKEN);
+  return { __proto__: null, subtle: subtleInstance, SubtleCrypto, CryptoKey };
 }
-// No Symbol.toStringTag on Crypto, SubtleCrypto or CryptoKey: workerd has none.
-const subtleInstance = new SubtleCrypto(BODY_TOKEN);
+
 Object_defineProperty(Crypto.prototype, 'subtle', {
-  get() { return subtleInstance; }, enumerable: true, configurable: true,
+  get() { return subtleArea().subtle; }, enumerable: true, configurable: true,
 });
-defineGlobal('SubtleCrypto', SubtleCrypto);
-defineGlobal('CryptoKey', CryptoKey);
+defineLazyGlobal('SubtleCrypto', () => subtleArea().SubtleCrypto);
+defineLazyGlobal('CryptoKey', () => subtleArea().CryptoKey);
 
 defineGlobal('Crypto', Crypto);
 // workerd: `crypto` is a writable, enumerable, configurable data property.
