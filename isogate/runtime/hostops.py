@@ -30,6 +30,7 @@ from typing import TYPE_CHECKING, Any
 
 from . import webcrypto
 from .compression import ZlibStreams
+from .fetch_response import too_many_subrequests
 from .isolate import error_payload, host_call
 from .messages import KvCall
 
@@ -160,16 +161,9 @@ class HostOps:
                     task.cancel()
 
     def _fetch(self, flight: Flight, op: int, args: Any) -> None:
-        flight.subrequests += 1
-        flight.tasks[op] = None
-        if flight.subrequests > self._max_subrequests:
+        if not self._subrequest(flight, op):
             if self._io is not None:
                 self._io.count(flight.warm.sandbox.tenant or "", "refused")
-            self.complete(
-                flight.id,
-                op,
-                error_payload("Error", f"Too many subrequests (limit {self._max_subrequests})."),
-            )
             return
         if self._io is None:
             self.complete(flight.id, op, error_payload("TypeError", "fetch() is not available"))
@@ -212,15 +206,20 @@ class HostOps:
         remaining = max(0.0, flight.deadline - time.monotonic())
         flight.tasks[op] = self._io.read_body(args, flight.id, remaining, deliver)
 
+    def _subrequest(self, flight: Flight, op: int) -> bool:
+        """Count a subrequest of ``flight`` (fetch and KV alike, as in Workers); past the
+        limit, answer ``op`` with workerd's error and return False."""
+        flight.subrequests += 1
+        flight.tasks[op] = None
+        if flight.subrequests <= self._max_subrequests:
+            return True
+        refused = too_many_subrequests(self._max_subrequests)
+        self.complete(flight.id, op, error_payload(refused.name, refused.message))
+        return False
+
     def _kv(self, flight: Flight, op: int, args: Any) -> None:
         """A KV operation: the gateway process performs it (this process has no database)
         and answers with :class:`KvReply`; it counts as a subrequest, as in Workers."""
-        flight.subrequests += 1
-        flight.tasks[op] = None
-        if flight.subrequests > self._max_subrequests:
-            limit = self._max_subrequests
-            self.complete(
-                flight.id, op, error_payload("Error", f"Too many subrequests (limit {limit}).")
-            )
+        if not self._subrequest(flight, op):
             return
         self._send(KvCall(flight.call, self._index, op, json.dumps(args)))

@@ -36,7 +36,7 @@ import tree_sitter
 from .module_syntax import Analysis, Import, analyse, line_column, parser, query
 from .modules import Module, ModuleSet, loads, resolve
 from .references import _text
-from .source import PreparedSource, _compile, _offset, load_script, to_js_source
+from .source import PreparedSource, compile_check, load_script, offset_of, to_js_source
 from .source_names import EXPORT_VAR, LOAD_CALL, META_VAR, SourceError
 from .types import JSErrorInfo
 
@@ -86,7 +86,7 @@ def link(stored: str, engine: STPyV8.JSEngine) -> PreparedSource:
     joined: dict[str, frozenset[int]] = {}
     for _ in range(20):
         prepared, texts, missing = _link(mset, joined)
-        info = _compile(engine, load_script(prepared, ""))
+        info = compile_check(engine, load_script(prepared, ""))
         if info is None:
             if missing is not None:
                 raise missing
@@ -94,7 +94,7 @@ def link(stored: str, engine: STPyV8.JSEngine) -> PreparedSource:
         name, line, column = prepared.where(info.line, info.column)
         text = texts.get(name)
         if info.message == "Unexpected token 'export'" and text and line and column:
-            at = _offset(text, line, column - 1)
+            at = offset_of(text, line, column - 1)
             if text.startswith("export", at) and at not in joined.get(name, frozenset()):
                 joined[name] = joined.get(name, frozenset()) | {at}
                 continue

@@ -5,7 +5,7 @@ Cloudflare's upload API takes them) is stored as one text: a first line
 :data:`MAGIC`, then JSON ``{"main_module": …, "modules": [{"name", "type",
 "content"}]}`` (``content`` base64 for ``data`` and ``wasm``). One text means one
 blob per version, addressed by its sha256, so versioning, rollback, the code caches and
-blob collection treat it exactly like a single script. ``runtime/source.py`` links it.
+blob collection treat it exactly like a single script. ``runtime/linker.py`` links it.
 """
 
 from __future__ import annotations

@@ -199,12 +199,13 @@ def _named(name: str, message: str) -> tuple[str, str]:
     return name, message
 
 
-def _offset(source: str, line: int, col: int) -> int:
+def offset_of(source: str, line: int, col: int) -> int:
+    """The index in ``source`` of 1-based ``line`` and 0-based ``col``."""
     lines = source.split("\n")
     return sum(len(x) + 1 for x in lines[: line - 1]) + col
 
 
-def _compile(engine: STPyV8.JSEngine, text: str) -> JSErrorInfo | None:
+def compile_check(engine: STPyV8.JSEngine, text: str) -> JSErrorInfo | None:
     """None when ``text`` compiles; else the error, 1-based position in ``text``."""
     try:
         engine.compile(text, SCRIPT_NAME)
@@ -241,14 +242,14 @@ def prepare(source: str, engine: STPyV8.JSEngine) -> PreparedSource:
         prepared = _wrap(original, joined)
         # The same text the runtime evaluates, compiled the same way: V8 is the judge
         # of what is valid, and a strict-mode error (`with`, octal literals) is found here.
-        info = _compile(engine, load_script(prepared, ""))
+        info = compile_check(engine, load_script(prepared, ""))
         if info is None:
             return prepared
         line, column = prepared.position(info.line, info.column)
         if info.message == "Unexpected token 'export'" and line is not None and column:
             # tree-sitter's grammar reads `export` before a line break as a name
             # (`export\ndefault …`); V8 says it is the keyword: read it again so.
-            at = _offset(original, line, column - 1)
+            at = offset_of(original, line, column - 1)
             if original.startswith("export", at) and at not in joined:
                 joined = joined | {at}
                 continue
