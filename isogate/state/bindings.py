@@ -67,11 +67,6 @@ async def check_bindings(
 class SqlBindingStore(SqlStore):
     """Bindings per (function, version) in the metadata database."""
 
-    async def save(self, function: str, version: int, bindings: list[Binding]) -> None:
-        """Replace the bindings of ``function``'s ``version`` (a transaction of its own)."""
-        async with self._conn(write=True) as conn:
-            await self.write(conn, function, version, bindings)
-
     @staticmethod
     async def write(
         conn: AsyncConnection, function: str, version: int, bindings: list[Binding]
@@ -129,8 +124,7 @@ class BindingCache:
     ) -> None:
         """Keep what a deploy on this replica just committed (its first call then asks
         no database)."""
-        kv = tuple((b.name, b.target) for b in bindings if b.kind == "kv")
-        self._items[(function, version, created_at)] = kv
+        self._items[(function, version, created_at)] = _kv(bindings)
 
     async def kv_of(
         self, function: str, version: int, created_at: float
@@ -140,7 +134,11 @@ class BindingCache:
         found = self._items.lookup(ident)
         if found is not None:
             return found
-        bindings = await self._store.load(function, version)
-        kv = tuple((b.name, b.target) for b in bindings if b.kind == "kv")
+        kv = _kv(await self._store.load(function, version))
         self._items[ident] = kv
         return kv
+
+
+def _kv(bindings: list[Binding]) -> tuple[tuple[str, str], ...]:
+    """(env name, namespace) of the KV bindings among ``bindings``."""
+    return tuple((b.name, b.target) for b in bindings if b.kind == "kv")
