@@ -396,7 +396,7 @@ teardown() {
   stop_backends
   # network: pod namespaces made by CNI for this run, their veths, the bridge, rules
   for n in $(ip netns list 2>/dev/null | awk '{print $1}' | grep '^cni-'); do
-    if ip netns exec "$n" ip -4 addr 2>/dev/null | grep -q "inet 10\.244\.0\."; then
+    if ip netns exec "$n" ip -4 addr 2>/dev/null | grep "inet 10\.244\.0\." >/dev/null; then
       ip netns delete "$n"
     fi
   done
@@ -659,7 +659,7 @@ check_upgrade() {
   stop_load upgrade
   read -r sent failed failures < <(load_result upgrade)
   after=$(kctl -n "$NS" get pods -l app.kubernetes.io/instance=isogate -o name | sort)
-  if comm -12 <(echo "$before") <(echo "$after") | grep -q .; then
+  if comm -12 <(echo "$before") <(echo "$after") | grep . >/dev/null; then  # not -q: see check_podkill (SIGPIPE)
     die "upgrade did not roll every pod (before: $before; after: $after)"
   fi
   echo "upgrade: sent $sent, failed $failed during a rolling helm upgrade to tag $UPGRADE_TAG" \
@@ -674,7 +674,10 @@ check_podkill() {
   key=$(PY setup-load "$URL" "$ADMIN" e2e-kill "$KILL_USES")
   start_load podkill "$key" e2e-kill e2e-kill
   sleep 8
-  victim=$(kctl -n "$NS" get pods -l app.kubernetes.io/instance=isogate -o name | head -1)
+  # no `| head -1`: with pipefail, kubectl writing its second line after head exited
+  # (SIGPIPE, 141) failed the whole run once
+  victim=pod/$(kctl -n "$NS" get pods -l app.kubernetes.io/instance=isogate \
+    -o jsonpath='{.items[0].metadata.name}')
   kctl -n "$NS" delete "$victim" --wait=false >/dev/null
   log "deleted $victim"
   sleep 3
