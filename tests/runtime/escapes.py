@@ -732,7 +732,7 @@ CASES: list[Case] = [
     ),
     Case(
         # workerd has neither: garbage collection is not observable, and no callback of
-        # a tenant runs when the host's objects (CryptoKeys swept by 50-crypto.js) die
+        # a tenant runs when the host's objects die (an AbortSignal's listeners)
         "weakref-and-finalization-registry-hidden",
         "cross-tenant",
         handler(

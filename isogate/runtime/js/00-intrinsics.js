@@ -28,9 +28,8 @@ const Symbol_iterator = Symbol.iterator;
 const WeakMap_ = WeakMap;
 // workerd puts neither WeakRef nor FinalizationRegistry on the global scope (garbage
 // collection is not observable on Workers). The prelude keeps WeakRef for itself (the
-// listeners an AbortSignal holds, the sweep of collected CryptoKeys in 50-crypto.js)
-// and takes both off globalThis before any tenant code runs: no WeakRef made here
-// is ever handed to a tenant, so nothing of theirs can observe or steer a sweep.
+// listeners an AbortSignal holds) and takes both off globalThis before any tenant code
+// runs: no WeakRef made here is ever handed to a tenant.
 const WeakRef_ = typeof WeakRef === 'function' ? WeakRef : undefined;
 Reflect.deleteProperty(globalThis, 'WeakRef');
 Reflect.deleteProperty(globalThis, 'FinalizationRegistry');

@@ -163,7 +163,6 @@ class Crypto {
 
 const WeakMapGet = uncurryThis(WeakMap_.prototype.get);
 const WeakMapSet = uncurryThis(WeakMap_.prototype.set);
-const HOST_MAX_KEYS = 4096; // = MAX_KEYS in webcrypto/keys.py (a test checks they agree)
 
 let subtleNS = null;
 function subtleArea() {
@@ -172,36 +171,10 @@ function subtleArea() {
 }
 
 function loadSubtle() {
-  const keySlots = new WeakMap_();  // CryptoKey -> {h, type, extractable, algorithm, usages}
-  let keysToFree = newList();
-  // Handles of collected CryptoKeys go back to the host with the next crypto operation.
-  // Found by sweeping WeakRefs (a FinalizationRegistry's callbacks need the embedder to
-  // run V8's platform tasks, which this host does not): a sweep runs whenever the keys
-  // made since the last one reach the number that survived it (amortised O(1) per key).
-  let liveKeys = newList(); // {r: WeakRef(CryptoKey), h: handle}
-  let sweepAt = 256;
-
-  function sweepKeys() {
-    const keep = newList();
-    for (let i = 0; i < liveKeys.length; i++) {
-      const e = liveKeys[i];
-      if (WeakRefPrototypeDeref(e.r) === undefined) keysToFree[keysToFree.length] = e.h;
-      else keep[keep.length] = e;
-    }
-    liveKeys = keep;
-    // Doubling alone could put the next sweep past the host's table (MAX_KEYS in
-    // webcrypto/keys.py): one sweep that ran before the garbage collector had cleared the
-    // WeakRefs of dropped keys (later under load) then meant "too many CryptoKeys alive"
-    // for a tenant that holds few. Near the limit, sweep every 128 new keys.
-    sweepAt = Math_min(keep.length * 2 + 256, Math_max(keep.length + 128, HOST_MAX_KEYS - 128));
-  }
-
-  function trackKey(key, h) {
-    if (WeakRefPrototypeDeref === undefined) return; // no WeakRef: handles live as long as the sandbox
-    liveKeys[liveKeys.length] = { __proto__: null, r: new WeakRef_(key), h };
-    if (liveKeys.length >= sweepAt) sweepKeys();
-  }
-
+  // CryptoKey -> {h, type, extractable, algorithm, usages}. `h` is the host's sealed copy
+  // of the key (encrypted, webcrypto/keys.py), sent back with every operation: the key
+  // lives exactly as long as its CryptoKey, whenever the garbage collector runs.
+  const keySlots = new WeakMap_();
   const KEY_USAGES = { __proto__: null, encrypt: 1, decrypt: 1, sign: 1, verify: 1, deriveKey: 1, deriveBits: 1, wrapKey: 1, unwrapKey: 1 };
   const KEY_FORMATS = { __proto__: null, raw: 1, spki: 1, pkcs8: 1, jwk: 1 };
   const BYTES_MEMBERS = ['iv', 'counter', 'additionalData', 'salt', 'info', 'label', 'publicExponent'];
@@ -249,7 +222,6 @@ function loadSubtle() {
     WeakMapSet(keySlots, key, {
       __proto__: null, h: info.h, type: info.t, extractable: info.x, algorithm, usages,
     });
-    trackKey(key, info.h);
     return key;
   }
 
@@ -458,10 +430,6 @@ function loadSubtle() {
       }
       const args = build();
       args.m = name;
-      if (keysToFree.length) {
-        args.free = keysToFree;
-        keysToFree = newList();
-      }
       const op = startHostOp('crypto', JSON_stringify(args));
       return call(Promise_then, op.promise, fromHost);
     } catch (e) {

@@ -136,13 +136,7 @@ def run(owner: Any, args: Any) -> str:
     try:
         if type(args) is not dict:
             raise fail("TypeError", "malformed crypto operation")
-        for handle in args.get("free") or ():
-            if type(handle) is int:
-                table.keys.pop(handle, None)
-        if args.get("m") == "free":
-            result: Any = {"j": None}
-        else:
-            result = call(table, args)
+        result: Any = call(table, args)
     except CryptoFailure as exc:
         result = {"x": [exc.name, exc.message]}
     except Exception as exc:  # the executor thread is shared by tenants
