@@ -33,6 +33,8 @@ def _set_flags(heap_limit_mb: int, expose_gc: bool = False) -> None:
         # eval, new Function and their kin throw EvalError, as on workerd (and tenant
         # code can then never compile code it did not upload); the prelude needs none
         "--disallow-code-generation-from-strings",
+        # Float16Array and Math.f16round (ES2025), behind a flag in this V8; workerd has them
+        "--js-float16array",
     ]
     if expose_gc:  # runtime.debug_gc_every: stress runs only
         flags.append("--expose-gc")

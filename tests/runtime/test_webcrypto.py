@@ -265,6 +265,8 @@ async def test_key_agreement_and_derivation(runtime: Runtime) -> None:
         const c = await S.generateKey({name: 'ECDH', namedCurve: 'P-384'}, true, ['deriveBits']);
         out.curveMismatch = await errName(S.deriveBits({name: 'ECDH', public: c.publicKey}, a.privateKey, 256));
         out.privateAsPublic = await errName(S.deriveBits({name: 'ECDH', public: a.privateKey}, a.privateKey, 256));
+        out.notAKey = [await errName(S.deriveBits({name: 'ECDH', public: {message: 'no key'}}, a.privateKey, 256)),
+                       await errName(S.deriveBits({name: 'X25519', public: 'x'}, a.privateKey, 256))];
         out.tooLong = await errName(S.deriveBits({name: 'ECDH', public: a.publicKey}, a.privateKey, 264));
         out.noDeriveKey = await errName(S.deriveKey({name: 'ECDH', public: a.publicKey}, a.privateKey, {name: 'AES-GCM', length: 128}, true, ['encrypt']));
         // PBKDF2 (RFC 6070 vector 2) and HKDF (RFC 5869 test case 1)
@@ -289,6 +291,7 @@ async def test_key_agreement_and_derivation(runtime: Runtime) -> None:
     assert got["X25519"] == [True, 32, 128, 0]
     assert got["curveMismatch"] == "InvalidAccessError"
     assert got["privateAsPublic"] == "InvalidAccessError"
+    assert got["notAKey"] == ["TypeError", "TypeError"]  # WebIDL: public is a CryptoKey
     assert got["tooLong"] == "OperationError" and got["noDeriveKey"] == "InvalidAccessError"
     assert got["pbkdf2"] == "ea6c014dc72d6f8ccd1ed92ace1d41f0d8de8957"
     assert got["hkdf"] == (
@@ -339,6 +342,7 @@ async def test_random_uuid_get_random_values_timing_safe_equal(runtime: Runtime)
         """
         out.uuid = crypto.randomUUID();
         out.rv = crypto.getRandomValues(new Uint8Array(32)).some((b) => b !== 0);
+        try { crypto.getRandomValues(new Float16Array(4)); out.f16 = 'no error'; } catch (e) { out.f16 = e.name; }
         out.eq = [S.timingSafeEqual(enc('abc'), enc('abc')), S.timingSafeEqual(enc('abc'), enc('abd')),
                   S.timingSafeEqual(new Uint8Array([1, 2]).buffer, new DataView(new Uint8Array([0, 1, 2]).buffer, 1))];
         try { S.timingSafeEqual(enc('a'), enc('ab')); out.len = 'no error'; } catch (e) { out.len = e.name; }
@@ -348,6 +352,7 @@ async def test_random_uuid_get_random_values_timing_safe_equal(runtime: Runtime)
     )
     assert len(got["uuid"]) == 36 and got["uuid"][14] == "4"
     assert got["rv"] is True
+    assert got["f16"] == "TypeMismatchError"  # Float16Array exists (V8 flag) and is refused
     assert got["eq"] == [True, False, True] and got["len"] == "TypeError"
     assert got["tags"] == ["[object Object]", True, True]  # no toStringTag, as workerd
 

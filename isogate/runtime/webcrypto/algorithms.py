@@ -121,7 +121,9 @@ def _member(v: Any, kind: str, member: str) -> Any:
         if type(v) is not str:
             raise fail("TypeError", f"{member} is not a string")
         return v
-    if kind == "key":
+    if kind == "key":  # a sealed CryptoKey handle; anything else was no CryptoKey
+        if type(v) is not str:
+            raise fail("TypeError", f"{member} is not of type 'CryptoKey'")
         return v
     if type(v) not in (int, float):
         raise fail("TypeError", f"{member} is not a number")
