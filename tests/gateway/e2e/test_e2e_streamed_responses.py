@@ -191,7 +191,11 @@ def test_a_client_leaving_mid_stream_cancels_the_function(tenant: Tenant) -> Non
     _Upstream.hold_dropped.clear()
     with tenant.http.stream("GET", "/fn/holds") as r:
         assert r.status_code == 200
-        assert next(r.iter_raw()) == b"tick;"
+        # keep the iterator: a temporary one is finalized as soon as next() returns, and
+        # httpcore closes the connection of a response closed unread: the client would
+        # leave right here, racing the function's fetch (the gateway cancels the call)
+        chunks = r.iter_raw()
+        assert next(chunks) == b"tick;"
         # once the function waits on /hold (its fetch reached the upstream), the client
         # leaves: leaving earlier could cancel the fetch before it was ever sent
         assert _Upstream.hold_started.wait(60), "the function never fetched /hold"
