@@ -10,7 +10,7 @@
 * a client leaving mid-stream cancels the function: its pending fetch to the upstream
   is closed (the upstream sees its connection drop), long before the function's time
   limit;
-* a 96 MiB upstream body proxied through ``return fetch(...)`` with gateway and worker
+* a 192 MiB upstream body proxied through ``return fetch(...)`` with gateway and worker
   memory growing by far less than the body.
 """
 
@@ -28,8 +28,13 @@ import pytest
 from .conftest import Tenant, unique
 from .server import GatewayProcess
 
-LIMIT = 128 << 20  # runtime.max_response_body of this gateway
-BIG = 96 << 20  # bytes the upstream's /big sends (egress limit raised above it)
+LIMIT = 256 << 20  # runtime.max_response_body of this gateway
+BIG = 192 << 20  # bytes the upstream's /big sends (egress limit raised above it)
+#: what a worker may grow by while passing BIG through: the body's first MiB goes through
+#: JavaScript (hostio.STREAM_AFTER), which costs a transient 9-16 MiB measured here for
+#: bodies of 96 and 384 MiB alike (24 MiB once on a loaded machine); the rest is never
+#: held whole
+GROWTH_LIMIT = BIG // 4
 
 FIRST_THEN_GATE = """export default { async fetch(req, env) {
   const { readable, writable } = new TransformStream();
@@ -134,7 +139,7 @@ def gw(tmp_path_factory: pytest.TempPathFactory) -> Iterator[GatewayProcess]:
         tmp_path_factory.mktemp("streamed") / "data",
         {
             "ISOGATE_EGRESS__ALLOW": '["127.0.0.1"]',
-            "ISOGATE_EGRESS__MAX_RESPONSE_BYTES": str(256 << 20),
+            "ISOGATE_EGRESS__MAX_RESPONSE_BYTES": str(384 << 20),
             "ISOGATE_RUNTIME__MAX_RESPONSE_BODY": str(LIMIT),
             "ISOGATE_RUNTIME__MAX_TIMEOUT_MS": "120000",
         },
@@ -243,7 +248,9 @@ def test_a_large_body_streams_through_in_bounded_memory(gw: GatewayProcess, tena
     assert total == BIG
     for pid in peak:
         growth = peak[pid] - before[pid]
-        assert growth < BIG // 4, f"pid {pid} grew by {growth >> 20} MiB for a {BIG >> 20} MiB body"
+        assert growth < GROWTH_LIMIT, (
+            f"pid {pid} grew by {growth >> 20} MiB for a {BIG >> 20} MiB body"
+        )
 
 
 def test_a_streamed_body_marked_gzip_is_gzipped(tenant: Tenant) -> None:
