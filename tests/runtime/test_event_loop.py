@@ -20,7 +20,7 @@ import pytest
 
 from isogate.config.egress import EgressSettings
 from isogate.runtime.types import Outcome
-from tests.runtime.conftest import fn, get
+from tests.runtime.conftest import fn, get, until
 
 LOOPBACK = EgressSettings(allow=["127.0.0.1"])
 
@@ -159,7 +159,8 @@ async def test_fetch_from_a_function(make_runtime, upstream) -> None:
     assert out["b"][0:2] == [200, "application/json"]
     assert json.loads(out["b"][2])["body"] == "x=1"
     assert ("POST", "/two", b"x=1") in seen
-    await asyncio.sleep(0.7)  # the worker reports egress counts twice a second
+    # the worker reports egress counts twice a second: wait for the report, not a time
+    await until(lambda: rt.stats().egress.get(("t1", "allowed"), 0) >= 2, "egress reported")
     assert rt.stats().egress.get(("t1", "allowed")) == 2
 
 
