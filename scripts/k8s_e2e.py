@@ -115,8 +115,10 @@ def embedded(base: str, admin_token: str) -> None:
         raise SystemExit(f"FAIL invoke body: {b!r}")
     s, b = call("GET", f"{base}/fn/hello/world")
     expect("invoke without key", s, b, 401)
-    print("embedded: /healthz 200, tenant created, function deployed, keyed call 200, "
-          "unkeyed call 401")
+    print(
+        "embedded: /healthz 200, tenant created, function deployed, keyed call 200, "
+        "unkeyed call 401"
+    )
 
 
 def pod_invocations(pod_url: str) -> float:
@@ -130,8 +132,7 @@ def pod_invocations(pod_url: str) -> float:
     return total
 
 
-def shape(base: str, admin_token: str, pod_urls_csv: str, quota_n: str,
-          propagation_s: str) -> None:
+def shape(base: str, admin_token: str, pod_urls_csv: str, quota_n: str, propagation_s: str) -> None:
     """Item 3: exactly-N quota across replicas, deploy on one pod served by the other."""
     pods = pod_urls_csv.split(",")
     n = int(quota_n)
@@ -151,8 +152,10 @@ def shape(base: str, admin_token: str, pod_urls_csv: str, quota_n: str,
         raise SystemExit(f"FAIL quota of {n} over the Service: answers {codes}")
     if sum(1 for x in served if x > 0) < 2:
         raise SystemExit(f"FAIL calls were not spread over the replicas: {served}")
-    print(f"shape: quota uses={n} over the Service allowed exactly {codes.get(200)} "
-          f"({codes}); served per pod {[int(x) for x in served]}")
+    print(
+        f"shape: quota uses={n} over the Service allowed exactly {codes.get(200)} "
+        f"({codes}); served per pod {[int(x) for x in served]}"
+    )
 
     # A deploy on one replica, served by another within the documented time.
     _, key2 = tenant_with_function(base, admin_token, "e2e-prop", "prop")
@@ -174,8 +177,10 @@ def shape(base: str, admin_token: str, pod_urls_csv: str, quota_n: str,
                 raise SystemExit(f"FAIL deploy on pod 0 not served by {other} within {limit}s")
             time.sleep(0.02)
     took = time.monotonic() - t0
-    print(f"shape: deploy on one replica served by the other after {took * 1000:.0f} ms "
-          f"(documented: under {limit:g} s)")
+    print(
+        f"shape: deploy on one replica served by the other after {took * 1000:.0f} ms "
+        f"(documented: under {limit:g} s)"
+    )
 
 
 def setup_load(base: str, admin_token: str, tenant: str, uses: str) -> None:
@@ -184,16 +189,26 @@ def setup_load(base: str, admin_token: str, tenant: str, uses: str) -> None:
     The function is named after the tenant: function names are unique across tenants.
     """
     _, key = tenant_with_function(
-        base, admin_token, tenant, tenant, {"name": "load", "uses": int(uses),
-                                            "rate_limit": {"requests": 100000,
-                                                           "per_seconds": 60}},
+        base,
+        admin_token,
+        tenant,
+        tenant,
+        {"name": "load", "uses": int(uses), "rate_limit": {"requests": 100000, "per_seconds": 60}},
         existing_ok=True,
     )
     print(key)
 
 
-def load(base: str, key: str, fn: str, rate: str, stop_file: str, out_file: str,
-         tenant: str = "", max_seconds: str = "600") -> None:
+def load(
+    base: str,
+    key: str,
+    fn: str,
+    rate: str,
+    stop_file: str,
+    out_file: str,
+    tenant: str = "",
+    max_seconds: str = "600",
+) -> None:
     """Call the function at a steady ``rate`` per second until ``stop_file`` exists.
 
     Every call is a new connection through the Service (kube-proxy picks a pod each
@@ -236,8 +251,14 @@ def load(base: str, key: str, fn: str, rate: str, stop_file: str, out_file: str,
                 pass  # a write that was not acknowledged is not an accepted write
         next_t += period
         time.sleep(max(0.0, next_t - time.monotonic()))
-    result = {"sent": sent, "ok": ok, "failed": failed, "failures": failures[:20],
-              "seconds": round(time.monotonic() - t0, 1), "writes": writes}
+    result = {
+        "sent": sent,
+        "ok": ok,
+        "failed": failed,
+        "failures": failures[:20],
+        "seconds": round(time.monotonic() - t0, 1),
+        "writes": writes,
+    }
     with open(out_file, "w") as f:
         json.dump(result, f)
 
@@ -267,21 +288,27 @@ def verify_writes(base: str, key: str, tenant: str, result_file: str, uses: str)
         more += 1
     total = result["ok"] + more
     if total > int(uses) or total < int(uses) - result["failed"]:
-        raise SystemExit(f"FAIL usage: {result['ok']} + {more} successful calls with a key "
-                         f"of {uses} uses ({result['failed']} failed during the kill)")
-    print(f"podkill: {len(result['writes']['versions'])} deploys and "
-          f"{len(result['writes']['keys'])} keys acknowledged, none lost; usage kept "
-          f"({result['ok']} + {more} = {total} of {uses} uses)")
+        raise SystemExit(
+            f"FAIL usage: {result['ok']} + {more} successful calls with a key "
+            f"of {uses} uses ({result['failed']} failed during the kill)"
+        )
+    print(
+        f"podkill: {len(result['writes']['versions'])} deploys and "
+        f"{len(result['writes']['keys'])} keys acknowledged, none lost; usage kept "
+        f"({result['ok']} + {more} = {total} of {uses} uses)"
+    )
 
 
 def _login(base: str, tenant: str) -> dict[str, str]:
-    s, b = call("POST", f"{base}/v1/auth/token",
-                {"name": tenant, "password": "e2e-password-" + tenant})
+    s, b = call(
+        "POST", f"{base}/v1/auth/token", {"name": tenant, "password": "e2e-password-" + tenant}
+    )
     return {"Authorization": f"Bearer {expect('login', s, b, 200)['access_token']}"}
 
 
-def helm_cmd(op: str, kubeconfig: str, chart: str, release: str, namespace: str,
-             values_json: str) -> None:
+def helm_cmd(
+    op: str, kubeconfig: str, chart: str, release: str, namespace: str, values_json: str
+) -> None:
     """helm install/upgrade with helm-python-sdk, waiting for the rollout."""
     import helm_python as helm
 
@@ -292,23 +319,33 @@ def helm_cmd(op: str, kubeconfig: str, chart: str, release: str, namespace: str,
             print(f"helm uninstall: {release}")
             return
         if op == "install":
-            rel = cfg.install(chart, release, values, namespace=namespace, wait="watcher",
-                              timeout=600, create_namespace=True)
+            rel = cfg.install(
+                chart,
+                release,
+                values,
+                namespace=namespace,
+                wait="watcher",
+                timeout=600,
+                create_namespace=True,
+            )
         else:
-            rel = cfg.upgrade(chart, release, values, namespace=namespace, wait="watcher",
-                              timeout=600)
+            rel = cfg.upgrade(
+                chart, release, values, namespace=namespace, wait="watcher", timeout=600
+            )
     print(f"helm {op}: {release} revision {rel['revision']} {rel['status']}")
 
 
-def render_live(kubeconfig: str, chart: str, release: str, namespace: str,
-                values_json: str, out_file: str) -> None:
+def render_live(
+    kubeconfig: str, chart: str, release: str, namespace: str, values_json: str, out_file: str
+) -> None:
     """Render the chart with the live cluster's capabilities (a server dry-run install:
     Helm reads the API versions by discovery) and write the manifest to ``out_file``."""
     import helm_python as helm
 
     with helm.Config(kubeconfig_path=kubeconfig, namespace=namespace) as cfg:
-        rel = cfg.install(chart, release, json.loads(values_json), namespace=namespace,
-                          dry_run="server")
+        rel = cfg.install(
+            chart, release, json.loads(values_json), namespace=namespace, dry_run="server"
+        )
     with open(out_file, "w") as f:
         f.write(rel["manifest"])
 
@@ -346,11 +383,14 @@ def check_accepted(sent_json: str, accepted_json: str, kinds: str) -> None:
             if key not in got:
                 raise SystemExit(f"FAIL {kind} {key[1]} not accepted by the API server")
             if sent[key]["apiVersion"] != got[key]["apiVersion"]:
-                raise SystemExit(f"FAIL {kind}: sent {sent[key]['apiVersion']}, "
-                                 f"stored {got[key]['apiVersion']}")
+                raise SystemExit(
+                    f"FAIL {kind}: sent {sent[key]['apiVersion']}, stored {got[key]['apiVersion']}"
+                )
             if kind == "ServiceMonitor" and got[key]["spec"] != sent[key]["spec"]:
-                raise SystemExit(f"FAIL ServiceMonitor fields pruned by the CRD schema: "
-                                 f"sent {sent[key]['spec']}, kept {got[key]['spec']}")
+                raise SystemExit(
+                    f"FAIL ServiceMonitor fields pruned by the CRD schema: "
+                    f"sent {sent[key]['spec']}, kept {got[key]['spec']}"
+                )
             report.append(f"{kind} {sent[key]['apiVersion']}")
     print("fit: accepted by the API server (server-side dry run): " + ", ".join(report))
 

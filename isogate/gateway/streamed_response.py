@@ -12,7 +12,8 @@ Once the headers are out the status cannot change: a body cut short (over the re
 size limit, the function's stream erred or ran out of time, the worker died) ends the
 response without its last chunk, so the client sees a truncated response (HTTP/1.1:
 the connection closes before the terminating chunk; HTTP/2: the stream is reset). A
-client that goes away mid-stream (``http.disconnect``) cancels the function's stream.
+client that goes away mid-stream (``http.disconnect``) cancels the function's stream,
+and so does a HEAD request once the headers are out (its response has no body).
 """
 
 from __future__ import annotations
@@ -64,6 +65,10 @@ class StreamedResponse(FunctionResponse):
                 await send(
                     {"type": "http.response.start", "status": self.status, "headers": self.headers}
                 )
+                if scope.get("method") == "HEAD":
+                    # a HEAD response has no body (h11 drops it): the function's stream is
+                    # ended here rather than produced for nobody until it ends or times out
+                    stream.cancel()
                 while True:
                     # waiting for the function is not the client's fault; a worker that
                     # never ends the stream (wedged) is given up after idle_timeout
@@ -75,7 +80,7 @@ class StreamedResponse(FunctionResponse):
                     self._progress(deadline)
                     await send({"type": "http.response.body", "body": data, "more_body": True})
                     stream.sent(len(data))
-            if stream.error == "":
+            if stream.error == "" or scope.get("method") == "HEAD":
                 await send({"type": "http.response.body", "body": b"", "more_body": False})
             elif stream.error != "cancelled":
                 # headers are gone: the client can only be shown a truncated response
