@@ -391,9 +391,10 @@ async def test_validation_survives_the_death_of_its_worker(make_runtime) -> None
 async def test_full_queue_answers_overloaded_at_once(make_runtime) -> None:
     rt = await make_runtime(workers=1, threads_per_worker=1, max_queue=1, default_timeout_ms=500)
     busy = asyncio.create_task(rt.invoke(fn(LOOP, name="busy"), get()))
-    await asyncio.sleep(0.05)
+    # wait for states, not times: the busy call on the one executor, then one queued
+    await until(lambda: rt.stats().executors_busy == 1, "the busy call runs")
     queued = asyncio.create_task(rt.invoke(fn(HELLO, name="queued"), get()))
-    await asyncio.sleep(0.01)
+    await until(lambda: rt.stats().queue_depth == 1, "the second call is queued")
     rejected = await rt.invoke(fn(HELLO, name="rejected"), get())
     assert rejected.outcome is Outcome.OVERLOADED
     assert (await busy).outcome is Outcome.TIMEOUT
