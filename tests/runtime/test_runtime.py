@@ -363,7 +363,8 @@ async def test_killed_worker_fails_in_flight_and_restarts(make_runtime) -> None:
         "export default { fetch() { const t = Date.now(); while (Date.now() - t < 2000) {} return new Response('x') } }"
     )
     task = asyncio.create_task(rt.invoke(slow, get()))
-    await asyncio.sleep(0.3)
+    await until(lambda: rt.stats().executors_busy == 1, "the slow call runs")
+    await asyncio.sleep(0.3)  # into its 2 s of JavaScript (a kill before may be retried)
     os.kill(rt.worker_pids()[0], signal.SIGKILL)
     assert (await task).outcome is Outcome.CRASHED
     await until(lambda: rt.ready, "the killed worker is restarted")
@@ -379,7 +380,7 @@ async def test_validation_survives_the_death_of_its_worker(make_runtime) -> None
     busy = "export default { fetch() { const t = Date.now(); while (Date.now() - t < 1500) {} return new Response('x') } }"
     # both executors busy, so the check waits in worker 0's pipe until the kill
     slow = [asyncio.create_task(rt.invoke(fn(busy, name=f"busy{i}"), get())) for i in range(2)]
-    await asyncio.sleep(0.3)
+    await until(lambda: rt.stats().executors_busy == 2, "both executors busy")
     check = asyncio.create_task(rt.validate(HELLO))
     await asyncio.sleep(0.05)
     os.kill(rt.worker_pids()[0], signal.SIGKILL)
