@@ -57,6 +57,7 @@ class StreamedResponse(FunctionResponse):
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         scope[FUNCTION_ANSWERED] = True
         stream = self.stream
+        head_only = scope.get("method") == "HEAD"
         watcher = asyncio.create_task(_watch_disconnect(receive, stream))
         try:
             async with asyncio.timeout(None) as deadline:
@@ -65,7 +66,7 @@ class StreamedResponse(FunctionResponse):
                 await send(
                     {"type": "http.response.start", "status": self.status, "headers": self.headers}
                 )
-                if scope.get("method") == "HEAD":
+                if head_only:
                     # a HEAD response has no body (h11 drops it): the function's stream is
                     # ended here rather than produced for nobody until it ends or times out
                     stream.cancel()
@@ -80,7 +81,7 @@ class StreamedResponse(FunctionResponse):
                     self._progress(deadline)
                     await send({"type": "http.response.body", "body": data, "more_body": True})
                     stream.sent(len(data))
-            if stream.error == "" or scope.get("method") == "HEAD":
+            if stream.error == "" or head_only:
                 await send({"type": "http.response.body", "body": b"", "more_body": False})
             elif stream.error != "cancelled":
                 # headers are gone: the client can only be shown a truncated response

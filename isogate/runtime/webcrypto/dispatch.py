@@ -19,21 +19,8 @@ from .errors import CryptoFailure, fail
 from .key_export import export_key
 from .key_generation import generate_key
 from .key_import import import_key
-from .keys import Key, KeyTable, check_key_use, table_for
+from .keys import KeyTable, check_key_use, table_for
 from .signatures import sign, verify
-
-
-def _key_info(table: KeyTable, key: Key) -> dict[str, Any]:
-    alg = dict(key.algorithm)
-    if "publicExponent" in alg:
-        alg["publicExponent"] = to_wire(alg["publicExponent"])
-    return {
-        "h": table.add(key),
-        "t": key.type,
-        "x": key.extractable,
-        "a": alg,
-        "u": list(key.usages),
-    }
 
 
 def _out(v: Any) -> Any:
@@ -72,18 +59,13 @@ def call(table: KeyTable, a: dict[str, Any]) -> Any:
         usages = read_usages(a.get("u"))
         made = generate_key(n, bool(a.get("x")), usages)
         if isinstance(made, tuple):
-            return {"j": {"pair": [_key_info(table, made[0]), _key_info(table, made[1])]}}
-        return {"j": {"key": _key_info(table, made)}}
+            return {"j": {"pair": [table.add(made[0]), table.add(made[1])]}}
+        return {"j": {"key": table.add(made)}}
     if method == "importKey":
         n = normalize("importKey", a.get("alg"))
         usages = read_usages(a.get("u"))
-        return {
-            "j": {
-                "key": _key_info(
-                    table, import_key(a.get("f", ""), a.get("d"), n, bool(a.get("x")), usages)
-                )
-            }
-        }
+        key = import_key(a.get("f", ""), a.get("d"), n, bool(a.get("x")), usages)
+        return {"j": {"key": table.add(key)}}
     if method == "exportKey":
         return _out(export_key(a.get("f", ""), table.get(a.get("k"))))
     if method == "deriveBits":
@@ -99,7 +81,7 @@ def call(table: KeyTable, a: dict[str, Any]) -> Any:
         length = key_length(length_alg)
         bits = derive_bits(n, base, length, table, usage="deriveKey")
         key = import_key("raw", to_wire(bits), target, bool(a.get("x")), usages)
-        return {"j": {"key": _key_info(table, key)}}
+        return {"j": {"key": table.add(key)}}
     if method == "wrapKey":
         n = _normalize_either(("wrapKey", "encrypt"), a.get("alg"))
         wrapping = table.get(a.get("w"))
@@ -126,7 +108,7 @@ def call(table: KeyTable, a: dict[str, Any]) -> Any:
             if type(unwrapped) is not dict:
                 raise fail("DataError", "the unwrapped key is not a JWK")
         key = import_key(fmt, unwrapped, target, bool(a.get("x")), usages)
-        return {"j": {"key": _key_info(table, key)}}
+        return {"j": {"key": table.add(key)}}
     raise fail("NotSupportedError", f"unknown crypto.subtle method {method}")
 
 

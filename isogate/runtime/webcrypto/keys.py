@@ -84,18 +84,20 @@ class KeyTable:
     aead: AESGCM = field(default_factory=lambda: AESGCM(AESGCM.generate_key(256)))
     cache: LRUCache[str, Key] = field(default_factory=lambda: LRUCache(CACHED_KEYS))
 
-    def add(self, key: Key) -> str:
-        """Seal ``key``: the text its CryptoKey carries."""
+    def add(self, key: Key) -> dict[str, Any]:
+        """Seal ``key``: what its CryptoKey is made of (``h`` the sealed key, ``t`` type,
+        ``x`` extractable, ``a`` algorithm, ``u`` usages), all on the wire."""
         alg = dict(key.algorithm)
         if "publicExponent" in alg:
             alg["publicExponent"] = to_wire(alg["publicExponent"])
+        usages = list(key.usages)
         plain = json.dumps(
-            [key.type, key.extractable, alg, key.usages, _material_out(key)], ensure_ascii=False
+            [key.type, key.extractable, alg, usages, _material_out(key)], ensure_ascii=False
         ).encode()
         nonce = os.urandom(12)
         sealed = base64.b64encode(nonce + self.aead.encrypt(nonce, plain, None)).decode()
         self.cache[sealed] = key
-        return sealed
+        return {"h": sealed, "t": key.type, "x": key.extractable, "a": alg, "u": usages}
 
     def get(self, sealed: Any) -> Key:
         """The key ``sealed`` holds (InvalidAccessError if this table did not seal it)."""
