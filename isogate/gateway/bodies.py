@@ -7,7 +7,7 @@ import json
 from typing import Any, TypeVar
 
 from pydantic import BaseModel, ValidationError
-from starlette.requests import Request
+from starlette.requests import ClientDisconnect, Request
 from starlette.types import Scope
 
 from isogate.gateway.errors import (
@@ -31,27 +31,36 @@ def too_large(limit: int) -> Problem:
 async def read_body(request: Request, limit: int) -> bytes:
     """The whole body, or a 413 problem as soon as it passes ``limit`` bytes, or a 408
     problem when it does not arrive within ``body_read_timeout_seconds`` (slow senders)."""
-    if _has_no_body(request.scope):
-        return b""  # nothing to wait for: no deadline, no receive() (the common GET)
+    body, _ = await read_head(request, limit, None)
+    return body
+
+
+async def read_head(request: Request, limit: int, head: int | None) -> tuple[bytes, bool]:
+    """The body's start: (bytes, whether more follows). Reads until the body ends or,
+    with ``head``, until at least that many bytes have come; 413 and 408 problems as
+    :func:`read_body` (the deadline is for what is read here)."""
+    if has_no_body(request.scope):
+        return b"", False  # nothing to wait for: no deadline, no receive() (the common GET)
     deadline = request.app.state.settings.body_read_timeout_seconds
     try:
         async with asyncio.timeout(deadline):
-            return await _read_body(request, limit)
+            return await _read_head(request, limit, head)
     except TimeoutError:
         raise RequestTimeout(
             f"the request body did not arrive within {deadline:g} s", {"Connection": "close"}
         ) from None
 
 
-def _has_no_body(scope: Scope) -> bool:
-    """An HTTP/1 request with neither Content-Length nor Transfer-Encoding has no body
-    (RFC 9112 section 6.3). HTTP/2 and 3 frame bodies without them, so those are read."""
+def has_no_body(scope: Scope) -> bool:
+    """Whether the request of ``scope`` comes without a body. An HTTP/1 request with
+    neither Content-Length nor Transfer-Encoding has none (RFC 9112 section 6.3); HTTP/2
+    and 3 frame bodies without them, so those are read."""
     if scope.get("http_version") not in ("1.1", "1.0"):
         return False
     return all(k != b"content-length" and k != b"transfer-encoding" for k, _ in scope["headers"])
 
 
-async def _read_body(request: Request, limit: int) -> bytes:
+async def _read_head(request: Request, limit: int, head: int | None) -> tuple[bytes, bool]:
     declared = request.headers.get("content-length")
     if declared is not None:
         try:
@@ -61,12 +70,19 @@ async def _read_body(request: Request, limit: int) -> bytes:
             raise BadRequest("invalid Content-Length") from None
     chunks: list[bytes] = []
     size = 0
-    async for chunk in request.stream():
+    while True:
+        message = await request.receive()
+        if message["type"] == "http.disconnect":
+            raise ClientDisconnect()
+        chunk: bytes = message.get("body", b"")
         size += len(chunk)
         if size > limit:
             raise too_large(limit)
         chunks.append(chunk)
-    return b"".join(chunks)
+        if not message.get("more_body", False):
+            return b"".join(chunks), False
+        if head is not None and size >= head:
+            return b"".join(chunks), True
 
 
 def media_type(request: Request) -> str:

@@ -15,15 +15,15 @@ import time
 from collections.abc import Coroutine
 from typing import Any
 
-from starlette.requests import Request
+from starlette.requests import ClientDisconnect, Request
 from starlette.responses import Response
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from isogate.caches import LRU
 from isogate.config import Settings
 from isogate.gateway.api import invocations as api_invocations
-from isogate.gateway.bodies import read_body
-from isogate.gateway.errors import NotFound, RuntimeFailed, SecretsUnreadable
+from isogate.gateway.bodies import too_large
+from isogate.gateway.errors import NotFound, RequestTimeout, RuntimeFailed, SecretsUnreadable
 from isogate.gateway.function_response import FunctionResponse
 from isogate.gateway.outcomes import (
     outcome_problem,
@@ -38,13 +38,14 @@ from isogate.gateway.request_shaping import function_headers, scoped_set_cookie,
 from isogate.gateway.response_buffers import Lease
 from isogate.gateway.services import Services
 from isogate.gateway.streamed_response import StreamedResponse
+from isogate.gateway.uploads import Upload, drain_unread, read_request_body
 from isogate.quota.errors import KeyOutOfScope, KeyUnknown, QuotaError, Rejected
 from isogate.quota.models import ApiKey
 from isogate.registry.errors import FunctionNotFound
 from isogate.registry.models import Function, InvocationRecord
 from isogate.registry.names import check_function_name, is_operator_path
 from isogate.runtime.body_stream import STREAM_WINDOW
-from isogate.runtime.errors import RuntimeFailure
+from isogate.runtime.errors import BodyUnreadable, RuntimeFailure
 from isogate.runtime.types import FunctionRef, InvokeRequest, InvokeResult, Outcome
 from isogate.state.errors import SecretsUnavailable
 from isogate.state.secrets import FunctionSecrets
@@ -99,6 +100,8 @@ async def _invoke(
     started = time.perf_counter()
     extra_headers: dict[str, str] = {"X-Invocation-Id": inv_id}
     key: ApiKey | None = None
+    upload: Upload | None = None  # the rest of a large request body
+    body_read = False  # the client's whole body has been taken (or handed over)
     try:
         ver = fn.current
         if not ver.public:
@@ -112,7 +115,12 @@ async def _invoke(
                 svc.verifier.check(key, fn.name)
                 if key.tenant != fn.tenant:
                     raise KeyOutOfScope(f"this API key may not invoke {fn.name!r}")
-            body = await read_body(request, svc.settings.runtime.max_request_body)
+            body, upload = await read_request_body(
+                request,
+                svc.settings.runtime.max_request_body,
+                svc.settings.body_read_timeout_seconds,
+            )
+            body_read = True
         except (QuotaError, Problem):
             if key is not None:  # a keyed refusal still tells the key's limits
                 extra_headers.update(rate_headers(await svc.limiter.peek(key.id, key.policy)))
@@ -134,6 +142,8 @@ async def _invoke(
         if mount_prefix is not None:
             url = unmounted_url(url, mount_prefix)
         if respond_async:  # recorded in SQL, answered 202; gateway.async_runner runs it
+            if upload is not None:  # kept whole: it runs after this request is answered
+                body += await _rest_of(upload)
             return await api_invocations.accept(
                 svc, fn, key, inv_id, request.method, url, headers, body, extra_headers
             )
@@ -147,13 +157,18 @@ async def _invoke(
             body=body,
             invocation_id=inv_id,
             stream=True,  # a streamed body goes on to the client as it comes
+            upload=upload,  # the rest of a large body, read as the function reads it
         )
         rt = svc.settings.runtime
         limit_ms = min(ver.timeout_ms or rt.default_timeout_ms, rt.max_timeout_ms)
         deadline = (limit_ms + rt.queue_timeout_ms) / 1000 + svc.settings.runtime_grace_seconds
         try:
             async with asyncio.timeout(deadline):
-                result = await _unless_client_leaves(svc.runtime.invoke(ref, req), request)
+                result = await _unless_client_leaves(
+                    svc.runtime.invoke(ref, req),
+                    upload.receive if upload else request.receive,
+                    upload,
+                )
         except TimeoutError:
             failure = runtime_deadline()
             _record(svc, fn, inv_id, failure.status, "timeout", started, None)
@@ -168,11 +183,20 @@ async def _invoke(
             failure = runtime_failure()
             _record(svc, fn, inv_id, failure.status, "crashed", started, None)
             raise failure from None
+        if upload is not None and upload.size > upload.limit:
+            # the rest is not drained past the limit: the connection carries no more
+            extra_headers["Connection"] = "close"
         if result is None:  # nobody to answer: recorded, and the response goes nowhere
             _record(svc, fn, inv_id, CLIENT_GONE, "abandoned", started, None)
             return Response(status_code=CLIENT_GONE)
         if result.stream is not None:  # the body follows as the function produces it
-            return _streamed(svc, fn, inv_id, started, result, extra_headers, request, mount_prefix)
+            response = _streamed(
+                svc, fn, inv_id, started, result, extra_headers, request, mount_prefix
+            )
+            if upload is not None:  # its reads own the connection until the body is over
+                response.receive = upload.receive
+                upload = None  # the runtime ends it with the stream
+            return response
         problem = outcome_problem(result, svc.settings.retry_after_seconds)
         lease = None
         if problem is None and svc.responses is not None:
@@ -200,6 +224,23 @@ async def _invoke(
         if problem.status in (401, 403, 404, 413, 429):
             svc.metrics.count(fn.name, problem.status, fn.tenant)
         return problem.response()
+    finally:
+        if upload is not None:  # the call is over (or never made): drain what is left
+            upload.close()
+        elif not body_read:  # refused before its body was read (or while): drain it
+            drain_unread(request, svc.settings.body_read_timeout_seconds)
+
+
+async def _rest_of(upload: Upload) -> bytes:
+    """The rest of a body read whole (413 past the limit, 408 when too slow)."""
+    try:
+        return await upload.read_all()
+    except BodyUnreadable as exc:
+        if upload.gone:
+            raise ClientDisconnect() from None
+        if upload.size > upload.limit:
+            raise too_large(upload.limit) from None
+        raise RequestTimeout(str(exc), {"Connection": "close"}) from None
 
 
 #: status recorded for an invocation whose client went away (nginx's "client closed request")
@@ -213,29 +254,39 @@ WATCH_AFTER = 0.05
 
 
 async def _unless_client_leaves(
-    call: Coroutine[Any, Any, InvokeResult], request: Request
+    call: Coroutine[Any, Any, InvokeResult], receive: Receive, upload: Upload | None = None
 ) -> InvokeResult | None:
     """Await ``call``; if the client goes away first (connection closed, HTTP/2 stream
     reset: the server then sends ``http.disconnect``), cancel it and return None.
 
     Cancelling is what frees capacity: a queued call leaves its tenant's queue at once,
-    a running one is stopped at its next safe point (see the runtime). The request body
-    has been read already, so the only message left to receive is the disconnect. The
+    a running one is stopped at its next safe point (see the runtime). ``receive`` is
+    the connection's, past the request body (or an upload's, which waits for the body
+    to end), so the only message left to receive is the disconnect. The
     watcher starts only once the call has taken ``WATCH_AFTER``: a timer is cheaper than
-    a task for the calls that answer before that.
+    a task for the calls that answer before that. An ``upload`` whose read finds the
+    client gone cancels the call then and there (before the function could answer the
+    failed read: the call is the client's leaving, not what the function made of it).
     """
     task = asyncio.current_task()
     assert task is not None
     left = finished = False
     watcher: asyncio.Task[None] | None = None
 
-    async def watch() -> None:
+    def leave() -> None:
         nonlocal left
-        while (await request.receive())["type"] != "http.disconnect":
+        if not left:  # cancelled once: uncancel() below undoes exactly one
+            left = True
+            if not finished:
+                task.cancel()
+
+    async def watch() -> None:
+        while (await receive())["type"] != "http.disconnect":
             pass  # an HTTP/1 request without a body still delivers its empty body once
-        left = True
-        if not finished:
-            task.cancel()
+        leave()
+
+    if upload is not None:
+        upload.on_gone = leave
 
     def start() -> None:
         nonlocal watcher
@@ -256,6 +307,8 @@ async def _unless_client_leaves(
         timer.cancel()
         if watcher is not None:
             watcher.cancel()
+        if upload is not None:
+            upload.on_gone = None
 
 
 async def _secrets_of(svc: Services, fn: Function) -> FunctionSecrets | None:

@@ -36,7 +36,7 @@ class StreamedResponse(FunctionResponse):
     """ASGI app of one streamed function response (no ``Content-Length``: chunked): a
     :class:`FunctionResponse` whose body comes from ``stream`` instead of ``body``."""
 
-    __slots__ = ("idle_timeout", "stream")
+    __slots__ = ("idle_timeout", "receive", "stream")
 
     def __init__(
         self,
@@ -53,12 +53,15 @@ class StreamedResponse(FunctionResponse):
         super().__init__(head.status, headers, b"", lease, head.write_timeout)
         self.stream = stream
         self.idle_timeout = idle_timeout
+        #: what to watch for the client leaving instead of the connection's ``receive``
+        #: (a request body still streaming into the function: uploads.Upload.receive)
+        self.receive: Receive | None = None
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         scope[FUNCTION_ANSWERED] = True
         stream = self.stream
         head_only = scope.get("method") == "HEAD"
-        watcher = asyncio.create_task(_watch_disconnect(receive, stream))
+        watcher = asyncio.create_task(_watch_disconnect(self.receive or receive, stream))
         try:
             async with asyncio.timeout(None) as deadline:
                 loop = asyncio.get_running_loop()

@@ -7,3 +7,8 @@ class RuntimeFailure(Exception):
 
 class RuntimeStartError(RuntimeFailure):
     """The runtime cannot start or has no worker to serve with."""
+
+
+class BodyUnreadable(Exception):
+    """A request body the function reads cannot be read on; the message is the
+    function's (its read rejects with a ``TypeError`` saying it)."""

@@ -57,6 +57,7 @@ from .isolate import (
 from .messages import (
     After,
     Blanks,
+    BodyPart,
     Cancel,
     Credit,
     Evict,
@@ -249,6 +250,11 @@ class Executor:
                 self._send(Evicted(self.index, (msg.key,), Host.live))
             elif type(msg) is KvReply:
                 self._ops.complete(str(msg.id), msg.n, msg.p)
+            elif type(msg) is BodyPart:
+                flight = self._flights.get(str(msg.id))
+                if flight is not None:
+                    flight.body_read += len(msg.p)
+                    self._ops.complete(flight.id, msg.n, msg.p)
             elif type(msg) is Credit:
                 self._credit(str(msg.id), msg.n)
             elif type(msg) is Cancel:
@@ -368,7 +374,7 @@ class Executor:
             script = scheduled_script(flight.id, msg.sc.cron, msg.sc.t)
         else:
             req = msg.req
-            request = InvokeRequest(method=req.m, url=req.u, headers=req.h, body=req.b)
+            request = InvokeRequest(req.m, req.u, req.h, req.b, more=req.r)
             script = start_script(flight.id, request)
         self._eval(flight, script)
         if not flight.ended and not flight.responded and not flight.waiting:

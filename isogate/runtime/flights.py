@@ -48,3 +48,6 @@ class Flight:
     stopped: str = ""
     #: characters of fetched bodies delivered into JavaScript (fread): see HostOps
     js_read: int = 0
+    #: characters of its request body's later parts delivered into JavaScript (BodyPart,
+    #: on this executor's thread): they count toward the same limit as ``js_read``
+    body_read: int = 0

@@ -20,14 +20,18 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import logging
 from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING
 
 from .body_stream import BodyStream
+from .errors import BodyUnreadable
 from .messages import (
     After,
     Blanks,
+    BodyPart,
+    BodyRead,
     Cancel,
     Chunk,
     Credit,
@@ -83,6 +87,7 @@ class Frames:
             stream = w.streams.pop(msg.id, None)  # type: ignore[union-attr]
             if stream is not None:
                 stream.end(msg.err)  # type: ignore[union-attr]
+            self._end_upload(w, msg.id)  # type: ignore[union-attr]
         elif kind is Wait:
             call = w.calls.get(msg.id)  # type: ignore[union-attr]
             if call is not None and not call.waiting:
@@ -102,6 +107,11 @@ class Frames:
                 task = asyncio.create_task(self._kv_call(call, msg))
                 self._kv_tasks.add(task)
                 task.add_done_callback(self._kv_tasks.discard)
+        elif kind is BodyRead:
+            assert isinstance(msg, BodyRead)
+            task = asyncio.create_task(self._body_read(w, msg))
+            self._kv_tasks.add(task)
+            task.add_done_callback(self._kv_tasks.discard)
         elif kind is After:
             # what a function logged after its response (ctx.waitUntil work), named by
             # the invocation id its caller was given (X-Invocation-Id)
@@ -148,6 +158,8 @@ class Frames:
             self._unwait(call)
         if type(msg) is Result and msg.sb:
             call.stream = self._open_stream(w, call)
+        elif w.uploads:  # the call is over: nothing reads on in its request body
+            self._end_upload(w, call.id)
         if type(msg) is NeedCode:
             w.sent_code.discard(call.pending.ref.key)
             if call.abandoned:  # nobody is left to send the code: the executor is free
@@ -210,6 +222,36 @@ class Frames:
         ex = call.executor
         with contextlib.suppress(Exception):  # the worker died meanwhile: nobody to tell
             ex.worker.send(ex.index, KvReply(msg.id, msg.ex, msg.n, payload))
+
+    async def _body_read(self, w: _Worker, msg: BodyRead) -> None:
+        """Read on in a call's request body (the client's connection is here) and send
+        the part, its end or why it cannot be read to the function's executor."""
+        upload = w.uploads.get(msg.id)
+        if upload is None:
+            payload = '{"e":{"name":"TypeError","message":"This body is not readable any more."}}'
+        else:
+            try:
+                part = await upload.read()
+            except BodyUnreadable as exc:
+                payload = json.dumps({"e": {"name": "TypeError", "message": str(exc)}})
+            except asyncio.CancelledError:
+                return  # the call ended meanwhile (close): nobody reads the answer
+            else:
+                if part is None:
+                    payload = '{"v":null}'
+                else:
+                    text = json.dumps(part.decode("latin-1"), ensure_ascii=False)
+                    payload = '{"v":' + text + "}"
+        ex = w.executors[msg.ex] if 0 <= msg.ex < len(w.executors) else None
+        if ex is not None:
+            with contextlib.suppress(Exception):  # the worker died meanwhile
+                ex.worker.send(ex.index, BodyPart(msg.id, msg.ex, msg.n, payload))
+
+    @staticmethod
+    def _end_upload(w: _Worker, call_id: int) -> None:
+        upload = w.uploads.pop(call_id, None)
+        if upload is not None:
+            upload.close()
 
     def _cancel(self, call: _Call) -> None:
         """Tell ``call``'s executor that its caller left while it waits on host

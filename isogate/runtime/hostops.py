@@ -31,8 +31,8 @@ from typing import TYPE_CHECKING, Any
 from . import webcrypto
 from .compression import ZlibStreams
 from .fetch_response import too_many_subrequests
-from .isolate import error_payload, host_call
-from .messages import KvCall
+from .isolate import REQUEST_BODY, error_payload, host_call
+from .messages import BodyRead, KvCall
 
 if TYPE_CHECKING:
     from .flights import Flight
@@ -91,6 +91,11 @@ class HostOps:
                     task.cancel()
             elif kind == "fetch":
                 self._fetch(flight, op, args)
+            elif kind == "fread" and args == REQUEST_BODY:  # the request body reads on
+                self._body_read(flight, op)
+            elif kind == "fclose" and args == REQUEST_BODY:  # the gateway drops the rest
+                flight.tasks[op] = None
+                self.complete(inv, op, '{"v":null}')
             elif kind == "fread" and self._io is not None:  # the next chunk of a body
                 self._fread(flight, op, args)
             elif kind == "fclose" and self._io is not None:  # a body it will not read on
@@ -178,6 +183,25 @@ class HostOps:
             flight.id,
         )
 
+    def _body_read(self, flight: Flight, op: int) -> None:
+        """The next part of the invocation's request body: the gateway process has the
+        client's connection, so it reads on and answers with a ``BodyPart``. The parts
+        enter the isolate as script source, as a fetched body's do, and count toward the
+        same limit."""
+        flight.tasks[op] = None
+        if flight.js_read + flight.body_read > JS_READ_LIMIT:
+            self.complete(
+                flight.id,
+                op,
+                error_payload(
+                    "TypeError",
+                    "bodies read in JavaScript are limited to about"
+                    f" {JS_READ_LIMIT >> 20} MiB per invocation",
+                ),
+            )
+            return
+        self._send(BodyRead(flight.call, self._index, op))
+
     def _fread(self, flight: Flight, op: int, args: Any) -> None:
         """The next chunk of a fetched body the function reads in JavaScript. Each one
         enters the isolate as script source, which stpyv8 keeps until the isolate goes
@@ -185,7 +209,7 @@ class HostOps:
         fails with a TypeError instead of exhausting the isolate's heap (a body passed on
         untouched is spliced and never counted here)."""
         assert self._io is not None
-        if flight.js_read > JS_READ_LIMIT:
+        if flight.js_read + flight.body_read > JS_READ_LIMIT:
             flight.tasks[op] = None
             self.complete(
                 flight.id,

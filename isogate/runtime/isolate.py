@@ -389,18 +389,23 @@ def _pairs(data: dict[str, Any], name: str) -> list[tuple[str, str]]:
     ]
 
 
+#: the handle the prelude reads the rest of an invocation's request body by ("fread",
+#: as a fetched body's; hostops.py): its parts come from the gateway process (BodyRead)
+REQUEST_BODY = -1
+
+
 def wire(request: InvokeRequest) -> str:
     """``request`` as the JSON the prelude's ``requestFromWire`` reads (a body is a
-    binary string: one character per byte)."""
-    return json.dumps(
-        {
-            "method": request.method,
-            "url": request.url,
-            "headers": [list(kv) for kv in request.headers],
-            "body": request.body.decode("latin-1") if request.body else None,
-        },
-        ensure_ascii=False,
-    )
+    binary string: one character per byte; ``more``: the handle to read the rest by)."""
+    data: dict[str, object] = {
+        "method": request.method,
+        "url": request.url,
+        "headers": [list(kv) for kv in request.headers],
+        "body": request.body.decode("latin-1") if request.body else None,
+    }
+    if request.more:
+        data["more"] = REQUEST_BODY
+    return json.dumps(data, ensure_ascii=False)
 
 
 def host_call(entry: str, *args: str) -> str:

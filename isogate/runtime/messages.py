@@ -5,9 +5,10 @@ encodes as a msgpack array (``array_like``: no field names on the wire), its tag
 bodies travel as msgpack ``bin``. protocol.py frames them (a 4-byte length first).
 
 Supervisor -> executor thread (its request pipe): :class:`Invoke`, :class:`Evict`,
-:class:`Cancel`, :class:`Credit`. Executor thread -> supervisor (its result pipe):
-:class:`Result`, :class:`Chunk`, :class:`End`, :class:`NeedCode`, :class:`Wait`,
-:class:`After`, :class:`Blanks`, :class:`Evicted`.
+:class:`Cancel`, :class:`Credit`, :class:`KvReply`, :class:`BodyPart`. Executor thread ->
+supervisor (its result pipe): :class:`Result`, :class:`Chunk`, :class:`End`,
+:class:`NeedCode`, :class:`Wait`, :class:`After`, :class:`Blanks`, :class:`Evicted`,
+:class:`KvCall`, :class:`BodyRead`.
 Worker process -> supervisor (its control pipe, stdout): :class:`Ready`,
 :class:`SelfTest`, :class:`Egress`.
 """
@@ -40,12 +41,15 @@ class FnSpec(msgspec.Struct, array_like=True, omit_defaults=True):
 
 
 class HttpRequest(msgspec.Struct, array_like=True, omit_defaults=True):
-    """The caller's HTTP request (method, URL, headers, body)."""
+    """The caller's HTTP request (method, URL, headers, body). With ``r`` the body goes
+    on after ``b``: the function reads the rest with :class:`BodyRead` as it reads its
+    ``request.body`` (a large upload is never one message)."""
 
     m: str
     u: str
     h: tuple[Header, ...] = ()
     b: bytes = b""
+    r: bool = False
 
 
 class ScheduledEvent(msgspec.Struct, array_like=True, omit_defaults=True):
@@ -93,6 +97,17 @@ class Credit(_Frame, tag="credit"):
     id: int
     ex: int
     n: int
+
+
+class BodyPart(_Frame, tag="body_part"):
+    """Supervisor -> executor: the delivery payload of :class:`BodyRead` ``n`` of call
+    ``id`` (JSON ``{"v": "<bytes as a binary string>"}``, ``{"v": null}`` at the body's
+    end, or ``{"e": {name, message}}``)."""
+
+    id: int
+    ex: int
+    n: int
+    p: str
 
 
 # -- executor -> supervisor ----------------------------------------------------------------
@@ -189,6 +204,16 @@ class Evicted(_Frame, tag="evicted"):
     iso: int | None = None
 
 
+class BodyRead(_Frame, tag="body_read"):
+    """Call ``id``'s function reads on in its request body (host operation ``n``): the
+    gateway process sends the next part as it arrives from the client, in a
+    :class:`BodyPart`."""
+
+    id: int
+    ex: int
+    n: int
+
+
 # -- worker process -> supervisor (control pipe) -------------------------------------------
 
 
@@ -236,7 +261,7 @@ class KvReply(_Frame, tag="kv_reply"):
     p: str
 
 
-ToExecutor = Invoke | Evict | Cancel | KvReply | Credit
+ToExecutor = Invoke | Evict | Cancel | KvReply | Credit | BodyPart
 FromWorker = (
     Result
     | NeedCode
@@ -248,6 +273,7 @@ FromWorker = (
     | SelfTest
     | Egress
     | KvCall
+    | BodyRead
     | Chunk
     | End
 )

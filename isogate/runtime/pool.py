@@ -31,7 +31,7 @@ from .body_stream import BodyStream
 from .errors import RuntimeStartError
 from .messages import Evict, FromWorker, Message, SelfTest
 from .protocol import HEADER, MAX_FRAME, ProtocolError, decode_from_worker, frame
-from .types import FunctionRef, InvokeRequest, InvokeResult
+from .types import FunctionRef, InvokeRequest, InvokeResult, RequestBody
 from .wire import ResultPipe
 
 if TYPE_CHECKING:
@@ -135,6 +135,8 @@ class _Worker:
         self.calls: dict[int, _Call] = {}
         #: streamed response bodies still coming from this worker, by call id
         self.streams: dict[int, BodyStream] = {}
+        #: request bodies still arriving for calls sent here (read on by BodyRead frames)
+        self.uploads: dict[int, RequestBody] = {}
         self.sent_code: set[str] = set()
         self.reader: asyncio.Task[None] | None = None
         self.stderr_task: asyncio.Task[None] | None = None
@@ -302,6 +304,9 @@ class WorkerPool:
         for ex in w.executors:
             ex.close_pipes()
         calls, w.calls = w.calls, {}
+        uploads, w.uploads = w.uploads, {}
+        for upload in uploads.values():
+            upload.close()
         streams, w.streams = w.streams, {}
         for stream in streams.values():  # cut short: the client sees a truncated body
             stream.end("crashed")

@@ -374,6 +374,8 @@ class Runtime(WorkerPool, Admission, Frames):
             call = _Call(call_id, pending, ex, now, deadline, fut)
             w.calls[call_id] = call
             pending.call = call
+            if req.upload is not None:  # its function reads the rest of it from here
+                w.uploads[call_id] = req.upload
             w.send(
                 ex.index,
                 invoke_message(

@@ -9,7 +9,7 @@ from __future__ import annotations
 import hashlib
 from dataclasses import dataclass, field
 from enum import StrEnum
-from typing import Any
+from typing import Any, Protocol
 
 
 class Outcome(StrEnum):
@@ -82,6 +82,23 @@ class FunctionRef:
         object.__setattr__(self, "key", key)
 
 
+class RequestBody(Protocol):
+    """The rest of a request body, still arriving from the client (the gateway's
+    ``uploads.Upload``): the runtime reads it part by part as the function reads its
+    ``request.body``, so a large upload never has to fit in memory or in one message."""
+
+    async def read(self) -> bytes | None:
+        """The next part (never empty), or None at the body's end. Raises
+        :class:`~isogate.runtime.errors.BodyUnreadable` when it cannot be read on (over
+        its size limit, the client too slow or gone): the function's read fails with
+        that message."""
+        ...
+
+    def close(self) -> None:
+        """The invocation is over: nothing will read on (a read under way stops)."""
+        ...
+
+
 @dataclass(frozen=True, slots=True)
 class InvokeRequest:
     """An HTTP request as plain data: it crosses into the isolate as a JSON string."""
@@ -99,6 +116,10 @@ class InvokeRequest:
     #: the caller sends a streamed body on as it comes (``InvokeResult.stream``); other
     #: callers get the body whole (read to its end by the runtime)
     stream: bool = False
+    #: the body goes on after ``body`` (the gateway's side: where the rest comes from)
+    upload: RequestBody | None = None
+    #: the body goes on after ``body`` (the worker's side: read the rest from the host)
+    more: bool = False
 
 
 @dataclass(frozen=True, slots=True)

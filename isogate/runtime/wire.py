@@ -53,7 +53,7 @@ def invoke_message(
     env = ref.env + ref.secrets if ref.secrets else ref.env  # secrets last: they win
     kv = tuple(name for name, _ in ref.kv_bindings)
     fn = FnSpec(ref.key, ref.tenant, timeout_ms, cpu_ms, env, source, kv)
-    http = HttpRequest(req.method, req.url, req.headers, req.body)
+    http = HttpRequest(req.method, req.url, req.headers, req.body, req.upload is not None)
     sc = ScheduledEvent(*req.scheduled) if req.scheduled is not None else None
     return Invoke(call_id, ex, fn, http, req.invocation_id, sc)
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from isogate.gateway.bodies import _has_no_body
+from isogate.gateway.bodies import has_no_body
 
 
 def scope(version: str, *headers: tuple[bytes, bytes]) -> dict:
@@ -25,4 +25,4 @@ def scope(version: str, *headers: tuple[bytes, bytes]) -> dict:
     ],
 )
 def test_only_unframed_http1_requests_skip_the_body_read(s: dict, bodiless: bool) -> None:
-    assert _has_no_body(s) is bodiless
+    assert has_no_body(s) is bodiless

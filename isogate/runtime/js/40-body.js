@@ -681,7 +681,11 @@ function requestFromWire(w) {
     headersAppendRaw(h, name, value);
   }
   const body = typeof w.body === 'string' ? w.body : '';
-  const st = body.length > 0 || framed ? bodyState(KIND_BINARY, body, body.length) : emptyBody();
+  let st;
+  // A large upload: its start came with the request, the rest is read from the gateway
+  // as the function reads (the same stream as a large fetched body's, 80-fetch.js).
+  if (typeof w.more === 'number') st = streamBodyState(fetchedStream(body, w.more, false));
+  else st = body.length > 0 || framed ? bodyState(KIND_BINARY, body, body.length) : emptyBody();
   const req = makeRequest(method, href, headersList(h), GUARD_IMMUTABLE, st, 'manual');
   return req;
 }

@@ -57,8 +57,9 @@ function responseFromHost(v) {
 // passes it on holds only what its reader has not taken yet.
 // Until it is read, the stream's record carries `splice` {handle, head}: a Response
 // that passes it on untouched has the host send the body on itself (90-host.js), so
-// the bytes never enter JavaScript.
-function fetchedStream(first, handle) {
+// the bytes never enter JavaScript. The rest of a large request body is read the same
+// way (its handle: the host's REQUEST_BODY), without `splice`: the gateway has it.
+function fetchedStream(first, handle, splice = true) {
   let head = first;
   let done = false;
   let rec = null;
@@ -87,7 +88,7 @@ function fetchedStream(first, handle) {
     } catch (e) {} // outside an invocation: the host closes it when the invocation ends
   });
   rec = streams().rsRecord(obj);
-  rec.splice = { __proto__: null, handle, head: first };
+  rec.splice = splice ? { __proto__: null, handle, head: first } : null;
   return rec;
 }
 
