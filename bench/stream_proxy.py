@@ -11,9 +11,14 @@ upstream that generates ``--mb`` MiB (never held whole), and deploys two functio
 
 For each, the client reads the whole body while the RSS of the gateway process and of
 its worker process(es) is sampled every 16 chunks; the report gives their baseline and
-peak growth, and the throughput. Run from a checkout:
+peak growth, and the throughput.
 
-    PYTHONPATH=$PWD python bench/stream_proxy.py [--mb 100] [--runs 2]
+``upload`` goes the other way: the client sends ``--upload-mb`` MiB (chunked, generated
+as it goes) to a function that reads its ``request.body`` to the end and counts it; the
+body streams into the function as it reads (parts from the gateway, through
+JavaScript), with the same RSS samples. Run from a checkout:
+
+    PYTHONPATH=$PWD python bench/stream_proxy.py [--mb 100] [--upload-mb 24] [--runs 2]
 """
 
 from __future__ import annotations
@@ -30,6 +35,7 @@ import sys
 import tempfile
 import threading
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
@@ -41,6 +47,12 @@ PASS = "export default { fetch(req, env) { return fetch(env.UPSTREAM + '/big'); 
 PIPE = """export default { async fetch(req, env) {
   const up = await fetch(env.UPSTREAM + '/big');
   return new Response(up.body.pipeThrough(new TransformStream()));
+} }"""
+
+COUNT = """export default { async fetch(req) {
+  let n = 0;
+  for await (const part of req.body) n += part.length;
+  return new Response(String(n));
 } }"""
 
 
@@ -96,6 +108,7 @@ def upstream(size: int) -> http.server.ThreadingHTTPServer:
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--mb", type=int, default=100)
+    ap.add_argument("--upload-mb", type=int, default=24)
     ap.add_argument("--runs", type=int, default=2)
     args = ap.parse_args()
     size = args.mb << 20
@@ -112,6 +125,7 @@ def main() -> None:
             "ISOGATE_RUNTIME__THREADS_PER_WORKER": "2",
             "ISOGATE_RUNTIME__PREWARM_ISOLATES": "1",
             "ISOGATE_RUNTIME__MAX_RESPONSE_BODY": str(size * 2),
+            "ISOGATE_RUNTIME__MAX_REQUEST_BODY": str((args.upload_mb + 1) << 20),
             "ISOGATE_RUNTIME__MAX_TIMEOUT_MS": "120000",
             "ISOGATE_EGRESS__ALLOW": '["127.0.0.1"]',
             "ISOGATE_EGRESS__MAX_RESPONSE_BYTES": str(size * 2),
@@ -141,7 +155,7 @@ def main() -> None:
             "/v1/auth/token", json={"name": "bench", "password": "password-123"}
         ).json()["access_token"]
         auth = {"Authorization": f"Bearer {token}"}
-        for name, code in (("pass", PASS), ("pipe", PIPE)):
+        for name, code in (("pass", PASS), ("pipe", PIPE), ("upload", COUNT)):
             r = http.put(
                 f"/v1/functions/{name}",
                 headers=auth,
@@ -192,6 +206,7 @@ def main() -> None:
                     }
                 )
             report[name] = runs
+        report["upload"] = [upload(http, proc.pid, args.upload_mb) for _ in range(args.runs)]
         print(json.dumps(report, indent=1))
     finally:
         proc.send_signal(signal.SIGTERM)
@@ -201,6 +216,38 @@ def main() -> None:
             proc.kill()
         up.shutdown()
         shutil.rmtree(data, ignore_errors=True)
+
+
+def upload(http: httpx.Client, gateway: int, mb: int) -> dict[str, object]:
+    """``mb`` MiB sent to the ``upload`` function, chunked, RSS sampled every 4 MiB."""
+    pids = [gateway, *children(gateway)]
+    before = {pid: rss(pid) for pid in pids}
+    peak = dict(before)
+
+    def parts() -> Iterator[bytes]:
+        for i in range(mb * 16):  # 64 KiB each
+            if i % 64 == 0:
+                for pid in peak:
+                    peak[pid] = max(peak[pid], rss(pid))
+            yield BLOCK
+
+    t0 = time.perf_counter()
+    r = http.post("/fn/upload", content=parts())
+    elapsed = time.perf_counter() - t0
+    assert r.status_code == 200 and r.text == str(mb << 20), (r.status_code, r.text[:200])
+    return {
+        "seconds": round(elapsed, 2),
+        "MiB_per_s": round(mb / elapsed, 1),
+        "gateway_rss_MiB": before[gateway] >> 20,
+        "gateway_growth_MiB": round((peak[gateway] - before[gateway]) / 2**20, 1),
+        "children": {
+            str(pid): {
+                "rss_MiB": before[pid] >> 20,
+                "growth_MiB": round((peak[pid] - before[pid]) / 2**20, 1),
+            }
+            for pid in pids[1:]
+        },
+    }
 
 
 if __name__ == "__main__":
