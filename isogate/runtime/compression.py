@@ -9,7 +9,11 @@ invocation. Bytes cross as *binary strings* (one char per byte) inside JSON.
 
 Operations (``args``):
     {"a": "new", "f": "gzip" | "deflate" | "deflate-raw", "m": "c" | "d"} -> handle
-    {"a": "data", "h": handle, "d": bytes} -> output bytes so far
+    {"a": "data", "h": handle, "d": bytes} -> output bytes so far, or
+        [output bytes, message] when the compressed data ended inside the chunk with
+        bytes after it: the output is enqueued, then the stream errors (a TypeError
+        with the message), as the Compression Standard's "decompress and enqueue"
+        orders it (the handle is freed)
     {"a": "end", "h": handle} -> the last output bytes (the handle is freed)
     {"a": "drop", "h": handle} -> null (cancelled stream; freed)
 """
@@ -32,6 +36,19 @@ MAX_CHUNK_OUTPUT = 16 * 1024 * 1024
 
 class ZlibError(Exception):
     """A (de)compression failure the function sees as a TypeError."""
+
+
+#: the TypeError's message for bytes after the end of the compressed data
+TRAILING = "Trailing bytes after end of compressed data"
+
+
+class _Trailing(Exception):
+    """The compressed data ended inside a chunk with bytes after it; ``output`` is what
+    the chunk decompressed to before its end."""
+
+    def __init__(self, output: bytes) -> None:
+        super().__init__(TRAILING)
+        self.output = output
 
 
 class ZlibStreams:
@@ -77,7 +94,13 @@ class ZlibStreams:
             return None
         if action == "data":
             data = str(args.get("d", "")).encode("latin-1")
-            return _out(self._data(obj, data))
+            try:
+                return _out(self._data(obj, data))
+            except _Trailing as t:
+                del self._open[h]
+                if not t.output:
+                    raise ZlibError(TRAILING) from None
+                return [_out(t.output), TRAILING]
         if action == "end":
             del self._open[h]
             return _out(self._end(obj))
@@ -91,13 +114,13 @@ class ZlibStreams:
             return packed
         if obj.eof:
             if data:
-                raise ZlibError("Trailing bytes after end of compressed data")
+                raise ZlibError(TRAILING)
             return b""
         out: bytes = obj.decompress(data, MAX_CHUNK_OUTPUT)
         if obj.unconsumed_tail:
             raise ZlibError(f"A chunk decompresses to more than {MAX_CHUNK_OUTPUT} bytes.")
         if obj.eof and obj.unused_data:
-            raise ZlibError("Trailing bytes after end of compressed data")
+            raise _Trailing(out)
         return out
 
     @staticmethod

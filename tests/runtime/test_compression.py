@@ -51,8 +51,15 @@ def test_bad_input_truncation_and_trailing_bytes() -> None:
     d = value(z.apply({"a": "new", "f": "deflate", "m": "d"}))
     value(z.apply({"a": "data", "h": d, "d": binary(packed[:-2])}))
     assert "truncated" in error(z.apply({"a": "end", "h": d}))
+    # bytes after the end: the chunk's output comes with the error, the handle is freed
     d = value(z.apply({"a": "new", "f": "deflate", "m": "d"}))
-    assert "Trailing" in error(z.apply({"a": "data", "h": d, "d": binary(packed + b"x")}))
+    out, message = value(z.apply({"a": "data", "h": d, "d": binary(packed + b"x")}))
+    assert out.encode("latin-1") == b"abc" and "Trailing" in message
+    assert "closed" in error(z.apply({"a": "end", "h": d}))
+    # ... and a later chunk after the end is an error of its own
+    d = value(z.apply({"a": "new", "f": "deflate", "m": "d"}))
+    value(z.apply({"a": "data", "h": d, "d": binary(packed)}))
+    assert "Trailing" in error(z.apply({"a": "data", "h": d, "d": "x"}))
     assert "Unsupported" in error(z.apply({"a": "new", "f": "br", "m": "c"}))
     assert error(z.apply("nonsense"))
 

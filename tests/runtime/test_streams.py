@@ -300,6 +300,36 @@ async def test_compression_streams_round_trip_and_match_zlib(runtime) -> None:
     assert zlib.decompress(r.body, -15) == b"raw!"
 
 
+async def test_compression_chunks_and_trailing_data(runtime) -> None:
+    got = await run_json(
+        runtime,
+        """
+        const out = [];
+        // a chunk must be a BufferSource: shared memory is not one (no [AllowShared])
+        const shared = new WebAssembly.Memory({ shared: true, initial: 1, maximum: 1 }).buffer;
+        for (const chunk of [shared, new Uint8Array(shared), null]) {
+          const cs = new CompressionStream('gzip');
+          const read = cs.readable.getReader().read();
+          try { await cs.writable.getWriter().write(chunk); out.push('written'); }
+          catch (e) { out.push(e.name); }
+          try { await read; out.push('read'); } catch (e) { out.push(e.name); }
+        }
+        // data after the end of the compressed input: what it decompressed to is
+        // delivered, then the stream errors with a TypeError
+        const ds = new DecompressionStream('deflate');
+        const reader = ds.readable.getReader();
+        const packed = new Uint8Array(await new Response(
+          new Response('expected output').body.pipeThrough(new CompressionStream('deflate'))).arrayBuffer());
+        ds.writable.getWriter().write(new Uint8Array([...packed, 0])).catch(() => {});
+        const first = await reader.read();
+        out.push(new TextDecoder().decode(first.value));
+        try { await reader.read(); out.push('no error'); } catch (e) { out.push(e.name); }
+        return Response.json(out);
+        """,
+    )
+    assert got == ["TypeError"] * 6 + ["expected output", "TypeError"]
+
+
 class _Upstream(http.server.BaseHTTPRequestHandler):
     def do_POST(self) -> None:
         body = self.rfile.read(int(self.headers.get("content-length") or 0))

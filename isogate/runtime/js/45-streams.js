@@ -1821,6 +1821,11 @@ function loadStreams() {
   // isogate/runtime/compression.py); the compressor lives in the host by handle
   // and is freed at the end of the stream or of the invocation.
   const FORMATS = { __proto__: null, gzip: true, deflate: true, 'deflate-raw': true };
+  function isSharedBufferSource(v) {
+    if (TypedArrayPrototypeGetSymbolToStringTag(v) !== undefined) return isSharedArrayBuffer(TypedArrayPrototypeGetBuffer(v));
+    if (isDataView(v)) return isSharedArrayBuffer(DataViewPrototypeGetBuffer(v));
+    return isSharedArrayBuffer(v);
+  }
   function zlibTransform(format, mode) {
     const f = toDOMString(format);
     if (FORMATS[f] !== true) throw new TypeError_("Failed to construct '" + (mode === 'c' ? 'Compression' : 'Decompression') + "Stream': Unsupported compression format: '" + f + "'");
@@ -1832,10 +1837,18 @@ function loadStreams() {
       return handle;
     };
     const emit = (out) => {
-      if (typeof out === 'string' && out.length > 0) tcEnqueue(t.controller, binaryStringToBytes(out));
+      if (typeof out === 'string') {
+        if (out.length > 0) tcEnqueue(t.controller, binaryStringToBytes(out));
+        return;
+      }
+      // [output, message]: the data ended inside the chunk with bytes after it; what it
+      // decompressed to is enqueued, then the stream errors (Compression Standard).
+      tcEnqueue(t.controller, binaryStringToBytes(out[0]));
+      throw new TypeError_(out[1]);
     };
     t = createTransform(noop, (chunk) => {
-      const bytes = copyBufferSource(chunk);
+      // A BufferSource, which (no [AllowShared]) excludes shared memory.
+      const bytes = isSharedBufferSource(chunk) ? undefined : copyBufferSource(chunk);
       if (bytes === undefined) throw new TypeError_('The chunk must be a BufferSource');
       const data = bytesToBinaryString(bytes, TypedArrayPrototypeGetLength(bytes));
       return then(open(), (h) => then(op('{"a":"data","h":' + (h | 0) + ',"d":' + q(data) + '}'), emit));
