@@ -126,6 +126,9 @@ async def _invoke(
                 extra_headers.update(rate_headers(await svc.limiter.peek(key.id, key.policy)))
             raise
         respond_async = api_invocations.wants_async(request)  # Prefer: respond-async
+        if respond_async and upload is not None:  # stored whole: read before anything counts
+            body += await _rest_of(upload)
+            upload = None
         if respond_async:  # a full queue refuses before the quota counts the call
             await api_invocations.check_room(svc, fn)
         if key is not None:
@@ -142,8 +145,6 @@ async def _invoke(
         if mount_prefix is not None:
             url = unmounted_url(url, mount_prefix)
         if respond_async:  # recorded in SQL, answered 202; gateway.async_runner runs it
-            if upload is not None:  # kept whole: it runs after this request is answered
-                body += await _rest_of(upload)
             return await api_invocations.accept(
                 svc, fn, key, inv_id, request.method, url, headers, body, extra_headers
             )
@@ -184,7 +185,8 @@ async def _invoke(
             _record(svc, fn, inv_id, failure.status, "crashed", started, None)
             raise failure from None
         if upload is not None and upload.size > upload.limit:
-            # the rest is not drained past the limit: the connection carries no more
+            # a client over the limit: what it still sends is only drained, and its
+            # connection carries no next request
             extra_headers["Connection"] = "close"
         if result is None:  # nobody to answer: recorded, and the response goes nowhere
             _record(svc, fn, inv_id, CLIENT_GONE, "abandoned", started, None)

@@ -206,6 +206,13 @@ def test_an_asynchronous_invocation_gets_the_whole_body(tenant: Tenant) -> None:
         time.sleep(0.1)
     assert view["status"] == "succeeded", view
     assert view["response"]["body"] == f"{300 << 10} 1"  # whole: one part
+    # stored whole, so a chunked body over the limit is refused (not accepted)
+    r = tenant.http.post(
+        f"/fn/{fn}",
+        content=_parts(LIMIT // PART + 1),
+        headers={**key, "Prefer": "respond-async"},
+    )
+    assert r.status_code == 413, r.text
 
 
 def _rss(pid: int) -> int:
