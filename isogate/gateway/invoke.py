@@ -185,9 +185,16 @@ async def _invoke(
             _record(svc, fn, inv_id, failure.status, "crashed", started, None)
             raise failure from None
         if upload is not None and upload.size > upload.limit:
-            # a client over the limit: what it still sends is only drained, and its
-            # connection carries no next request
+            # The body passed the limit while the function read it (chunked: no length
+            # to refuse it by up front). Its read failed; the client is answered 413, as
+            # a body refused before the call is, whatever the function made of that
+            # failure (a streamed response's headers are not out yet: it is dropped).
+            # What the client still sends is only drained: the connection is not kept.
+            if result is not None and result.stream is not None:
+                result.stream.cancel()
+            _record(svc, fn, inv_id, 413, Outcome.TOO_LARGE.value, started, result)
             extra_headers["Connection"] = "close"
+            raise too_large(upload.limit)
         if result is None:  # nobody to answer: recorded, and the response goes nowhere
             _record(svc, fn, inv_id, CLIENT_GONE, "abandoned", started, None)
             return Response(status_code=CLIENT_GONE)

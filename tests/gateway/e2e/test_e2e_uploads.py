@@ -40,7 +40,10 @@ COUNT = """export default { async fetch(req) {
   const r = req.body.getReader();
   try {
     for (;;) { const { done, value } = await r.read(); if (done) break; n += value.length; parts++; }
-  } catch (e) { return new Response(e.name + ': ' + e.message, { status: 500 }); }
+  } catch (e) {
+    console.log(e.name + ': ' + e.message);
+    return new Response(e.name + ': ' + e.message, { status: 500 });
+  }
   return new Response(n + ' ' + parts);
 } }"""
 
@@ -155,11 +158,30 @@ def test_a_body_the_function_does_not_read_is_drained(tenant: Tenant) -> None:
     assert r.status_code == 200 and r.text.startswith(str(2 << 20))
 
 
-def test_a_chunked_body_over_the_limit_fails_the_read(tenant: Tenant) -> None:
-    r = tenant.http.post("/fn/count", content=_parts(LIMIT // PART + 2))
-    assert r.status_code == 500
-    assert r.text == f"TypeError: the request body exceeds {LIMIT} bytes"
-    assert r.headers["connection"] == "close"  # the rest was not drained past the limit
+def _records(tenant: Tenant, fn: str) -> list[dict]:
+    """The invocation records of ``fn`` once there are any (they are written behind)."""
+    deadline = time.monotonic() + 30
+    while True:
+        r = tenant.http.get(f"/v1/functions/{fn}/invocations", headers=tenant.auth)
+        recs: list[dict] = r.json()["invocations"]
+        if recs or time.monotonic() > deadline:
+            return recs
+        time.sleep(0.1)
+
+
+def test_a_chunked_body_over_the_limit_fails_the_read_and_gets_413(tenant: Tenant) -> None:
+    fn = unique("over")
+    assert tenant.deploy(fn, COUNT, public=True, timeout_ms=60000).status_code == 201
+    r = tenant.http.post(f"/fn/{fn}", content=_parts(LIMIT // PART + 2))
+    # the function's answer (a 500 saying why its read failed) is replaced: the client
+    # is told its body was too large, as when it declares its length
+    assert r.status_code == 413
+    assert r.json()["type"].endswith("/body-too-large")
+    assert r.headers["connection"] == "close"  # the connection carries no next request
+    (rec,) = _records(tenant, fn)
+    assert rec["status"] == 413
+    # the function saw the failure as a TypeError of its read
+    assert f"TypeError: the request body exceeds {LIMIT} bytes" in "\n".join(rec["logs"])
     # a declared length over the limit is refused before anything runs
     r = tenant.http.post("/fn/count", content=b"w" * (LIMIT + 1))
     assert r.status_code == 413
@@ -177,15 +199,7 @@ def test_a_client_leaving_mid_upload_ends_the_invocation(
     # the client goes away before sending the rest (whether the function has started
     # reading by then or not, its read sees the disconnect: the call is abandoned)
     s.close()
-    deadline = time.monotonic() + 30
-    recs: list[dict] = []
-    while time.monotonic() < deadline:
-        recs = tenant.http.get(f"/v1/functions/{fn}/invocations", headers=tenant.auth).json()[
-            "invocations"
-        ]
-        if recs:
-            break
-        time.sleep(0.1)
+    recs = _records(tenant, fn)
     assert [rec["status"] for rec in recs] == [499], recs
 
 
