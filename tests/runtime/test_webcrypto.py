@@ -303,6 +303,43 @@ async def test_key_agreement_and_derivation(runtime: Runtime) -> None:
     assert got["exportKdf"] == "InvalidAccessError"  # never extractable (as workerd)
 
 
+async def test_arguments_are_converted_before_the_algorithm_is_normalised(runtime: Runtime) -> None:
+    # WebIDL converts every argument before WebCrypto's steps: a baseKey/key that is not a
+    # CryptoKey (WPT cfrg_curves_bits/keys, X448 with the import that failed: null), data
+    # that is not a BufferSource or an unknown usage is a TypeError even when the
+    # algorithm is one the runtime does not implement (NotSupportedError otherwise).
+    got = await run(
+        runtime,
+        """
+        const hk = await S.importKey('raw', enc('k'), {name: 'HMAC', hash: 'SHA-256'}, false, ['sign']);
+        out.deriveBits = await errName(S.deriveBits({name: 'X448'}, null, 448));
+        out.deriveKey = await errName(S.deriveKey({name: 'X448', public: null}, null,
+                                                  {name: 'HMAC', hash: 'SHA-256'}, true, ['sign']));
+        out.encrypt = await errName(S.encrypt({name: 'ROT13'}, 'key', enc('x')));
+        out.sign = await errName(S.sign('ROT13', hk, 'not bytes'));
+        out.verify = await errName(S.verify('ROT13', hk, 'not bytes', enc('x')));
+        out.digest = await errName(S.digest('MD5', 'not bytes'));
+        out.generateKey = await errName(S.generateKey({name: 'ROT13'}, true, ['fly']));
+        out.unknownAlg = await errName(S.sign('ROT13', hk, enc('x')));
+        // the bytes are still copied after the algorithm's getters ran (WebCrypto)
+        const data = enc('abc');
+        const sig = await S.sign({get name() { data[0] = 0x78; return 'HMAC'; }}, hk, data);
+        out.copiedAfter = hex(sig) === hex(await S.sign('HMAC', hk, enc('xbc')));
+        """,
+    )
+    assert got == {
+        "deriveBits": "TypeError",
+        "deriveKey": "TypeError",
+        "encrypt": "TypeError",
+        "sign": "TypeError",
+        "verify": "TypeError",
+        "digest": "TypeError",
+        "generateKey": "TypeError",
+        "unknownAlg": "NotSupportedError",
+        "copiedAfter": True,
+    }
+
+
 async def test_rsa_oaep_and_wrap_unwrap(runtime: Runtime) -> None:
     got = await run(
         runtime,
