@@ -95,7 +95,7 @@ async def test_hmac_sign_verify_and_key_attributes(runtime: Runtime) -> None:
         "SHA-256",
         24,
         ["sign", "verify"],
-        "[object Object]",
+        "[object CryptoKey]",
         True,
     ]
     assert got["sig"] == "f7bc83f430538424b13298e6aa6fb143ef4d59a14946175997479dbc2d1a3cd8"
@@ -340,6 +340,28 @@ async def test_arguments_are_converted_before_the_algorithm_is_normalised(runtim
     }
 
 
+async def test_to_string_tag_per_webidl(runtime: Runtime) -> None:
+    # WebIDL: @@toStringTag on each interface's prototype, the interface's name, not
+    # writable, not enumerable, configurable (workerd has none: docs/compatibility.md).
+    got = await run(
+        runtime,
+        """
+        const k = await S.generateKey({name: 'AES-GCM', length: 128}, true, ['encrypt']);
+        const d = (C) => {
+          const x = Object.getOwnPropertyDescriptor(C.prototype, Symbol.toStringTag);
+          return [x.value, x.writable, x.enumerable, x.configurable];
+        };
+        out.str = [Object.prototype.toString.call(k), Object.prototype.toString.call(S),
+                   Object.prototype.toString.call(crypto), k[Symbol.toStringTag]];
+        out.desc = [d(CryptoKey), d(SubtleCrypto), d(Crypto)];
+        out.own = Object.getOwnPropertySymbols(k).length + Object.keys(CryptoKey.prototype).length;
+        """,
+    )
+    assert got["str"] == ["[object CryptoKey]", "[object SubtleCrypto]", "[object Crypto]", "CryptoKey"]
+    assert got["desc"] == [[n, False, False, True] for n in ("CryptoKey", "SubtleCrypto", "Crypto")]
+    assert got["own"] == 0
+
+
 async def test_rsa_oaep_and_wrap_unwrap(runtime: Runtime) -> None:
     got = await run(
         runtime,
@@ -391,7 +413,7 @@ async def test_random_uuid_get_random_values_timing_safe_equal(runtime: Runtime)
     assert got["rv"] is True
     assert got["f16"] == "TypeMismatchError"  # Float16Array exists (V8 flag) and is refused
     assert got["eq"] == [True, False, True] and got["len"] == "TypeError"
-    assert got["tags"] == ["[object Object]", True, True]  # no toStringTag, as workerd
+    assert got["tags"] == ["[object SubtleCrypto]", True, True]  # WebIDL @@toStringTag
 
 
 async def test_jwk_import_checks(runtime: Runtime) -> None:

@@ -110,6 +110,17 @@ const INTEGER_ARRAY_TYPES = {
   Int32Array: true, Uint32Array: true, BigInt64Array: true, BigUint64Array: true,
 };
 
+// WebIDL: every interface's prototype has @@toStringTag, the interface's name (not
+// writable, not enumerable, configurable), so Object.prototype.toString.call(key) is
+// "[object CryptoKey]". workerd leaves it out of Crypto, SubtleCrypto and CryptoKey (WPT
+// checks it on every key); isogate follows WebIDL here (docs/compatibility.md).
+function defineToStringTag(C, name) {
+  Object_defineProperty(C.prototype, Symbol_toStringTag, {
+    __proto__: null, // SubtleCrypto and CryptoKey load after tenant code ran
+    value: name, writable: false, enumerable: false, configurable: true,
+  });
+}
+
 class Crypto {
   constructor(token) {
     if (token !== BODY_TOKEN) throw new TypeError_('Illegal constructor');
@@ -567,7 +578,8 @@ function loadSubtle() {
       return diff === 0;
     }
   }
-  // No Symbol.toStringTag on Crypto, SubtleCrypto or CryptoKey: workerd has none.
+  defineToStringTag(SubtleCrypto, 'SubtleCrypto');
+  defineToStringTag(CryptoKey, 'CryptoKey');
   const subtleInstance = new SubtleCrypto(BODY_TOKEN);
   return { __proto__: null, subtle: subtleInstance, SubtleCrypto, CryptoKey };
 }
@@ -578,6 +590,7 @@ Object_defineProperty(Crypto.prototype, 'subtle', {
 defineLazyGlobal('SubtleCrypto', () => subtleArea().SubtleCrypto);
 defineLazyGlobal('CryptoKey', () => subtleArea().CryptoKey);
 
+defineToStringTag(Crypto, 'Crypto');
 defineGlobal('Crypto', Crypto);
 // workerd: `crypto` is a writable, enumerable, configurable data property.
 Object_defineProperty(globalThis, 'crypto', {
