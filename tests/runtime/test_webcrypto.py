@@ -325,6 +325,18 @@ async def test_arguments_are_converted_before_the_algorithm_is_normalised(runtim
         const data = enc('abc');
         const sig = await S.sign({get name() { data[0] = 0x78; return 'HMAC'; }}, hk, data);
         out.copiedAfter = hex(sig) === hex(await S.sign('HMAC', hk, enc('xbc')));
+        // importKey too (WPT symmetric_importKey.js "Key data altered during call"); a JWK's
+        // members are read before (WebIDL dictionary conversion)
+        const raw = new Uint8Array(16).fill(1);
+        const ik = await S.importKey('raw', raw, {get name() { raw[0] = 9; return 'AES-GCM'; }}, true, ['encrypt']);
+        out.importCopiedAfter = hex(await S.exportKey('raw', ik)).slice(0, 4);
+        const jwk = {kty: 'oct', k: 'AQEBAQEBAQEBAQEBAQEBAQ'};
+        const jk = await S.importKey('jwk', jwk, {get name() { jwk.k = 'x'; return 'AES-GCM'; }}, true, ['encrypt']);
+        out.jwkReadBefore = hex(await S.exportKey('raw', jk)).slice(0, 4);
+        out.importOrder = [await errName(S.importKey('raw', {}, 'ROT13', true, ['sign'])),
+                           await errName(S.importKey('jwk', enc('x'), 'ROT13', true, ['sign'])),
+                           await errName(S.importKey('raw', enc('x'), 'HMAC', true, ['fly'])),
+                           await errName(S.importKey('raw', {}, {name: 'HMAC', hash: 'SHA-1'}, true, ['sign']))];
         """,
     )
     assert got == {
@@ -337,6 +349,10 @@ async def test_arguments_are_converted_before_the_algorithm_is_normalised(runtim
         "generateKey": "TypeError",
         "unknownAlg": "NotSupportedError",
         "copiedAfter": True,
+        "importCopiedAfter": "0901",
+        "jwkReadBefore": "0101",
+        # keyData's type is checked against the format after normalisation; usages before
+        "importOrder": ["NotSupportedError", "NotSupportedError", "TypeError", "TypeError"],
     }
 
 

@@ -260,11 +260,13 @@ function loadSubtle() {
   // CryptoKey, data that is not a BufferSource or a usage that is not a KeyUsage is a
   // TypeError before the algorithm is normalised (NotSupportedError). The bytes are
   // copied after normalisation (WebCrypto), so a getter on the algorithm still changes them.
+  function isBufferSource(v) {
+    return TypedArrayPrototypeGetSymbolToStringTag(v) !== undefined || isDataView(v) || isArrayBuffer(v) ||
+      isSharedArrayBuffer(v);
+  }
+
   function bufferType(v, what) {
-    if (TypedArrayPrototypeGetSymbolToStringTag(v) === undefined && !isDataView(v) && !isArrayBuffer(v) &&
-        !isSharedArrayBuffer(v)) {
-      throw new TypeError_(`${what} is not of type '(ArrayBuffer or ArrayBufferView)'.`);
-    }
+    if (!isBufferSource(v)) throw new TypeError_(`${what} is not of type '(ArrayBuffer or ArrayBufferView)'.`);
   }
 
   function hashArg(v) {
@@ -415,16 +417,6 @@ function loadSubtle() {
     return out;
   }
 
-  function keyDataArg(format, data) {
-    if (format === 'jwk') {
-      if (bufferBytes(data) !== undefined) throw new TypeError_('keyData for jwk must be a JsonWebKey.');
-      return jwkArg(data);
-    }
-    const b = bufferBytes(data);
-    if (b === undefined) throw new TypeError_('keyData is not a BufferSource.');
-    return b;
-  }
-
   function cryptoError(x) {
     const name = String_(x[0]);
     const message = String_(x[1]);
@@ -513,11 +505,23 @@ function loadSubtle() {
     }
     importKey(format, keyData, algorithm, extractable, keyUsages) {
       return subtleOp(this, arguments.length, 5, 'importKey', () => {
+        // WebIDL converts keyData ((BufferSource or JsonWebKey): a JWK's members are read now)
+        // and keyUsages first; WebCrypto then normalises the algorithm, checks keyData's type
+        // against the format and only then copies the bytes.
         const f = formatArg(format);
-        return {
-          __proto__: null, f, d: keyDataArg(f, keyData), alg: checkAlgorithm('importKey', algorithmArg(algorithm)),
-          x: !!extractable, u: usagesArg(keyUsages),
-        };
+        const isBuffer = isBufferSource(keyData);
+        const jwk = isBuffer ? undefined : jwkArg(keyData);
+        const u = usagesArg(keyUsages);
+        const alg = checkAlgorithm('importKey', algorithmArg(algorithm));
+        let d;
+        if (f === 'jwk') {
+          if (isBuffer) throw new TypeError_('keyData for jwk must be a JsonWebKey.');
+          d = jwk;
+        } else {
+          if (!isBuffer) throw new TypeError_('keyData is not a BufferSource.');
+          d = bufferArg(keyData, 'keyData');
+        }
+        return { __proto__: null, f, d, alg, x: !!extractable, u };
       });
     }
     exportKey(format, key) {
