@@ -373,7 +373,12 @@ async def test_to_string_tag_per_webidl(runtime: Runtime) -> None:
         out.own = Object.getOwnPropertySymbols(k).length + Object.keys(CryptoKey.prototype).length;
         """,
     )
-    assert got["str"] == ["[object CryptoKey]", "[object SubtleCrypto]", "[object Crypto]", "CryptoKey"]
+    assert got["str"] == [
+        "[object CryptoKey]",
+        "[object SubtleCrypto]",
+        "[object Crypto]",
+        "CryptoKey",
+    ]
     assert got["desc"] == [[n, False, False, True] for n in ("CryptoKey", "SubtleCrypto", "Crypto")]
     assert got["own"] == 0
 
