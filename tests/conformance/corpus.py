@@ -281,7 +281,7 @@ WORKERS: tuple[Worker, ...] = (
     Worker(
         "webcrypto",
         "webcrypto.js",
-        routes("/digest", "/hmac", "/aes", "/asymmetric", "/derive", "/errors"),
+        routes("/digest", "/hmac", "/aes", "/asymmetric", "/derive", "/errors", "/to-string-tag"),
     ),
     Worker("structured-clone", "structured_clone.js", routes("/")),
     Worker("microtasks", "microtasks.js", routes("/")),

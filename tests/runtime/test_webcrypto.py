@@ -95,7 +95,7 @@ async def test_hmac_sign_verify_and_key_attributes(runtime: Runtime) -> None:
         "SHA-256",
         24,
         ["sign", "verify"],
-        "[object Object]",
+        "[object CryptoKey]",
         True,
     ]
     assert got["sig"] == "f7bc83f430538424b13298e6aa6fb143ef4d59a14946175997479dbc2d1a3cd8"
@@ -303,6 +303,86 @@ async def test_key_agreement_and_derivation(runtime: Runtime) -> None:
     assert got["exportKdf"] == "InvalidAccessError"  # never extractable (as workerd)
 
 
+async def test_arguments_are_converted_before_the_algorithm_is_normalised(runtime: Runtime) -> None:
+    # WebIDL converts every argument before WebCrypto's steps: a baseKey/key that is not a
+    # CryptoKey (WPT cfrg_curves_bits/keys, X448 with the import that failed: null), data
+    # that is not a BufferSource or an unknown usage is a TypeError even when the
+    # algorithm is one the runtime does not implement (NotSupportedError otherwise).
+    got = await run(
+        runtime,
+        """
+        const hk = await S.importKey('raw', enc('k'), {name: 'HMAC', hash: 'SHA-256'}, false, ['sign']);
+        out.deriveBits = await errName(S.deriveBits({name: 'X448'}, null, 448));
+        out.deriveKey = await errName(S.deriveKey({name: 'X448', public: null}, null,
+                                                  {name: 'HMAC', hash: 'SHA-256'}, true, ['sign']));
+        out.encrypt = await errName(S.encrypt({name: 'ROT13'}, 'key', enc('x')));
+        out.sign = await errName(S.sign('ROT13', hk, 'not bytes'));
+        out.verify = await errName(S.verify('ROT13', hk, 'not bytes', enc('x')));
+        out.digest = await errName(S.digest('MD5', 'not bytes'));
+        out.generateKey = await errName(S.generateKey({name: 'ROT13'}, true, ['fly']));
+        out.unknownAlg = await errName(S.sign('ROT13', hk, enc('x')));
+        // the bytes are still copied after the algorithm's getters ran (WebCrypto)
+        const data = enc('abc');
+        const sig = await S.sign({get name() { data[0] = 0x78; return 'HMAC'; }}, hk, data);
+        out.copiedAfter = hex(sig) === hex(await S.sign('HMAC', hk, enc('xbc')));
+        // importKey too (WPT symmetric_importKey.js "Key data altered during call"); a JWK's
+        // members are read before (WebIDL dictionary conversion)
+        const raw = new Uint8Array(16).fill(1);
+        const ik = await S.importKey('raw', raw, {get name() { raw[0] = 9; return 'AES-GCM'; }}, true, ['encrypt']);
+        out.importCopiedAfter = hex(await S.exportKey('raw', ik)).slice(0, 4);
+        const jwk = {kty: 'oct', k: 'AQEBAQEBAQEBAQEBAQEBAQ'};
+        const jk = await S.importKey('jwk', jwk, {get name() { jwk.k = 'x'; return 'AES-GCM'; }}, true, ['encrypt']);
+        out.jwkReadBefore = hex(await S.exportKey('raw', jk)).slice(0, 4);
+        out.importOrder = [await errName(S.importKey('raw', {}, 'ROT13', true, ['sign'])),
+                           await errName(S.importKey('jwk', enc('x'), 'ROT13', true, ['sign'])),
+                           await errName(S.importKey('raw', enc('x'), 'HMAC', true, ['fly'])),
+                           await errName(S.importKey('raw', {}, {name: 'HMAC', hash: 'SHA-1'}, true, ['sign']))];
+        """,
+    )
+    assert got == {
+        "deriveBits": "TypeError",
+        "deriveKey": "TypeError",
+        "encrypt": "TypeError",
+        "sign": "TypeError",
+        "verify": "TypeError",
+        "digest": "TypeError",
+        "generateKey": "TypeError",
+        "unknownAlg": "NotSupportedError",
+        "copiedAfter": True,
+        "importCopiedAfter": "0901",
+        "jwkReadBefore": "0101",
+        # keyData's type is checked against the format after normalisation; usages before
+        "importOrder": ["NotSupportedError", "NotSupportedError", "TypeError", "TypeError"],
+    }
+
+
+async def test_to_string_tag_per_webidl(runtime: Runtime) -> None:
+    # WebIDL: @@toStringTag on each interface's prototype, the interface's name, not
+    # writable, not enumerable, configurable (workerd has none: docs/compatibility.md).
+    got = await run(
+        runtime,
+        """
+        const k = await S.generateKey({name: 'AES-GCM', length: 128}, true, ['encrypt']);
+        const d = (C) => {
+          const x = Object.getOwnPropertyDescriptor(C.prototype, Symbol.toStringTag);
+          return [x.value, x.writable, x.enumerable, x.configurable];
+        };
+        out.str = [Object.prototype.toString.call(k), Object.prototype.toString.call(S),
+                   Object.prototype.toString.call(crypto), k[Symbol.toStringTag]];
+        out.desc = [d(CryptoKey), d(SubtleCrypto), d(Crypto)];
+        out.own = Object.getOwnPropertySymbols(k).length + Object.keys(CryptoKey.prototype).length;
+        """,
+    )
+    assert got["str"] == [
+        "[object CryptoKey]",
+        "[object SubtleCrypto]",
+        "[object Crypto]",
+        "CryptoKey",
+    ]
+    assert got["desc"] == [[n, False, False, True] for n in ("CryptoKey", "SubtleCrypto", "Crypto")]
+    assert got["own"] == 0
+
+
 async def test_rsa_oaep_and_wrap_unwrap(runtime: Runtime) -> None:
     got = await run(
         runtime,
@@ -354,7 +434,7 @@ async def test_random_uuid_get_random_values_timing_safe_equal(runtime: Runtime)
     assert got["rv"] is True
     assert got["f16"] == "TypeMismatchError"  # Float16Array exists (V8 flag) and is refused
     assert got["eq"] == [True, False, True] and got["len"] == "TypeError"
-    assert got["tags"] == ["[object Object]", True, True]  # no toStringTag, as workerd
+    assert got["tags"] == ["[object SubtleCrypto]", True, True]  # WebIDL @@toStringTag
 
 
 async def test_jwk_import_checks(runtime: Runtime) -> None:

@@ -119,7 +119,8 @@ function defineLazyGlobal(name, load) {
 }
 
 // No Symbol.toStringTag on the web-API classes: workerd's have none
-// (Object.prototype.toString gives "[object Object]").
+// (Object.prototype.toString gives "[object Object]"). Except Crypto, SubtleCrypto and
+// CryptoKey, which have WebIDL's (50-crypto.js; WPT checks it on every key).
 
 // An array whose prototype is null: index writes and reads can never reach a
 // setter or getter a tenant defined on Array.prototype or Object.prototype,

@@ -110,6 +110,17 @@ const INTEGER_ARRAY_TYPES = {
   Int32Array: true, Uint32Array: true, BigInt64Array: true, BigUint64Array: true,
 };
 
+// WebIDL: every interface's prototype has @@toStringTag, the interface's name (not
+// writable, not enumerable, configurable), so Object.prototype.toString.call(key) is
+// "[object CryptoKey]". workerd leaves it out of Crypto, SubtleCrypto and CryptoKey (WPT
+// checks it on every key); isogate follows WebIDL here (docs/compatibility.md).
+function defineToStringTag(C, name) {
+  Object_defineProperty(C.prototype, Symbol_toStringTag, {
+    __proto__: null, // SubtleCrypto and CryptoKey load after tenant code ran
+    value: name, writable: false, enumerable: false, configurable: true,
+  });
+}
+
 class Crypto {
   constructor(token) {
     if (token !== BODY_TOKEN) throw new TypeError_('Illegal constructor');
@@ -243,6 +254,19 @@ function loadSubtle() {
     const s = bufferBytes(v);
     if (s === undefined) throw new TypeError_(`${what} is not of type '(ArrayBuffer or ArrayBufferView)'.`);
     return s;
+  }
+
+  // WebIDL converts every argument before the method's steps run: a key that is not a
+  // CryptoKey, data that is not a BufferSource or a usage that is not a KeyUsage is a
+  // TypeError before the algorithm is normalised (NotSupportedError). The bytes are
+  // copied after normalisation (WebCrypto), so a getter on the algorithm still changes them.
+  function isBufferSource(v) {
+    return TypedArrayPrototypeGetSymbolToStringTag(v) !== undefined || isDataView(v) || isArrayBuffer(v) ||
+      isSharedArrayBuffer(v);
+  }
+
+  function bufferType(v, what) {
+    if (!isBufferSource(v)) throw new TypeError_(`${what} is not of type '(ArrayBuffer or ArrayBufferView)'.`);
   }
 
   function hashArg(v) {
@@ -393,16 +417,6 @@ function loadSubtle() {
     return out;
   }
 
-  function keyDataArg(format, data) {
-    if (format === 'jwk') {
-      if (bufferBytes(data) !== undefined) throw new TypeError_('keyData for jwk must be a JsonWebKey.');
-      return jwkArg(data);
-    }
-    const b = bufferBytes(data);
-    if (b === undefined) throw new TypeError_('keyData is not a BufferSource.');
-    return b;
-  }
-
   function cryptoError(x) {
     const name = String_(x[0]);
     const message = String_(x[1]);
@@ -444,43 +458,70 @@ function loadSubtle() {
       WeakMapSet(subtleBrand, this, true);
     }
     digest(algorithm, data) {
-      return subtleOp(this, arguments.length, 2, 'digest', () => ({
-        __proto__: null, alg: checkAlgorithm('digest', algorithmArg(algorithm)), d: bufferArg(data, 'data'),
-      }));
+      return subtleOp(this, arguments.length, 2, 'digest', () => {
+        bufferType(data, 'data');
+        const alg = checkAlgorithm('digest', algorithmArg(algorithm));
+        return { __proto__: null, alg, d: bufferArg(data, 'data') };
+      });
     }
     encrypt(algorithm, key, data) {
-      return subtleOp(this, arguments.length, 3, 'encrypt', () => ({
-        __proto__: null, alg: checkAlgorithm('encrypt', algorithmArg(algorithm)), k: keyHandle(key, 'key'), d: bufferArg(data, 'data'),
-      }));
+      return subtleOp(this, arguments.length, 3, 'encrypt', () => {
+        const k = keyHandle(key, 'key');
+        bufferType(data, 'data');
+        const alg = checkAlgorithm('encrypt', algorithmArg(algorithm));
+        return { __proto__: null, alg, k, d: bufferArg(data, 'data') };
+      });
     }
     decrypt(algorithm, key, data) {
-      return subtleOp(this, arguments.length, 3, 'decrypt', () => ({
-        __proto__: null, alg: checkAlgorithm('decrypt', algorithmArg(algorithm)), k: keyHandle(key, 'key'), d: bufferArg(data, 'data'),
-      }));
+      return subtleOp(this, arguments.length, 3, 'decrypt', () => {
+        const k = keyHandle(key, 'key');
+        bufferType(data, 'data');
+        const alg = checkAlgorithm('decrypt', algorithmArg(algorithm));
+        return { __proto__: null, alg, k, d: bufferArg(data, 'data') };
+      });
     }
     sign(algorithm, key, data) {
-      return subtleOp(this, arguments.length, 3, 'sign', () => ({
-        __proto__: null, alg: checkAlgorithm('sign', algorithmArg(algorithm)), k: keyHandle(key, 'key'), d: bufferArg(data, 'data'),
-      }));
+      return subtleOp(this, arguments.length, 3, 'sign', () => {
+        const k = keyHandle(key, 'key');
+        bufferType(data, 'data');
+        const alg = checkAlgorithm('sign', algorithmArg(algorithm));
+        return { __proto__: null, alg, k, d: bufferArg(data, 'data') };
+      });
     }
     verify(algorithm, key, signature, data) {
-      return subtleOp(this, arguments.length, 4, 'verify', () => ({
-        __proto__: null, alg: checkAlgorithm('verify', algorithmArg(algorithm)), k: keyHandle(key, 'key'),
-        s: bufferArg(signature, 'signature'), d: bufferArg(data, 'data'),
-      }));
+      return subtleOp(this, arguments.length, 4, 'verify', () => {
+        const k = keyHandle(key, 'key');
+        bufferType(signature, 'signature');
+        bufferType(data, 'data');
+        const alg = checkAlgorithm('verify', algorithmArg(algorithm));
+        return { __proto__: null, alg, k, s: bufferArg(signature, 'signature'), d: bufferArg(data, 'data') };
+      });
     }
     generateKey(algorithm, extractable, keyUsages) {
-      return subtleOp(this, arguments.length, 3, 'generateKey', () => ({
-        __proto__: null, alg: checkAlgorithm('generateKey', algorithmArg(algorithm)), x: !!extractable, u: usagesArg(keyUsages),
-      }));
+      return subtleOp(this, arguments.length, 3, 'generateKey', () => {
+        const u = usagesArg(keyUsages);
+        return { __proto__: null, alg: checkAlgorithm('generateKey', algorithmArg(algorithm)), x: !!extractable, u };
+      });
     }
     importKey(format, keyData, algorithm, extractable, keyUsages) {
       return subtleOp(this, arguments.length, 5, 'importKey', () => {
+        // WebIDL converts keyData ((BufferSource or JsonWebKey): a JWK's members are read now)
+        // and keyUsages first; WebCrypto then normalises the algorithm, checks keyData's type
+        // against the format and only then copies the bytes.
         const f = formatArg(format);
-        return {
-          __proto__: null, f, d: keyDataArg(f, keyData), alg: checkAlgorithm('importKey', algorithmArg(algorithm)),
-          x: !!extractable, u: usagesArg(keyUsages),
-        };
+        const isBuffer = isBufferSource(keyData);
+        const jwk = isBuffer ? undefined : jwkArg(keyData);
+        const u = usagesArg(keyUsages);
+        const alg = checkAlgorithm('importKey', algorithmArg(algorithm));
+        let d;
+        if (f === 'jwk') {
+          if (isBuffer) throw new TypeError_('keyData for jwk must be a JsonWebKey.');
+          d = jwk;
+        } else {
+          if (!isBuffer) throw new TypeError_('keyData is not a BufferSource.');
+          d = bufferArg(keyData, 'keyData');
+        }
+        return { __proto__: null, f, d, alg, x: !!extractable, u };
       });
     }
     exportKey(format, key) {
@@ -490,7 +531,6 @@ function loadSubtle() {
     }
     deriveBits(algorithm, baseKey, length = null) {
       return subtleOp(this, arguments.length, 2, 'deriveBits', () => {
-        const alg = checkAlgorithm('deriveBits', algorithmArg(algorithm));
         const k = keyHandle(baseKey, 'baseKey');
         let l = null;
         if (length !== null && length !== undefined) {
@@ -498,14 +538,17 @@ function loadSubtle() {
           if (!Number_isFinite(l) || l < 0 || l > 4294967295) throw new TypeError_('length is outside the range of unsigned long.');
           l = Math_floor(l);
         }
+        const alg = checkAlgorithm('deriveBits', algorithmArg(algorithm));
         return { __proto__: null, alg, k, l };
       });
     }
     deriveKey(algorithm, baseKey, derivedKeyType, extractable, keyUsages) {
-      return subtleOp(this, arguments.length, 5, 'deriveKey', () => ({
-        __proto__: null, alg: checkAlgorithm('deriveBits', algorithmArg(algorithm)), k: keyHandle(baseKey, 'baseKey'),
-        t: checkAlgorithm('importKey', algorithmArg(derivedKeyType)), x: !!extractable, u: usagesArg(keyUsages),
-      }));
+      return subtleOp(this, arguments.length, 5, 'deriveKey', () => {
+        const k = keyHandle(baseKey, 'baseKey');
+        const u = usagesArg(keyUsages);
+        const alg = checkAlgorithm('deriveBits', algorithmArg(algorithm));
+        return { __proto__: null, alg, k, t: checkAlgorithm('importKey', algorithmArg(derivedKeyType)), x: !!extractable, u };
+      });
     }
     wrapKey(format, key, wrappingKey, wrapAlgorithm) {
       return subtleOp(this, arguments.length, 4, 'wrapKey', () => ({
@@ -514,11 +557,15 @@ function loadSubtle() {
       }));
     }
     unwrapKey(format, wrappedKey, unwrappingKey, unwrapAlgorithm, unwrappedKeyAlgorithm, extractable, keyUsages) {
-      return subtleOp(this, arguments.length, 7, 'unwrapKey', () => ({
-        __proto__: null, f: formatArg(format), d: bufferArg(wrappedKey, 'wrappedKey'),
-        w: keyHandle(unwrappingKey, 'unwrappingKey'), alg: checkAlgorithm('unwrapKey', algorithmArg(unwrapAlgorithm)),
-        t: checkAlgorithm('importKey', algorithmArg(unwrappedKeyAlgorithm)), x: !!extractable, u: usagesArg(keyUsages),
-      }));
+      return subtleOp(this, arguments.length, 7, 'unwrapKey', () => {
+        const f = formatArg(format);
+        bufferType(wrappedKey, 'wrappedKey');
+        const w = keyHandle(unwrappingKey, 'unwrappingKey');
+        const u = usagesArg(keyUsages);
+        const alg = checkAlgorithm('unwrapKey', algorithmArg(unwrapAlgorithm));
+        const t = checkAlgorithm('importKey', algorithmArg(unwrappedKeyAlgorithm));
+        return { __proto__: null, f, d: bufferArg(wrappedKey, 'wrappedKey'), w, alg, t, x: !!extractable, u };
+      });
     }
     // Workers extra: synchronous, constant time over the bytes (for equal lengths).
     timingSafeEqual(a, b) {
@@ -535,7 +582,8 @@ function loadSubtle() {
       return diff === 0;
     }
   }
-  // No Symbol.toStringTag on Crypto, SubtleCrypto or CryptoKey: workerd has none.
+  defineToStringTag(SubtleCrypto, 'SubtleCrypto');
+  defineToStringTag(CryptoKey, 'CryptoKey');
   const subtleInstance = new SubtleCrypto(BODY_TOKEN);
   return { __proto__: null, subtle: subtleInstance, SubtleCrypto, CryptoKey };
 }
@@ -546,6 +594,7 @@ Object_defineProperty(Crypto.prototype, 'subtle', {
 defineLazyGlobal('SubtleCrypto', () => subtleArea().SubtleCrypto);
 defineLazyGlobal('CryptoKey', () => subtleArea().CryptoKey);
 
+defineToStringTag(Crypto, 'Crypto');
 defineGlobal('Crypto', Crypto);
 // workerd: `crypto` is a writable, enumerable, configurable data property.
 Object_defineProperty(globalThis, 'crypto', {
