@@ -489,3 +489,41 @@ async def test_byte_stream_tee_keeps_byte_branches(runtime) -> None:
         """,
     )
     assert got == [0, [1], 1, [1], [[1], [1], [2, 2]]]
+
+
+async def test_stream_dictionaries_and_pipe_options(runtime) -> None:
+    # WebIDL dictionaries: a primitive is refused, members are read in lexicographic
+    # order, and pipeThrough() brand-checks `readable` before it reads `writable`.
+    got = await run_json(
+        runtime,
+        """
+        const out = [];
+        try { new ReadableStream().getReader(5); } catch (e) { out.push('getReader ' + e.name); }
+        try { new ReadableStream().values(5); } catch (e) { out.push('values ' + e.name); }
+        const touched = [];
+        const opts = {};
+        for (const k of ['signal', 'preventClose', 'preventCancel', 'preventAbort']) {
+          Object.defineProperty(opts, k, { get() { touched.push(k); return undefined; } });
+        }
+        await new ReadableStream({ start(c) { c.close(); } }).pipeTo(new WritableStream(), opts);
+        out.push(touched.join());
+        let writableRead = false;
+        const pair = { readable: {}, get writable() { writableRead = true; return new WritableStream(); } };
+        try { new ReadableStream().pipeThrough(pair); } catch (e) { out.push(e.name, writableRead); }
+        // the sink's write() is not called inside the enqueue() that feeds a pipe
+        let ctl;
+        let inWrite = false;
+        new ReadableStream({ start(c) { ctl = c; } }, { highWaterMark: 0 })
+          .pipeTo(new WritableStream({ write() { inWrite = true; } }));
+        await null;
+        ctl.enqueue('x');
+        out.push(inWrite);
+        await scheduler.wait(1);
+        out.push(inWrite);
+        return Response.json(out);
+        """,
+    )
+    assert got == [
+        "getReader TypeError", "values TypeError", "preventAbort,preventCancel,preventClose,signal",
+        "TypeError", False, False, True,
+    ]

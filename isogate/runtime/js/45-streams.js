@@ -1037,22 +1037,25 @@ function loadStreams() {
     }
     getReader(options = undefined) {
       if (!(#s in this)) throw new TypeError_(ILLEGAL_INVOCATION);
-      const mode = options == null ? undefined : options.mode;
+      const opts = dictArg(options, 'options');
+      const mode = opts === undefined ? undefined : opts.mode;
       if (mode === undefined) return new ReadableStreamDefaultReader(this);
       if (String_(mode) !== 'byob') throw new TypeError_('Invalid reader mode: ' + mode);
       return new ReadableStreamBYOBReader(this);
     }
     pipeThrough(transform, options = undefined) {
       if (!(#s in this)) throw new TypeError_(ILLEGAL_INVOCATION);
-      const readable = transform == null ? undefined : transform.readable;
-      const writable = transform == null ? undefined : transform.writable;
+      // ReadableWritablePair: readable is read and brand-checked before writable.
+      const pair = dictArg(transform, 'transform');
+      const readable = pair === undefined ? undefined : pair.readable;
       const rs = rsRecord(readable);
-      const ws = wsRecord(writable);
       if (rs === undefined) throw new TypeError_('transform.readable must be a ReadableStream');
+      const writable = pair.writable;
+      const ws = wsRecord(writable);
       if (ws === undefined) throw new TypeError_('transform.writable must be a WritableStream');
+      const o = pipeOptions(options);
       if (isLocked(this.#s)) throw new TypeError_('This ReadableStream is currently locked to a reader.');
       if (ws.writer !== null) throw new TypeError_('This WritableStream is currently locked to a writer.');
-      const o = pipeOptions(options);
       markHandled(pipeTo(this.#s, ws, o));
       return readable;
     }
@@ -1077,7 +1080,8 @@ function loadStreams() {
     }
     values(options = undefined) {
       if (!(#s in this)) throw new TypeError_(ILLEGAL_INVOCATION);
-      const preventCancel = options != null && !!options.preventCancel;
+      const opts = dictArg(options, 'options');
+      const preventCancel = opts !== undefined && !!opts.preventCancel;
       return asyncIterator(this.#s, preventCancel);
     }
     static from(asyncIterable) {
@@ -1461,16 +1465,21 @@ function loadStreams() {
     }
     return o == null ? undefined : o;
   }
+  // StreamPipeOptions: members read in WebIDL's (lexicographic) order, each converted
+  // as it is read.
   function pipeOptions(o) {
-    const opts = dictArg(o, 'options') || {};
+    const opts = dictArg(o, 'options');
+    if (opts === undefined) {
+      return { __proto__: null, preventAbort: false, preventCancel: false, preventClose: false, signal: undefined };
+    }
+    const preventAbort = !!opts.preventAbort;
+    const preventCancel = !!opts.preventCancel;
+    const preventClose = !!opts.preventClose;
     const signal = opts.signal;
     if (signal !== undefined && abortSignalOf(signal) === undefined) {
       throw new TypeError_("Failed to execute 'pipeTo': member signal is not of type 'AbortSignal'.");
     }
-    return {
-      __proto__: null, preventAbort: !!opts.preventAbort, preventCancel: !!opts.preventCancel,
-      preventClose: !!opts.preventClose, signal,
-    };
+    return { __proto__: null, preventAbort, preventCancel, preventClose, signal };
   }
   function pipeTo(src, dest, o) {
     const reader = newReaderRecord(src, false);
@@ -1555,9 +1564,15 @@ function loadStreams() {
         if (shuttingDown || checkStates()) return;
         readerRead(reader, {
           __proto__: null,
+          // The write runs in a microtask: an enqueue() that fulfils this read must
+          // not call the sink's write() synchronously.
           chunk: (v) => {
-            currentWrite = markHandled(writerWrite(writer, v));
-            queueMicrotask_(loop);
+            const w = deferred();
+            currentWrite = markHandled(w.promise);
+            queueMicrotask_(() => {
+              then(writerWrite(writer, v), w.resolve, w.reject);
+              loop();
+            });
           },
           close: () => queueMicrotask_(loop),
           error: () => queueMicrotask_(loop),
