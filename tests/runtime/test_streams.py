@@ -527,3 +527,15 @@ async def test_stream_dictionaries_and_pipe_options(runtime) -> None:
         "getReader TypeError", "values TypeError", "preventAbort,preventCancel,preventClose,signal",
         "TypeError", False, False, True,
     ]
+
+
+async def test_async_iterator_return_is_named_return(runtime) -> None:
+    got = await run_json(
+        runtime,
+        """
+        const proto = Object.getPrototypeOf(new ReadableStream().values());
+        const ret = Object.getOwnPropertyDescriptor(proto, 'return').value;
+        return Response.json([ret.name, ret.length, 'prototype' in ret]);
+        """,
+    )
+    assert got == ["return", 1, False]

@@ -1155,13 +1155,15 @@ function loadStreams() {
   });
   Object_defineProperty(RSAsyncIteratorPrototype, 'return', {
     __proto__: null,
-    value: function (value = undefined) {
+    // A method definition: named "return" (a function expression here would be named
+    // "value" after the descriptor's key), no prototype.
+    value: { return(value) {
       const st = iterState.get(this);
       if (st === undefined) return rejected(new TypeError_(ILLEGAL_INVOCATION));
       const run = () => iterReturn(st, value);
       st.ongoing = st.ongoing === null ? run() : then(st.ongoing, run, run);
       return st.ongoing;
-    },
+    } }.return,
     writable: true, enumerable: true, configurable: true,
   });
 
