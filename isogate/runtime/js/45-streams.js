@@ -53,12 +53,6 @@ function loadStreams() {
     });
     return d;
   }
-  const rejectedDeferred = (e) => {
-    const d = deferred();
-    markHandled(d.promise);
-    d.reject(e);
-    return d;
-  };
   // Calls a method of an underlying source/sink as a promise.
   function promiseCall(fn, self, args) {
     if (fn === undefined) return Promise_resolve(undefined);
@@ -392,9 +386,7 @@ function loadStreams() {
   function viewOrThrow(v, what) {
     const p = viewParts(v);
     if (p === undefined) throw new TypeError_(what + ' must be an ArrayBufferView');
-    if (SharedArrayBuffer_ !== undefined && isSharedArrayBuffer(p.buffer)) {
-      throw new TypeError_(what + ' must not be backed by a SharedArrayBuffer');
-    }
+    // a view on a SharedArrayBuffer fails later: the ArrayBuffer getters throw a TypeError
     return p;
   }
   function cloneBytes(buffer, byteOffset, byteLength) {
@@ -407,18 +399,18 @@ function loadStreams() {
       __proto__: null, stream: s, queue: [], queueTotalSize: 0, started: false,
       closeRequested: false, pullAgain: false, pulling: false, hwm, byte: true,
       pullAlgorithm: pull, cancelAlgorithm: cancel, obj: null, autoAllocate,
-      byobRequest: null, pendingPullIntos: [],
+      byobRequest: null, pullIntos: [],
     };
     c.cancelSteps = (reason) => {
-      byteClearPendingPullIntos(c);
+      byteClearPullIntos(c);
       resetQueue(c);
       const p = c.cancelAlgorithm(reason);
-      byteClearAlgorithms(c);
+      byteClearAlgs(c);
       return p;
     };
     c.pullSteps = (req) => {
       if (c.queueTotalSize > 0) {
-        byteFillReadRequestFromQueue(c, req);
+        byteFillReadRequest(c, req);
         return;
       }
       if (c.autoAllocate !== undefined) {
@@ -429,20 +421,16 @@ function loadStreams() {
           req.error(e);
           return;
         }
-        c.pendingPullIntos[c.pendingPullIntos.length] = {
-          __proto__: null, buffer, bufferByteLength: c.autoAllocate, byteOffset: 0,
-          byteLength: c.autoAllocate, bytesFilled: 0, minimumFill: 1, elementSize: 1,
-          viewConstructor: Uint8Array_, readerType: 'default',
-        };
+        c.pullIntos[c.pullIntos.length] = pullIntoDesc(buffer, 0, c.autoAllocate, 1, 1, Uint8Array_, 'default');
       }
       s.reader.readRequests[s.reader.readRequests.length] = req;
-      byteCallPullIfNeeded(c);
+      bytePullIfNeeded(c);
     };
     c.releaseSteps = () => {
-      if (c.pendingPullIntos.length > 0) {
-        const first = c.pendingPullIntos[0];
+      if (c.pullIntos.length > 0) {
+        const first = c.pullIntos[0];
         first.readerType = 'none';
-        c.pendingPullIntos = [first];
+        c.pullIntos = [first];
       }
     };
     s.controller = c;
@@ -450,22 +438,29 @@ function loadStreams() {
     const startResult = start(c.obj);
     then(Promise_resolve(startResult), () => {
       c.started = true;
-      byteCallPullIfNeeded(c);
+      bytePullIfNeeded(c);
     }, (e) => byteError(c, e));
     return c;
   }
-  function byteClearAlgorithms(c) {
+  // A pull-into descriptor (readerType 'default', 'byob' or 'none').
+  function pullIntoDesc(buffer, byteOffset, byteLength, minFill, elem, ctor, readerType) {
+    return {
+      __proto__: null, buffer, bufferByteLength: ArrayBufferPrototypeGetByteLength(buffer), byteOffset,
+      byteLength, filled: 0, minFill, elem, ctor, readerType,
+    };
+  }
+  function byteClearAlgs(c) {
     c.pullAlgorithm = () => Promise_resolve(undefined);
     c.cancelAlgorithm = () => Promise_resolve(undefined);
   }
-  function byteInvalidateRequest(c) {
+  function byteInvalidate(c) {
     if (c.byobRequest === null) return;
     byobRequestInvalidate(c.byobRequest);
     c.byobRequest = null;
   }
-  function byteClearPendingPullIntos(c) {
-    byteInvalidateRequest(c);
-    c.pendingPullIntos = [];
+  function byteClearPullIntos(c) {
+    byteInvalidate(c);
+    c.pullIntos = [];
   }
   function byteShouldCallPull(c) {
     const s = c.stream;
@@ -473,7 +468,7 @@ function loadStreams() {
     if (numReadAny(s) > 0) return true;
     return desiredSize(c) > 0;
   }
-  function byteCallPullIfNeeded(c) {
+  function bytePullIfNeeded(c) {
     if (!byteShouldCallPull(c)) return;
     if (c.pulling) {
       c.pullAgain = true;
@@ -484,15 +479,15 @@ function loadStreams() {
       c.pulling = false;
       if (c.pullAgain) {
         c.pullAgain = false;
-        byteCallPullIfNeeded(c);
+        bytePullIfNeeded(c);
       }
     }, (e) => byteError(c, e));
   }
   function byteError(c, e) {
     if (c.stream.state !== 'readable') return;
-    byteClearPendingPullIntos(c);
+    byteClearPullIntos(c);
     resetQueue(c);
-    byteClearAlgorithms(c);
+    byteClearAlgs(c);
     rsError(c.stream, e);
   }
   function byteClose(c) {
@@ -502,25 +497,25 @@ function loadStreams() {
       c.closeRequested = true;
       return;
     }
-    if (c.pendingPullIntos.length > 0) {
-      const first = c.pendingPullIntos[0];
-      if (first.bytesFilled % first.elementSize !== 0) {
+    if (c.pullIntos.length > 0) {
+      const first = c.pullIntos[0];
+      if (first.filled % first.elem !== 0) {
         const e = new TypeError_('Insufficient bytes to fill elements in the given buffer');
         byteError(c, e);
         throw e;
       }
     }
-    byteClearAlgorithms(c);
+    byteClearAlgs(c);
     rsClose(s);
   }
   const hasDefaultReader = (s) => s.reader !== null && !s.reader.byob;
   const hasBYOBReader = (s) => s.reader !== null && s.reader.byob;
   function byteShift(c) {
-    return c.pendingPullIntos.shift();
+    return c.pullIntos.shift();
   }
   function byteConvert(d) {
     const buffer = transferBuffer(d.buffer);
-    return new d.viewConstructor(buffer, d.byteOffset, d.bytesFilled / d.elementSize);
+    return new d.ctor(buffer, d.byteOffset, d.filled / d.elem);
   }
   function byteCommit(s, d) {
     const done = s.state === 'closed';
@@ -538,42 +533,34 @@ function loadStreams() {
     c.queueTotalSize += byteLength;
   }
   function byteEnqueueCloned(c, buffer, byteOffset, byteLength) {
-    let clone;
-    try {
-      clone = cloneBytes(buffer, byteOffset, byteLength);
-    } catch (e) {
-      byteError(c, e);
-      throw e;
-    }
-    byteEnqueueChunk(c, clone, 0, byteLength);
+    byteEnqueueChunk(c, cloneBytes(buffer, byteOffset, byteLength), 0, byteLength);
   }
-  function byteEnqueueDetachedPullInto(c, d) {
-    if (d.bytesFilled > 0) byteEnqueueCloned(c, d.buffer, d.byteOffset, d.bytesFilled);
+  function byteEnqueueDetached(c, d) {
+    if (d.filled > 0) byteEnqueueCloned(c, d.buffer, d.byteOffset, d.filled);
     byteShift(c);
   }
   // Enqueues bytes: chunks of the prelude's own streams (`owned`) are copied in,
   // a tenant's are transferred (their buffer detached) as the spec does.
-  function byteEnqueue(c, chunk, owned) {
+  function byteEnqueue(c, p, owned) {
     const s = c.stream;
     if (c.closeRequested || s.state !== 'readable') return;
-    const p = viewOrThrow(chunk, 'chunk');
     if (isDetached(p.buffer)) throw new TypeError_('chunk buffer is detached');
     const byteLength = p.byteLength;
     const byteOffset = owned ? 0 : p.byteOffset;
     const buffer = owned ? cloneBytes(p.buffer, p.byteOffset, byteLength) : transferBuffer(p.buffer);
-    if (c.pendingPullIntos.length > 0) {
-      const first = c.pendingPullIntos[0];
-      if (isDetached(first.buffer)) throw new TypeError_('The BYOB request buffer has been detached');
-      byteInvalidateRequest(c);
+    if (c.pullIntos.length > 0) {
+      const first = c.pullIntos[0];
+      if (isDetached(first.buffer)) throw new TypeError_('The BYOB request is detached');
+      byteInvalidate(c);
       first.buffer = transferBuffer(first.buffer);
-      if (first.readerType === 'none') byteEnqueueDetachedPullInto(c, first);
+      if (first.readerType === 'none') byteEnqueueDetached(c, first);
     }
     if (hasDefaultReader(s)) {
       byteProcessReadRequests(c);
       if (numReadRequests(s) === 0) {
         byteEnqueueChunk(c, buffer, byteOffset, byteLength);
       } else {
-        if (c.pendingPullIntos.length > 0) byteShift(c);
+        if (c.pullIntos.length > 0) byteShift(c);
         fulfillReadRequest(s, new Uint8Array_(buffer, byteOffset, byteLength), false);
       }
     } else if (hasBYOBReader(s)) {
@@ -583,22 +570,22 @@ function loadStreams() {
     } else {
       byteEnqueueChunk(c, buffer, byteOffset, byteLength);
     }
-    byteCallPullIfNeeded(c);
+    bytePullIfNeeded(c);
   }
   function byteFillFromQueue(c, d) {
-    const maxBytesToCopy = Math_min(c.queueTotalSize, d.byteLength - d.bytesFilled);
-    const maxBytesFilled = d.bytesFilled + maxBytesToCopy;
+    const maxBytesToCopy = Math_min(c.queueTotalSize, d.byteLength - d.filled);
+    const maxBytesFilled = d.filled + maxBytesToCopy;
     let remaining = maxBytesToCopy;
     let ready = false;
-    const maxAligned = maxBytesFilled - (maxBytesFilled % d.elementSize);
-    if (maxAligned >= d.minimumFill) {
-      remaining = maxAligned - d.bytesFilled;
+    const maxAligned = maxBytesFilled - (maxBytesFilled % d.elem);
+    if (maxAligned >= d.minFill) {
+      remaining = maxAligned - d.filled;
       ready = true;
     }
     while (remaining > 0) {
       const head = c.queue[0];
       const n = Math_min(remaining, head.byteLength);
-      TypedArrayPrototypeSet(new Uint8Array_(d.buffer, d.byteOffset + d.bytesFilled, n),
+      TypedArrayPrototypeSet(new Uint8Array_(d.buffer, d.byteOffset + d.filled, n),
         new Uint8Array_(head.buffer, head.byteOffset, n));
       if (head.byteLength === n) c.queue.shift();
       else {
@@ -606,12 +593,12 @@ function loadStreams() {
         head.byteLength -= n;
       }
       c.queueTotalSize -= n;
-      d.bytesFilled += n;
+      d.filled += n;
       remaining -= n;
     }
     return ready;
   }
-  function byteFillReadRequestFromQueue(c, req) {
+  function byteFillReadRequest(c, req) {
     const entry = c.queue.shift();
     c.queueTotalSize -= entry.byteLength;
     byteHandleQueueDrain(c);
@@ -619,17 +606,17 @@ function loadStreams() {
   }
   function byteHandleQueueDrain(c) {
     if (c.queueTotalSize === 0 && c.closeRequested) {
-      byteClearAlgorithms(c);
+      byteClearAlgs(c);
       rsClose(c.stream);
     } else {
-      byteCallPullIfNeeded(c);
+      bytePullIfNeeded(c);
     }
   }
   function byteProcessPullIntos(c) {
     const filled = [];
-    while (c.pendingPullIntos.length > 0) {
+    while (c.pullIntos.length > 0) {
       if (c.queueTotalSize === 0) break;
-      const d = c.pendingPullIntos[0];
+      const d = c.pullIntos[0];
       if (byteFillFromQueue(c, d)) {
         byteShift(c);
         filled[filled.length] = d;
@@ -641,7 +628,7 @@ function loadStreams() {
     const r = c.stream.reader;
     while (r.readRequests.length > 0) {
       if (c.queueTotalSize === 0) return;
-      byteFillReadRequestFromQueue(c, r.readRequests.shift());
+      byteFillReadRequest(c, r.readRequests.shift());
     }
   }
   function bytePullInto(c, p, min, req) {
@@ -653,18 +640,14 @@ function loadStreams() {
       req.error(e);
       return;
     }
-    const d = {
-      __proto__: null, buffer, bufferByteLength: ArrayBufferPrototypeGetByteLength(buffer),
-      byteOffset: p.byteOffset, byteLength: p.byteLength, bytesFilled: 0, minimumFill: min * p.elem,
-      elementSize: p.elem, viewConstructor: p.ctor, readerType: 'byob',
-    };
-    if (c.pendingPullIntos.length > 0) {
-      c.pendingPullIntos[c.pendingPullIntos.length] = d;
+    const d = pullIntoDesc(buffer, p.byteOffset, p.byteLength, min * p.elem, p.elem, p.ctor, 'byob');
+    if (c.pullIntos.length > 0) {
+      c.pullIntos[c.pullIntos.length] = d;
       s.reader.readIntoRequests[s.reader.readIntoRequests.length] = req;
       return;
     }
     if (s.state === 'closed') {
-      req.close(new d.viewConstructor(d.buffer, d.byteOffset, 0));
+      req.close(new d.ctor(d.buffer, d.byteOffset, 0));
       return;
     }
     if (c.queueTotalSize > 0) {
@@ -681,22 +664,22 @@ function loadStreams() {
         return;
       }
     }
-    c.pendingPullIntos[c.pendingPullIntos.length] = d;
+    c.pullIntos[c.pullIntos.length] = d;
     s.reader.readIntoRequests[s.reader.readIntoRequests.length] = req;
-    byteCallPullIfNeeded(c);
+    bytePullIfNeeded(c);
   }
   function byteRespond(c, bytesWritten) {
-    const first = c.pendingPullIntos[0];
+    const first = c.pullIntos[0];
     if (c.stream.state === 'closed') {
-      if (bytesWritten !== 0) throw new TypeError_('bytesWritten must be 0 when calling respond() on a closed stream');
+      if (bytesWritten !== 0) throw new TypeError_('bytesWritten must be 0 on a closed stream');
     } else {
-      if (bytesWritten === 0) throw new TypeError_('bytesWritten must be greater than 0 when calling respond() on a readable stream');
-      if (first.bytesFilled + bytesWritten > first.byteLength) throw new RangeError_('bytesWritten out of range');
+      if (bytesWritten === 0) throw new TypeError_('bytesWritten must be above 0');
+      if (first.filled + bytesWritten > first.byteLength) throw new RangeError_('bytesWritten out of range');
     }
     first.buffer = transferBuffer(first.buffer);
     byteRespondInternal(c, bytesWritten);
   }
-  function byteRespondInClosedState(c, first) {
+  function byteRespondClosed(c, first) {
     if (first.readerType === 'none') byteShift(c);
     const s = c.stream;
     if (hasBYOBReader(s)) {
@@ -705,54 +688,54 @@ function loadStreams() {
       for (let i = 0; i < filled.length; i++) byteCommit(s, filled[i]);
     }
   }
-  function byteRespondInReadableState(c, bytesWritten, d) {
+  function byteRespondReadable(c, bytesWritten, d) {
     const s = c.stream;
-    d.bytesFilled += bytesWritten;
+    d.filled += bytesWritten;
     if (d.readerType === 'none') {
-      byteEnqueueDetachedPullInto(c, d);
+      byteEnqueueDetached(c, d);
       const filled = byteProcessPullIntos(c);
       for (let i = 0; i < filled.length; i++) byteCommit(s, filled[i]);
       return;
     }
-    if (d.bytesFilled < d.minimumFill) return;
+    if (d.filled < d.minFill) return;
     byteShift(c);
-    const rem = d.bytesFilled % d.elementSize;
+    const rem = d.filled % d.elem;
     if (rem > 0) {
-      const end = d.byteOffset + d.bytesFilled;
+      const end = d.byteOffset + d.filled;
       byteEnqueueCloned(c, d.buffer, end - rem, rem);
     }
-    d.bytesFilled -= rem;
+    d.filled -= rem;
     const filled = byteProcessPullIntos(c);
     byteCommit(s, d);
     for (let i = 0; i < filled.length; i++) byteCommit(s, filled[i]);
   }
   function byteRespondInternal(c, bytesWritten) {
-    const first = c.pendingPullIntos[0];
-    byteInvalidateRequest(c);
-    if (c.stream.state === 'closed') byteRespondInClosedState(c, first);
-    else byteRespondInReadableState(c, bytesWritten, first);
-    byteCallPullIfNeeded(c);
+    const first = c.pullIntos[0];
+    byteInvalidate(c);
+    if (c.stream.state === 'closed') byteRespondClosed(c, first);
+    else byteRespondReadable(c, bytesWritten, first);
+    bytePullIfNeeded(c);
   }
   function byteRespondWithNewView(c, p) {
-    const first = c.pendingPullIntos[0];
+    const first = c.pullIntos[0];
     if (c.stream.state === 'closed') {
-      if (p.byteLength !== 0) throw new TypeError_('The view must have a byteLength of 0 when the stream is closed');
+      if (p.byteLength !== 0) throw new TypeError_('The view must be empty on a closed stream');
     } else if (p.byteLength === 0) {
-      throw new TypeError_('The view must have a non-zero byteLength when the stream is readable');
+      throw new TypeError_('The view must not be empty');
     }
-    if (first.byteOffset + first.bytesFilled !== p.byteOffset) throw new RangeError_('The view has an invalid byteOffset');
+    if (first.byteOffset + first.filled !== p.byteOffset) throw new RangeError_('The view has an invalid byteOffset');
     if (first.bufferByteLength !== ArrayBufferPrototypeGetByteLength(p.buffer)) {
-      throw new RangeError_('The view has an invalid buffer length');
+      throw new RangeError_('The view has a wrong buffer length');
     }
-    if (first.bytesFilled + p.byteLength > first.byteLength) throw new RangeError_('The view is too long');
+    if (first.filled + p.byteLength > first.byteLength) throw new RangeError_('The view is too long');
     const n = p.byteLength;
     first.buffer = transferBuffer(p.buffer);
     byteRespondInternal(c, n);
   }
   function byteGetRequest(c) {
-    if (c.byobRequest === null && c.pendingPullIntos.length > 0) {
-      const first = c.pendingPullIntos[0];
-      const view = new Uint8Array_(first.buffer, first.byteOffset + first.bytesFilled, first.byteLength - first.bytesFilled);
+    if (c.byobRequest === null && c.pullIntos.length > 0) {
+      const first = c.pullIntos[0];
+      const view = new Uint8Array_(first.buffer, first.byteOffset + first.filled, first.byteLength - first.filled);
       c.byobRequest = new ReadableStreamBYOBRequest(TOKEN, c, view);
     }
     return c.byobRequest;
@@ -760,10 +743,9 @@ function loadStreams() {
   // WebIDL [EnforceRange] unsigned long long.
   function enforceRangeULL(v, what) {
     const n = Number_(v);
-    if (n !== n || n === Infinity || n === -Infinity) throw new TypeError_(what + ' is not a finite number');
-    const t = n < 0 ? -Math_floor(-n) : Math_floor(n);
-    if (t < 0 || t > 9007199254740991) throw new TypeError_(what + ' is out of range');
-    return t;
+    // NaN, infinities and what truncates outside [0, 2^53 - 1] are refused
+    if (!(n > -1 && n < 9007199254740992)) throw new TypeError_(what + ' is out of range');
+    return n < 0 ? 0 : Math_floor(n);
   }
   function byobRead(s, p, min, req) {
     s.disturbed = true;
@@ -788,7 +770,7 @@ function loadStreams() {
       const n = enforceRangeULL(bytesWritten, 'bytesWritten');
       const c = this.#c;
       if (c === undefined) throw new TypeError_('This BYOB request has been invalidated');
-      if (isDetached(TypedArrayPrototypeGetBuffer(this.#view))) throw new TypeError_('The BYOB request view has been detached');
+      if (isDetached(TypedArrayPrototypeGetBuffer(this.#view))) throw new TypeError_('The BYOB request is detached');
       byteRespond(c, n);
     }
     respondWithNewView(view) {
@@ -823,19 +805,17 @@ function loadStreams() {
     close() {
       if (!(#c in this)) throw new TypeError_(ILLEGAL_INVOCATION);
       const c = this.#c;
-      if (c.closeRequested) throw new TypeError_('The stream has already been closed');
-      if (c.stream.state !== 'readable') throw new TypeError_('The stream is not in a state that permits close');
+      if (c.closeRequested || c.stream.state !== 'readable') throw new TypeError_('The stream is not in a state that permits close');
       byteClose(c);
     }
     enqueue(chunk) {
       if (!(#c in this)) throw new TypeError_(ILLEGAL_INVOCATION);
       const p = viewOrThrow(chunk, 'chunk');
-      if (p.byteLength === 0) throw new TypeError_('chunk must have a non-zero byteLength');
-      if (ArrayBufferPrototypeGetByteLength(p.buffer) === 0) throw new TypeError_("chunk's buffer must have a non-zero byteLength");
+      if (p.byteLength === 0) throw new TypeError_('chunk must not be empty');
+      if (ArrayBufferPrototypeGetByteLength(p.buffer) === 0) throw new TypeError_('chunk must not be empty');
       const c = this.#c;
-      if (c.closeRequested) throw new TypeError_('The stream has already been closed');
-      if (c.stream.state !== 'readable') throw new TypeError_('The stream is not in a state that permits enqueue');
-      byteEnqueue(c, chunk, false);
+      if (c.closeRequested || c.stream.state !== 'readable') throw new TypeError_('The stream is not in a state that permits enqueue');
+      byteEnqueue(c, p, false);
     }
     error(e = undefined) {
       if (!(#c in this)) throw new TypeError_(ILLEGAL_INVOCATION);
@@ -946,17 +926,15 @@ function loadStreams() {
         p = viewOrThrow(view, 'view');
         const opts = dictArg(options, 'options');
         if (opts !== undefined && opts.min !== undefined) min = enforceRangeULL(opts.min, 'min');
+        // (a SharedArrayBuffer fails the captured ArrayBuffer getters with a TypeError)
+        if (p.byteLength === 0 || ArrayBufferPrototypeGetByteLength(p.buffer) === 0) {
+          throw new TypeError_('view must not be empty');
+        }
+        if (isDetached(p.buffer)) throw new TypeError_('view is detached');
+        if (min === 0) throw new TypeError_('min must be above 0');
+        if (min > (p.length === undefined ? p.byteLength : p.length)) throw new RangeError_('min exceeds the view length');
       } catch (e) {
         return rejected(e);
-      }
-      if (p.byteLength === 0) return rejected(new TypeError_('view must have non-zero byteLength'));
-      if (ArrayBufferPrototypeGetByteLength(p.buffer) === 0) {
-        return rejected(new TypeError_("view's buffer must have non-zero byteLength"));
-      }
-      if (isDetached(p.buffer)) return rejected(new TypeError_("view's buffer has been detached"));
-      if (min === 0) return rejected(new TypeError_('min must be greater than 0'));
-      if (min > (p.length === undefined ? p.byteLength : p.length)) {
-        return rejected(new RangeError_('min exceeds the view length'));
       }
       const r = this.#r;
       if (r.stream === null) return rejected(releasedError());
@@ -1239,16 +1217,16 @@ function loadStreams() {
         chunk: (v) => {
           queueMicrotask_(() => {
             readAgain = false;
-            if (!canceled1) enqueueAny(b1.controller, v);
-            if (!canceled2) enqueueAny(b2.controller, v);
+            if (!canceled1) controllerEnqueue(b1.controller, v);
+            if (!canceled2) controllerEnqueue(b2.controller, v);
             reading = false;
             if (readAgain) pull();
           });
         },
         close: () => {
           reading = false;
-          if (!canceled1) closeAny(b1.controller);
-          if (!canceled2) closeAny(b2.controller);
+          if (!canceled1) controllerClose(b1.controller);
+          if (!canceled2) controllerClose(b2.controller);
           if (!canceled1 || !canceled2) cancelD.resolve(undefined);
         },
         error: () => {
@@ -1257,34 +1235,25 @@ function loadStreams() {
       });
       return Promise_resolve(undefined);
     }
-    function cancel1(reason) {
-      canceled1 = true;
-      reason1 = reason;
-      if (canceled2) cancelD.resolve(rsCancel(s, [reason1, reason2]));
+    function cancelBranch(second, reason) {
+      if (second) {
+        canceled2 = true;
+        reason2 = reason;
+      } else {
+        canceled1 = true;
+        reason1 = reason;
+      }
+      if (canceled1 && canceled2) cancelD.resolve(rsCancel(s, [reason1, reason2]));
       return cancelD.promise;
     }
-    function cancel2(reason) {
-      canceled2 = true;
-      reason2 = reason;
-      if (canceled1) cancelD.resolve(rsCancel(s, [reason1, reason2]));
-      return cancelD.promise;
-    }
-    b1 = createReadable(noop, pull, cancel1);
-    b2 = createReadable(noop, pull, cancel2);
+    b1 = createReadable(noop, pull, (r) => cancelBranch(false, r));
+    b2 = createReadable(noop, pull, (r) => cancelBranch(true, r));
     then(r.closed.promise, undefined, (e) => {
       controllerError(b1.controller, e);
       controllerError(b2.controller, e);
       if (!canceled1 || !canceled2) cancelD.resolve(undefined);
     });
     return [b1, b2];
-  }
-  function enqueueAny(c, v) {
-    if (c.byte) byteEnqueue(c, v, false);
-    else controllerEnqueue(c, v);
-  }
-  function closeAny(c) {
-    if (c.byte) byteClose(c);
-    else controllerClose(c);
   }
   // ReadableByteStreamTee: a branch with a BYOB request pulls with a BYOB reader into
   // its view; the other branch gets a copy.
@@ -1313,38 +1282,28 @@ function loadStreams() {
         if (!canceled1 || !canceled2) cancelD.resolve(undefined);
       });
     }
-    function cloneFailed(e) {
-      byteError(b1.controller, e);
-      byteError(b2.controller, e);
-      cancelD.resolve(rsCancel(s, e));
+    function useReader(byob) {
+      if (reader.byob === byob) return;
+      readerRelease(reader);
+      reader = newReaderRecord(s, byob);
+      forwardReaderError(reader);
     }
     function pullAgain() {
-      if (readAgain1) pull1();
-      else if (readAgain2) pull2();
+      if (readAgain1) pullBranch(false);
+      else if (readAgain2) pullBranch(true);
     }
     function pullWithDefaultReader() {
-      if (reader.byob) {
-        readerRelease(reader);
-        reader = newReaderRecord(s, false);
-        forwardReaderError(reader);
-      }
+      useReader(false);
       readerRead(reader, {
         __proto__: null,
         chunk: (chunk) => {
           queueMicrotask_(() => {
             readAgain1 = false;
             readAgain2 = false;
-            let chunk2 = chunk;
-            if (!canceled1 && !canceled2) {
-              try {
-                chunk2 = cloneChunk(chunk);
-              } catch (e) {
-                cloneFailed(e);
-                return;
-              }
-            }
-            if (!canceled1) byteEnqueue(b1.controller, chunk, false);
-            if (!canceled2) byteEnqueue(b2.controller, chunk2, false);
+            // (copying can fail only when out of memory, which ends the isolate)
+            const chunk2 = !canceled1 && !canceled2 ? cloneChunk(chunk) : chunk;
+            if (!canceled1) byteEnqueue(b1.controller, viewParts(chunk), false);
+            if (!canceled2) byteEnqueue(b2.controller, viewParts(chunk2), false);
             reading = false;
             pullAgain();
           });
@@ -1353,8 +1312,8 @@ function loadStreams() {
           reading = false;
           if (!canceled1) byteClose(b1.controller);
           if (!canceled2) byteClose(b2.controller);
-          if (b1.controller.pendingPullIntos.length > 0) byteRespond(b1.controller, 0);
-          if (b2.controller.pendingPullIntos.length > 0) byteRespond(b2.controller, 0);
+          if (b1.controller.pullIntos.length > 0) byteRespond(b1.controller, 0);
+          if (b2.controller.pullIntos.length > 0) byteRespond(b2.controller, 0);
           if (!canceled1 || !canceled2) cancelD.resolve(undefined);
         },
         error: () => {
@@ -1363,11 +1322,7 @@ function loadStreams() {
       });
     }
     function pullWithBYOBReader(view, forBranch2) {
-      if (!reader.byob) {
-        readerRelease(reader);
-        reader = newReaderRecord(s, true);
-        forwardReaderError(reader);
-      }
+      useReader(true);
       const byobBranch = forBranch2 ? b2 : b1;
       const otherBranch = forBranch2 ? b1 : b2;
       byobRead(s, viewParts(view), 1, {
@@ -1378,19 +1333,9 @@ function loadStreams() {
             readAgain2 = false;
             const byobCanceled = forBranch2 ? canceled2 : canceled1;
             const otherCanceled = forBranch2 ? canceled1 : canceled2;
-            if (!otherCanceled) {
-              let cloned;
-              try {
-                cloned = cloneChunk(chunk);
-              } catch (e) {
-                cloneFailed(e);
-                return;
-              }
-              if (!byobCanceled) byteRespondWithNewView(byobBranch.controller, viewParts(chunk));
-              byteEnqueue(otherBranch.controller, cloned, false);
-            } else if (!byobCanceled) {
-              byteRespondWithNewView(byobBranch.controller, viewParts(chunk));
-            }
+            const cloned = otherCanceled ? null : cloneChunk(chunk);
+            if (!byobCanceled) byteRespondWithNewView(byobBranch.controller, viewParts(chunk));
+            if (!otherCanceled) byteEnqueue(otherBranch.controller, viewParts(cloned), false);
             reading = false;
             pullAgain();
           });
@@ -1403,7 +1348,7 @@ function loadStreams() {
           if (!otherCanceled) byteClose(otherBranch.controller);
           if (chunk !== undefined) {
             if (!byobCanceled) byteRespondWithNewView(byobBranch.controller, viewParts(chunk));
-            if (!otherCanceled && otherBranch.controller.pendingPullIntos.length > 0) {
+            if (!otherCanceled && otherBranch.controller.pullIntos.length > 0) {
               byteRespond(otherBranch.controller, 0);
             }
           }
@@ -1414,46 +1359,38 @@ function loadStreams() {
         },
       });
     }
-    function pull1() {
+    // pull1/pull2 and cancel1/cancel2 of the spec, for branch 2 when `second`.
+    function pullBranch(second) {
       if (reading) {
-        readAgain1 = true;
-        return Promise_resolve(undefined);
+        if (second) readAgain2 = true;
+        else readAgain1 = true;
+      } else {
+        reading = true;
+        const req = byteGetRequest((second ? b2 : b1).controller);
+        if (req === null) pullWithDefaultReader();
+        else pullWithBYOBReader(req.view, second);
       }
-      reading = true;
-      const req = byteGetRequest(b1.controller);
-      if (req === null) pullWithDefaultReader();
-      else pullWithBYOBReader(req.view, false);
       return Promise_resolve(undefined);
     }
-    function pull2() {
-      if (reading) {
-        readAgain2 = true;
-        return Promise_resolve(undefined);
+    function cancelBranch(second, reason) {
+      if (second) {
+        canceled2 = true;
+        reason2 = reason;
+      } else {
+        canceled1 = true;
+        reason1 = reason;
       }
-      reading = true;
-      const req = byteGetRequest(b2.controller);
-      if (req === null) pullWithDefaultReader();
-      else pullWithBYOBReader(req.view, true);
-      return Promise_resolve(undefined);
-    }
-    function cancel1(reason) {
-      canceled1 = true;
-      reason1 = reason;
-      if (canceled2) cancelD.resolve(rsCancel(s, [reason1, reason2]));
+      if (canceled1 && canceled2) cancelD.resolve(rsCancel(s, [reason1, reason2]));
       return cancelD.promise;
     }
-    function cancel2(reason) {
-      canceled2 = true;
-      reason2 = reason;
-      if (canceled1) cancelD.resolve(rsCancel(s, [reason1, reason2]));
-      return cancelD.promise;
-    }
-    b1 = newStreamRecord();
-    newByteController(b1, noop, pull1, cancel1, 0, undefined);
-    b1.obj = newRSObject(b1);
-    b2 = newStreamRecord();
-    newByteController(b2, noop, pull2, cancel2, 0, undefined);
-    b2.obj = newRSObject(b2);
+    const branch = (second) => {
+      const b = newStreamRecord();
+      newByteController(b, noop, () => pullBranch(second), (r) => cancelBranch(second, r), 0, undefined);
+      b.obj = newRSObject(b);
+      return b;
+    };
+    b1 = branch(false);
+    b2 = branch(true);
     forwardReaderError(reader);
     return [b1, b2];
   }
@@ -2400,7 +2337,7 @@ function loadStreams() {
     let c;
     c = newByteController(s, () => undefined, () => call(Promise_then, pull(), (b) => {
       if (b === null) byteClose(c);
-      else if (TypedArrayPrototypeGetLength(b) > 0) byteEnqueue(c, b, true);
+      else if (TypedArrayPrototypeGetLength(b) > 0) byteEnqueue(c, viewParts(b), true);
     }), () => {
       cancel();
       return Promise_resolve(undefined);
@@ -2429,7 +2366,7 @@ function loadStreams() {
     c = newByteController(s, () => undefined, () => {
       onRead();
       const b = getBytes();
-      if (TypedArrayPrototypeGetLength(b) > 0) byteEnqueue(c, b, true);
+      if (TypedArrayPrototypeGetLength(b) > 0) byteEnqueue(c, viewParts(b), true);
       byteClose(c);
       return Promise_resolve(undefined);
     }, () => {
