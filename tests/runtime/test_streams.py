@@ -405,3 +405,167 @@ async def test_streams_load_only_on_first_use(runtime) -> None:
         InvokeRequest("POST", "http://example.com/", (), b"body"),
     )
     assert got == ["function", "body", "function", "function", True, True, False, True, 1]
+
+
+async def test_byte_streams_transfer_buffers(runtime) -> None:
+    # The Streams Standard hands buffers over: enqueue() detaches the chunk's buffer,
+    # read(view) detaches the view's and resolves with a view on the moved buffer.
+    got = await run_json(
+        runtime,
+        """
+        const out = [];
+        let ctl;
+        const rs = new ReadableStream({ type: 'bytes', start(c) { ctl = c; } });
+        const chunk = new Uint8Array([1, 2, 3]);
+        ctl.enqueue(chunk);
+        out.push(chunk.byteLength, chunk.buffer.byteLength);
+        const view = new Uint8Array(8);
+        const got = await rs.getReader({ mode: 'byob' }).read(view);
+        out.push(view.buffer.byteLength, Array.from(got.value), got.value.buffer.byteLength,
+          got.value.buffer !== view.buffer);
+        // a detached chunk, or a view on a detached buffer, is refused
+        const gone = new Uint8Array(4);
+        gone.buffer.transfer();
+        try { ctl.enqueue(gone); } catch (e) { out.push('enqueue ' + e.name); }
+        const r2 = new ReadableStream({ type: 'bytes' }).getReader({ mode: 'byob' });
+        try { await r2.read(gone); } catch (e) { out.push('read ' + e.name); }
+        // a default reader also gets its chunk's moved buffer
+        const moved = new Uint8Array([4, 5]);
+        const ds = new ReadableStream({ type: 'bytes', start(c) { c.enqueue(moved); c.close(); } });
+        const dr = ds.getReader();
+        out.push(moved.byteLength, Array.from((await dr.read()).value), (await dr.read()).done);
+        try { new ReadableStream({ type: 'bytes', autoAllocateChunkSize: 0 }); }
+        catch (e) { out.push('auto ' + e.name); }
+        return Response.json(out);
+        """,
+    )
+    assert got == [
+        0, 0, 0, [1, 2, 3], 8, True, "enqueue TypeError", "read TypeError", 0, [4, 5], True,
+        "auto TypeError",
+    ]
+
+
+async def test_byob_requests_follow_pull_into_descriptors(runtime) -> None:
+    got = await run_json(
+        runtime,
+        """
+        const out = [];
+        // respond(3) into a 2-element Uint16Array: one element now, the odd byte is
+        // queued for the next read
+        let ctl;
+        const rs = new ReadableStream({ type: 'bytes', start(c) { ctl = c; } });
+        const reader = rs.getReader({ mode: 'byob' });
+        const p1 = reader.read(new Uint16Array(2));
+        const br = ctl.byobRequest;
+        out.push(br.view.constructor.name, br.view.byteLength);
+        br.view.set([1, 2, 3]);
+        br.respond(3);
+        out.push(ctl.byobRequest, br.view);
+        const first = await p1;
+        out.push(first.value.constructor.name, first.value.length);
+        const second = await reader.read(new Uint8Array(4));
+        out.push(Array.from(second.value));
+        // respond() after the request's view was detached, and respondWithNewView()
+        // with a view over a buffer of another length
+        const p3 = reader.read(new Uint8Array(4));
+        const r3 = ctl.byobRequest;
+        r3.view.buffer.transfer();
+        try { r3.respond(1); } catch (e) { out.push('respond ' + e.name); }
+        try { ctl.byobRequest.respondWithNewView(new Uint8Array(2)); } catch (e) { out.push('view ' + e.name); }
+        await reader.cancel();
+        out.push((await p3).done);
+        // a closed stream with a pending read: respond(0) answers it with an empty view
+        let c2;
+        const rs2 = new ReadableStream({ type: 'bytes', start(c) { c2 = c; } });
+        const r4 = rs2.getReader({ mode: 'byob' });
+        const p4 = r4.read(new Uint8Array(3));
+        c2.close();
+        try { c2.byobRequest.respond(1); } catch (e) { out.push('closed ' + e.name); }
+        c2.byobRequest.respond(0);
+        const last = await p4;
+        out.push(last.done, last.value.byteLength, last.value.buffer.byteLength);
+        return Response.json(out);
+        """,
+    )
+    assert got == [
+        "Uint8Array", 4, None, None, "Uint16Array", 1, [3], "respond TypeError", "view RangeError",
+        True, "closed TypeError", True, 0, 3,
+    ]
+
+
+async def test_byte_stream_tee_keeps_byte_branches(runtime) -> None:
+    # tee() of a byte stream gives byte streams: a branch can be read with a BYOB reader,
+    # and nothing is pulled until a branch reads.
+    got = await run_json(
+        runtime,
+        """
+        const out = [];
+        let pulls = 0;
+        const rs = new ReadableStream({ type: 'bytes', pull(c) {
+          pulls++;
+          if (pulls > 2) { c.close(); if (c.byobRequest) c.byobRequest.respond(0); return; }
+          c.enqueue(new Uint8Array([pulls, pulls])); } });
+        const [a, b] = rs.tee();
+        await scheduler.wait(1);
+        out.push(pulls);
+        const ra = a.getReader({ mode: 'byob' });
+        const x = await ra.read(new Uint8Array(1));
+        out.push(Array.from(x.value), pulls);
+        out.push(Array.from((await ra.read(new Uint8Array(4))).value));
+        const all = [];
+        for await (const v of b) all.push(Array.from(v));
+        out.push(all);
+        return Response.json(out);
+        """,
+    )
+    assert got == [0, [1], 1, [1], [[1], [1], [2, 2]]]
+
+
+async def test_stream_dictionaries_and_pipe_options(runtime) -> None:
+    # WebIDL dictionaries: a primitive is refused, members are read in lexicographic
+    # order, and pipeThrough() brand-checks `readable` before it reads `writable`.
+    got = await run_json(
+        runtime,
+        """
+        const out = [];
+        try { new ReadableStream().getReader(5); } catch (e) { out.push('getReader ' + e.name); }
+        try { new ReadableStream().values(5); } catch (e) { out.push('values ' + e.name); }
+        const touched = [];
+        const opts = {};
+        for (const k of ['signal', 'preventClose', 'preventCancel', 'preventAbort']) {
+          Object.defineProperty(opts, k, { get() { touched.push(k); return undefined; } });
+        }
+        await new ReadableStream({ start(c) { c.close(); } }).pipeTo(new WritableStream(), opts);
+        out.push(touched.join());
+        let writableRead = false;
+        const pair = { readable: {}, get writable() { writableRead = true; return new WritableStream(); } };
+        try { new ReadableStream().pipeThrough(pair); } catch (e) { out.push(e.name, writableRead); }
+        // the sink's write() is not called inside the enqueue() that feeds a pipe
+        let ctl;
+        let inWrite = false;
+        new ReadableStream({ start(c) { ctl = c; } }, { highWaterMark: 0 })
+          .pipeTo(new WritableStream({ write() { inWrite = true; } }));
+        await null;
+        ctl.enqueue('x');
+        out.push(inWrite);
+        await scheduler.wait(1);
+        out.push(inWrite);
+        return Response.json(out);
+        """,
+    )
+    assert got == [
+        "getReader TypeError", "values TypeError", "preventAbort,preventCancel,preventClose,signal",
+        "TypeError", False, False, True,
+    ]
+
+
+async def test_async_iterator_return_is_named_return(runtime) -> None:
+    got = await run_json(
+        runtime,
+        """
+        const proto = Object.getPrototypeOf(new ReadableStream().values());
+        const ret = Object.getOwnPropertyDescriptor(proto, 'return').value;
+        return Response.json([ret.name, ret.length, 'prototype' in ret]);
+        """,
+    )
+    assert got == ["return", 1, False]

@@ -11,6 +11,20 @@
 // Internals are plain records; the public objects only hold one (a private
 // field), so tenant code can never reach or replace the state machines.
 
+// Captured for the byte streams (they transfer buffers, as the spec does), outside the
+// lazily run loader: tenant code may have replaced the globals by the first use.
+const ArrayBufferTransfer_ = ArrayBuffer.prototype.transfer;
+const ArrayBufferGetDetached_ = Object.getOwnPropertyDescriptor(ArrayBuffer.prototype, 'detached').get;
+const TYPED_ARRAYS = { __proto__: null };
+{
+  const ctors = [Int8Array, Uint8Array, Uint8ClampedArray, Int16Array, Uint16Array, Int32Array, Uint32Array,
+    Float32Array, Float64Array, BigInt64Array, BigUint64Array];
+  if (typeof Float16Array === 'function') ctors[ctors.length] = Float16Array;
+  for (let i = 0; i < ctors.length; i++) {
+    TYPED_ARRAYS[ctors[i].name] = { __proto__: null, ctor: ctors[i], elem: ctors[i].BYTES_PER_ELEMENT };
+  }
+}
+
 let streamsNS = null;
 function streams() {
   if (streamsNS === null) streamsNS = loadStreams();
@@ -39,12 +53,6 @@ function loadStreams() {
     });
     return d;
   }
-  const rejectedDeferred = (e) => {
-    const d = deferred();
-    markHandled(d.promise);
-    d.reject(e);
-    return d;
-  };
   // Calls a method of an underlying source/sink as a promise.
   function promiseCall(fn, self, args) {
     if (fn === undefined) return Promise_resolve(undefined);
@@ -260,7 +268,7 @@ function loadStreams() {
   function shouldPull(c) {
     const s = c.stream;
     if (!canCloseOrEnqueue(c) || !c.started) return false;
-    if (isLocked(s) && (c.byte ? numReadAny(s) > 0 : numReadRequests(s) > 0)) return true;
+    if (isLocked(s) && numReadRequests(s) > 0) return true;
     return desiredSize(c) > 0;
   }
   function numReadAny(s) {
@@ -309,9 +317,12 @@ function loadStreams() {
     callPullIfNeeded(c);
   }
   function controllerError(c, e) {
+    if (c.byte) {
+      byteError(c, e);
+      return;
+    }
     if (c.stream.state !== 'readable') return;
     resetQueue(c);
-    if (c.byte) c.pendingIntos = [];
     clearAlgorithms(c);
     rsError(c.stream, e);
   }
@@ -342,198 +353,439 @@ function loadStreams() {
     }
   }
 
-  // byte controller (simplified: chunks are copied in, BYOB reads are filled from
-  // the queue or through byobRequest.respond()).
-  function toBytes(chunk) {
-    if (!ArrayBuffer_isView(chunk)) throw new TypeError_('chunk must be an ArrayBufferView');
-    const len = chunk.byteLength;
-    if (len === 0) throw new TypeError_('chunk must not be empty');
-    const out = new Uint8Array_(len);
-    TypedArrayPrototypeSet(out, new Uint8Array_(chunk.buffer, chunk.byteOffset, len));
+  // byte controller, after the spec's ReadableByteStreamController: chunks and the
+  // views of BYOB reads are transferred (their buffers detached), reads are served
+  // through pull-into descriptors.
+  const isDetached = (buf) => call(ArrayBufferGetDetached_, buf);
+  // TransferArrayBuffer: throws a TypeError for a detached or non-transferable buffer.
+  const transferBuffer = (buf) => call(ArrayBufferTransfer_, buf);
+  // A view's parts read through captured accessors, or undefined for a non-view.
+  function viewParts(v) {
+    if (v === null || typeof v !== 'object') return undefined;
+    const tag = TypedArrayPrototypeGetSymbolToStringTag(v);
+    if (tag !== undefined) {
+      const t = TYPED_ARRAYS[tag];
+      return {
+        __proto__: null, buffer: TypedArrayPrototypeGetBuffer(v), byteOffset: TypedArrayPrototypeGetByteOffset(v),
+        byteLength: TypedArrayPrototypeGetByteLength(v), length: TypedArrayPrototypeGetLength(v),
+        ctor: t.ctor, elem: t.elem,
+      };
+    }
+    let buffer;
+    try {
+      buffer = DataViewPrototypeGetBuffer(v);
+    } catch {
+      return undefined;
+    }
+    const gone = isDetached(buffer);
+    return {
+      __proto__: null, buffer, byteOffset: gone ? 0 : DataViewPrototypeGetByteOffset(v),
+      byteLength: gone ? 0 : DataViewPrototypeGetByteLength(v), length: undefined, ctor: DataView_, elem: 1,
+    };
+  }
+  function viewOrThrow(v, what) {
+    const p = viewParts(v);
+    if (p === undefined) throw new TypeError_(what + ' must be an ArrayBufferView');
+    // a view on a SharedArrayBuffer fails later: the ArrayBuffer getters throw a TypeError
+    return p;
+  }
+  function cloneBytes(buffer, byteOffset, byteLength) {
+    const out = new ArrayBuffer_(byteLength);
+    TypedArrayPrototypeSet(new Uint8Array_(out), new Uint8Array_(buffer, byteOffset, byteLength));
     return out;
   }
   function newByteController(s, start, pull, cancel, hwm, autoAllocate) {
-    // The shared set-up runs start() as a promise we settle once the byte
-    // controller exists, so pulls wait for the source's own start().
-    const startD = deferred();
-    const c = newDefaultController(s, () => startD.promise, pull, cancel, hwm, (ch) => ch.byteLength);
-    c.byte = true;
-    c.pendingIntos = [];
-    c.autoAllocate = autoAllocate;
-    c.byobRequest = null;
-    const basePull = c.pullSteps;
+    const c = {
+      __proto__: null, stream: s, queue: [], queueTotalSize: 0, started: false,
+      closeRequested: false, pullAgain: false, pulling: false, hwm, byte: true,
+      pullAlgorithm: pull, cancelAlgorithm: cancel, obj: null, autoAllocate,
+      byobRequest: null, pullIntos: [],
+    };
+    c.cancelSteps = (reason) => {
+      byteClearPullIntos(c);
+      resetQueue(c);
+      const p = c.cancelAlgorithm(reason);
+      byteClearAlgs(c);
+      return p;
+    };
     c.pullSteps = (req) => {
-      if (c.queue.length === 0 && c.autoAllocate !== undefined) {
-        const view = new Uint8Array_(c.autoAllocate);
-        c.pendingIntos[c.pendingIntos.length] = {
-          __proto__: null, view, filled: 0, min: 1, ctor: Uint8Array_, elem: 1, auto: req,
-        };
-        s.reader.readRequests[s.reader.readRequests.length] = req;
-        callPullIfNeeded(c);
+      if (c.queueTotalSize > 0) {
+        byteFillReadRequest(c, req);
         return;
       }
-      basePull(req);
+      if (c.autoAllocate !== undefined) {
+        let buffer;
+        try {
+          buffer = new ArrayBuffer_(c.autoAllocate);
+        } catch (e) {
+          req.error(e);
+          return;
+        }
+        c.pullIntos[c.pullIntos.length] = pullIntoDesc(buffer, 0, c.autoAllocate, 1, 1, Uint8Array_, 'default');
+      }
+      s.reader.readRequests[s.reader.readRequests.length] = req;
+      bytePullIfNeeded(c);
     };
+    c.releaseSteps = () => {
+      if (c.pullIntos.length > 0) {
+        const first = c.pullIntos[0];
+        first.readerType = 'none';
+        c.pullIntos = [first];
+      }
+    };
+    s.controller = c;
     c.obj = new ReadableByteStreamController(TOKEN, c);
-    try {
-      startD.resolve(start(c.obj));
-    } catch (e) {
-      markHandled(startD.promise);
-      startD.reject(e);
-      throw e;
-    }
+    const startResult = start(c.obj);
+    then(Promise_resolve(startResult), () => {
+      c.started = true;
+      bytePullIfNeeded(c);
+    }, (e) => byteError(c, e));
     return c;
   }
-  function byteEnqueue(c, chunk) {
-    if (!canCloseOrEnqueue(c)) return;
-    const s = c.stream;
-    const bytes = toBytes(chunk);
+  // A pull-into descriptor (readerType 'default', 'byob' or 'none').
+  function pullIntoDesc(buffer, byteOffset, byteLength, minFill, elem, ctor, readerType) {
+    return {
+      __proto__: null, buffer, bufferByteLength: ArrayBufferPrototypeGetByteLength(buffer), byteOffset,
+      byteLength, filled: 0, minFill, elem, ctor, readerType,
+    };
+  }
+  function byteClearAlgs(c) {
+    c.pullAlgorithm = () => Promise_resolve(undefined);
+    c.cancelAlgorithm = () => Promise_resolve(undefined);
+  }
+  function byteInvalidate(c) {
+    if (c.byobRequest === null) return;
+    byobRequestInvalidate(c.byobRequest);
     c.byobRequest = null;
-    if (c.pendingIntos.length > 0 && c.pendingIntos[0].auto !== undefined) {
-      c.pendingIntos.shift();
-      s.reader.readRequests = s.reader.readRequests.filter((r) => r !== undefined);
-    }
-    const r = s.reader;
-    if (r !== null && !r.byob && r.readRequests.length > 0) {
-      fulfillReadRequest(s, bytes, false);
-    } else if (r !== null && r.byob && r.readIntoRequests.length > 0) {
-      enqueueValueWithSize(c, bytes, bytes.byteLength);
-      fillPendingFromQueue(c);
-    } else {
-      enqueueValueWithSize(c, bytes, bytes.byteLength);
-    }
-    callPullIfNeeded(c);
   }
-  function fillPendingFromQueue(c) {
+  function byteClearPullIntos(c) {
+    byteInvalidate(c);
+    c.pullIntos = [];
+  }
+  function byteShouldCallPull(c) {
     const s = c.stream;
-    while (c.pendingIntos.length > 0 && c.queue.length > 0) {
-      const d = c.pendingIntos[0];
-      const room = d.view.byteLength - d.filled;
-      const head = c.queue[0];
-      const n = Math_min(room, head.value.byteLength);
-      new Uint8Array_(d.view.buffer, d.view.byteOffset + d.filled, n).set(head.value.subarray(0, n));
-      d.filled += n;
-      if (n === head.value.byteLength) {
-        c.queue.shift();
-      } else {
-        head.value = head.value.subarray(n);
+    if (s.state !== 'readable' || c.closeRequested || !c.started) return false;
+    if (numReadAny(s) > 0) return true;
+    return desiredSize(c) > 0;
+  }
+  function bytePullIfNeeded(c) {
+    if (!byteShouldCallPull(c)) return;
+    if (c.pulling) {
+      c.pullAgain = true;
+      return;
+    }
+    c.pulling = true;
+    then(c.pullAlgorithm(), () => {
+      c.pulling = false;
+      if (c.pullAgain) {
+        c.pullAgain = false;
+        bytePullIfNeeded(c);
       }
-      head.size -= n;
-      c.queueTotalSize -= n;
-      if (d.filled >= d.min * d.elem) commitPending(c, d, false);
-      else break;
-    }
-    if (c.closeRequested && c.queue.length === 0 && c.stream.state === 'readable') {
-      clearAlgorithms(c);
-      rsClose(s);
-    }
+    }, (e) => byteError(c, e));
   }
-  function commitPending(c, d, done) {
-    c.pendingIntos.shift();
-    const s = c.stream;
-    const usable = d.filled - (d.filled % d.elem);
-    const view = new d.ctor(d.view.buffer, d.view.byteOffset, usable / d.elem);
-    const req = s.reader.readIntoRequests.shift();
-    if (done) req.close(view);
-    else req.chunk(view);
+  function byteError(c, e) {
+    if (c.stream.state !== 'readable') return;
+    byteClearPullIntos(c);
+    resetQueue(c);
+    byteClearAlgs(c);
+    rsError(c.stream, e);
   }
   function byteClose(c) {
-    if (!canCloseOrEnqueue(c)) return;
-    if (c.queue.length > 0) {
+    const s = c.stream;
+    if (c.closeRequested || s.state !== 'readable') return;
+    if (c.queueTotalSize > 0) {
       c.closeRequested = true;
       return;
     }
-    if (c.pendingIntos.length > 0 && c.pendingIntos[0].filled % c.pendingIntos[0].elem !== 0) {
-      const e = new TypeError_('Insufficient bytes to fill elements in the given buffer');
-      controllerError(c, e);
-      throw e;
+    if (c.pullIntos.length > 0) {
+      const first = c.pullIntos[0];
+      if (first.filled % first.elem !== 0) {
+        const e = new TypeError_('Insufficient bytes to fill elements in the given buffer');
+        byteError(c, e);
+        throw e;
+      }
     }
-    c.closeRequested = true;
-    clearAlgorithms(c);
-    const s = c.stream;
-    const r = s.reader;
-    if (r !== null && r.byob) {
-      while (c.pendingIntos.length > 0) commitPending(c, c.pendingIntos[0], true);
-    }
+    byteClearAlgs(c);
     rsClose(s);
   }
-  function byobRead(s, view, min, req) {
-    const c = s.controller;
-    s.disturbed = true;
-    if (s.state === 'errored') {
-      req.error(s.storedError);
-      return;
-    }
-    const ctor = view.constructor;
-    const elem = view.BYTES_PER_ELEMENT || 1;
-    const d = {
-      __proto__: null, view: new Uint8Array_(view.buffer, view.byteOffset, view.byteLength),
-      filled: 0, min, ctor: ctor === DataView_ ? DataView_ : ctor, elem,
-    };
-    if (s.state === 'closed') {
-      req.close(new d.ctor(view.buffer, view.byteOffset, 0));
-      return;
-    }
-    s.reader.readIntoRequests[s.reader.readIntoRequests.length] = req;
-    c.pendingIntos[c.pendingIntos.length] = d;
-    fillPendingFromQueue(c);
-    if (c.pendingIntos.length > 0 && c.closeRequested) {
-      const e = new TypeError_('Insufficient bytes to fill elements in the given buffer');
-      controllerError(c, e);
-      return;
-    }
-    callPullIfNeeded(c);
+  const hasDefaultReader = (s) => s.reader !== null && !s.reader.byob;
+  const hasBYOBReader = (s) => s.reader !== null && s.reader.byob;
+  function byteShift(c) {
+    return c.pullIntos.shift();
   }
+  function byteConvert(d) {
+    const buffer = transferBuffer(d.buffer);
+    return new d.ctor(buffer, d.byteOffset, d.filled / d.elem);
+  }
+  function byteCommit(s, d) {
+    const done = s.state === 'closed';
+    const view = byteConvert(d);
+    if (d.readerType === 'default') {
+      fulfillReadRequest(s, view, done);
+    } else {
+      const req = s.reader.readIntoRequests.shift();
+      if (done) req.close(view);
+      else req.chunk(view);
+    }
+  }
+  function byteEnqueueChunk(c, buffer, byteOffset, byteLength) {
+    c.queue[c.queue.length] = { __proto__: null, buffer, byteOffset, byteLength };
+    c.queueTotalSize += byteLength;
+  }
+  function byteEnqueueCloned(c, buffer, byteOffset, byteLength) {
+    byteEnqueueChunk(c, cloneBytes(buffer, byteOffset, byteLength), 0, byteLength);
+  }
+  function byteEnqueueDetached(c, d) {
+    if (d.filled > 0) byteEnqueueCloned(c, d.buffer, d.byteOffset, d.filled);
+    byteShift(c);
+  }
+  // Enqueues bytes: chunks of the prelude's own streams (`owned`) are copied in,
+  // a tenant's are transferred (their buffer detached) as the spec does.
+  function byteEnqueue(c, p, owned) {
+    const s = c.stream;
+    if (c.closeRequested || s.state !== 'readable') return;
+    if (isDetached(p.buffer)) throw new TypeError_('chunk buffer is detached');
+    const byteLength = p.byteLength;
+    const byteOffset = owned ? 0 : p.byteOffset;
+    const buffer = owned ? cloneBytes(p.buffer, p.byteOffset, byteLength) : transferBuffer(p.buffer);
+    if (c.pullIntos.length > 0) {
+      const first = c.pullIntos[0];
+      if (isDetached(first.buffer)) throw new TypeError_('The BYOB request is detached');
+      byteInvalidate(c);
+      first.buffer = transferBuffer(first.buffer);
+      if (first.readerType === 'none') byteEnqueueDetached(c, first);
+    }
+    if (hasDefaultReader(s)) {
+      byteProcessReadRequests(c);
+      if (numReadRequests(s) === 0) {
+        byteEnqueueChunk(c, buffer, byteOffset, byteLength);
+      } else {
+        if (c.pullIntos.length > 0) byteShift(c);
+        fulfillReadRequest(s, new Uint8Array_(buffer, byteOffset, byteLength), false);
+      }
+    } else if (hasBYOBReader(s)) {
+      byteEnqueueChunk(c, buffer, byteOffset, byteLength);
+      const filled = byteProcessPullIntos(c);
+      for (let i = 0; i < filled.length; i++) byteCommit(s, filled[i]);
+    } else {
+      byteEnqueueChunk(c, buffer, byteOffset, byteLength);
+    }
+    bytePullIfNeeded(c);
+  }
+  function byteFillFromQueue(c, d) {
+    const maxBytesToCopy = Math_min(c.queueTotalSize, d.byteLength - d.filled);
+    const maxBytesFilled = d.filled + maxBytesToCopy;
+    let remaining = maxBytesToCopy;
+    let ready = false;
+    const maxAligned = maxBytesFilled - (maxBytesFilled % d.elem);
+    if (maxAligned >= d.minFill) {
+      remaining = maxAligned - d.filled;
+      ready = true;
+    }
+    while (remaining > 0) {
+      const head = c.queue[0];
+      const n = Math_min(remaining, head.byteLength);
+      TypedArrayPrototypeSet(new Uint8Array_(d.buffer, d.byteOffset + d.filled, n),
+        new Uint8Array_(head.buffer, head.byteOffset, n));
+      if (head.byteLength === n) c.queue.shift();
+      else {
+        head.byteOffset += n;
+        head.byteLength -= n;
+      }
+      c.queueTotalSize -= n;
+      d.filled += n;
+      remaining -= n;
+    }
+    return ready;
+  }
+  function byteFillReadRequest(c, req) {
+    const entry = c.queue.shift();
+    c.queueTotalSize -= entry.byteLength;
+    byteHandleQueueDrain(c);
+    req.chunk(new Uint8Array_(entry.buffer, entry.byteOffset, entry.byteLength));
+  }
+  function byteHandleQueueDrain(c) {
+    if (c.queueTotalSize === 0 && c.closeRequested) {
+      byteClearAlgs(c);
+      rsClose(c.stream);
+    } else {
+      bytePullIfNeeded(c);
+    }
+  }
+  function byteProcessPullIntos(c) {
+    const filled = [];
+    while (c.pullIntos.length > 0) {
+      if (c.queueTotalSize === 0) break;
+      const d = c.pullIntos[0];
+      if (byteFillFromQueue(c, d)) {
+        byteShift(c);
+        filled[filled.length] = d;
+      }
+    }
+    return filled;
+  }
+  function byteProcessReadRequests(c) {
+    const r = c.stream.reader;
+    while (r.readRequests.length > 0) {
+      if (c.queueTotalSize === 0) return;
+      byteFillReadRequest(c, r.readRequests.shift());
+    }
+  }
+  function bytePullInto(c, p, min, req) {
+    const s = c.stream;
+    let buffer;
+    try {
+      buffer = transferBuffer(p.buffer);
+    } catch (e) {
+      req.error(e);
+      return;
+    }
+    const d = pullIntoDesc(buffer, p.byteOffset, p.byteLength, min * p.elem, p.elem, p.ctor, 'byob');
+    if (c.pullIntos.length > 0) {
+      c.pullIntos[c.pullIntos.length] = d;
+      s.reader.readIntoRequests[s.reader.readIntoRequests.length] = req;
+      return;
+    }
+    if (s.state === 'closed') {
+      req.close(new d.ctor(d.buffer, d.byteOffset, 0));
+      return;
+    }
+    if (c.queueTotalSize > 0) {
+      if (byteFillFromQueue(c, d)) {
+        const view = byteConvert(d);
+        byteHandleQueueDrain(c);
+        req.chunk(view);
+        return;
+      }
+      if (c.closeRequested) {
+        const e = new TypeError_('Insufficient bytes to fill elements in the given buffer');
+        byteError(c, e);
+        req.error(e);
+        return;
+      }
+    }
+    c.pullIntos[c.pullIntos.length] = d;
+    s.reader.readIntoRequests[s.reader.readIntoRequests.length] = req;
+    bytePullIfNeeded(c);
+  }
+  function byteRespond(c, bytesWritten) {
+    const first = c.pullIntos[0];
+    if (c.stream.state === 'closed') {
+      if (bytesWritten !== 0) throw new TypeError_('bytesWritten must be 0 on a closed stream');
+    } else {
+      if (bytesWritten === 0) throw new TypeError_('bytesWritten must be above 0');
+      if (first.filled + bytesWritten > first.byteLength) throw new RangeError_('bytesWritten out of range');
+    }
+    first.buffer = transferBuffer(first.buffer);
+    byteRespondInternal(c, bytesWritten);
+  }
+  function byteRespondClosed(c, first) {
+    if (first.readerType === 'none') byteShift(c);
+    const s = c.stream;
+    if (hasBYOBReader(s)) {
+      const filled = [];
+      while (filled.length < s.reader.readIntoRequests.length) filled[filled.length] = byteShift(c);
+      for (let i = 0; i < filled.length; i++) byteCommit(s, filled[i]);
+    }
+  }
+  function byteRespondReadable(c, bytesWritten, d) {
+    const s = c.stream;
+    d.filled += bytesWritten;
+    if (d.readerType === 'none') {
+      byteEnqueueDetached(c, d);
+      const filled = byteProcessPullIntos(c);
+      for (let i = 0; i < filled.length; i++) byteCommit(s, filled[i]);
+      return;
+    }
+    if (d.filled < d.minFill) return;
+    byteShift(c);
+    const rem = d.filled % d.elem;
+    if (rem > 0) {
+      const end = d.byteOffset + d.filled;
+      byteEnqueueCloned(c, d.buffer, end - rem, rem);
+    }
+    d.filled -= rem;
+    const filled = byteProcessPullIntos(c);
+    byteCommit(s, d);
+    for (let i = 0; i < filled.length; i++) byteCommit(s, filled[i]);
+  }
+  function byteRespondInternal(c, bytesWritten) {
+    const first = c.pullIntos[0];
+    byteInvalidate(c);
+    if (c.stream.state === 'closed') byteRespondClosed(c, first);
+    else byteRespondReadable(c, bytesWritten, first);
+    bytePullIfNeeded(c);
+  }
+  function byteRespondWithNewView(c, p) {
+    const first = c.pullIntos[0];
+    if (c.stream.state === 'closed') {
+      if (p.byteLength !== 0) throw new TypeError_('The view must be empty on a closed stream');
+    } else if (p.byteLength === 0) {
+      throw new TypeError_('The view must not be empty');
+    }
+    if (first.byteOffset + first.filled !== p.byteOffset) throw new RangeError_('The view has an invalid byteOffset');
+    if (first.bufferByteLength !== ArrayBufferPrototypeGetByteLength(p.buffer)) {
+      throw new RangeError_('The view has a wrong buffer length');
+    }
+    if (first.filled + p.byteLength > first.byteLength) throw new RangeError_('The view is too long');
+    const n = p.byteLength;
+    first.buffer = transferBuffer(p.buffer);
+    byteRespondInternal(c, n);
+  }
+  function byteGetRequest(c) {
+    if (c.byobRequest === null && c.pullIntos.length > 0) {
+      const first = c.pullIntos[0];
+      const view = new Uint8Array_(first.buffer, first.byteOffset + first.filled, first.byteLength - first.filled);
+      c.byobRequest = new ReadableStreamBYOBRequest(TOKEN, c, view);
+    }
+    return c.byobRequest;
+  }
+  // WebIDL [EnforceRange] unsigned long long.
+  function enforceRangeULL(v, what) {
+    const n = Number_(v);
+    // NaN, infinities and what truncates outside [0, 2^53 - 1] are refused
+    if (!(n > -1 && n < 9007199254740992)) throw new TypeError_(what + ' is out of range');
+    return n < 0 ? 0 : Math_floor(n);
+  }
+  function byobRead(s, p, min, req) {
+    s.disturbed = true;
+    if (s.state === 'errored') req.error(s.storedError);
+    else bytePullInto(s.controller, p, min, req);
+  }
+  let byobRequestInvalidate;
   class ReadableStreamBYOBRequest {
     #c;
-    #d;
-    constructor(token, c, d) {
+    #view;
+    constructor(token, c, view) {
       if (token !== TOKEN) throw new TypeError_('Illegal constructor');
       this.#c = c;
-      this.#d = d;
+      this.#view = view;
     }
     get view() {
       if (!(#c in this)) throw new TypeError_(ILLEGAL_INVOCATION);
-      const d = this.#d;
-      if (d === null) return null;
-      return new Uint8Array_(d.view.buffer, d.view.byteOffset + d.filled, d.view.byteLength - d.filled);
+      return this.#view;
     }
     respond(bytesWritten) {
       if (!(#c in this)) throw new TypeError_(ILLEGAL_INVOCATION);
+      const n = enforceRangeULL(bytesWritten, 'bytesWritten');
       const c = this.#c;
-      const d = this.#d;
-      if (d === null) throw new TypeError_('This BYOB request has been invalidated');
-      const n = Number_(bytesWritten);
-      if (c.stream.state === 'closed') {
-        if (n !== 0) throw new TypeError_('bytesWritten must be 0 when the stream is closed');
-      } else if (!(n >= 0) || n > d.view.byteLength - d.filled || n === 0) {
-        throw new RangeError_('bytesWritten out of range');
-      }
-      this.#d = null;
-      c.byobRequest = null;
-      d.filled += n;
-      if (d.auto !== undefined) {
-        c.pendingIntos.shift();
-        const s = c.stream;
-        const i = s.reader.readRequests.indexOf(d.auto);
-        if (i >= 0) s.reader.readRequests.splice(i, 1);
-        if (n > 0) d.auto.chunk(new Uint8Array_(d.view.buffer, d.view.byteOffset, d.filled));
-        return;
-      }
-      if (c.stream.state === 'closed') {
-        commitPending(c, d, true);
-      } else if (d.filled >= d.min * d.elem) {
-        commitPending(c, d, false);
-      }
-      callPullIfNeeded(c);
+      if (c === undefined) throw new TypeError_('This BYOB request has been invalidated');
+      if (isDetached(TypedArrayPrototypeGetBuffer(this.#view))) throw new TypeError_('The BYOB request is detached');
+      byteRespond(c, n);
     }
     respondWithNewView(view) {
       if (!(#c in this)) throw new TypeError_(ILLEGAL_INVOCATION);
-      const d = this.#d;
-      if (d === null) throw new TypeError_('This BYOB request has been invalidated');
-      if (!ArrayBuffer_isView(view)) throw new TypeError_('view must be an ArrayBufferView');
-      d.view = new Uint8Array_(view.buffer, view.byteOffset - d.filled, d.view.byteLength);
-      this.respond(view.byteLength);
+      const p = viewOrThrow(view, 'view');
+      const c = this.#c;
+      if (c === undefined) throw new TypeError_('This BYOB request has been invalidated');
+      if (isDetached(p.buffer)) throw new TypeError_('The view buffer has been detached');
+      byteRespondWithNewView(c, p);
+    }
+    static {
+      byobRequestInvalidate = (r) => {
+        r.#c = undefined;
+        r.#view = null;
+      };
     }
   }
   class ReadableByteStreamController {
@@ -544,11 +796,7 @@ function loadStreams() {
     }
     get byobRequest() {
       if (!(#c in this)) throw new TypeError_(ILLEGAL_INVOCATION);
-      const c = this.#c;
-      if (c.byobRequest === null && c.pendingIntos.length > 0) {
-        c.byobRequest = new ReadableStreamBYOBRequest(TOKEN, c, c.pendingIntos[0]);
-      }
-      return c.byobRequest;
+      return byteGetRequest(this.#c);
     }
     get desiredSize() {
       if (!(#c in this)) throw new TypeError_(ILLEGAL_INVOCATION);
@@ -556,17 +804,22 @@ function loadStreams() {
     }
     close() {
       if (!(#c in this)) throw new TypeError_(ILLEGAL_INVOCATION);
-      if (!canCloseOrEnqueue(this.#c)) throw new TypeError_('The stream is not in a state that permits close');
-      byteClose(this.#c);
+      const c = this.#c;
+      if (c.closeRequested || c.stream.state !== 'readable') throw new TypeError_('The stream is not in a state that permits close');
+      byteClose(c);
     }
     enqueue(chunk) {
       if (!(#c in this)) throw new TypeError_(ILLEGAL_INVOCATION);
-      if (!canCloseOrEnqueue(this.#c)) throw new TypeError_('The stream is not in a state that permits enqueue');
-      byteEnqueue(this.#c, chunk);
+      const p = viewOrThrow(chunk, 'chunk');
+      if (p.byteLength === 0) throw new TypeError_('chunk must not be empty');
+      if (ArrayBufferPrototypeGetByteLength(p.buffer) === 0) throw new TypeError_('chunk must not be empty');
+      const c = this.#c;
+      if (c.closeRequested || c.stream.state !== 'readable') throw new TypeError_('The stream is not in a state that permits enqueue');
+      byteEnqueue(c, p, false);
     }
     error(e = undefined) {
       if (!(#c in this)) throw new TypeError_(ILLEGAL_INVOCATION);
-      controllerError(this.#c, e);
+      byteError(this.#c, e);
     }
   }
 
@@ -616,7 +869,6 @@ function loadStreams() {
     r.readRequests = [];
     r.readIntoRequests = [];
     for (let i = 0; i < reqs.length; i++) reqs[i].error(e);
-    if (r.byob && s.controller.byte) s.controller.pendingIntos = [];
   }
   const releasedError = () => new TypeError_('This ReadableStream reader has been released.');
 
@@ -668,20 +920,26 @@ function loadStreams() {
     }
     read(view, options = undefined) {
       if (!(#r in this)) return rejected(new TypeError_(ILLEGAL_INVOCATION));
-      if (!ArrayBuffer_isView(view)) return rejected(new TypeError_('read() needs an ArrayBufferView'));
-      if (view.byteLength === 0) return rejected(new TypeError_('view must have non-zero byteLength'));
-      if (view.buffer.byteLength === 0) return rejected(new TypeError_('view buffer is detached'));
+      let p;
       let min = 1;
-      if (options != null && options.min !== undefined) {
-        min = Number_(options.min);
-        if (!(min >= 1)) return rejected(new TypeError_('min must be at least 1'));
-        const len = view.length === undefined ? view.byteLength : view.length;
-        if (min > len) return rejected(new RangeError_('min exceeds the view length'));
+      try {
+        p = viewOrThrow(view, 'view');
+        const opts = dictArg(options, 'options');
+        if (opts !== undefined && opts.min !== undefined) min = enforceRangeULL(opts.min, 'min');
+        // (a SharedArrayBuffer fails the captured ArrayBuffer getters with a TypeError)
+        if (p.byteLength === 0 || ArrayBufferPrototypeGetByteLength(p.buffer) === 0) {
+          throw new TypeError_('view must not be empty');
+        }
+        if (isDetached(p.buffer)) throw new TypeError_('view is detached');
+        if (min === 0) throw new TypeError_('min must be above 0');
+        if (min > (p.length === undefined ? p.byteLength : p.length)) throw new RangeError_('min exceeds the view length');
+      } catch (e) {
+        return rejected(e);
       }
       const r = this.#r;
       if (r.stream === null) return rejected(releasedError());
       const req = promiseReadRequest();
-      byobRead(r.stream, view, min, req);
+      byobRead(r.stream, p, min, req);
       return req.promise;
     }
     releaseLock() {
@@ -718,8 +976,8 @@ function loadStreams() {
       const hwm = extractHWM(strategy, 0);
       let auto = source.autoAllocateChunkSize;
       if (auto !== undefined) {
-        auto = Number_(auto);
-        if (!(auto > 0)) throw new TypeError_('autoAllocateChunkSize must be positive');
+        auto = enforceRangeULL(auto, 'autoAllocateChunkSize');
+        if (auto === 0) throw new TypeError_('autoAllocateChunkSize must be greater than 0');
       }
       let c;
       c = newByteController(s, (ctl) => (start === undefined ? undefined : call(start, source, ctl)),
@@ -757,22 +1015,25 @@ function loadStreams() {
     }
     getReader(options = undefined) {
       if (!(#s in this)) throw new TypeError_(ILLEGAL_INVOCATION);
-      const mode = options == null ? undefined : options.mode;
+      const opts = dictArg(options, 'options');
+      const mode = opts === undefined ? undefined : opts.mode;
       if (mode === undefined) return new ReadableStreamDefaultReader(this);
       if (String_(mode) !== 'byob') throw new TypeError_('Invalid reader mode: ' + mode);
       return new ReadableStreamBYOBReader(this);
     }
     pipeThrough(transform, options = undefined) {
       if (!(#s in this)) throw new TypeError_(ILLEGAL_INVOCATION);
-      const readable = transform == null ? undefined : transform.readable;
-      const writable = transform == null ? undefined : transform.writable;
+      // ReadableWritablePair: readable is read and brand-checked before writable.
+      const pair = dictArg(transform, 'transform');
+      const readable = pair === undefined ? undefined : pair.readable;
       const rs = rsRecord(readable);
-      const ws = wsRecord(writable);
       if (rs === undefined) throw new TypeError_('transform.readable must be a ReadableStream');
+      const writable = pair.writable;
+      const ws = wsRecord(writable);
       if (ws === undefined) throw new TypeError_('transform.writable must be a WritableStream');
+      const o = pipeOptions(options);
       if (isLocked(this.#s)) throw new TypeError_('This ReadableStream is currently locked to a reader.');
       if (ws.writer !== null) throw new TypeError_('This WritableStream is currently locked to a writer.');
-      const o = pipeOptions(options);
       markHandled(pipeTo(this.#s, ws, o));
       return readable;
     }
@@ -797,7 +1058,8 @@ function loadStreams() {
     }
     values(options = undefined) {
       if (!(#s in this)) throw new TypeError_(ILLEGAL_INVOCATION);
-      const preventCancel = options != null && !!options.preventCancel;
+      const opts = dictArg(options, 'options');
+      const preventCancel = opts !== undefined && !!opts.preventCancel;
       return asyncIterator(this.#s, preventCancel);
     }
     static from(asyncIterable) {
@@ -871,13 +1133,15 @@ function loadStreams() {
   });
   Object_defineProperty(RSAsyncIteratorPrototype, 'return', {
     __proto__: null,
-    value: function (value = undefined) {
+    // A method definition: named "return" (a function expression here would be named
+    // "value" after the descriptor's key), no prototype.
+    value: { return(value) {
       const st = iterState.get(this);
       if (st === undefined) return rejected(new TypeError_(ILLEGAL_INVOCATION));
       const run = () => iterReturn(st, value);
       st.ongoing = st.ongoing === null ? run() : then(st.ongoing, run, run);
       return st.ongoing;
-    },
+    } }.return,
     writable: true, enumerable: true, configurable: true,
   });
 
@@ -929,8 +1193,9 @@ function loadStreams() {
     return s;
   }
 
-  // tee (default streams; byte streams are teed as chunk copies)
+  // tee (ReadableStreamDefaultTee; byte streams: byteTee below)
   function tee(s) {
+    if (s.controller.byte) return byteTee(s);
     const r = newReaderRecord(s, false);
     let reading = false;
     let readAgain = false;
@@ -941,13 +1206,6 @@ function loadStreams() {
     let b1;
     let b2;
     const cancelD = deferred();
-    const isByte = s.controller.byte;
-    const clone = (v) => {
-      if (!isByte) return v;
-      const out = new Uint8Array_(v.byteLength);
-      out.set(v);
-      return out;
-    };
     function pull() {
       if (reading) {
         readAgain = true;
@@ -959,16 +1217,16 @@ function loadStreams() {
         chunk: (v) => {
           queueMicrotask_(() => {
             readAgain = false;
-            if (!canceled1) enqueueAny(b1.controller, v);
-            if (!canceled2) enqueueAny(b2.controller, clone(v));
+            if (!canceled1) controllerEnqueue(b1.controller, v);
+            if (!canceled2) controllerEnqueue(b2.controller, v);
             reading = false;
             if (readAgain) pull();
           });
         },
         close: () => {
           reading = false;
-          if (!canceled1) closeAny(b1.controller);
-          if (!canceled2) closeAny(b2.controller);
+          if (!canceled1) controllerClose(b1.controller);
+          if (!canceled2) controllerClose(b2.controller);
           if (!canceled1 || !canceled2) cancelD.resolve(undefined);
         },
         error: () => {
@@ -977,20 +1235,19 @@ function loadStreams() {
       });
       return Promise_resolve(undefined);
     }
-    function cancel1(reason) {
-      canceled1 = true;
-      reason1 = reason;
-      if (canceled2) cancelD.resolve(rsCancel(s, [reason1, reason2]));
+    function cancelBranch(second, reason) {
+      if (second) {
+        canceled2 = true;
+        reason2 = reason;
+      } else {
+        canceled1 = true;
+        reason1 = reason;
+      }
+      if (canceled1 && canceled2) cancelD.resolve(rsCancel(s, [reason1, reason2]));
       return cancelD.promise;
     }
-    function cancel2(reason) {
-      canceled2 = true;
-      reason2 = reason;
-      if (canceled1) cancelD.resolve(rsCancel(s, [reason1, reason2]));
-      return cancelD.promise;
-    }
-    b1 = createReadable(noop, pull, cancel1);
-    b2 = createReadable(noop, pull, cancel2);
+    b1 = createReadable(noop, pull, (r) => cancelBranch(false, r));
+    b2 = createReadable(noop, pull, (r) => cancelBranch(true, r));
     then(r.closed.promise, undefined, (e) => {
       controllerError(b1.controller, e);
       controllerError(b2.controller, e);
@@ -998,30 +1255,170 @@ function loadStreams() {
     });
     return [b1, b2];
   }
-  function enqueueAny(c, v) {
-    if (c.byte) byteEnqueue(c, v);
-    else controllerEnqueue(c, v);
-  }
-  function closeAny(c) {
-    if (c.byte) byteClose(c);
-    else controllerClose(c);
+  // ReadableByteStreamTee: a branch with a BYOB request pulls with a BYOB reader into
+  // its view; the other branch gets a copy.
+  function byteTee(s) {
+    let reader = newReaderRecord(s, false);
+    let reading = false;
+    let readAgain1 = false;
+    let readAgain2 = false;
+    let canceled1 = false;
+    let canceled2 = false;
+    let reason1;
+    let reason2;
+    let b1;
+    let b2;
+    const cancelD = deferred();
+    const cloneChunk = (v) => {
+      const out = new Uint8Array_(TypedArrayPrototypeGetByteLength(v));
+      TypedArrayPrototypeSet(out, v);
+      return out;
+    };
+    function forwardReaderError(r) {
+      then(r.closed.promise, undefined, (e) => {
+        if (r !== reader) return;
+        byteError(b1.controller, e);
+        byteError(b2.controller, e);
+        if (!canceled1 || !canceled2) cancelD.resolve(undefined);
+      });
+    }
+    function useReader(byob) {
+      if (reader.byob === byob) return;
+      readerRelease(reader);
+      reader = newReaderRecord(s, byob);
+      forwardReaderError(reader);
+    }
+    function pullAgain() {
+      if (readAgain1) pullBranch(false);
+      else if (readAgain2) pullBranch(true);
+    }
+    function pullWithDefaultReader() {
+      useReader(false);
+      readerRead(reader, {
+        __proto__: null,
+        chunk: (chunk) => {
+          queueMicrotask_(() => {
+            readAgain1 = false;
+            readAgain2 = false;
+            // (copying can fail only when out of memory, which ends the isolate)
+            const chunk2 = !canceled1 && !canceled2 ? cloneChunk(chunk) : chunk;
+            if (!canceled1) byteEnqueue(b1.controller, viewParts(chunk), false);
+            if (!canceled2) byteEnqueue(b2.controller, viewParts(chunk2), false);
+            reading = false;
+            pullAgain();
+          });
+        },
+        close: () => {
+          reading = false;
+          if (!canceled1) byteClose(b1.controller);
+          if (!canceled2) byteClose(b2.controller);
+          if (b1.controller.pullIntos.length > 0) byteRespond(b1.controller, 0);
+          if (b2.controller.pullIntos.length > 0) byteRespond(b2.controller, 0);
+          if (!canceled1 || !canceled2) cancelD.resolve(undefined);
+        },
+        error: () => {
+          reading = false;
+        },
+      });
+    }
+    function pullWithBYOBReader(view, forBranch2) {
+      useReader(true);
+      const byobBranch = forBranch2 ? b2 : b1;
+      const otherBranch = forBranch2 ? b1 : b2;
+      byobRead(s, viewParts(view), 1, {
+        __proto__: null,
+        chunk: (chunk) => {
+          queueMicrotask_(() => {
+            readAgain1 = false;
+            readAgain2 = false;
+            const byobCanceled = forBranch2 ? canceled2 : canceled1;
+            const otherCanceled = forBranch2 ? canceled1 : canceled2;
+            const cloned = otherCanceled ? null : cloneChunk(chunk);
+            if (!byobCanceled) byteRespondWithNewView(byobBranch.controller, viewParts(chunk));
+            if (!otherCanceled) byteEnqueue(otherBranch.controller, viewParts(cloned), false);
+            reading = false;
+            pullAgain();
+          });
+        },
+        close: (chunk) => {
+          reading = false;
+          const byobCanceled = forBranch2 ? canceled2 : canceled1;
+          const otherCanceled = forBranch2 ? canceled1 : canceled2;
+          if (!byobCanceled) byteClose(byobBranch.controller);
+          if (!otherCanceled) byteClose(otherBranch.controller);
+          if (chunk !== undefined) {
+            if (!byobCanceled) byteRespondWithNewView(byobBranch.controller, viewParts(chunk));
+            if (!otherCanceled && otherBranch.controller.pullIntos.length > 0) {
+              byteRespond(otherBranch.controller, 0);
+            }
+          }
+          if (!byobCanceled || !otherCanceled) cancelD.resolve(undefined);
+        },
+        error: () => {
+          reading = false;
+        },
+      });
+    }
+    // pull1/pull2 and cancel1/cancel2 of the spec, for branch 2 when `second`.
+    function pullBranch(second) {
+      if (reading) {
+        if (second) readAgain2 = true;
+        else readAgain1 = true;
+      } else {
+        reading = true;
+        const req = byteGetRequest((second ? b2 : b1).controller);
+        if (req === null) pullWithDefaultReader();
+        else pullWithBYOBReader(req.view, second);
+      }
+      return Promise_resolve(undefined);
+    }
+    function cancelBranch(second, reason) {
+      if (second) {
+        canceled2 = true;
+        reason2 = reason;
+      } else {
+        canceled1 = true;
+        reason1 = reason;
+      }
+      if (canceled1 && canceled2) cancelD.resolve(rsCancel(s, [reason1, reason2]));
+      return cancelD.promise;
+    }
+    const branch = (second) => {
+      const b = newStreamRecord();
+      newByteController(b, noop, () => pullBranch(second), (r) => cancelBranch(second, r), 0, undefined);
+      b.obj = newRSObject(b);
+      return b;
+    };
+    b1 = branch(false);
+    b2 = branch(true);
+    forwardReaderError(reader);
+    return [b1, b2];
   }
   const queueMicrotask_ = (fn) => then(Promise_resolve(undefined), fn);
 
   // ---- pipeTo ------------------------------------------------------------------
-  function pipeOptions(o) {
+  // A WebIDL dictionary argument: undefined/null is empty, any other non-object a TypeError.
+  function dictArg(o, what) {
     if (o !== undefined && o !== null && typeof o !== 'object' && typeof o !== 'function') {
-      throw new TypeError_('options must be an object');
+      throw new TypeError_(what + ' must be an object');
     }
-    const opts = o == null ? {} : o;
+    return o == null ? undefined : o;
+  }
+  // StreamPipeOptions: members read in WebIDL's (lexicographic) order, each converted
+  // as it is read.
+  function pipeOptions(o) {
+    const opts = dictArg(o, 'options');
+    if (opts === undefined) {
+      return { __proto__: null, preventAbort: false, preventCancel: false, preventClose: false, signal: undefined };
+    }
+    const preventAbort = !!opts.preventAbort;
+    const preventCancel = !!opts.preventCancel;
+    const preventClose = !!opts.preventClose;
     const signal = opts.signal;
     if (signal !== undefined && abortSignalOf(signal) === undefined) {
       throw new TypeError_("Failed to execute 'pipeTo': member signal is not of type 'AbortSignal'.");
     }
-    return {
-      __proto__: null, preventAbort: !!opts.preventAbort, preventCancel: !!opts.preventCancel,
-      preventClose: !!opts.preventClose, signal,
-    };
+    return { __proto__: null, preventAbort, preventCancel, preventClose, signal };
   }
   function pipeTo(src, dest, o) {
     const reader = newReaderRecord(src, false);
@@ -1106,9 +1503,15 @@ function loadStreams() {
         if (shuttingDown || checkStates()) return;
         readerRead(reader, {
           __proto__: null,
+          // The write runs in a microtask: an enqueue() that fulfils this read must
+          // not call the sink's write() synchronously.
           chunk: (v) => {
-            currentWrite = markHandled(writerWrite(writer, v));
-            queueMicrotask_(loop);
+            const w = deferred();
+            currentWrite = markHandled(w.promise);
+            queueMicrotask_(() => {
+              then(writerWrite(writer, v), w.resolve, w.reject);
+              loop();
+            });
           },
           close: () => queueMicrotask_(loop),
           error: () => queueMicrotask_(loop),
@@ -1947,7 +2350,7 @@ function loadStreams() {
     let c;
     c = newByteController(s, () => undefined, () => call(Promise_then, pull(), (b) => {
       if (b === null) byteClose(c);
-      else if (TypedArrayPrototypeGetLength(b) > 0) byteEnqueue(c, b);
+      else if (TypedArrayPrototypeGetLength(b) > 0) byteEnqueue(c, viewParts(b), true);
     }), () => {
       cancel();
       return Promise_resolve(undefined);
@@ -1976,7 +2379,7 @@ function loadStreams() {
     c = newByteController(s, () => undefined, () => {
       onRead();
       const b = getBytes();
-      if (TypedArrayPrototypeGetLength(b) > 0) byteEnqueue(c, b);
+      if (TypedArrayPrototypeGetLength(b) > 0) byteEnqueue(c, viewParts(b), true);
       byteClose(c);
       return Promise_resolve(undefined);
     }, () => {
