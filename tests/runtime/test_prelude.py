@@ -455,6 +455,10 @@ def test_structured_clone() -> None:
         "(() => { class A { constructor() { this.x = 1; } } const c = structuredClone(new A()); "
         "return [c, Object.getPrototypeOf(c) === Object.prototype, structuredClone(new Date(5)).getTime(), String(structuredClone(1n))]; })()",
         "(() => { const b = new ArrayBuffer(4); const c = structuredClone(b, {transfer: [b]}); return [b.byteLength, c.byteLength]; })()",
+        # a view whose buffer is transferred keeps its place in the moved buffer
+        "(() => { const v = new Uint8Array(new ArrayBuffer(8), 2, 3); v.set([7, 8, 9]); "
+        "const c = structuredClone(v, {transfer: [v.buffer]}); "
+        "return [v.length, v.buffer.byteLength, c.byteOffset, c.length, Array.from(c), c.buffer.byteLength]; })()",
     )
     assert r[0] == {"throws": "DataCloneError", "message": "function foo() {} could not be cloned."}
     assert r[1] == {"throws": "DataCloneError", "message": "Symbol(x) could not be cloned."}
@@ -465,6 +469,7 @@ def test_structured_clone() -> None:
     assert r[6] == [True, 2, 3, True]
     assert r[7] == [{"x": 1}, True, 5, "1"]
     assert r[8] == [0, 4]
+    assert r[9] == [0, 0, 2, 3, [7, 8, 9], 8]
 
 
 def test_queue_microtask_order_and_errors() -> None:

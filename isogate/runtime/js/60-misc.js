@@ -174,13 +174,17 @@ function structuredClone(value, options = undefined) {
       }
     }
   }
-  // Transferred buffers: clone references to them as the moved buffer.
+  // Transferred buffers: references to them clone as the moved buffer. As in HTML's
+  // StructuredSerializeWithTransfer, the value is cloned while they are still attached
+  // (a view keeps its offset and length) and they are detached only once it succeeded.
   for (let i = 0; i < transferred.length; i++) {
-    const ab = transferred[i];
-    const moved = ArrayBufferPrototypeTransfer ? ArrayBufferPrototypeTransfer(ab) : ArrayBufferPrototypeSlice(ab, 0);
-    MapPrototypeSet(memory, ab, moved);
+    MapPrototypeSet(memory, transferred[i], ArrayBufferPrototypeSlice(transferred[i], 0));
   }
-  return cloneValue(value, memory);
+  const out = cloneValue(value, memory);
+  if (ArrayBufferPrototypeTransfer) {
+    for (let i = 0; i < transferred.length; i++) ArrayBufferPrototypeTransfer(transferred[i]);
+  }
+  return out;
 }
 defineGlobal('structuredClone', structuredClone);
 
