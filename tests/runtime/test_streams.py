@@ -440,7 +440,17 @@ async def test_byte_streams_transfer_buffers(runtime) -> None:
         """,
     )
     assert got == [
-        0, 0, 0, [1, 2, 3], 8, True, "enqueue TypeError", "read TypeError", 0, [4, 5], True,
+        0,
+        0,
+        0,
+        [1, 2, 3],
+        8,
+        True,
+        "enqueue TypeError",
+        "read TypeError",
+        0,
+        [4, 5],
+        True,
         "auto TypeError",
     ]
 
@@ -488,8 +498,20 @@ async def test_byob_requests_follow_pull_into_descriptors(runtime) -> None:
         """,
     )
     assert got == [
-        "Uint8Array", 4, None, None, "Uint16Array", 1, [3], "respond TypeError", "view RangeError",
-        True, "closed TypeError", True, 0, 3,
+        "Uint8Array",
+        4,
+        None,
+        None,
+        "Uint16Array",
+        1,
+        [3],
+        "respond TypeError",
+        "view RangeError",
+        True,
+        "closed TypeError",
+        True,
+        0,
+        3,
     ]
 
 
@@ -554,8 +576,13 @@ async def test_stream_dictionaries_and_pipe_options(runtime) -> None:
         """,
     )
     assert got == [
-        "getReader TypeError", "values TypeError", "preventAbort,preventCancel,preventClose,signal",
-        "TypeError", False, False, True,
+        "getReader TypeError",
+        "values TypeError",
+        "preventAbort,preventCancel,preventClose,signal",
+        "TypeError",
+        False,
+        False,
+        True,
     ]
 
 
