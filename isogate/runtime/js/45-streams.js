@@ -276,8 +276,10 @@ function loadStreams() {
     if (r === null) return 0;
     return r.byob ? r.readIntoRequests.length : r.readRequests.length;
   }
-  function callPullIfNeeded(c) {
-    if (!shouldPull(c)) return;
+  // CallPullIfNeeded of both controllers (default and byte): they differ only in when
+  // a pull is needed and how a failed one errors the stream.
+  function pullIfNeeded(c, needed, fail) {
+    if (!needed(c)) return;
     if (c.pulling) {
       c.pullAgain = true;
       return;
@@ -287,9 +289,12 @@ function loadStreams() {
       c.pulling = false;
       if (c.pullAgain) {
         c.pullAgain = false;
-        callPullIfNeeded(c);
+        pullIfNeeded(c, needed, fail);
       }
-    }, (e) => controllerError(c, e));
+    }, (e) => fail(c, e));
+  }
+  function callPullIfNeeded(c) {
+    pullIfNeeded(c, shouldPull, controllerError);
   }
   function controllerClose(c) {
     if (!canCloseOrEnqueue(c)) return;
@@ -469,19 +474,7 @@ function loadStreams() {
     return desiredSize(c) > 0;
   }
   function bytePullIfNeeded(c) {
-    if (!byteShouldCallPull(c)) return;
-    if (c.pulling) {
-      c.pullAgain = true;
-      return;
-    }
-    c.pulling = true;
-    then(c.pullAlgorithm(), () => {
-      c.pulling = false;
-      if (c.pullAgain) {
-        c.pullAgain = false;
-        bytePullIfNeeded(c);
-      }
-    }, (e) => byteError(c, e));
+    pullIfNeeded(c, byteShouldCallPull, byteError);
   }
   function byteError(c, e) {
     if (c.stream.state !== 'readable') return;
