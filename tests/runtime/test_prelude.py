@@ -874,3 +874,36 @@ def test_events_and_abort_survive_tampering() -> None:
     (r,) = invoke(src, GET())
     assert r["outcome"] == "ok", r
     assert r["body"] == "x;h;true;onabort;abort:true;why;true;true;"
+
+
+def test_consumed_body_stream_is_locked_and_read_cannot_be_intercepted() -> None:
+    # After text()/json()/arrayBuffer()/blob() the body is still a stream, but a
+    # disturbed and locked one (its reader is never released), for in-memory and
+    # stream bodies alike, like workerd.
+    r = js(
+        """(async () => { const out = [];
+           for (const make of [() => new Response("ab"),
+                               () => new Response(new ReadableStream({start(c) {
+                                 c.enqueue(new Uint8Array([97, 98])); c.close(); }}))]) {
+             for (const m of ["text", "json", "arrayBuffer", "blob"]) {
+               const r = make(); const p = r[m](); p.catch(() => {});
+               let threw = "none";
+               try { r.body.getReader(); } catch (e) { threw = e.name; }
+               out.push([r.body !== null, r.body.locked, r.bodyUsed, threw]);
+             }
+           }
+           return out; })()""",
+        # Reading a stream body settles nothing that a patched Object.prototype.then
+        # could hijack: the bytes read are the bytes in the stream.
+        """(async () => {
+           const r = new Response(new ReadableStream({start(c) {
+             c.enqueue(new TextEncoder().encode("hello")); c.close(); }}));
+           Object.prototype.then = function (ok) { delete Object.prototype.then; ok({value: 1}); };
+           try { return await r.text(); } finally { delete Object.prototype.then; } })()""",
+        # a chunk that is not bytes still fails with a TypeError
+        """new Response(new ReadableStream({start(c) { c.enqueue("x"); c.close(); }})).text()
+           .then(() => "resolved", (e) => e.name)""",
+    )
+    assert r[0] == [[True, True, True, "TypeError"]] * 8
+    assert r[1] == "hello"
+    assert r[2] == "TypeError"

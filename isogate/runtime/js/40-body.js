@@ -41,6 +41,12 @@ function bodyStream(st) {
     });
     st.rs = streams().rsRecord(st.stream);
     st.rs.bodySource = st;
+    if (st.used) {
+      // Asked for after the body was consumed: a stream that is disturbed and
+      // locked (consuming reads it through a reader that is never released).
+      st.rs.disturbed = true;
+      streams().hostReader(st.rs);
+    }
   }
   return st.stream;
 }
@@ -144,12 +150,54 @@ function consumeWith(st, fn) {
   try {
     consumeBody(st);
     if (st.rs !== null) {
-      return call(Promise_then, streams().readAll(st.rs), (b) => fn(bodyState(KIND_BYTES, b, TypedArrayPrototypeGetLength(b))));
+      return call(Promise_then, readStreamBytes(st.rs), (box) => fn(bodyState(KIND_BYTES, box.b, TypedArrayPrototypeGetLength(box.b))));
     }
     return Promise_resolve(fn(st));
   } catch (e) {
     return Promise_reject(e);
   }
+}
+
+// Reads a body's whole stream through read requests, the reader kept (the
+// stream stays locked, as the standard's "fully read" leaves it). Settles with a
+// null-prototype box, so an Object.prototype.then cannot intercept the bytes.
+// Chunks must be ArrayBuffers or views, else a TypeError (the stream cancelled).
+function readStreamBytes(rs) {
+  const reader = streams().hostReader(rs);
+  const chunks = [];
+  let total = 0;
+  return new Promise_((resolve, reject) => {
+    const req = {
+      __proto__: null,
+      chunk: (v) => {
+        let b;
+        if (ArrayBuffer_isView(v)) b = new Uint8Array_(v.buffer, v.byteOffset, v.byteLength);
+        else if (v instanceof ArrayBuffer_) b = new Uint8Array_(v);
+        else {
+          const e = new TypeError_('This ReadableStream did not return bytes.');
+          reader.cancel(e);
+          reject(e);
+          return;
+        }
+        const copy = new Uint8Array_(TypedArrayPrototypeGetLength(b));
+        TypedArrayPrototypeSet(copy, b);
+        chunks[chunks.length] = copy;
+        total += TypedArrayPrototypeGetLength(copy);
+        reader.read(req);
+      },
+      close: () => {
+        const out = new Uint8Array_(total);
+        let at = 0;
+        for (let i = 0; i < chunks.length; i++) {
+          TypedArrayPrototypeSet(out, chunks[i], at);
+          at += TypedArrayPrototypeGetLength(chunks[i]);
+        }
+        resolve({ __proto__: null, b: out });
+      },
+      error: reject,
+    };
+    reader.read(req);
+  });
 }
 
 function copyArrayBuffer(bytes) {
