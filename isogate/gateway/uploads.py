@@ -12,9 +12,10 @@ than the function reads is held back by TCP.
 
 The size limit (``runtime.max_request_body``) holds for the whole body: a declared
 ``Content-Length`` over it is refused with 413 before anything is counted, as before;
-a chunked body that passes it mid-way fails the function's read with a ``TypeError``
-instead (the function has started: it decides what to answer). Each part must arrive
-within ``body_read_timeout_seconds`` (progress, not total).
+a chunked body that passes it mid-way fails the function's read with a ``TypeError``,
+and the client is answered 413 all the same (invoke.py) unless the function's streamed
+response has begun. Each part must arrive within ``body_read_timeout_seconds``
+(progress, not total). When the call is over, what is left is drained (``close``).
 
 While an upload is under way, its reads own the connection's ``receive``: the
 gateway's watchers of a client leaving (invoke.py, streamed_response.py) use
