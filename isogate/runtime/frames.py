@@ -157,9 +157,12 @@ class Frames:
         if waited:
             self._unwait(call)
         if type(msg) is Result and msg.sb:
-            call.stream = self._open_stream(w, call)
-        elif w.uploads:  # the call is over: nothing reads on in its request body
-            self._end_upload(w, call.id)
+            call.stream = self._open_stream(w, call)  # its body may still read on: End
+        elif w.uploads:
+            # Not read on under this call id any more. Not closed: a NeedCode answer
+            # sends the call again (the upload with it), and otherwise its caller
+            # closes it (the gateway, with the answer).
+            w.uploads.pop(call.id, None)
         if type(msg) is NeedCode:
             w.sent_code.discard(call.pending.ref.key)
             if call.abandoned:  # nobody is left to send the code: the executor is free

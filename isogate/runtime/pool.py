@@ -304,12 +304,7 @@ class WorkerPool:
         for ex in w.executors:
             ex.close_pipes()
         calls, w.calls = w.calls, {}
-        uploads, w.uploads = w.uploads, {}
-        for upload in uploads.values():
-            upload.close()
-        streams, w.streams = w.streams, {}
-        for stream in streams.values():  # cut short: the client sees a truncated body
-            stream.end("crashed")
+        self._end_bodies(w, calls)
         for call in calls.values():  # nothing will answer them any more
             if not call.future.done():
                 call.future.set_result(Gone.CRASHED)
@@ -349,6 +344,20 @@ class WorkerPool:
         if proc is w.proc and not self._closing:
             await self._on_crash(w, proc)
 
+    @staticmethod
+    def _end_bodies(w: _Worker, unanswered: dict[int, _Call]) -> None:
+        """``w`` is gone: its streamed response bodies are cut short (the client sees a
+        truncated body at once, not after the idle timeout), and the request bodies of
+        those calls end. An unanswered call's request body stays open: the call is
+        retried elsewhere, or its caller (the gateway) closes it with the answer."""
+        streams, w.streams = w.streams, {}
+        for stream in streams.values():
+            stream.end("crashed")
+        uploads, w.uploads = w.uploads, {}
+        for call_id, upload in uploads.items():
+            if call_id not in unanswered:
+                upload.close()
+
     async def _on_crash(self, w: _Worker, proc: asyncio.subprocess.Process) -> None:
         w.alive = False
         with contextlib.suppress(TimeoutError):
@@ -387,6 +396,7 @@ class WorkerPool:
         self._quarantine.judge(reason, started, proc.pid, refs, now)
         w.solo = None
         calls, w.calls = w.calls, {}
+        self._end_bodies(w, calls)
         ran = {id(c) for c in running.values()} | {id(c) for c in waited}
         for call in calls.values():
             if not call.future.done():

@@ -9,7 +9,7 @@ from typing import Any
 
 from isogate.config.runtime import RuntimeSettings
 from isogate.runtime import supervisor as sup
-from isogate.runtime.messages import NeedCode, Result
+from isogate.runtime.messages import End, NeedCode, Result
 from isogate.runtime.types import FunctionRef, InvokeRequest, Outcome
 
 REF = FunctionRef(name="f", version=1, tenant="t", sha256="ab" * 32)
@@ -202,3 +202,62 @@ async def test_a_crash_retries_calls_that_had_not_started() -> None:
     assert stats.crashes_by_reason["signal"] == 1
     # a runtime fault: the function that was running is not struck (quarantine_crashes=1)
     assert not rt.is_quarantined(REF)
+
+
+class FakeUpload:
+    """A request body still arriving (the runtime's RequestBody): counts its closes."""
+
+    def __init__(self) -> None:
+        self.closed = 0
+
+    async def read(self) -> bytes | None:
+        return None
+
+    def close(self) -> None:
+        self.closed += 1
+
+
+def with_upload(rt: Any, ex: Any, n: int) -> tuple[Any, FakeUpload]:
+    upload = FakeUpload()
+    _, call = in_flight(rt, ex, ref(n), call_id=n)
+    ex.worker.uploads[call.id] = upload
+    return call, upload
+
+
+async def test_an_answer_stops_reads_of_its_request_body_but_leaves_closing_to_its_caller() -> None:
+    rt, (ex,) = runtime_with_executors(1)
+    call, upload = with_upload(rt, ex, 1)
+    rt._on_message(ex.worker, Result(call.id, 0, Outcome.OK.value, s=200))
+    assert call.id not in ex.worker.uploads
+    assert upload.closed == 0  # the gateway closes it (drains the rest) with the answer
+
+
+async def test_a_call_asking_for_code_keeps_its_request_body_open_for_the_resend() -> None:
+    rt, (ex,) = runtime_with_executors(1)
+    call, upload = with_upload(rt, ex, 1)
+    rt._on_message(ex.worker, NeedCode(call.id, 0))
+    assert upload.closed == 0  # sent again with its code, the upload with it
+
+
+async def test_a_streamed_answer_keeps_reading_its_request_body_until_the_stream_ends() -> None:
+    rt, (ex,) = runtime_with_executors(1)
+    call, upload = with_upload(rt, ex, 1)
+    rt._on_message(ex.worker, Result(call.id, 0, Outcome.OK.value, s=200, sb=True))
+    assert ex.worker.uploads[call.id] is upload  # the function may read on as it streams
+    rt._on_message(ex.worker, End(call.id, 0))
+    assert call.id not in ex.worker.uploads and upload.closed == 1
+
+
+async def test_a_crash_cuts_streams_short_and_ends_only_answered_calls_request_bodies() -> None:
+    rt, (ex,) = runtime_with_executors(1)
+    rt._closing = True  # no respawn in this unit test
+    w = ex.worker
+    streamed, streamed_upload = with_upload(rt, ex, 1)
+    rt._on_message(w, Result(streamed.id, 0, Outcome.OK.value, s=200, sb=True))
+    stream = w.streams[streamed.id]
+    running, running_upload = with_upload(rt, ex, 2)
+    await rt._on_crash(w, DeadProc())  # type: ignore[arg-type]
+    assert stream.error == "crashed"  # the client's response ends now, truncated
+    assert streamed_upload.closed == 1
+    assert running_upload.closed == 0  # retried or answered "crashed": its caller closes it
+    assert running.future.done() and not w.uploads and not w.streams
