@@ -150,54 +150,12 @@ function consumeWith(st, fn) {
   try {
     consumeBody(st);
     if (st.rs !== null) {
-      return call(Promise_then, readStreamBytes(st.rs), (box) => fn(bodyState(KIND_BYTES, box.b, TypedArrayPrototypeGetLength(box.b))));
+      return call(Promise_then, streams().readAll(st.rs), (box) => fn(bodyState(KIND_BYTES, box.b, TypedArrayPrototypeGetLength(box.b))));
     }
     return Promise_resolve(fn(st));
   } catch (e) {
     return Promise_reject(e);
   }
-}
-
-// Reads a body's whole stream through read requests, the reader kept (the
-// stream stays locked, as the standard's "fully read" leaves it). Settles with a
-// null-prototype box, so an Object.prototype.then cannot intercept the bytes.
-// Chunks must be ArrayBuffers or views, else a TypeError (the stream cancelled).
-function readStreamBytes(rs) {
-  const reader = streams().hostReader(rs);
-  const chunks = [];
-  let total = 0;
-  return new Promise_((resolve, reject) => {
-    const req = {
-      __proto__: null,
-      chunk: (v) => {
-        let b;
-        if (ArrayBuffer_isView(v)) b = new Uint8Array_(v.buffer, v.byteOffset, v.byteLength);
-        else if (v instanceof ArrayBuffer_) b = new Uint8Array_(v);
-        else {
-          const e = new TypeError_('This ReadableStream did not return bytes.');
-          reader.cancel(e);
-          reject(e);
-          return;
-        }
-        const copy = new Uint8Array_(TypedArrayPrototypeGetLength(b));
-        TypedArrayPrototypeSet(copy, b);
-        chunks[chunks.length] = copy;
-        total += TypedArrayPrototypeGetLength(copy);
-        reader.read(req);
-      },
-      close: () => {
-        const out = new Uint8Array_(total);
-        let at = 0;
-        for (let i = 0; i < chunks.length; i++) {
-          TypedArrayPrototypeSet(out, chunks[i], at);
-          at += TypedArrayPrototypeGetLength(chunks[i]);
-        }
-        resolve({ __proto__: null, b: out });
-      },
-      error: reject,
-    };
-    reader.read(req);
-  });
 }
 
 function copyArrayBuffer(bytes) {
@@ -750,14 +708,14 @@ function responseBodyPending(r, maxBody) {
   const st = bodyOf(r);
   if (st === undefined || st.kind !== KIND_STREAM || bodyDisturbed(st) || bodyLocked(st)) return undefined;
   st.used = true;
-  return call(Promise_then, streams().readAll(st.rs, maxBody), (b) => {
-    if (b === null) {
+  return call(Promise_then, streams().readAll(st.rs, maxBody), (box) => {
+    if (box === null) {
       st.tooLarge = true;
       return;
     }
     st.kind = KIND_BYTES;
-    st.data = b;
-    st.length = TypedArrayPrototypeGetLength(b);
+    st.data = box.b;
+    st.length = TypedArrayPrototypeGetLength(box.b);
     st.rs = null;
     st.stream = null;
     st.used = false;

@@ -2287,6 +2287,10 @@ function loadStreams() {
   // Reads a whole stream: resolves with a Uint8Array of its bytes, or null once
   // more than `limit` bytes came (the stream is then cancelled). Chunks must be
   // ArrayBuffers or views; anything else fails with a TypeError, like workerd.
+  // Reads a stream to its end through a reader it keeps (the stream stays locked, as
+  // the standard's "read all bytes" leaves it). Settles with a null-prototype box
+  // {b: bytes}, so an Object.prototype.then cannot intercept them, or with null past
+  // `limit` bytes (the stream cancelled). Chunks must be bytes, else a TypeError.
   function readAll(s, limit) {
     const r = newReaderRecord(s, false);
     const chunks = [];
@@ -2302,7 +2306,6 @@ function loadStreams() {
           else {
             const e = new TypeError_('This ReadableStream did not return bytes.');
             rsCancel(s, e);
-            readerRelease(r);
             d.reject(e);
             return;
           }
@@ -2318,19 +2321,15 @@ function loadStreams() {
           step();
         },
         close: () => {
-          readerRelease(r);
           const out = new Uint8Array_(total);
           let at = 0;
           for (let i = 0; i < chunks.length; i++) {
             TypedArrayPrototypeSet(out, chunks[i], at);
             at += chunks[i].byteLength;
           }
-          d.resolve(out);
+          d.resolve({ __proto__: null, b: out });
         },
-        error: (e) => {
-          readerRelease(r);
-          d.reject(e);
-        },
+        error: (e) => d.reject(e),
       });
     }
     step();

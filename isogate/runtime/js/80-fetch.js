@@ -119,8 +119,8 @@ function fetch(input = undefined, init = undefined) {
     } catch (e) {
       return Promise_reject(e);
     }
-    return call(Promise_then, streams().readAll(st.rs), (b) => {
-      parts.st = bodyState(KIND_BYTES, b, TypedArrayPrototypeGetLength(b));
+    return call(Promise_then, streams().readAll(st.rs), (box) => {
+      parts.st = bodyState(KIND_BYTES, box.b, TypedArrayPrototypeGetLength(box.b));
       return fetchParts(parts, signal);
     });
   }
