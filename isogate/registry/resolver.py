@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
-import itertools
 import logging
 import time
 from collections.abc import Callable
@@ -24,12 +23,9 @@ from isogate.registry.errors import BlobMissing, FunctionNotFound
 from isogate.registry.functions import FunctionStore
 from isogate.registry.models import Function
 from isogate.registry.route_index import RouteIndex
-from isogate.singleflight import SingleFlight
+from isogate.singleflight import BatchFlight, SingleFlight
 
 log = logging.getLogger(__name__)
-
-#: names looked up in one query
-MAX_BATCH = 500
 
 
 class FunctionResolver:
@@ -64,59 +60,33 @@ class FunctionResolver:
         self._refresh: asyncio.Task[Any] | None = None
         self._epoch = 0  # bumped by clear(): a read begun before it is not installed
         self._generation = 0
-        self._inflight: dict[str, asyncio.Future[Function | None]] = {}
-        self._wanted: dict[str, asyncio.Future[Function | None]] = {}  # not queried yet
-        self._loader: asyncio.Task[None] | None = None
+        # Misses are batched: however many requests miss at once, for one function (its
+        # entry expired under load) or for many (a burst of cold functions), they cost
+        # one query per batch.
+        self._lookups: BatchFlight[str, Function | None] = BatchFlight(self._load_batch)
         #: called with the name after a local :meth:`invalidate` (cross-replica hook)
         self.on_invalidate: Callable[[str], None] | None = None
 
     async def resolve(self, name: str) -> Function:
         """The function called ``name``; :class:`FunctionNotFound` if none."""
         item = self._functions.lookup(name)
-        if item is not None:
-            fn = item[1]
-        else:
-            # Misses are batched: however many requests miss at once, for one function
-            # (its entry expired under load) or for many (a burst of cold functions),
-            # they cost one query per batch. Shielded: a caller going away cancels nothing.
-            fut = self._inflight.get(name)
-            if fut is None:
-                fut = asyncio.get_running_loop().create_future()
-                fut.add_done_callback(lambda f: self._settled(name, f))
-                self._inflight[name] = self._wanted[name] = fut
-                if self._loader is None or self._loader.done():
-                    self._loader = asyncio.create_task(self._load_batches())
-            fn = await asyncio.shield(fut)
+        fn = item[1] if item is not None else await self._lookups.run(name)
         if fn is None:
             raise FunctionNotFound(f"no function {name!r}")
         return fn
 
-    def _settled(self, name: str, fut: asyncio.Future[Any]) -> None:
-        if self._inflight.get(name) is fut:
-            del self._inflight[name]
-
-    async def _load_batches(self) -> None:
-        """Answer waiting lookups, up to ``MAX_BATCH`` names per query, until none wait."""
-        while self._wanted:
-            names = list(itertools.islice(self._wanted, MAX_BATCH))
-            batch = {name: self._wanted.pop(name) for name in names}
-            generation = self._generation
-            now = self._clock()
-            try:
-                found = await self._store.get_many(names)
-            except Exception as exc:
-                for fut in batch.values():
-                    if not fut.done():
-                        fut.set_exception(exc)
-                continue
-            # not cached if anything changed meanwhile: the answer may predate it
-            keep = self._ttl > 0 and generation == self._generation
-            for name, fut in batch.items():
-                fn = found.get(name)
-                if keep:
-                    self._functions[name] = (now + self._ttl, fn)
-                if not fut.done():
-                    fut.set_result(fn)
+    async def _load_batch(self, names: list[str]) -> dict[str, Function | None]:
+        """Read ``names`` in one query and cache what was found (and what was not)."""
+        generation = self._generation
+        now = self._clock()
+        found = await self._store.get_many(names)
+        # not cached if anything changed meanwhile: the answer may predate it
+        keep = self._ttl > 0 and generation == self._generation
+        answers = {name: found.get(name) for name in names}
+        if keep:
+            for name, fn in answers.items():
+                self._functions[name] = (now + self._ttl, fn)
+        return answers
 
     async def match_route(self, host: str, path: str) -> str | None:
         """The function whose claimed route matches, most specific first."""
@@ -183,8 +153,7 @@ class FunctionResolver:
         """Drop ``name`` and the route table here only (a change made elsewhere)."""
         self._generation += 1
         self._functions.pop(name, None)
-        if name not in self._wanted:  # a query begun before the change must not be joined
-            self._inflight.pop(name, None)
+        self._lookups.forget(name)  # a query begun before the change must not be joined
         if self._ttl > 0:
             self._change_seq += 1
             self._changed[name] = self._change_seq
@@ -194,7 +163,7 @@ class FunctionResolver:
         """Drop everything cached here (invalidations may have been missed)."""
         self._generation += 1
         self._functions.clear()
-        self._inflight = {k: f for k, f in self._inflight.items() if k in self._wanted}
+        self._lookups.forget_all()
         self._index = None
         self._epoch += 1
         self._dirty.clear()

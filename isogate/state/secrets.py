@@ -6,11 +6,13 @@ opened only to build a call's ``env``; names and update times are all anyone rea
 
 from __future__ import annotations
 
+import builtins
 import hashlib
 import re
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 from sqlalchemy import delete, func, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
@@ -18,7 +20,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 from isogate.caches import TLRU
 from isogate.registry.errors import FunctionNotFound, LimitExceeded
 from isogate.registry.tables import functions
-from isogate.singleflight import SingleFlight
+from isogate.singleflight import BatchFlight
 from isogate.state.crypto import Keyring, KeyringError, Sealed
 
 # the errors live in state/errors.py; re-exported for importers that name them here
@@ -173,32 +175,50 @@ class SqlSecretStore(SqlStore):
             )
             return [SecretInfo(r.name, r.updated_at) for r in rows]
 
-    async def load(self, function: str, tenant: str) -> FunctionSecrets:
-        """The opened secrets of ``function`` (rows of another tenant are ignored)."""
+    async def load_many(
+        self, wanted: Sequence[tuple[str, str]]
+    ) -> dict[tuple[str, str], FunctionSecrets | SecretsUnavailable]:
+        """The opened secrets of each (function, tenant) in ``wanted``, in one query.
+
+        Rows of another tenant than the one asked with are ignored. A function whose
+        secrets cannot be opened gets the error as its value, so one tenant's unreadable
+        row never fails another's call read in the same batch.
+        """
+        by_function: dict[str, builtins.list[Any]] = {function: [] for function, _ in wanted}
         async with self._conn(write=False) as conn:
-            rows = (
-                await conn.execute(
-                    select(function_secrets)
-                    .where(
-                        function_secrets.c.function == function,
-                        function_secrets.c.tenant == tenant,
-                    )
-                    .order_by(function_secrets.c.name)
-                )
-            ).all()
+            rows = await conn.execute(
+                select(function_secrets)
+                .where(function_secrets.c.function.in_(sorted(by_function)))
+                .order_by(function_secrets.c.function, function_secrets.c.name)
+            )
+            for r in rows:
+                by_function[r.function].append(r)
+        return {
+            (function, tenant): self._open(
+                function, tenant, [r for r in by_function[function] if r.tenant == tenant]
+            )
+            for function, tenant in wanted
+        }
+
+    def _open(
+        self, function: str, tenant: str, rows: Sequence[Any]
+    ) -> FunctionSecrets | SecretsUnavailable:
+        """``rows`` (one function's, ordered by name) opened, with their revision."""
         if not rows:
             return FunctionSecrets(tenant, *NO_SECRETS)
-        ring = self._ring()
         digest = hashlib.sha256()
         values: list[tuple[str, str]] = []
         try:
+            ring = self._ring()
             for r in rows:
                 sealed = Sealed(r.key_id, r.wrapped_key, r.ciphertext)
                 raw = ring.open(sealed, _context(tenant, function, r.name))
                 values.append((r.name, raw.decode("utf-8")))
                 digest.update(r.name.encode() + b"\0" + bytes(r.ciphertext) + b"\0")
+        except SecretsUnavailable as exc:
+            return exc
         except KeyringError as exc:
-            raise SecretsUnavailable(str(exc)) from None
+            return SecretsUnavailable(str(exc))
         return FunctionSecrets(tenant, digest.hexdigest()[:16], tuple(values))
 
     async def rewrap_all(self, batch: int = 200) -> tuple[int, dict[str, int]]:
@@ -267,27 +287,37 @@ class SecretCache:
             "secrets", max_entries, lambda _fn, item, _now: item[0], clock
         )
         self._generation = 0
-        self._flights: SingleFlight[tuple[str, str, float, int], FunctionSecrets] = SingleFlight()
+        # Misses share reads: of one function (an entry expiring under load) and of many
+        # (a burst of functions whose entries expired together) alike. A write meanwhile
+        # starts a new generation, so a call after it never joins a read made before it.
+        self._reads: BatchFlight[
+            tuple[str, str, float, int], FunctionSecrets | SecretsUnavailable
+        ] = BatchFlight(self._read_batch)
         #: called with the function's name after a local :meth:`invalidate`
         self.on_invalidate: Callable[[str], None] | None = None
 
     async def get(self, function: str, tenant: str, incarnation: float) -> FunctionSecrets:
         """The secrets ``function`` (owned by ``tenant``, created at ``incarnation``) gets
-        in its ``env``; a name deleted and deployed again never sees the old ones."""
+        in its ``env``; a name deleted and deployed again never sees the old ones.
+        :class:`SecretsUnavailable` if they cannot be opened."""
         item = self._items.lookup(function)
         if item is not None and item[1] == incarnation and item[2].tenant == tenant:
             return item[2]
         generation = self._generation
-        # Concurrent misses share one query (an entry expiring under load); a write
-        # meanwhile starts a new generation, so a call after it never joins a read made
-        # before it.
-        found = await self._flights.run(
-            (function, tenant, incarnation, generation),
-            lambda: self._store.load(function, tenant),
-        )
+        found = await self._reads.run((function, tenant, incarnation, generation))
+        if isinstance(found, SecretsUnavailable):
+            raise found
         if self._ttl > 0 and generation == self._generation:
             self._items[function] = (self._clock() + self._ttl, incarnation, found)
         return found
+
+    async def _read_batch(
+        self, keys: list[tuple[str, str, float, int]]
+    ) -> dict[tuple[str, str, float, int], FunctionSecrets | SecretsUnavailable]:
+        opened = await self._store.load_many(
+            list(dict.fromkeys((function, tenant) for function, tenant, _, _ in keys))
+        )
+        return {key: opened[key[0], key[1]] for key in keys}
 
     def invalidate(self, function: str) -> None:
         """A local write: drop here and tell the other replicas."""
