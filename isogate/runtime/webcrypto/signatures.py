@@ -27,8 +27,8 @@ def _check_context(n: dict[str, Any]) -> None:
     """Ed448Params' ``context`` (Secure Curves): at most 255 bytes (else OperationError).
 
     ``cryptography`` signs and verifies Ed448 with an empty context only (RFC 8032's
-    context is not in its API), so a non-empty one is NotSupportedError, as Node.js
-    answers where its OpenSSL lacks contexts; nothing is signed without it.
+    context is not in its API), so a non-empty one is NotSupportedError (Node.js's
+    WebCrypto answers the same): a signature without it would not verify elsewhere.
     """
     context = n.get("context", b"")
     if len(context) > 255:
