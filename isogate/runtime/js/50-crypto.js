@@ -188,7 +188,7 @@ function loadSubtle() {
   const keySlots = new WeakMap_();
   const KEY_USAGES = { __proto__: null, encrypt: 1, decrypt: 1, sign: 1, verify: 1, deriveKey: 1, deriveBits: 1, wrapKey: 1, unwrapKey: 1 };
   const KEY_FORMATS = { __proto__: null, raw: 1, spki: 1, pkcs8: 1, jwk: 1 };
-  const BYTES_MEMBERS = ['iv', 'counter', 'additionalData', 'salt', 'info', 'label', 'publicExponent'];
+  const BYTES_MEMBERS = ['iv', 'counter', 'additionalData', 'salt', 'info', 'label', 'publicExponent', 'context'];
   const NUMBER_MEMBERS = ['length', 'tagLength', 'iterations', 'saltLength', 'modulusLength'];
   const JWK_STRINGS = ['kty', 'use', 'alg', 'crv', 'x', 'y', 'd', 'n', 'e', 'p', 'q', 'dp', 'dq', 'qi', 'k'];
   const BAD = { __proto__: null, bad: true }; // a member of the wrong type: the host says TypeError
@@ -322,15 +322,15 @@ function loadSubtle() {
   const OP_ALGORITHMS = {
     __proto__: null,
     digest: SHA,
-    sign: ['HMAC', 'ECDSA', 'Ed25519', 'RSASSA-PKCS1-v1_5', 'RSA-PSS'],
-    verify: ['HMAC', 'ECDSA', 'Ed25519', 'RSASSA-PKCS1-v1_5', 'RSA-PSS'],
+    sign: ['HMAC', 'ECDSA', 'Ed25519', 'Ed448', 'RSASSA-PKCS1-v1_5', 'RSA-PSS'],
+    verify: ['HMAC', 'ECDSA', 'Ed25519', 'Ed448', 'RSASSA-PKCS1-v1_5', 'RSA-PSS'],
     encrypt: ['AES-CTR', 'AES-CBC', 'AES-GCM', 'RSA-OAEP'],
     decrypt: ['AES-CTR', 'AES-CBC', 'AES-GCM', 'RSA-OAEP'],
-    generateKey: ['HMAC', 'AES-CTR', 'AES-CBC', 'AES-GCM', 'AES-KW', 'ECDSA', 'ECDH', 'Ed25519', 'X25519',
-      'RSASSA-PKCS1-v1_5', 'RSA-PSS', 'RSA-OAEP'],
-    importKey: ['HMAC', 'AES-CTR', 'AES-CBC', 'AES-GCM', 'AES-KW', 'ECDSA', 'ECDH', 'Ed25519', 'X25519',
-      'RSASSA-PKCS1-v1_5', 'RSA-PSS', 'RSA-OAEP', 'PBKDF2', 'HKDF'],
-    deriveBits: ['ECDH', 'X25519', 'PBKDF2', 'HKDF'],
+    generateKey: ['HMAC', 'AES-CTR', 'AES-CBC', 'AES-GCM', 'AES-KW', 'ECDSA', 'ECDH', 'Ed25519', 'Ed448', 'X25519',
+      'X448', 'RSASSA-PKCS1-v1_5', 'RSA-PSS', 'RSA-OAEP'],
+    importKey: ['HMAC', 'AES-CTR', 'AES-CBC', 'AES-GCM', 'AES-KW', 'ECDSA', 'ECDH', 'Ed25519', 'Ed448', 'X25519',
+      'X448', 'RSASSA-PKCS1-v1_5', 'RSA-PSS', 'RSA-OAEP', 'PBKDF2', 'HKDF'],
+    deriveBits: ['ECDH', 'X25519', 'X448', 'PBKDF2', 'HKDF'],
     wrapKey: ['AES-KW', 'AES-CTR', 'AES-CBC', 'AES-GCM', 'RSA-OAEP'],
     unwrapKey: ['AES-KW', 'AES-CTR', 'AES-CBC', 'AES-GCM', 'RSA-OAEP'],
   };

@@ -12,7 +12,7 @@ from collections.abc import Callable
 from typing import Any
 
 from cryptography.hazmat.primitives import hashes
-from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.hazmat.primitives.asymmetric import ec, ed448, ed25519, x448, x25519
 
 from .codec import from_wire
 from .errors import fail
@@ -32,17 +32,28 @@ CURVES: dict[str, Callable[[], ec.EllipticCurve]] = {
 CURVE_BYTES = {"P-256": 32, "P-384": 48, "P-521": 66}
 AES = ("AES-CTR", "AES-CBC", "AES-GCM", "AES-KW")
 RSA = ("RSASSA-PKCS1-v1_5", "RSA-PSS", "RSA-OAEP")
+#: the CFRG curves (Secure Curves; "OKP" keys in JWK): each algorithm's ``cryptography``
+#: private and public key classes. Every curve's keys import, export and generate the same
+#: way, so the steps look their classes up here instead of naming each curve.
+OKP: dict[str, tuple[type[Any], type[Any]]] = {
+    "Ed25519": (ed25519.Ed25519PrivateKey, ed25519.Ed25519PublicKey),
+    "Ed448": (ed448.Ed448PrivateKey, ed448.Ed448PublicKey),
+    "X25519": (x25519.X25519PrivateKey, x25519.X25519PublicKey),
+    "X448": (x448.X448PrivateKey, x448.X448PublicKey),
+}
+EDDSA = ("Ed25519", "Ed448")  # the OKP algorithms that sign
+XDH = ("X25519", "X448")  # the OKP algorithms that agree on keys
 
 # the algorithms each operation knows (WebCrypto's registered algorithms)
 OPS: dict[str, tuple[str, ...]] = {
     "digest": tuple(HASHES),
-    "sign": ("HMAC", "ECDSA", "Ed25519", "RSASSA-PKCS1-v1_5", "RSA-PSS"),
-    "verify": ("HMAC", "ECDSA", "Ed25519", "RSASSA-PKCS1-v1_5", "RSA-PSS"),
+    "sign": ("HMAC", "ECDSA", *EDDSA, "RSASSA-PKCS1-v1_5", "RSA-PSS"),
+    "verify": ("HMAC", "ECDSA", *EDDSA, "RSASSA-PKCS1-v1_5", "RSA-PSS"),
     "encrypt": ("AES-CTR", "AES-CBC", "AES-GCM", "RSA-OAEP"),
     "decrypt": ("AES-CTR", "AES-CBC", "AES-GCM", "RSA-OAEP"),
-    "generateKey": ("HMAC", *AES, "ECDSA", "ECDH", "Ed25519", "X25519", *RSA),
-    "importKey": ("HMAC", *AES, "ECDSA", "ECDH", "Ed25519", "X25519", *RSA, "PBKDF2", "HKDF"),
-    "deriveBits": ("ECDH", "X25519", "PBKDF2", "HKDF"),
+    "generateKey": ("HMAC", *AES, "ECDSA", "ECDH", *OKP, *RSA),
+    "importKey": ("HMAC", *AES, "ECDSA", "ECDH", *OKP, *RSA, "PBKDF2", "HKDF"),
+    "deriveBits": ("ECDH", *XDH, "PBKDF2", "HKDF"),
     "get key length": ("HMAC", *AES, "PBKDF2", "HKDF"),
     "wrapKey": ("AES-KW",),
     "unwrapKey": ("AES-KW",),
@@ -69,7 +80,7 @@ REQUIRED: dict[tuple[str, str], tuple[tuple[str, str], ...]] = {
     ("importKey", "ECDSA"): (("namedCurve", "string"),),
     ("importKey", "ECDH"): (("namedCurve", "string"),),
     ("deriveBits", "ECDH"): (("public", "key"),),
-    ("deriveBits", "X25519"): (("public", "key"),),
+    **{("deriveBits", a): (("public", "key"),) for a in XDH},
     **{
         ("generateKey", a): (
             ("modulusLength", "long"),
@@ -90,6 +101,8 @@ OPTIONAL: dict[tuple[str, str], tuple[tuple[str, str], ...]] = {
     ("decrypt", "AES-GCM"): (("additionalData", "bytes"), ("tagLength", "octet")),
     ("encrypt", "RSA-OAEP"): (("label", "bytes"),),
     ("decrypt", "RSA-OAEP"): (("label", "bytes"),),
+    ("sign", "Ed448"): (("context", "bytes"),),  # Ed448Params (Secure Curves)
+    ("verify", "Ed448"): (("context", "bytes"),),
 }
 _ALIASES = {name.upper(): name for names in OPS.values() for name in names}
 
@@ -153,12 +166,12 @@ SECRET_USAGES = {
 }
 PAIR_USAGES = {  # (public, private)
     "ECDSA": ({"verify"}, {"sign"}),
-    "Ed25519": ({"verify"}, {"sign"}),
+    **{a: ({"verify"}, {"sign"}) for a in EDDSA},
     "RSASSA-PKCS1-v1_5": ({"verify"}, {"sign"}),
     "RSA-PSS": ({"verify"}, {"sign"}),
     "RSA-OAEP": ({"encrypt", "wrapKey"}, {"decrypt", "unwrapKey"}),
     "ECDH": (set(), {"deriveKey", "deriveBits"}),
-    "X25519": (set(), {"deriveKey", "deriveBits"}),
+    **{a: (set(), {"deriveKey", "deriveBits"}) for a in XDH},
 }
 ORDER = ("encrypt", "decrypt", "sign", "verify", "deriveKey", "deriveBits", "wrapKey", "unwrapKey")
 

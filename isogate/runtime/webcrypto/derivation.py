@@ -1,4 +1,4 @@
-"""``deriveBits`` (ECDH, X25519, PBKDF2, HKDF) and the key length ``deriveKey`` asks for."""
+"""``deriveBits`` (ECDH, X25519, X448, PBKDF2, HKDF) and the key length ``deriveKey`` asks for."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 from cryptography.hazmat.primitives.kdf.pbkdf2 import PBKDF2HMAC
 
-from .algorithms import AES, HASH_BLOCK_BITS, enforce, hash_of
+from .algorithms import AES, HASH_BLOCK_BITS, XDH, enforce, hash_of
 from .errors import fail
 from .keys import Key, KeyTable, check_key_use
 
@@ -24,7 +24,7 @@ def derive_bits(
     check_key_use(key, name, usage)
     if length is not None:
         length = enforce(length, 0, 2**32 - 1, "length")
-    if name in ("ECDH", "X25519"):
+    if name == "ECDH" or name in XDH:
         pub = table.get(n["public"])
         if pub.type != "public":
             raise fail("InvalidAccessError", "the public member must be a public key")
@@ -37,12 +37,14 @@ def derive_bits(
                 raise fail("InvalidAccessError", "the public key's curve does not match")
             secret: bytes = key.material.exchange(ec.ECDH(), pub.material)
         else:
+            # RFC 7748 section 6: a small-order public key gives the all-zero secret, which
+            # OpenSSL refuses (ValueError); checked again in case a build does not
             try:
                 secret = key.material.exchange(pub.material)
             except ValueError:
-                raise fail("OperationError", "X25519 produced an all-zero secret") from None
+                raise fail("OperationError", f"{name} produced an all-zero secret") from None
             if secret == bytes(len(secret)):
-                raise fail("OperationError", "X25519 produced an all-zero secret")
+                raise fail("OperationError", f"{name} produced an all-zero secret")
         if length is None:
             return secret
         if length > len(secret) * 8:

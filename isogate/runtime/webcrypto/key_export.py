@@ -9,10 +9,10 @@ from typing import Any
 
 from cryptography.hazmat.primitives import serialization
 
-from .algorithms import CURVE_BYTES, RSA
+from .algorithms import CURVE_BYTES, OKP, RSA
 from .codec import b64u, int_bytes
 from .errors import fail
-from .jwk import AES_JWK, JWK_ALG
+from .jwk import AES_JWK, JWK_ALG, OKP_JWK_ALG
 from .keys import Key, public_of
 
 
@@ -80,10 +80,10 @@ def export_key(fmt: str, key: Key) -> Any:
         }
         if key.type == "private":
             jwk["d"] = b64u(int_bytes(m.private_numbers().private_value, size))
-    elif name in ("Ed25519", "X25519"):
+    elif name in OKP:
         jwk = {"kty": "OKP", "key_ops": list(key.usages)}
-        if name == "Ed25519":
-            jwk["alg"] = "EdDSA"
+        if name in OKP_JWK_ALG:
+            jwk["alg"] = OKP_JWK_ALG[name]
         jwk.update(ext=key.extractable, crv=name, x=b64u(public_of(m).public_bytes_raw()))
         if key.type == "private":
             jwk["d"] = b64u(m.private_bytes_raw())

@@ -5,9 +5,17 @@ from __future__ import annotations
 import os
 from typing import Any
 
-from cryptography.hazmat.primitives.asymmetric import ec, ed25519, rsa, x25519
+from cryptography.hazmat.primitives.asymmetric import ec, rsa
 
-from .algorithms import CURVES, HASH_BLOCK_BITS, PAIR_USAGES, SECRET_USAGES, check_usages, enforce
+from .algorithms import (
+    CURVES,
+    HASH_BLOCK_BITS,
+    OKP,
+    PAIR_USAGES,
+    SECRET_USAGES,
+    check_usages,
+    enforce,
+)
 from .errors import fail
 from .keys import Key, alg_for
 
@@ -48,20 +56,13 @@ def generate_key(n: dict[str, Any], extractable: bool, usages: list[str]) -> Key
     priv_usages = [u for u in usages if u in priv_allowed]
     # (an RSA key is not generated only to be refused: same answer, no CPU spent)
     empty_private = not priv_usages
-    private: (
-        ec.EllipticCurvePrivateKey
-        | ed25519.Ed25519PrivateKey
-        | x25519.X25519PrivateKey
-        | rsa.RSAPrivateKey
-    )
+    private: Any  # ec, rsa or OKP: the OKP table holds four curves' classes, loosely typed
     if name in ("ECDSA", "ECDH"):
         if n["namedCurve"] not in CURVES:
             raise fail("NotSupportedError", f"curve {n['namedCurve']} is not supported")
         private = ec.generate_private_key(CURVES[n["namedCurve"]]())
-    elif name == "Ed25519":
-        private = ed25519.Ed25519PrivateKey.generate()
-    elif name == "X25519":
-        private = x25519.X25519PrivateKey.generate()
+    elif name in OKP:
+        private = OKP[name][0].generate()
     else:
         bits = enforce(n["modulusLength"], 0, 2**32 - 1, "modulusLength")
         e = int.from_bytes(n["publicExponent"], "big")

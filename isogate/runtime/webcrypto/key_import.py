@@ -8,12 +8,21 @@ from __future__ import annotations
 from typing import Any
 
 from cryptography.hazmat.primitives import serialization
-from cryptography.hazmat.primitives.asymmetric import ec, ed25519, rsa, x25519
+from cryptography.hazmat.primitives.asymmetric import ec, rsa
 
-from .algorithms import CURVE_BYTES, CURVES, PAIR_USAGES, RSA, SECRET_USAGES, check_usages, enforce
+from .algorithms import (
+    CURVE_BYTES,
+    CURVES,
+    OKP,
+    PAIR_USAGES,
+    RSA,
+    SECRET_USAGES,
+    check_usages,
+    enforce,
+)
 from .codec import b64u_decode, from_wire, int_b64u
 from .errors import fail
-from .jwk import AES_JWK, JWK_ALG, check_jwk
+from .jwk import AES_JWK, JWK_ALG, OKP_JWK_ALG, check_jwk
 from .keys import Key, alg_for
 
 
@@ -35,14 +44,10 @@ def _check_material(name: str, n: dict[str, Any], material: Any, private: bool) 
         kind = rsa.RSAPrivateKey if private else rsa.RSAPublicKey
         if not isinstance(material, kind):
             raise fail("DataError", "key data is not an RSA key")
-    elif name == "Ed25519":
-        kind = ed25519.Ed25519PrivateKey if private else ed25519.Ed25519PublicKey
+    elif name in OKP:
+        kind = OKP[name][0 if private else 1]
         if not isinstance(material, kind):
-            raise fail("DataError", "key data is not an Ed25519 key")
-    elif name == "X25519":
-        kind = x25519.X25519PrivateKey if private else x25519.X25519PublicKey
-        if not isinstance(material, kind):
-            raise fail("DataError", "key data is not an X25519 key")
+            raise fail("DataError", f"key data is not an {name} key")
 
 
 def import_key(fmt: str, data: Any, n: dict[str, Any], extractable: bool, usages: list[str]) -> Key:
@@ -72,10 +77,8 @@ def import_key(fmt: str, data: Any, n: dict[str, Any], extractable: bool, usages
                 material = ec.EllipticCurvePublicKey.from_encoded_point(
                     CURVES[n["namedCurve"]](), raw
                 )
-            elif name == "Ed25519":
-                material = ed25519.Ed25519PublicKey.from_public_bytes(raw)
-            else:
-                material = x25519.X25519PublicKey.from_public_bytes(raw)
+            else:  # the key's length is checked by the class (DataError if wrong)
+                material = OKP[name][1].from_public_bytes(raw)
         except ValueError:
             raise fail("DataError", "invalid raw public key") from None
         return Key("public", extractable, alg_for(name, n, material), usages, material)
@@ -132,16 +135,15 @@ def import_key(fmt: str, data: Any, n: dict[str, Any], extractable: bool, usages
                 material = pubn.public_key()
         except ValueError:
             raise fail("DataError", "invalid EC JWK") from None
-    elif name in ("Ed25519", "X25519"):
+    elif name in OKP:
         check_jwk(data, "OKP", usages, extractable)
         if data.get("crv") != name:
             raise fail("DataError", f"JWK crv must be {name}")
-        if name == "Ed25519" and data.get("alg") not in (None, "EdDSA", "Ed25519"):
-            raise fail("DataError", "JWK alg must be EdDSA")
+        # a signing curve's alg is its own name or the older "EdDSA"; X25519/X448 have none
+        if name in OKP_JWK_ALG and data.get("alg") not in (None, "EdDSA", name):
+            raise fail("DataError", f"JWK alg must be {name} or EdDSA")
         xb = b64u_decode(data.get("x"), "x")
-        mod = ed25519 if name == "Ed25519" else x25519
-        priv_cls = getattr(mod, f"{name}PrivateKey")
-        pub_cls = getattr(mod, f"{name}PublicKey")
+        priv_cls, pub_cls = OKP[name]
         try:
             if private:
                 material = priv_cls.from_private_bytes(b64u_decode(data["d"], "d"))

@@ -1,4 +1,4 @@
-"""``sign`` and ``verify``: HMAC, ECDSA, Ed25519, RSASSA-PKCS1-v1_5 and RSA-PSS."""
+"""``sign`` and ``verify``: HMAC, ECDSA, Ed25519, Ed448, RSASSA-PKCS1-v1_5 and RSA-PSS."""
 
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ from cryptography.hazmat.primitives.asymmetric.utils import (
     encode_dss_signature,
 )
 
-from .algorithms import CURVE_BYTES, enforce, hash_of
+from .algorithms import CURVE_BYTES, EDDSA, enforce, hash_of
 from .codec import int_bytes
 from .errors import fail
 from .keys import Key, check_key_use
@@ -21,6 +21,20 @@ from .keys import Key, check_key_use
 
 def _ec_sig_size(key: Key) -> int:
     return CURVE_BYTES[key.algorithm["namedCurve"]]
+
+
+def _check_context(n: dict[str, Any]) -> None:
+    """Ed448Params' ``context`` (Secure Curves): at most 255 bytes (else OperationError).
+
+    ``cryptography`` signs and verifies Ed448 with an empty context only (RFC 8032's
+    context is not in its API), so a non-empty one is NotSupportedError (Node.js's
+    WebCrypto answers the same): a signature without it would not verify elsewhere.
+    """
+    context = n.get("context", b"")
+    if len(context) > 255:
+        raise fail("OperationError", "the Ed448 context is longer than 255 bytes")
+    if context:
+        raise fail("NotSupportedError", "a non-empty Ed448 context is not supported")
 
 
 def _pss(n: dict[str, Any], hash_name: str) -> apadding.PSS:
@@ -42,7 +56,8 @@ def sign(n: dict[str, Any], key: Key, data: bytes) -> bytes:
         r, s = decode_dss_signature(der)
         size = _ec_sig_size(key)
         return int_bytes(r, size) + int_bytes(s, size)
-    if name == "Ed25519":
+    if name in EDDSA:
+        _check_context(n)
         sig: bytes = m.sign(data)
         return sig
     h = hash_of(key.algorithm["hash"]["name"])
@@ -66,6 +81,8 @@ def verify(n: dict[str, Any], key: Key, sig: bytes, data: bytes) -> bool:
         return _hmac.compare_digest(mac, sig)
     if key.type != "public":
         raise fail("InvalidAccessError", "verifying needs a public key")
+    if name in EDDSA:
+        _check_context(n)
     try:
         if name == "ECDSA":
             size = _ec_sig_size(key)
@@ -75,7 +92,7 @@ def verify(n: dict[str, Any], key: Key, sig: bytes, data: bytes) -> bool:
                 int.from_bytes(sig[:size], "big"), int.from_bytes(sig[size:], "big")
             )
             m.verify(der, data, ec.ECDSA(hash_of(n["hash"])))
-        elif name == "Ed25519":
+        elif name in EDDSA:
             m.verify(sig, data)
         elif name == "RSA-PSS":
             m.verify(
