@@ -870,6 +870,53 @@ async def test_jwk_import_checks(runtime: Runtime) -> None:
     assert got["aes"] == 128 and got["aesAlg"] == "DataError" and got["b64"] == "DataError"
 
 
+async def test_jwk_use_of_key_agreement_keys_is_enc(runtime: Runtime) -> None:
+    # WebCrypto (ECDH) and Secure Curves (X25519, X448): "if use is present and not
+    # 'enc'", a DataError; signing keys keep "sig"
+    got = await run(
+        runtime,
+        """
+        for (const alg of [{name: 'ECDH', namedCurve: 'P-256'}, {name: 'X25519'}, {name: 'X448'}]) {
+          const p = await S.generateKey(alg, true, ['deriveBits']);
+          const jwk = await S.exportKey('jwk', p.privateKey);
+          out[alg.name] = [
+            (await S.importKey('jwk', {...jwk, use: 'enc'}, alg, true, ['deriveBits'])).type,
+            await errName(S.importKey('jwk', {...jwk, use: 'sig'}, alg, true, ['deriveBits'])),
+          ];
+        }
+        const e = await S.generateKey({name: 'Ed25519'}, true, ['sign', 'verify']);
+        const ejwk = await S.exportKey('jwk', e.privateKey);
+        out.Ed25519 = [
+          (await S.importKey('jwk', {...ejwk, use: 'sig'}, 'Ed25519', true, ['sign'])).type,
+          await errName(S.importKey('jwk', {...ejwk, use: 'enc'}, 'Ed25519', true, ['sign'])),
+        ];
+        """,
+    )
+    for name in ("ECDH", "X25519", "X448", "Ed25519"):
+        assert got[name] == ["private", "DataError"], name
+
+
+async def test_kem_usages_are_key_usages_no_key_may_have(runtime: Runtime) -> None:
+    # the Modern Algorithms draft adds four KeyUsage values: valid enum values (not a
+    # TypeError), which none of these algorithms allows (a SyntaxError, as WPT expects)
+    got = await run(
+        runtime,
+        """
+        for (const u of ['encapsulateKey', 'encapsulateBits', 'decapsulateKey', 'decapsulateBits']) {
+          out[u] = [
+            await errName(S.generateKey({name: 'AES-GCM', length: 128}, true, ['encrypt', u])),
+            await errName(S.generateKey({name: 'Ed25519'}, true, ['sign', u])),
+            await errName(S.importKey('raw', new Uint8Array(16), 'AES-GCM', true, [u])),
+          ];
+        }
+        out.bogus = await errName(S.generateKey({name: 'AES-GCM', length: 128}, true, ['bogus']));
+        """,
+    )
+    for u in ("encapsulateKey", "encapsulateBits", "decapsulateKey", "decapsulateBits"):
+        assert got[u] == ["SyntaxError"] * 3, u
+    assert got["bogus"] == "TypeError"  # not a KeyUsage at all (WebIDL)
+
+
 async def test_keys_do_not_cross_tenants(runtime: Runtime) -> None:
     # A handle is an index into the calling sandbox's own table: the same number in
     # another tenant's sandbox names nothing (or that tenant's own key), never this key.

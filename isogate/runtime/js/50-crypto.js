@@ -186,7 +186,10 @@ function loadSubtle() {
   // of the key (encrypted, webcrypto/keys.py), sent back with every operation: the key
   // lives exactly as long as its CryptoKey, whenever the garbage collector runs.
   const keySlots = new WeakMap_();
-  const KEY_USAGES = { __proto__: null, encrypt: 1, decrypt: 1, sign: 1, verify: 1, deriveKey: 1, deriveBits: 1, wrapKey: 1, unwrapKey: 1 };
+  const KEY_USAGES = { __proto__: null, encrypt: 1, decrypt: 1, sign: 1, verify: 1, deriveKey: 1, deriveBits: 1, wrapKey: 1, unwrapKey: 1,
+    // the KeyUsage values the Modern Algorithms draft adds (ML-KEM): valid enum values,
+    // so a key that cannot have them is a SyntaxError, not a TypeError
+    encapsulateKey: 1, encapsulateBits: 1, decapsulateKey: 1, decapsulateBits: 1 };
   const KEY_FORMATS = { __proto__: null, raw: 1, spki: 1, pkcs8: 1, jwk: 1 };
   const BYTES_MEMBERS = ['iv', 'counter', 'additionalData', 'salt', 'info', 'label', 'publicExponent', 'context'];
   const NUMBER_MEMBERS = ['length', 'tagLength', 'iterations', 'saltLength', 'modulusLength'];

@@ -173,7 +173,22 @@ PAIR_USAGES = {  # (public, private)
     "ECDH": (set(), {"deriveKey", "deriveBits"}),
     **{a: (set(), {"deriveKey", "deriveBits"}) for a in XDH},
 }
-ORDER = ("encrypt", "decrypt", "sign", "verify", "deriveKey", "deriveBits", "wrapKey", "unwrapKey")
+#: every KeyUsage, in the enum's order; the last four (the Modern Algorithms draft's, for
+#: KEMs) no algorithm here allows, so asking for them is a SyntaxError
+ORDER = (
+    "encrypt",
+    "decrypt",
+    "sign",
+    "verify",
+    "deriveKey",
+    "deriveBits",
+    "wrapKey",
+    "unwrapKey",
+    "encapsulateKey",
+    "encapsulateBits",
+    "decapsulateKey",
+    "decapsulateBits",
+)
 
 
 def read_usages(v: Any) -> list[str]:

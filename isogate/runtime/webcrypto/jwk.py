@@ -49,4 +49,9 @@ def check_jwk(jwk: dict[str, Any], kty: str, usages: list[str], extractable: boo
 
 
 def _is_enc(usages: list[str]) -> bool:
-    return any(u in ("encrypt", "decrypt", "wrapKey", "unwrapKey") for u in usages)
+    # key agreement is "enc" too: ECDH, X25519 and X448 import require it (WebCrypto and
+    # Secure Curves: "if use is present and not equal to 'enc'")
+    return any(
+        u in ("encrypt", "decrypt", "wrapKey", "unwrapKey", "deriveKey", "deriveBits")
+        for u in usages
+    )
