@@ -188,3 +188,31 @@ def test_tables_follow_the_standards_unmapped_bytes() -> None:
         assert unmapped(name) == [], name
     script = encodings.tables_script()
     assert script.startswith("__isogate.encodings({") and "\u2028" not in script
+
+
+def test_a_detached_buffer_holds_no_bytes() -> None:
+    # WebIDL's "get a copy of the bytes held by the buffer source" is empty for a
+    # detached buffer: TextDecoder reads nothing from it, and TextDecoderStream outputs
+    # nothing for such a chunk (WPT decode-utf8 "transferred ... chunk"); making a
+    # Uint8Array over it would throw instead
+    source = """export default { async fetch() {
+      const detach = (b) => { structuredClone(b, {transfer: [b]}); };
+      const out = [];
+      const ab = new Uint8Array([65, 66]).buffer, view = new Uint8Array(ab, 1, 1);
+      const dv = new DataView(ab);
+      detach(ab);
+      for (const v of [ab, view, dv]) {
+        try { out.push(new TextDecoder().decode(v)); } catch (e) { out.push(e.name); }
+      }
+      const b2 = new ArrayBuffer(1);
+      detach(b2);
+      const chunks = [];
+      await new ReadableStream({ start(c) { c.enqueue(b2); c.enqueue(new Uint8Array([67])); c.close(); } })
+        .pipeThrough(new TextDecoderStream())
+        .pipeTo(new WritableStream({ write(s) { chunks.push(s); } }));
+      out.push(chunks);
+      return Response.json(out);
+    } };"""
+    (r,) = invoke(source, {"method": "GET", "url": "http://x/"})
+    assert r["status"] == 200, r
+    assert json.loads(r["body"]) == ["", "", "", ["C"]]

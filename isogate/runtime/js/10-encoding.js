@@ -157,6 +157,20 @@ function isSharedArrayBuffer(v) {
     return false;
   }
 }
+// A DataView's buffer, or undefined if ``v`` is no DataView. Unlike isDataView, it is
+// defined for a view of a detached buffer (whose byteLength getter throws).
+function dataViewBuffer(v) {
+  try {
+    return DataViewPrototypeGetBuffer(v);
+  } catch {
+    return undefined;
+  }
+}
+// A buffer that holds no bytes: detached, or empty (reading it needs no view at all).
+function holdsNoBytes(buffer) {
+  return isArrayBuffer(buffer) && ArrayBufferPrototypeGetByteLength(buffer) === 0;
+}
+
 function isDataView(v) {
   try {
     DataViewPrototypeGetByteLength(v);
@@ -177,8 +191,8 @@ function copyBufferSource(v) {
     buffer = TypedArrayPrototypeGetBuffer(v);
     offset = TypedArrayPrototypeGetByteOffset(v);
     length = TypedArrayPrototypeGetByteLength(v);
-  } else if (isDataView(v)) {
-    buffer = DataViewPrototypeGetBuffer(v);
+  } else if ((buffer = dataViewBuffer(v)) !== undefined) {
+    if (holdsNoBytes(buffer)) return new Uint8Array_(0); // detached: no bytes (WebIDL)
     offset = DataViewPrototypeGetByteOffset(v);
     length = DataViewPrototypeGetByteLength(v);
   } else if (isArrayBuffer(v)) {
@@ -195,17 +209,25 @@ function copyBufferSource(v) {
   return out;
 }
 
-// A view (no copy) of a BufferSource's bytes, or undefined.
+// A buffer source's bytes as a view (no copy), or undefined if ``v`` is none. A detached buffer
+// holds no bytes (WebIDL's "get a copy of the bytes": the empty sequence); a view of one
+// reads zero length, and a Uint8Array over it cannot be made at all.
 function viewBufferSource(v) {
   if (TypedArrayPrototypeGetSymbolToStringTag(v) !== undefined) {
-    return new Uint8Array_(TypedArrayPrototypeGetBuffer(v), TypedArrayPrototypeGetByteOffset(v),
-      TypedArrayPrototypeGetByteLength(v));
+    const n = TypedArrayPrototypeGetByteLength(v);
+    if (n === 0) return new Uint8Array_(0);
+    return new Uint8Array_(TypedArrayPrototypeGetBuffer(v), TypedArrayPrototypeGetByteOffset(v), n);
   }
-  if (isDataView(v)) {
-    return new Uint8Array_(DataViewPrototypeGetBuffer(v), DataViewPrototypeGetByteOffset(v),
+  const buffer = dataViewBuffer(v);
+  if (buffer !== undefined) {
+    if (holdsNoBytes(buffer)) return new Uint8Array_(0);
+    return new Uint8Array_(buffer, DataViewPrototypeGetByteOffset(v),
       DataViewPrototypeGetByteLength(v));
   }
-  if (isArrayBuffer(v) || isSharedArrayBuffer(v)) return new Uint8Array_(v);
+  if (isArrayBuffer(v)) {
+    return holdsNoBytes(v) ? new Uint8Array_(0) : new Uint8Array_(v);
+  }
+  if (isSharedArrayBuffer(v)) return new Uint8Array_(v);
   return undefined;
 }
 
