@@ -23,6 +23,13 @@ const S = crypto.subtle;
 const enc = (s) => new TextEncoder().encode(s);
 const hex = (b) => [...new Uint8Array(b)].map((x) => x.toString(16).padStart(2, '0')).join('');
 async function errName(p) { try { await p; return 'resolved'; } catch (e) { return e.name; } }
+// a key pair in every format
+async function exportAll(pair) {
+  const pub = pair.publicKey, priv = pair.privateKey;
+  return {raw: await S.exportKey('raw', pub), spki: await S.exportKey('spki', pub),
+          pkcs8: await S.exportKey('pkcs8', priv), jwkPub: await S.exportKey('jwk', pub),
+          jwkPriv: await S.exportKey('jwk', priv)};
+}
 """
 
 
@@ -329,11 +336,7 @@ async def test_ed448_generate_sign_verify_round_trips_and_refusals(runtime: Runt
                    await S.verify({name: 'ed448'}, p.publicKey, sig, enc('other')),
                    await S.verify('Ed448', p.publicKey, sig.slice(1), msg)];
         // every format out and back in, each imported key still signing or verifying
-        const raw = await S.exportKey('raw', p.publicKey);
-        const spki = await S.exportKey('spki', p.publicKey);
-        const pkcs8 = await S.exportKey('pkcs8', p.privateKey);
-        const jwkPub = await S.exportKey('jwk', p.publicKey);
-        const jwkPriv = await S.exportKey('jwk', p.privateKey);
+        const {raw, spki, pkcs8, jwkPub, jwkPriv} = await exportAll(p);
         out.sizes = [raw.byteLength, spki.byteLength, pkcs8.byteLength];
         out.jwkPub = Object.keys(jwkPub);
         out.jwkPriv = [jwkPriv.kty, jwkPriv.crv, jwkPriv.alg, jwkPriv.key_ops, jwkPriv.ext, jwkPriv.x === jwkPub.x,
@@ -601,11 +604,7 @@ async def test_x448_generate_derive_key_round_trips_and_refusals(runtime: Runtim
                   hex(await S.exportKey('raw', ka)) ===
                     hex(await S.deriveBits({name: 'X448', public: b.publicKey}, a.privateKey, 256))];
         // every format out and back in
-        const raw = await S.exportKey('raw', a.publicKey);
-        const spki = await S.exportKey('spki', a.publicKey);
-        const pkcs8 = await S.exportKey('pkcs8', a.privateKey);
-        const jwkPub = await S.exportKey('jwk', a.publicKey);
-        const jwkPriv = await S.exportKey('jwk', a.privateKey);
+        const {raw, spki, pkcs8, jwkPub, jwkPriv} = await exportAll(a);
         out.sizes = [raw.byteLength, spki.byteLength, pkcs8.byteLength];
         out.jwk = [Object.keys(jwkPub), Object.keys(jwkPriv), jwkPriv.crv, jwkPriv.key_ops];
         const secret = hex(await S.deriveBits({name: 'X448', public: b.publicKey}, a.privateKey, null));
