@@ -35,7 +35,7 @@ import tree_sitter
 
 from .module_syntax import Analysis, Import, analyse, line_column, parser, query
 from .modules import Module, ModuleSet, loads, resolve
-from .references import _text
+from .references import node_text
 from .source import PreparedSource, compile_check, load_script, offset_of, to_js_source
 from .source_names import EXPORT_VAR, LOAD_CALL, META_VAR, SourceError
 from .types import JSErrorInfo
@@ -64,10 +64,10 @@ def _requires(text: str) -> list[Import]:
     tree = parser().parse(text.encode("utf-16-le", "surrogatepass"), encoding="utf16")
     out = []
     for _, caps in tree_sitter.QueryCursor(_REQUIRE).matches(tree.root_node):
-        if _text(caps["f"][0]) != "require":  # (#eq? reads UTF-8)
+        if node_text(caps["f"][0]) != "require":  # (#eq? reads UTF-8)
             continue
         s = caps["s"][0]
-        raw = _text(s)
+        raw = node_text(s)
         line, column = line_column(text, s.start_byte // 2)
         out.append(
             Import(

@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 import tree_sitter
 import tree_sitter_javascript
 
-from .references import FUNCTIONS, Reference, _text, bound_names, references, writes
+from .references import FUNCTIONS, Reference, bound_names, node_text, references, writes
 from .source_names import EXPORT_VAR, META_VAR, SourceError
 from .types import JSErrorInfo
 
@@ -133,7 +133,7 @@ def _field(node: tree_sitter.Node, name: str) -> tree_sitter.Node:
 
 def _name(node: tree_sitter.Node) -> str:
     """An export specifier's name (an identifier, ``default`` or a string)."""
-    raw = _text(node)
+    raw = node_text(node)
     if node.type == "string":
         name: str = (
             json.loads(raw)
@@ -223,7 +223,7 @@ def _export(mod: Analysis, stmt: tree_sitter.Node) -> None:
             fname = (
                 bound_names(target)[0]
                 if target.type in _DECLARATIONS
-                else _text(_field(target, "name"))
+                else node_text(_field(target, "name"))
             )
             mod.exports["default"] = fname
         else:
@@ -348,7 +348,7 @@ def _scan(mod: Analysis, node: tree_sitter.Node, *, top: bool) -> None:
                 if _top_level(n):
                     raise _refuse(mod.text, n, message)
     for n in found.get("meta", []):
-        if not _text(n).startswith("import"):
+        if not node_text(n).startswith("import"):
             continue  # new.target
         s, e = _span(n)
         mod.module = True

@@ -83,7 +83,8 @@ class Reference:
     kind: str
 
 
-def _text(node: tree_sitter.Node) -> str:
+def node_text(node: tree_sitter.Node) -> str:
+    """A node's source text (the tree is parsed from UTF-16, as V8 holds sources)."""
     raw = node.text
     assert raw is not None  # a tree parsed from a buffer keeps it: every node has its text
     return raw.decode("utf-16-le", "surrogatepass")
@@ -108,13 +109,13 @@ def bound_names(node: tree_sitter.Node | None, binding: bool = False) -> list[st
         return names
     if node.type in DECLARATIONS:
         name = node.child_by_field_name("name")
-        return [_text(name)] if name else []
+        return [node_text(name)] if name else []
 
     def walk(n: tree_sitter.Node | None, binding: bool) -> None:
         if n is None:  # a field a tree with syntax errors lacks
             return
         if n.type in ("identifier", "shorthand_property_identifier_pattern") and binding:
-            names.append(_text(n))
+            names.append(node_text(n))
             return
         if n.type == "variable_declarator":
             walk(n.child_by_field_name("name"), True)
@@ -157,7 +158,7 @@ class _Scopes:
             if t in ("function_expression", "generator_function"):
                 name = n.child_by_field_name("name")
                 if name is not None:
-                    out.append(_text(name))
+                    out.append(node_text(name))
             body = n.child_by_field_name("body")
             if body is not None and body.type == "statement_block":
                 out += _vars(body)
@@ -176,7 +177,7 @@ class _Scopes:
                 out += bound_names(init)
         elif t == "for_in_statement":
             kind = n.child_by_field_name("kind")
-            if kind is not None and _text(kind) in ("let", "const"):
+            if kind is not None and node_text(kind) in ("let", "const"):
                 out += bound_names(n.child_by_field_name("left"), True)
         elif t == "catch_clause":
             param = n.child_by_field_name("parameter")
@@ -185,7 +186,7 @@ class _Scopes:
         elif t in ("class", "class_declaration"):
             name = n.child_by_field_name("name")
             if name is not None:
-                out.append(_text(name))
+                out.append(node_text(name))
         return out
 
 
@@ -201,7 +202,7 @@ def _vars(body: tree_sitter.Node) -> list[str]:
             out += bound_names(n)
         elif n.type == "for_in_statement":
             kind = n.child_by_field_name("kind")
-            if kind is not None and _text(kind) == "var":
+            if kind is not None and node_text(kind) == "var":
                 out += bound_names(n.child_by_field_name("left"), True)
         stack.extend(n.named_children)
     return out
@@ -314,7 +315,7 @@ def _kind(node: tree_sitter.Node) -> str | None:
     field = _field(node)
     if (parent.type, field) in _TARGETS:
         return None
-    if parent.type == "unary_expression" and _text(parent.children[0]) == "delete":
+    if parent.type == "unary_expression" and node_text(parent.children[0]) == "delete":
         return None  # `delete name` stays V8's strict-mode SyntaxError
     if parent.type == "call_expression" and field == "function":
         return "optional-call" if parent.child_by_field_name("optional_chain") else "call"
