@@ -16,7 +16,10 @@ peak growth, and the throughput.
 ``upload`` goes the other way: the client sends ``--upload-mb`` MiB (chunked, generated
 as it goes) to a function that reads its ``request.body`` to the end and counts it; the
 body streams into the function as it reads (parts from the gateway, through
-JavaScript), with the same RSS samples. Run from a checkout:
+JavaScript), with the same RSS samples. ``relay`` sends the same upload to a function
+that passes ``request.body`` on to the upstream untouched (``fetch(url, {body:
+request.body})``): the worker sends the parts on as they come, outside JavaScript.
+Run from a checkout:
 
     PYTHONPATH=$PWD python bench/stream_proxy.py [--mb 100] [--upload-mb 24] [--runs 2]
 """
@@ -47,6 +50,10 @@ PASS = "export default { fetch(req, env) { return fetch(env.UPSTREAM + '/big'); 
 PIPE = """export default { async fetch(req, env) {
   const up = await fetch(env.UPSTREAM + '/big');
   return new Response(up.body.pipeThrough(new TransformStream()));
+} }"""
+
+RELAY = """export default { fetch(req, env) {
+  return fetch(env.UPSTREAM + '/count', { method: 'POST', body: req.body });
 } }"""
 
 COUNT = """export default { async fetch(req) {
@@ -95,6 +102,20 @@ def upstream(size: int) -> http.server.ThreadingHTTPServer:
             self.end_headers()
             for _ in range(size // len(BLOCK)):
                 self.wfile.write(BLOCK)
+
+        def do_POST(self) -> None:  # counts a chunked body (relay's upload), answers n
+            n = 0
+            while size_line := self.rfile.readline():
+                length = int(size_line.split(b";")[0], 16)
+                n += len(self.rfile.read(length)) if length else 0
+                self.rfile.readline()
+                if length == 0:
+                    break
+            text = str(n).encode()
+            self.send_response(200)
+            self.send_header("content-length", str(len(text)))
+            self.end_headers()
+            self.wfile.write(text)
 
         def log_message(self, *args: object) -> None:
             pass
@@ -155,7 +176,7 @@ def main() -> None:
             "/v1/auth/token", json={"name": "bench", "password": "password-123"}
         ).json()["access_token"]
         auth = {"Authorization": f"Bearer {token}"}
-        for name, code in (("pass", PASS), ("pipe", PIPE), ("upload", COUNT)):
+        for name, code in (("pass", PASS), ("pipe", PIPE), ("upload", COUNT), ("relay", RELAY)):
             r = http.put(
                 f"/v1/functions/{name}",
                 headers=auth,
@@ -207,6 +228,10 @@ def main() -> None:
                 )
             report[name] = runs
         report["upload"] = [upload(http, proc.pid, args.upload_mb) for _ in range(args.runs)]
+        # the same upload passed on to the upstream untouched (never read in JavaScript)
+        report["relay"] = [
+            upload(http, proc.pid, args.upload_mb, "relay") for _ in range(args.runs)
+        ]
         print(json.dumps(report, indent=1))
     finally:
         proc.send_signal(signal.SIGTERM)
@@ -218,8 +243,9 @@ def main() -> None:
         shutil.rmtree(data, ignore_errors=True)
 
 
-def upload(http: httpx.Client, gateway: int, mb: int) -> dict[str, object]:
-    """``mb`` MiB sent to the ``upload`` function, chunked, RSS sampled every 4 MiB."""
+def upload(http: httpx.Client, gateway: int, mb: int, fn: str = "upload") -> dict[str, object]:
+    """``mb`` MiB sent to function ``fn`` (``upload`` counts it in JavaScript, ``relay``
+    passes it on to the upstream, which counts it), chunked, RSS sampled every 4 MiB."""
     pids = [gateway, *children(gateway)]
     before = {pid: rss(pid) for pid in pids}
     peak = dict(before)
@@ -232,7 +258,7 @@ def upload(http: httpx.Client, gateway: int, mb: int) -> dict[str, object]:
             yield BLOCK
 
     t0 = time.perf_counter()
-    r = http.post("/fn/upload", content=parts())
+    r = http.post(f"/fn/{fn}", content=parts())
     elapsed = time.perf_counter() - t0
     assert r.status_code == 200 and r.text == str(mb << 20), (r.status_code, r.text[:200])
     return {

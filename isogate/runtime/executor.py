@@ -212,7 +212,7 @@ class Executor:
     def _next_due(self) -> float | None:
         """Seconds until the next thing to do (a completion, a timer, a deadline)."""
         ops = self._ops
-        if ops.completions or self._outflows.spliced:
+        if ops.completions or ops.upload_wants or self._outflows.spliced:
             return 0.0
         soonest = None
         if ops.timers:
@@ -228,6 +228,8 @@ class Executor:
         if self._outflows.spliced:
             self._outflows.deliver_spliced()
         ops = self._ops
+        if ops.upload_wants:
+            ops.ask_upload_parts(self._flights)
         if ops.completions or ops.timers:  # most turns have neither
             ops.deliver(self._flights)
         deadlines = self._deadlines
@@ -252,7 +254,11 @@ class Executor:
                 self._ops.complete(str(msg.id), msg.n, msg.p)
             elif type(msg) is BodyPart:
                 flight = self._flights.get(str(msg.id))
-                if flight is not None:
+                if flight is not None and msg.n < 0:  # for a fetch() that passes it on
+                    settle = flight.upload_reads.pop(msg.n, None)
+                    if settle is not None:
+                        settle(msg.p)
+                elif flight is not None:
                     flight.body_read += len(msg.p)
                     self._ops.complete(flight.id, msg.n, msg.p)
             elif type(msg) is Credit:

@@ -52,6 +52,10 @@ class FetchSpec:
     headers: list[tuple[str, str]] = field(default_factory=list)
     body: bytes | None = None
     redirect: str = "follow"  # "follow" | "manual" | "error"
+    #: the start of the invocation's own request body, passed on untouched: the fetcher
+    #: sends it, then the rest as it arrives from the gateway (a body whose source is a
+    #: stream, sent chunked); ``body`` is then None
+    upload: bytes | None = None
 
 
 def check(spec: FetchSpec) -> tuple[httpx.URL, str, list[tuple[str, str]]]:
@@ -63,7 +67,7 @@ def check(spec: FetchSpec) -> tuple[httpx.URL, str, list[tuple[str, str]]]:
     url = parse_url(spec.url)
     method = _clean_method(spec.method)
     headers = _clean_headers(spec.headers)
-    if spec.body is not None and method in ("GET", "HEAD"):
+    if (spec.body is not None or spec.upload is not None) and method in ("GET", "HEAD"):
         raise type_error("Request with a GET or HEAD method cannot have a body.")
     return url, method, headers
 

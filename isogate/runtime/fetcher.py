@@ -274,6 +274,7 @@ async def fetch(
     max_redirects: int,
     resolver: Resolver = default_resolver,
     stream_after: int | None = None,
+    upload_rest: Callable[[], Awaitable[bytes | None]] | None = None,
 ) -> FetchResult | FetchFailure:
     """Perform one tenant fetch; never raises for anything the tenant or network caused.
 
@@ -285,13 +286,24 @@ async def fetch(
     ``stream_after``: a body larger than this many bytes is not read whole; the result
     holds its start and :attr:`FetchResult.rest`, from which the caller reads on (and
     which it must close).
+
+    ``upload_rest``: with ``spec.upload``, the rest of that body, part by part (None at
+    its end); the body is sent as it comes, chunked.
     """
     _check_client(client)
     state = _State(stream_after=stream_after)
     try:
         async with asyncio.timeout(timeout_s):
             return await _fetch(
-                spec, state, policy, client, timeout_s, max_response_bytes, max_redirects, resolver
+                spec,
+                state,
+                policy,
+                client,
+                timeout_s,
+                max_response_bytes,
+                max_redirects,
+                resolver,
+                upload_rest,
             )
     except FetchFailed as failed:
         return failed.failure
@@ -311,9 +323,12 @@ async def _fetch(
     max_bytes: int,
     max_redirects: int,
     resolver: Resolver,
+    upload_rest: Callable[[], Awaitable[bytes | None]] | None = None,
 ) -> FetchResult | FetchFailure:
     url, method, headers = check(spec)
-    body = spec.body
+    body: bytes | AsyncIterator[bytes] | None = spec.body
+    if spec.upload is not None:
+        body = _streamed(spec.upload, upload_rest)
     redirects = 0
     keep: httpx.Response | None = None
     visited = [str(url)]  # workerd names them all when there are too many
@@ -331,6 +346,13 @@ async def _fetch(
                         " and redirect mode is 'error'"
                     )
                 location = response.headers.get_list("location")
+                if location and body is not None and not isinstance(body, bytes) and status != 303:
+                    # Fetch, HTTP-redirect fetch: a body read from a stream cannot be sent
+                    # again, so only a 303 (which drops it) may be followed
+                    raise type_error(
+                        f"fetch to {state.host} failed: the redirect would send the"
+                        " request's stream body again"
+                    )
                 if location:
                     if len(set(location)) > 1:
                         raise type_error(
@@ -388,7 +410,7 @@ async def _send_checked(
     url: httpx.URL,
     method: str,
     headers: list[tuple[str, str]],
-    body: bytes | None,
+    body: bytes | AsyncIterator[bytes] | None,
     timeout_s: float,
 ) -> httpx.Response:
     """Check the hop, resolve, check each address, send to the first allowed one that
@@ -431,8 +453,10 @@ async def _send_checked(
     # Host as the tenant's URL has it (port only when it is not the scheme's default)
     # (in workerd's order: Content-Length first, then Host, then the request's own)
     wire_headers = [("Host", url.netloc.decode("ascii")), *headers]
-    if body is not None:
+    if isinstance(body, bytes):
         wire_headers.insert(0, ("Content-Length", str(len(body))))
+    elif body is not None:
+        wire_headers.insert(0, ("Transfer-Encoding", "chunked"))  # its length is unknown
     elif method not in ("GET", "HEAD"):
         wire_headers.insert(0, ("Content-Length", "0"))  # as workerd sends it
     extensions: dict[str, object] = {
@@ -464,6 +488,19 @@ async def _send_checked(
         except httpx.TransportError:
             raise FetchFailed("Error", LOST) from None
     raise AssertionError("unreachable")
+
+
+async def _streamed(
+    head: bytes, rest: Callable[[], Awaitable[bytes | None]] | None
+) -> AsyncIterator[bytes]:
+    """A request body sent as it arrives: ``head``, then each part ``rest`` gives."""
+    if head:
+        yield head
+    if rest is None:
+        return
+    while (part := await rest()) is not None:
+        if part:
+            yield part
 
 
 def _connect_reason(exc: BaseException) -> str | None:

@@ -10,6 +10,7 @@ fetched-body read adds to (it is its only writer; see ``HostOps``).
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -51,3 +52,6 @@ class Flight:
     #: characters of its request body's later parts delivered into JavaScript (BodyPart,
     #: on this executor's thread): they count toward the same limit as ``js_read``
     body_read: int = 0
+    #: request-body parts asked for a fetch() that passes the body on (hostops), by their
+    #: negative BodyRead number: how each is handed to the I/O loop when it arrives
+    upload_reads: dict[int, Callable[[str], None]] = field(default_factory=dict)

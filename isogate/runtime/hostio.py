@@ -16,7 +16,7 @@ import json
 import logging
 import threading
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from isogate.config.egress import EgressSettings
@@ -49,6 +49,7 @@ def _send_headers_in_given_order() -> None:
 
 
 Deliver = Callable[[str], None]
+UploadRest = Callable[[], Awaitable[bytes | None]]
 
 #: a fetched body larger than this streams into the function (read on as it reads);
 #: smaller ones arrive whole with the response, as before
@@ -100,14 +101,22 @@ class HostIO:
         return [(tenant, outcome, n) for (tenant, outcome), n in counts.items()]
 
     def fetch(
-        self, args: Any, remaining_s: float, deliver: Deliver, tenant: str, owner: str = ""
+        self,
+        args: Any,
+        remaining_s: float,
+        deliver: Deliver,
+        tenant: str,
+        owner: str = "",
+        upload_rest: UploadRest | None = None,
     ) -> concurrent.futures.Future[None]:
         """Start a fetch described by ``args`` (the prelude's JSON); ``deliver`` gets
         the delivery payload unless the returned future is cancelled first. A body
         over :data:`STREAM_AFTER` stays open for ``owner`` (an invocation of this
-        process) to read on (:meth:`read_body`) until it closes it or :meth:`release`."""
+        process) to read on (:meth:`read_body`) until it closes it or :meth:`release`.
+        ``upload_rest`` (awaited on the I/O loop) gives the next part of the invocation's
+        request body when ``args`` passes it on (``"upload"``), None at its end."""
         return asyncio.run_coroutine_threadsafe(
-            self._fetch(args, remaining_s, deliver, tenant, owner), self._loop
+            self._fetch(args, remaining_s, deliver, tenant, owner, upload_rest), self._loop
         )
 
     def read_body(
@@ -212,7 +221,13 @@ class HostIO:
             deliver('{"v":' + json.dumps(got.decode("latin-1"), ensure_ascii=False) + "}")
 
     async def _fetch(
-        self, args: Any, remaining_s: float, deliver: Deliver, tenant: str, owner: str = ""
+        self,
+        args: Any,
+        remaining_s: float,
+        deliver: Deliver,
+        tenant: str,
+        owner: str = "",
+        upload_rest: UploadRest | None = None,
     ) -> None:
         spec = _spec(args)
         if spec is None:
@@ -228,6 +243,7 @@ class HostIO:
                 max_response_bytes=self._settings.max_response_bytes,
                 max_redirects=self._settings.max_redirects,
                 stream_after=STREAM_AFTER if owner else None,
+                upload_rest=upload_rest,
             )
         except asyncio.CancelledError:
             self.count(tenant, "cancelled")
@@ -260,6 +276,7 @@ def _spec(args: Any) -> FetchSpec | None:
         return None
     method, url, headers = args.get("method"), args.get("url"), args.get("headers")
     body, redirect = args.get("body"), args.get("redirect", "follow")
+    upload = args.get("upload")
     if not (isinstance(method, str) and isinstance(url, str) and isinstance(headers, list)):
         return None
     pairs: list[tuple[str, str]] = []
@@ -267,15 +284,20 @@ def _spec(args: Any) -> FetchSpec | None:
         if not (isinstance(h, list) and len(h) == 2 and all(isinstance(x, str) for x in h)):
             return None
         pairs.append((h[0], h[1]))
-    if body is not None and not isinstance(body, str):
+    if (body is not None and not isinstance(body, str)) or (
+        upload is not None and not isinstance(upload, str)
+    ):
         return None
     try:
         raw = body.encode("latin-1") if body is not None else None
+        head = upload.encode("latin-1") if upload is not None else None
     except UnicodeEncodeError:
         return None
     if redirect not in ("follow", "manual", "error"):
         return None
-    return FetchSpec(method=method, url=url, headers=pairs, body=raw, redirect=redirect)
+    return FetchSpec(
+        method=method, url=url, headers=pairs, body=raw, redirect=redirect, upload=head
+    )
 
 
 def _quiet(task: asyncio.Task[None]) -> None:

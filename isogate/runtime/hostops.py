@@ -11,13 +11,15 @@ DESIGN.md "Host operations"), through the ``evaluate`` callback the executor giv
 (executor.py: under the watchdog).
 
 All of it is state of the executor thread that owns it and needs no lock: the I/O
-thread only calls :meth:`HostOps.complete` (an append to a deque, which is thread-safe,
-and a byte on the executor's wake-up pipe) and adds to ``Flight.js_read``, of which it
-is the only writer.
+thread only calls :meth:`HostOps.complete` and, for a fetch that passes the request
+body on, appends to ``upload_wants`` (appends to deques, which are thread-safe, and a
+byte on the executor's wake-up pipe), and adds to ``Flight.js_read``, of which it is
+the only writer.
 """
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import heapq
 import itertools
@@ -25,12 +27,12 @@ import json
 import os
 import time
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any
 
 from . import webcrypto
 from .compression import ZlibStreams
-from .fetch_response import too_many_subrequests
+from .fetch_response import too_many_subrequests, type_error
 from .isolate import REQUEST_BODY, error_payload, host_call
 from .messages import BodyRead, KvCall
 
@@ -71,6 +73,10 @@ class HostOps:
         self._seq = itertools.count()
         #: results of host operations, from the I/O thread: (flight id, op id, payload)
         self.completions: deque[tuple[str, int, str]] = deque()
+        #: parts of request bodies a fetch() passes on, wanted by the I/O thread:
+        #: (flight id, how to hand the part over); asked of the gateway by this thread
+        self.upload_wants: deque[tuple[str, Callable[[str], None]]] = deque()
+        self._upload_reads = itertools.count(-1, -1)  # their BodyRead numbers: below 0
 
     def start(self, ops: list[tuple[str, int, str, Any]], flights: dict[str, Flight]) -> None:
         """Start the operations a step queued: (flight id, op or timer id, kind, args)."""
@@ -175,13 +181,48 @@ class HostOps:
             return
         remaining = max(0.0, flight.deadline - time.monotonic())
         tenant = flight.warm.sandbox.tenant or ""
+        upload_rest = None
+        if isinstance(args, dict) and args.get("upload") is not None:
+            upload_rest = self._upload_reader(flight)
         flight.tasks[op] = self._io.fetch(
             args,
             remaining,
             lambda payload: self.complete(flight.id, op, payload),
             tenant,
             flight.id,
+            upload_rest,
         )
+
+    def _upload_reader(self, flight: Flight) -> Callable[[], Awaitable[bytes | None]]:
+        """The rest of ``flight``'s request body for a fetch that passes it on untouched,
+        read on the I/O loop: each part is asked of the gateway by this thread (a
+        ``BodyRead``, as the prelude's reads are) and handed to the loop, so it never
+        enters JavaScript (no read cap) and only one part is held at a time."""
+
+        async def next_part() -> bytes | None:
+            loop = asyncio.get_running_loop()
+            arrived: asyncio.Future[str] = loop.create_future()
+
+            def settle(payload: str) -> None:  # on this executor's thread
+                loop.call_soon_threadsafe(_settle, arrived, payload)
+
+            self.upload_wants.append((flight.id, settle))
+            with contextlib.suppress(BlockingIOError):
+                os.write(self._wake_fd, b"\0")
+            return _upload_part(await arrived)
+
+        return next_part
+
+    def ask_upload_parts(self, flights: dict[str, Flight]) -> None:
+        """Ask the gateway for the request-body parts the I/O thread wants."""
+        while self.upload_wants:
+            flight_id, settle = self.upload_wants.popleft()
+            flight = flights.get(flight_id)
+            if flight is None:
+                continue  # it ended: its fetch was cancelled with it
+            n = next(self._upload_reads)
+            flight.upload_reads[n] = settle
+            self._send(BodyRead(flight.call, self._index, n))
 
     def _body_read(self, flight: Flight, op: int) -> None:
         """The next part of the invocation's request body: the gateway process has the
@@ -247,3 +288,18 @@ class HostOps:
         if not self._subrequest(flight, op):
             return
         self._send(KvCall(flight.call, self._index, op, json.dumps(args)))
+
+
+def _settle(arrived: asyncio.Future[str], payload: str) -> None:
+    if not arrived.done():  # not cancelled meanwhile (the fetch ended)
+        arrived.set_result(payload)
+
+
+def _upload_part(payload: str) -> bytes | None:
+    """A ``BodyPart`` payload as bytes (None: the body ended); why it cannot be read as
+    the fetch's TypeError."""
+    value = json.loads(payload)
+    if "e" in value:
+        raise type_error(str(value["e"].get("message", "the request body cannot be read")))
+    part = value.get("v")
+    return None if part is None else str(part).encode("latin-1")

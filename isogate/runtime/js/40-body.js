@@ -690,7 +690,7 @@ function requestFromWire(w) {
   let st;
   // A large upload: its start came with the request, the rest is read from the gateway
   // as the function reads (the same stream as a large fetched body's, 80-fetch.js).
-  if (typeof w.more === 'number') st = streamBodyState(fetchedStream(body, w.more, false));
+  if (typeof w.more === 'number') st = streamBodyState(fetchedStream(body, w.more, 'upload'));
   else st = body.length > 0 || framed ? bodyState(KIND_BINARY, body, body.length) : emptyBody();
   const req = makeRequest(method, href, headersList(h), GUARD_IMMUTABLE, st, 'manual');
   return req;

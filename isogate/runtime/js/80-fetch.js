@@ -5,7 +5,7 @@
 
 // The request as the JSON the host reads: {method, url, headers, body, redirect}.
 // Built by hand from the request's own slots (a tenant's toJSON or getters never run).
-function fetchArgs(parts) {
+function fetchArgs(parts, upload) {
   // in workerd's wire order and spelling (its common headers first, values joined)
   let hs = '';
   const list = headersToWire(parts.list);
@@ -14,7 +14,10 @@ function fetchArgs(parts) {
   }
   const st = parts.st;
   let body = 'null';
-  if (st !== undefined && st.kind !== KIND_NONE) {
+  if (upload !== undefined) {
+    // the function's own untouched upload: its start, and the host reads on (hostops)
+    body = 'null,"upload":' + q(upload);
+  } else if (st !== undefined && st.kind !== KIND_NONE) {
     if (bodyDisturbed(st)) throw usedError();
     if (bodyLocked(st)) throw new TypeError_('This ReadableStream is currently locked to a reader.');
     if (st.kind === KIND_BINARY) {
@@ -55,10 +58,12 @@ function responseFromHost(v) {
 // host's open response a chunk at a time as the stream is read (host operation
 // "fread" on its handle; "fclose" when the stream is cancelled), so a function that
 // passes it on holds only what its reader has not taken yet.
-// Until it is read, the stream's record carries `splice` {handle, head}: a Response
-// that passes it on untouched has the host send the body on itself (90-host.js), so
-// the bytes never enter JavaScript. The rest of a large request body is read the same
-// way (its handle: the host's REQUEST_BODY), without `splice`: the gateway has it.
+// Until it is read, the stream's record carries `splice` {handle, head, upload}: a
+// Response that passes it on untouched has the host send the body on itself
+// (90-host.js), so the bytes never enter JavaScript. The rest of a large request body
+// is read the same way (its handle: the host's REQUEST_BODY; `splice` is 'upload'):
+// passed on untouched as a fetch() body, the host sends it on from the gateway's parts
+// (fetchArgs); as a response body it goes through JavaScript.
 function fetchedStream(first, handle, splice = true) {
   let head = first;
   let done = false;
@@ -88,7 +93,7 @@ function fetchedStream(first, handle, splice = true) {
     } catch (e) {} // outside an invocation: the host closes it when the invocation ends
   });
   rec = streams().rsRecord(obj);
-  rec.splice = splice ? { __proto__: null, handle, head: first } : null;
+  rec.splice = splice ? { __proto__: null, handle, head: first, upload: splice === 'upload' } : null;
   return rec;
 }
 
@@ -112,6 +117,18 @@ function fetch(input = undefined, init = undefined) {
   if (signal !== undefined && signalAborted(signal)) return Promise_reject(abortError(signalReason(signal)));
   const parts = requestParts(request);
   const st = parts.st;
+  if (st !== undefined && st.kind === KIND_STREAM && st.rs.splice != null && st.rs.splice.upload) {
+    // The invocation's request body, untouched: the host sends it on as it arrives
+    // from the gateway (no JavaScript read, no read cap). The stream is used after.
+    try {
+      consumeBody(st);
+    } catch (e) {
+      return Promise_reject(e);
+    }
+    const head = st.rs.splice.head;
+    st.rs.splice = null;
+    return fetchParts(parts, signal, head);
+  }
   if (st !== undefined && st.kind === KIND_STREAM) {
     // A stream body is read to the end first; the host sends it in one piece.
     try {
@@ -127,11 +144,11 @@ function fetch(input = undefined, init = undefined) {
   return fetchParts(parts, signal);
 }
 
-function fetchParts(parts, signal) {
+function fetchParts(parts, signal, upload = undefined) {
   if (signal !== undefined && signalAborted(signal)) return Promise_reject(abortError(signalReason(signal)));
   let argsJSON;
   try {
-    argsJSON = fetchArgs(parts);
+    argsJSON = fetchArgs(parts, upload);
   } catch (e) {
     return Promise_reject(e);
   }

@@ -422,7 +422,7 @@ function onResponse(inv, r) {
   }
   inv.settled = true;
   inv.response = r;
-  if (rs !== undefined && rs.splice != null) startSplice(inv, rs.splice);
+  if (rs !== undefined && rs.splice != null && !rs.splice.upload) startSplice(inv, rs.splice);
   else if (rs !== undefined) startPump(inv, rs);
   touch(inv);
 }
