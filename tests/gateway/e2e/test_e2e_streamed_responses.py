@@ -26,7 +26,7 @@ import httpx
 import pytest
 
 from .conftest import Tenant, unique
-from .server import GatewayProcess
+from .server import GatewayProcess, loopback_upstream
 
 LIMIT = 256 << 20  # runtime.max_response_body of this gateway
 BIG = 192 << 20  # bytes the upstream's /big sends (egress limit raised above it)
@@ -122,15 +122,11 @@ class _Upstream(http.server.BaseHTTPRequestHandler):
 
 @pytest.fixture(scope="module")
 def upstream() -> Iterator[str]:
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _Upstream)
-    server.daemon_threads = True
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    try:
-        yield f"http://127.0.0.1:{server.server_address[1]}"
-    finally:
-        _Upstream.released.set()
-        server.shutdown()
-        server.server_close()
+    with loopback_upstream(_Upstream) as url:
+        try:
+            yield url
+        finally:
+            _Upstream.released.set()  # a handler still holding lets go before shutdown
 
 
 @pytest.fixture(scope="module")

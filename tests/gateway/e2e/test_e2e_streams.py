@@ -7,13 +7,12 @@ from __future__ import annotations
 
 import gzip
 import http.server
-import threading
 from collections.abc import Iterator
 
 import pytest
 
 from .conftest import Tenant, unique
-from .server import GatewayProcess
+from .server import GatewayProcess, loopback_upstream
 
 STREAMED = """export default { async fetch() {
   const { readable, writable } = new TransformStream({
@@ -55,13 +54,8 @@ class _Upstream(http.server.BaseHTTPRequestHandler):
 
 @pytest.fixture(scope="module")
 def upstream() -> Iterator[str]:
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _Upstream)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    try:
-        yield f"http://127.0.0.1:{server.server_address[1]}"
-    finally:
-        server.shutdown()
-        server.server_close()
+    with loopback_upstream(_Upstream) as url:
+        yield url
 
 
 @pytest.fixture(scope="module")

@@ -17,14 +17,13 @@ import hashlib
 import http.server
 import os
 import socket
-import threading
 import time
 from collections.abc import Iterator
 
 import pytest
 
 from .conftest import Tenant, unique
-from .server import GatewayProcess
+from .server import GatewayProcess, loopback_upstream
 
 #: over the JavaScript read cap (48 MiB of characters): only a splice passes it
 BIG = 64 << 20
@@ -112,14 +111,8 @@ class _Upstream(http.server.BaseHTTPRequestHandler):
 
 @pytest.fixture(scope="module")
 def upstream() -> Iterator[str]:
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _Upstream)
-    server.daemon_threads = True
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    try:
-        yield f"http://127.0.0.1:{server.server_address[1]}"
-    finally:
-        server.shutdown()
-        server.server_close()
+    with loopback_upstream(_Upstream) as url:
+        yield url
 
 
 @pytest.fixture(scope="module")
