@@ -23,7 +23,7 @@ from isogate.config.egress import EgressSettings
 
 from .egress import EgressPolicy
 from .fetch_request import FetchSpec
-from .fetch_response import BodyRest, FetchFailure, FetchResult
+from .fetch_response import BodyRest, FetchFailed, FetchFailure, FetchResult, type_error
 from .fetcher import fetch, local_addresses, new_client
 from .isolate import error_payload
 
@@ -186,6 +186,23 @@ class HostIO:
             self._close(handle, owner)
         done(f"{got.name}: {got.message}" if isinstance(got, FetchFailure) else got)
 
+    def _reader(self, handle: int, owner: str, timeout_s: float) -> UploadRest:
+        """The rest of fetched body ``handle`` as a fetch's request body, read here on
+        the loop (the body is closed at its end or error, or when the fetch ends)."""
+
+        async def next_part() -> bytes | None:
+            entry = self._bodies.get(handle)
+            if entry is None or entry[0] != owner:
+                raise type_error("This body is not readable any more.")
+            got = await entry[1].read_for(timeout_s)
+            if got is None or isinstance(got, FetchFailure):
+                self._close(handle, owner)
+            if isinstance(got, FetchFailure):
+                raise FetchFailed(got.name, got.message)
+            return got
+
+        return next_part
+
     def _close(self, handle: Any, owner: str) -> None:
         entry = self._bodies.get(handle) if type(handle) is int else None
         if entry is None or entry[0] != owner:
@@ -234,6 +251,9 @@ class HostIO:
             deliver(error_payload("TypeError", "fetch(): malformed request"))
             return
         timeout = min(remaining_s, self._settings.timeout_ms / 1000.0)
+        source = args.get("from")
+        if spec.upload is not None and type(source) is int:  # a fetched body passed on
+            upload_rest = self._reader(source, owner, timeout)
         try:
             outcome = await fetch(
                 spec,

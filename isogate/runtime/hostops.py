@@ -182,8 +182,8 @@ class HostOps:
         remaining = max(0.0, flight.deadline - time.monotonic())
         tenant = flight.warm.sandbox.tenant or ""
         upload_rest = None
-        if isinstance(args, dict) and args.get("upload") is not None:
-            upload_rest = self._upload_reader(flight)
+        if isinstance(args, dict) and args.get("upload") is not None and "from" not in args:
+            upload_rest = self._upload_reader(flight)  # its own request body, passed on
         flight.tasks[op] = self._io.fetch(
             args,
             remaining,

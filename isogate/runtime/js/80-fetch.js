@@ -5,7 +5,7 @@
 
 // The request as the JSON the host reads: {method, url, headers, body, redirect}.
 // Built by hand from the request's own slots (a tenant's toJSON or getters never run).
-function fetchArgs(parts, upload) {
+function fetchArgs(parts, upload, from) {
   // in workerd's wire order and spelling (its common headers first, values joined)
   let hs = '';
   const list = headersToWire(parts.list);
@@ -15,8 +15,9 @@ function fetchArgs(parts, upload) {
   const st = parts.st;
   let body = 'null';
   if (upload !== undefined) {
-    // the function's own untouched upload: its start, and the host reads on (hostops)
-    body = 'null,"upload":' + q(upload);
+    // an untouched body the host holds: its start, and the host reads on (the
+    // function's own upload, or the fetched body `from`)
+    body = 'null,"upload":' + q(upload) + (from === undefined ? '' : ',"from":' + from);
   } else if (st !== undefined && st.kind !== KIND_NONE) {
     if (bodyDisturbed(st)) throw usedError();
     if (bodyLocked(st)) throw new TypeError_('This ReadableStream is currently locked to a reader.');
@@ -59,11 +60,11 @@ function responseFromHost(v) {
 // "fread" on its handle; "fclose" when the stream is cancelled), so a function that
 // passes it on holds only what its reader has not taken yet.
 // Until it is read, the stream's record carries `splice` {handle, head, upload}: a
-// Response that passes it on untouched has the host send the body on itself
-// (90-host.js), so the bytes never enter JavaScript. The rest of a large request body
-// is read the same way (its handle: the host's REQUEST_BODY; `splice` is 'upload'):
-// passed on untouched as a fetch() body, the host sends it on from the gateway's parts
-// (fetchArgs); as a response body it goes through JavaScript.
+// Response or a fetch() that passes it on untouched has the host send the body on
+// itself (90-host.js, fetchArgs), so the bytes never enter JavaScript. The rest of a
+// large request body is read the same way (its handle: the host's REQUEST_BODY;
+// `splice` is 'upload'): passed on untouched as a fetch() body, the host sends it on
+// from the gateway's parts; as a response body it goes through JavaScript.
 function fetchedStream(first, handle, splice = true) {
   let head = first;
   let done = false;
@@ -117,17 +118,18 @@ function fetch(input = undefined, init = undefined) {
   if (signal !== undefined && signalAborted(signal)) return Promise_reject(abortError(signalReason(signal)));
   const parts = requestParts(request);
   const st = parts.st;
-  if (st !== undefined && st.kind === KIND_STREAM && st.rs.splice != null && st.rs.splice.upload) {
-    // The invocation's request body, untouched: the host sends it on as it arrives
-    // from the gateway (no JavaScript read, no read cap). The stream is used after.
+  if (st !== undefined && st.kind === KIND_STREAM && st.rs.splice != null) {
+    // An untouched body the host holds (the invocation's request body, or a fetched
+    // body): the host sends it on as it arrives, never read in JavaScript (no read
+    // cap). The stream is used after.
     try {
       consumeBody(st);
     } catch (e) {
       return Promise_reject(e);
     }
-    const head = st.rs.splice.head;
+    const sp = st.rs.splice;
     st.rs.splice = null;
-    return fetchParts(parts, signal, head);
+    return fetchParts(parts, signal, sp.head, sp.upload ? undefined : sp.handle);
   }
   if (st !== undefined && st.kind === KIND_STREAM) {
     // A stream body is read to the end first; the host sends it in one piece.
@@ -144,11 +146,11 @@ function fetch(input = undefined, init = undefined) {
   return fetchParts(parts, signal);
 }
 
-function fetchParts(parts, signal, upload = undefined) {
+function fetchParts(parts, signal, upload = undefined, from = undefined) {
   if (signal !== undefined && signalAborted(signal)) return Promise_reject(abortError(signalReason(signal)));
   let argsJSON;
   try {
-    argsJSON = fetchArgs(parts, upload);
+    argsJSON = fetchArgs(parts, upload, from);
   } catch (e) {
     return Promise_reject(e);
   }

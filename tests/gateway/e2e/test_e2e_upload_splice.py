@@ -5,6 +5,8 @@ a real ``isogate serve`` on loopback, an upstream on 127.0.0.1 that hashes what 
   request))`` send the client's upload on as it arrives, byte for byte and chunked,
   without reading it into JavaScript: a body over the ~48 MiB a function may read into
   JavaScript (hostops.JS_READ_LIMIT) goes through, and the worker does not hold it;
+* a fetched body passed untouched to another ``fetch()`` (copying an object from one
+  place to another) is sent on from the open upstream response the same way;
 * a body the function has started to read goes through JavaScript, as before;
 * a redirect that would send the stream body again fails the fetch (Fetch standard:
   only a 303, which drops the body, may be followed);
@@ -47,6 +49,11 @@ READ_THEN_PASS = """export default { async fetch(req, env) {
   return new Response(value.length + ' ' + await r.text());
 } }"""
 
+COPY = """export default { async fetch(req, env) {
+  const src = await fetch(env.UPSTREAM + '/big');  // a fetched body, passed on untouched
+  return fetch(env.UPSTREAM + '/hash', { method: 'PUT', body: src.body });
+} }"""
+
 REDIRECTED = """export default { async fetch(req, env) {
   try {
     const r = await fetch(env.UPSTREAM + '/moved/' + req.headers.get('x-status'),
@@ -73,8 +80,18 @@ class _Upstream(http.server.BaseHTTPRequestHandler):
         digest, size, chunked = self._drain()
         self._answer(f"{size} {digest} {'chunked' if chunked else 'length'}".encode())
 
-    def do_GET(self) -> None:  # a 303 is followed with GET and no body
-        self._answer(b"0 got-by-get")
+    def do_GET(self) -> None:
+        if self.path == "/big":  # BIG bytes, generated as they go
+            self.send_response(200)
+            self.send_header("content-length", str(BIG))
+            self.end_headers()
+            for part in _parts(BIG // PART, seed=99):
+                self.wfile.write(part)
+            return
+        self._answer(b"0 got-by-get")  # a 303 is followed with GET and no body
+
+    def do_PUT(self) -> None:
+        self.do_POST()
 
     def _drain(self) -> tuple[str, int, bool]:
         h = hashlib.sha256()
@@ -122,6 +139,7 @@ def gw(tmp_path_factory: pytest.TempPathFactory) -> Iterator[GatewayProcess]:
         {
             "ISOGATE_EGRESS__ALLOW": '["127.0.0.1"]',
             "ISOGATE_EGRESS__TIMEOUT_MS": "60000",
+            "ISOGATE_EGRESS__MAX_RESPONSE_BYTES": str(96 << 20),
             "ISOGATE_RUNTIME__MAX_REQUEST_BODY": str(96 << 20),
             "ISOGATE_RUNTIME__MAX_TIMEOUT_MS": "60000",
         },
@@ -139,6 +157,7 @@ def tenant(gw: GatewayProcess, upstream: str) -> Iterator[Tenant]:
         ("pass-request", PASS_REQUEST),
         ("read-then-pass", READ_THEN_PASS),
         ("redirected", REDIRECTED),
+        ("copy", COPY),
     ):
         r = t.deploy(name, code, env={"UPSTREAM": upstream}, public=True, timeout_ms=60000)
         assert r.status_code == 201, r.text
@@ -191,6 +210,17 @@ def test_an_upload_passed_on_reaches_the_upstream_byte_for_byte(
     # over the JavaScript read cap: the bytes never entered the isolate
     assert r.text == f"{BIG} {_digest(n, seed=len(name))} chunked"
     # the worker held parts, not the body (64 MiB would show whole, and more as JSON)
+    assert _worker_rss(gw) - before < 24 << 20
+
+
+def test_a_fetched_body_passed_to_another_fetch_streams_through(
+    tenant: Tenant, gw: GatewayProcess
+) -> None:
+    before = _worker_rss(gw)
+    r = tenant.http.post("/fn/copy", timeout=120)
+    assert r.status_code == 200, r.text
+    # over the JavaScript read cap: the worker sent it on from the open response
+    assert r.text == f"{BIG} {_digest(BIG // PART, seed=99)} chunked"
     assert _worker_rss(gw) - before < 24 << 20
 
 
