@@ -23,7 +23,7 @@ from isogate.config.egress import EgressSettings
 
 from .egress import EgressPolicy
 from .fetch_request import FetchSpec
-from .fetch_response import BodyRest, FetchFailed, FetchFailure, FetchResult, type_error
+from .fetch_response import BodyRest, FetchFailed, FetchFailure, FetchResult
 from .fetcher import fetch, local_addresses, new_client
 from .isolate import error_payload
 
@@ -173,30 +173,36 @@ class HostIO:
         remaining_s: float,
         done: Callable[[bytes | str | None], None],
     ) -> None:
-        entry = self._bodies.get(handle)
+        got = await self._next_chunk(handle, owner, self._timeout(remaining_s))
+        done(f"{got.name}: {got.message}" if isinstance(got, FetchFailure) else got)
+
+    async def _next_chunk(
+        self, handle: Any, owner: str, timeout_s: float
+    ) -> bytes | FetchFailure | None:
+        """The next chunk of ``owner``'s streamed body ``handle`` (None at its end, a
+        failure as a :class:`FetchFailure`); the body is closed at its end or failure."""
+        entry = self._bodies.get(handle) if type(handle) is int else None
         if entry is None or entry[0] != owner:
-            done("TypeError: This body is not readable any more.")
-            return
+            return FetchFailure("TypeError", "This body is not readable any more.")
         try:
-            got = await entry[1].read_for(min(remaining_s, self._settings.timeout_ms / 1000.0))
+            got = await entry[1].read_for(timeout_s)
         except Exception:
             log.exception("reading a fetched body failed in the host")
             got = FetchFailure("TypeError", "Network connection lost.")
         if got is None or isinstance(got, FetchFailure):
             self._close(handle, owner)
-        done(f"{got.name}: {got.message}" if isinstance(got, FetchFailure) else got)
+        return got
+
+    def _timeout(self, remaining_s: float) -> float:
+        """One wait on an upstream: the invocation's time left, at most a fetch's."""
+        return min(remaining_s, self._settings.timeout_ms / 1000.0)
 
     def _reader(self, handle: int, owner: str, timeout_s: float) -> UploadRest:
         """The rest of fetched body ``handle`` as a fetch's request body, read here on
         the loop (the body is closed at its end or error, or when the fetch ends)."""
 
         async def next_part() -> bytes | None:
-            entry = self._bodies.get(handle)
-            if entry is None or entry[0] != owner:
-                raise type_error("This body is not readable any more.")
-            got = await entry[1].read_for(timeout_s)
-            if got is None or isinstance(got, FetchFailure):
-                self._close(handle, owner)
+            got = await self._next_chunk(handle, owner, timeout_s)
             if isinstance(got, FetchFailure):
                 raise FetchFailed(got.name, got.message)
             return got
@@ -223,13 +229,7 @@ class HostIO:
     async def _read_body(
         self, handle: Any, owner: str, remaining_s: float, deliver: Deliver
     ) -> None:
-        entry = self._bodies.get(handle) if type(handle) is int else None
-        if entry is None or entry[0] != owner:
-            deliver(error_payload("TypeError", "This body is not readable any more."))
-            return
-        got = await entry[1].read_for(min(remaining_s, self._settings.timeout_ms / 1000.0))
-        if got is None or isinstance(got, FetchFailure):
-            self._close(handle, owner)
+        got = await self._next_chunk(handle, owner, self._timeout(remaining_s))
         if isinstance(got, FetchFailure):
             deliver(error_payload(got.name, got.message))
         elif got is None:
@@ -250,7 +250,7 @@ class HostIO:
         if spec is None:
             deliver(error_payload("TypeError", "fetch(): malformed request"))
             return
-        timeout = min(remaining_s, self._settings.timeout_ms / 1000.0)
+        timeout = self._timeout(remaining_s)
         source = args.get("from")
         if spec.upload is not None and type(source) is int:  # a fetched body passed on
             upload_rest = self._reader(source, owner, timeout)

@@ -5,7 +5,7 @@
 
 // The request as the JSON the host reads: {method, url, headers, body, redirect}.
 // Built by hand from the request's own slots (a tenant's toJSON or getters never run).
-function fetchArgs(parts, upload, from) {
+function fetchArgs(parts, sp) {
   // in workerd's wire order and spelling (its common headers first, values joined)
   let hs = '';
   const list = headersToWire(parts.list);
@@ -14,10 +14,11 @@ function fetchArgs(parts, upload, from) {
   }
   const st = parts.st;
   let body = 'null';
-  if (upload !== undefined) {
-    // an untouched body the host holds: its start, and the host reads on (the
+  let passed = '';
+  if (sp !== undefined) {
+    // an untouched body the host holds (splice): its start, and the host reads on (the
     // function's own upload, or the fetched body `from`)
-    body = 'null,"upload":' + q(upload) + (from === undefined ? '' : ',"from":' + from);
+    passed = ',"upload":' + q(sp.head) + (sp.upload ? '' : ',"from":' + sp.handle);
   } else if (st !== undefined && st.kind !== KIND_NONE) {
     if (bodyDisturbed(st)) throw usedError();
     if (bodyLocked(st)) throw new TypeError_('This ReadableStream is currently locked to a reader.');
@@ -31,7 +32,7 @@ function fetchArgs(parts, upload, from) {
   }
   return (
     '{"method":' + q(parts.method) + ',"url":' + q(parts.url) + ',"headers":[' + hs +
-    '],"body":' + body + ',"redirect":' + q(parts.redirect) + '}'
+    '],"body":' + body + passed + ',"redirect":' + q(parts.redirect) + '}'
   );
 }
 
@@ -129,7 +130,7 @@ function fetch(input = undefined, init = undefined) {
     }
     const sp = st.rs.splice;
     st.rs.splice = null;
-    return fetchParts(parts, signal, sp.head, sp.upload ? undefined : sp.handle);
+    return fetchParts(parts, signal, sp);
   }
   if (st !== undefined && st.kind === KIND_STREAM) {
     // A stream body is read to the end first; the host sends it in one piece.
@@ -146,11 +147,11 @@ function fetch(input = undefined, init = undefined) {
   return fetchParts(parts, signal);
 }
 
-function fetchParts(parts, signal, upload = undefined, from = undefined) {
+function fetchParts(parts, signal, sp = undefined) {
   if (signal !== undefined && signalAborted(signal)) return Promise_reject(abortError(signalReason(signal)));
   let argsJSON;
   try {
-    argsJSON = fetchArgs(parts, upload, from);
+    argsJSON = fetchArgs(parts, sp);
   } catch (e) {
     return Promise_reject(e);
   }
