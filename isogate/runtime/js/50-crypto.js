@@ -272,6 +272,16 @@ function loadSubtle() {
     if (!isBufferSource(v)) throw new TypeError_(`${what} is not of type '(ArrayBuffer or ArrayBufferView)'.`);
   }
 
+  // encrypt, decrypt and sign: (algorithm, key, data), converted in WebIDL's order
+  function keyDataOp(self, n, op, algorithm, key, data) {
+    return subtleOp(self, n, 3, op, () => {
+      const k = keyHandle(key, 'key');
+      bufferType(data, 'data');
+      const alg = checkAlgorithm(op, algorithmArg(algorithm));
+      return { __proto__: null, alg, k, d: bufferArg(data, 'data') };
+    });
+  }
+
   function hashArg(v) {
     if (typeof v === 'object' && v !== null) {
       const name = v.name;
@@ -468,28 +478,13 @@ function loadSubtle() {
       });
     }
     encrypt(algorithm, key, data) {
-      return subtleOp(this, arguments.length, 3, 'encrypt', () => {
-        const k = keyHandle(key, 'key');
-        bufferType(data, 'data');
-        const alg = checkAlgorithm('encrypt', algorithmArg(algorithm));
-        return { __proto__: null, alg, k, d: bufferArg(data, 'data') };
-      });
+      return keyDataOp(this, arguments.length, 'encrypt', algorithm, key, data);
     }
     decrypt(algorithm, key, data) {
-      return subtleOp(this, arguments.length, 3, 'decrypt', () => {
-        const k = keyHandle(key, 'key');
-        bufferType(data, 'data');
-        const alg = checkAlgorithm('decrypt', algorithmArg(algorithm));
-        return { __proto__: null, alg, k, d: bufferArg(data, 'data') };
-      });
+      return keyDataOp(this, arguments.length, 'decrypt', algorithm, key, data);
     }
     sign(algorithm, key, data) {
-      return subtleOp(this, arguments.length, 3, 'sign', () => {
-        const k = keyHandle(key, 'key');
-        bufferType(data, 'data');
-        const alg = checkAlgorithm('sign', algorithmArg(algorithm));
-        return { __proto__: null, alg, k, d: bufferArg(data, 'data') };
-      });
+      return keyDataOp(this, arguments.length, 'sign', algorithm, key, data);
     }
     verify(algorithm, key, signature, data) {
       return subtleOp(this, arguments.length, 4, 'verify', () => {
