@@ -6,6 +6,7 @@ from __future__ import annotations
 import os
 import threading
 import time
+from collections.abc import Callable
 from typing import Any
 
 import pytest
@@ -29,10 +30,14 @@ class _ScriptedInbox(FrameReader):
         self.messages = list(messages or [])
         self.pool_complete = False
 
-    def release(self) -> None:
+    def release(self, *, end: bool = True) -> None:
         self.pool_complete = True
         for message in self.messages:
             write_all(self.write_fd, frame(message))
+        if end:
+            self.end()
+
+    def end(self) -> None:
         os.close(self.write_fd)
 
 
@@ -41,8 +46,11 @@ def _run_executor(
     per_isolate: int = 8,
     inbox: _ScriptedInbox | None = None,
     recycle_bytes: int = 8 << 20,
+    until: Callable[[list[Any]], bool] | None = None,
 ) -> list[Any]:
-    """Run an executor thread until its inbox ends; what it sent."""
+    """Run an executor thread until its inbox ends (once what it sent satisfies
+    ``until``, if given: an executor whose inbox ends stops, calls still waiting on
+    timers included); what it sent."""
     sent: list[Any] = []
     inbox = inbox or _ScriptedInbox()
     executor = Executor(
@@ -65,7 +73,13 @@ def _run_executor(
         if len(executor._pool.blanks) >= prewarm and executor._pool.filled:
             break
         time.sleep(0.01)
-    inbox.release()
+    inbox.release(end=until is None)
+    if until is not None:
+        for _ in range(6000):
+            if until(list(sent)):
+                break
+            time.sleep(0.01)
+        inbox.end()
     thread.join(timeout=60)
     assert not thread.is_alive()
     return sent
@@ -131,7 +145,14 @@ def test_an_isolate_filled_by_its_scripts_is_replaced_and_its_functions_reload()
     )
     calls = [_invoke(1, "t", "slow", waiting)]
     calls += [_invoke(2 + i, "t", "f") for i in range(60)]
-    sent = _run_executor(prewarm=1, inbox=_ScriptedInbox(calls), recycle_bytes=16 << 10)
+    sent = _run_executor(
+        prewarm=1,
+        inbox=_ScriptedInbox(calls),
+        recycle_bytes=16 << 10,
+        # the inbox ends once every call is answered: 60 quick calls can all be done
+        # before the first one's 50 ms timer fires
+        until=lambda sent: sum(isinstance(m, Result) for m in sent) == len(calls),
+    )
     results = {m.id: m for m in sent if isinstance(m, Result)}
     assert sorted(results) == list(range(1, 62))
     assert results[1].o == "ok" and results[1].b == b"late"
